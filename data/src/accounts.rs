@@ -1,0 +1,217 @@
+//! Accounts: customers' accounts and the bank's internal ledger accounts.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{ClassifyExt, DataError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "account_kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    Customer,
+    Internal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "account_status", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Open,
+    Frozen,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "account_product", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum Product {
+    Current,
+    Savings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "normal_side", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum NormalSide {
+    Credit,
+    Debit,
+}
+
+/// What an internal account is for; there is one of each per currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "internal_ledger", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum InternalLedger {
+    /// The branch vault's cash: debit-normal, it cannot hold less than nothing.
+    VaultCash,
+    /// The bank's own capital: the counterpart of cash the bank brings in; no floor.
+    Capital,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountRow {
+    pub id: Uuid,
+    pub number: String,
+    pub kind: AccountKind,
+    pub product: Option<Product>,
+    pub name: String,
+    pub customer_id: Option<Uuid>,
+    pub ledger: Option<InternalLedger>,
+    pub currency: String,
+    pub status: AccountStatus,
+    pub normal_side: NormalSide,
+    /// Signed sum of the account's entries, credits positive.
+    pub balance: Decimal,
+    pub overdraft_limit: Decimal,
+    pub floor_enforced: bool,
+    /// Sum of the account's active holds.
+    pub held: Decimal,
+    pub created_at: OffsetDateTime,
+}
+
+/// The account columns plus the sum of active holds, followed by `$tail`.
+macro_rules! account_query {
+    ($tail:literal) => {
+        concat!(
+            "SELECT a.id, a.number, a.kind, a.product, a.name, a.customer_id, a.ledger, ",
+            "a.currency, a.status, a.normal_side, a.balance, a.overdraft_limit, a.floor_enforced, ",
+            "a.created_at, ",
+            "(SELECT coalesce(sum(h.amount), 0) FROM holds h ",
+            "WHERE h.account_id = a.id AND h.released_at IS NULL AND h.expires_at > now()) AS held ",
+            "FROM accounts a ",
+            $tail
+        )
+    };
+}
+
+#[derive(Debug)]
+pub struct NewAccount<'a> {
+    pub id: Uuid,
+    pub number: &'a str,
+    pub kind: AccountKind,
+    pub product: Option<Product>,
+    pub name: &'a str,
+    pub customer_id: Option<Uuid>,
+    pub ledger: Option<InternalLedger>,
+    pub currency: &'a str,
+    pub normal_side: NormalSide,
+    pub overdraft_limit: Decimal,
+    pub floor_enforced: bool,
+}
+
+/// Inserts an account; [`crate::Violation::AccountNumberTaken`] if the number is in use.
+pub async fn insert_account(
+    conn: &mut PgConnection,
+    new: &NewAccount<'_>,
+) -> Result<AccountRow, DataError> {
+    sqlx::query(
+        "INSERT INTO accounts (id, number, kind, product, name, customer_id, ledger, currency,
+                               normal_side, overdraft_limit, floor_enforced)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(new.id)
+    .bind(new.number)
+    .bind(new.kind)
+    .bind(new.product)
+    .bind(new.name)
+    .bind(new.customer_id)
+    .bind(new.ledger)
+    .bind(new.currency)
+    .bind(new.normal_side)
+    .bind(new.overdraft_limit)
+    .bind(new.floor_enforced)
+    .execute(&mut *conn)
+    .await
+    .classify()?;
+    let row = sqlx::query_as(account_query!("WHERE a.id = $1"))
+        .bind(new.id)
+        .fetch_one(conn)
+        .await
+        .classify()?;
+    Ok(row)
+}
+
+pub async fn find_account_by_number(
+    conn: &mut PgConnection,
+    number: &str,
+) -> Result<Option<AccountRow>, DataError> {
+    sqlx::query_as(account_query!("WHERE a.number = $1"))
+        .bind(number)
+        .fetch_optional(conn)
+        .await
+        .classify()
+}
+
+pub async fn find_internal_account(
+    conn: &mut PgConnection,
+    ledger: InternalLedger,
+    currency: &str,
+) -> Result<Option<AccountRow>, DataError> {
+    sqlx::query_as(account_query!(
+        "WHERE a.kind = 'internal' AND a.ledger = $1 AND a.currency = $2"
+    ))
+    .bind(ledger)
+    .bind(currency)
+    .fetch_optional(conn)
+    .await
+    .classify()
+}
+
+pub async fn list_customer_accounts(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+) -> Result<Vec<AccountRow>, DataError> {
+    sqlx::query_as(account_query!(
+        "WHERE a.customer_id = $1 ORDER BY a.created_at, a.number"
+    ))
+    .bind(customer_id)
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+/// Locks the given accounts for update, always in id order, so that two transactions touching
+/// the same accounts queue instead of deadlocking. Returns the locked rows in id order.
+pub async fn lock_accounts(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<Vec<AccountRow>, DataError> {
+    sqlx::query_as(account_query!(
+        "WHERE a.id = ANY($1) ORDER BY a.id FOR UPDATE OF a"
+    ))
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+/// Every account with the sum of its entries, for the ledger's consistency checks.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountReconciliationRow {
+    pub id: Uuid,
+    pub number: String,
+    pub balance: Decimal,
+    pub entries_sum: Decimal,
+    pub below_floor: bool,
+}
+
+pub async fn reconcile_accounts(
+    conn: &mut PgConnection,
+) -> Result<Vec<AccountReconciliationRow>, DataError> {
+    sqlx::query_as(
+        "SELECT a.id, a.number, a.balance,
+                coalesce((SELECT sum(e.amount) FROM ledger_entries e WHERE e.account_id = a.id), 0)
+                    AS entries_sum,
+                a.floor_enforced AND
+                    (CASE a.normal_side WHEN 'credit' THEN a.balance ELSE -a.balance END)
+                    < -a.overdraft_limit AS below_floor
+         FROM accounts a ORDER BY a.number",
+    )
+    .fetch_all(conn)
+    .await
+    .classify()
+}

@@ -1,0 +1,80 @@
+//! Idempotency records: the stored outcome of a money-moving request, keyed by caller and key.
+//!
+//! A request first claims its key inside the transaction that does its work. A concurrent request
+//! with the same key waits on the claim's unique index until that transaction ends, then sees the
+//! committed outcome, so the work happens once however many copies arrive.
+
+use serde_json::Value;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::error::{ClassifyExt, DataError};
+
+/// A completed request's stored outcome.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IdempotencyRow {
+    pub request_hash: Vec<u8>,
+    pub response_status: i16,
+    pub response_body: Value,
+}
+
+/// The result of claiming a key.
+#[derive(Debug)]
+pub enum Claim {
+    /// This transaction owns the key and must do the work and [`complete`] it before committing.
+    Claimed,
+    /// The key was used before; this is what that request got.
+    Completed(IdempotencyRow),
+}
+
+pub async fn claim(
+    conn: &mut PgConnection,
+    principal_id: Uuid,
+    key: &str,
+    request_hash: &[u8],
+) -> Result<Claim, DataError> {
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_records (principal_id, idempotency_key, request_hash)
+         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(principal_id)
+    .bind(key)
+    .bind(request_hash)
+    .execute(&mut *conn)
+    .await
+    .classify()?;
+    if inserted.rows_affected() == 1 {
+        return Ok(Claim::Claimed);
+    }
+    let row: IdempotencyRow = sqlx::query_as(
+        "SELECT request_hash, response_status, response_body FROM idempotency_records
+         WHERE principal_id = $1 AND idempotency_key = $2 AND response_status IS NOT NULL",
+    )
+    .bind(principal_id)
+    .bind(key)
+    .fetch_one(conn)
+    .await
+    .classify()?;
+    Ok(Claim::Completed(row))
+}
+
+pub async fn complete(
+    conn: &mut PgConnection,
+    principal_id: Uuid,
+    key: &str,
+    status: u16,
+    body: &Value,
+) -> Result<(), DataError> {
+    sqlx::query(
+        "UPDATE idempotency_records SET response_status = $3, response_body = $4
+         WHERE principal_id = $1 AND idempotency_key = $2",
+    )
+    .bind(principal_id)
+    .bind(key)
+    .bind(i16::try_from(status).unwrap_or(i16::MAX))
+    .bind(body)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(())
+}

@@ -1,0 +1,30 @@
+//! The data tier's only doorway: every SQL statement of the bank lives in this crate.
+//!
+//! Functions take the caller's connection or transaction (`&mut PgConnection`), so the logic
+//! tier decides where a unit of work begins and ends and this crate only executes it. Rows come
+//! back as plain structs named `…Row`; constraint violations come back as typed [`DataError`]s
+//! named after what they mean, never as raw database errors for the caller to pick apart.
+
+pub mod accounts;
+pub mod audit;
+pub mod customers;
+pub mod error;
+pub mod health;
+pub mod idempotency;
+pub mod pool;
+pub mod sessions;
+pub mod transfers;
+pub mod users;
+
+#[cfg(feature = "test-harness")]
+pub mod testing;
+
+pub use error::{DataError, Violation};
+pub use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+
+/// Opens a savepoint inside the caller's transaction: a failure inside it can be rolled back
+/// without aborting the transaction around it.
+pub async fn savepoint(conn: &mut PgConnection) -> Result<Transaction<'_, Postgres>, DataError> {
+    use sqlx::Connection;
+    Ok(conn.begin().await?)
+}

@@ -1,0 +1,43 @@
+//! Connecting to PostgreSQL and bringing its schema up to date.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// The schema, embedded at build time from the repository's `migrations/` folder.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// How a pool reaches the database and how much of it one process may use.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub connections_max: u32,
+    /// How long a request may wait for a connection before the attempt counts as failed (and is
+    /// retried by the caller's budget). Short, so a dead endpoint is noticed quickly.
+    pub acquire_timeout_ms: u64,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        // Twenty connections saturate a two-core PostgreSQL; more only queue inside it.
+        Self {
+            connections_max: 20,
+            acquire_timeout_ms: 2_000,
+        }
+    }
+}
+
+/// A pool that connects lazily, so a process can start while the database is still coming up.
+pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<PgPool, sqlx::Error> {
+    let options: PgConnectOptions = url.parse()?;
+    Ok(PgPoolOptions::new()
+        .max_connections(settings.connections_max)
+        .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+        .test_before_acquire(false)
+        .connect_lazy_with(options.application_name("bank-logic")))
+}
+
+/// Applies every migration not yet applied.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}

@@ -1,0 +1,155 @@
+//! Sign-in sessions of users and the credentials of calling services.
+//!
+//! Both are looked up by the SHA-256 of a bearer secret; the secrets themselves never reach the
+//! database.
+
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{ClassifyExt, DataError};
+use crate::users::Role;
+
+/// The user behind a live session.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionUserRow {
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub username: String,
+    pub role: Role,
+    pub customer_id: Option<Uuid>,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A service allowed to call the logic tier.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ServiceClientRow {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// Who is calling: the service by its credential and, if a token was given, the signed-in user.
+#[derive(Debug, Clone)]
+pub struct Callers {
+    pub service: Option<ServiceClientRow>,
+    pub user: Option<SessionUserRow>,
+}
+
+/// Resolves a request's service credential and user token in one round trip. A session counts
+/// only while it is unexpired, unrevoked and its user is enabled.
+pub async fn authenticate(
+    conn: &mut PgConnection,
+    service_key_hash: &[u8],
+    token_hash: Option<&[u8]>,
+) -> Result<Callers, DataError> {
+    #[derive(sqlx::FromRow)]
+    struct Both {
+        service_id: Option<Uuid>,
+        service_name: Option<String>,
+        session_id: Option<Uuid>,
+        user_id: Option<Uuid>,
+        username: Option<String>,
+        role: Option<Role>,
+        customer_id: Option<Uuid>,
+        expires_at: Option<OffsetDateTime>,
+    }
+    let row: Both = sqlx::query_as(
+        "SELECT c.id AS service_id, c.name AS service_name,
+                s.session_id, s.user_id, s.username, s.role, s.customer_id, s.expires_at
+         FROM (SELECT 1) AS one
+         LEFT JOIN service_clients c ON c.key_hash = $1 AND c.revoked_at IS NULL
+         LEFT JOIN (
+             SELECT s.id AS session_id, u.id AS user_id, u.username, u.role, u.customer_id,
+                    s.expires_at
+             FROM user_sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
+               AND NOT u.disabled
+         ) s ON true",
+    )
+    .bind(service_key_hash)
+    .bind(token_hash)
+    .fetch_one(conn)
+    .await
+    .classify()?;
+    let service = match (row.service_id, row.service_name) {
+        (Some(id), Some(name)) => Some(ServiceClientRow { id, name }),
+        _ => None,
+    };
+    let user = match (
+        row.session_id,
+        row.user_id,
+        row.username,
+        row.role,
+        row.expires_at,
+    ) {
+        (Some(session_id), Some(user_id), Some(username), Some(role), Some(expires_at)) => {
+            Some(SessionUserRow {
+                session_id,
+                user_id,
+                username,
+                role,
+                customer_id: row.customer_id,
+                expires_at,
+            })
+        }
+        _ => None,
+    };
+    Ok(Callers { service, user })
+}
+
+pub async fn insert_session(
+    conn: &mut PgConnection,
+    id: Uuid,
+    user_id: Uuid,
+    token_hash: &[u8],
+    expires_at: OffsetDateTime,
+) -> Result<(), DataError> {
+    sqlx::query(
+        "INSERT INTO user_sessions (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(token_hash)
+    .bind(expires_at)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(())
+}
+
+pub async fn revoke_session(conn: &mut PgConnection, session_id: Uuid) -> Result<(), DataError> {
+    sqlx::query("UPDATE user_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+        .bind(session_id)
+        .execute(conn)
+        .await
+        .classify()?;
+    Ok(())
+}
+
+/// Revokes every live session of a user; returns how many there were.
+pub async fn revoke_all_sessions(conn: &mut PgConnection, user_id: Uuid) -> Result<u64, DataError> {
+    let done = sqlx::query(
+        "UPDATE user_sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(done.rows_affected())
+}
+
+pub async fn insert_service_client(
+    conn: &mut PgConnection,
+    id: Uuid,
+    name: &str,
+    key_hash: &[u8],
+) -> Result<(), DataError> {
+    sqlx::query("INSERT INTO service_clients (id, name, key_hash) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(name)
+        .bind(key_hash)
+        .execute(conn)
+        .await
+        .classify()?;
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! A throwaway PostgreSQL for integration tests: one cluster per test process, made with `initdb`
+//! on a free loopback port, and a fresh database per test cloned from a migrated template.
+//!
+//! The cluster runs as the `postgres` user when the tests run as root (PostgreSQL refuses root),
+//! and receives SIGQUIT when the test process ends, so nothing outlives the run. Set
+//! `BANK_TEST_SERVER_URL` to use an already running server instead.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection, PgPool};
+
+const TEMPLATE_DATABASE: &str = "bank_template";
+/// How long a fresh cluster may take to accept connections; `initdb` plus start-up take about two
+/// seconds here, so this only trips when something is really wrong.
+const STARTUP_TIMEOUT_MS: u64 = 60_000;
+
+/// A database of its own for one test.
+#[derive(Debug, Clone)]
+pub struct TestDatabase {
+    pub pool: PgPool,
+    pub url: String,
+}
+
+/// Creates a new, migrated database on the process's throwaway cluster and connects to it.
+pub async fn fresh_database(connections_max: u32) -> TestDatabase {
+    let server = server_url();
+    TEMPLATE
+        .get_or_init(|| async {
+            let mut admin = admin_connection(&server).await;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE DATABASE {TEMPLATE_DATABASE}"
+            )))
+            .execute(&mut admin)
+            .await
+            .expect("create the template database");
+            let template = PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&format!("{server}/{TEMPLATE_DATABASE}"))
+                .await
+                .expect("connect to the template database");
+            crate::pool::migrate(&template)
+                .await
+                .expect("migrate the template database");
+            template.close().await;
+        })
+        .await;
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    {
+        // PostgreSQL refuses to copy a template that another CREATE DATABASE is copying.
+        let _one_at_a_time = CREATE_LOCK.lock().await;
+        let mut admin = admin_connection(&server).await;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} TEMPLATE {TEMPLATE_DATABASE}"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("create a test database");
+    }
+    let url = format!("{server}/{name}");
+    let pool = PgPoolOptions::new()
+        .max_connections(connections_max)
+        .connect(&url)
+        .await
+        .expect("connect to the test database");
+    TestDatabase { pool, url }
+}
+
+/// The URL of the process's throwaway server (without a database name), starting it if needed.
+pub fn server_url() -> String {
+    SERVER
+        .get_or_init(|| match std::env::var("BANK_TEST_SERVER_URL") {
+            Ok(url) => url.trim_end_matches('/').to_owned(),
+            Err(_) => start_cluster(),
+        })
+        .clone()
+}
+
+static SERVER: OnceLock<String> = OnceLock::new();
+static TEMPLATE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+static CREATE_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn admin_connection(server: &str) -> PgConnection {
+    PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .expect("connect to the test server")
+}
+
+fn start_cluster() -> String {
+    let bin = postgres_bin_dir();
+    let root = std::env::temp_dir().join(format!("bank-test-pg-{}", std::process::id()));
+    remove_stale_clusters(root.parent().unwrap_or(Path::new("/tmp")));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).expect("create the cluster directory");
+    let as_root = running_as_root();
+    if as_root {
+        run(Command::new("chown").arg("postgres:postgres").arg(&root));
+    }
+    let data = root.join("data");
+    run(as_database_user(as_root, &bin.join("initdb"))
+        .args([
+            "--auth=trust",
+            "--username=bank",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        ])
+        .arg("-D")
+        .arg(&data)
+        .stdout(Stdio::null()));
+    let port = free_port();
+    let log = std::fs::File::create(root.join("postgres.log")).expect("create the server log");
+    let mut postgres = as_database_user(as_root, &bin.join("postgres"));
+    postgres
+        .arg("-D")
+        .arg(&data)
+        .args(["-p", &port.to_string(), "-k"])
+        .arg(&root)
+        .args(["-c", "listen_addresses=127.0.0.1"])
+        // A throwaway cluster needs no durability; tests check logic, not fsync.
+        .args([
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ])
+        .args(["-c", "max_connections=400", "-c", "shared_buffers=128MB"])
+        .stdout(log.try_clone().expect("clone the log handle"))
+        .stderr(log);
+    // The server gets SIGQUIT when the thread that started it ends, so it is started from a
+    // thread that lives exactly as long as the test process.
+    std::thread::spawn(move || {
+        let mut child = postgres.spawn().expect("start postgres");
+        let _ = child.wait();
+    });
+    let deadline = Instant::now() + Duration::from_millis(STARTUP_TIMEOUT_MS);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "postgres did not start; see {}",
+            root.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Accepting TCP comes slightly before accepting sessions; pg_isready knows the difference.
+    while !Command::new(bin.join("pg_isready"))
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "bank",
+            "-d",
+            "postgres",
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "postgres did not get ready; see {}",
+            root.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    format!("postgres://bank@127.0.0.1:{port}")
+}
+
+fn as_database_user(as_root: bool, program: &Path) -> Command {
+    let mut command = Command::new("setpriv");
+    if as_root {
+        command.args(["--reuid=postgres", "--regid=postgres", "--init-groups"]);
+    }
+    command.args(["--pdeathsig", "SIGQUIT", "--"]).arg(program);
+    command
+}
+
+fn postgres_bin_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("PG_BIN") {
+        return PathBuf::from(dir);
+    }
+    let debian = PathBuf::from("/usr/lib/postgresql/15/bin");
+    if debian.join("postgres").exists() {
+        return debian;
+    }
+    let out = Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .expect("find PostgreSQL");
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Removes clusters left by test processes that no longer exist.
+fn remove_stale_clusters(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("bank-test-pg-")) else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+fn run(command: &mut Command) {
+    let status = command
+        .status()
+        .unwrap_or_else(|e| panic!("run {command:?}: {e}"));
+    assert!(status.success(), "{command:?} failed: {status}");
+}

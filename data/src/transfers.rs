@@ -1,0 +1,204 @@
+//! Transfers and their ledger entries: the only way money moves.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{ClassifyExt, DataError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "transfer_kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum TransferKind {
+    Transfer,
+    CashDeposit,
+    CashWithdrawal,
+    OpeningCash,
+    Reversal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "transfer_status", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum TransferStatus {
+    Posted,
+}
+
+/// A transfer as the API shows it: with both accounts' numbers.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TransferRow {
+    pub id: Uuid,
+    pub idempotency_key: String,
+    pub kind: TransferKind,
+    pub status: TransferStatus,
+    pub amount: Decimal,
+    pub currency: String,
+    pub debit_account_id: Uuid,
+    pub debit_account_number: String,
+    pub debit_customer_id: Option<Uuid>,
+    pub credit_account_id: Uuid,
+    pub credit_account_number: String,
+    pub credit_customer_id: Option<Uuid>,
+    pub memo: String,
+    pub initiated_by: Option<Uuid>,
+    pub created_at: OffsetDateTime,
+    pub reverses_transfer_id: Option<Uuid>,
+}
+
+#[derive(Debug)]
+pub struct NewTransfer<'a> {
+    pub id: Uuid,
+    pub idempotency_key: &'a str,
+    pub kind: TransferKind,
+    /// Strictly positive, in the currency's scale.
+    pub amount: Decimal,
+    pub currency: &'a str,
+    pub debit_account_id: Uuid,
+    pub credit_account_id: Uuid,
+    pub memo: &'a str,
+    pub initiated_by: Option<Uuid>,
+    pub reverses_transfer_id: Option<Uuid>,
+    pub request_id: Option<&'a str>,
+}
+
+/// Inserts a posted transfer with its two entries: the debit account loses `amount`, the credit
+/// account gains it. The caller must already hold both accounts' locks
+/// ([`crate::accounts::lock_accounts`]). The database refuses a balance below its floor with
+/// [`crate::Violation::BalanceBelowFloor`]. Returns the transfer's posting time.
+pub async fn post_transfer(
+    conn: &mut PgConnection,
+    new: &NewTransfer<'_>,
+) -> Result<OffsetDateTime, DataError> {
+    let created_at = sqlx::query_scalar(
+        "INSERT INTO transfers (id, idempotency_key, kind, status, amount, currency,
+                                debit_account_id, credit_account_id, memo, initiated_by,
+                                reverses_transfer_id, request_id)
+         VALUES ($1, $2, $3, 'posted', $4, $5, $6, $7, $8, $9, $10, $11)
+         RETURNING created_at",
+    )
+    .bind(new.id)
+    .bind(new.idempotency_key)
+    .bind(new.kind)
+    .bind(new.amount)
+    .bind(new.currency)
+    .bind(new.debit_account_id)
+    .bind(new.credit_account_id)
+    .bind(new.memo)
+    .bind(new.initiated_by)
+    .bind(new.reverses_transfer_id)
+    .bind(new.request_id)
+    .fetch_one(&mut *conn)
+    .await
+    .classify()?;
+    sqlx::query(
+        "INSERT INTO ledger_entries (transfer_id, account_id, currency, amount)
+         VALUES ($1, $2, $4, -$5::numeric), ($1, $3, $4, $5::numeric)",
+    )
+    .bind(new.id)
+    .bind(new.debit_account_id)
+    .bind(new.credit_account_id)
+    .bind(new.currency)
+    .bind(new.amount)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(created_at)
+}
+
+pub async fn find_transfer(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<TransferRow>, DataError> {
+    sqlx::query_as(
+        "SELECT t.id, t.idempotency_key, t.kind, t.status, t.amount, t.currency,
+                t.debit_account_id, d.number AS debit_account_number,
+                d.customer_id AS debit_customer_id,
+                t.credit_account_id, c.number AS credit_account_number,
+                c.customer_id AS credit_customer_id,
+                t.memo, t.initiated_by, t.created_at, t.reverses_transfer_id
+         FROM transfers t
+         JOIN accounts d ON d.id = t.debit_account_id
+         JOIN accounts c ON c.id = t.credit_account_id
+         WHERE t.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .classify()
+}
+
+/// One line of an account's history.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EntryRow {
+    pub id: i64,
+    pub transfer_id: Uuid,
+    /// Signed, credits positive.
+    pub amount: Decimal,
+    pub balance_after: Decimal,
+    pub posted_at: OffsetDateTime,
+    pub kind: TransferKind,
+    pub memo: String,
+    pub counterparty_number: String,
+}
+
+/// Which entries of an account to read, newest first.
+#[derive(Debug, Clone)]
+pub struct HistoryQuery {
+    pub account_id: Uuid,
+    /// Inclusive lower bound on `posted_at`.
+    pub posted_from: Option<OffsetDateTime>,
+    /// Exclusive upper bound on `posted_at`.
+    pub posted_before: Option<OffsetDateTime>,
+    /// Only entries older than this entry id (the cursor of the previous page).
+    pub before_entry_id: Option<i64>,
+    pub limit: i64,
+}
+
+pub async fn account_history(
+    conn: &mut PgConnection,
+    query: &HistoryQuery,
+) -> Result<Vec<EntryRow>, DataError> {
+    sqlx::query_as(
+        "SELECT e.id, e.transfer_id, e.amount, e.balance_after, e.posted_at, t.kind, t.memo,
+                CASE WHEN t.debit_account_id = e.account_id THEN c.number ELSE d.number END
+                    AS counterparty_number
+         FROM ledger_entries e
+         JOIN transfers t ON t.id = e.transfer_id
+         JOIN accounts d ON d.id = t.debit_account_id
+         JOIN accounts c ON c.id = t.credit_account_id
+         WHERE e.account_id = $1
+           AND ($2::timestamptz IS NULL OR e.posted_at >= $2)
+           AND ($3::timestamptz IS NULL OR e.posted_at < $3)
+           AND ($4::bigint IS NULL OR e.id < $4)
+         ORDER BY e.id DESC
+         LIMIT $5",
+    )
+    .bind(query.account_id)
+    .bind(query.posted_from)
+    .bind(query.posted_before)
+    .bind(query.before_entry_id)
+    .bind(query.limit)
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+/// Transfers whose entries do not sum to zero or are fewer than two; empty in a sound ledger.
+pub async fn unbalanced_transfers(conn: &mut PgConnection) -> Result<Vec<Uuid>, DataError> {
+    sqlx::query_scalar(
+        "SELECT t.id FROM transfers t LEFT JOIN ledger_entries e ON e.transfer_id = t.id
+         GROUP BY t.id HAVING coalesce(sum(e.amount), 0) <> 0 OR count(e.id) < 2",
+    )
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+pub async fn count_transfers(conn: &mut PgConnection) -> Result<i64, DataError> {
+    sqlx::query_scalar("SELECT count(*) FROM transfers")
+        .fetch_one(conn)
+        .await
+        .classify()
+}

@@ -1,0 +1,302 @@
+//! Accounts: opening by staff, reading balances, listing, and history.
+
+use data::accounts::{AccountKind, AccountRow, NewAccount, NormalSide, Product};
+use data::transfers::HistoryQuery;
+use data::users::Role;
+use rust_decimal::Decimal;
+use time::{Date, Duration, Time};
+use uuid::Uuid;
+
+use crate::auth::SessionUser;
+use crate::domain::{AccountNumber, Currency};
+use crate::error::{ApiError, account_not_found};
+use crate::state::AppState;
+use crate::wire::{AccountResponse, EntryResponse, HistoryResponse};
+
+/// Entries per history page unless the client asks otherwise.
+pub const HISTORY_PAGE_DEFAULT: i64 = 50;
+/// The most entries one history page returns: bounded so one request cannot read a whole ledger.
+pub const HISTORY_PAGE_MAX: i64 = 200;
+/// Attempts to find an unused random account number; with 800 million numbers, a second attempt
+/// is already rare.
+const NUMBER_ATTEMPTS_MAX: usize = 8;
+/// Longest account name, as in the `accounts.name` column.
+const ACCOUNT_NAME_MAX_CHARS: usize = 100;
+
+#[derive(Debug, Clone)]
+pub struct Opening {
+    pub customer_id: Uuid,
+    pub product: Product,
+    pub currency: Currency,
+    pub name: String,
+    pub overdraft_limit: Decimal,
+}
+
+impl Opening {
+    pub fn parse(
+        customer_id: Uuid,
+        product: Product,
+        currency: &str,
+        name: Option<&str>,
+        overdraft_limit: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        let currency = Currency::parse(currency)?;
+        let default_name = match product {
+            Product::Current => "Current account",
+            Product::Savings => "Savings account",
+        };
+        let name =
+            crate::domain::text::bounded("name", name.unwrap_or(""), ACCOUNT_NAME_MAX_CHARS)?;
+        let overdraft_limit = match overdraft_limit {
+            None => Decimal::ZERO,
+            Some("0") => Decimal::ZERO,
+            Some(text) => crate::domain::Amount::parse(text, currency)
+                .map_err(|e| ApiError::invalid("invalid_amount", "overdraft_limit", e.to_string()))?
+                .value(),
+        };
+        if product == Product::Savings && overdraft_limit > Decimal::ZERO {
+            return Err(ApiError::invalid(
+                "invalid_field",
+                "overdraft_limit",
+                "savings accounts have no overdraft",
+            ));
+        }
+        Ok(Self {
+            customer_id,
+            product,
+            currency,
+            name: if name.is_empty() {
+                default_name.to_owned()
+            } else {
+                name
+            },
+            overdraft_limit,
+        })
+    }
+}
+
+pub async fn open(
+    state: &AppState,
+    staff: &SessionUser,
+    request_id: Option<&str>,
+    opening: &Opening,
+) -> Result<AccountResponse, ApiError> {
+    staff.require_role(&[Role::Teller, Role::Supervisor])?;
+    if opening.overdraft_limit > Decimal::ZERO {
+        // Lending is a supervisor's decision.
+        staff.require_role(&[Role::Supervisor])?;
+    }
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        if data::customers::find_customer(&mut tx, opening.customer_id)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::NotFound {
+                code: "customer_not_found",
+                detail: "no such customer",
+            });
+        }
+        let row = insert_with_fresh_number(&mut tx, opening).await?;
+        let response = AccountResponse::from(&row);
+        data::audit::append(
+            &mut tx,
+            &data::audit::NewAuditRecord {
+                actor_user_id: Some(staff.user_id),
+                actor_service: None,
+                action: "account.open",
+                subject_type: "account",
+                subject_id: row.number.clone(),
+                before: None,
+                after: serde_json::to_value(&response).ok(),
+                request_id,
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(response)
+    })
+    .await
+}
+
+async fn insert_with_fresh_number(
+    conn: &mut data::PgConnection,
+    opening: &Opening,
+) -> Result<AccountRow, ApiError> {
+    for _ in 0..NUMBER_ATTEMPTS_MAX {
+        let number = AccountNumber::random_customer();
+        // A savepoint, so a taken number does not abort the surrounding transaction.
+        let mut attempt = data::savepoint(conn).await?;
+        let inserted = data::accounts::insert_account(
+            &mut attempt,
+            &NewAccount {
+                id: Uuid::new_v4(),
+                number: number.as_str(),
+                kind: AccountKind::Customer,
+                product: Some(opening.product),
+                name: &opening.name,
+                customer_id: Some(opening.customer_id),
+                ledger: None,
+                currency: opening.currency.code(),
+                normal_side: NormalSide::Credit,
+                overdraft_limit: opening.overdraft_limit,
+                floor_enforced: true,
+            },
+        )
+        .await;
+        match inserted {
+            Ok(row) => {
+                attempt.commit().await.map_err(data::DataError::from)?;
+                return Ok(row);
+            }
+            Err(e) if e.violation() == Some(&data::Violation::AccountNumberTaken) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Internal("no free account number found".into()))
+}
+
+/// Reads an account the user may see: staff any, a customer only their own.
+pub async fn get(
+    state: &AppState,
+    user: &SessionUser,
+    number: &AccountNumber,
+) -> Result<AccountRow, ApiError> {
+    let row = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::accounts::find_account_by_number(&mut conn, number.as_str()).await?)
+    })
+    .await?;
+    match row {
+        Some(row)
+            if user.is_staff()
+                || (row.kind == AccountKind::Customer && row.customer_id == user.customer_id) =>
+        {
+            Ok(row)
+        }
+        _ => Err(account_not_found()),
+    }
+}
+
+/// The accounts of a customer: a customer's own, or for staff the customer they name.
+pub async fn list(
+    state: &AppState,
+    user: &SessionUser,
+    customer_id: Option<Uuid>,
+) -> Result<Vec<AccountRow>, ApiError> {
+    let customer_id = if user.is_staff() {
+        customer_id.ok_or_else(|| ApiError::BadRequest {
+            code: "customer_id_required",
+            detail: "staff list accounts of one customer: add ?customer_id=".into(),
+        })?
+    } else {
+        match (customer_id, user.customer_id) {
+            (Some(asked), Some(own)) if asked != own => return Ok(Vec::new()),
+            (_, Some(own)) => own,
+            (_, None) => return Err(ApiError::Internal("customer user without customer".into())),
+        }
+    };
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::accounts::list_customer_accounts(&mut conn, customer_id).await?)
+    })
+    .await
+}
+
+/// Which part of an account's history to read.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    /// First day included (UTC).
+    pub from: Option<Date>,
+    /// Last day included (UTC).
+    pub to: Option<Date>,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub async fn history(
+    state: &AppState,
+    user: &SessionUser,
+    number: &AccountNumber,
+    filter: &HistoryFilter,
+) -> Result<HistoryResponse, ApiError> {
+    let limit = filter.limit.unwrap_or(HISTORY_PAGE_DEFAULT);
+    if !(1..=HISTORY_PAGE_MAX).contains(&limit) {
+        return Err(ApiError::invalid(
+            "invalid_query",
+            "limit",
+            format!("limit must be between 1 and {HISTORY_PAGE_MAX}"),
+        ));
+    }
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && from > to
+    {
+        return Err(ApiError::invalid(
+            "invalid_query",
+            "from",
+            "from must not be after to",
+        ));
+    }
+    let before_entry_id = filter.cursor.as_deref().map(decode_cursor).transpose()?;
+    let account = get(state, user, number).await?;
+    let start_of = |day: Date| day.with_time(Time::MIDNIGHT).assume_utc();
+    let query = HistoryQuery {
+        account_id: account.id,
+        posted_from: filter.from.map(start_of),
+        posted_before: filter.to.map(|day| start_of(day) + Duration::days(1)),
+        before_entry_id,
+        limit: limit + 1,
+    };
+    let mut rows = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::transfers::account_history(&mut conn, &query).await?)
+    })
+    .await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last().map(|row| encode_cursor(row.id))
+    } else {
+        None
+    };
+    Ok(HistoryResponse {
+        account: account.number.clone(),
+        currency: account.currency.clone(),
+        entries: rows
+            .iter()
+            .map(|row| EntryResponse::new(row, account.normal_side, &account.currency))
+            .collect(),
+        next_cursor,
+    })
+}
+
+/// Cursors are opaque to clients: the id of the last entry seen, encoded.
+fn encode_cursor(entry_id: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("e{entry_id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
+    use base64::Engine;
+    let invalid = || ApiError::invalid("invalid_query", "cursor", "the cursor is not valid");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor.as_bytes())
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    text.strip_prefix('e')
+        .and_then(|id| id.parse().ok())
+        .filter(|id| *id > 0)
+        .ok_or_else(invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
+        assert!(decode_cursor("not a cursor").is_err());
+        assert!(decode_cursor(&encode_cursor(-1)).is_err());
+    }
+}

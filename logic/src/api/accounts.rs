@@ -1,0 +1,114 @@
+//! `/v1/accounts`: opening (staff), balances, lists and history.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use data::accounts::Product;
+use serde::Deserialize;
+use time::Date;
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiQuery, RequestId};
+use crate::accounts::{HistoryFilter, Opening};
+use crate::auth::SignedIn;
+use crate::domain::AccountNumber;
+use crate::error::{ApiError, invalid_account_number};
+use crate::state::AppState;
+use crate::wire::{AccountListResponse, AccountResponse, HistoryResponse};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/accounts", get(list).post(open))
+        .route("/accounts/{number}", get(read))
+        .route("/accounts/{number}/entries", get(history))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenAccountRequest {
+    customer_id: Uuid,
+    product: Product,
+    currency: String,
+    name: Option<String>,
+    /// Decimal string; only supervisors may grant one.
+    overdraft_limit: Option<String>,
+}
+
+async fn open(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    ApiJson(request): ApiJson<OpenAccountRequest>,
+) -> Result<(StatusCode, Json<AccountResponse>), ApiError> {
+    let opening = Opening::parse(
+        request.customer_id,
+        request.product,
+        &request.currency,
+        request.name.as_deref(),
+        request.overdraft_limit.as_deref(),
+    )?;
+    let account =
+        crate::accounts::open(&state, &signed_in.user, request_id.as_deref(), &opening).await?;
+    Ok((StatusCode::CREATED, Json(account)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    customer_id: Option<Uuid>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<AccountListResponse>, ApiError> {
+    let rows = crate::accounts::list(&state, &signed_in.user, query.customer_id).await?;
+    Ok(Json(AccountListResponse {
+        accounts: rows.iter().map(AccountResponse::from).collect(),
+    }))
+}
+
+fn parse_number(number: &str) -> Result<AccountNumber, ApiError> {
+    AccountNumber::parse(number).map_err(|e| invalid_account_number("number", e))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(number): Path<String>,
+) -> Result<Json<AccountResponse>, ApiError> {
+    let number = parse_number(&number)?;
+    let row = crate::accounts::get(&state, &signed_in.user, &number).await?;
+    Ok(Json(AccountResponse::from(&row)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryQueryParams {
+    /// First day included, `YYYY-MM-DD` (UTC).
+    from: Option<Date>,
+    /// Last day included, `YYYY-MM-DD` (UTC).
+    to: Option<Date>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn history(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(number): Path<String>,
+    ApiQuery(query): ApiQuery<HistoryQueryParams>,
+) -> Result<Json<HistoryResponse>, ApiError> {
+    let number = parse_number(&number)?;
+    let filter = HistoryFilter {
+        from: query.from,
+        to: query.to,
+        cursor: query.cursor,
+        limit: query.limit,
+    };
+    Ok(Json(
+        crate::accounts::history(&state, &signed_in.user, &number, &filter).await?,
+    ))
+}

@@ -1,0 +1,136 @@
+//! Extractors that turn malformed input into the API's problem responses instead of axum's
+//! plain-text rejections.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::ledger::{IdempotencyKey, Outcome};
+
+/// JSON body; syntax errors are 400 `malformed_json`, type errors 422 `invalid_request`.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(match rejection {
+                JsonRejection::JsonDataError(e) => ApiError::Invalid {
+                    code: "invalid_request",
+                    detail: e.body_text(),
+                    field: None,
+                },
+                JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest {
+                    code: "malformed_json",
+                    detail: e.body_text(),
+                },
+                JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+                JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::PayloadTooLarge
+                }
+                other => ApiError::BadRequest {
+                    code: "malformed_request",
+                    detail: other.body_text(),
+                },
+            }),
+        }
+    }
+}
+
+/// Query string; anything unparsable is 422 `invalid_query`.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::Invalid {
+                code: "invalid_query",
+                detail: e.body_text(),
+                field: None,
+            }),
+            Err(other) => Err(ApiError::BadRequest {
+                code: "invalid_query",
+                detail: other.body_text(),
+            }),
+        }
+    }
+}
+
+/// The request id set (or passed on) by the request-id layer.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub Option<String>);
+
+impl RequestId {
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestId(
+            parts
+                .headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(128).collect()),
+        ))
+    }
+}
+
+/// The required `Idempotency-Key` header of every money-moving request.
+#[derive(Debug, Clone)]
+pub struct RequiredIdempotencyKey(pub IdempotencyKey);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequiredIdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get("idempotency-key")
+            .ok_or(ApiError::BadRequest {
+                code: "idempotency_key_missing",
+                detail: "money-moving requests need an Idempotency-Key header".into(),
+            })?;
+        let text = value.to_str().map_err(|_| ApiError::BadRequest {
+            code: "idempotency_key_invalid",
+            detail: "Idempotency-Key must be visible ASCII".into(),
+        })?;
+        Ok(Self(IdempotencyKey::parse(text)?))
+    }
+}
+
+impl IntoResponse for Outcome {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body)).into_response();
+        if self.replayed {
+            response.headers_mut().insert(
+                "idempotent-replayed",
+                axum::http::HeaderValue::from_static("true"),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,101 @@
+//! The HTTP surface: `/v1` (JSON, behind the service credential) and the health probes. Each
+//! feature module owns its routes; this module merges them and wraps them in the cross-cutting
+//! layers (request id, tracing, body limit, panic catching).
+
+mod accounts;
+mod cash;
+mod customers;
+pub mod extract;
+mod health;
+mod sessions;
+mod transfers;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::error::{ApiError, PROBLEM_JSON};
+use crate::state::AppState;
+
+/// Largest request body accepted: 16 KiB is far above any legitimate request of this API and
+/// keeps a flood of large bodies cheap to refuse.
+pub const BODY_MAX_BYTES: usize = 16 * 1024;
+/// Largest problem body the request-id stamping will read back; ours are a few hundred bytes.
+const PROBLEM_MAX_BYTES: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .merge(sessions::router())
+        .merge(customers::router())
+        .merge(accounts::router())
+        .merge(transfers::router())
+        .merge(cash::router())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_service,
+        ));
+    Router::new()
+        .nest("/v1", v1)
+        .merge(health::router())
+        .fallback(|| async {
+            ApiError::NotFound {
+                code: "route_not_found",
+                detail: "there is no such endpoint",
+            }
+        })
+        .layer(DefaultBodyLimit::max(BODY_MAX_BYTES))
+        .layer(middleware::from_fn(stamp_problem_request_id))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal("a handler panicked".into()).into_response()
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let request_id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    request_id,
+                )
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Adds the request id to every problem body, so a client can quote it and an operator find it.
+async fn stamp_problem_request_id(request: Request, next: Next) -> Response {
+    let request_id = request.headers().get("x-request-id").cloned();
+    let response = next.run(request).await;
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+    let Some(request_id) = request_id.filter(|_| is_problem) else {
+        return response;
+    };
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, PROBLEM_MAX_BYTES).await else {
+        return ApiError::Internal("unreadable problem body".into()).into_response();
+    };
+    let mut problem: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if let (Some(object), Ok(id)) = (problem.as_object_mut(), request_id.to_str()) {
+        object.insert("request_id".into(), id.into());
+    }
+    let body = serde_json::to_vec(&problem).unwrap_or_else(|_| bytes.to_vec());
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    Response::from_parts(parts, Body::from(body))
+}

@@ -1,0 +1,78 @@
+//! `/v1/transfers`: moving money between customer accounts, idempotently.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::extract::{ApiJson, RequestId, RequiredIdempotencyKey};
+use crate::auth::SignedIn;
+use crate::domain::text::{MEMO_MAX_CHARS, bounded};
+use crate::domain::{AccountNumber, Amount, Currency};
+use crate::error::{ApiError, invalid_account_number};
+use crate::ledger::{Actor, Movement, Order, Outcome};
+use crate::state::AppState;
+use crate::wire::TransferResponse;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/transfers", post(create))
+        .route("/transfers/{id}", get(read))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferRequest {
+    debit_account: String,
+    credit_account: String,
+    /// A decimal string such as "12.50"; JSON numbers are refused so no amount passes a float.
+    amount: String,
+    currency: String,
+    #[serde(default)]
+    memo: String,
+}
+
+impl TransferRequest {
+    fn parse(&self) -> Result<Order, ApiError> {
+        let currency = Currency::parse(&self.currency)?;
+        Ok(Order {
+            movement: Movement::Transfer {
+                debit: AccountNumber::parse(&self.debit_account)
+                    .map_err(|e| invalid_account_number("debit_account", e))?,
+                credit: AccountNumber::parse(&self.credit_account)
+                    .map_err(|e| invalid_account_number("credit_account", e))?,
+            },
+            amount: Amount::parse(&self.amount, currency)?,
+            memo: bounded("memo", &self.memo, MEMO_MAX_CHARS)?,
+        })
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    RequiredIdempotencyKey(key): RequiredIdempotencyKey,
+    ApiJson(request): ApiJson<TransferRequest>,
+) -> Result<Outcome, ApiError> {
+    let order = request.parse()?;
+    let actor = Actor {
+        user: &signed_in.user,
+        request_id: request_id.as_deref(),
+    };
+    crate::ledger::post(&state, actor, &key, &order).await
+}
+
+async fn read(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Json<TransferResponse>, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound {
+        code: "transfer_not_found",
+        detail: "no such transfer",
+    })?;
+    let row = crate::ledger::find(&state, &signed_in.user, id).await?;
+    Ok(Json(TransferResponse::from(&row)))
+}

@@ -1,0 +1,75 @@
+//! Settings, read once at start-up from defaults overridden by `BANK_*` environment variables.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use anyhow::{Context, Result};
+
+/// A value that must never reach a log line.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The writable endpoint: the primary, directly or through HAProxy.
+    pub database_url: Secret,
+    pub listen_addr: SocketAddr,
+    pub database: data::pool::PoolSettings,
+    /// How long one request may keep retrying a unit of work through transient database errors
+    /// before it answers 503. Thirty seconds covers a Patroni failover (about 20 s here).
+    pub retry_budget_ms: u64,
+    /// How long a sign-in session lives, however active it is: eight hours, a working day.
+    pub session_ttl_s: i64,
+    pub log_json: bool,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self> {
+        let defaults = data::pool::PoolSettings::default();
+        Ok(Self {
+            database_url: Secret::new(
+                std::env::var("BANK_DATABASE_URL").context("BANK_DATABASE_URL is not set")?,
+            ),
+            listen_addr: env_or("BANK_LISTEN_ADDR", "127.0.0.1:8081")?,
+            database: data::pool::PoolSettings {
+                connections_max: env_or(
+                    "BANK_DB_CONNECTIONS_MAX",
+                    &defaults.connections_max.to_string(),
+                )?,
+                acquire_timeout_ms: env_or(
+                    "BANK_DB_ACQUIRE_TIMEOUT_MS",
+                    &defaults.acquire_timeout_ms.to_string(),
+                )?,
+            },
+            retry_budget_ms: env_or("BANK_RETRY_BUDGET_MS", "30000")?,
+            session_ttl_s: env_or("BANK_SESSION_TTL_S", "28800")?,
+            log_json: env_or::<String>("BANK_LOG_FORMAT", "text")? == "json",
+        })
+    }
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: &str) -> Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let value = std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    value
+        .parse()
+        .with_context(|| format!("{name}={value:?} is not valid"))
+}

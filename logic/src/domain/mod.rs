@@ -1,0 +1,9 @@
+//! Domain types: parsed, valid values. Handlers turn wire input into these at the boundary; past
+//! it, no code sees an unchecked amount, currency or account number.
+
+pub mod account_number;
+pub mod money;
+pub mod text;
+
+pub use account_number::AccountNumber;
+pub use money::{Amount, Currency};

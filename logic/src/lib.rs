@@ -1,0 +1,23 @@
+//! The business-logic tier: every rule of the bank, behind a REST API under `/v1`.
+//!
+//! Layout: `api` is the HTTP surface (wire parsing, thin handlers); `ledger`, `accounts`,
+//! `customers` and `identity` hold the rules and decide where each unit of work begins and ends;
+//! `domain` holds parsed values (money, account numbers, text); `wire` the response bodies; the
+//! `data` crate executes every SQL statement.
+
+pub mod accounts;
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod customers;
+pub mod domain;
+pub mod error;
+pub mod identity;
+pub mod ledger;
+pub mod retry;
+pub mod seed;
+pub mod state;
+pub mod wire;
+
+pub use api::router;
+pub use state::AppState;

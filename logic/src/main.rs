@@ -1,0 +1,103 @@
+//! The logic tier's binary.
+//!
+//! ```text
+//! logic serve                      serve the API (the default)
+//! logic migrate                    bring the schema up to date
+//! logic seed-demo                  seed the demo bank unless it has users already
+//! logic create-service-key NAME    register a calling service and print its credential once
+//! ```
+//! Settings come from `BANK_*` environment variables (see `config.rs`).
+
+use anyhow::{Context, Result, bail};
+use logic::AppState;
+use logic::config::Settings;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let settings = Settings::from_env()?;
+    init_tracing(settings.log_json);
+    let pool = data::pool::connect_lazy(settings.database_url.expose(), &settings.database)?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] | ["serve"] => serve(pool, settings).await,
+        ["migrate"] => {
+            data::pool::migrate(&pool).await.context("migrate")?;
+            println!("schema is up to date");
+            Ok(())
+        }
+        ["seed-demo"] => {
+            data::pool::migrate(&pool).await.context("migrate")?;
+            let state = AppState::new(pool, settings).await?;
+            if logic::seed::seed_demo(&state).await? {
+                println!("seeded the demo bank");
+            } else {
+                println!("the database already has users; left it as it is");
+            }
+            Ok(())
+        }
+        ["create-service-key", name] => {
+            let key = logic::auth::secrets::generate("bsk");
+            let mut conn = pool.acquire().await?;
+            data::sessions::insert_service_client(
+                &mut conn,
+                uuid::Uuid::new_v4(),
+                name,
+                &logic::auth::secrets::digest(&key),
+            )
+            .await
+            .with_context(|| format!("register service {name}"))?;
+            println!("{key}");
+            Ok(())
+        }
+        other => bail!("unknown command {other:?}; see the top of logic/src/main.rs"),
+    }
+}
+
+async fn serve(pool: data::PgPool, settings: Settings) -> Result<()> {
+    let addr = settings.listen_addr;
+    let state = AppState::new(pool, settings).await?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("bind {addr}"))?;
+    tracing::info!(%addr, "logic tier listening");
+    axum::serve(listener, logic::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("drained; exiting");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C; axum then stops accepting and drains in-flight requests.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutdown requested; draining");
+}
+
+fn init_tracing(json: bool) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
