@@ -215,3 +215,18 @@ pub async fn reconcile_accounts(
     .await
     .classify()
 }
+
+/// Sets an account's status (open, frozen, closed).
+pub async fn set_status(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    status: AccountStatus,
+) -> Result<(), DataError> {
+    sqlx::query("UPDATE accounts SET status = $2 WHERE id = $1")
+        .bind(account_id)
+        .bind(status)
+        .execute(conn)
+        .await
+        .classify()?;
+    Ok(())
+}

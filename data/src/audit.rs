@@ -60,3 +60,10 @@ pub async fn first_broken_link(conn: &mut PgConnection) -> Result<Option<i64>, D
     .await
     .classify()
 }
+
+pub async fn count_records(conn: &mut PgConnection) -> Result<i64, DataError> {
+    sqlx::query_scalar("SELECT count(*) FROM audit_log")
+        .fetch_one(conn)
+        .await
+        .classify()
+}

@@ -78,3 +78,10 @@ pub async fn complete(
     .classify()?;
     Ok(())
 }
+
+pub async fn count_records(conn: &mut PgConnection) -> Result<i64, DataError> {
+    sqlx::query_scalar("SELECT count(*) FROM idempotency_records")
+        .fetch_one(conn)
+        .await
+        .classify()
+}

@@ -1,1 +1,11 @@
+//! Integration tests of the logic tier: the real router on a real socket, over a real PostgreSQL
+//! database of each test's own.
 
+mod accounts;
+mod app;
+mod cash;
+mod concurrency;
+mod customers;
+mod idempotency;
+mod sessions;
+mod transfers;

@@ -1,0 +1,381 @@
+//! `TestApp`: a logic tier on a loopback port over a fresh database, with one helper per
+//! endpoint so that each test reads as the scenario it checks.
+
+use std::sync::Arc;
+
+use data::users::Role;
+use logic::AppState;
+use logic::config::{Secret, Settings};
+use reqwest::{Response, StatusCode};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+pub const TELLER: (&str, &str) = ("tina.teller", "teller-test-password");
+pub const SUPERVISOR: (&str, &str) = ("sid.supervisor", "supervisor-test-password");
+pub const ADMIN: (&str, &str) = ("adam.admin", "admin-test-password");
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub service_key: String,
+    pub state: AppState,
+}
+
+/// Options for a test app whose settings differ from the defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct AppOptions {
+    pub session_ttl_s: i64,
+    pub connections_max: u32,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            session_ttl_s: 3_600,
+            connections_max: 10,
+        }
+    }
+}
+
+impl TestApp {
+    /// A logic tier over an empty, migrated database with a vault, staff of every role and a
+    /// registered service credential.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(AppOptions::default()).await
+    }
+
+    pub async fn spawn_with(options: AppOptions) -> Self {
+        let db = data::testing::fresh_database(options.connections_max).await;
+        let settings = Settings {
+            database_url: Secret::new(db.url.clone()),
+            listen_addr: "127.0.0.1:0".parse().unwrap(),
+            database: data::pool::PoolSettings::default(),
+            retry_budget_ms: 10_000,
+            session_ttl_s: options.session_ttl_s,
+            log_json: false,
+        };
+        let state = AppState::new(db.pool.clone(), settings).await.unwrap();
+        let service_key = logic::auth::secrets::generate("bsk");
+        let mut conn = db.pool.acquire().await.unwrap();
+        data::sessions::insert_service_client(
+            &mut conn,
+            uuid::Uuid::new_v4(),
+            "tests",
+            &logic::auth::secrets::digest(&service_key),
+        )
+        .await
+        .unwrap();
+        for (username, password, role) in [
+            (TELLER.0, TELLER.1, Role::Teller),
+            (SUPERVISOR.0, SUPERVISOR.1, Role::Supervisor),
+            (ADMIN.0, ADMIN.1, Role::Admin),
+        ] {
+            logic::identity::new_user(&mut conn, username, password.into(), role, None)
+                .await
+                .unwrap();
+        }
+        create_vault(&mut conn, 1_000_000).await;
+        drop(conn);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = logic::router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Self {
+            base,
+            http: reqwest::Client::new(),
+            service_key,
+            state,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request carrying the service credential and, if given, the user's token.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let mut request = self
+            .http
+            .request(method, self.url(path))
+            .header("x-api-key", &self.service_key);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(reqwest::Method::GET, path, Some(token))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(reqwest::Method::POST, path, Some(token))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_idempotent(
+        &self,
+        path: &str,
+        token: &str,
+        key: &str,
+        body: &Value,
+    ) -> Response {
+        self.request(reqwest::Method::POST, path, Some(token))
+            .header("idempotency-key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sign_in_response(&self, username: &str, password: &str) -> Response {
+        self.http
+            .post(self.url("/v1/sessions"))
+            .header("x-api-key", &self.service_key)
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sign_in(&self, (username, password): (&str, &str)) -> String {
+        let response = self.sign_in_response(username, password).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "sign in as {username}"
+        );
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Onboards a customer with a portal sign-in, through the API as the teller.
+    pub async fn customer(&self, teller: &str, username: &str) -> Customer {
+        let password = format!("{username}-test-password");
+        let response = self
+            .post(
+                "/v1/customers",
+                teller,
+                &json!({
+                    "full_name": format!("Customer {username}"),
+                    "email": format!("{username}@example.org"),
+                    "login": { "username": username, "password": password },
+                }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        let token = self.sign_in((username, &password)).await;
+        Customer {
+            id: body["id"].as_str().unwrap().to_owned(),
+            token,
+        }
+    }
+
+    /// Opens an account for the customer as the teller, funded with a cash deposit.
+    pub async fn account(&self, teller: &str, customer: &Customer, deposit: &str) -> String {
+        let response = self
+            .post(
+                "/v1/accounts",
+                teller,
+                &json!({ "customer_id": customer.id, "product": "current", "currency": "EUR" }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let number = response.json::<Value>().await.unwrap()["number"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if deposit != "0" {
+            let response = self
+                .post_idempotent(
+                    "/v1/cash/deposits",
+                    teller,
+                    &uuid::Uuid::new_v4().to_string(),
+                    &json!({ "account": number, "amount": deposit, "currency": "EUR" }),
+                )
+                .await;
+            assert_eq!(response.status(), StatusCode::CREATED);
+        }
+        number
+    }
+
+    pub async fn transfer(
+        &self,
+        token: &str,
+        key: &str,
+        from: &str,
+        to: &str,
+        amount: &str,
+    ) -> Response {
+        self.post_idempotent(
+            "/v1/transfers",
+            token,
+            key,
+            &json!({ "debit_account": from, "credit_account": to, "amount": amount, "currency": "EUR" }),
+        )
+        .await
+    }
+
+    /// The ledger balance of an account as the API shows it, read as staff.
+    pub async fn balance(&self, staff: &str, number: &str) -> Decimal {
+        let body: Value = self
+            .get(&format!("/v1/accounts/{number}"), staff)
+            .await
+            .json()
+            .await
+            .unwrap();
+        body["ledger_balance"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// Everything a refused request must leave untouched.
+    pub async fn snapshot(&self) -> Snapshot {
+        let mut conn = self.state.pool.acquire().await.unwrap();
+        Snapshot {
+            transfers: data::transfers::count_transfers(&mut conn).await.unwrap(),
+            idempotency_records: data::idempotency::count_records(&mut conn).await.unwrap(),
+            audit_records: data::audit::count_records(&mut conn).await.unwrap(),
+            balances: data::accounts::reconcile_accounts(&mut conn)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|a| (a.number, a.balance))
+                .collect(),
+        }
+    }
+
+    /// Asserts the ledger's invariants: entries of every transfer sum to zero, every balance is
+    /// the sum of its entries and none is below its floor.
+    pub async fn assert_ledger_sound(&self) {
+        let mut conn = self.state.pool.acquire().await.unwrap();
+        assert_eq!(
+            data::transfers::unbalanced_transfers(&mut conn)
+                .await
+                .unwrap(),
+            Vec::<uuid::Uuid>::new()
+        );
+        for account in data::accounts::reconcile_accounts(&mut conn).await.unwrap() {
+            assert_eq!(
+                account.balance, account.entries_sum,
+                "account {}",
+                account.number
+            );
+            assert!(
+                !account.below_floor,
+                "account {} is below its floor",
+                account.number
+            );
+        }
+    }
+
+    pub async fn set_status(&self, number: &str, status: data::accounts::AccountStatus) {
+        let mut conn = self.state.pool.acquire().await.unwrap();
+        let account = data::accounts::find_account_by_number(&mut conn, number)
+            .await
+            .unwrap()
+            .unwrap();
+        data::accounts::set_status(&mut conn, account.id, status)
+            .await
+            .unwrap();
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub transfers: i64,
+    pub idempotency_records: i64,
+    pub audit_records: i64,
+    pub balances: Vec<(String, Decimal)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub id: String,
+    pub token: String,
+}
+
+/// Reads a problem response and returns its `code`, checking the media type on the way.
+pub async fn problem_code(response: Response) -> String {
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["request_id"].is_string(),
+        "problem without request id: {body}"
+    );
+    body["code"].as_str().unwrap().to_owned()
+}
+
+async fn create_vault(conn: &mut data::PgConnection, cash: i64) {
+    use data::accounts::{AccountKind, InternalLedger, NewAccount, NormalSide};
+    let mut ids = Vec::new();
+    for (ledger, name, side, floor) in [
+        (InternalLedger::VaultCash, "Vault", NormalSide::Debit, true),
+        (
+            InternalLedger::Capital,
+            "Capital",
+            NormalSide::Credit,
+            false,
+        ),
+    ] {
+        let number = logic::domain::AccountNumber::random_internal();
+        let row = data::accounts::insert_account(
+            conn,
+            &NewAccount {
+                id: uuid::Uuid::new_v4(),
+                number: number.as_str(),
+                kind: AccountKind::Internal,
+                product: None,
+                name,
+                customer_id: None,
+                ledger: Some(ledger),
+                currency: "EUR",
+                normal_side: side,
+                overdraft_limit: Decimal::ZERO,
+                floor_enforced: floor,
+            },
+        )
+        .await
+        .unwrap();
+        ids.push(row.id);
+    }
+    let mut tx = data::savepoint(conn).await.unwrap();
+    data::transfers::post_transfer(
+        &mut tx,
+        &data::transfers::NewTransfer {
+            id: uuid::Uuid::new_v4(),
+            idempotency_key: "opening",
+            kind: data::transfers::TransferKind::OpeningCash,
+            amount: Decimal::from(cash),
+            currency: "EUR",
+            debit_account_id: ids[0],
+            credit_account_id: ids[1],
+            memo: "opening cash",
+            initiated_by: None,
+            reverses_transfer_id: None,
+            request_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// Shares a value between concurrent tasks.
+pub fn shared<T>(value: T) -> Arc<T> {
+    Arc::new(value)
+}

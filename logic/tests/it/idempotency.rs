@@ -1,0 +1,105 @@
+use reqwest::StatusCode;
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use crate::app::{TELLER, TestApp, problem_code};
+
+#[tokio::test]
+async fn the_same_key_and_body_twice_give_one_transfer_and_identical_responses() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let from = app.account(&teller, &alice, "100.00").await;
+    let to = app.account(&teller, &alice, "0").await;
+    let first = app
+        .transfer(&alice.token, "once", &from, &to, "30.00")
+        .await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let second = app
+        .transfer(&alice.token, "once", &from, &to, "30.00")
+        .await;
+    assert_eq!(second.status(), StatusCode::CREATED);
+    assert_eq!(second.headers()["idempotent-replayed"], "true");
+    assert_eq!(second.json::<Value>().await.unwrap(), first);
+    assert_eq!(app.balance(&teller, &from).await, Decimal::new(70, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_key_sent_concurrently_moves_money_once() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let from = app.account(&teller, &alice, "100.00").await;
+    let to = app.account(&teller, &alice, "0").await;
+    let before = app.snapshot().await.transfers;
+    let app = crate::app::shared(app);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (app, token, from, to) =
+                (app.clone(), alice.token.clone(), from.clone(), to.clone());
+            tokio::spawn(async move {
+                let response = app
+                    .transfer(&token, "double-click", &from, &to, "10.00")
+                    .await;
+                (response.status(), response.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    assert_eq!(answers[0].0, StatusCode::CREATED);
+    assert_eq!(app.snapshot().await.transfers, before + 1);
+    assert_eq!(app.balance(&teller, &from).await, Decimal::new(90, 0));
+}
+
+#[tokio::test]
+async fn the_same_key_with_a_different_body_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let from = app.account(&teller, &alice, "100.00").await;
+    let to = app.account(&teller, &alice, "0").await;
+    assert_eq!(
+        app.transfer(&alice.token, "k", &from, &to, "10.00")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let snapshot = app.snapshot().await;
+    let reused = app.transfer(&alice.token, "k", &from, &to, "11.00").await;
+    assert_eq!(reused.status(), StatusCode::CONFLICT);
+    assert_eq!(problem_code(reused).await, "idempotency_key_reused");
+    let swapped = app.transfer(&alice.token, "k", &to, &from, "10.00").await;
+    assert_eq!(swapped.status(), StatusCode::CONFLICT);
+    assert_eq!(app.snapshot().await, snapshot);
+}
+
+#[tokio::test]
+async fn a_refused_request_leaves_its_key_free_for_a_corrected_retry() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let from = app.account(&teller, &alice, "10.00").await;
+    let to = app.account(&teller, &alice, "0").await;
+    let refused = app.transfer(&alice.token, "k", &from, &to, "20.00").await;
+    assert_eq!(problem_code(refused).await, "insufficient_funds");
+    let deposit = app
+        .post_idempotent(
+            "/v1/cash/deposits",
+            &teller,
+            "top-up",
+            &serde_json::json!({ "account": from, "amount": "10.00", "currency": "EUR" }),
+        )
+        .await;
+    assert_eq!(deposit.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.transfer(&alice.token, "k", &from, &to, "20.00")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+}

@@ -1,0 +1,181 @@
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::app::{AppOptions, TELLER, TestApp, problem_code};
+
+#[tokio::test]
+async fn sign_in_returns_a_token_that_identifies_the_user() {
+    let app = TestApp::spawn().await;
+    let token = app.sign_in(TELLER).await;
+    let me: Value = app.get("/v1/me", &token).await.json().await.unwrap();
+    assert_eq!(me["user"]["username"], TELLER.0);
+    assert_eq!(me["user"]["role"], "teller");
+    assert_eq!(me["service"], "tests");
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_get_the_same_answer_in_about_the_same_time() {
+    let app = TestApp::spawn().await;
+    let mut answers = Vec::new();
+    let mut timings = Vec::new();
+    for (username, password) in [
+        (TELLER.0, "not-the-password"),
+        ("nobody.here", "not-the-password"),
+    ] {
+        let mut durations = Vec::new();
+        for _ in 0..3 {
+            let started = Instant::now();
+            let response = app.sign_in_response(username, password).await;
+            durations.push(started.elapsed());
+            let status = response.status();
+            let mut body: Value = response.json().await.unwrap();
+            body.as_object_mut().unwrap().remove("request_id");
+            answers.push((status, body));
+        }
+        durations.sort();
+        timings.push(durations[1]);
+    }
+    assert!(
+        answers.windows(2).all(|pair| pair[0] == pair[1]),
+        "{answers:?}"
+    );
+    assert_eq!(answers[0].0, StatusCode::UNAUTHORIZED);
+    assert_eq!(answers[0].1["code"], "invalid_credentials");
+    // Both paths verify an Argon2id hash, so neither is several times faster than the other.
+    let (known, unknown) = (timings[0].as_secs_f64(), timings[1].as_secs_f64());
+    assert!(
+        unknown > known / 3.0 && known > unknown / 3.0,
+        "known {known}s, unknown {unknown}s"
+    );
+}
+
+#[tokio::test]
+async fn repeated_failures_throttle_known_and_unknown_usernames_alike() {
+    let app = TestApp::spawn().await;
+    for username in [TELLER.0, "nobody.here"] {
+        for _ in 0..5 {
+            let response = app.sign_in_response(username, "wrong-password").await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+        let response = app.sign_in_response(username, "wrong-password").await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(response.headers().contains_key("retry-after"));
+        assert_eq!(problem_code(response).await, "sign_in_throttled");
+    }
+    // While locked, even the right password is refused.
+    let response = app.sign_in_response(TELLER.0, TELLER.1).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_call_without_a_valid_service_credential_is_refused() {
+    let app = TestApp::spawn().await;
+    let token = app.sign_in(TELLER).await;
+    let missing = app
+        .http
+        .get(app.url("/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(problem_code(missing).await, "service_credential_missing");
+    let forged = app
+        .http
+        .get(app.url("/v1/me"))
+        .header("x-api-key", "bsk_forged")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(problem_code(forged).await, "service_credential_invalid");
+    let sign_in = app
+        .http
+        .post(app.url("/v1/sessions"))
+        .json(&json!({ "username": TELLER.0, "password": TELLER.1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sign_in.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn forged_revoked_and_missing_tokens_are_refused() {
+    let app = TestApp::spawn().await;
+    let forged = app.get("/v1/me", "bts_forged-token").await;
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(problem_code(forged).await, "session_invalid");
+
+    let none = app
+        .request(Method::GET, "/v1/me", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem_code(none).await, "session_required");
+
+    let token = app.sign_in(TELLER).await;
+    let out = app
+        .request(Method::DELETE, "/v1/sessions/current", Some(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let revoked = app.get("/v1/me", &token).await;
+    assert_eq!(revoked.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(problem_code(revoked).await, "session_invalid");
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_revokes_every_session_of_the_user() {
+    let app = TestApp::spawn().await;
+    let first = app.sign_in(TELLER).await;
+    let second = app.sign_in(TELLER).await;
+    assert_ne!(first, second, "each sign-in gets a new token");
+    let out = app
+        .request(Method::DELETE, "/v1/sessions", Some(&first))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    for token in [first, second] {
+        assert_eq!(
+            app.get("/v1/me", &token).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_expired_session_is_refused() {
+    let app = TestApp::spawn_with(AppOptions {
+        session_ttl_s: 1,
+        ..AppOptions::default()
+    })
+    .await;
+    let token = app.sign_in(TELLER).await;
+    assert_eq!(app.get("/v1/me", &token).await.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let expired = app.get("/v1/me", &token).await;
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(problem_code(expired).await, "session_invalid");
+}
+
+#[tokio::test]
+async fn health_probes_answer_without_credentials() {
+    let app = TestApp::spawn().await;
+    let health = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready: Value = app
+        .http
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["database"], "writable");
+}
