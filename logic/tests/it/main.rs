@@ -1,6 +1,9 @@
 //! Integration tests of the logic tier: the real router on a real socket, over a real PostgreSQL
 //! database of each test's own.
 
+// Tests unwrap: a panic, with its message, is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod accounts;
 mod app;
 mod cash;

@@ -208,7 +208,12 @@ async fn bad_transfer_requests_are_refused_and_change_nothing() {
     let snapshot = app.snapshot().await;
     for (name, body, status, code) in cases {
         let response = app
-            .post_idempotent("/v1/transfers", &alice.token, &format!("key-{}", name.replace(' ', "-")), &body)
+            .post_idempotent(
+                "/v1/transfers",
+                &alice.token,
+                &format!("key-{}", name.replace(' ', "-")),
+                &body,
+            )
             .await;
         assert_eq!(response.status(), status, "{name}");
         assert_eq!(problem_code(response).await, code, "{name}");

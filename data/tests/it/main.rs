@@ -1,0 +1,259 @@
+//! The database's own defences, tried directly: whatever the logic tier gets wrong, PostgreSQL
+//! refuses an unbalanced transfer, a balance below its floor, a rewritten ledger entry, an amount
+//! finer than its currency and a tampered audit row.
+
+// Tests unwrap: a panic, with its message, is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use data::accounts::{AccountKind, InternalLedger, NewAccount, NormalSide, Product};
+use data::transfers::{NewTransfer, TransferKind};
+use data::{DataError, PgPool, Violation};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+struct Ledger {
+    pool: PgPool,
+    capital: Uuid,
+    customer: Uuid,
+}
+
+async fn ledger() -> Ledger {
+    let db = data::testing::fresh_database(4).await;
+    let mut conn = db.pool.acquire().await.unwrap();
+    let customer_id = Uuid::new_v4();
+    data::customers::insert_customer(
+        &mut conn,
+        &data::customers::NewCustomer {
+            id: customer_id,
+            full_name: "Test Customer",
+            email: "test@example.org",
+            phone: None,
+            date_of_birth: None,
+        },
+    )
+    .await
+    .unwrap();
+    let capital = data::accounts::insert_account(
+        &mut conn,
+        &NewAccount {
+            id: Uuid::new_v4(),
+            number: "9000000001",
+            kind: AccountKind::Internal,
+            product: None,
+            name: "Capital",
+            customer_id: None,
+            ledger: Some(InternalLedger::Capital),
+            currency: "EUR",
+            normal_side: NormalSide::Credit,
+            overdraft_limit: Decimal::ZERO,
+            floor_enforced: false,
+        },
+    )
+    .await
+    .unwrap();
+    let customer = data::accounts::insert_account(
+        &mut conn,
+        &NewAccount {
+            id: Uuid::new_v4(),
+            number: "1000000001",
+            kind: AccountKind::Customer,
+            product: Some(Product::Current),
+            name: "Current",
+            customer_id: Some(customer_id),
+            ledger: None,
+            currency: "EUR",
+            normal_side: NormalSide::Credit,
+            overdraft_limit: Decimal::ZERO,
+            floor_enforced: true,
+        },
+    )
+    .await
+    .unwrap();
+    Ledger {
+        pool: db.pool,
+        capital: capital.id,
+        customer: customer.id,
+    }
+}
+
+fn transfer(debit: Uuid, credit: Uuid, amount: Decimal) -> NewTransfer<'static> {
+    NewTransfer {
+        id: Uuid::new_v4(),
+        idempotency_key: "k",
+        kind: TransferKind::OpeningCash,
+        amount,
+        currency: "EUR",
+        debit_account_id: debit,
+        credit_account_id: credit,
+        memo: "",
+        initiated_by: None,
+        reverses_transfer_id: None,
+        request_id: None,
+    }
+}
+
+async fn post(pool: &PgPool, new: &NewTransfer<'_>) -> Result<(), DataError> {
+    let mut tx = pool.begin().await?;
+    data::transfers::post_transfer(&mut tx, new).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_posted_transfer_moves_both_balances_and_records_the_balance_after() {
+    let ledger = ledger().await;
+    post(
+        &ledger.pool,
+        &transfer(ledger.capital, ledger.customer, Decimal::new(1050, 2)),
+    )
+    .await
+    .unwrap();
+    let mut conn = ledger.pool.acquire().await.unwrap();
+    let accounts = data::accounts::reconcile_accounts(&mut conn).await.unwrap();
+    let balance = |number: &str| {
+        accounts
+            .iter()
+            .find(|a| a.number == number)
+            .unwrap()
+            .balance
+    };
+    assert_eq!(balance("1000000001"), Decimal::new(1050, 2));
+    assert_eq!(balance("9000000001"), Decimal::new(-1050, 2));
+    assert!(accounts.iter().all(|a| a.balance == a.entries_sum));
+}
+
+#[tokio::test]
+async fn a_balance_below_its_floor_is_refused() {
+    let ledger = ledger().await;
+    let error = post(
+        &ledger.pool,
+        &transfer(ledger.customer, ledger.capital, Decimal::ONE),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.violation(), Some(&Violation::BalanceBelowFloor));
+}
+
+#[tokio::test]
+async fn an_amount_finer_than_its_currency_is_refused() {
+    let ledger = ledger().await;
+    let error = post(
+        &ledger.pool,
+        &transfer(ledger.capital, ledger.customer, Decimal::new(1001, 3)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.violation(), Some(&Violation::AmountScale));
+}
+
+#[tokio::test]
+async fn entries_that_do_not_sum_to_zero_are_refused_at_commit() {
+    let ledger = ledger().await;
+    let mut tx = ledger.pool.begin().await.unwrap();
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO transfers (id, idempotency_key, kind, status, amount, currency,
+                                debit_account_id, credit_account_id)
+         VALUES ($1, 'k', 'opening_cash', 'posted', 5, 'EUR', $2, $3)",
+    )
+    .bind(id)
+    .bind(ledger.capital)
+    .bind(ledger.customer)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO ledger_entries (transfer_id, account_id, currency, amount)
+         VALUES ($1, $2, 'EUR', -5), ($1, $3, 'EUR', 4)",
+    )
+    .bind(id)
+    .bind(ledger.capital)
+    .bind(ledger.customer)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let error = DataError::from(tx.commit().await.unwrap_err());
+    let DataError::Sqlx(sqlx::Error::Database(db)) = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(db.constraint(), Some("ledger_entries_balanced"));
+}
+
+#[tokio::test]
+async fn ledger_entries_and_balances_cannot_be_rewritten() {
+    let ledger = ledger().await;
+    post(
+        &ledger.pool,
+        &transfer(ledger.capital, ledger.customer, Decimal::TEN),
+    )
+    .await
+    .unwrap();
+    for statement in [
+        "UPDATE ledger_entries SET amount = amount * 2",
+        "DELETE FROM ledger_entries",
+        "TRUNCATE ledger_entries CASCADE",
+        "UPDATE accounts SET balance = 1000000",
+        "DELETE FROM transfers",
+        "UPDATE transfers SET amount = 1",
+    ] {
+        let error = sqlx::query(statement)
+            .execute(&ledger.pool)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, sqlx::Error::Database(_)),
+            "{statement}: {error}"
+        );
+    }
+    let mut conn = ledger.pool.acquire().await.unwrap();
+    assert!(
+        data::transfers::unbalanced_transfers(&mut conn)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_tampered_audit_row_breaks_the_chain_where_it_was_changed() {
+    let ledger = ledger().await;
+    let mut conn = ledger.pool.acquire().await.unwrap();
+    for n in 0..3 {
+        data::audit::append(
+            &mut conn,
+            &data::audit::NewAuditRecord {
+                actor_user_id: None,
+                actor_service: Some("tests"),
+                action: "customer.update",
+                subject_type: "customer",
+                subject_id: format!("c{n}"),
+                before: None,
+                after: Some(serde_json::json!({ "n": n })),
+                request_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        data::audit::first_broken_link(&mut conn).await.unwrap(),
+        None
+    );
+    let refused = sqlx::query("UPDATE audit_log SET after = '{}' WHERE id = 2")
+        .execute(&mut *conn)
+        .await;
+    assert!(refused.is_err(), "the audit log is append-only");
+    // A superuser can switch the guard off; the chain still tells.
+    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET after = '{\"n\": 9}' WHERE id = 2")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        data::audit::first_broken_link(&mut conn).await.unwrap(),
+        Some(2)
+    );
+}
