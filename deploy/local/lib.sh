@@ -1,0 +1,106 @@
+# Shared by the deploy/local commands: where things live, how to install what is missing, how to
+# run a command as the database user, and how to start and stop a process by its pid file.
+# shellcheck shell=bash
+
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STATE_DIR="${BANK_STATE_DIR:-$REPO_ROOT/.run}"
+LOG_DIR="$STATE_DIR/logs"
+PG_DIR="$STATE_DIR/pg"
+PG_DATA="$PG_DIR/data"
+PG_PORT="${BANK_PG_PORT:-55432}"
+LOGIC_PORT="${BANK_LOGIC_PORT:-8081}"
+PORTAL_PORT="${BANK_PORTAL_PORT:-8080}"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+RELEASE_DIR="$REPO_ROOT/target/release"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# Installs Debian packages that are not installed yet.
+ensure_packages() {
+  local missing=()
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  step "installing ${missing[*]}"
+  local sudo=()
+  is_root || sudo=(sudo)
+  # The bank makes its own clusters; Debian's default cluster would only take a port.
+  "${sudo[@]}" mkdir -p /etc/postgresql-common
+  if [ ! -f /etc/postgresql-common/createcluster.conf ]; then
+    echo "create_main_cluster = false" | "${sudo[@]}" tee /etc/postgresql-common/createcluster.conf >/dev/null
+  fi
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+ensure_toolchain() {
+  command -v cargo >/dev/null 2>&1 || fail "cargo is not installed; install the Rust toolchain (rustup) first"
+}
+
+# Runs a command as the database's owner: the postgres user when we are root (PostgreSQL refuses
+# to run as root), ourselves otherwise.
+as_db_user() {
+  if is_root; then
+    setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# pid_alive FILE: whether the pid in FILE is a running process.
+pid_alive() {
+  [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+# wait_http URL SECONDS: waits until URL answers 2xx.
+wait_http() {
+  local url=$1 seconds=$2
+  for _ in $(seq 1 $((seconds * 10))); do
+    curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# stop_pid NAME FILE: SIGTERM, wait for the drain, then SIGKILL if it will not go.
+stop_pid() {
+  local name=$1 file=$2
+  if pid_alive "$file"; then
+    local pid
+    pid=$(cat "$file")
+    kill -TERM "$pid"
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      note "$name did not stop in 10 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    note "stopped $name (pid $pid)"
+  fi
+  rm -f "$file"
+}
+
+pg_running() {
+  [ -f "$PG_DATA/postmaster.pid" ] && kill -0 "$(head -1 "$PG_DATA/postmaster.pid")" 2>/dev/null
+}
+
+pg_pid() { head -1 "$PG_DATA/postmaster.pid" 2>/dev/null || true; }
+
+# psql as the cluster's superuser over its Unix socket.
+psql_admin() {
+  as_db_user "$PG_BIN/psql" -h "$PG_DIR" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"
+}
+
+database_url() {
+  echo "postgres://bank:$(cat "$STATE_DIR/secrets/db-password")@127.0.0.1:$PG_PORT/bank"
+}
