@@ -189,6 +189,19 @@ pub async fn lock_accounts(
     .classify()
 }
 
+/// Locks, in id order, the accounts with the given numbers: the resolution and the locking of a
+/// posting in one round trip. Unknown numbers are simply absent from the result.
+pub async fn lock_accounts_by_number(
+    conn: &mut PgConnection,
+    numbers: &[&str],
+) -> Result<Vec<AccountRow>, DataError> {
+    sqlx::query_as(account_query!("WHERE a.number = ANY($1) ORDER BY a.id FOR UPDATE OF a"))
+        .bind(numbers)
+        .fetch_all(conn)
+        .await
+        .classify()
+}
+
 /// Every account with the sum of its entries, for the ledger's consistency checks.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountReconciliationRow {

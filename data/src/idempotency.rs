@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 use sqlx::PgConnection;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::{ClassifyExt, DataError};
@@ -22,7 +23,8 @@ pub struct IdempotencyRow {
 #[derive(Debug)]
 pub enum Claim {
     /// This transaction owns the key and must do the work and [`complete`] it before committing.
-    Claimed,
+    /// Carries the transaction's timestamp, which is what `now()` stamps on every row it writes.
+    Claimed { now: OffsetDateTime },
     /// The key was used before; this is what that request got.
     Completed(IdempotencyRow),
 }
@@ -33,18 +35,21 @@ pub async fn claim(
     key: &str,
     request_hash: &[u8],
 ) -> Result<Claim, DataError> {
-    let inserted = sqlx::query(
-        "INSERT INTO idempotency_records (principal_id, idempotency_key, request_hash)
-         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    let (claimed, now): (bool, OffsetDateTime) = sqlx::query_as(
+        "WITH claim AS (
+             INSERT INTO idempotency_records (principal_id, idempotency_key, request_hash)
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1
+         )
+         SELECT EXISTS (SELECT 1 FROM claim), now()",
     )
     .bind(principal_id)
     .bind(key)
     .bind(request_hash)
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await
     .classify()?;
-    if inserted.rows_affected() == 1 {
-        return Ok(Claim::Claimed);
+    if claimed {
+        return Ok(Claim::Claimed { now });
     }
     let row: IdempotencyRow = sqlx::query_as(
         "SELECT request_hash, response_status, response_body FROM idempotency_records

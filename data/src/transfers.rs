@@ -63,20 +63,24 @@ pub struct NewTransfer<'a> {
     pub request_id: Option<&'a str>,
 }
 
-/// Inserts a posted transfer with its two entries: the debit account loses `amount`, the credit
-/// account gains it. The caller must already hold both accounts' locks
-/// ([`crate::accounts::lock_accounts`]). The database refuses a balance below its floor with
-/// [`crate::Violation::BalanceBelowFloor`]. Returns the transfer's posting time.
-pub async fn post_transfer(
-    conn: &mut PgConnection,
-    new: &NewTransfer<'_>,
-) -> Result<OffsetDateTime, DataError> {
-    let created_at = sqlx::query_scalar(
-        "INSERT INTO transfers (id, idempotency_key, kind, status, amount, currency,
-                                debit_account_id, credit_account_id, memo, initiated_by,
-                                reverses_transfer_id, request_id)
-         VALUES ($1, $2, $3, 'posted', $4, $5, $6, $7, $8, $9, $10, $11)
-         RETURNING created_at",
+/// Inserts a posted transfer with its two entries, in one statement: the debit account loses
+/// `amount`, the credit account gains it. The caller must already hold both accounts' locks
+/// ([`crate::accounts::lock_accounts`]) and should commit right after, so the locks are held for
+/// as short a time as possible. The database refuses a balance below its floor with
+/// [`crate::Violation::BalanceBelowFloor`].
+pub async fn post_transfer(conn: &mut PgConnection, new: &NewTransfer<'_>) -> Result<(), DataError> {
+    sqlx::query(
+        "WITH transfer AS (
+             INSERT INTO transfers (id, idempotency_key, kind, status, amount, currency,
+                                    debit_account_id, credit_account_id, memo, initiated_by,
+                                    reverses_transfer_id, request_id)
+             VALUES ($1, $2, $3, 'posted', $4, $5, $6, $7, $8, $9, $10, $11)
+             RETURNING id
+         )
+         INSERT INTO ledger_entries (transfer_id, account_id, currency, amount)
+         SELECT transfer.id, entry.account_id, $5, entry.amount
+         FROM transfer, (VALUES ($6::uuid, -$4::numeric), ($7::uuid, $4::numeric))
+             AS entry (account_id, amount)",
     )
     .bind(new.id)
     .bind(new.idempotency_key)
@@ -89,22 +93,10 @@ pub async fn post_transfer(
     .bind(new.initiated_by)
     .bind(new.reverses_transfer_id)
     .bind(new.request_id)
-    .fetch_one(&mut *conn)
-    .await
-    .classify()?;
-    sqlx::query(
-        "INSERT INTO ledger_entries (transfer_id, account_id, currency, amount)
-         VALUES ($1, $2, $4, -$5::numeric), ($1, $3, $4, $5::numeric)",
-    )
-    .bind(new.id)
-    .bind(new.debit_account_id)
-    .bind(new.credit_account_id)
-    .bind(new.currency)
-    .bind(new.amount)
     .execute(conn)
     .await
     .classify()?;
-    Ok(created_at)
+    Ok(())
 }
 
 pub async fn find_transfer(

@@ -131,8 +131,13 @@ pub async fn post(
     let request_hash = order.request_hash();
     crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        match data::idempotency::claim(&mut tx, actor.user.user_id, key.as_str(), &request_hash)
-            .await?
+        let now = match data::idempotency::claim(
+            &mut tx,
+            actor.user.user_id,
+            key.as_str(),
+            &request_hash,
+        )
+        .await?
         {
             Claim::Completed(record) => {
                 if record.request_hash != request_hash {
@@ -146,25 +151,11 @@ pub async fn post(
                     .ok()
                     .and_then(|s| StatusCode::from_u16(s).ok())
                     .unwrap_or(StatusCode::CREATED);
-                return Ok(Outcome {
-                    status,
-                    body: record.response_body,
-                    replayed: true,
-                });
+                return Ok(Outcome { status, body: record.response_body, replayed: true });
             }
-            Claim::Claimed => {}
-        }
-        let transfer = execute(&mut tx, actor, key, order).await?;
-        let body = serde_json::to_value(TransferResponse::from(&transfer))
-            .map_err(|e| ApiError::Internal(format!("serialise a transfer: {e}")))?;
-        data::idempotency::complete(
-            &mut tx,
-            actor.user.user_id,
-            key.as_str(),
-            StatusCode::CREATED.as_u16(),
-            &body,
-        )
-        .await?;
+            Claim::Claimed { now } => now,
+        };
+        let (transfer, body) = execute(&mut tx, actor, key, order, now).await?;
         if actor.user.is_staff() {
             data::audit::append(
                 &mut tx,
@@ -182,11 +173,7 @@ pub async fn post(
             .await?;
         }
         tx.commit().await.map_err(data::DataError::from)?;
-        Ok(Outcome {
-            status: StatusCode::CREATED,
-            body,
-            replayed: false,
-        })
+        Ok(Outcome { status: StatusCode::CREATED, body, replayed: false })
     })
     .await
 }
@@ -215,71 +202,86 @@ fn authorise(user: &SessionUser, movement: &Movement) -> Result<(), ApiError> {
     }
 }
 
-/// Resolves, locks, checks and posts. Runs inside the caller's transaction.
+/// Stores the response, then resolves and locks the accounts, checks the rules under the locks
+/// and posts. Runs inside the caller's transaction; everything that can happen before the locks
+/// does, so that they are held only for the lock, the posting and the commit.
 async fn execute(
     conn: &mut PgConnection,
     actor: Actor<'_>,
     key: &IdempotencyKey,
     order: &Order,
-) -> Result<TransferRow, ApiError> {
+    now: time::OffsetDateTime,
+) -> Result<(NewTransferSummary, Value), ApiError> {
     let currency = order.amount.currency().code();
-    let (debit, credit) = match &order.movement {
-        Movement::Transfer { debit, credit } => {
-            let debit = customer_account(conn, debit).await?;
-            if actor.user.role == Role::Customer && debit.customer_id != actor.user.customer_id {
-                return Err(account_not_found());
-            }
-            let credit = customer_account(conn, credit).await?;
+    let (debit_number, credit_number) = match &order.movement {
+        Movement::Transfer { debit, credit } => (debit.to_string(), credit.to_string()),
+        Movement::CashDeposit { account } => (vault_number(conn, currency).await?, account.to_string()),
+        Movement::CashWithdrawal { account } => {
+            (account.to_string(), vault_number(conn, currency).await?)
+        }
+    };
+    let summary = NewTransferSummary { id: Uuid::new_v4(), kind: order.kind() };
+    let amount = order.amount.value();
+    let response = TransferResponse {
+        id: summary.id,
+        kind: summary.kind,
+        status: TransferStatus::Posted,
+        amount: crate::domain::money::format_in_scale(amount, currency),
+        currency: currency.to_owned(),
+        debit_account: debit_number.clone(),
+        credit_account: credit_number.clone(),
+        memo: order.memo.clone(),
+        created_at: now,
+        reverses_transfer_id: None,
+    };
+    let body = serde_json::to_value(&response)
+        .map_err(|e| ApiError::Internal(format!("serialise a transfer: {e}")))?;
+    data::idempotency::complete(conn, actor.user.user_id, key.as_str(), 201, &body).await?;
+
+    let locked =
+        data::accounts::lock_accounts_by_number(conn, &[&debit_number, &credit_number]).await?;
+    let find = |number: &str| locked.iter().find(|a| a.number == number);
+    let (debit, credit) = match (&order.movement, find(&debit_number), find(&credit_number)) {
+        (Movement::Transfer { .. }, Some(debit), Some(credit))
+            if debit.kind == AccountKind::Customer
+                && credit.kind == AccountKind::Customer
+                && (actor.user.role != Role::Customer
+                    || debit.customer_id == actor.user.customer_id) =>
+        {
             (debit, credit)
         }
-        Movement::CashDeposit { account } => (
-            vault(conn, currency).await?,
-            customer_account(conn, account).await?,
-        ),
-        Movement::CashWithdrawal { account } => (
-            customer_account(conn, account).await?,
-            vault(conn, currency).await?,
-        ),
+        (Movement::CashDeposit { .. }, Some(vault), Some(account))
+            if account.kind == AccountKind::Customer =>
+        {
+            (vault, account)
+        }
+        (Movement::CashWithdrawal { .. }, Some(account), Some(vault))
+            if account.kind == AccountKind::Customer =>
+        {
+            (account, vault)
+        }
+        _ => return Err(account_not_found()),
     };
-    let mut ids = [debit.id, credit.id];
-    ids.sort();
-    let locked = data::accounts::lock_accounts(conn, &ids).await?;
-    let find = |id: Uuid| {
-        locked
-            .iter()
-            .find(|a| a.id == id)
-            .cloned()
-            .ok_or_else(|| ApiError::Internal(format!("account {id} vanished while locked")))
-    };
-    let (debit, credit) = (find(debit.id)?, find(credit.id)?);
-    for account in [&debit, &credit] {
+    for account in [debit, credit] {
         if account.status != AccountStatus::Open {
             return Err(ApiError::refused(
                 "account_not_open",
-                format!(
-                    "account {} is {}",
-                    account.number,
-                    status_word(account.status)
-                ),
+                format!("account {} is {}", account.number, status_word(account.status)),
             ));
         }
         if account.currency != currency {
             return Err(ApiError::refused(
                 "currency_mismatch",
-                format!(
-                    "account {} holds {}, not {currency}",
-                    account.number, account.currency
-                ),
+                format!("account {} holds {}, not {currency}", account.number, account.currency),
             ));
         }
     }
-    let amount = order.amount.value();
-    check_floor(&debit, -amount)?;
-    check_floor(&credit, amount)?;
+    check_floor(debit, -amount)?;
+    check_floor(credit, amount)?;
     let transfer = NewTransfer {
-        id: Uuid::new_v4(),
+        id: summary.id,
         idempotency_key: key.as_str(),
-        kind: order.kind(),
+        kind: summary.kind,
         amount,
         currency,
         debit_account_id: debit.id,
@@ -289,33 +291,19 @@ async fn execute(
         reverses_transfer_id: None,
         request_id: actor.request_id,
     };
-    let created_at = data::transfers::post_transfer(conn, &transfer)
-        .await
-        .map_err(|e| {
-            match e.violation() {
-                // The database's own floor check; the check above should always have caught it first.
-                Some(Violation::BalanceBelowFloor) => insufficient(&debit),
-                _ => ApiError::from(e),
-            }
-        })?;
-    Ok(TransferRow {
-        id: transfer.id,
-        idempotency_key: key.as_str().to_owned(),
-        kind: transfer.kind,
-        status: TransferStatus::Posted,
-        amount,
-        currency: currency.to_owned(),
-        debit_account_id: debit.id,
-        debit_account_number: debit.number.clone(),
-        debit_customer_id: debit.customer_id,
-        credit_account_id: credit.id,
-        credit_account_number: credit.number.clone(),
-        credit_customer_id: credit.customer_id,
-        memo: order.memo.clone(),
-        initiated_by: Some(actor.user.user_id),
-        created_at,
-        reverses_transfer_id: None,
-    })
+    data::transfers::post_transfer(conn, &transfer).await.map_err(|e| match e.violation() {
+        // The database's own floor check; the check above should always have caught it first.
+        Some(Violation::BalanceBelowFloor) => insufficient(debit),
+        _ => ApiError::from(e),
+    })?;
+    Ok((summary, body))
+}
+
+/// What the audit record needs of a transfer just posted.
+#[derive(Debug, Clone, Copy)]
+struct NewTransferSummary {
+    id: Uuid,
+    kind: TransferKind,
 }
 
 /// Refuses an entry of `signed_amount` (credits positive) that would take the account's
@@ -353,25 +341,13 @@ fn status_word(status: AccountStatus) -> &'static str {
     }
 }
 
-/// A customer account by number; internal accounts are never reachable by number here.
-async fn customer_account(
-    conn: &mut PgConnection,
-    number: &AccountNumber,
-) -> Result<AccountRow, ApiError> {
-    match data::accounts::find_account_by_number(conn, number.as_str()).await? {
-        Some(account) if account.kind == AccountKind::Customer => Ok(account),
-        _ => Err(account_not_found()),
-    }
-}
-
-async fn vault(conn: &mut PgConnection, currency: &str) -> Result<AccountRow, ApiError> {
+/// The number of the branch vault's cash account in `currency`.
+async fn vault_number(conn: &mut PgConnection, currency: &str) -> Result<String, ApiError> {
     data::accounts::find_internal_account(conn, InternalLedger::VaultCash, currency)
         .await?
+        .map(|vault| vault.number)
         .ok_or_else(|| {
-            ApiError::refused(
-                "no_vault_for_currency",
-                format!("the branch holds no {currency} cash"),
-            )
+            ApiError::refused("no_vault_for_currency", format!("the branch holds no {currency} cash"))
         })
 }
 
