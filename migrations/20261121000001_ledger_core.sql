@@ -10,7 +10,7 @@
 
 -- Currencies the bank holds, with the number of decimals an amount in them may carry (ISO 4217).
 CREATE TABLE currencies (
-    code        char(3)  PRIMARY KEY CHECK (code ~ '^[A-Z]{3}$'),
+    code        text     PRIMARY KEY CHECK (code ~ '^[A-Z]{3}$'),
     minor_units smallint NOT NULL CHECK (minor_units BETWEEN 0 AND 4)
 );
 
@@ -18,7 +18,7 @@ INSERT INTO currencies (code, minor_units) VALUES
     ('EUR', 2), ('USD', 2), ('GBP', 2), ('CHF', 2), ('JPY', 0);
 
 -- Raises unless `amount` fits the decimals of `currency`. Shared by every money column's trigger.
-CREATE FUNCTION assert_amount_fits_currency(amount numeric, currency char(3)) RETURNS void
+CREATE FUNCTION assert_amount_fits_currency(amount numeric, currency text) RETURNS void
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     units smallint;
@@ -102,30 +102,27 @@ CREATE TYPE normal_side AS ENUM ('credit', 'debit');
 -- What an internal account is for; one of each per currency.
 CREATE TYPE internal_ledger AS ENUM ('vault_cash', 'capital');
 
+-- Only the floor is a CHECK constraint: PostgreSQL evaluates every CHECK of a table on every
+-- update, and balances are updated twice per transfer. The identity rules, which concern columns
+-- that never change, are checked by `accounts_identity` when a row is written with them.
 CREATE TABLE accounts (
     id              uuid            PRIMARY KEY,
     -- Ten digits, the last a Damm check digit; internal accounts start with 9.
-    number          char(10)        NOT NULL CHECK (number ~ '^[0-9]{10}$'),
+    number          text            NOT NULL,
     kind            account_kind    NOT NULL,
     product         account_product,
-    name            text            NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+    name            text            NOT NULL,
     customer_id     uuid            REFERENCES customers (id),
     ledger          internal_ledger,
-    currency        char(3)         NOT NULL REFERENCES currencies (code),
+    currency        text            NOT NULL REFERENCES currencies (code),
     status          account_status  NOT NULL DEFAULT 'open',
     normal_side     normal_side     NOT NULL DEFAULT 'credit',
     -- Signed sum of all entries, credits positive. Maintained only by the ledger entry trigger.
     balance         numeric(24, 4)  NOT NULL DEFAULT 0,
-    overdraft_limit numeric(24, 4)  NOT NULL DEFAULT 0 CHECK (overdraft_limit >= 0),
+    overdraft_limit numeric(24, 4)  NOT NULL DEFAULT 0,
     -- Internal accounts that absorb differences (equity, over/short) have no floor.
     floor_enforced  boolean         NOT NULL DEFAULT true,
     created_at      timestamptz     NOT NULL DEFAULT now(),
-    CONSTRAINT accounts_owner_matches_kind CHECK (
-        (kind = 'customer') = (customer_id IS NOT NULL AND product IS NOT NULL)),
-    CONSTRAINT accounts_ledger_matches_kind CHECK ((kind = 'internal') = (ledger IS NOT NULL)),
-    CONSTRAINT accounts_internal_number_prefix CHECK ((kind = 'internal') = (number LIKE '9%')),
-    CONSTRAINT accounts_customer_accounts_credit_normal CHECK (
-        kind = 'internal' OR (normal_side = 'credit' AND floor_enforced)),
     -- The floor: the balance seen from the account's normal side never goes below minus its
     -- overdraft limit (zero for most accounts).
     CONSTRAINT accounts_balance_above_floor CHECK (
@@ -138,31 +135,70 @@ CREATE UNIQUE INDEX accounts_id_currency_key ON accounts (id, currency);
 CREATE INDEX accounts_customer_id_idx ON accounts (customer_id);
 CREATE UNIQUE INDEX accounts_ledger_currency_key ON accounts (ledger, currency) WHERE kind = 'internal';
 
-CREATE FUNCTION accounts_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION accounts_identity() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        IF NEW.balance <> 0 THEN
-            RAISE EXCEPTION 'an account opens with a zero balance'
-                USING ERRCODE = 'check_violation', CONSTRAINT = 'accounts_balance_from_entries';
-        END IF;
-        PERFORM assert_amount_fits_currency(NEW.overdraft_limit, NEW.currency);
-        RETURN NEW;
+    IF TG_OP = 'UPDATE' AND (NEW.number, NEW.kind, NEW.product, NEW.customer_id, NEW.ledger,
+            NEW.currency, NEW.normal_side, NEW.floor_enforced)
+        IS DISTINCT FROM (OLD.number, OLD.kind, OLD.product, OLD.customer_id, OLD.ledger,
+            OLD.currency, OLD.normal_side, OLD.floor_enforced) THEN
+        RAISE EXCEPTION 'an account''s number, kind, owner, currency and sides never change'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'accounts_identity_immutable';
     END IF;
-    -- Only the ledger entry trigger (one trigger level deeper) may move a balance.
-    IF NEW.balance IS DISTINCT FROM OLD.balance AND pg_trigger_depth() < 2 THEN
-        RAISE EXCEPTION 'balances change only through ledger entries'
+    IF TG_OP = 'INSERT' AND NEW.balance <> 0 THEN
+        RAISE EXCEPTION 'an account opens with a zero balance'
             USING ERRCODE = 'check_violation', CONSTRAINT = 'accounts_balance_from_entries';
     END IF;
-    IF NEW.currency <> OLD.currency OR NEW.number <> OLD.number OR NEW.kind <> OLD.kind THEN
-        RAISE EXCEPTION 'an account''s number, kind and currency never change'
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'accounts_identity_immutable';
+    IF NEW.number !~ '^[0-9]{10}$' THEN
+        RAISE EXCEPTION 'an account number has ten digits'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'accounts_number_format';
+    END IF;
+    IF length(NEW.name) NOT BETWEEN 1 AND 100 THEN
+        RAISE EXCEPTION 'an account name has 1 to 100 characters'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'accounts_name_length';
+    END IF;
+    IF (NEW.kind = 'customer') <> (NEW.customer_id IS NOT NULL AND NEW.product IS NOT NULL) THEN
+        RAISE EXCEPTION 'customer accounts, and only they, have an owner and a product'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'accounts_owner_matches_kind';
+    END IF;
+    IF (NEW.kind = 'internal') <> (NEW.ledger IS NOT NULL) THEN
+        RAISE EXCEPTION 'internal accounts, and only they, serve a ledger purpose'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'accounts_ledger_matches_kind';
+    END IF;
+    IF (NEW.kind = 'internal') <> (NEW.number LIKE '9%') THEN
+        RAISE EXCEPTION 'internal account numbers, and only they, start with 9'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'accounts_internal_number_prefix';
+    END IF;
+    IF NEW.kind = 'customer' AND NOT (NEW.normal_side = 'credit' AND NEW.floor_enforced) THEN
+        RAISE EXCEPTION 'customer accounts are credit-normal and have a floor'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'accounts_customer_accounts_credit_normal';
+    END IF;
+    IF NEW.overdraft_limit < 0 THEN
+        RAISE EXCEPTION 'an overdraft limit is not negative'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'accounts_overdraft_limit_positive';
     END IF;
     PERFORM assert_amount_fits_currency(NEW.overdraft_limit, NEW.currency);
     RETURN NEW;
 END;
 $$;
-CREATE TRIGGER accounts_guard BEFORE INSERT OR UPDATE ON accounts
-    FOR EACH ROW EXECUTE FUNCTION accounts_guard();
+CREATE TRIGGER accounts_identity_on_insert BEFORE INSERT ON accounts
+    FOR EACH ROW EXECUTE FUNCTION accounts_identity();
+-- Fires only for updates that name an identity column; balance updates never do.
+CREATE TRIGGER accounts_identity_on_update
+    BEFORE UPDATE OF number, kind, product, name, customer_id, ledger, currency, normal_side,
+        overdraft_limit, floor_enforced ON accounts
+    FOR EACH ROW EXECUTE FUNCTION accounts_identity();
+
+-- Only the ledger entry trigger (one trigger level down) may move a balance. The WHEN condition
+-- is evaluated before this trigger runs, so a direct UPDATE sees depth 0 and the entry trigger 1.
+CREATE FUNCTION refuse_balance_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'balances change only through ledger entries'
+        USING ERRCODE = 'check_violation', CONSTRAINT = 'accounts_balance_from_entries';
+END;
+$$;
+CREATE TRIGGER accounts_balance_from_entries BEFORE UPDATE OF balance ON accounts
+    FOR EACH ROW WHEN (pg_trigger_depth() < 1 AND NEW.balance IS DISTINCT FROM OLD.balance)
+    EXECUTE FUNCTION refuse_balance_change();
 CREATE FUNCTION refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION '% rows are never deleted', TG_TABLE_NAME
@@ -193,7 +229,7 @@ CREATE TABLE transfers (
     kind                transfer_kind   NOT NULL,
     status              transfer_status NOT NULL,
     amount              numeric(24, 4)  NOT NULL CHECK (amount > 0),
-    currency            char(3)         NOT NULL REFERENCES currencies (code),
+    currency            text            NOT NULL REFERENCES currencies (code),
     debit_account_id    uuid            NOT NULL,
     credit_account_id   uuid            NOT NULL,
     memo                text            NOT NULL DEFAULT '' CHECK (length(memo) <= 140),
@@ -230,7 +266,7 @@ CREATE TABLE ledger_entries (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     transfer_id   uuid           NOT NULL REFERENCES transfers (id),
     account_id    uuid           NOT NULL,
-    currency      char(3)        NOT NULL,
+    currency      text           NOT NULL,
     -- Signed: credits positive, debits negative.
     amount        numeric(24, 4) NOT NULL CHECK (amount <> 0),
     -- The account's balance right after this entry; set by the trigger, never by a caller.
@@ -245,12 +281,19 @@ CREATE INDEX ledger_entries_account_idx ON ledger_entries (account_id, id DESC);
 -- CHECK constraint refuses a balance below the floor, so no entry can take an account under it.
 CREATE FUNCTION ledger_entries_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM assert_amount_fits_currency(NEW.amount, NEW.currency);
-    UPDATE accounts SET balance = balance + NEW.amount
-        WHERE id = NEW.account_id
-        RETURNING balance INTO NEW.balance_after;
+    -- One statement applies the entry and checks its scale against the account's currency.
+    UPDATE accounts a SET balance = a.balance + NEW.amount
+        FROM currencies c
+        WHERE a.id = NEW.account_id AND c.code = a.currency
+          AND NEW.amount = round(NEW.amount, c.minor_units)
+        RETURNING a.balance INTO NEW.balance_after;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'no account %', NEW.account_id USING ERRCODE = 'foreign_key_violation';
+        -- Either there is no such account or the amount is finer than its currency: say which.
+        PERFORM 1 FROM accounts WHERE id = NEW.account_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'no account %', NEW.account_id USING ERRCODE = 'foreign_key_violation';
+        END IF;
+        PERFORM assert_amount_fits_currency(NEW.amount, NEW.currency);
     END IF;
     RETURN NEW;
 END;

@@ -195,11 +195,13 @@ pub async fn lock_accounts_by_number(
     conn: &mut PgConnection,
     numbers: &[&str],
 ) -> Result<Vec<AccountRow>, DataError> {
-    sqlx::query_as(account_query!("WHERE a.number = ANY($1) ORDER BY a.id FOR UPDATE OF a"))
-        .bind(numbers)
-        .fetch_all(conn)
-        .await
-        .classify()
+    sqlx::query_as(account_query!(
+        "WHERE a.number = ANY($1) ORDER BY a.id FOR UPDATE OF a"
+    ))
+    .bind(numbers)
+    .fetch_all(conn)
+    .await
+    .classify()
 }
 
 /// Every account with the sum of its entries, for the ledger's consistency checks.

@@ -68,7 +68,10 @@ pub struct NewTransfer<'a> {
 /// ([`crate::accounts::lock_accounts`]) and should commit right after, so the locks are held for
 /// as short a time as possible. The database refuses a balance below its floor with
 /// [`crate::Violation::BalanceBelowFloor`].
-pub async fn post_transfer(conn: &mut PgConnection, new: &NewTransfer<'_>) -> Result<(), DataError> {
+pub async fn post_transfer(
+    conn: &mut PgConnection,
+    new: &NewTransfer<'_>,
+) -> Result<(), DataError> {
     sqlx::query(
         "WITH transfer AS (
              INSERT INTO transfers (id, idempotency_key, kind, status, amount, currency,

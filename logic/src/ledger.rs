@@ -151,7 +151,11 @@ pub async fn post(
                     .ok()
                     .and_then(|s| StatusCode::from_u16(s).ok())
                     .unwrap_or(StatusCode::CREATED);
-                return Ok(Outcome { status, body: record.response_body, replayed: true });
+                return Ok(Outcome {
+                    status,
+                    body: record.response_body,
+                    replayed: true,
+                });
             }
             Claim::Claimed { now } => now,
         };
@@ -173,7 +177,11 @@ pub async fn post(
             .await?;
         }
         tx.commit().await.map_err(data::DataError::from)?;
-        Ok(Outcome { status: StatusCode::CREATED, body, replayed: false })
+        Ok(Outcome {
+            status: StatusCode::CREATED,
+            body,
+            replayed: false,
+        })
     })
     .await
 }
@@ -215,12 +223,17 @@ async fn execute(
     let currency = order.amount.currency().code();
     let (debit_number, credit_number) = match &order.movement {
         Movement::Transfer { debit, credit } => (debit.to_string(), credit.to_string()),
-        Movement::CashDeposit { account } => (vault_number(conn, currency).await?, account.to_string()),
+        Movement::CashDeposit { account } => {
+            (vault_number(conn, currency).await?, account.to_string())
+        }
         Movement::CashWithdrawal { account } => {
             (account.to_string(), vault_number(conn, currency).await?)
         }
     };
-    let summary = NewTransferSummary { id: Uuid::new_v4(), kind: order.kind() };
+    let summary = NewTransferSummary {
+        id: Uuid::new_v4(),
+        kind: order.kind(),
+    };
     let amount = order.amount.value();
     let response = TransferResponse {
         id: summary.id,
@@ -266,13 +279,20 @@ async fn execute(
         if account.status != AccountStatus::Open {
             return Err(ApiError::refused(
                 "account_not_open",
-                format!("account {} is {}", account.number, status_word(account.status)),
+                format!(
+                    "account {} is {}",
+                    account.number,
+                    status_word(account.status)
+                ),
             ));
         }
         if account.currency != currency {
             return Err(ApiError::refused(
                 "currency_mismatch",
-                format!("account {} holds {}, not {currency}", account.number, account.currency),
+                format!(
+                    "account {} holds {}, not {currency}",
+                    account.number, account.currency
+                ),
             ));
         }
     }
@@ -291,11 +311,13 @@ async fn execute(
         reverses_transfer_id: None,
         request_id: actor.request_id,
     };
-    data::transfers::post_transfer(conn, &transfer).await.map_err(|e| match e.violation() {
-        // The database's own floor check; the check above should always have caught it first.
-        Some(Violation::BalanceBelowFloor) => insufficient(debit),
-        _ => ApiError::from(e),
-    })?;
+    data::transfers::post_transfer(conn, &transfer)
+        .await
+        .map_err(|e| match e.violation() {
+            // The database's own floor check; the check above should always have caught it first.
+            Some(Violation::BalanceBelowFloor) => insufficient(debit),
+            _ => ApiError::from(e),
+        })?;
     Ok((summary, body))
 }
 
@@ -347,7 +369,10 @@ async fn vault_number(conn: &mut PgConnection, currency: &str) -> Result<String,
         .await?
         .map(|vault| vault.number)
         .ok_or_else(|| {
-            ApiError::refused("no_vault_for_currency", format!("the branch holds no {currency} cash"))
+            ApiError::refused(
+                "no_vault_for_currency",
+                format!("the branch holds no {currency} cash"),
+            )
         })
 }
 

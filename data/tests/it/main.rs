@@ -257,3 +257,37 @@ async fn a_tampered_audit_row_breaks_the_chain_where_it_was_changed() {
         Some(2)
     );
 }
+
+#[tokio::test]
+async fn an_accounts_identity_never_changes_and_must_be_consistent_when_written() {
+    let ledger = ledger().await;
+    for statement in [
+        "UPDATE accounts SET currency = 'USD' WHERE number = '1000000001'",
+        "UPDATE accounts SET number = '1000000002' WHERE number = '1000000001'",
+        "UPDATE accounts SET kind = 'internal' WHERE number = '1000000001'",
+        "UPDATE accounts SET overdraft_limit = -5 WHERE number = '1000000001'",
+        "UPDATE accounts SET overdraft_limit = 0.001 WHERE number = '1000000001'",
+        "INSERT INTO accounts (id, number, kind, name, ledger, currency)
+         VALUES (gen_random_uuid(), '1234', 'internal', 'x', 'vault_cash', 'USD')",
+        "INSERT INTO accounts (id, number, kind, name, ledger, currency)
+         VALUES (gen_random_uuid(), '1000000009', 'internal', 'x', 'vault_cash', 'USD')",
+        "INSERT INTO accounts (id, number, kind, product, name, currency)
+         VALUES (gen_random_uuid(), '1000000009', 'customer', 'current', 'x', 'EUR')",
+    ] {
+        let error = sqlx::query(statement)
+            .execute(&ledger.pool)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, sqlx::Error::Database(_)),
+            "{statement}: {error}"
+        );
+    }
+    // What may change does.
+    sqlx::query(
+        "UPDATE accounts SET status = 'frozen', name = 'Renamed' WHERE number = '1000000001'",
+    )
+    .execute(&ledger.pool)
+    .await
+    .unwrap();
+}
