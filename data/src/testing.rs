@@ -232,3 +232,18 @@ fn run(command: &mut Command) {
         .unwrap_or_else(|e| panic!("run {command:?}: {e}"));
     assert!(status.success(), "{command:?} failed: {status}");
 }
+
+/// Terminates every other session of the database at `url`, as a failover or a restarted server
+/// would; returns how many it ended.
+pub async fn terminate_other_sessions(url: &str) -> i64 {
+    let mut conn = PgConnection::connect(url)
+        .await
+        .expect("connect to the test database");
+    sqlx::query_scalar(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("terminate sessions")
+}

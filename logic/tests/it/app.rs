@@ -16,6 +16,7 @@ pub const ADMIN: (&str, &str) = ("adam.admin", "admin-test-password");
 
 pub struct TestApp {
     pub base: String,
+    pub database_url: String,
     pub http: reqwest::Client,
     pub service_key: String,
     pub state: AppState,
@@ -82,6 +83,7 @@ impl TestApp {
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         Self {
             base,
+            database_url: db.url,
             http: reqwest::Client::new(),
             service_key,
             state,

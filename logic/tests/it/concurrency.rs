@@ -87,6 +87,65 @@ async fn concurrent_random_transfers_keep_the_books_balanced() {
     app.assert_ledger_sound().await;
 }
 
+/// Sessions killed under load, as in a failover: every transfer still completes exactly once,
+/// because the whole unit of work is retried and the idempotency record makes the retry safe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfers_complete_exactly_once_while_database_sessions_are_killed() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let owner = app.customer(&teller, "owner").await;
+    let a = app.account(&teller, &owner, "1000.00").await;
+    let b = app.account(&teller, &owner, "1000.00").await;
+    let transfers_before = app.snapshot().await.transfers;
+    let app = shared(app);
+    let killer = {
+        let url = app.database_url.clone();
+        tokio::spawn(async move {
+            let mut killed = 0;
+            for _ in 0..20 {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                killed += data::testing::terminate_other_sessions(&url).await;
+            }
+            killed
+        })
+    };
+    let clients: Vec<_> = (0..4)
+        .map(|client| {
+            let (app, token, a, b) = (app.clone(), owner.token.clone(), a.clone(), b.clone());
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                for n in 0..40 {
+                    let (from, to) = if n % 2 == 0 { (&a, &b) } else { (&b, &a) };
+                    let response = app
+                        .transfer(&token, &format!("c{client}-{n}"), from, to, "1.00")
+                        .await;
+                    statuses.push(response.status());
+                }
+                statuses
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for client in clients {
+        statuses.extend(client.await.unwrap());
+    }
+    let killed = killer.await.unwrap();
+    assert!(killed > 0, "the test killed no session");
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::CREATED),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        app.snapshot().await.transfers,
+        transfers_before + statuses.len() as i64
+    );
+    assert_eq!(
+        app.balance(&teller, &a).await + app.balance(&teller, &b).await,
+        Decimal::from(2000)
+    );
+    app.assert_ledger_sound().await;
+}
+
 async fn total(app: &TestApp, staff: &str, accounts: &[String]) -> Decimal {
     let mut sum = Decimal::ZERO;
     for number in accounts {
