@@ -90,3 +90,20 @@ pub async fn count_records(conn: &mut PgConnection) -> Result<i64, DataError> {
         .await
         .classify()
 }
+
+/// The completed outcome stored under a principal's key, if any.
+pub async fn find_completed(
+    conn: &mut PgConnection,
+    principal_id: Uuid,
+    key: &str,
+) -> Result<Option<IdempotencyRow>, DataError> {
+    sqlx::query_as(
+        "SELECT request_hash, response_status, response_body FROM idempotency_records
+         WHERE principal_id = $1 AND idempotency_key = $2 AND response_status IS NOT NULL",
+    )
+    .bind(principal_id)
+    .bind(key)
+    .fetch_optional(conn)
+    .await
+    .classify()
+}

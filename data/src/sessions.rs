@@ -35,12 +35,18 @@ pub struct Callers {
     pub user: Option<SessionUserRow>,
 }
 
+/// How often a session's `last_seen_at` is written: often enough for idle expiry measured in
+/// minutes, rarely enough that a busy session does not write on every request.
+const TOUCH_EVERY_S: i64 = 30;
+
 /// Resolves a request's service credential and user token in one round trip. A session counts
-/// only while it is unexpired, unrevoked and its user is enabled.
+/// only while it is unexpired, unrevoked, used within the last `idle_s` seconds, and its user is
+/// enabled; using it keeps it alive.
 pub async fn authenticate(
     conn: &mut PgConnection,
     service_key_hash: &[u8],
     token_hash: Option<&[u8]>,
+    idle_s: i64,
 ) -> Result<Callers, DataError> {
     #[derive(sqlx::FromRow)]
     struct Both {
@@ -54,7 +60,14 @@ pub async fn authenticate(
         expires_at: Option<OffsetDateTime>,
     }
     let row: Both = sqlx::query_as(
-        "SELECT c.id AS service_id, c.name AS service_name,
+        "WITH touched AS (
+             UPDATE user_sessions SET last_seen_at = now()
+             WHERE token_hash = $2 AND revoked_at IS NULL AND expires_at > now()
+               AND last_seen_at > now() - $3 * interval '1 second'
+               AND last_seen_at < now() - $4 * interval '1 second'
+             RETURNING id
+         )
+         SELECT c.id AS service_id, c.name AS service_name,
                 s.session_id, s.user_id, s.username, s.role, s.customer_id, s.expires_at
          FROM (SELECT 1) AS one
          LEFT JOIN service_clients c ON c.key_hash = $1 AND c.revoked_at IS NULL
@@ -63,11 +76,15 @@ pub async fn authenticate(
                     s.expires_at
              FROM user_sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
+               AND s.last_seen_at > now() - $3 * interval '1 second'
                AND NOT u.disabled
-         ) s ON true",
+         ) s ON true
+         LEFT JOIN (SELECT count(*) AS n FROM touched) t ON true",
     )
     .bind(service_key_hash)
     .bind(token_hash)
+    .bind(idle_s)
+    .bind(TOUCH_EVERY_S)
     .fetch_one(conn)
     .await
     .classify()?;
@@ -97,20 +114,31 @@ pub async fn authenticate(
     Ok(Callers { service, user })
 }
 
+/// Where a sign-in came from, as the calling service reports it.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
 pub async fn insert_session(
     conn: &mut PgConnection,
     id: Uuid,
     user_id: Uuid,
     token_hash: &[u8],
     expires_at: OffsetDateTime,
+    client: &ClientInfo,
 ) -> Result<(), DataError> {
     sqlx::query(
-        "INSERT INTO user_sessions (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO user_sessions (id, user_id, token_hash, expires_at, user_agent, client_ip)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id)
     .bind(user_id)
     .bind(token_hash)
     .bind(expires_at)
+    .bind(client.user_agent.as_deref())
+    .bind(client.ip.as_deref())
     .execute(conn)
     .await
     .classify()?;
@@ -148,6 +176,113 @@ pub async fn insert_service_client(
         .bind(id)
         .bind(name)
         .bind(key_hash)
+        .execute(conn)
+        .await
+        .classify()?;
+    Ok(())
+}
+
+/// A live session, as the user's list of sessions shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub user_agent: Option<String>,
+    pub client_ip: Option<String>,
+}
+
+pub async fn list_live_sessions(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    idle_s: i64,
+) -> Result<Vec<SessionRow>, DataError> {
+    sqlx::query_as(
+        "SELECT id, created_at, last_seen_at, expires_at, user_agent, client_ip
+         FROM user_sessions
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+           AND last_seen_at > now() - $2 * interval '1 second'
+         ORDER BY last_seen_at DESC",
+    )
+    .bind(user_id)
+    .bind(idle_s)
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+/// Revokes every live session of a user but one; returns how many it revoked.
+pub async fn revoke_other_sessions(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    keep: Uuid,
+) -> Result<u64, DataError> {
+    let done = sqlx::query(
+        "UPDATE user_sessions SET revoked_at = now()
+         WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(done.rows_affected())
+}
+
+/// A pending second-factor step of a sign-in.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChallengeRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub attempts: i32,
+    pub user_agent: Option<String>,
+    pub client_ip: Option<String>,
+}
+
+pub async fn insert_challenge(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    token_hash: &[u8],
+    expires_at: OffsetDateTime,
+    client: &ClientInfo,
+) -> Result<(), DataError> {
+    sqlx::query(
+        "INSERT INTO sign_in_challenges (id, user_id, token_hash, expires_at, user_agent, client_ip)
+         VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)",
+    )
+    .bind(user_id)
+    .bind(token_hash)
+    .bind(expires_at)
+    .bind(client.user_agent.as_deref())
+    .bind(client.ip.as_deref())
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(())
+}
+
+/// Locks a live, unused challenge by its token digest and counts one more attempt on it.
+pub async fn take_challenge_attempt(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+    attempts_max: i32,
+) -> Result<Option<ChallengeRow>, DataError> {
+    sqlx::query_as(
+        "UPDATE sign_in_challenges SET attempts = attempts + 1
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() AND attempts < $2
+         RETURNING id, user_id, attempts, user_agent, client_ip",
+    )
+    .bind(token_hash)
+    .bind(attempts_max)
+    .fetch_optional(conn)
+    .await
+    .classify()
+}
+
+pub async fn use_challenge(conn: &mut PgConnection, id: Uuid) -> Result<(), DataError> {
+    sqlx::query("UPDATE sign_in_challenges SET used_at = now() WHERE id = $1")
+        .bind(id)
         .execute(conn)
         .await
         .classify()?;

@@ -148,7 +148,23 @@ pub struct HistoryQuery {
     pub posted_before: Option<OffsetDateTime>,
     /// Only entries older than this entry id (the cursor of the previous page).
     pub before_entry_id: Option<i64>,
+    /// Only entries whose memo or counterparty account contains this text (case-insensitive).
+    pub text: Option<String>,
     pub limit: i64,
+}
+
+/// Escapes `%`, `_` and `\` so that `text` matches literally inside a LIKE pattern.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 pub async fn account_history(
@@ -167,6 +183,9 @@ pub async fn account_history(
            AND ($2::timestamptz IS NULL OR e.posted_at >= $2)
            AND ($3::timestamptz IS NULL OR e.posted_at < $3)
            AND ($4::bigint IS NULL OR e.id < $4)
+           AND ($6::text IS NULL OR t.memo ILIKE $6
+                OR (CASE WHEN t.debit_account_id = e.account_id THEN c.number ELSE d.number END)
+                   LIKE $6)
          ORDER BY e.id DESC
          LIMIT $5",
     )
@@ -175,6 +194,7 @@ pub async fn account_history(
     .bind(query.posted_before)
     .bind(query.before_entry_id)
     .bind(query.limit)
+    .bind(query.text.as_deref().map(like_pattern))
     .fetch_all(conn)
     .await
     .classify()
@@ -196,4 +216,59 @@ pub async fn count_transfers(conn: &mut PgConnection) -> Result<i64, DataError> 
         .fetch_one(conn)
         .await
         .classify()
+}
+
+/// The balance of an account just before `at`: the balance after its last earlier entry.
+pub async fn balance_before(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    at: OffsetDateTime,
+) -> Result<Decimal, DataError> {
+    let balance: Option<Decimal> = sqlx::query_scalar(
+        "SELECT balance_after FROM ledger_entries
+         WHERE account_id = $1 AND posted_at < $2 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(account_id)
+    .bind(at)
+    .fetch_optional(conn)
+    .await
+    .classify()?;
+    Ok(balance.unwrap_or(Decimal::ZERO))
+}
+
+/// An account's entries in `[from, before)`, oldest first, at most `limit` of them.
+pub async fn entries_between(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    from: OffsetDateTime,
+    before: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<EntryRow>, DataError> {
+    sqlx::query_as(
+        "SELECT e.id, e.transfer_id, e.amount, e.balance_after, e.posted_at, t.kind, t.memo,
+                CASE WHEN t.debit_account_id = e.account_id THEN c.number ELSE d.number END
+                    AS counterparty_number
+         FROM ledger_entries e
+         JOIN transfers t ON t.id = e.transfer_id
+         JOIN accounts d ON d.id = t.debit_account_id
+         JOIN accounts c ON c.id = t.credit_account_id
+         WHERE e.account_id = $1 AND e.posted_at >= $2 AND e.posted_at < $3
+         ORDER BY e.id
+         LIMIT $4",
+    )
+    .bind(account_id)
+    .bind(from)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_patterns_match_literally() {
+        assert_eq!(super::like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
 }

@@ -26,6 +26,8 @@ pub struct UserRow {
     pub role: Role,
     pub customer_id: Option<Uuid>,
     pub disabled: bool,
+    pub totp_secret: Option<Vec<u8>>,
+    pub totp_pending_secret: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -58,13 +60,160 @@ pub async fn find_user_by_username(
     username: &str,
 ) -> Result<Option<UserRow>, DataError> {
     sqlx::query_as(
-        "SELECT id, username, password_hash, role, customer_id, disabled
+        "SELECT id, username, password_hash, role, customer_id, disabled, totp_secret,
+                totp_pending_secret
          FROM users WHERE username = $1",
     )
     .bind(username)
     .fetch_optional(conn)
     .await
     .classify()
+}
+
+pub async fn find_user(conn: &mut PgConnection, id: Uuid) -> Result<Option<UserRow>, DataError> {
+    sqlx::query_as(
+        "SELECT id, username, password_hash, role, customer_id, disabled, totp_secret,
+                totp_pending_secret
+         FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .classify()
+}
+
+pub async fn set_password_hash(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    password_hash: &str,
+) -> Result<(), DataError> {
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(password_hash)
+        .execute(conn)
+        .await
+        .classify()?;
+    Ok(())
+}
+
+/// Keeps a new TOTP secret aside until the user proves they hold it.
+pub async fn set_pending_totp_secret(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    secret: &[u8],
+) -> Result<(), DataError> {
+    sqlx::query("UPDATE users SET totp_pending_secret = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(secret)
+        .execute(conn)
+        .await
+        .classify()?;
+    Ok(())
+}
+
+/// Turns the pending secret into the second factor, accepted from time step `step` on.
+pub async fn enable_totp(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    step: i64,
+) -> Result<(), DataError> {
+    sqlx::query(
+        "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL,
+                          totp_enabled_at = now(), totp_last_step = $2
+         WHERE id = $1 AND totp_pending_secret IS NOT NULL",
+    )
+    .bind(user_id)
+    .bind(step)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(())
+}
+
+pub async fn disable_totp(conn: &mut PgConnection, user_id: Uuid) -> Result<(), DataError> {
+    sqlx::query(
+        "UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_enabled_at = NULL,
+                          totp_last_step = NULL
+         WHERE id = $1",
+    )
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await
+    .classify()?;
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(conn)
+        .await
+        .classify()?;
+    Ok(())
+}
+
+/// Records that a code of time step `step` was used, unless that step or a later one already
+/// was: a TOTP code works once. Returns whether the step was new.
+pub async fn advance_totp_step(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    step: i64,
+) -> Result<bool, DataError> {
+    let done = sqlx::query(
+        "UPDATE users SET totp_last_step = $2
+         WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+    )
+    .bind(user_id)
+    .bind(step)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Replaces a user's recovery codes with new ones (their digests).
+pub async fn replace_recovery_codes(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    code_hashes: &[Vec<u8>],
+) -> Result<(), DataError> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await
+        .classify()?;
+    sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) SELECT $1, unnest($2::bytea[])")
+        .bind(user_id)
+        .bind(code_hashes)
+        .execute(conn)
+        .await
+        .classify()?;
+    Ok(())
+}
+
+/// Spends a recovery code; returns whether it was valid and unused.
+pub async fn use_recovery_code(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    code_hash: &[u8],
+) -> Result<bool, DataError> {
+    let done = sqlx::query(
+        "UPDATE recovery_codes SET used_at = now()
+         WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(code_hash)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn count_unused_recovery_codes(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<i64, DataError> {
+    sqlx::query_scalar("SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user_id)
+        .fetch_one(conn)
+        .await
+        .classify()
 }
 
 pub async fn count_users(conn: &mut PgConnection) -> Result<i64, DataError> {

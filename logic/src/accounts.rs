@@ -212,7 +212,15 @@ pub struct HistoryFilter {
     pub to: Option<Date>,
     pub cursor: Option<String>,
     pub limit: Option<i64>,
+    /// Only entries whose memo or counterparty account contains this text.
+    pub text: Option<String>,
 }
+
+/// Longest history search text: a memo is at most 140 characters.
+const SEARCH_TEXT_MAX_CHARS: usize = 140;
+/// Most entries one statement lists. A statement longer than this is refused with a request for a
+/// shorter period, so that no single download reads an unbounded part of the ledger.
+pub const STATEMENT_ENTRIES_MAX: i64 = 10_000;
 
 pub async fn history(
     state: &AppState,
@@ -238,6 +246,14 @@ pub async fn history(
         ));
     }
     let before_entry_id = filter.cursor.as_deref().map(decode_cursor).transpose()?;
+    let text = match filter.text.as_deref().map(str::trim) {
+        Some(text) if !text.is_empty() => Some(crate::domain::text::bounded(
+            "q",
+            text,
+            SEARCH_TEXT_MAX_CHARS,
+        )?),
+        _ => None,
+    };
     let account = get(state, user, number).await?;
     let start_of = |day: Date| day.with_time(Time::MIDNIGHT).assume_utc();
     let query = HistoryQuery {
@@ -245,6 +261,7 @@ pub async fn history(
         posted_from: filter.from.map(start_of),
         posted_before: filter.to.map(|day| start_of(day) + Duration::days(1)),
         before_entry_id,
+        text,
         limit: limit + 1,
     };
     let mut rows = crate::retry::run(state.settings.retry_budget_ms, || async {
@@ -267,6 +284,83 @@ pub async fn history(
             .map(|row| EntryResponse::new(row, account.normal_side, &account.currency))
             .collect(),
         next_cursor,
+    })
+}
+
+/// A statement for the days `from` to `to` (UTC, both included): the opening balance, every
+/// entry, the closing balance and the period's totals.
+pub async fn statement(
+    state: &AppState,
+    user: &SessionUser,
+    number: &AccountNumber,
+    from: Date,
+    to: Date,
+) -> Result<crate::wire::StatementResponse, ApiError> {
+    if from > to {
+        return Err(ApiError::invalid(
+            "invalid_query",
+            "from",
+            "from must not be after to",
+        ));
+    }
+    let account = get(state, user, number).await?;
+    let start = from.with_time(Time::MIDNIGHT).assume_utc();
+    let end = to.with_time(Time::MIDNIGHT).assume_utc() + Duration::days(1);
+    let (opening, rows) = crate::retry::run(state.settings.retry_budget_ms, || async {
+        // One snapshot, so the opening balance and the entries agree.
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        let opening = data::transfers::balance_before(&mut tx, account.id, start).await?;
+        let rows = data::transfers::entries_between(
+            &mut tx,
+            account.id,
+            start,
+            end,
+            STATEMENT_ENTRIES_MAX + 1,
+        )
+        .await?;
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok((opening, rows))
+    })
+    .await?;
+    if rows.len() as i64 > STATEMENT_ENTRIES_MAX {
+        return Err(ApiError::invalid(
+            "statement_too_long",
+            "to",
+            format!(
+                "this period has more than {STATEMENT_ENTRIES_MAX} entries; choose a shorter one"
+            ),
+        ));
+    }
+    let side = account.normal_side;
+    let opening = crate::wire::position(side, opening);
+    let closing = rows.last().map_or(opening, |row| {
+        crate::wire::position(side, row.balance_after)
+    });
+    let (mut total_in, mut total_out) = (Decimal::ZERO, Decimal::ZERO);
+    for row in &rows {
+        let amount = crate::wire::position(side, row.amount);
+        if amount > Decimal::ZERO {
+            total_in += amount;
+        } else {
+            total_out -= amount;
+        }
+    }
+    let currency = &account.currency;
+    let format = |value| crate::domain::money::format_in_scale(value, currency);
+    Ok(crate::wire::StatementResponse {
+        account: account.number.clone(),
+        account_name: account.name.clone(),
+        currency: currency.clone(),
+        from,
+        to,
+        opening_balance: format(opening),
+        closing_balance: format(closing),
+        total_in: format(total_in),
+        total_out: format(total_out),
+        entries: rows
+            .iter()
+            .map(|row| EntryResponse::new(row, side, currency))
+            .collect(),
     })
 }
 

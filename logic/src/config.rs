@@ -36,6 +36,8 @@ pub struct Settings {
     pub retry_budget_ms: u64,
     /// How long a sign-in session lives, however active it is: eight hours, a working day.
     pub session_ttl_s: i64,
+    /// How long a session survives without being used: fifteen minutes, the usual for banking.
+    pub session_idle_s: i64,
     pub log_json: bool,
 }
 
@@ -59,6 +61,7 @@ impl Settings {
             },
             retry_budget_ms: env_or("BANK_RETRY_BUDGET_MS", "30000")?,
             session_ttl_s: env_or("BANK_SESSION_TTL_S", "28800")?,
+            session_idle_s: env_or("BANK_SESSION_IDLE_S", "900")?,
             log_json: env_or::<String>("BANK_LOG_FORMAT", "text")? == "json",
         })
     }

@@ -14,7 +14,8 @@ use crate::auth::password::{self, PASSWORD_MAX_CHARS};
 use crate::auth::{SessionUser, secrets};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::wire::{SessionResponse, UserResponse};
+use crate::wire::{SecondFactorChallenge, SessionResponse, UserResponse};
+use data::sessions::ClientInfo;
 
 /// Failed sign-ins allowed per username in the window before it is locked: enough for typos.
 pub const FAILURES_BEFORE_LOCK: i32 = 5;
@@ -40,11 +41,25 @@ fn throttled(retry_after_s: u64) -> ApiError {
     }
 }
 
+/// What a correct password leads to.
+#[derive(Debug)]
+pub enum SignIn {
+    /// Signed in.
+    Session(SessionResponse),
+    /// The user has a second factor: present a code with this challenge to finish signing in.
+    SecondFactor(SecondFactorChallenge),
+}
+
+/// How long the second step of a sign-in may take, and how many codes it may try.
+pub const CHALLENGE_TTL_S: i64 = 300;
+pub const CHALLENGE_ATTEMPTS_MAX: i32 = 5;
+
 pub async fn sign_in(
     state: &AppState,
     username: &str,
     password: String,
-) -> Result<SessionResponse, ApiError> {
+    client: &ClientInfo,
+) -> Result<SignIn, ApiError> {
     // Malformed names and oversized passwords cannot match; they get the same answer as any
     // other failure, after the same work.
     let username = crate::domain::text::username(username).unwrap_or_default();
@@ -85,14 +100,102 @@ pub async fn sign_in(
         }
     };
 
+    if user.totp_secret.is_some() {
+        let challenge = secrets::generate("btc");
+        let challenge_hash = secrets::digest(&challenge);
+        let expires_at = OffsetDateTime::now_utc() + Duration::seconds(CHALLENGE_TTL_S);
+        crate::retry::run(budget, || async {
+            let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+            data::users::clear_sign_in_failures(&mut tx, &username).await?;
+            data::sessions::insert_challenge(&mut tx, user.id, &challenge_hash, expires_at, client)
+                .await?;
+            tx.commit().await.map_err(data::DataError::from)?;
+            Ok(())
+        })
+        .await?;
+        return Ok(SignIn::SecondFactor(SecondFactorChallenge {
+            second_factor_required: true,
+            challenge,
+            expires_at,
+        }));
+    }
+    let session = start_session(state, &user, client, Some(&username)).await?;
+    Ok(SignIn::Session(session))
+}
+
+/// Finishes a sign-in with a TOTP code or a recovery code. A challenge allows
+/// [`CHALLENGE_ATTEMPTS_MAX`] tries within [`CHALLENGE_TTL_S`].
+pub async fn second_factor(
+    state: &AppState,
+    challenge: &str,
+    code: &str,
+) -> Result<SessionResponse, ApiError> {
+    let challenge_hash = secrets::digest(challenge);
+    let code = code.trim().to_owned();
+    let outcome = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        let Some(row) = data::sessions::take_challenge_attempt(
+            &mut tx,
+            &challenge_hash,
+            CHALLENGE_ATTEMPTS_MAX,
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
+        let user = data::users::find_user(&mut tx, row.user_id)
+            .await?
+            .ok_or_else(|| ApiError::Internal("challenge without user".into()))?;
+        let accepted = crate::security::accept_code(&mut tx, &user, &code).await?;
+        if accepted && !user.disabled {
+            data::sessions::use_challenge(&mut tx, row.id).await?;
+        }
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(Some((accepted && !user.disabled, user, row)))
+    })
+    .await?;
+    let Some((accepted, user, row)) = outcome else {
+        return Err(ApiError::Unauthenticated {
+            code: "challenge_invalid",
+            detail: "this sign-in has expired or used all its attempts; sign in again",
+        });
+    };
+    if !accepted {
+        return Err(ApiError::Unauthenticated {
+            code: "invalid_second_factor",
+            detail: "the code is not correct",
+        });
+    }
+    let client = ClientInfo {
+        user_agent: row.user_agent,
+        ip: row.client_ip,
+    };
+    start_session(state, &user, &client, None).await
+}
+
+async fn start_session(
+    state: &AppState,
+    user: &data::users::UserRow,
+    client: &ClientInfo,
+    clear_failures_of: Option<&str>,
+) -> Result<SessionResponse, ApiError> {
     let token = secrets::generate("bts");
     let token_hash = secrets::digest(&token);
     let expires_at = OffsetDateTime::now_utc() + Duration::seconds(state.settings.session_ttl_s);
-    crate::retry::run(budget, || async {
+    crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        data::users::clear_sign_in_failures(&mut tx, &username).await?;
-        data::sessions::insert_session(&mut tx, Uuid::new_v4(), user.id, &token_hash, expires_at)
-            .await?;
+        if let Some(username) = clear_failures_of {
+            data::users::clear_sign_in_failures(&mut tx, username).await?;
+        }
+        data::sessions::insert_session(
+            &mut tx,
+            Uuid::new_v4(),
+            user.id,
+            &token_hash,
+            expires_at,
+            client,
+        )
+        .await?;
         tx.commit().await.map_err(data::DataError::from)?;
         Ok(())
     })
@@ -103,7 +206,7 @@ pub async fn sign_in(
         expires_at,
         user: UserResponse {
             id: user.id,
-            username: user.username,
+            username: user.username.clone(),
             role: user.role,
             customer_id: user.customer_id,
         },

@@ -398,3 +398,21 @@ pub async fn find(state: &AppState, user: &SessionUser, id: Uuid) -> Result<Tran
         }),
     }
 }
+
+/// The outcome of the caller's own request with this idempotency key, if it completed: how a
+/// client that never saw the answer (a timeout, a dropped connection) learns what happened.
+pub async fn find_by_key(
+    state: &AppState,
+    user: &SessionUser,
+    key: &IdempotencyKey,
+) -> Result<Value, ApiError> {
+    let record = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::idempotency::find_completed(&mut conn, user.user_id, key.as_str()).await?)
+    })
+    .await?;
+    record.map(|r| r.response_body).ok_or(ApiError::NotFound {
+        code: "transfer_not_found",
+        detail: "no completed request of yours has this Idempotency-Key; nothing was moved",
+    })
+}

@@ -155,9 +155,20 @@ pub struct SessionResponse {
     pub user: UserResponse,
 }
 
+/// The answer to a correct password when a second factor is due.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecondFactorChallenge {
+    pub second_factor_required: bool,
+    /// Send back with the code to `POST /v1/sessions/second-factor`.
+    pub challenge: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WhoAmIResponse {
     pub user: UserResponse,
+    pub totp_enabled: bool,
     pub service: String,
     #[serde(with = "time::serde::rfc3339")]
     pub session_expires_at: OffsetDateTime,
@@ -173,4 +184,74 @@ pub struct CustomerResponse {
     pub username: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionListResponse {
+    pub sessions: Vec<SessionInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub current: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub user_agent: Option<String>,
+    pub client_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TotpEnrolmentResponse {
+    /// The shared secret in base32, for typing into an authenticator app.
+    pub secret: String,
+    /// The `otpauth://` URI an authenticator app reads from a QR code.
+    pub otpauth_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecoveryCodesResponse {
+    /// Shown once; each works once in place of a code.
+    pub recovery_codes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PayeeResponse {
+    pub id: Uuid,
+    pub nickname: String,
+    pub account_number: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PayeeListResponse {
+    pub payees: Vec<PayeeResponse>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatementResponse {
+    pub account: String,
+    pub account_name: String,
+    pub currency: String,
+    pub from: time::Date,
+    pub to: time::Date,
+    pub opening_balance: String,
+    pub closing_balance: String,
+    pub total_in: String,
+    pub total_out: String,
+    /// Oldest first.
+    pub entries: Vec<EntryResponse>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PortalSessionRecord {
+    /// Base64 of the encrypted payload.
+    pub payload: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
 }

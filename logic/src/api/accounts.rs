@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/accounts", get(list).post(open))
         .route("/accounts/{number}", get(read))
         .route("/accounts/{number}/entries", get(history))
+        .route("/accounts/{number}/statement", get(statement))
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,6 +94,8 @@ struct HistoryQueryParams {
     to: Option<Date>,
     cursor: Option<String>,
     limit: Option<i64>,
+    /// Text the memo or counterparty account contains.
+    q: Option<String>,
 }
 
 async fn history(
@@ -107,8 +110,28 @@ async fn history(
         to: query.to,
         cursor: query.cursor,
         limit: query.limit,
+        text: query.q,
     };
     Ok(Json(
         crate::accounts::history(&state, &signed_in.user, &number, &filter).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatementQuery {
+    from: Date,
+    to: Date,
+}
+
+async fn statement(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(number): Path<String>,
+    ApiQuery(query): ApiQuery<StatementQuery>,
+) -> Result<Json<crate::wire::StatementResponse>, ApiError> {
+    let number = parse_number(&number)?;
+    Ok(Json(
+        crate::accounts::statement(&state, &signed_in.user, &number, query.from, query.to).await?,
     ))
 }

@@ -7,6 +7,9 @@ mod cash;
 mod customers;
 pub mod extract;
 mod health;
+mod payees;
+mod portal_sessions;
+mod security;
 mod sessions;
 mod transfers;
 
@@ -37,6 +40,9 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::router())
         .merge(transfers::router())
         .merge(cash::router())
+        .merge(security::router())
+        .merge(payees::router())
+        .merge(portal_sessions::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_service,

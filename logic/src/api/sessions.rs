@@ -1,14 +1,17 @@
 //! `/v1/sessions` and `/v1/me`: signing in and out, and who the caller is.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use data::sessions::ClientInfo;
 use serde::Deserialize;
 
 use super::extract::ApiJson;
 use crate::auth::SignedIn;
 use crate::error::ApiError;
+use crate::identity::SignIn;
 use crate::state::AppState;
 use crate::wire::{SessionResponse, UserResponse, WhoAmIResponse};
 
@@ -16,6 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sessions", post(sign_in).delete(sign_out_everywhere))
         .route("/sessions/current", delete(sign_out))
+        .route("/sessions/second-factor", post(second_factor))
         .route("/me", get(who_am_i))
 }
 
@@ -26,12 +30,56 @@ struct SignInRequest {
     password: String,
 }
 
+/// Where the person signing in is, as the calling service saw them; shown in their session list.
+fn client_info(headers: &HeaderMap) -> ClientInfo {
+    let header = |name: &str, max: usize| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.chars()
+                    .filter(|c| !c.is_control())
+                    .take(max)
+                    .collect::<String>()
+            })
+            .filter(|v| !v.is_empty())
+    };
+    ClientInfo {
+        user_agent: header("x-end-user-agent", 300),
+        ip: header("x-end-user-ip", 64),
+    }
+}
+
+/// 201 with a session, or 202 with a challenge when a second factor is due.
 async fn sign_in(
     State(state): State<AppState>,
     _: crate::auth::Caller,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<SignInRequest>,
+) -> Result<Response, ApiError> {
+    let client = client_info(&headers);
+    match crate::identity::sign_in(&state, &request.username, request.password, &client).await? {
+        SignIn::Session(session) => Ok((StatusCode::CREATED, Json(session)).into_response()),
+        SignIn::SecondFactor(challenge) => {
+            Ok((StatusCode::ACCEPTED, Json(challenge)).into_response())
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecondFactorRequest {
+    challenge: String,
+    /// A six-digit TOTP code or a recovery code.
+    code: String,
+}
+
+async fn second_factor(
+    State(state): State<AppState>,
+    _: crate::auth::Caller,
+    ApiJson(request): ApiJson<SecondFactorRequest>,
 ) -> Result<(StatusCode, Json<SessionResponse>), ApiError> {
-    let session = crate::identity::sign_in(&state, &request.username, request.password).await?;
+    let session = crate::identity::second_factor(&state, &request.challenge, &request.code).await?;
     Ok((StatusCode::CREATED, Json(session)))
 }
 
@@ -51,9 +99,14 @@ async fn sign_out_everywhere(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn who_am_i(signed_in: SignedIn) -> Json<WhoAmIResponse> {
+async fn who_am_i(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Json<WhoAmIResponse>, ApiError> {
     let user = signed_in.user;
-    Json(WhoAmIResponse {
+    let totp_enabled = crate::security::totp_enabled(&state, user.user_id).await?;
+    Ok(Json(WhoAmIResponse {
+        totp_enabled,
         user: UserResponse {
             id: user.user_id,
             username: user.username,
@@ -62,5 +115,5 @@ async fn who_am_i(signed_in: SignedIn) -> Json<WhoAmIResponse> {
         },
         service: signed_in.service.name,
         session_expires_at: user.expires_at,
-    })
+    }))
 }

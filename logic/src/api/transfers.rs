@@ -17,7 +17,7 @@ use crate::wire::TransferResponse;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/transfers", post(create))
+        .route("/transfers", post(create).get(find_by_key))
         .route("/transfers/{id}", get(read))
 }
 
@@ -75,4 +75,22 @@ async fn read(
     })?;
     let row = crate::ledger::find(&state, &signed_in.user, id).await?;
     Ok(Json(TransferResponse::from(&row)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ByKeyQuery {
+    idempotency_key: String,
+}
+
+/// The caller's transfer made with this idempotency key, if that request completed.
+async fn find_by_key(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    super::extract::ApiQuery(query): super::extract::ApiQuery<ByKeyQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let key = crate::ledger::IdempotencyKey::parse(&query.idempotency_key)?;
+    Ok(Json(
+        crate::ledger::find_by_key(&state, &signed_in.user, &key).await?,
+    ))
 }

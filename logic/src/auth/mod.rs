@@ -113,10 +113,13 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErr
     let token_hash = token.map(secrets::digest);
     let callers = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(
-            data::sessions::authenticate(&mut conn, &service_key_hash, token_hash.as_deref())
-                .await?,
+        Ok(data::sessions::authenticate(
+            &mut conn,
+            &service_key_hash,
+            token_hash.as_deref(),
+            state.settings.session_idle_s,
         )
+        .await?)
     })
     .await?;
     let service = callers.service.ok_or(ApiError::Unauthenticated {

@@ -53,6 +53,7 @@ impl TestApp {
             database: data::pool::PoolSettings::default(),
             retry_budget_ms: 10_000,
             session_ttl_s: options.session_ttl_s,
+            session_idle_s: 900,
             log_json: false,
         };
         let state = AppState::new(db.pool.clone(), settings).await.unwrap();

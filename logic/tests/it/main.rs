@@ -10,5 +10,6 @@ mod cash;
 mod concurrency;
 mod customers;
 mod idempotency;
+mod security;
 mod sessions;
 mod transfers;

@@ -1,0 +1,97 @@
+//! A customer's saved payees.
+
+use uuid::Uuid;
+
+use crate::auth::SessionUser;
+use crate::domain::AccountNumber;
+use crate::error::{ApiError, account_not_found};
+use crate::state::AppState;
+use crate::wire::{PayeeListResponse, PayeeResponse};
+
+/// Most payees one customer keeps: a bounded list stays readable and cheap.
+pub const PAYEES_MAX: usize = 100;
+const NICKNAME_MAX_CHARS: usize = 40;
+
+fn customer_of(user: &SessionUser) -> Result<Uuid, ApiError> {
+    user.customer_id
+        .ok_or(ApiError::Forbidden("payees belong to customers"))
+}
+
+fn response(row: data::payees::PayeeRow) -> PayeeResponse {
+    PayeeResponse {
+        id: row.id,
+        nickname: row.nickname,
+        account_number: row.account_number,
+        created_at: row.created_at,
+    }
+}
+
+pub async fn list(state: &AppState, user: &SessionUser) -> Result<PayeeListResponse, ApiError> {
+    let customer = customer_of(user)?;
+    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::payees::list_payees(&mut conn, customer).await?)
+    })
+    .await?;
+    Ok(PayeeListResponse {
+        payees: rows.into_iter().map(response).collect(),
+    })
+}
+
+/// Saves a payee: an open customer account, under a nickname the customer has not used yet.
+pub async fn add(
+    state: &AppState,
+    user: &SessionUser,
+    nickname: &str,
+    number: &AccountNumber,
+) -> Result<PayeeResponse, ApiError> {
+    let customer = customer_of(user)?;
+    let nickname = crate::domain::text::required("nickname", nickname, NICKNAME_MAX_CHARS)?;
+    let row = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        if data::payees::list_payees(&mut tx, customer).await?.len() >= PAYEES_MAX {
+            return Err(ApiError::refused(
+                "too_many_payees",
+                format!("keep at most {PAYEES_MAX} payees"),
+            ));
+        }
+        match data::accounts::find_account_by_number(&mut tx, number.as_str()).await? {
+            Some(account)
+                if account.kind == data::accounts::AccountKind::Customer
+                    && account.status == data::accounts::AccountStatus::Open => {}
+            _ => return Err(account_not_found()),
+        }
+        let row = data::payees::insert_payee(&mut tx, customer, &nickname, number.as_str())
+            .await
+            .map_err(|e| match e.violation() {
+                Some(data::Violation::Other(name)) if name == "payees_nickname_key" => {
+                    ApiError::Conflict {
+                        code: "nickname_taken",
+                        detail: "you already have a payee with this nickname".into(),
+                    }
+                }
+                _ => ApiError::from(e),
+            })?;
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(row)
+    })
+    .await?;
+    Ok(response(row))
+}
+
+pub async fn remove(state: &AppState, user: &SessionUser, id: Uuid) -> Result<(), ApiError> {
+    let customer = customer_of(user)?;
+    let removed = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::payees::delete_payee(&mut conn, customer, id).await?)
+    })
+    .await?;
+    if removed {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound {
+            code: "payee_not_found",
+            detail: "no such payee",
+        })
+    }
+}

@@ -1,0 +1,237 @@
+//! A user's own security settings: the TOTP second factor and its recovery codes, the password,
+//! and the list of live sessions.
+
+use data::PgConnection;
+use data::users::UserRow;
+use totp_rs::{Algorithm, Builder, Totp};
+use uuid::Uuid;
+
+use crate::auth::{SessionUser, password, secrets};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::wire::{RecoveryCodesResponse, SessionInfo, SessionListResponse, TotpEnrolmentResponse};
+
+/// Issuer shown in authenticator apps.
+const TOTP_ISSUER: &str = "Bank";
+/// RFC 4226 recommends at least 128 bits of shared secret; 160 is what SHA-1 HMAC takes whole.
+const TOTP_SECRET_BYTES: usize = 20;
+/// Recovery codes issued at once: enough to cover a lost phone until a new one is enrolled.
+const RECOVERY_CODES: usize = 10;
+/// Characters of a recovery code, without ambiguous ones (0/o, 1/l/i).
+const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+fn totp(secret: &[u8], account: &str) -> Result<Totp, ApiError> {
+    Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_secret(secret.to_vec())
+        .with_account_name(account)
+        .with_issuer(Some(TOTP_ISSUER))
+        .build()
+        .map_err(|e| ApiError::Internal(format!("build a TOTP: {e:?}")))
+}
+
+/// Whether `code` is a valid, unused TOTP code or recovery code of the user; spends it if so.
+/// Runs inside the caller's transaction.
+pub async fn accept_code(
+    conn: &mut PgConnection,
+    user: &UserRow,
+    code: &str,
+) -> Result<bool, ApiError> {
+    let Some(secret) = &user.totp_secret else {
+        return Ok(false);
+    };
+    let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        let Some(step) = totp(secret, &user.username)?.check_current(&digits) else {
+            return Ok(false);
+        };
+        let step = i64::try_from(step).unwrap_or(i64::MAX);
+        return Ok(data::users::advance_totp_step(conn, user.id, step).await?);
+    }
+    let normalised = code.trim().to_ascii_lowercase();
+    if normalised.len() > 32 {
+        return Ok(false);
+    }
+    Ok(data::users::use_recovery_code(conn, user.id, &secrets::digest(&normalised)).await?)
+}
+
+/// Starts enrolment: a new secret, pending until [`confirm_totp`] sees a code made from it.
+pub async fn enrol_totp(
+    state: &AppState,
+    user: &SessionUser,
+) -> Result<TotpEnrolmentResponse, ApiError> {
+    let mut secret = [0u8; TOTP_SECRET_BYTES];
+    getrandom::fill(&mut secret).expect("the operating system's random source");
+    let totp = totp(&secret, &user.username)?;
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::users::set_pending_totp_secret(&mut conn, user.user_id, &secret).await?)
+    })
+    .await?;
+    Ok(TotpEnrolmentResponse {
+        secret: totp.secret().to_base32(),
+        otpauth_url: totp
+            .to_url()
+            .map_err(|e| ApiError::Internal(format!("{e:?}")))?,
+    })
+}
+
+/// Completes enrolment with a code from the new secret and issues recovery codes, shown once.
+pub async fn confirm_totp(
+    state: &AppState,
+    user: &SessionUser,
+    code: &str,
+) -> Result<RecoveryCodesResponse, ApiError> {
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
+    let hashes: Vec<Vec<u8>> = codes.iter().map(|c| secrets::digest(c)).collect();
+    let code = code.trim().to_owned();
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        let row = data::users::find_user(&mut tx, user.user_id)
+            .await?
+            .ok_or_else(|| ApiError::Internal("signed-in user vanished".into()))?;
+        let Some(pending) = &row.totp_pending_secret else {
+            return Err(ApiError::refused(
+                "totp_not_pending",
+                "start the enrolment first",
+            ));
+        };
+        let Some(step) = totp(pending, &row.username)?.check_current(&code) else {
+            return Err(ApiError::invalid(
+                "invalid_second_factor",
+                "code",
+                "the code is not correct; check the time on your phone and try the next code",
+            ));
+        };
+        data::users::enable_totp(
+            &mut tx,
+            user.user_id,
+            i64::try_from(step).unwrap_or(i64::MAX),
+        )
+        .await?;
+        data::users::replace_recovery_codes(&mut tx, user.user_id, &hashes).await?;
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(())
+    })
+    .await?;
+    tracing::info!(user_id = %user.user_id, "second factor enabled");
+    Ok(RecoveryCodesResponse {
+        recovery_codes: codes,
+    })
+}
+
+/// Turns the second factor off; the password must be given again.
+pub async fn disable_totp(
+    state: &AppState,
+    user: &SessionUser,
+    password: String,
+) -> Result<(), ApiError> {
+    verify_own_password(state, user, password).await?;
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::users::disable_totp(&mut conn, user.user_id).await?)
+    })
+    .await
+}
+
+/// Changes the password and signs every other session out.
+pub async fn change_password(
+    state: &AppState,
+    user: &SessionUser,
+    current: String,
+    new: String,
+) -> Result<(), ApiError> {
+    password::check_policy(&new)?;
+    if new == current {
+        return Err(ApiError::invalid(
+            "weak_password",
+            "new_password",
+            "choose a password you have not used here",
+        ));
+    }
+    verify_own_password(state, user, current).await?;
+    let hash = password::hash(new).await?;
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        data::users::set_password_hash(&mut tx, user.user_id, &hash).await?;
+        data::sessions::revoke_other_sessions(&mut tx, user.user_id, user.session_id).await?;
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(())
+    })
+    .await?;
+    tracing::info!(user_id = %user.user_id, "password changed; other sessions signed out");
+    Ok(())
+}
+
+async fn verify_own_password(
+    state: &AppState,
+    user: &SessionUser,
+    password: String,
+) -> Result<(), ApiError> {
+    let row = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::users::find_user(&mut conn, user.user_id).await?)
+    })
+    .await?
+    .ok_or_else(|| ApiError::Internal("signed-in user vanished".into()))?;
+    if password.chars().count() > password::PASSWORD_MAX_CHARS
+        || !password::verify(password, row.password_hash).await
+    {
+        return Err(ApiError::invalid(
+            "invalid_current_password",
+            "current_password",
+            "your current password is not correct",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn sessions(
+    state: &AppState,
+    user: &SessionUser,
+) -> Result<SessionListResponse, ApiError> {
+    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::sessions::list_live_sessions(
+            &mut conn,
+            user.user_id,
+            state.settings.session_idle_s,
+        )
+        .await?)
+    })
+    .await?;
+    Ok(SessionListResponse {
+        sessions: rows
+            .into_iter()
+            .map(|row| SessionInfo {
+                current: row.id == user.session_id,
+                id: row.id,
+                created_at: row.created_at,
+                last_seen_at: row.last_seen_at,
+                expires_at: row.expires_at,
+                user_agent: row.user_agent,
+                client_ip: row.client_ip,
+            })
+            .collect(),
+    })
+}
+
+pub async fn totp_enabled(state: &AppState, user_id: Uuid) -> Result<bool, ApiError> {
+    let row = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::users::find_user(&mut conn, user_id).await?)
+    })
+    .await?;
+    Ok(row.is_some_and(|r| r.totp_secret.is_some()))
+}
+
+/// Eight characters from an unambiguous alphabet, as `xxxx-xxxx`: about 40 bits each.
+fn recovery_code() -> String {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
+    let chars: String = bytes
+        .iter()
+        .map(|b| char::from(RECOVERY_ALPHABET[usize::from(*b) % RECOVERY_ALPHABET.len()]))
+        .collect();
+    format!("{}-{}", &chars[..4], &chars[4..])
+}

@@ -1,0 +1,399 @@
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use totp_rs::{Algorithm, Builder, Secret};
+
+use crate::app::{TELLER, TestApp, problem_code};
+
+fn code_for(secret_base32: &str, step_offset: i64) -> String {
+    let secret = Secret::try_from_base32(secret_base32).unwrap();
+    let totp = Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_secret(secret.as_bytes().to_vec())
+        .with_account_name("x")
+        .build()
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() + step_offset * 30;
+    totp.generate(u64::try_from(now).unwrap()).to_string()
+}
+
+#[tokio::test]
+async fn a_customer_enrols_totp_and_then_signs_in_with_a_code_or_a_recovery_code() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let enrolment: Value = app
+        .post("/v1/me/totp", &alice.token, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = enrolment["secret"].as_str().unwrap().to_owned();
+    assert!(
+        enrolment["otpauth_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/")
+    );
+    let wrong = app
+        .post(
+            "/v1/me/totp/confirm",
+            &alice.token,
+            &json!({ "code": "000000" }),
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let enrolment_code = code_for(&secret, 0);
+    let confirmed = app
+        .post(
+            "/v1/me/totp/confirm",
+            &alice.token,
+            &json!({ "code": enrolment_code }),
+        )
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    let codes: Value = confirmed.json().await.unwrap();
+    let recovery = codes["recovery_codes"][0].as_str().unwrap().to_owned();
+    let me: Value = app.get("/v1/me", &alice.token).await.json().await.unwrap();
+    assert_eq!(me["totp_enabled"], true);
+
+    // The password alone no longer signs in: it asks for the second factor.
+    let first = app.sign_in_response("alice", "alice-test-password").await;
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let challenge = first.json::<Value>().await.unwrap()["challenge"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second_factor = |code: String| {
+        let (app, challenge) = (&app, challenge.clone());
+        async move {
+            app.request(Method::POST, "/v1/sessions/second-factor", None)
+                .json(&json!({ "challenge": challenge, "code": code }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let bad = second_factor("123456".into()).await;
+    assert_eq!(problem_code(bad).await, "invalid_second_factor");
+    // The code that confirmed enrolment was used already: it is not accepted again.
+    let replayed = second_factor(enrolment_code.clone()).await;
+    assert_eq!(problem_code(replayed).await, "invalid_second_factor");
+    let next = second_factor(code_for(&secret, 1)).await;
+    assert_eq!(next.status(), StatusCode::CREATED);
+    let token = next.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.get("/v1/me", &token).await.status(), StatusCode::OK);
+    // A used challenge is spent.
+    assert_eq!(
+        problem_code(second_factor(code_for(&secret, 1)).await).await,
+        "challenge_invalid"
+    );
+
+    let again = app.sign_in_response("alice", "alice-test-password").await;
+    let challenge = again.json::<Value>().await.unwrap()["challenge"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let with_recovery = app
+        .request(Method::POST, "/v1/sessions/second-factor", None)
+        .json(&json!({ "challenge": challenge, "code": recovery }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_recovery.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_challenge_allows_five_attempts() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let enrolment: Value = app
+        .post("/v1/me/totp", &alice.token, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = enrolment["secret"].as_str().unwrap().to_owned();
+    app.post(
+        "/v1/me/totp/confirm",
+        &alice.token,
+        &json!({ "code": code_for(&secret, 0) }),
+    )
+    .await;
+    let response = app.sign_in_response("alice", "alice-test-password").await;
+    let challenge = response.json::<Value>().await.unwrap()["challenge"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..5 {
+        let response = app
+            .request(Method::POST, "/v1/sessions/second-factor", None)
+            .json(&json!({ "challenge": challenge, "code": "111111" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(problem_code(response).await, "invalid_second_factor");
+    }
+    let response = app
+        .request(Method::POST, "/v1/sessions/second-factor", None)
+        .json(&json!({ "challenge": challenge, "code": code_for(&secret, 1) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem_code(response).await, "challenge_invalid");
+}
+
+#[tokio::test]
+async fn changing_the_password_signs_other_sessions_out() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let other = app.sign_in(("alice", "alice-test-password")).await;
+    let sessions: Value = app
+        .get("/v1/me/sessions", &alice.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sessions["sessions"].as_array().unwrap().len(), 2);
+    let wrong = app
+        .post("/v1/me/password", &alice.token, &json!({ "current_password": "nope-nope-nope", "new_password": "a-brand-new-password" }))
+        .await;
+    assert_eq!(problem_code(wrong).await, "invalid_current_password");
+    let changed = app
+        .post("/v1/me/password", &alice.token, &json!({ "current_password": "alice-test-password", "new_password": "a-brand-new-password" }))
+        .await;
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/v1/me", &other).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/v1/me", &alice.token).await.status(),
+        StatusCode::OK
+    );
+    app.sign_in(("alice", "a-brand-new-password")).await;
+}
+
+#[tokio::test]
+async fn customers_save_pay_and_remove_payees() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let bob = app.customer(&teller, "bob").await;
+    let bobs = app.account(&teller, &bob, "0").await;
+    let added = app
+        .post(
+            "/v1/payees",
+            &alice.token,
+            &json!({ "nickname": "Bob", "account_number": bobs }),
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let id = added.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let duplicate = app
+        .post(
+            "/v1/payees",
+            &alice.token,
+            &json!({ "nickname": "bob", "account_number": bobs }),
+        )
+        .await;
+    assert_eq!(problem_code(duplicate).await, "nickname_taken");
+    let unknown = logic::domain::AccountNumber::random_customer().to_string();
+    let nobody = app
+        .post(
+            "/v1/payees",
+            &alice.token,
+            &json!({ "nickname": "X", "account_number": unknown }),
+        )
+        .await;
+    assert_eq!(nobody.status(), StatusCode::NOT_FOUND);
+    let list: Value = app
+        .get("/v1/payees", &alice.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["payees"][0]["account_number"], bobs.as_str());
+    // Bob cannot remove Alice's payee; Alice can.
+    let theirs = app
+        .request(
+            Method::DELETE,
+            &format!("/v1/payees/{id}"),
+            Some(&bob.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+    let removed = app
+        .request(
+            Method::DELETE,
+            &format!("/v1/payees/{id}"),
+            Some(&alice.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn a_statement_states_opening_and_closing_balances_and_totals() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let from = app.account(&teller, &alice, "100.00").await;
+    let to = app.account(&teller, &alice, "0").await;
+    app.transfer(&alice.token, "a", &from, &to, "30.00").await;
+    app.transfer(&alice.token, "b", &to, &from, "5.50").await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let statement: Value = app
+        .get(
+            &format!("/v1/accounts/{from}/statement?from={today}&to={today}"),
+            &alice.token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(statement["opening_balance"], "0.00");
+    assert_eq!(statement["closing_balance"], "75.50");
+    assert_eq!(statement["total_in"], "105.50");
+    assert_eq!(statement["total_out"], "30.00");
+    assert_eq!(statement["entries"].as_array().unwrap().len(), 3);
+    let tomorrow = today.next_day().unwrap();
+    let later: Value = app
+        .get(
+            &format!("/v1/accounts/{from}/statement?from={tomorrow}&to={tomorrow}"),
+            &alice.token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(later["opening_balance"], "75.50");
+    assert_eq!(later["closing_balance"], "75.50");
+}
+
+#[tokio::test]
+async fn history_filters_by_text_and_a_transfer_is_found_by_its_key() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let from = app.account(&teller, &alice, "100.00").await;
+    let to = app.account(&teller, &alice, "0").await;
+    app.post_idempotent("/v1/transfers", &alice.token, "rent", &json!({ "debit_account": from, "credit_account": to, "amount": "10.00", "currency": "EUR", "memo": "Rent 100%" })).await;
+    app.post_idempotent("/v1/transfers", &alice.token, "food", &json!({ "debit_account": from, "credit_account": to, "amount": "2.00", "currency": "EUR", "memo": "Groceries" })).await;
+    let found: Value = app
+        .get(
+            &format!("/v1/accounts/{from}/entries?q=rent%20100%25"),
+            &alice.token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(found["entries"][0]["memo"], "Rent 100%");
+    let none: Value = app
+        .get(
+            &format!("/v1/accounts/{from}/entries?q=%25%25x"),
+            &alice.token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none["entries"], json!([]));
+
+    let by_key: Value = app
+        .get("/v1/transfers?idempotency_key=rent", &alice.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_key["memo"], "Rent 100%");
+    let missing = app
+        .get("/v1/transfers?idempotency_key=never-sent", &alice.token)
+        .await;
+    assert_eq!(problem_code(missing).await, "transfer_not_found");
+    // Keys belong to their user.
+    let bob = app.customer(&teller, "bob").await;
+    assert_eq!(
+        app.get("/v1/transfers?idempotency_key=rent", &bob.token)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn only_the_presentation_service_keeps_portal_sessions() {
+    let app = TestApp::spawn().await;
+    let key = "ab".repeat(32);
+    let record = json!({ "payload": "aGVsbG8=", "expires_at": "2099-01-01T00:00:00Z" });
+    let refused = app
+        .request(Method::PUT, &format!("/v1/portal-sessions/{key}"), None)
+        .json(&record)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let portal_key = logic::auth::secrets::generate("bsk");
+    let mut conn = app.state.pool.acquire().await.unwrap();
+    data::sessions::insert_service_client(
+        &mut conn,
+        uuid::Uuid::new_v4(),
+        "presentation",
+        &logic::auth::secrets::digest(&portal_key),
+    )
+    .await
+    .unwrap();
+    let portal = |method: Method| {
+        app.http
+            .request(method, app.url(&format!("/v1/portal-sessions/{key}")))
+            .header("x-api-key", &portal_key)
+    };
+    assert_eq!(
+        portal(Method::POST)
+            .json(&record)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        portal(Method::POST)
+            .json(&record)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CONFLICT
+    );
+    let loaded: Value = portal(Method::GET)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(loaded["payload"], "aGVsbG8=");
+    assert_eq!(
+        portal(Method::DELETE).send().await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        portal(Method::GET).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+}
