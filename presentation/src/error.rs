@@ -1,0 +1,153 @@
+//! Friendly error pages. A handler's error becomes an [`ErrorPage`] marker; the `render_errors`
+//! middleware, which knows the request id, turns it into a page that shows that id.
+
+use askama::Template;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::logic::LogicError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("the bank is not reachable: {0}")]
+    Unavailable(String),
+    #[error("internal: {0}")]
+    Internal(String),
+    /// The logic tier says the customer's session has ended: they sign in again.
+    #[error("signed out")]
+    SignedOut,
+}
+
+impl From<tower_sessions::session::Error> for PageError {
+    fn from(error: tower_sessions::session::Error) -> Self {
+        PageError::Unavailable(format!("session store: {error}"))
+    }
+}
+
+impl From<LogicError> for PageError {
+    fn from(error: LogicError) -> Self {
+        match &error {
+            LogicError::Unavailable(cause) => PageError::Unavailable(cause.clone()),
+            _ if error.is_signed_out() => PageError::SignedOut,
+            LogicError::Problem(problem) if problem.status == 404 => PageError::NotFound,
+            LogicError::Problem(problem) if problem.status == 403 => PageError::Forbidden,
+            LogicError::Problem(_) => PageError::Internal(error.to_string()),
+        }
+    }
+}
+
+/// What the error page will say; set by [`PageError`], rendered by [`render_errors`].
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    pub title: &'static str,
+    pub message: &'static str,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if let PageError::SignedOut = self {
+            let mut response = axum::response::Redirect::to("/sign-in?expired=1").into_response();
+            response.headers_mut().insert(
+                "hx-redirect",
+                axum::http::HeaderValue::from_static("/sign-in?expired=1"),
+            );
+            return response;
+        }
+        let (status, title, message) = match &self {
+            PageError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "There is nothing here, or it is not yours to see.",
+            ),
+            PageError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "This action was refused. If you followed a link from another site, go back to the bank's pages and try again.",
+            ),
+            PageError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The bank is briefly unavailable",
+                "We could not reach our systems just now. Nothing was lost; please try again in a moment.",
+            ),
+            PageError::Internal(_) | PageError::SignedOut => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Something went wrong on our side. Please try again; if it keeps happening, contact us with the reference below.",
+            ),
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %self, "page failed");
+        }
+        let mut response = status.into_response();
+        response
+            .extensions_mut()
+            .insert(ErrorPage { title, message });
+        response
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorTemplate<'a> {
+    title: &'a str,
+    message: &'a str,
+    request_id: &'a str,
+    signed_in: bool,
+    section: &'a str,
+    csrf: &'a str,
+}
+
+/// Renders every [`ErrorPage`] and every bare 404 with the request id.
+pub async fn render_errors(request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let response = next.run(request).await;
+    let page = match response.extensions().get::<ErrorPage>() {
+        Some(page) => page.clone(),
+        None if response.status() == StatusCode::NOT_FOUND
+            && response.headers().get("content-type").is_none() =>
+        {
+            ErrorPage {
+                title: "Page not found",
+                message: "There is nothing here, or it is not yours to see.",
+            }
+        }
+        None if response.status() == StatusCode::FORBIDDEN
+            && response.headers().get("content-type").is_none() =>
+        {
+            ErrorPage {
+                title: "Not allowed",
+                message: "This request was refused because it did not come from a page of the bank. Go back, reload the page and try again.",
+            }
+        }
+        None => return response,
+    };
+    let status = response.status();
+    let body = ErrorTemplate {
+        title: page.title,
+        message: page.message,
+        request_id: &request_id,
+        signed_in: false,
+        section: "",
+        csrf: "",
+    }
+    .render()
+    .unwrap_or_else(|_| page.message.to_owned());
+    let mut rendered = (status, Html(body)).into_response();
+    for (name, value) in response.headers() {
+        if name != "content-type" && name != "content-length" {
+            rendered.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rendered
+}

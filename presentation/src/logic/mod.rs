@@ -1,0 +1,228 @@
+//! The logic tier's API, as this tier calls it: one method per endpoint, each carrying the
+//! portal's service credential, the customer's session token and the request id.
+
+pub mod types;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// How long one call to the logic tier may take. The logic tier retries a failover for up to
+/// about 30 s itself; past this the page says the outcome is being confirmed.
+const CALL_TIMEOUT_MS: u64 = 35_000;
+
+#[derive(Clone)]
+pub struct Logic {
+    http: reqwest::Client,
+    base: Arc<str>,
+    service_key: Arc<str>,
+}
+
+impl std::fmt::Debug for Logic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Logic")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A problem the logic tier answered with (RFC 9457).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Problem {
+    pub status: u16,
+    pub code: String,
+    #[serde(default)]
+    pub detail: String,
+    pub field: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogicError {
+    /// The logic tier answered and refused.
+    #[error("{}: {}", .0.code, .0.detail)]
+    Problem(Problem),
+    /// The logic tier did not answer in time, or could not complete: the outcome is unknown.
+    #[error("the logic tier is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl LogicError {
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            LogicError::Problem(problem) => Some(&problem.code),
+            LogicError::Unavailable(_) => None,
+        }
+    }
+
+    /// Whether the user's session at the logic tier has ended (expired, revoked, idle).
+    pub fn is_signed_out(&self) -> bool {
+        matches!(self.code(), Some("session_invalid" | "session_required"))
+    }
+}
+
+/// Who a call is made for.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    pub token: Option<&'a str>,
+    pub request_id: &'a str,
+}
+
+/// What a client header tells about the person at the browser, passed on at sign-in.
+#[derive(Debug, Clone, Default)]
+pub struct EndUser {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl Logic {
+    pub fn new(base: &str, service_key: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_millis(CALL_TIMEOUT_MS))
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build()?,
+            base: base.trim_end_matches('/').into(),
+            service_key: service_key.into(),
+        })
+    }
+
+    fn request(&self, method: Method, path: &str, caller: Caller<'_>) -> reqwest::RequestBuilder {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("x-api-key", &*self.service_key)
+            .header("x-request-id", caller.request_id);
+        if let Some(token) = caller.token {
+            request = request.bearer_auth(token);
+        }
+        request
+    }
+
+    /// Sends and decodes a JSON answer; problems and transport failures become [`LogicError`].
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(StatusCode, T), LogicError> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| LogicError::Unavailable(e.to_string()))?;
+        let status = response.status();
+        if status.is_success() {
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| LogicError::Unavailable(e.to_string()))?;
+            let body = if bytes.is_empty() {
+                serde_json::from_value(Value::Null)
+            } else {
+                serde_json::from_slice(&bytes)
+            };
+            return body
+                .map(|body| (status, body))
+                .map_err(|e| LogicError::Unavailable(format!("unreadable answer: {e}")));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE
+            || status == StatusCode::GATEWAY_TIMEOUT
+            || status.is_server_error()
+        {
+            return Err(LogicError::Unavailable(format!("answered {status}")));
+        }
+        let problem = response.json::<Problem>().await.unwrap_or(Problem {
+            status: status.as_u16(),
+            code: "unexpected".into(),
+            detail: String::new(),
+            field: None,
+        });
+        Err(LogicError::Problem(problem))
+    }
+
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        caller: Caller<'_>,
+    ) -> Result<T, LogicError> {
+        Ok(self.send(self.request(Method::GET, path, caller)).await?.1)
+    }
+
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        caller: Caller<'_>,
+        body: &B,
+    ) -> Result<(StatusCode, T), LogicError> {
+        self.send(self.request(Method::POST, path, caller).json(body))
+            .await
+    }
+
+    pub async fn post_idempotent<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        caller: Caller<'_>,
+        key: &str,
+        body: &B,
+    ) -> Result<T, LogicError> {
+        let request = self
+            .request(Method::POST, path, caller)
+            .header("idempotency-key", key)
+            .json(body);
+        Ok(self.send(request).await?.1)
+    }
+
+    pub async fn delete(&self, path: &str, caller: Caller<'_>) -> Result<(), LogicError> {
+        self.send::<Value>(self.request(Method::DELETE, path, caller))
+            .await
+            .map(|_| ())
+    }
+
+    /// Signs in; the end user's browser and address are passed on for their session list.
+    pub async fn sign_in(
+        &self,
+        caller: Caller<'_>,
+        end_user: &EndUser,
+        username: &str,
+        password: &str,
+    ) -> Result<(StatusCode, Value), LogicError> {
+        let mut request = self
+            .request(Method::POST, "/v1/sessions", caller)
+            .json(&serde_json::json!({ "username": username, "password": password }));
+        if let Some(agent) = &end_user.user_agent {
+            request = request.header("x-end-user-agent", agent);
+        }
+        if let Some(ip) = &end_user.ip {
+            request = request.header("x-end-user-ip", ip);
+        }
+        self.send(request).await
+    }
+
+    pub async fn portal_session(
+        &self,
+        method: Method,
+        key: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Value), LogicError> {
+        let caller = Caller {
+            token: None,
+            request_id: "session-store",
+        };
+        let mut request = self.request(method, &format!("/v1/portal-sessions/{key}"), caller);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.send(request).await
+    }
+
+    /// Whether the logic tier answers its liveness probe.
+    pub async fn is_alive(&self) -> bool {
+        self.http
+            .get(format!("{}/healthz", self.base))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+}

@@ -1,0 +1,276 @@
+//! The dashboard, an account's page with its history, and statements.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum_htmx::HxRequest;
+use serde::Deserialize;
+use time::{Date, OffsetDateTime};
+
+use crate::error::PageError;
+use crate::filters;
+use crate::logic::types::{Account, AccountList, Entry, History, Statement};
+use crate::session::Customer;
+use crate::state::AppState;
+
+/// Entries per page of history: a screenful.
+const HISTORY_PAGE: u32 = 25;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(dashboard))
+        .route("/accounts/{number}", get(account))
+        .route("/accounts/{number}/entries", get(entries))
+        .route("/accounts/{number}/statement", get(statement))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    csrf: String,
+    signed_in: bool,
+    section: &'static str,
+    username: String,
+    accounts: Vec<Account>,
+}
+
+async fn dashboard(
+    State(state): State<AppState>,
+    customer: Customer,
+) -> Result<DashboardPage, PageError> {
+    let list: AccountList = state.logic.get("/v1/accounts", customer.caller()).await?;
+    Ok(DashboardPage {
+        csrf: customer.csrf().to_owned(),
+        signed_in: true,
+        section: "accounts",
+        username: customer.auth.username.clone(),
+        accounts: list.accounts,
+    })
+}
+
+/// Account numbers come from the URL: only digits (and the grouping people type) go on to the
+/// logic tier's path.
+fn clean_number(number: &str) -> Result<String, PageError> {
+    let digits: String = number.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    if digits.len() == 10 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(digits)
+    } else {
+        Err(PageError::NotFound)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct HistoryFilter {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    q: String,
+    cursor: Option<String>,
+}
+
+impl HistoryFilter {
+    fn is_filtered(&self) -> bool {
+        !self.from.is_empty() || !self.to.is_empty() || !self.q.trim().is_empty()
+    }
+
+    /// The query string for the logic tier (and for this page's own links).
+    fn query(&self, cursor: Option<&str>) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [("from", &self.from), ("to", &self.to), ("q", &self.q)] {
+            if !value.trim().is_empty() {
+                query.append_pair(name, value.trim());
+            }
+        }
+        if let Some(cursor) = cursor {
+            query.append_pair("cursor", cursor);
+        }
+        query.finish()
+    }
+
+    fn validate(&self) -> Option<&'static str> {
+        let parse = |text: &str| {
+            (!text.is_empty()).then(|| {
+                Date::parse(
+                    text,
+                    time::macros::format_description!("[year]-[month]-[day]"),
+                )
+            })
+        };
+        match (parse(&self.from), parse(&self.to)) {
+            (Some(Err(_)), _) | (_, Some(Err(_))) => {
+                Some("Enter dates as year-month-day, such as 2026-11-21.")
+            }
+            (Some(Ok(from)), Some(Ok(to))) if from > to => {
+                Some("The first date must not be after the second.")
+            }
+            _ => None,
+        }
+    }
+}
+
+struct MoreLink {
+    page: String,
+    partial: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account.html")]
+struct AccountPage {
+    csrf: String,
+    signed_in: bool,
+    section: &'static str,
+    account: Account,
+    filter: HistoryFilter,
+    filter_error: Option<&'static str>,
+    entries: Vec<Entry>,
+    more_link: Option<MoreLink>,
+    filtered: bool,
+    statement_from: String,
+    statement_to: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "entries.html")]
+struct EntriesPartial {
+    entries: Vec<Entry>,
+    more_link: Option<MoreLink>,
+    filtered: bool,
+}
+
+async fn load_history(
+    state: &AppState,
+    customer: &Customer,
+    number: &str,
+    filter: &HistoryFilter,
+) -> Result<(Vec<Entry>, Option<MoreLink>), PageError> {
+    let query = filter.query(filter.cursor.as_deref());
+    let path = format!("/v1/accounts/{number}/entries?limit={HISTORY_PAGE}&{query}");
+    let history: History = state.logic.get(&path, customer.caller()).await?;
+    let more_link = history.next_cursor.as_deref().map(|cursor| {
+        let query = filter.query(Some(cursor));
+        MoreLink {
+            page: format!("/accounts/{number}?{query}"),
+            partial: format!("/accounts/{number}/entries?{query}"),
+        }
+    });
+    Ok((history.entries, more_link))
+}
+
+async fn account(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(number): Path<String>,
+    Query(filter): Query<HistoryFilter>,
+) -> Result<AccountPage, PageError> {
+    let number = clean_number(&number)?;
+    let account: Account = state
+        .logic
+        .get(&format!("/v1/accounts/{number}"), customer.caller())
+        .await?;
+    let filter_error = filter.validate();
+    let (entries, more_link) = if filter_error.is_some() {
+        (Vec::new(), None)
+    } else {
+        load_history(&state, &customer, &number, &filter).await?
+    };
+    let today = OffsetDateTime::now_utc().date();
+    let month_start = today.replace_day(1).unwrap_or(today);
+    Ok(AccountPage {
+        csrf: customer.csrf().to_owned(),
+        signed_in: true,
+        section: "accounts",
+        filtered: filter.is_filtered(),
+        account,
+        filter,
+        filter_error,
+        entries,
+        more_link,
+        statement_from: month_start.to_string(),
+        statement_to: today.to_string(),
+    })
+}
+
+/// The rows of a history page, for htmx (filters and "load more").
+async fn entries(
+    State(state): State<AppState>,
+    customer: Customer,
+    HxRequest(htmx): HxRequest,
+    Path(number): Path<String>,
+    Query(filter): Query<HistoryFilter>,
+) -> Result<Response, PageError> {
+    let number = clean_number(&number)?;
+    if !htmx {
+        // Without JavaScript the full page shows the same rows.
+        let query = filter.query(filter.cursor.as_deref());
+        return Ok(
+            axum::response::Redirect::to(&format!("/accounts/{number}?{query}")).into_response(),
+        );
+    }
+    if filter.validate().is_some() {
+        return Ok(EntriesPartial {
+            entries: Vec::new(),
+            more_link: None,
+            filtered: true,
+        }
+        .into_response());
+    }
+    let (entries, more_link) = load_history(&state, &customer, &number, &filter).await?;
+    Ok(EntriesPartial {
+        entries,
+        more_link,
+        filtered: filter.is_filtered(),
+    }
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct StatementQuery {
+    from: String,
+    to: String,
+    #[serde(default)]
+    format: String,
+}
+
+async fn statement(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(number): Path<String>,
+    Query(query): Query<StatementQuery>,
+) -> Result<Response, PageError> {
+    let number = clean_number(&number)?;
+    let date = |text: &str| {
+        Date::parse(
+            text,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|_| PageError::NotFound)
+    };
+    let (from, to) = (date(&query.from)?, date(&query.to)?);
+    let path = format!("/v1/accounts/{number}/statement?from={from}&to={to}");
+    let statement: Statement = state.logic.get(&path, customer.caller()).await?;
+    let stem = format!("statement-{}-{from}-{to}", statement.account);
+    let (body, content_type, extension) = if query.format == "csv" {
+        (
+            crate::statement::csv(&statement).into_bytes(),
+            "text/csv; charset=utf-8",
+            "csv",
+        )
+    } else {
+        (crate::statement::pdf(&statement), "application/pdf", "pdf")
+    };
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("attachment; filename=\"{stem}.{extension}\""))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}

@@ -1,0 +1,247 @@
+//! Signing in (with the second factor when enrolled) and out.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use crate::error::PageError;
+use crate::logic::types::{Challenge, Session};
+use crate::logic::{Caller, EndUser, LogicError};
+use crate::session::{Auth, Staff, Visitor};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sign-in", get(sign_in_page).post(sign_in))
+        .route("/sign-in/code", get(code_page).post(code))
+        .route("/sign-out", post(sign_out))
+        .route("/staff", get(staff))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    csrf: String,
+    signed_in: bool,
+    section: &'static str,
+    username: String,
+    error: Option<&'static str>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+struct SignInQuery {
+    expired: Option<String>,
+}
+
+async fn sign_in_page(
+    visitor: Visitor,
+    Query(query): Query<SignInQuery>,
+) -> Result<Response, PageError> {
+    let notice = if query.expired.is_some() {
+        // The logic tier ended the session (idle, expired, or signed out elsewhere): forget it.
+        visitor.sign_out().await?;
+        Some("Your session has ended. Please sign in again.")
+    } else {
+        None
+    };
+    if notice.is_none() && visitor.auth().await?.is_some() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    let csrf = crate::session::csrf_token(&visitor.session).await?;
+    Ok(SignInPage {
+        csrf,
+        signed_in: false,
+        section: "",
+        username: String::new(),
+        error: None,
+        notice,
+    }
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    username: String,
+    password: String,
+}
+
+fn end_user(headers: &HeaderMap) -> EndUser {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    EndUser {
+        user_agent: header("user-agent"),
+        // Set by the load balancer in front of the portal; the first hop is the browser.
+        ip: header("x-forwarded-for")
+            .and_then(|v| v.split(',').next().map(|ip| ip.trim().to_owned())),
+    }
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, PageError> {
+    let caller = Caller {
+        token: None,
+        request_id: &visitor.request_id,
+    };
+    let answer = state
+        .logic
+        .sign_in(caller, &end_user(&headers), &form.username, &form.password)
+        .await;
+    match answer {
+        Ok((StatusCode::ACCEPTED, body)) => {
+            let challenge: Challenge = serde_json::from_value(body)
+                .map_err(|e| PageError::Internal(format!("challenge: {e}")))?;
+            visitor
+                .set_challenge(&challenge.challenge, form.username.trim())
+                .await?;
+            Ok(Redirect::to("/sign-in/code").into_response())
+        }
+        Ok((_, body)) => {
+            let session: Session = serde_json::from_value(body)
+                .map_err(|e| PageError::Internal(format!("session: {e}")))?;
+            finish_sign_in(&visitor, session).await
+        }
+        Err(LogicError::Problem(problem)) => {
+            let status = if problem.code == "sign_in_throttled" {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            let page = SignInPage {
+                csrf: visitor.csrf.clone(),
+                signed_in: false,
+                section: "",
+                username: form.username.chars().take(64).collect(),
+                error: Some(super::plain_language(&problem.code)),
+                notice: None,
+            };
+            Ok((status, page).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn finish_sign_in(visitor: &Visitor, session: Session) -> Result<Response, PageError> {
+    let auth = Auth {
+        token: session.token,
+        username: session.user.username,
+        role: session.user.role,
+        customer_id: session.user.customer_id,
+    };
+    visitor.sign_in(&auth).await?;
+    let home = if auth.is_customer() { "/" } else { "/staff" };
+    Ok(Redirect::to(home).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "second_factor.html")]
+struct CodePage {
+    csrf: String,
+    signed_in: bool,
+    section: &'static str,
+    username: String,
+    error: Option<&'static str>,
+}
+
+async fn code_page(visitor: Visitor) -> Result<Response, PageError> {
+    let Some((_, username)) = visitor.challenge().await? else {
+        return Ok(Redirect::to("/sign-in").into_response());
+    };
+    Ok(CodePage {
+        csrf: visitor.csrf.clone(),
+        signed_in: false,
+        section: "",
+        username,
+        error: None,
+    }
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    code: String,
+}
+
+async fn code(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    let Some((challenge, username)) = visitor.challenge().await? else {
+        return Ok(Redirect::to("/sign-in").into_response());
+    };
+    let caller = Caller {
+        token: None,
+        request_id: &visitor.request_id,
+    };
+    let body = serde_json::json!({ "challenge": challenge, "code": form.code });
+    match state
+        .logic
+        .post::<_, Session>("/v1/sessions/second-factor", caller, &body)
+        .await
+    {
+        Ok((_, session)) => finish_sign_in(&visitor, session).await,
+        Err(LogicError::Problem(problem)) if problem.code == "challenge_invalid" => {
+            Ok(Redirect::to("/sign-in").into_response())
+        }
+        Err(LogicError::Problem(problem)) => {
+            let page = CodePage {
+                csrf: visitor.csrf.clone(),
+                signed_in: false,
+                section: "",
+                username,
+                error: Some(super::plain_language(&problem.code)),
+            };
+            Ok((StatusCode::UNAUTHORIZED, page).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn sign_out(State(state): State<AppState>, visitor: Visitor) -> Result<Response, PageError> {
+    if let Some(auth) = visitor.auth().await? {
+        let caller = Caller {
+            token: Some(&auth.token),
+            request_id: &visitor.request_id,
+        };
+        // Signing out locally must not depend on the logic tier answering.
+        if let Err(error) = state.logic.delete("/v1/sessions/current", caller).await {
+            tracing::warn!(%error, "could not revoke the session at the logic tier");
+        }
+    }
+    visitor.sign_out().await?;
+    Ok(Redirect::to("/sign-in").into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff.html")]
+struct StaffPage {
+    csrf: String,
+    signed_in: bool,
+    section: &'static str,
+    username: String,
+    role: String,
+}
+
+async fn staff(staff: Staff) -> StaffPage {
+    StaffPage {
+        csrf: staff.visitor.csrf.clone(),
+        signed_in: false,
+        section: "",
+        username: staff.auth.username,
+        role: staff.auth.role,
+    }
+}

@@ -1,0 +1,112 @@
+//! Saved payees: list, add, remove; "Pay" opens the transfer form with the payee chosen.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use crate::error::PageError;
+use crate::filters;
+use crate::logic::LogicError;
+use crate::logic::types::{Payee, PayeeList};
+use crate::session::Customer;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/payees", get(list).post(add))
+        .route("/payees/{id}/remove", post(remove))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "payees.html")]
+struct PayeesPage {
+    csrf: String,
+    signed_in: bool,
+    section: &'static str,
+    payees: Vec<Payee>,
+    error: Option<&'static str>,
+    nickname: String,
+    account_number: String,
+}
+
+async fn page(
+    state: &AppState,
+    customer: &Customer,
+    error: Option<&'static str>,
+    nickname: String,
+    account_number: String,
+) -> Result<PayeesPage, PageError> {
+    let list: PayeeList = state.logic.get("/v1/payees", customer.caller()).await?;
+    Ok(PayeesPage {
+        csrf: customer.csrf().to_owned(),
+        signed_in: true,
+        section: "payees",
+        payees: list.payees,
+        error,
+        nickname,
+        account_number,
+    })
+}
+
+async fn list(State(state): State<AppState>, customer: Customer) -> Result<PayeesPage, PageError> {
+    page(&state, &customer, None, String::new(), String::new()).await
+}
+
+#[derive(Deserialize)]
+struct AddForm {
+    nickname: String,
+    account_number: String,
+}
+
+async fn add(
+    State(state): State<AppState>,
+    customer: Customer,
+    Form(form): Form<AddForm>,
+) -> Result<Response, PageError> {
+    let body =
+        serde_json::json!({ "nickname": form.nickname, "account_number": form.account_number });
+    match state
+        .logic
+        .post::<_, Payee>("/v1/payees", customer.caller(), &body)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/payees").into_response()),
+        Err(error) if error.is_signed_out() => Err(error.into()),
+        Err(LogicError::Problem(problem)) => {
+            let message = match (problem.code.as_str(), problem.field.as_deref()) {
+                ("invalid_field", Some("nickname")) => {
+                    "Give the payee a nickname of up to 40 characters."
+                }
+                (code, _) => super::plain_language(code),
+            };
+            let page = page(
+                &state,
+                &customer,
+                Some(message),
+                form.nickname,
+                form.account_number,
+            )
+            .await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    state
+        .logic
+        .delete(&format!("/v1/payees/{id}"), customer.caller())
+        .await?;
+    Ok(Redirect::to("/payees").into_response())
+}

@@ -1,0 +1,495 @@
+//! Moving money: a form, a review of exactly what will happen, and a confirmation that carries
+//! the idempotency key minted when the form was rendered, so a double click, a refresh or a retry
+//! never moves money twice. When the logic tier cannot confirm the outcome, the page says so and
+//! resolves it by that key.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::error::PageError;
+use crate::filters;
+use crate::logic::LogicError;
+use crate::logic::types::{Account, AccountList, Payee, PayeeList, Transfer};
+use crate::session::Customer;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/transfer", get(form_page))
+        .route("/transfer/review", post(review))
+        .route("/transfer/edit", post(edit))
+        .route("/transfer/confirm", post(confirm))
+        .route("/transfer/status", post(status))
+        .route("/transfer/receipt", get(receipt))
+}
+
+/// The transfer as the customer filled it in; travels in hidden fields between the steps.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TransferForm {
+    #[serde(default)]
+    idempotency_key: String,
+    #[serde(default)]
+    from_account: String,
+    #[serde(default)]
+    to_account: String,
+    #[serde(default)]
+    to_number: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    memo: String,
+}
+
+impl TransferForm {
+    /// The destination: a typed number wins over the list.
+    fn destination(&self) -> String {
+        let typed: String = self
+            .to_number
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-'))
+            .collect();
+        if typed.is_empty() {
+            self.to_account.clone()
+        } else {
+            typed
+        }
+    }
+
+    fn amount(&self) -> Option<Decimal> {
+        self.amount.trim().replace(',', "").parse::<Decimal>().ok()
+    }
+
+    fn normalised_amount(&self) -> String {
+        self.amount.trim().replace(',', "")
+    }
+
+    fn has_valid_key(&self) -> bool {
+        (16..=64).contains(&self.idempotency_key.len())
+            && self
+                .idempotency_key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    }
+}
+
+/// Messages next to the fields they concern.
+#[derive(Debug, Default)]
+struct FieldErrors {
+    from_account: Option<&'static str>,
+    to: Option<&'static str>,
+    amount: Option<&'static str>,
+    memo: Option<&'static str>,
+    general: Option<&'static str>,
+}
+
+impl FieldErrors {
+    fn any(&self) -> bool {
+        self.from_account.is_some()
+            || self.to.is_some()
+            || self.amount.is_some()
+            || self.memo.is_some()
+            || self.general.is_some()
+    }
+
+    /// Places a logic-tier refusal next to the field it concerns.
+    fn from_problem(code: &str, field: Option<&str>) -> Self {
+        let message = Some(super::plain_language(code));
+        let mut errors = Self::default();
+        match (code, field) {
+            ("insufficient_funds" | "invalid_amount", _) | (_, Some("amount")) => {
+                errors.amount = message
+            }
+            (
+                "account_not_found"
+                | "invalid_account_number"
+                | "same_account"
+                | "account_not_open"
+                | "currency_mismatch",
+                _,
+            )
+            | (_, Some("credit_account")) => errors.to = message,
+            (_, Some("debit_account")) => errors.from_account = message,
+            (_, Some("memo")) => errors.memo = message,
+            _ => errors.general = message,
+        }
+        errors
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "transfer_form.html")]
+struct FormPage {
+    csrf: String,
+    signed_in: bool,
+    section: &'static str,
+    form: TransferForm,
+    accounts: Vec<Account>,
+    payees: Vec<Payee>,
+    errors: FieldErrors,
+}
+
+fn clean_digits(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).take(10).collect()
+}
+
+fn new_key() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+async fn choices(
+    state: &AppState,
+    customer: &Customer,
+) -> Result<(Vec<Account>, Vec<Payee>), PageError> {
+    let accounts: AccountList = state.logic.get("/v1/accounts", customer.caller()).await?;
+    let payees: PayeeList = state.logic.get("/v1/payees", customer.caller()).await?;
+    let open = accounts
+        .accounts
+        .into_iter()
+        .filter(|a| a.status == "open")
+        .collect();
+    Ok((open, payees.payees))
+}
+
+async fn render_form(
+    state: &AppState,
+    customer: &Customer,
+    form: TransferForm,
+    errors: FieldErrors,
+) -> Result<Response, PageError> {
+    let (accounts, payees) = choices(state, customer).await?;
+    let status = if errors.any() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = FormPage {
+        csrf: customer.csrf().to_owned(),
+        signed_in: true,
+        section: "transfer",
+        form,
+        accounts,
+        payees,
+        errors,
+    };
+    Ok((status, page).into_response())
+}
+
+#[derive(Deserialize)]
+struct FormQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// A fresh form with a fresh idempotency key.
+async fn form_page(
+    State(state): State<AppState>,
+    customer: Customer,
+    Query(query): Query<FormQuery>,
+) -> Result<Response, PageError> {
+    let (accounts, payees) = choices(&state, &customer).await?;
+    let to = query.to.unwrap_or_default();
+    let known =
+        accounts.iter().any(|a| a.number == to) || payees.iter().any(|p| p.account_number == to);
+    let form = TransferForm {
+        idempotency_key: new_key(),
+        from_account: query.from.unwrap_or_default(),
+        to_account: if known { to.clone() } else { String::new() },
+        to_number: if known { String::new() } else { to },
+        ..TransferForm::default()
+    };
+    render_form(&state, &customer, form, FieldErrors::default()).await
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    customer: Customer,
+    Form(form): Form<TransferForm>,
+) -> Result<Response, PageError> {
+    render_form(&state, &customer, form, FieldErrors::default()).await
+}
+
+/// What the review page states.
+struct Review {
+    from_account: String,
+    from_name: String,
+    to_account: String,
+    to_label: String,
+    amount: String,
+    currency: String,
+    memo: String,
+    available_after: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "transfer_review.html")]
+struct ReviewPage {
+    csrf: String,
+    signed_in: bool,
+    section: &'static str,
+    form: TransferForm,
+    review: Review,
+    error: Option<&'static str>,
+}
+
+/// Checks the form as far as the portal can and works out what will happen.
+async fn prepare(
+    state: &AppState,
+    customer: &Customer,
+    form: &TransferForm,
+) -> Result<Result<Review, FieldErrors>, PageError> {
+    let (accounts, payees) = choices(state, customer).await?;
+    let mut errors = FieldErrors::default();
+    let from = accounts.iter().find(|a| a.number == form.from_account);
+    if from.is_none() {
+        errors.from_account = Some("Choose one of your accounts to send from.");
+    }
+    let to = form.destination();
+    if to.is_empty() {
+        errors.to = Some("Choose where the money goes, or enter an account number.");
+    } else if to.len() != 10 || !to.bytes().all(|b| b.is_ascii_digit()) {
+        errors.to = Some(super::plain_language("invalid_account_number"));
+    } else if to == form.from_account {
+        errors.to = Some(super::plain_language("same_account"));
+    }
+    let amount = form
+        .amount()
+        .filter(|a| *a > Decimal::ZERO && a.normalize().scale() <= 2);
+    if amount.is_none() {
+        errors.amount = Some(super::plain_language("invalid_amount"));
+    }
+    if form.memo.chars().count() > 140 {
+        errors.memo = Some("A reference has at most 140 characters.");
+    }
+    if !form.has_valid_key() {
+        errors.general = Some("This form has expired. Please fill it in again.");
+    }
+    let (Some(from), Some(amount), false) = (from, amount, errors.any()) else {
+        return Ok(Err(errors));
+    };
+    let available: Decimal = from.available_balance.parse().unwrap_or(Decimal::ZERO);
+    if amount > available {
+        errors.amount = Some(super::plain_language("insufficient_funds"));
+        return Ok(Err(errors));
+    }
+    let to_label = if let Some(own) = accounts.iter().find(|a| a.number == to) {
+        format!("Your {}", own.name)
+    } else if let Some(payee) = payees.iter().find(|p| p.account_number == to) {
+        payee.nickname.clone()
+    } else {
+        "Another customer's account".to_owned()
+    };
+    let mut amount = amount.normalize();
+    amount.rescale(2);
+    let mut after = available - amount;
+    after.rescale(2);
+    Ok(Ok(Review {
+        from_account: from.number.clone(),
+        from_name: from.name.clone(),
+        to_account: to,
+        to_label,
+        amount: amount.to_string(),
+        currency: from.currency.clone(),
+        memo: form.memo.trim().to_owned(),
+        available_after: after.to_string(),
+    }))
+}
+
+async fn review(
+    State(state): State<AppState>,
+    customer: Customer,
+    Form(form): Form<TransferForm>,
+) -> Result<Response, PageError> {
+    match prepare(&state, &customer, &form).await? {
+        Ok(review) => Ok(ReviewPage {
+            csrf: customer.csrf().to_owned(),
+            signed_in: true,
+            section: "transfer",
+            form,
+            review,
+            error: None,
+        }
+        .into_response()),
+        Err(errors) => render_form(&state, &customer, form, errors).await,
+    }
+}
+
+fn receipt_url(key: &str) -> String {
+    format!(
+        "/transfer/receipt?key={}",
+        url::form_urlencoded::byte_serialize(key.as_bytes()).collect::<String>()
+    )
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "transfer_pending.html")]
+struct PendingPage {
+    csrf: String,
+    signed_in: bool,
+    section: &'static str,
+    form: TransferForm,
+    not_executed: bool,
+}
+
+/// Sends the transfer under the form's key. Success (first time or a replay) goes to the receipt;
+/// a refusal goes back to the form with the reason beside its field; an unknown outcome says so.
+async fn confirm(
+    State(state): State<AppState>,
+    customer: Customer,
+    Form(form): Form<TransferForm>,
+) -> Result<Response, PageError> {
+    if !form.has_valid_key() {
+        return render_form(
+            &state,
+            &customer,
+            TransferForm {
+                idempotency_key: new_key(),
+                ..form
+            },
+            FieldErrors {
+                general: Some("This form has expired. Please check the details and review again."),
+                ..FieldErrors::default()
+            },
+        )
+        .await;
+    }
+    // The transfer is in the currency of the account it leaves.
+    let from = state
+        .logic
+        .get::<Account>(
+            &format!("/v1/accounts/{}", clean_digits(&form.from_account)),
+            customer.caller(),
+        )
+        .await;
+    let currency = match from {
+        Ok(account) => account.currency,
+        Err(LogicError::Problem(problem)) if problem.status == 404 || problem.status == 422 => {
+            let errors = FieldErrors {
+                from_account: Some("Choose one of your accounts to send from."),
+                ..FieldErrors::default()
+            };
+            return render_form(&state, &customer, form, errors).await;
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let body = serde_json::json!({
+        "debit_account": form.from_account,
+        "credit_account": form.destination(),
+        "amount": form.normalised_amount(),
+        "currency": currency,
+        "memo": form.memo.trim(),
+    });
+    let sent = state
+        .logic
+        .post_idempotent::<_, Transfer>(
+            "/v1/transfers",
+            customer.caller(),
+            &form.idempotency_key,
+            &body,
+        )
+        .await;
+    match sent {
+        Ok(_) => Ok(Redirect::to(&receipt_url(&form.idempotency_key)).into_response()),
+        Err(LogicError::Unavailable(cause)) => {
+            tracing::warn!(%cause, key = %form.idempotency_key, "transfer outcome unknown");
+            Ok((
+                StatusCode::ACCEPTED,
+                PendingPage {
+                    csrf: customer.csrf().to_owned(),
+                    signed_in: true,
+                    section: "transfer",
+                    form,
+                    not_executed: false,
+                },
+            )
+                .into_response())
+        }
+        Err(error) if error.is_signed_out() => Err(error.into()),
+        Err(LogicError::Problem(problem)) if problem.code == "idempotency_key_reused" => {
+            // The key already moved money with other details: never reuse it for these.
+            Ok(Redirect::to(&receipt_url(&form.idempotency_key)).into_response())
+        }
+        Err(LogicError::Problem(problem)) => {
+            let errors = FieldErrors::from_problem(&problem.code, problem.field.as_deref());
+            render_form(&state, &customer, form, errors).await
+        }
+    }
+}
+
+/// Resolves an unknown outcome by the key: made (receipt), not made (offer to send), or still
+/// unknown (ask again).
+async fn status(
+    State(state): State<AppState>,
+    customer: Customer,
+    Form(form): Form<TransferForm>,
+) -> Result<Response, PageError> {
+    let path = format!(
+        "/v1/transfers?idempotency_key={}",
+        url::form_urlencoded::byte_serialize(form.idempotency_key.as_bytes()).collect::<String>()
+    );
+    let pending = |not_executed| PendingPage {
+        csrf: customer.csrf().to_owned(),
+        signed_in: true,
+        section: "transfer",
+        form: form.clone(),
+        not_executed,
+    };
+    match state.logic.get::<Transfer>(&path, customer.caller()).await {
+        Ok(_) => Ok(Redirect::to(&receipt_url(&form.idempotency_key)).into_response()),
+        Err(LogicError::Problem(problem)) if problem.status == 404 => {
+            Ok(pending(true).into_response())
+        }
+        Err(LogicError::Unavailable(_)) => {
+            Ok((StatusCode::ACCEPTED, pending(false)).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "transfer_receipt.html")]
+struct ReceiptPage {
+    csrf: String,
+    signed_in: bool,
+    section: &'static str,
+    transfer: Transfer,
+    from: Option<Account>,
+}
+
+#[derive(Deserialize)]
+struct ReceiptQuery {
+    key: String,
+}
+
+async fn receipt(
+    State(state): State<AppState>,
+    customer: Customer,
+    Query(query): Query<ReceiptQuery>,
+) -> Result<ReceiptPage, PageError> {
+    let path = format!(
+        "/v1/transfers?idempotency_key={}",
+        url::form_urlencoded::byte_serialize(query.key.as_bytes()).collect::<String>()
+    );
+    let transfer: Transfer = state.logic.get(&path, customer.caller()).await?;
+    let from = state
+        .logic
+        .get::<Account>(
+            &format!("/v1/accounts/{}", transfer.debit_account),
+            customer.caller(),
+        )
+        .await
+        .ok();
+    Ok(ReceiptPage {
+        csrf: customer.csrf().to_owned(),
+        signed_in: true,
+        section: "transfer",
+        transfer,
+        from,
+    })
+}
