@@ -20,6 +20,8 @@ const CHALLENGE_KEY: &str = "challenge";
 pub struct Auth {
     pub token: String,
     pub username: String,
+    /// The customer's name, or the username for staff.
+    pub display_name: String,
     pub role: String,
     pub customer_id: Option<String>,
 }
@@ -83,7 +85,7 @@ impl Visitor {
     /// new CSRF token.
     pub async fn sign_in(&self, auth: &Auth) -> Result<(), PageError> {
         self.session.cycle_id().await?;
-        self.session.remove::<String>(CHALLENGE_KEY).await?;
+        self.session.remove_value(CHALLENGE_KEY).await?;
         self.session.insert(AUTH_KEY, auth).await?;
         self.session.insert(CSRF_KEY, new_csrf_token()).await?;
         Ok(())

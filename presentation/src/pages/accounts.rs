@@ -47,7 +47,7 @@ async fn dashboard(
         csrf: customer.csrf().to_owned(),
         signed_in: true,
         section: "accounts",
-        username: customer.auth.username.clone(),
+        username: customer.auth.display_name.clone(),
         accounts: list.accounts,
     })
 }

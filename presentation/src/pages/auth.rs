@@ -112,7 +112,7 @@ async fn sign_in(
         Ok((_, body)) => {
             let session: Session = serde_json::from_value(body)
                 .map_err(|e| PageError::Internal(format!("session: {e}")))?;
-            finish_sign_in(&visitor, session).await
+            finish_sign_in(&state, &visitor, session).await
         }
         Err(LogicError::Problem(problem)) => {
             let status = if problem.code == "sign_in_throttled" {
@@ -134,9 +134,31 @@ async fn sign_in(
     }
 }
 
-async fn finish_sign_in(visitor: &Visitor, session: Session) -> Result<Response, PageError> {
+async fn finish_sign_in(
+    state: &AppState,
+    visitor: &Visitor,
+    session: Session,
+) -> Result<Response, PageError> {
+    let display_name = match &session.user.customer_id {
+        Some(id) => {
+            let caller = Caller {
+                token: Some(&session.token),
+                request_id: &visitor.request_id,
+            };
+            let customer: serde_json::Value = state
+                .logic
+                .get(&format!("/v1/customers/{id}"), caller)
+                .await?;
+            customer["full_name"]
+                .as_str()
+                .unwrap_or(&session.user.username)
+                .to_owned()
+        }
+        None => session.user.username.clone(),
+    };
     let auth = Auth {
         token: session.token,
+        display_name,
         username: session.user.username,
         role: session.user.role,
         customer_id: session.user.customer_id,
@@ -193,7 +215,7 @@ async fn code(
         .post::<_, Session>("/v1/sessions/second-factor", caller, &body)
         .await
     {
-        Ok((_, session)) => finish_sign_in(&visitor, session).await,
+        Ok((_, session)) => finish_sign_in(&state, &visitor, session).await,
         Err(LogicError::Problem(problem)) if problem.code == "challenge_invalid" => {
             Ok(Redirect::to("/sign-in").into_response())
         }

@@ -1,0 +1,527 @@
+//! Router-level flows: every page, against the real logic tier.
+
+use reqwest::StatusCode;
+use totp_rs::{Algorithm, Builder, Secret};
+
+use crate::portal::{ALICE, BOB, Portal};
+
+#[tokio::test]
+async fn a_customer_signs_in_and_sees_every_account_with_both_balances() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    let signed_in = browser.sign_in(ALICE).await;
+    let cookie = signed_in
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let dashboard = browser.follow(&signed_in).await;
+    assert!(dashboard.body.contains("Hello, Alice Martin"));
+    for account in portal.accounts(ALICE).await {
+        let number = account["number"].as_str().unwrap();
+        assert!(
+            dashboard
+                .body
+                .contains(&format!("data-testid=\"ledger-{number}\">")),
+            "{number}"
+        );
+    }
+    assert!(dashboard.body.contains("2,500.00 EUR") && dashboard.body.contains("10,000.00 EUR"));
+    let headers = &dashboard.headers;
+    assert_eq!(headers["cache-control"], "no-store");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert!(!dashboard.body.contains("<script>") && !dashboard.body.contains("style="));
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_with_a_plain_message() {
+    let portal = Portal::spawn().await;
+    let page = portal
+        .browser()
+        .sign_in(("alice", "not-her-password"))
+        .await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        page.body
+            .contains("The username or password is not correct.")
+    );
+    let unknown = portal
+        .browser()
+        .sign_in(("nobody", "not-her-password"))
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn pages_need_a_signed_in_customer() {
+    let portal = Portal::spawn().await;
+    for path in [
+        "/",
+        "/transfer",
+        "/payees",
+        "/security",
+        "/accounts/1234567890",
+    ] {
+        let page = portal.browser().get(path).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(page.location.as_deref(), Some("/sign-in"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_customer_who_edits_the_url_to_another_customers_account_gets_nothing() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let bobs = portal.accounts(BOB).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for path in [
+        format!("/accounts/{bobs}"),
+        format!("/accounts/{bobs}/statement?from=2026-01-01&to=2026-12-31&format=csv"),
+    ] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!page.body.contains("1,200.00"), "{path} leaked a balance");
+    }
+    let partial = browser.get_htmx(&format!("/accounts/{bobs}/entries")).await;
+    assert_eq!(partial.status, StatusCode::NOT_FOUND);
+    let page = browser.get(&format!("/accounts/{bobs}")).await;
+    assert!(
+        page.body.contains("Reference:"),
+        "the error page shows the request id"
+    );
+}
+
+#[tokio::test]
+async fn a_post_without_a_valid_csrf_token_is_refused() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let accounts = portal.accounts(ALICE).await;
+    let (from, to) = (
+        accounts[0]["number"].as_str().unwrap(),
+        accounts[1]["number"].as_str().unwrap(),
+    );
+    let form = [
+        ("idempotency_key", "0b5d3c4e-1111-4222-8333-944455556666"),
+        ("from_account", from),
+        ("to_account", to),
+        ("to_number", ""),
+        ("amount", "5.00"),
+        ("memo", ""),
+    ];
+    let before = portal.transfer_count().await;
+    let missing = browser.post("/transfer/confirm", &form).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    let mut forged = form.to_vec();
+    forged.push(("csrf_token", "forged-token"));
+    assert_eq!(
+        browser.post("/transfer/confirm", &forged).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let cross_site = browser
+        .http
+        .post(format!("{}/sign-out", browser.base))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[(
+            "csrf_token",
+            browser
+                .get("/")
+                .await
+                .body
+                .split("csrf_token\" value=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap(),
+        )])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    assert_eq!(portal.transfer_count().await, before);
+    assert_eq!(
+        browser.get("/").await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
+}
+
+#[tokio::test]
+async fn history_filters_and_loads_more_with_and_without_javascript() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let accounts = portal.accounts(ALICE).await;
+    let (from, to) = (
+        accounts[0]["number"].as_str().unwrap(),
+        accounts[1]["number"].as_str().unwrap(),
+    );
+    for n in 0..30 {
+        let form = browser.get(&format!("/transfer?from={from}&to={to}")).await;
+        let csrf = form.csrf();
+        let key = form.hidden("idempotency_key");
+        let memo = if n == 7 {
+            "Holiday fund".to_owned()
+        } else {
+            format!("Saving {n}")
+        };
+        let page = browser
+            .post(
+                "/transfer/confirm",
+                &[
+                    ("csrf_token", &csrf),
+                    ("idempotency_key", &key),
+                    ("from_account", from),
+                    ("to_account", to),
+                    ("to_number", ""),
+                    ("amount", "1.00"),
+                    ("memo", &memo),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    }
+    let page = browser.get(&format!("/accounts/{from}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.body.matches("<tr>").count() - 1,
+        25,
+        "one page of 25 rows under the header"
+    );
+    assert!(page.body.contains("Load more"));
+    // Without JavaScript, "load more" is a link to the next page.
+    let next = page
+        .body
+        .split("class=\"button\" href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let older = browser.get(&next).await;
+    assert!(
+        older.body.contains("Opening deposit"),
+        "the oldest entry is on the second page"
+    );
+    // With htmx, the rows come as a fragment.
+    let partial = browser
+        .get_htmx(&next.replacen(
+            &format!("/accounts/{from}?"),
+            &format!("/accounts/{from}/entries?"),
+            1,
+        ))
+        .await;
+    assert!(partial.body.contains("Opening deposit") && !partial.body.contains("<html"));
+    let filtered = browser
+        .get_htmx(&format!("/accounts/{from}/entries?q=holiday"))
+        .await;
+    assert_eq!(
+        filtered.body.matches("<tr>").count(),
+        1,
+        "{}",
+        filtered.body
+    );
+    assert!(filtered.body.contains("Holiday fund"));
+    let bad = browser
+        .get(&format!("/accounts/{from}?from=2026-12-01&to=2026-01-01"))
+        .await;
+    assert!(
+        bad.body
+            .contains("The first date must not be after the second.")
+    );
+}
+
+#[tokio::test]
+async fn statements_download_as_csv_and_pdf_with_the_closing_balance() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let number = portal.accounts(ALICE).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let today = time::OffsetDateTime::now_utc().date();
+    let (status, content_type, csv) = browser
+        .get_bytes(&format!(
+            "/accounts/{number}/statement?from={today}&to={today}&format=csv"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/csv"));
+    let csv = String::from_utf8(csv).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows[0][0], "date");
+    assert!(rows.iter().all(|r| r.len() == 8), "{csv}");
+    assert_eq!(rows[1][1], "Opening balance");
+    assert_eq!(rows[1][5], "0.00");
+    assert_eq!(rows.last().unwrap()[1], "Closing balance");
+    assert_eq!(rows.last().unwrap()[5], "2500.00");
+    let (status, content_type, pdf) = browser
+        .get_bytes(&format!(
+            "/accounts/{number}/statement?from={today}&to={today}&format=pdf"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type, "application/pdf");
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.contains("Closing balance") && text.contains("2,500.00"));
+}
+
+#[tokio::test]
+async fn payees_are_saved_paid_and_removed() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let bobs = portal.accounts(BOB).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = browser.get("/payees").await;
+    let csrf = page.csrf();
+    let added = browser
+        .post(
+            "/payees",
+            &[
+                ("csrf_token", &csrf),
+                ("nickname", "Bob"),
+                ("account_number", &bobs),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let list = browser.get("/payees").await;
+    assert!(list.body.contains("Pay Bob"));
+    let bad = browser
+        .post(
+            "/payees",
+            &[
+                ("csrf_token", &csrf),
+                ("nickname", "Nobody"),
+                ("account_number", "123"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("This account number is not valid"));
+    let pay = browser.get(&format!("/transfer?to={bobs}")).await;
+    assert!(
+        pay.body
+            .contains(&format!("<option value=\"{bobs}\" selected>Bob")),
+        "the payee is chosen"
+    );
+    let id = list
+        .body
+        .split("action=\"/payees/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let removed = browser
+        .post(&format!("/payees/{id}/remove"), &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert!(!browser.get("/payees").await.body.contains("Pay Bob"));
+}
+
+fn current_code(secret: &str) -> String {
+    let secret = Secret::try_from_base32(secret).unwrap();
+    let totp = Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_secret(secret.as_bytes().to_vec())
+        .with_account_name("x")
+        .build()
+        .unwrap();
+    totp.generate(u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap())
+        .to_string()
+}
+
+fn next_code(secret: &str) -> String {
+    let secret = Secret::try_from_base32(secret).unwrap();
+    let totp = Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_secret(secret.as_bytes().to_vec())
+        .with_account_name("x")
+        .build()
+        .unwrap();
+    totp.generate(u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp() + 30).unwrap())
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_customer_enrols_totp_and_signs_in_with_a_code() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let security = browser.get("/security").await;
+    let enrol = browser
+        .post("/security/totp/start", &[("csrf_token", &security.csrf())])
+        .await;
+    assert_eq!(enrol.status, StatusCode::OK);
+    assert!(enrol.body.contains("<svg"), "a QR code is drawn");
+    let secret = enrol
+        .body
+        .split("data-testid=\"totp-secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let form = [
+        ("csrf_token", enrol.csrf()),
+        ("secret", enrol.hidden("secret")),
+        (
+            "otpauth_url",
+            enrol.hidden("otpauth_url").replace("&amp;", "&"),
+        ),
+        ("code", current_code(&secret)),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let codes = browser.post("/security/totp/confirm", &form).await;
+    assert_eq!(codes.status, StatusCode::OK, "{}", codes.body);
+    assert_eq!(
+        codes.body.matches("<li><code>").count(),
+        10,
+        "ten recovery codes"
+    );
+    assert!(
+        browser
+            .get("/security")
+            .await
+            .body
+            .contains("Turn off two-step sign-in")
+    );
+
+    let other = portal.browser();
+    let answer = other.sign_in(ALICE).await;
+    assert_eq!(answer.location.as_deref(), Some("/sign-in/code"));
+    let code_page = other.follow(&answer).await;
+    let wrong = other
+        .post(
+            "/sign-in/code",
+            &[("csrf_token", &code_page.csrf()), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("That code is not correct"));
+    let right = other
+        .post(
+            "/sign-in/code",
+            &[
+                ("csrf_token", &code_page.csrf()),
+                ("code", &next_code(&secret)),
+            ],
+        )
+        .await;
+    assert_eq!(right.location.as_deref(), Some("/"), "{}", right.body);
+    assert_eq!(other.get("/").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_ends_every_session() {
+    let portal = Portal::spawn().await;
+    let (first, second) = (portal.browser(), portal.browser());
+    first.signed_in(ALICE).await;
+    second.signed_in(ALICE).await;
+    let security = first.get("/security").await;
+    assert_eq!(
+        security.body.matches("<tr>").count(),
+        3,
+        "two sessions listed under the header"
+    );
+    let out = first
+        .post(
+            "/security/sign-out-everywhere",
+            &[("csrf_token", &security.csrf())],
+        )
+        .await;
+    assert_eq!(out.location.as_deref(), Some("/sign-in"));
+    let after = second.get("/").await;
+    assert_eq!(after.location.as_deref(), Some("/sign-in?expired=1"));
+    assert!(
+        second
+            .follow(&after)
+            .await
+            .body
+            .contains("Your session has ended")
+    );
+}
+
+#[tokio::test]
+async fn two_instances_serve_one_customer_and_a_new_instance_keeps_them_signed_in() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let other = browser.at(&portal.instance().await);
+    let page = other.get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Hello, Alice Martin"));
+}
+
+#[tokio::test]
+async fn a_password_change_is_checked_and_signs_other_sessions_out() {
+    let portal = Portal::spawn().await;
+    let (first, second) = (portal.browser(), portal.browser());
+    first.signed_in(ALICE).await;
+    second.signed_in(ALICE).await;
+    let csrf = first.get("/security").await.csrf();
+    let wrong = first
+        .post(
+            "/security/password",
+            &[
+                ("csrf_token", &csrf),
+                ("current_password", "wrong-password-x"),
+                ("new_password", "another-long-password"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains("Your current password is not correct."));
+    let changed = first
+        .post(
+            "/security/password",
+            &[
+                ("csrf_token", &csrf),
+                ("current_password", ALICE.1),
+                ("new_password", "another-long-password"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK);
+    assert!(changed.body.contains("Your password is changed"));
+    assert_eq!(
+        second.get("/").await.location.as_deref(),
+        Some("/sign-in?expired=1")
+    );
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    let page = browser.signed_in(ALICE).await;
+    let out = browser
+        .post("/sign-out", &[("csrf_token", &page.csrf())])
+        .await;
+    assert_eq!(out.location.as_deref(), Some("/sign-in"));
+    assert_eq!(browser.get("/").await.location.as_deref(), Some("/sign-in"));
+}

@@ -1,0 +1,10 @@
+//! Tests of the presentation tier against a real logic tier over a real PostgreSQL: router-level
+//! flows over HTTP with a cookie jar, and browser flows in headless Chromium.
+
+// Tests unwrap: a panic, with its message, is the failure report.
+#![allow(clippy::unwrap_used)]
+
+mod browser;
+mod flows;
+mod portal;
+mod transfers;

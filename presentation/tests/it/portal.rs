@@ -1,0 +1,302 @@
+//! `Portal`: a logic tier seeded with the demo bank and presentation instances in front of it,
+//! each on its own loopback port, plus a browser-like HTTP client.
+
+use std::sync::Arc;
+
+use logic::AppState as LogicState;
+use logic::config::{Secret, Settings as LogicSettings};
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use serde_json::Value;
+
+pub const ALICE: (&str, &str) = ("alice", "alice-demo-pass");
+pub const BOB: (&str, &str) = ("bob", "bob-demo-password");
+
+pub struct Portal {
+    pub url: String,
+    pub logic_url: String,
+    pub logic: LogicState,
+    pub portal_key: String,
+    /// A credential for calling the logic tier directly, as the tests' own service.
+    pub api_key: String,
+}
+
+async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+impl Portal {
+    pub async fn spawn() -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        let db = data::testing::fresh_database(10).await;
+        let settings = LogicSettings {
+            database_url: Secret::new(db.url.clone()),
+            listen_addr: "127.0.0.1:0".parse().unwrap(),
+            database: data::pool::PoolSettings::default(),
+            retry_budget_ms: 10_000,
+            session_ttl_s: 3_600,
+            session_idle_s: 900,
+            log_json: false,
+        };
+        let logic = LogicState::new(db.pool.clone(), settings).await.unwrap();
+        logic::seed::seed_demo(&logic).await.unwrap();
+        let mut conn = db.pool.acquire().await.unwrap();
+        let portal_key = logic::auth::secrets::generate("bsk");
+        let api_key = logic::auth::secrets::generate("bsk");
+        for (name, key) in [("presentation", &portal_key), ("tests", &api_key)] {
+            data::sessions::insert_service_client(
+                &mut conn,
+                uuid::Uuid::new_v4(),
+                name,
+                &logic::auth::secrets::digest(key),
+            )
+            .await
+            .unwrap();
+        }
+        drop(conn);
+        let logic_url = serve(logic::router(logic.clone())).await;
+        let url = Self::instance_at(&logic_url, &portal_key).await;
+        Self {
+            url,
+            logic_url,
+            logic,
+            portal_key,
+            api_key,
+        }
+    }
+
+    /// Another presentation instance in front of the same logic tier.
+    pub async fn instance(&self) -> String {
+        Self::instance_at(&self.logic_url, &self.portal_key).await
+    }
+
+    /// A presentation instance in front of any logic URL (for a faithful stand-in that fails).
+    pub async fn instance_at(logic_url: &str, portal_key: &str) -> String {
+        let settings = presentation::Settings {
+            logic_url: logic_url.to_owned(),
+            service_key: portal_key.to_owned(),
+            static_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../static").to_owned(),
+            secure_cookies: false,
+        };
+        serve(presentation::app(&settings).unwrap()).await
+    }
+
+    pub fn browser(&self) -> Client {
+        Client::new(&self.url)
+    }
+
+    /// A customer's accounts, as the logic tier has them.
+    pub async fn accounts(&self, (username, password): (&str, &str)) -> Vec<Value> {
+        let http = reqwest::Client::new();
+        let session: Value = http
+            .post(format!("{}/v1/sessions", self.logic_url))
+            .header("x-api-key", &self.api_key)
+            .json(&serde_json::json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = session["token"].as_str().unwrap();
+        let list: Value = http
+            .get(format!("{}/v1/accounts", self.logic_url))
+            .header("x-api-key", &self.api_key)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        list["accounts"].as_array().unwrap().clone()
+    }
+
+    pub async fn transfer_count(&self) -> i64 {
+        let mut conn = self.logic.pool.acquire().await.unwrap();
+        data::transfers::count_transfers(&mut conn).await.unwrap()
+    }
+}
+
+/// A browser-like client: a cookie jar, no automatic redirects (tests follow them explicitly).
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub http: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The value of the first hidden input with this name.
+    pub fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {name} on the page"))
+            + marker.len();
+        let end = self.body[start..].find('"').unwrap();
+        self.body[start..start + end].to_owned()
+    }
+
+    pub fn csrf(&self) -> String {
+        self.hidden("csrf_token")
+    }
+}
+
+impl Client {
+    pub fn new(base: &str) -> Self {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            base: base.to_owned(),
+            http,
+            jar,
+        }
+    }
+
+    /// The same cookies, sent to another instance.
+    pub fn at(&self, base: &str) -> Self {
+        let url: reqwest::Url = self.base.parse().unwrap();
+        let other: reqwest::Url = base.parse().unwrap();
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        use reqwest::cookie::CookieStore;
+        if let Some(cookies) = self.jar.cookies(&url) {
+            for cookie in cookies.to_str().unwrap().split("; ") {
+                jar.add_cookie_str(cookie, &other);
+            }
+        }
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            base: base.to_owned(),
+            http,
+            jar,
+        }
+    }
+
+    async fn read(response: reqwest::Response) -> Page {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let location = headers
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = response.text().await.unwrap();
+        Page {
+            status,
+            location,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        Self::read(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn get_htmx(&self, path: &str) -> Page {
+        Self::read(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .header("hx-request", "true")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn get_bytes(&self, path: &str) -> (StatusCode, String, Vec<u8>) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (
+            status,
+            content_type,
+            response.bytes().await.unwrap().to_vec(),
+        )
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        Self::read(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .form(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Follows a redirect once.
+    pub async fn follow(&self, page: &Page) -> Page {
+        self.get(page.location.as_deref().expect("a redirect"))
+            .await
+    }
+
+    pub async fn sign_in(&self, (username, password): (&str, &str)) -> Page {
+        let form = self.get("/sign-in").await;
+        let csrf = form.csrf();
+        self.post(
+            "/sign-in",
+            &[
+                ("csrf_token", &csrf),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// Signs in and returns the dashboard.
+    pub async fn signed_in(&self, user: (&str, &str)) -> Page {
+        let answer = self.sign_in(user).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::SEE_OTHER,
+            "sign in: {}",
+            answer.body
+        );
+        assert_eq!(answer.location.as_deref(), Some("/"));
+        let dashboard = self.get("/").await;
+        assert_eq!(dashboard.status, StatusCode::OK);
+        dashboard
+    }
+}

@@ -1,0 +1,270 @@
+//! Moving money through the portal: review, confirm, double submission, refusals next to their
+//! field, and an outcome the logic tier could not confirm.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use reqwest::StatusCode;
+
+use crate::portal::{ALICE, BOB, Client, Portal};
+
+struct Transfer {
+    csrf: String,
+    key: String,
+    from: String,
+    to: String,
+}
+
+async fn start(browser: &Client, from: &str, to: &str) -> Transfer {
+    let form = browser.get("/transfer").await;
+    assert_eq!(form.status, StatusCode::OK);
+    Transfer {
+        csrf: form.csrf(),
+        key: form.hidden("idempotency_key"),
+        from: from.to_owned(),
+        to: to.to_owned(),
+    }
+}
+
+impl Transfer {
+    fn fields<'a>(&'a self, amount: &'a str, memo: &'a str) -> Vec<(&'a str, &'a str)> {
+        vec![
+            ("csrf_token", &self.csrf),
+            ("idempotency_key", &self.key),
+            ("from_account", &self.from),
+            ("to_account", ""),
+            ("to_number", &self.to),
+            ("amount", amount),
+            ("memo", memo),
+        ]
+    }
+}
+
+#[tokio::test]
+async fn a_transfer_goes_through_review_and_confirm_and_a_double_click_moves_money_once() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let from = portal.accounts(ALICE).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let to = portal.accounts(BOB).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let transfer = start(&browser, &from, &to).await;
+    let before = portal.transfer_count().await;
+
+    let review = browser
+        .post("/transfer/review", &transfer.fields("125.50", "Dinner"))
+        .await;
+    assert_eq!(review.status, StatusCode::OK, "{}", review.body);
+    assert!(
+        review
+            .body
+            .contains("data-testid=\"review-amount\">125.50 EUR")
+    );
+    let to_line = review
+        .body
+        .split("data-testid=\"review-to\">")
+        .nth(1)
+        .unwrap()
+        .split("</dd>")
+        .next()
+        .unwrap();
+    assert!(to_line.starts_with("Another customer"), "{to_line}");
+    assert!(
+        review.body.contains("2,374.50 EUR"),
+        "the available balance afterwards is stated"
+    );
+    assert_eq!(
+        portal.transfer_count().await,
+        before,
+        "reviewing moves nothing"
+    );
+
+    let fields = transfer.fields("125.50", "Dinner");
+    let (first, second) = tokio::join!(
+        browser.post("/transfer/confirm", &fields),
+        browser.post("/transfer/confirm", &fields),
+    );
+    let again = browser
+        .post("/transfer/confirm", &transfer.fields("125.50", "Dinner"))
+        .await;
+    for page in [&first, &second, &again] {
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(page.location, first.location);
+    }
+    assert_eq!(
+        portal.transfer_count().await,
+        before + 1,
+        "three confirmations, one transfer"
+    );
+    let receipt = browser.follow(&first).await;
+    assert!(
+        receipt
+            .body
+            .contains("data-testid=\"receipt-amount\">125.50 EUR")
+    );
+    assert!(
+        receipt
+            .body
+            .contains("data-testid=\"receipt-available\">2,374.50 EUR")
+    );
+    // A refresh of the receipt shows the same transfer and moves nothing.
+    assert_eq!(browser.follow(&first).await.body, receipt.body);
+    assert_eq!(portal.transfer_count().await, before + 1);
+}
+
+#[tokio::test]
+async fn refusals_are_explained_next_to_the_field_they_concern() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let from = portal.accounts(ALICE).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let to = portal.accounts(BOB).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let transfer = start(&browser, &from, &to).await;
+    let before = portal.transfer_count().await;
+    for (amount, expected) in [
+        ("0", "Enter an amount greater than zero"),
+        ("12.345", "Enter an amount greater than zero"),
+        ("lots", "Enter an amount greater than zero"),
+        ("999999.00", "There is not enough money available"),
+    ] {
+        let page = browser
+            .post("/transfer/review", &transfer.fields(amount, ""))
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{amount}");
+        let error = page
+            .body
+            .split("id=\"amount-error\">")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{amount}: {}", page.body));
+        assert!(error.starts_with(expected), "{amount}: {error}");
+        assert!(page.body.contains("aria-invalid=\"true\""));
+    }
+    let mut unknown = transfer.fields("1.00", "");
+    let nowhere = logic::domain::AccountNumber::random_customer().to_string();
+    unknown[4] = ("to_number", &nowhere);
+    let page = browser.post("/transfer/confirm", &unknown).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body
+            .split("id=\"to-error\">")
+            .nth(1)
+            .unwrap()
+            .starts_with("We could not find an open account")
+    );
+    assert_eq!(portal.transfer_count().await, before);
+}
+
+/// Stands in for the logic tier: passes everything through, but loses the answer to every
+/// transfer it forwards while `lose` is on, as a dropped connection during a failover would.
+#[derive(Clone)]
+struct LossyLogic {
+    target: String,
+    http: reqwest::Client,
+    lose: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+async fn forward(State(proxy): State<LossyLogic>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    let mut outgoing = proxy.http.request(
+        parts.method.clone(),
+        format!("{}{}", proxy.target, parts.uri),
+    );
+    for (name, value) in &parts.headers {
+        if name != "host" && name != "content-length" {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    let answer = outgoing.body(bytes.to_vec()).send().await.unwrap();
+    let lost = parts.method == axum::http::Method::POST
+        && parts.uri.path() == "/v1/transfers"
+        && proxy.lose.load(std::sync::atomic::Ordering::SeqCst);
+    if lost {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let body = answer.bytes().await.unwrap();
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    for (name, value) in &headers {
+        if name != "transfer-encoding" && name != "content-length" {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    response
+}
+
+#[tokio::test]
+async fn an_unconfirmed_outcome_is_said_plainly_and_resolved_by_the_key() {
+    let portal = Portal::spawn().await;
+    let lose = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let proxy = LossyLogic {
+        target: portal.logic_url.clone(),
+        http: reqwest::Client::new(),
+        lose: lose.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", listener.local_addr().unwrap());
+    let router = axum::Router::new().fallback(forward).with_state(proxy);
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let instance = Portal::instance_at(&proxy_url, &portal.portal_key).await;
+    let browser = Client::new(&instance);
+    browser.signed_in(ALICE).await;
+    let accounts = portal.accounts(ALICE).await;
+    let (from, to) = (
+        accounts[0]["number"].as_str().unwrap(),
+        accounts[1]["number"].as_str().unwrap(),
+    );
+    let transfer = start(&browser, from, to).await;
+    let before = portal.transfer_count().await;
+
+    let page = browser
+        .post("/transfer/confirm", &transfer.fields("40.00", ""))
+        .await;
+    assert_eq!(page.status, StatusCode::ACCEPTED);
+    assert!(page.body.contains("We are confirming your transfer"));
+    assert!(page.body.contains("it will never be made twice"));
+    assert_eq!(
+        portal.transfer_count().await,
+        before + 1,
+        "the logic tier did make it"
+    );
+
+    lose.store(false, std::sync::atomic::Ordering::SeqCst);
+    let checked = browser
+        .post("/transfer/status", &transfer.fields("40.00", ""))
+        .await;
+    assert_eq!(checked.status, StatusCode::SEE_OTHER, "{}", checked.body);
+    let receipt = browser.follow(&checked).await;
+    assert!(
+        receipt
+            .body
+            .contains("data-testid=\"receipt-amount\">40.00 EUR")
+    );
+    // Sending it again after all is harmless: the same key, the same single transfer.
+    let again = browser
+        .post("/transfer/confirm", &transfer.fields("40.00", ""))
+        .await;
+    assert_eq!(again.location, checked.location);
+    assert_eq!(portal.transfer_count().await, before + 1);
+
+    // A transfer whose request never reached the logic tier is reported as not made.
+    let other = start(&browser, from, to).await;
+    let not_made = browser
+        .post("/transfer/status", &other.fields("1.00", ""))
+        .await;
+    assert_eq!(not_made.status, StatusCode::OK);
+    assert!(not_made.body.contains("Your transfer was not made"));
+}
