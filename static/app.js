@@ -3,7 +3,8 @@
 // makes a second send harmless; this only saves the customer a confusing wait.)
 document.addEventListener("submit", (event) => {
   const form = event.target;
-  if (!(form instanceof HTMLFormElement) || form.hasAttribute("hx-get")) {
+  // Only forms that change something; a GET form (filters, downloads) may be sent again.
+  if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== "post") {
     return;
   }
   if (form.dataset.sent === "true") {
