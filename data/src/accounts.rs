@@ -189,16 +189,19 @@ pub async fn lock_accounts(
     .classify()
 }
 
-/// Locks, in id order, the accounts with the given numbers: the resolution and the locking of a
-/// posting in one round trip. Unknown numbers are simply absent from the result.
+/// Locks, in id order, the two accounts of a posting by their numbers: the resolution and the
+/// locking in one round trip. Unknown numbers are simply absent from the result. (Two parameters
+/// rather than an array, so that PostgreSQL can settle on one plan for the statement.)
 pub async fn lock_accounts_by_number(
     conn: &mut PgConnection,
-    numbers: &[&str],
+    first: &str,
+    second: &str,
 ) -> Result<Vec<AccountRow>, DataError> {
     sqlx::query_as(account_query!(
-        "WHERE a.number = ANY($1) ORDER BY a.id FOR UPDATE OF a"
+        "WHERE a.number IN ($1, $2) ORDER BY a.id FOR UPDATE OF a"
     ))
-    .bind(numbers)
+    .bind(first)
+    .bind(second)
     .fetch_all(conn)
     .await
     .classify()

@@ -34,14 +34,7 @@ pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<PgPool, sqlx::
         .max_connections(settings.connections_max)
         .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
         .test_before_acquire(false)
-        .connect_lazy_with(
-            options
-                .application_name("bank-logic")
-                // Every statement is prepared once per connection and its shape never depends on
-                // the values bound; planning each execution anew (PostgreSQL's default while it
-                // compares plans) only costs CPU.
-                .options([("plan_cache_mode", "force_generic_plan")]),
-        ))
+        .connect_lazy_with(options.application_name("bank-logic")))
 }
 
 /// Applies every migration not yet applied.

@@ -252,7 +252,7 @@ async fn execute(
     data::idempotency::complete(conn, actor.user.user_id, key.as_str(), 201, &body).await?;
 
     let locked =
-        data::accounts::lock_accounts_by_number(conn, &[&debit_number, &credit_number]).await?;
+        data::accounts::lock_accounts_by_number(conn, &debit_number, &credit_number).await?;
     let find = |number: &str| locked.iter().find(|a| a.number == number);
     let (debit, credit) = match (&order.movement, find(&debit_number), find(&credit_number)) {
         (Movement::Transfer { .. }, Some(debit), Some(credit))

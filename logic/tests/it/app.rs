@@ -46,6 +46,10 @@ impl TestApp {
     }
 
     pub async fn spawn_with(options: AppOptions) -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let db = data::testing::fresh_database(options.connections_max).await;
         let settings = Settings {
             database_url: Secret::new(db.url.clone()),
