@@ -525,3 +525,137 @@ async fn signing_out_ends_the_session() {
     assert_eq!(out.location.as_deref(), Some("/sign-in"));
     assert_eq!(browser.get("/").await.location.as_deref(), Some("/sign-in"));
 }
+
+#[tokio::test]
+async fn staff_land_on_the_staff_area_and_customers_never_see_it() {
+    let portal = Portal::spawn().await;
+    let staff = portal.browser();
+    let answer = staff.sign_in(("tom.teller", "teller-demo-pass")).await;
+    assert_eq!(answer.location.as_deref(), Some("/staff"));
+    let page = staff.follow(&answer).await;
+    assert!(page.body.contains("tom.teller") && page.body.contains("teller"));
+    assert_eq!(
+        staff.get("/").await.location.as_deref(),
+        Some("/staff"),
+        "no customer pages for staff"
+    );
+    let customer = portal.browser();
+    customer.signed_in(ALICE).await;
+    assert_eq!(customer.get("/staff").await.location.as_deref(), Some("/"));
+}
+
+#[tokio::test]
+async fn change_details_goes_back_to_the_form_as_filled_in() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let accounts = portal.accounts(ALICE).await;
+    let (from, to) = (
+        accounts[0]["number"].as_str().unwrap(),
+        accounts[1]["number"].as_str().unwrap(),
+    );
+    let form = browser.get("/transfer").await;
+    let (csrf, key) = (form.csrf(), form.hidden("idempotency_key"));
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("idempotency_key", key.as_str()),
+        ("from_account", from),
+        ("to_account", to),
+        ("to_number", ""),
+        ("amount", "12.00"),
+        ("memo", "Books"),
+    ];
+    let review = browser.post("/transfer/review", &fields).await;
+    assert_eq!(review.status, StatusCode::OK);
+    let edit = browser.post("/transfer/edit", &fields).await;
+    assert_eq!(edit.status, StatusCode::OK);
+    assert!(edit.body.contains("value=\"12.00\"") && edit.body.contains("value=\"Books\""));
+    assert_eq!(
+        edit.hidden("idempotency_key"),
+        key,
+        "the same key travels on"
+    );
+}
+
+#[tokio::test]
+async fn two_step_sign_in_is_turned_off_only_with_the_password() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let security = browser.get("/security").await;
+    let enrol = browser
+        .post("/security/totp/start", &[("csrf_token", &security.csrf())])
+        .await;
+    let secret = enrol
+        .body
+        .split("data-testid=\"totp-secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let url = enrol.hidden("otpauth_url").replace("&amp;", "&");
+    let code = current_code(&secret);
+    let confirm = [
+        ("csrf_token", enrol.csrf()),
+        ("secret", secret.clone()),
+        ("otpauth_url", url),
+        ("code", code),
+    ];
+    let confirm: Vec<(&str, &str)> = confirm.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        browser
+            .post("/security/totp/confirm", &confirm)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let csrf = browser.get("/security").await.csrf();
+    let wrong = browser
+        .post(
+            "/security/totp/disable",
+            &[("csrf_token", &csrf), ("password", "not-the-password")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains("Turn off two-step sign-in"), "still on");
+    let off = browser
+        .post(
+            "/security/totp/disable",
+            &[("csrf_token", &csrf), ("password", ALICE.1)],
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK);
+    assert!(off.body.contains("Two-step sign-in is off."));
+    let again = portal.browser().sign_in(ALICE).await;
+    assert_eq!(
+        again.location.as_deref(),
+        Some("/"),
+        "the password alone signs in again"
+    );
+}
+
+#[tokio::test]
+async fn the_request_id_is_shown_on_error_pages_and_travels_to_the_logic_tier() {
+    let portal = Portal::spawn().await;
+    let proxy = crate::portal::LogicProxy::spawn(&portal.logic_url).await;
+    let browser =
+        crate::portal::Client::new(&Portal::instance_at(&proxy.url, &portal.portal_key).await);
+    browser.signed_in(ALICE).await;
+    let response = browser
+        .http
+        .get(format!("{}/accounts/1234567890", browser.base))
+        .header("x-request-id", "trace-me-0001")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-me-0001");
+    let body = response.text().await.unwrap();
+    assert!(body.contains("<code>trace-me-0001</code>"), "{body}");
+    assert!(
+        proxy.request_ids().iter().any(|id| id == "trace-me-0001"),
+        "{:?}",
+        proxy.request_ids()
+    );
+}

@@ -300,3 +300,91 @@ impl Client {
         dashboard
     }
 }
+
+/// Stands in front of the logic tier: passes everything through and notes each request's id, and
+/// while told to, loses the answer to every transfer it forwards, as a dropped connection during
+/// a failover would (the logic tier does the work; the portal never hears back).
+#[derive(Clone)]
+pub struct LogicProxy {
+    pub url: String,
+    state: ProxyState,
+}
+
+#[derive(Clone)]
+struct ProxyState {
+    target: String,
+    http: reqwest::Client,
+    lose: Arc<std::sync::atomic::AtomicBool>,
+    request_ids: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl LogicProxy {
+    pub async fn spawn(target: &str) -> Self {
+        let state = ProxyState {
+            target: target.to_owned(),
+            http: reqwest::Client::new(),
+            lose: Arc::default(),
+            request_ids: Arc::default(),
+        };
+        let router = axum::Router::new()
+            .fallback(forward)
+            .with_state(state.clone());
+        Self {
+            url: serve(router).await,
+            state,
+        }
+    }
+
+    pub fn lose_transfers(&self, lose: bool) {
+        self.state
+            .lose
+            .store(lose, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn request_ids(&self) -> Vec<String> {
+        self.state.request_ids.lock().unwrap().clone()
+    }
+}
+
+async fn forward(
+    axum::extract::State(proxy): axum::extract::State<ProxyState>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (parts, body) = request.into_parts();
+    if let Some(id) = parts.headers.get("x-request-id") {
+        proxy
+            .request_ids
+            .lock()
+            .unwrap()
+            .push(id.to_str().unwrap().to_owned());
+    }
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    let mut outgoing = proxy.http.request(
+        parts.method.clone(),
+        format!("{}{}", proxy.target, parts.uri),
+    );
+    for (name, value) in &parts.headers {
+        if name != "host" && name != "content-length" {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    let answer = outgoing.body(bytes.to_vec()).send().await.unwrap();
+    let lost = parts.method == axum::http::Method::POST
+        && parts.uri.path() == "/v1/transfers"
+        && proxy.lose.load(std::sync::atomic::Ordering::SeqCst);
+    if lost {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let mut response =
+        axum::response::Response::new(axum::body::Body::from(answer.bytes().await.unwrap()));
+    *response.status_mut() = status;
+    for (name, value) in &headers {
+        if name != "transfer-encoding" && name != "content-length" {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    response
+}

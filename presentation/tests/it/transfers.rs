@@ -1,12 +1,9 @@
 //! Moving money through the portal: review, confirm, double submission, refusals next to their
 //! field, and an outcome the logic tier could not confirm.
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::response::{IntoResponse, Response};
 use reqwest::StatusCode;
 
-use crate::portal::{ALICE, BOB, Client, Portal};
+use crate::portal::{ALICE, BOB, Client, LogicProxy, Portal};
 
 struct Transfer {
     csrf: String,
@@ -165,61 +162,12 @@ async fn refusals_are_explained_next_to_the_field_they_concern() {
     assert_eq!(portal.transfer_count().await, before);
 }
 
-/// Stands in for the logic tier: passes everything through, but loses the answer to every
-/// transfer it forwards while `lose` is on, as a dropped connection during a failover would.
-#[derive(Clone)]
-struct LossyLogic {
-    target: String,
-    http: reqwest::Client,
-    lose: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-async fn forward(State(proxy): State<LossyLogic>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-    let mut outgoing = proxy.http.request(
-        parts.method.clone(),
-        format!("{}{}", proxy.target, parts.uri),
-    );
-    for (name, value) in &parts.headers {
-        if name != "host" && name != "content-length" {
-            outgoing = outgoing.header(name, value);
-        }
-    }
-    let answer = outgoing.body(bytes.to_vec()).send().await.unwrap();
-    let lost = parts.method == axum::http::Method::POST
-        && parts.uri.path() == "/v1/transfers"
-        && proxy.lose.load(std::sync::atomic::Ordering::SeqCst);
-    if lost {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    }
-    let status = answer.status();
-    let headers = answer.headers().clone();
-    let body = answer.bytes().await.unwrap();
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    for (name, value) in &headers {
-        if name != "transfer-encoding" && name != "content-length" {
-            response.headers_mut().insert(name, value.clone());
-        }
-    }
-    response
-}
-
 #[tokio::test]
 async fn an_unconfirmed_outcome_is_said_plainly_and_resolved_by_the_key() {
     let portal = Portal::spawn().await;
-    let lose = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let proxy = LossyLogic {
-        target: portal.logic_url.clone(),
-        http: reqwest::Client::new(),
-        lose: lose.clone(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let proxy_url = format!("http://{}", listener.local_addr().unwrap());
-    let router = axum::Router::new().fallback(forward).with_state(proxy);
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let instance = Portal::instance_at(&proxy_url, &portal.portal_key).await;
+    let proxy = LogicProxy::spawn(&portal.logic_url).await;
+    proxy.lose_transfers(true);
+    let instance = Portal::instance_at(&proxy.url, &portal.portal_key).await;
     let browser = Client::new(&instance);
     browser.signed_in(ALICE).await;
     let accounts = portal.accounts(ALICE).await;
@@ -242,7 +190,7 @@ async fn an_unconfirmed_outcome_is_said_plainly_and_resolved_by_the_key() {
         "the logic tier did make it"
     );
 
-    lose.store(false, std::sync::atomic::Ordering::SeqCst);
+    proxy.lose_transfers(false);
     let checked = browser
         .post("/transfer/status", &transfer.fields("40.00", ""))
         .await;
