@@ -94,8 +94,7 @@ impl Browser {
                 "prefs": prefs,
             }),
         );
-        let client = ClientBuilder::rustls()
-            .unwrap()
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(capabilities)
             .connect(chromedriver())
             .await
