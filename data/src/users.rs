@@ -287,3 +287,20 @@ pub async fn clear_sign_in_failures(
         .classify()?;
     Ok(())
 }
+
+/// Forgets throttle rows whose failures are older than `window_s` and whose lock has ended.
+pub async fn purge_sign_in_throttle(
+    conn: &mut PgConnection,
+    window_s: i64,
+) -> Result<u64, DataError> {
+    let done = sqlx::query(
+        "DELETE FROM sign_in_throttle
+         WHERE last_failure < now() - $1 * interval '1 second'
+           AND (locked_until IS NULL OR locked_until < now())",
+    )
+    .bind(window_s)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(done.rows_affected())
+}

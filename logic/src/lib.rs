@@ -13,6 +13,7 @@ pub mod customers;
 pub mod domain;
 pub mod error;
 pub mod identity;
+pub mod janitor;
 pub mod ledger;
 pub mod payees;
 pub mod portal_sessions;

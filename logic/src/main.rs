@@ -63,6 +63,7 @@ async fn main() -> Result<()> {
 async fn serve(pool: data::PgPool, settings: Settings) -> Result<()> {
     let addr = settings.listen_addr;
     let state = AppState::new(pool, settings).await?;
+    logic::janitor::spawn(state.clone());
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("bind {addr}"))?;

@@ -291,3 +291,46 @@ async fn an_accounts_identity_never_changes_and_must_be_consistent_when_written(
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn housekeeping_forgets_only_what_has_expired() {
+    let ledger = ledger().await;
+    let mut conn = ledger.pool.acquire().await.unwrap();
+    let past = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let future = time::OffsetDateTime::now_utc() + time::Duration::minutes(15);
+    data::portal_sessions::save(&mut conn, &[1u8; 32], b"old", past)
+        .await
+        .unwrap();
+    data::portal_sessions::save(&mut conn, &[2u8; 32], b"live", future)
+        .await
+        .unwrap();
+    assert_eq!(
+        data::portal_sessions::purge_expired(&mut conn)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        data::portal_sessions::load(&mut conn, &[2u8; 32])
+            .await
+            .unwrap()
+            .is_some()
+    );
+    data::users::record_sign_in_failure(&mut conn, "someone", 900)
+        .await
+        .unwrap();
+    assert_eq!(
+        data::users::purge_sign_in_throttle(&mut conn, 900)
+            .await
+            .unwrap(),
+        0,
+        "recent"
+    );
+    assert_eq!(
+        data::users::purge_sign_in_throttle(&mut conn, -1)
+            .await
+            .unwrap(),
+        1,
+        "stale"
+    );
+}
