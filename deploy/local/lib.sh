@@ -90,6 +90,16 @@ stop_pid() {
   rm -f "$file"
 }
 
+# port_free PORT: whether nothing listens on 127.0.0.1:PORT.
+port_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# require_free_port NAME PORT VARIABLE: stops with a clear message if another program has the port.
+require_free_port() {
+  port_free "$2" || fail "port $2 (for $1) is taken by another program; free it or set $3"
+}
+
 pg_running() {
   [ -f "$PG_DATA/postmaster.pid" ] && kill -0 "$(head -1 "$PG_DATA/postmaster.pid")" 2>/dev/null
 }
