@@ -386,21 +386,6 @@ async fn a_statement_downloads_as_csv_and_as_a_pdf_stating_the_closing_balance()
     browser.close().await;
 }
 
-fn totp_now(secret: &str, offset_s: i64) -> String {
-    use totp_rs::{Algorithm, Builder, Secret};
-    let secret = Secret::try_from_base32(secret).unwrap();
-    let totp = Builder::new()
-        .with_algorithm(Algorithm::SHA1)
-        .with_secret(secret.as_bytes().to_vec())
-        .with_account_name("x")
-        .build()
-        .unwrap();
-    totp.generate(
-        u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp() + offset_s).unwrap(),
-    )
-    .to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_enrols_totp_and_signs_in_with_a_code() {
     let portal = Portal::spawn().await;
@@ -413,7 +398,9 @@ async fn a_customer_enrols_totp_and_signs_in_with_a_code() {
         .await;
     let secret = browser.text("[data-testid=totp-secret]").await;
     browser.screenshot("totp-enrol").await;
-    browser.fill("#code", &totp_now(&secret, 0)).await;
+    browser
+        .fill("#code", &crate::portal::totp_code(&secret, 0))
+        .await;
     browser
         .click_and_load("form[action='/security/totp/confirm'] button")
         .await;
@@ -432,7 +419,9 @@ async fn a_customer_enrols_totp_and_signs_in_with_a_code() {
     browser.sign_in(ALICE).await;
     assert_eq!(browser.path().await, "/sign-in/code");
     browser.screenshot("sign-in-code").await;
-    browser.fill("#code", &totp_now(&secret, 30)).await;
+    browser
+        .fill("#code", &crate::portal::totp_code(&secret, 30))
+        .await;
     browser.click_and_load("button[type=submit].primary").await;
     assert_eq!(browser.path().await, "/");
     browser.close().await;

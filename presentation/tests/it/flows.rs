@@ -1,7 +1,6 @@
 //! Router-level flows: every page, against the real logic tier.
 
 use reqwest::StatusCode;
-use totp_rs::{Algorithm, Builder, Secret};
 
 use crate::portal::{ALICE, BOB, Portal};
 
@@ -343,27 +342,11 @@ async fn payees_are_saved_paid_and_removed() {
 }
 
 fn current_code(secret: &str) -> String {
-    let secret = Secret::try_from_base32(secret).unwrap();
-    let totp = Builder::new()
-        .with_algorithm(Algorithm::SHA1)
-        .with_secret(secret.as_bytes().to_vec())
-        .with_account_name("x")
-        .build()
-        .unwrap();
-    totp.generate(u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap())
-        .to_string()
+    crate::portal::totp_code(secret, 0)
 }
 
 fn next_code(secret: &str) -> String {
-    let secret = Secret::try_from_base32(secret).unwrap();
-    let totp = Builder::new()
-        .with_algorithm(Algorithm::SHA1)
-        .with_secret(secret.as_bytes().to_vec())
-        .with_account_name("x")
-        .build()
-        .unwrap();
-    totp.generate(u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp() + 30).unwrap())
-        .to_string()
+    crate::portal::totp_code(secret, 30)
 }
 
 #[tokio::test]

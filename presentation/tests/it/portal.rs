@@ -388,3 +388,17 @@ async fn forward(
     }
     response
 }
+
+/// The TOTP code of `secret` (base32) for the time step `offset_s` seconds from now.
+pub fn totp_code(secret: &str, offset_s: i64) -> String {
+    use totp_rs::{Algorithm, Builder, Secret};
+    let secret = Secret::try_from_base32(secret).unwrap();
+    let totp = Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_secret(secret.as_bytes().to_vec())
+        .with_account_name("test")
+        .build()
+        .unwrap();
+    let at = time::OffsetDateTime::now_utc().unix_timestamp() + offset_s;
+    totp.generate(u64::try_from(at).unwrap()).to_string()
+}
