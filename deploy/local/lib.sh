@@ -9,9 +9,10 @@ STATE_DIR="${BANK_STATE_DIR:-$REPO_ROOT/.run}"
 LOG_DIR="$STATE_DIR/logs"
 PG_DIR="$STATE_DIR/pg"
 PG_DATA="$PG_DIR/data"
-PG_PORT="${BANK_PG_PORT:-55432}"
-LOGIC_PORT="${BANK_LOGIC_PORT:-8081}"
-PORTAL_PORT="${BANK_PORTAL_PORT:-8080}"
+# Public endpoints (HAProxy): the primary, the API and the portal. BANK_PORT_OFFSET moves them all.
+PG_PORT="${BANK_PG_PORT:-$((55432 + ${BANK_PORT_OFFSET:-0}))}"
+LOGIC_PORT="${BANK_LOGIC_PORT:-$((8081 + ${BANK_PORT_OFFSET:-0}))}"
+PORTAL_PORT="${BANK_PORTAL_PORT:-$((8080 + ${BANK_PORT_OFFSET:-0}))}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 RELEASE_DIR="$REPO_ROOT/target/release"
 
@@ -98,17 +99,6 @@ port_free() {
 # require_free_port NAME PORT VARIABLE: stops with a clear message if another program has the port.
 require_free_port() {
   port_free "$2" || fail "port $2 (for $1) is taken by another program; free it or set $3"
-}
-
-pg_running() {
-  [ -f "$PG_DATA/postmaster.pid" ] && kill -0 "$(head -1 "$PG_DATA/postmaster.pid")" 2>/dev/null
-}
-
-pg_pid() { head -1 "$PG_DATA/postmaster.pid" 2>/dev/null || true; }
-
-# psql as the cluster's superuser over its Unix socket.
-psql_admin() {
-  as_db_user "$PG_BIN/psql" -h "$PG_DIR" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"
 }
 
 database_url() {
