@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const ACCOUNTS: usize = 6;
 const CLIENTS: usize = 8;
@@ -30,8 +30,18 @@ struct Api {
 }
 
 impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>, idem: Option<&str>) -> Result<(u16, Value), String> {
-        let mut request = self.http.request(method, format!("{}{path}", self.url)).header("x-api-key", &self.key);
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        idem: Option<&str>,
+    ) -> Result<(u16, Value), String> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .header("x-api-key", &self.key);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -48,7 +58,13 @@ impl Api {
 
     async fn sign_in(&self, username: &str, password: &str) -> String {
         let (status, body) = self
-            .call(reqwest::Method::POST, "/v1/sessions", None, Some(json!({ "username": username, "password": password })), None)
+            .call(
+                reqwest::Method::POST,
+                "/v1/sessions",
+                None,
+                Some(json!({ "username": username, "password": password })),
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(status, 201, "sign in as {username}: {body}");
@@ -58,9 +74,22 @@ impl Api {
     async fn total(&self, token: &str, accounts: &[String]) -> Decimal {
         let mut sum = Decimal::ZERO;
         for number in accounts {
-            let (status, body) = self.call(reqwest::Method::GET, &format!("/v1/accounts/{number}"), Some(token), None, None).await.unwrap();
+            let (status, body) = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/v1/accounts/{number}"),
+                    Some(token),
+                    None,
+                    None,
+                )
+                .await
+                .unwrap();
             assert_eq!(status, 200, "read {number}: {body}");
-            sum += body["ledger_balance"].as_str().unwrap().parse::<Decimal>().unwrap();
+            sum += body["ledger_balance"]
+                .as_str()
+                .unwrap()
+                .parse::<Decimal>()
+                .unwrap();
         }
         sum
     }
@@ -68,14 +97,20 @@ impl Api {
 
 fn arg(name: &str) -> String {
     let args: Vec<String> = std::env::args().collect();
-    let at = args.iter().position(|a| a == name).unwrap_or_else(|| panic!("{name} is required"));
+    let at = args
+        .iter()
+        .position(|a| a == name)
+        .unwrap_or_else(|| panic!("{name} is required"));
     args[at + 1].clone()
 }
 
 #[tokio::main]
 async fn main() {
     let api = Arc::new(Api {
-        http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap(),
         url: arg("--url").trim_end_matches('/').to_owned(),
         key: arg("--service-key"),
     });
@@ -142,8 +177,18 @@ async fn run(api: Arc<Api>) {
     let bank: Value = serde_json::from_slice(&std::fs::read(arg("--bank")).unwrap()).unwrap();
     let name = arg("--name");
     let seconds: u64 = arg("--seconds").parse().unwrap();
-    let accounts: Vec<String> = bank["accounts"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect();
-    let token = api.sign_in(bank["username"].as_str().unwrap(), bank["password"].as_str().unwrap()).await;
+    let accounts: Vec<String> = bank["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    let token = api
+        .sign_in(
+            bank["username"].as_str().unwrap(),
+            bank["password"].as_str().unwrap(),
+        )
+        .await;
     let before = api.total(&token, &accounts).await;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
@@ -185,12 +230,25 @@ async fn run(api: Arc<Api>) {
     for client in clients {
         client.await.unwrap();
     }
-    let outcomes = Arc::try_unwrap(outcomes).ok().unwrap().into_inner().unwrap();
+    let outcomes = Arc::try_unwrap(outcomes)
+        .ok()
+        .unwrap()
+        .into_inner()
+        .unwrap();
 
     // Every acknowledged transfer exists.
     let mut lost = 0;
     for id in &outcomes.acknowledged {
-        let (status, _) = api.call(reqwest::Method::GET, &format!("/v1/transfers/{id}"), Some(&token), None, None).await.unwrap();
+        let (status, _) = api
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/transfers/{id}"),
+                Some(&token),
+                None,
+                None,
+            )
+            .await
+            .unwrap();
         if status != 200 {
             lost += 1;
         }
@@ -198,7 +256,16 @@ async fn run(api: Arc<Api>) {
     // What became of the requests whose answers the clients never saw.
     let mut applied_unseen = 0;
     for key in &outcomes.failed {
-        let (status, _) = api.call(reqwest::Method::GET, &format!("/v1/transfers?idempotency_key={key}"), Some(&token), None, None).await.unwrap();
+        let (status, _) = api
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/transfers?idempotency_key={key}"),
+                Some(&token),
+                None,
+                None,
+            )
+            .await
+            .unwrap();
         if status == 200 {
             applied_unseen += 1;
         }
@@ -220,7 +287,11 @@ async fn run(api: Arc<Api>) {
         outcomes.acknowledged.len(),
         outcomes.errors,
         outcomes.refused,
-        if before == after { "unchanged" } else { "CHANGED" },
+        if before == after {
+            "unchanged"
+        } else {
+            "CHANGED"
+        },
         if resumed { "resumed" } else { "DID NOT RESUME" },
     );
     println!("gap_ms={longest_gap_ms} errors={errors}");

@@ -129,7 +129,8 @@ pub async fn post(
         ));
     }
     let request_hash = order.request_hash();
-    crate::retry::run(state.settings.retry_budget_ms, || async {
+    let kind = order.kind();
+    let result = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let now = match data::idempotency::claim(
             &mut tx,
@@ -183,7 +184,17 @@ pub async fn post(
             replayed: false,
         })
     })
-    .await
+    .await;
+    let outcome = match &result {
+        Ok(outcome) if outcome.replayed => "replayed",
+        Ok(_) => "posted",
+        Err(ApiError::Refused { code, .. }) => code,
+        Err(ApiError::Unavailable(_)) => "unavailable",
+        Err(_) => "refused",
+    };
+    metrics::counter!("bank_transfers_total", "kind" => audit_action(kind), "outcome" => outcome)
+        .increment(1);
+    result
 }
 
 fn audit_action(kind: TransferKind) -> &'static str {

@@ -30,9 +30,11 @@ where
             Err(error) if error.is_transient() => {
                 let now = Instant::now();
                 if now >= deadline {
+                    metrics::counter!("bank_unit_of_work_budget_spent_total").increment(1);
                     tracing::warn!(%error, attempt, "retry budget spent");
                     return Err(ApiError::Unavailable(error.to_string()));
                 }
+                metrics::counter!("bank_unit_of_work_retries_total").increment(1);
                 tracing::info!(%error, attempt, "transient database error; retrying the unit of work");
                 let pause = Duration::from_millis(backoff_ms).min(deadline - now);
                 tokio::time::sleep(pause).await;

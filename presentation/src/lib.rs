@@ -8,6 +8,7 @@
 pub mod error;
 pub mod filters;
 pub mod logic;
+pub mod metrics;
 pub mod middleware;
 mod pages;
 pub mod request_id;
@@ -56,10 +57,13 @@ pub fn app(settings: &Settings) -> anyhow::Result<Router> {
         .with_secure(settings.secure_cookies)
         .with_expiry(Expiry::OnInactivity(Duration::minutes(IDLE_EXPIRY_MIN)));
     let state = AppState { logic };
+    metrics::handle();
     Ok(Router::new()
         .merge(pages::router())
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::render))
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .nest_service("/static", ServeDir::new(&settings.static_dir))
         .fallback(|| async { error::PageError::NotFound })
         .layer(axum::middleware::from_fn(middleware::verify_csrf))

@@ -7,6 +7,7 @@ mod cash;
 mod customers;
 pub mod extract;
 mod health;
+pub mod metrics;
 mod payees;
 mod portal_sessions;
 mod security;
@@ -47,9 +48,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::auth::require_service,
         ));
+    metrics::handle();
     Router::new()
         .nest("/v1", v1)
         .merge(health::router())
+        .route("/metrics", axum::routing::get(metrics::render))
+        .route_layer(middleware::from_fn(metrics::track))
         .fallback(|| async {
             ApiError::NotFound {
                 code: "route_not_found",

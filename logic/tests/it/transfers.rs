@@ -301,3 +301,33 @@ async fn staff_transfers_are_audited_and_customer_transfers_are_in_the_ledger() 
         None
     );
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_transfers_by_outcome() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let from = app.account(&teller, &alice, "10.00").await;
+    let to = app.account(&teller, &alice, "0").await;
+    app.transfer(&alice.token, "m1", &from, &to, "1.00").await;
+    app.transfer(&alice.token, "m2", &from, &to, "100.00").await;
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        "bank_transfers_total{kind=\"transfer.post\",outcome=\"posted\"}",
+        "bank_transfers_total{kind=\"transfer.post\",outcome=\"insufficient_funds\"}",
+        "http_requests_total{route=\"/v1/transfers\",method=\"POST\",status=\"201\"}",
+        "http_request_duration_seconds_bucket{route=\"/v1/transfers\"",
+        "bank_db_pool_connections",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from\n{text}");
+    }
+    assert!(!text.contains(&from), "raw paths never become labels");
+}

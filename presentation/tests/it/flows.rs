@@ -642,3 +642,24 @@ async fn the_request_id_is_shown_on_error_pages_and_travels_to_the_logic_tier() 
         proxy.request_ids()
     );
 }
+
+#[tokio::test]
+async fn metrics_count_pages_by_route() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let number = portal.accounts(ALICE).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    browser.get(&format!("/accounts/{number}")).await;
+    let text = browser.get("/metrics").await.body;
+    assert!(
+        text.contains(
+            "portal_requests_total{route=\"/accounts/{number}\",method=\"GET\",status=\"200\"}"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("portal_request_duration_seconds_bucket"));
+    assert!(!text.contains(&number));
+}
