@@ -265,6 +265,14 @@ psql_cluster() {
     -U postgres -v ON_ERROR_STOP=1 -qAt "$@"
 }
 
+patroni_urls() {
+  local node urls=()
+  for node in "${NODES[@]}"; do
+    urls+=("http://127.0.0.1:$(node_rest_port "$node")")
+  done
+  (IFS=,; echo "${urls[*]}")
+}
+
 start_instance() {
   local name=$1 port
   port=$(instance_port "$name")
@@ -276,6 +284,7 @@ start_instance() {
   case "$name" in
     logic*)
       BANK_DATABASE_URL="$(database_url)" BANK_LISTEN_ADDR="127.0.0.1:$port" BANK_LOG_FORMAT=json \
+        BANK_PATRONI_URLS="$(patroni_urls)" \
         setsid "$RELEASE_DIR/logic" serve >> "$LOG_DIR/$name.log" 2>&1 < /dev/null &
       ;;
     portal*)

@@ -39,6 +39,9 @@ pub struct Settings {
     /// How long a session survives without being used: fifteen minutes, the usual for banking.
     pub session_idle_s: i64,
     pub log_json: bool,
+    /// Patroni REST endpoints of the database nodes, for the cluster page; empty when the
+    /// database is a single server.
+    pub patroni_urls: Vec<String>,
 }
 
 impl Settings {
@@ -63,6 +66,13 @@ impl Settings {
             session_ttl_s: env_or("BANK_SESSION_TTL_S", "28800")?,
             session_idle_s: env_or("BANK_SESSION_IDLE_S", "900")?,
             log_json: env_or::<String>("BANK_LOG_FORMAT", "text")? == "json",
+            patroni_urls: std::env::var("BANK_PATRONI_URLS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|url| !url.is_empty())
+                .map(|url| url.trim_end_matches('/').to_owned())
+                .collect(),
         })
     }
 }

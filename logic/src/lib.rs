@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod customers;
 pub mod domain;

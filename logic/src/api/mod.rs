@@ -4,6 +4,7 @@
 
 mod accounts;
 mod cash;
+mod cluster;
 mod customers;
 pub mod extract;
 mod health;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::router())
         .merge(transfers::router())
         .merge(cash::router())
+        .merge(cluster::router())
         .merge(security::router())
         .merge(payees::router())
         .merge(portal_sessions::router())

@@ -23,10 +23,11 @@ pub struct TestApp {
 }
 
 /// Options for a test app whose settings differ from the defaults.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AppOptions {
     pub session_ttl_s: i64,
     pub connections_max: u32,
+    pub patroni_urls: Vec<String>,
 }
 
 impl Default for AppOptions {
@@ -34,6 +35,7 @@ impl Default for AppOptions {
         Self {
             session_ttl_s: 3_600,
             connections_max: 10,
+            patroni_urls: Vec::new(),
         }
     }
 }
@@ -59,6 +61,7 @@ impl TestApp {
             session_ttl_s: options.session_ttl_s,
             session_idle_s: 900,
             log_json: false,
+            patroni_urls: options.patroni_urls.clone(),
         };
         let state = AppState::new(db.pool.clone(), settings).await.unwrap();
         let service_key = logic::auth::secrets::generate("bsk");

@@ -7,6 +7,7 @@
 mod accounts;
 mod app;
 mod cash;
+mod cluster;
 mod concurrency;
 mod customers;
 mod idempotency;

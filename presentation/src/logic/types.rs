@@ -127,3 +127,19 @@ pub struct TotpEnrolment {
 pub struct RecoveryCodes {
     pub recovery_codes: Vec<String>,
 }
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClusterMember {
+    pub name: String,
+    pub role: String,
+    pub state: String,
+    pub address: String,
+    pub lag_bytes: Option<u64>,
+    pub timeline: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Cluster {
+    pub reachable: bool,
+    pub members: Vec<ClusterMember>,
+}

@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in/code", get(code_page).post(code))
         .route("/sign-out", post(sign_out))
         .route("/staff", get(staff))
+        .route("/staff/cluster", get(cluster))
 }
 
 #[derive(Template, WebTemplate)]
@@ -266,4 +267,34 @@ async fn staff(staff: Staff) -> StaffPage {
         username: staff.auth.username,
         role: staff.auth.role,
     }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "cluster.html")]
+struct ClusterPage {
+    csrf: String,
+    signed_in: bool,
+    section: &'static str,
+    reachable: bool,
+    members: Vec<crate::logic::types::ClusterMember>,
+}
+
+/// The database nodes' roles, lag and health, for admins.
+async fn cluster(State(state): State<AppState>, staff: Staff) -> Result<ClusterPage, PageError> {
+    if staff.auth.role != "admin" {
+        return Err(PageError::NotFound);
+    }
+    let caller = Caller {
+        token: Some(&staff.auth.token),
+        request_id: &staff.visitor.request_id,
+    };
+    let cluster: crate::logic::types::Cluster =
+        state.logic.get("/v1/admin/cluster", caller).await?;
+    Ok(ClusterPage {
+        csrf: staff.visitor.csrf.clone(),
+        signed_in: false,
+        section: "",
+        reachable: cluster.reachable,
+        members: cluster.members,
+    })
 }

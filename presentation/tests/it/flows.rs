@@ -663,3 +663,26 @@ async fn metrics_count_pages_by_route() {
     assert!(text.contains("portal_request_duration_seconds_bucket"));
     assert!(!text.contains(&number));
 }
+
+#[tokio::test]
+async fn the_cluster_page_is_for_admins_only() {
+    let portal = Portal::spawn().await;
+    let admin = portal.browser();
+    let answer = admin.sign_in(("ada.admin", "admin-demo-pass")).await;
+    let staff = admin.follow(&answer).await;
+    assert!(staff.body.contains("href=\"/staff/cluster\""));
+    let page = admin.get("/staff/cluster").await;
+    assert_eq!(page.status, StatusCode::OK);
+    // This test's logic tier has no Patroni to ask, and the page says so.
+    assert!(
+        page.body.contains("Patroni cannot be reached"),
+        "{}",
+        page.body
+    );
+    let teller = portal.browser();
+    teller.sign_in(("tom.teller", "teller-demo-pass")).await;
+    assert_eq!(
+        teller.get("/staff/cluster").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -46,6 +46,7 @@ impl Portal {
             session_ttl_s: 3_600,
             session_idle_s: 900,
             log_json: false,
+            patroni_urls: Vec::new(),
         };
         let logic = LogicState::new(db.pool.clone(), settings).await.unwrap();
         logic::seed::seed_demo(&logic).await.unwrap();

@@ -1,0 +1,89 @@
+//! The database cluster as Patroni reports it, for the admin area's cluster page.
+
+use std::time::Duration;
+
+use data::users::Role;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::SessionUser;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How long to wait for one Patroni node before asking the next.
+const PATRONI_TIMEOUT_MS: u64 = 1_500;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterResponse {
+    /// Whether the logic tier could reach Patroni at all.
+    pub reachable: bool,
+    pub members: Vec<ClusterMember>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterMember {
+    pub name: String,
+    /// `primary`, `sync_standby` or `replica`.
+    pub role: String,
+    /// Patroni's state of the node: `running`, `streaming`, `starting`, `stopped`, …
+    pub state: String,
+    pub address: String,
+    /// Bytes of WAL the replica is behind the primary; absent for the primary.
+    pub lag_bytes: Option<u64>,
+    pub timeline: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct PatroniCluster {
+    members: Vec<PatroniMember>,
+}
+
+#[derive(Deserialize)]
+struct PatroniMember {
+    name: String,
+    role: String,
+    state: String,
+    host: String,
+    port: u16,
+    lag: Option<serde_json::Value>,
+    timeline: Option<u64>,
+}
+
+/// Asks the Patroni nodes in turn; the first that answers describes the whole cluster.
+pub async fn status(state: &AppState, user: &SessionUser) -> Result<ClusterResponse, ApiError> {
+    user.require_role(&[Role::Admin])?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(PATRONI_TIMEOUT_MS))
+        .build()
+        .map_err(|e| ApiError::Internal(format!("http client: {e}")))?;
+    for url in &state.settings.patroni_urls {
+        let Ok(response) = http.get(format!("{url}/cluster")).send().await else {
+            continue;
+        };
+        let Ok(cluster) = response.json::<PatroniCluster>().await else {
+            continue;
+        };
+        let members = cluster
+            .members
+            .into_iter()
+            .map(|m| ClusterMember {
+                role: match m.role.as_str() {
+                    "leader" | "master" => "primary".to_owned(),
+                    other => other.to_owned(),
+                },
+                lag_bytes: m.lag.and_then(|lag| lag.as_u64()),
+                address: format!("{}:{}", m.host, m.port),
+                name: m.name,
+                state: m.state,
+                timeline: m.timeline,
+            })
+            .collect();
+        return Ok(ClusterResponse {
+            reachable: true,
+            members,
+        });
+    }
+    Ok(ClusterResponse {
+        reachable: false,
+        members: Vec::new(),
+    })
+}
