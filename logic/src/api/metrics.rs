@@ -11,11 +11,6 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::state::AppState;
 
-/// Latency buckets in seconds: from a cached read to a request that waited out a failover.
-const LATENCY_BUCKETS_S: [f64; 14] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 30.0,
-];
-
 /// The process-wide recorder, installed on first use.
 pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -23,7 +18,11 @@ pub fn handle() -> &'static PrometheusHandle {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(
                 Matcher::Suffix("duration_seconds".into()),
-                &LATENCY_BUCKETS_S,
+                // Seconds: from a cached read to a request that waited out a failover.
+                &[
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0,
+                    30.0,
+                ],
             )
             .expect("valid buckets")
             .build_recorder();
