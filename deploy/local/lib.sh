@@ -7,8 +7,6 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 STATE_DIR="${BANK_STATE_DIR:-$REPO_ROOT/.run}"
 LOG_DIR="$STATE_DIR/logs"
-PG_DIR="$STATE_DIR/pg"
-PG_DATA="$PG_DIR/data"
 # Public endpoints (HAProxy): the primary, the API and the portal. BANK_PORT_OFFSET moves them all.
 PG_PORT="${BANK_PG_PORT:-$((55432 + ${BANK_PORT_OFFSET:-0}))}"
 LOGIC_PORT="${BANK_LOGIC_PORT:-$((8081 + ${BANK_PORT_OFFSET:-0}))}"
