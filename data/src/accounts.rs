@@ -41,7 +41,30 @@ pub enum NormalSide {
     Debit,
 }
 
-/// What an internal account is for; there is one of each per currency.
+/// What a freeze stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "freeze_scope", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum FreezeScope {
+    /// Every movement, in and out.
+    All,
+    /// Money going out; money may still come in.
+    Debits,
+    /// Money coming in; money may still go out.
+    Credits,
+}
+
+impl FreezeScope {
+    pub fn stops_debits(self) -> bool {
+        matches!(self, FreezeScope::All | FreezeScope::Debits)
+    }
+
+    pub fn stops_credits(self) -> bool {
+        matches!(self, FreezeScope::All | FreezeScope::Credits)
+    }
+}
+
+/// What an internal account is for; one of each per currency, except drawers (one per opening).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, Deserialize)]
 #[sqlx(type_name = "internal_ledger", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
@@ -50,6 +73,10 @@ pub enum InternalLedger {
     VaultCash,
     /// The bank's own capital: the counterpart of cash the bank brings in; no floor.
     Capital,
+    /// A teller's cash drawer, one account per opening: debit-normal, never below nothing.
+    TellerDrawer,
+    /// Differences found when drawers are counted: debit-normal, no floor.
+    OverShort,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -71,6 +98,10 @@ pub struct AccountRow {
     /// Sum of the account's active holds.
     pub held: Decimal,
     pub created_at: OffsetDateTime,
+    /// What a freeze stops; set exactly when the account is frozen.
+    pub freeze_scope: Option<FreezeScope>,
+    /// Why the account was last frozen, unfrozen or closed.
+    pub status_reason: Option<String>,
 }
 
 /// The account columns plus the sum of active holds, followed by `$tail`.
@@ -79,7 +110,7 @@ macro_rules! account_query {
         concat!(
             "SELECT a.id, a.number, a.kind, a.product, a.name, a.customer_id, a.ledger, ",
             "a.currency, a.status, a.normal_side, a.balance, a.overdraft_limit, a.floor_enforced, ",
-            "a.created_at, ",
+            "a.created_at, a.freeze_scope, a.status_reason, ",
             "(SELECT coalesce(sum(h.amount), 0) FROM holds h ",
             "WHERE h.account_id = a.id AND h.released_at IS NULL AND h.expires_at > now()) AS held ",
             "FROM accounts a ",
@@ -234,17 +265,62 @@ pub async fn reconcile_accounts(
     .classify()
 }
 
-/// Sets an account's status (open, frozen, closed).
+/// Sets an account's status, what a freeze stops and why. The database refuses to reopen a
+/// closed account ([`crate::Violation::Other`] `accounts_closed_is_final`) or to close one whose
+/// balance is not zero (`accounts_closed_at_zero`).
 pub async fn set_status(
     conn: &mut PgConnection,
     account_id: Uuid,
     status: AccountStatus,
+    freeze_scope: Option<FreezeScope>,
+    reason: &str,
 ) -> Result<(), DataError> {
-    sqlx::query("UPDATE accounts SET status = $2 WHERE id = $1")
+    sqlx::query(
+        "UPDATE accounts SET status = $2, freeze_scope = $3, status_reason = $4 WHERE id = $1",
+    )
+    .bind(account_id)
+    .bind(status)
+    .bind(freeze_scope)
+    .bind(reason)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(())
+}
+
+pub async fn set_overdraft_limit(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    limit: Decimal,
+) -> Result<(), DataError> {
+    sqlx::query("UPDATE accounts SET overdraft_limit = $2 WHERE id = $1")
         .bind(account_id)
-        .bind(status)
+        .bind(limit)
         .execute(conn)
         .await
         .classify()?;
     Ok(())
+}
+
+pub async fn find_account(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<AccountRow>, DataError> {
+    sqlx::query_as(account_query!("WHERE a.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .classify()
+}
+
+/// Locks one account by number for an update of its status or limits.
+pub async fn lock_account_by_number(
+    conn: &mut PgConnection,
+    number: &str,
+) -> Result<Option<AccountRow>, DataError> {
+    sqlx::query_as(account_query!("WHERE a.number = $1 FOR UPDATE OF a"))
+        .bind(number)
+        .fetch_optional(conn)
+        .await
+        .classify()
 }

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 use sqlx::PgConnection;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::{ClassifyExt, DataError};
@@ -66,4 +67,118 @@ pub async fn count_records(conn: &mut PgConnection) -> Result<i64, DataError> {
         .fetch_one(conn)
         .await
         .classify()
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub occurred_at: OffsetDateTime,
+    pub actor_user_id: Option<Uuid>,
+    pub actor_username: Option<String>,
+    pub actor_service: Option<String>,
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub request_id: Option<String>,
+}
+
+/// Which audit records to find, newest first. Every filter is optional; they combine with AND.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor_user_id: Option<Uuid>,
+    /// Records about this customer, one of their accounts, or a transfer touching one.
+    pub customer_id: Option<Uuid>,
+    /// Records about this account or a transfer touching it.
+    pub account_number: Option<String>,
+    /// An action (`account.freeze`) or an action family (`account.`).
+    pub action: Option<String>,
+    pub occurred_from: Option<OffsetDateTime>,
+    pub occurred_before: Option<OffsetDateTime>,
+    /// Only records older than this id (the cursor of the previous page).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+pub async fn search(conn: &mut PgConnection, filter: &AuditFilter) -> Result<Vec<AuditRow>, DataError> {
+    sqlx::query_as(
+        "SELECT l.id, l.occurred_at, l.actor_user_id, u.username AS actor_username,
+                l.actor_service, l.action, l.subject_type, l.subject_id, l.before, l.after,
+                l.request_id
+         FROM audit_log l LEFT JOIN users u ON u.id = l.actor_user_id
+         WHERE ($1::uuid IS NULL OR l.actor_user_id = $1)
+           AND ($2::uuid IS NULL
+                OR (l.subject_type = 'customer' AND l.subject_id = $2::text)
+                OR l.after ->> 'customer_id' = $2::text
+                OR l.before ->> 'customer_id' = $2::text
+                OR EXISTS (SELECT 1 FROM accounts a WHERE a.customer_id = $2
+                           AND (l.subject_id = a.number
+                                OR l.after ->> 'debit_account' = a.number
+                                OR l.after ->> 'credit_account' = a.number
+                                OR l.after ->> 'account' = a.number)))
+           AND ($3::text IS NULL
+                OR l.subject_id = $3
+                OR l.after ->> 'debit_account' = $3
+                OR l.after ->> 'credit_account' = $3
+                OR l.after ->> 'account' = $3)
+           AND ($4::text IS NULL OR l.action = $4 OR l.action LIKE $4 || '%')
+           AND ($5::timestamptz IS NULL OR l.occurred_at >= $5)
+           AND ($6::timestamptz IS NULL OR l.occurred_at < $6)
+           AND ($7::bigint IS NULL OR l.id < $7)
+         ORDER BY l.id DESC
+         LIMIT $8",
+    )
+    .bind(filter.actor_user_id)
+    .bind(filter.customer_id)
+    .bind(filter.account_number.as_deref())
+    .bind(filter.action.as_deref())
+    .bind(filter.occurred_from)
+    .bind(filter.occurred_before)
+    .bind(filter.before_id)
+    .bind(filter.limit)
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+/// One audit row as the chain covers it, with every field in the text form the hash is made of,
+/// so that a verifier can recompute the chain without trusting the database's own function.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChainRow {
+    pub id: i64,
+    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, UTC.
+    pub occurred_at: String,
+    pub actor_user_id: Option<String>,
+    pub actor_service: Option<String>,
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub request_id: Option<String>,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+/// Up to `limit` rows of the chain after `after_id`, in chain order.
+pub async fn chain_rows(
+    conn: &mut PgConnection,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<ChainRow>, DataError> {
+    sqlx::query_as(
+        "SELECT id,
+                to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')
+                    AS occurred_at,
+                actor_user_id::text AS actor_user_id, actor_service, action, subject_type,
+                subject_id, before::text AS before, after::text AS after, request_id,
+                prev_hash, hash
+         FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .classify()
 }

@@ -16,6 +16,9 @@ pub struct CustomerRow {
     pub created_at: OffsetDateTime,
     /// The customer's portal sign-in, if they have one.
     pub username: Option<String>,
+    pub address: Option<String>,
+    pub id_document: Option<String>,
+    pub updated_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug)]
@@ -25,6 +28,17 @@ pub struct NewCustomer<'a> {
     pub email: &'a str,
     pub phone: Option<&'a str>,
     pub date_of_birth: Option<Date>,
+    pub address: Option<&'a str>,
+    pub id_document: Option<&'a str>,
+}
+
+macro_rules! customer_query {
+    ($tail:literal) => {
+        concat!("SELECT c.id, c.full_name, c.email, c.phone, c.date_of_birth, c.created_at,
+    (SELECT u.username FROM users u WHERE u.customer_id = c.id ORDER BY u.created_at LIMIT 1)
+        AS username,
+    c.address, c.id_document, c.updated_at FROM customers c", " ", $tail)
+    };
 }
 
 pub async fn insert_customer(
@@ -32,15 +46,18 @@ pub async fn insert_customer(
     new: &NewCustomer<'_>,
 ) -> Result<CustomerRow, DataError> {
     sqlx::query_as(
-        "INSERT INTO customers (id, full_name, email, phone, date_of_birth)
-         VALUES ($1, $2, $3, $4, $5)
-         RETURNING id, full_name, email, phone, date_of_birth, created_at, NULL::text AS username",
+        "INSERT INTO customers (id, full_name, email, phone, date_of_birth, address, id_document)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         RETURNING id, full_name, email, phone, date_of_birth, created_at, NULL::text AS username,
+                   address, id_document, updated_at",
     )
     .bind(new.id)
     .bind(new.full_name)
     .bind(new.email)
     .bind(new.phone)
     .bind(new.date_of_birth)
+    .bind(new.address)
+    .bind(new.id_document)
     .fetch_one(conn)
     .await
     .classify()
@@ -50,14 +67,73 @@ pub async fn find_customer(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<CustomerRow>, DataError> {
-    sqlx::query_as(
-        "SELECT c.id, c.full_name, c.email, c.phone, c.date_of_birth, c.created_at,
-                (SELECT u.username FROM users u WHERE u.customer_id = c.id
-                 ORDER BY u.created_at LIMIT 1) AS username
-         FROM customers c WHERE c.id = $1",
-    )
+    sqlx::query_as(customer_query!("WHERE c.id = $1"))
     .bind(id)
     .fetch_optional(conn)
+    .await
+    .classify()
+}
+
+/// Locks a customer's row for an edit.
+pub async fn lock_customer(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<CustomerRow>, DataError> {
+    sqlx::query_as(customer_query!("WHERE c.id = $1 FOR UPDATE OF c"))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .classify()
+}
+
+/// Replaces a customer's identity fields; [`crate::Violation::EmailTaken`] if the new email
+/// address is another customer's.
+pub async fn update_customer(
+    conn: &mut PgConnection,
+    changed: &NewCustomer<'_>,
+) -> Result<CustomerRow, DataError> {
+    sqlx::query(
+        "UPDATE customers SET full_name = $2, email = $3, phone = $4, date_of_birth = $5,
+                              address = $6, id_document = $7, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(changed.id)
+    .bind(changed.full_name)
+    .bind(changed.email)
+    .bind(changed.phone)
+    .bind(changed.date_of_birth)
+    .bind(changed.address)
+    .bind(changed.id_document)
+    .execute(&mut *conn)
+    .await
+    .classify()?;
+    sqlx::query_as(customer_query!("WHERE c.id = $1"))
+    .bind(changed.id)
+    .fetch_one(conn)
+    .await
+    .classify()
+}
+
+/// Customers matching `text`: part of the name or email (any case), the phone number with spaces
+/// ignored, the identity document, or the number of one of their accounts. Names first.
+pub async fn search_customers(
+    conn: &mut PgConnection,
+    text: &str,
+    limit: i64,
+) -> Result<Vec<CustomerRow>, DataError> {
+    let pattern = crate::like_pattern(text);
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    sqlx::query_as(customer_query!("WHERE c.full_name ILIKE $1 OR c.email ILIKE $1
+            OR ($2 <> '' AND length($2) >= 4 AND replace(c.phone, ' ', '') LIKE '%' || $2 || '%')
+            OR upper(c.id_document) = upper($3)
+            OR EXISTS (SELECT 1 FROM accounts a WHERE a.customer_id = c.id AND a.number = $2)
+         ORDER BY c.full_name, c.created_at
+         LIMIT $4"))
+    .bind(pattern)
+    .bind(digits)
+    .bind(text)
+    .bind(limit)
+    .fetch_all(conn)
     .await
     .classify()
 }

@@ -8,9 +8,13 @@
 pub mod accounts;
 pub mod audit;
 pub mod customers;
+pub mod drawers;
 pub mod error;
 pub mod health;
+pub mod holds;
 pub mod idempotency;
+pub mod approvals;
+pub mod limits;
 pub mod payees;
 pub mod pool;
 pub mod portal_sessions;
@@ -29,4 +33,27 @@ pub use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 pub async fn savepoint(conn: &mut PgConnection) -> Result<Transaction<'_, Postgres>, DataError> {
     use sqlx::Connection;
     Ok(conn.begin().await?)
+}
+
+/// Escapes `%`, `_` and `\` so that `text` matches literally inside a LIKE pattern, and wraps it
+/// in `%` so that it matches anywhere.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_patterns_match_literally() {
+        assert_eq!(super::like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
 }

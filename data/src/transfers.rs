@@ -153,20 +153,6 @@ pub struct HistoryQuery {
     pub limit: i64,
 }
 
-/// Escapes `%`, `_` and `\` so that `text` matches literally inside a LIKE pattern.
-fn like_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 pub async fn account_history(
     conn: &mut PgConnection,
     query: &HistoryQuery,
@@ -194,7 +180,7 @@ pub async fn account_history(
     .bind(query.posted_before)
     .bind(query.before_entry_id)
     .bind(query.limit)
-    .bind(query.text.as_deref().map(like_pattern))
+    .bind(query.text.as_deref().map(crate::like_pattern))
     .fetch_all(conn)
     .await
     .classify()
@@ -263,12 +249,4 @@ pub async fn entries_between(
     .fetch_all(conn)
     .await
     .classify()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn like_patterns_match_literally() {
-        assert_eq!(super::like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
-    }
 }

@@ -304,3 +304,69 @@ pub async fn purge_sign_in_throttle(
     .classify()?;
     Ok(done.rows_affected())
 }
+
+/// A member of staff as the admin pages list them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StaffRow {
+    pub id: Uuid,
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: OffsetDateTime,
+    pub totp_enabled: bool,
+    /// The start of their latest session, if any.
+    pub last_sign_in: Option<OffsetDateTime>,
+}
+
+macro_rules! staff_query {
+    ($tail:literal) => {
+        concat!("SELECT u.id, u.username, u.role, u.disabled, u.created_at,
+        u.totp_enabled_at IS NOT NULL AS totp_enabled,
+        (SELECT max(s.created_at) FROM user_sessions s WHERE s.user_id = u.id) AS last_sign_in
+    FROM users u", " ", $tail)
+    };
+}
+
+pub async fn list_staff(conn: &mut PgConnection) -> Result<Vec<StaffRow>, DataError> {
+    sqlx::query_as(staff_query!("WHERE u.role <> 'customer' ORDER BY u.role, u.username"))
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+/// Locks a staff member's row for a change of role or access.
+pub async fn lock_staff(conn: &mut PgConnection, id: Uuid) -> Result<Option<StaffRow>, DataError> {
+    sqlx::query_as(staff_query!("WHERE u.id = $1 AND u.role <> 'customer' FOR UPDATE OF u"))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .classify()
+}
+
+pub async fn set_role_and_access(
+    conn: &mut PgConnection,
+    id: Uuid,
+    role: Role,
+    disabled: bool,
+) -> Result<(), DataError> {
+    sqlx::query("UPDATE users SET role = $2, disabled = $3 WHERE id = $1")
+        .bind(id)
+        .bind(role)
+        .bind(disabled)
+        .execute(conn)
+        .await
+        .classify()?;
+    Ok(())
+}
+
+/// The id of the user with this username, for resolving an audit search's actor.
+pub async fn find_user_id_by_username(
+    conn: &mut PgConnection,
+    username: &str,
+) -> Result<Option<Uuid>, DataError> {
+    sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(conn)
+        .await
+        .classify()
+}

@@ -1,0 +1,169 @@
+//! The bank's configurable limits: the amount above which a teller's operation needs a
+//! supervisor's approval, and customers' daily limits on transfers to others.
+
+use rust_decimal::Decimal;
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{ClassifyExt, DataError};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CurrencyLimitsRow {
+    pub currency: String,
+    pub approval_threshold: Decimal,
+    pub daily_transfer_limit: Decimal,
+    pub updated_at: OffsetDateTime,
+    pub updated_by_username: Option<String>,
+}
+
+pub async fn currency_limits(conn: &mut PgConnection) -> Result<Vec<CurrencyLimitsRow>, DataError> {
+    sqlx::query_as(
+        "SELECT l.currency, l.approval_threshold, l.daily_transfer_limit, l.updated_at,
+                u.username AS updated_by_username
+         FROM currency_limits l LEFT JOIN users u ON u.id = l.updated_by ORDER BY l.currency",
+    )
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+/// Locks and reads one currency's limits.
+pub async fn lock_currency_limits(
+    conn: &mut PgConnection,
+    currency: &str,
+) -> Result<Option<CurrencyLimitsRow>, DataError> {
+    sqlx::query_as(
+        "SELECT l.currency, l.approval_threshold, l.daily_transfer_limit, l.updated_at,
+                NULL::text AS updated_by_username
+         FROM currency_limits l WHERE l.currency = $1 FOR UPDATE",
+    )
+    .bind(currency)
+    .fetch_optional(conn)
+    .await
+    .classify()
+}
+
+pub async fn approval_threshold(
+    conn: &mut PgConnection,
+    currency: &str,
+) -> Result<Option<Decimal>, DataError> {
+    sqlx::query_scalar("SELECT approval_threshold FROM currency_limits WHERE currency = $1")
+        .bind(currency)
+        .fetch_optional(conn)
+        .await
+        .classify()
+}
+
+pub async fn set_currency_limits(
+    conn: &mut PgConnection,
+    currency: &str,
+    approval_threshold: Decimal,
+    daily_transfer_limit: Decimal,
+    updated_by: Uuid,
+) -> Result<(), DataError> {
+    sqlx::query(
+        "UPDATE currency_limits SET approval_threshold = $2, daily_transfer_limit = $3,
+                                    updated_at = now(), updated_by = $4
+         WHERE currency = $1",
+    )
+    .bind(currency)
+    .bind(approval_threshold)
+    .bind(daily_transfer_limit)
+    .bind(updated_by)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(())
+}
+
+/// A customer's daily limit in one currency: their own if set, else the bank's.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DailyLimitRow {
+    pub currency: String,
+    pub daily_limit: Decimal,
+    /// True when the customer has a limit of their own.
+    pub own: bool,
+    /// What they have sent to others today (UTC).
+    pub used_today: Decimal,
+}
+
+pub async fn customer_daily_limits(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+) -> Result<Vec<DailyLimitRow>, DataError> {
+    sqlx::query_as(
+        "SELECT l.currency, coalesce(c.daily_limit, l.daily_transfer_limit) AS daily_limit,
+                c.daily_limit IS NOT NULL AS own,
+                coalesce(o.total, 0) AS used_today
+         FROM currency_limits l
+         LEFT JOIN customer_daily_limits c ON c.customer_id = $1 AND c.currency = l.currency
+         LEFT JOIN daily_outflows o ON o.customer_id = $1 AND o.currency = l.currency
+              AND o.day = (now() AT TIME ZONE 'UTC')::date
+         ORDER BY l.currency",
+    )
+    .bind(customer_id)
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+/// Sets (or with `None`, removes) a customer's own daily limit in a currency.
+pub async fn set_customer_daily_limit(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    currency: &str,
+    limit: Option<Decimal>,
+) -> Result<(), DataError> {
+    match limit {
+        Some(limit) => sqlx::query(
+            "INSERT INTO customer_daily_limits (customer_id, currency, daily_limit)
+             VALUES ($1, $2, $3)
+             ON CONFLICT (customer_id, currency) DO UPDATE SET daily_limit = EXCLUDED.daily_limit",
+        )
+        .bind(customer_id)
+        .bind(currency)
+        .bind(limit),
+        None => sqlx::query(
+            "DELETE FROM customer_daily_limits WHERE customer_id = $1 AND currency = $2",
+        )
+        .bind(customer_id)
+        .bind(currency),
+    }
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(())
+}
+
+/// Adds `amount` to what the customer has sent to others today and returns the new total with
+/// the limit it must stay within. The upserted row stays locked until the transaction ends, so
+/// two transfers of the same customer add up one after the other: the caller refuses (rolls back)
+/// when the total exceeds the limit, and no two transfers can both slip under it.
+pub async fn add_daily_outflow(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    currency: &str,
+    amount: Decimal,
+) -> Result<(Decimal, Decimal), DataError> {
+    sqlx::query_as(
+        "WITH added AS (
+             INSERT INTO daily_outflows AS o (customer_id, day, currency, total)
+             VALUES ($1, (now() AT TIME ZONE 'UTC')::date, $2, $3)
+             ON CONFLICT (customer_id, day, currency) DO UPDATE SET total = o.total + EXCLUDED.total
+             RETURNING o.total
+         )
+         SELECT added.total,
+                coalesce((SELECT daily_limit FROM customer_daily_limits
+                          WHERE customer_id = $1 AND currency = $2),
+                         (SELECT daily_transfer_limit FROM currency_limits WHERE currency = $2),
+                         0) AS daily_limit
+         FROM added",
+    )
+    .bind(customer_id)
+    .bind(currency)
+    .bind(amount)
+    .fetch_one(conn)
+    .await
+    .classify()
+}
