@@ -35,6 +35,26 @@ pub async fn savepoint(conn: &mut PgConnection) -> Result<Transaction<'_, Postgr
     Ok(conn.begin().await?)
 }
 
+/// The current transaction's timestamp: what `now()` stamps on every row it writes.
+pub async fn transaction_now(conn: &mut PgConnection) -> Result<time::OffsetDateTime, DataError> {
+    use error::ClassifyExt;
+    sqlx::query_scalar("SELECT now()")
+        .fetch_one(conn)
+        .await
+        .classify()
+}
+
+/// Makes the caller's transaction read one snapshot throughout (REPEATABLE READ), so that
+/// checks spanning several statements agree with each other. Must come first in the transaction.
+pub async fn set_snapshot_isolation(conn: &mut PgConnection) -> Result<(), DataError> {
+    use error::ClassifyExt;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(conn)
+        .await
+        .classify()?;
+    Ok(())
+}
+
 /// Escapes `%`, `_` and `\` so that `text` matches literally inside a LIKE pattern, and wraps it
 /// in `%` so that it matches anywhere.
 pub(crate) fn like_pattern(text: &str) -> String {

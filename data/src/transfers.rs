@@ -17,6 +17,10 @@ pub enum TransferKind {
     CashWithdrawal,
     OpeningCash,
     Reversal,
+    /// Cash between the vault and a teller's drawer.
+    DrawerTransfer,
+    /// A drawer's counted difference, against the over/short account.
+    OverShort,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, Deserialize)]
@@ -245,6 +249,51 @@ pub async fn entries_between(
     .bind(account_id)
     .bind(from)
     .bind(before)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+/// The transfer that reversed `id`, if one did.
+pub async fn reversal_of(conn: &mut PgConnection, id: Uuid) -> Result<Option<Uuid>, DataError> {
+    sqlx::query_scalar("SELECT id FROM transfers WHERE reverses_transfer_id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .classify()
+}
+
+/// The latest entries across all of a customer's accounts, newest first.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CustomerEntryRow {
+    pub account_number: String,
+    pub currency: String,
+    #[sqlx(flatten)]
+    pub entry: EntryRow,
+}
+
+pub async fn customer_recent_entries(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    limit: i64,
+) -> Result<Vec<CustomerEntryRow>, DataError> {
+    sqlx::query_as(
+        "SELECT a.number AS account_number, a.currency, e.id, e.transfer_id, e.amount,
+                e.balance_after, e.posted_at, t.kind, t.memo,
+                CASE WHEN t.debit_account_id = e.account_id THEN c.number ELSE d.number END
+                    AS counterparty_number
+         FROM accounts a
+         CROSS JOIN LATERAL (SELECT * FROM ledger_entries le WHERE le.account_id = a.id
+                             ORDER BY le.id DESC LIMIT $2) e
+         JOIN transfers t ON t.id = e.transfer_id
+         JOIN accounts d ON d.id = t.debit_account_id
+         JOIN accounts c ON c.id = t.credit_account_id
+         WHERE a.customer_id = $1
+         ORDER BY e.id DESC
+         LIMIT $2",
+    )
+    .bind(customer_id)
     .bind(limit)
     .fetch_all(conn)
     .await

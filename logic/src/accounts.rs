@@ -394,3 +394,276 @@ mod tests {
         assert!(decode_cursor(&encode_cursor(-1)).is_err());
     }
 }
+
+/// A change of an account's status, asked for by staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    Freeze(data::accounts::FreezeScope),
+    Unfreeze,
+    Close,
+}
+
+/// Longest reason for a status change or hold, as in the columns.
+const REASON_MAX_CHARS: usize = 200;
+
+/// Freezes, unfreezes or closes a customer account, with a reason; audited with before and after.
+/// An account closes only at a zero balance, with no active hold and nothing awaiting approval.
+pub async fn change_status(
+    state: &AppState,
+    staff: &SessionUser,
+    request_id: Option<&str>,
+    number: &AccountNumber,
+    change: StatusChange,
+    reason: &str,
+) -> Result<AccountResponse, ApiError> {
+    use data::accounts::AccountStatus;
+    match change {
+        StatusChange::Freeze(_) | StatusChange::Close => {
+            staff.require_role(&[Role::Teller, Role::Supervisor])?
+        }
+        // Lifting a freeze is a supervisor's decision.
+        StatusChange::Unfreeze => staff.require_role(&[Role::Supervisor])?,
+    }
+    let reason = crate::domain::text::required("reason", reason, REASON_MAX_CHARS)?;
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        let account = data::accounts::lock_account_by_number(&mut tx, number.as_str())
+            .await?
+            .filter(|a| a.kind == AccountKind::Customer)
+            .ok_or_else(account_not_found)?;
+        let before = AccountResponse::from(&account);
+        let refused = |code, detail: &str| Err(ApiError::refused(code, detail.to_owned()));
+        let (status, scope, action) = match (change, account.status) {
+            (_, AccountStatus::Closed) => return refused("account_closed", "the account is closed"),
+            (StatusChange::Freeze(scope), _) => (AccountStatus::Frozen, Some(scope), "account.freeze"),
+            (StatusChange::Unfreeze, AccountStatus::Frozen) => {
+                (AccountStatus::Open, None, "account.unfreeze")
+            }
+            (StatusChange::Unfreeze, _) => {
+                return refused("account_not_frozen", "the account is not frozen");
+            }
+            (StatusChange::Close, _) => {
+                if account.balance != Decimal::ZERO {
+                    return refused(
+                        "balance_not_zero",
+                        "the account still holds money: pay out or transfer the balance first",
+                    );
+                }
+                if account.held > Decimal::ZERO {
+                    return refused("holds_active", "release the account's holds first");
+                }
+                let pending = data::approvals::list_approvals(
+                    &mut tx,
+                    &data::approvals::ApprovalFilter {
+                        status: Some(data::approvals::ApprovalStatus::Pending),
+                        account_id: Some(account.id),
+                        customer_id: None,
+                        limit: 1,
+                    },
+                )
+                .await?;
+                if !pending.is_empty() {
+                    return refused(
+                        "approval_pending",
+                        "a request for this account awaits approval; decide it first",
+                    );
+                }
+                (AccountStatus::Closed, None, "account.close")
+            }
+        };
+        data::accounts::set_status(&mut tx, account.id, status, scope, &reason)
+            .await
+            .map_err(|e| match e.violation() {
+                Some(data::Violation::Other(c)) if c == "accounts_closed_at_zero" => {
+                    ApiError::refused("balance_not_zero", "the account still holds money")
+                }
+                _ => ApiError::from(e),
+            })?;
+        let after_row = data::accounts::find_account(&mut tx, account.id)
+            .await?
+            .ok_or_else(account_not_found)?;
+        let after = AccountResponse::from(&after_row);
+        data::audit::append(
+            &mut tx,
+            &data::audit::NewAuditRecord {
+                actor_user_id: Some(staff.user_id),
+                actor_service: None,
+                action,
+                subject_type: "account",
+                subject_id: account.number.clone(),
+                before: serde_json::to_value(&before).ok(),
+                after: serde_json::to_value(&after).ok(),
+                request_id,
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(after)
+    })
+    .await
+}
+
+/// Longest a hold may last: a year.
+const HOLD_DAYS_MAX: i64 = 366;
+/// Holds one listing shows.
+const HOLDS_LISTED_MAX: i64 = 100;
+
+/// Places a hold on a customer account: it reduces the available balance, never the ledger
+/// balance, until it is released or expires. Refused if the available balance does not cover it.
+pub async fn place_hold(
+    state: &AppState,
+    staff: &SessionUser,
+    request_id: Option<&str>,
+    number: &AccountNumber,
+    amount: &str,
+    reason: &str,
+    expires_at: time::OffsetDateTime,
+) -> Result<crate::wire::HoldResponse, ApiError> {
+    staff.require_role(&[Role::Teller, Role::Supervisor])?;
+    let reason = crate::domain::text::required("reason", reason, REASON_MAX_CHARS)?;
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        let account = data::accounts::lock_account_by_number(&mut tx, number.as_str())
+            .await?
+            .filter(|a| a.kind == AccountKind::Customer)
+            .ok_or_else(account_not_found)?;
+        let amount = crate::domain::Amount::parse(amount, Currency::parse(&account.currency)?)?;
+        let now = data::transaction_now(&mut tx).await?;
+        if expires_at <= now || expires_at > now + Duration::days(HOLD_DAYS_MAX) {
+            return Err(ApiError::invalid(
+                "invalid_field",
+                "expires_at",
+                format!("a hold expires in the future, within {HOLD_DAYS_MAX} days"),
+            ));
+        }
+        if account.status == data::accounts::AccountStatus::Closed {
+            return Err(ApiError::refused("account_closed", "the account is closed"));
+        }
+        crate::ledger::check_floor(&account, -amount.value())?;
+        let id = Uuid::new_v4();
+        data::holds::insert_hold(
+            &mut tx,
+            &data::holds::NewHold {
+                id,
+                account_id: account.id,
+                amount: amount.value(),
+                reason: &reason,
+                expires_at,
+                placed_by: Some(staff.user_id),
+            },
+        )
+        .await?;
+        let row = data::holds::find_hold(&mut tx, id)
+            .await?
+            .ok_or_else(|| ApiError::Internal("the hold just placed is gone".into()))?;
+        let response = crate::wire::HoldResponse::new(&row, &account, now);
+        data::audit::append(
+            &mut tx,
+            &data::audit::NewAuditRecord {
+                actor_user_id: Some(staff.user_id),
+                actor_service: None,
+                action: "hold.place",
+                subject_type: "account",
+                subject_id: account.number.clone(),
+                before: None,
+                after: serde_json::to_value(&response).ok(),
+                request_id,
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(response)
+    })
+    .await
+}
+
+pub async fn holds(
+    state: &AppState,
+    staff: &SessionUser,
+    number: &AccountNumber,
+) -> Result<Vec<crate::wire::HoldResponse>, ApiError> {
+    staff.require_role(&[Role::Teller, Role::Supervisor, Role::Admin])?;
+    let account = get(state, staff, number).await?;
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        let now = data::transaction_now(&mut conn).await?;
+        let rows = data::holds::account_holds(&mut conn, account.id, HOLDS_LISTED_MAX).await?;
+        Ok(rows
+            .iter()
+            .map(|row| crate::wire::HoldResponse::new(row, &account, now))
+            .collect())
+    })
+    .await
+}
+
+/// Releases an active hold. Holds that guard a request awaiting approval are released by its
+/// decision, not by hand.
+pub async fn release_hold(
+    state: &AppState,
+    staff: &SessionUser,
+    request_id: Option<&str>,
+    id: Uuid,
+) -> Result<crate::wire::HoldResponse, ApiError> {
+    staff.require_role(&[Role::Teller, Role::Supervisor])?;
+    let not_found = || ApiError::NotFound {
+        code: "hold_not_found",
+        detail: "no such hold",
+    };
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        let hold = data::holds::find_hold(&mut tx, id)
+            .await?
+            .ok_or_else(not_found)?;
+        let account = data::accounts::lock_accounts(&mut tx, &[hold.account_id])
+            .await?
+            .pop()
+            .ok_or_else(not_found)?;
+        let guarding = data::approvals::list_approvals(
+            &mut tx,
+            &data::approvals::ApprovalFilter {
+                status: Some(data::approvals::ApprovalStatus::Pending),
+                account_id: Some(account.id),
+                customer_id: None,
+                limit: crate::approvals::LIST_MAX,
+            },
+        )
+        .await?
+        .iter()
+        .any(|request| request.hold_id == Some(id));
+        if guarding {
+            return Err(ApiError::refused(
+                "hold_guards_approval",
+                "this hold guards a request awaiting approval; approve or reject the request",
+            ));
+        }
+        let now = data::transaction_now(&mut tx).await?;
+        let before = crate::wire::HoldResponse::new(&hold, &account, now);
+        if !data::holds::release_hold(&mut tx, id, Some(staff.user_id)).await? {
+            return Err(ApiError::Conflict {
+                code: "hold_not_active",
+                detail: "this hold was already released or has expired".into(),
+            });
+        }
+        let row = data::holds::find_hold(&mut tx, id)
+            .await?
+            .ok_or_else(not_found)?;
+        let after = crate::wire::HoldResponse::new(&row, &account, now);
+        data::audit::append(
+            &mut tx,
+            &data::audit::NewAuditRecord {
+                actor_user_id: Some(staff.user_id),
+                actor_service: None,
+                action: "hold.release",
+                subject_type: "account",
+                subject_id: account.number.clone(),
+                before: serde_json::to_value(&before).ok(),
+                after: serde_json::to_value(&after).ok(),
+                request_id,
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(after)
+    })
+    .await
+}

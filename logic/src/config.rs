@@ -38,6 +38,8 @@ pub struct Settings {
     pub session_ttl_s: i64,
     /// How long a session survives without being used: fifteen minutes, the usual for banking.
     pub session_idle_s: i64,
+    /// How long an approval request waits for a supervisor before it expires: a working day.
+    pub approval_ttl_s: i64,
     pub log_json: bool,
     /// Patroni REST endpoints of the database nodes, for the cluster page; empty when the
     /// database is a single server.
@@ -65,6 +67,7 @@ impl Settings {
             retry_budget_ms: env_or("BANK_RETRY_BUDGET_MS", "30000")?,
             session_ttl_s: env_or("BANK_SESSION_TTL_S", "28800")?,
             session_idle_s: env_or("BANK_SESSION_IDLE_S", "900")?,
+            approval_ttl_s: env_or("BANK_APPROVAL_TTL_S", "28800")?,
             log_json: env_or::<String>("BANK_LOG_FORMAT", "text")? == "json",
             patroni_urls: std::env::var("BANK_PATRONI_URLS")
                 .unwrap_or_default()

@@ -1,7 +1,9 @@
-//! Customers: onboarding by staff, and reading a profile.
+//! Customers: onboarding and edits by staff (audited with before and after), search, profiles,
+//! recent activity and daily transfer limits.
 
 use data::customers::NewCustomer;
 use data::users::Role;
+use rust_decimal::Decimal;
 use time::Date;
 use uuid::Uuid;
 
@@ -9,32 +11,47 @@ use crate::auth::SessionUser;
 use crate::domain::text;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::wire::CustomerResponse;
+use crate::wire::{ActivityResponse, CustomerResponse, DailyLimitResponse, EntryResponse};
 
 /// Longest name accepted, as in the `customers.full_name` column.
 const FULL_NAME_MAX_CHARS: usize = 200;
+/// Most customers one search returns.
+pub const SEARCH_MAX: i64 = 50;
+/// Shortest search text: fewer characters match too many customers to be useful.
+const SEARCH_MIN_CHARS: usize = 2;
+/// Entries in a profile's recent activity.
+pub const ACTIVITY_MAX: i64 = 20;
 
-/// A parsed onboarding request.
+/// A customer's identity fields, validated.
 #[derive(Debug, Clone)]
-pub struct Onboarding {
+pub struct Identity {
     pub full_name: String,
     pub email: String,
     pub phone: Option<String>,
     pub date_of_birth: Option<Date>,
-    /// The customer's sign-in for the web banking portal, if they get one now.
-    pub login: Option<(String, String)>,
+    pub address: Option<String>,
+    pub id_document: Option<String>,
 }
 
-impl Onboarding {
-    pub fn parse(
-        full_name: &str,
-        email: &str,
-        phone: Option<&str>,
-        date_of_birth: Option<Date>,
-        login: Option<(&str, String)>,
-    ) -> Result<Self, ApiError> {
+/// The identity fields as a request carries them.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct IdentityFields {
+    pub full_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub date_of_birth: Option<Date>,
+    pub address: Option<String>,
+    pub id_document: Option<String>,
+}
+
+fn present(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl Identity {
+    pub fn parse(fields: &IdentityFields) -> Result<Self, ApiError> {
         let today = time::OffsetDateTime::now_utc().date();
-        if let Some(born) = date_of_birth
+        if let Some(born) = fields.date_of_birth
             && (born > today || born.year() < today.year() - 130)
         {
             return Err(ApiError::invalid(
@@ -44,10 +61,47 @@ impl Onboarding {
             ));
         }
         Ok(Self {
-            full_name: text::required("full_name", full_name, FULL_NAME_MAX_CHARS)?,
-            email: text::email(email)?,
-            phone: phone.map(text::phone).transpose()?,
-            date_of_birth,
+            full_name: text::required("full_name", &fields.full_name, FULL_NAME_MAX_CHARS)?,
+            email: text::email(&fields.email)?,
+            phone: present(fields.phone.as_deref()).map(text::phone).transpose()?,
+            date_of_birth: fields.date_of_birth,
+            address: present(fields.address.as_deref())
+                .map(text::address)
+                .transpose()?,
+            id_document: present(fields.id_document.as_deref())
+                .map(text::id_document)
+                .transpose()?,
+        })
+    }
+
+    fn row(&self, id: Uuid) -> NewCustomer<'_> {
+        NewCustomer {
+            id,
+            full_name: &self.full_name,
+            email: &self.email,
+            phone: self.phone.as_deref(),
+            date_of_birth: self.date_of_birth,
+            address: self.address.as_deref(),
+            id_document: self.id_document.as_deref(),
+        }
+    }
+}
+
+/// A parsed onboarding request.
+#[derive(Debug, Clone)]
+pub struct Onboarding {
+    pub identity: Identity,
+    /// The customer's sign-in for the web banking portal, if they get one now.
+    pub login: Option<(String, String)>,
+}
+
+impl Onboarding {
+    pub fn parse(
+        fields: &IdentityFields,
+        login: Option<(&str, String)>,
+    ) -> Result<Self, ApiError> {
+        Ok(Self {
+            identity: Identity::parse(fields)?,
             login: match login {
                 Some((username, password)) => {
                     crate::auth::password::check_policy(&password)?;
@@ -59,56 +113,44 @@ impl Onboarding {
     }
 }
 
+fn email_taken(e: data::DataError) -> ApiError {
+    match e.violation() {
+        Some(data::Violation::EmailTaken) => ApiError::Conflict {
+            code: "email_taken",
+            detail: "another customer has this email address".into(),
+        },
+        _ => ApiError::from(e),
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "customer_not_found",
+        detail: "no such customer",
+    }
+}
+
 pub async fn onboard(
     state: &AppState,
     staff: &SessionUser,
     request_id: Option<&str>,
     onboarding: &Onboarding,
 ) -> Result<CustomerResponse, ApiError> {
-    staff.require_role(&[Role::Teller, Role::Supervisor, Role::Admin])?;
+    staff.require_role(&[Role::Teller, Role::Supervisor])?;
     crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let row = data::customers::insert_customer(
-            &mut tx,
-            &NewCustomer {
-                id: Uuid::new_v4(),
-                full_name: &onboarding.full_name,
-                email: &onboarding.email,
-                phone: onboarding.phone.as_deref(),
-                date_of_birth: onboarding.date_of_birth,
-            },
-        )
-        .await
-        .map_err(|e| match e.violation() {
-            Some(data::Violation::EmailTaken) => ApiError::Conflict {
-                code: "email_taken",
-                detail: "another customer has this email address".into(),
-            },
-            _ => ApiError::from(e),
-        })?;
-        let username = match &onboarding.login {
-            Some((username, password)) => {
-                crate::identity::new_user(
-                    &mut tx,
-                    username,
-                    password.clone(),
-                    Role::Customer,
-                    Some(row.id),
-                )
+        let id = Uuid::new_v4();
+        data::customers::insert_customer(&mut tx, &onboarding.identity.row(id))
+            .await
+            .map_err(email_taken)?;
+        if let Some((username, password)) = &onboarding.login {
+            crate::identity::new_user(&mut tx, username, password.clone(), Role::Customer, Some(id))
                 .await?;
-                Some(username.clone())
-            }
-            None => None,
-        };
-        let response = CustomerResponse {
-            id: row.id,
-            full_name: row.full_name,
-            email: row.email,
-            phone: row.phone,
-            date_of_birth: row.date_of_birth,
-            username,
-            created_at: row.created_at,
-        };
+        }
+        let row = data::customers::find_customer(&mut tx, id)
+            .await?
+            .ok_or_else(not_found)?;
+        let response = CustomerResponse::from(row);
         data::audit::append(
             &mut tx,
             &data::audit::NewAuditRecord {
@@ -129,16 +171,74 @@ pub async fn onboard(
     .await
 }
 
+/// Replaces a customer's identity fields; the audit record keeps both versions.
+pub async fn update(
+    state: &AppState,
+    staff: &SessionUser,
+    request_id: Option<&str>,
+    id: Uuid,
+    identity: &Identity,
+) -> Result<CustomerResponse, ApiError> {
+    staff.require_role(&[Role::Teller, Role::Supervisor])?;
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        let before = data::customers::lock_customer(&mut tx, id)
+            .await?
+            .map(CustomerResponse::from)
+            .ok_or_else(not_found)?;
+        let after = data::customers::update_customer(&mut tx, &identity.row(id))
+            .await
+            .map_err(email_taken)?;
+        let after = CustomerResponse::from(after);
+        data::audit::append(
+            &mut tx,
+            &data::audit::NewAuditRecord {
+                actor_user_id: Some(staff.user_id),
+                actor_service: None,
+                action: "customer.update",
+                subject_type: "customer",
+                subject_id: id.to_string(),
+                before: serde_json::to_value(&before).ok(),
+                after: serde_json::to_value(&after).ok(),
+                request_id,
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(after)
+    })
+    .await
+}
+
+/// Staff find customers by name, email, phone, identity document or account number.
+pub async fn search(
+    state: &AppState,
+    staff: &SessionUser,
+    text: &str,
+) -> Result<Vec<CustomerResponse>, ApiError> {
+    staff.require_role(&[Role::Teller, Role::Supervisor, Role::Admin])?;
+    let text = text::bounded("q", text, 200)?;
+    if text.chars().count() < SEARCH_MIN_CHARS {
+        return Err(ApiError::invalid(
+            "invalid_query",
+            "q",
+            format!("search with at least {SEARCH_MIN_CHARS} characters"),
+        ));
+    }
+    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::customers::search_customers(&mut conn, &text, SEARCH_MAX).await?)
+    })
+    .await?;
+    Ok(rows.into_iter().map(CustomerResponse::from).collect())
+}
+
 /// A customer's profile: staff see any, a customer sees only their own.
 pub async fn profile(
     state: &AppState,
     user: &SessionUser,
     id: Uuid,
 ) -> Result<CustomerResponse, ApiError> {
-    let not_found = || ApiError::NotFound {
-        code: "customer_not_found",
-        detail: "no such customer",
-    };
     if !user.is_staff() && user.customer_id != Some(id) {
         return Err(not_found());
     }
@@ -148,13 +248,124 @@ pub async fn profile(
     })
     .await?
     .ok_or_else(not_found)?;
-    Ok(CustomerResponse {
-        id: row.id,
-        full_name: row.full_name,
-        email: row.email,
-        phone: row.phone,
-        date_of_birth: row.date_of_birth,
-        username: row.username,
-        created_at: row.created_at,
+    Ok(CustomerResponse::from(row))
+}
+
+/// The latest entries across the customer's accounts, for staff.
+pub async fn activity(
+    state: &AppState,
+    staff: &SessionUser,
+    id: Uuid,
+) -> Result<Vec<ActivityResponse>, ApiError> {
+    staff.require_role(&[Role::Teller, Role::Supervisor, Role::Admin])?;
+    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::transfers::customer_recent_entries(&mut conn, id, ACTIVITY_MAX).await?)
     })
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| ActivityResponse {
+            account: row.account_number.clone(),
+            currency: row.currency.clone(),
+            entry: EntryResponse::new(
+                &row.entry,
+                data::accounts::NormalSide::Credit,
+                &row.currency,
+            ),
+        })
+        .collect())
+}
+
+/// The customer's daily transfer limits per currency and what they used today.
+pub async fn daily_limits(
+    state: &AppState,
+    user: &SessionUser,
+    id: Uuid,
+) -> Result<Vec<DailyLimitResponse>, ApiError> {
+    if !user.is_staff() && user.customer_id != Some(id) {
+        return Err(not_found());
+    }
+    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        if data::customers::find_customer(&mut conn, id).await?.is_none() {
+            return Err(not_found());
+        }
+        Ok(data::limits::customer_daily_limits(&mut conn, id).await?)
+    })
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| DailyLimitResponse {
+            currency: row.currency.clone(),
+            daily_limit: crate::domain::money::format_in_scale(row.daily_limit, &row.currency),
+            own: row.own,
+            used_today: crate::domain::money::format_in_scale(row.used_today, &row.currency),
+        })
+        .collect())
+}
+
+/// Sets a customer's own daily limit in a currency (admins), or with `None` returns them to the
+/// bank's limit.
+pub async fn set_daily_limit(
+    state: &AppState,
+    admin: &SessionUser,
+    request_id: Option<&str>,
+    id: Uuid,
+    currency: &crate::domain::Currency,
+    limit: Option<&str>,
+) -> Result<Vec<DailyLimitResponse>, ApiError> {
+    admin.require_role(&[Role::Admin])?;
+    let limit = match limit.map(str::trim) {
+        None | Some("") => None,
+        Some("0") => Some(Decimal::ZERO),
+        Some(text) => Some(
+            crate::domain::Amount::parse(text, *currency)
+                .map_err(|e| ApiError::invalid("invalid_amount", "daily_limit", e.to_string()))?
+                .value(),
+        ),
+    };
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        if data::customers::lock_customer(&mut tx, id).await?.is_none() {
+            return Err(not_found());
+        }
+        let before = data::limits::customer_daily_limits(&mut tx, id)
+            .await?
+            .into_iter()
+            .find(|row| row.currency == currency.code());
+        data::limits::set_customer_daily_limit(&mut tx, id, currency.code(), limit).await?;
+        let after = data::limits::customer_daily_limits(&mut tx, id)
+            .await?
+            .into_iter()
+            .find(|row| row.currency == currency.code());
+        let describe = |row: Option<data::limits::DailyLimitRow>| {
+            row.map(|row| {
+                serde_json::json!({
+                    "customer_id": id,
+                    "currency": row.currency,
+                    "daily_limit": row.daily_limit.to_string(),
+                    "own": row.own,
+                })
+            })
+        };
+        data::audit::append(
+            &mut tx,
+            &data::audit::NewAuditRecord {
+                actor_user_id: Some(admin.user_id),
+                actor_service: None,
+                action: "customer.daily_limit",
+                subject_type: "customer",
+                subject_id: id.to_string(),
+                before: describe(before),
+                after: describe(after),
+                request_id,
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(())
+    })
+    .await?;
+    daily_limits(state, admin, id).await
 }

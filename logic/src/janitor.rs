@@ -1,12 +1,14 @@
-//! Housekeeping in the background: forgets expired portal sessions and stale sign-in throttle
-//! rows, so neither table grows without bound. Every instance runs it; the deletes are idempotent.
+//! Housekeeping in the background: lapses approval requests whose time ran out (releasing their
+//! holds), and forgets expired portal sessions and stale sign-in throttle rows, so neither table
+//! grows without bound. Every instance runs it; each step is idempotent and skips rows another
+//! instance is handling.
 
 use std::time::Duration;
 
 use crate::state::AppState;
 
 /// How often to sweep: expired rows are harmless until then (every read checks expiry itself).
-const SWEEP_EVERY_S: u64 = 300;
+const SWEEP_EVERY_S: u64 = 60;
 
 pub fn spawn(state: AppState) {
     tokio::spawn(async move {
@@ -20,8 +22,12 @@ pub fn spawn(state: AppState) {
     });
 }
 
-async fn sweep(state: &AppState) -> Result<(), data::DataError> {
-    let mut conn = state.pool.acquire().await?;
+async fn sweep(state: &AppState) -> Result<(), crate::error::ApiError> {
+    let expired = crate::approvals::expire_due(state).await?;
+    if expired > 0 {
+        tracing::info!(expired, "approval requests lapsed without a decision");
+    }
+    let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
     let sessions = data::portal_sessions::purge_expired(&mut conn).await?;
     let throttle =
         data::users::purge_sign_in_throttle(&mut conn, crate::identity::FAILURE_WINDOW_S).await?;

@@ -57,10 +57,15 @@ pub enum Movement {
         debit: AccountNumber,
         credit: AccountNumber,
     },
-    /// Cash paid in at the counter: the vault gains cash, the customer's account is credited.
+    /// Cash paid in at the counter: the teller's drawer gains cash, the customer's account is
+    /// credited.
     CashDeposit { account: AccountNumber },
-    /// Cash paid out at the counter: the customer's account is debited, the vault pays out.
+    /// Cash paid out at the counter: the customer's account is debited, the drawer pays out.
     CashWithdrawal { account: AccountNumber },
+    /// Cash from the vault into the initiator's open drawer.
+    DrawerFromVault,
+    /// Cash from the initiator's open drawer back into the vault.
+    DrawerToVault,
 }
 
 #[derive(Debug, Clone)]
@@ -71,20 +76,23 @@ pub struct Order {
 }
 
 impl Order {
-    fn kind(&self) -> TransferKind {
+    pub fn kind(&self) -> TransferKind {
         match self.movement {
             Movement::Transfer { .. } => TransferKind::Transfer,
             Movement::CashDeposit { .. } => TransferKind::CashDeposit,
             Movement::CashWithdrawal { .. } => TransferKind::CashWithdrawal,
+            Movement::DrawerFromVault | Movement::DrawerToVault => TransferKind::DrawerTransfer,
         }
     }
 
     /// What makes two requests "the same request" for idempotency: every field, normalised.
-    fn request_hash(&self) -> Vec<u8> {
+    pub fn request_hash(&self) -> Vec<u8> {
         let (kind, first, second) = match &self.movement {
             Movement::Transfer { debit, credit } => ("transfer", debit.as_str(), credit.as_str()),
             Movement::CashDeposit { account } => ("cash_deposit", account.as_str(), ""),
             Movement::CashWithdrawal { account } => ("cash_withdrawal", account.as_str(), ""),
+            Movement::DrawerFromVault => ("drawer_from_vault", "", ""),
+            Movement::DrawerToVault => ("drawer_to_vault", "", ""),
         };
         let canonical = format!(
             "{kind}\n{first}\n{second}\n{}\n{}\n{}",
@@ -112,7 +120,64 @@ pub struct Actor<'a> {
     pub request_id: Option<&'a str>,
 }
 
-/// Moves money exactly once per idempotency key.
+/// Who a posting is made for: the signed-in user, or for an approved request its maker.
+#[derive(Debug, Clone, Copy)]
+pub struct Initiator {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub customer_id: Option<Uuid>,
+}
+
+impl From<&SessionUser> for Initiator {
+    fn from(user: &SessionUser) -> Self {
+        Self {
+            user_id: user.user_id,
+            role: user.role,
+            customer_id: user.customer_id,
+        }
+    }
+}
+
+/// The outcome of claiming an idempotency key inside a unit of work.
+pub enum Claimed {
+    /// The key is this transaction's; the work must be done. Carries the transaction's `now()`.
+    Fresh(time::OffsetDateTime),
+    /// The key was used before for the same request: this is the stored response.
+    Replay(Outcome),
+}
+
+/// Claims `key` for `principal` inside the caller's transaction. The same key with a different
+/// request is refused.
+pub async fn claim(
+    conn: &mut PgConnection,
+    principal: Uuid,
+    key: &IdempotencyKey,
+    request_hash: &[u8],
+) -> Result<Claimed, ApiError> {
+    match data::idempotency::claim(conn, principal, key.as_str(), request_hash).await? {
+        Claim::Claimed { now } => Ok(Claimed::Fresh(now)),
+        Claim::Completed(record) => {
+            if record.request_hash != request_hash {
+                return Err(ApiError::Conflict {
+                    code: "idempotency_key_reused",
+                    detail: "this Idempotency-Key was already used for a different request".into(),
+                });
+            }
+            let status = u16::try_from(record.response_status)
+                .ok()
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .unwrap_or(StatusCode::CREATED);
+            Ok(Claimed::Replay(Outcome {
+                status,
+                body: record.response_body,
+                replayed: true,
+            }))
+        }
+    }
+}
+
+/// Moves money exactly once per idempotency key. A teller's operation above the approval
+/// threshold is not posted but filed for a supervisor's approval (202), with the funds held.
 pub async fn post(
     state: &AppState,
     actor: Actor<'_>,
@@ -130,52 +195,43 @@ pub async fn post(
     }
     let request_hash = order.request_hash();
     let kind = order.kind();
+    let initiator = Initiator::from(actor.user);
     let result = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let now = match data::idempotency::claim(
-            &mut tx,
-            actor.user.user_id,
-            key.as_str(),
-            &request_hash,
-        )
-        .await?
-        {
-            Claim::Completed(record) => {
-                if record.request_hash != request_hash {
-                    return Err(ApiError::Conflict {
-                        code: "idempotency_key_reused",
-                        detail: "this Idempotency-Key was already used for a different request"
-                            .into(),
-                    });
-                }
-                let status = u16::try_from(record.response_status)
-                    .ok()
-                    .and_then(|s| StatusCode::from_u16(s).ok())
-                    .unwrap_or(StatusCode::CREATED);
-                return Ok(Outcome {
-                    status,
-                    body: record.response_body,
-                    replayed: true,
-                });
-            }
-            Claim::Claimed { now } => now,
+        let now = match claim(&mut tx, actor.user.user_id, key, &request_hash).await? {
+            Claimed::Replay(outcome) => return Ok(outcome),
+            Claimed::Fresh(now) => now,
         };
-        let (transfer, body) = execute(&mut tx, actor, key, order, now).await?;
-        if actor.user.is_staff() {
-            data::audit::append(
+        if needs_approval(&mut tx, &initiator, order).await? {
+            let body = crate::approvals::file_order(
                 &mut tx,
-                &data::audit::NewAuditRecord {
-                    actor_user_id: Some(actor.user.user_id),
-                    actor_service: None,
-                    action: audit_action(transfer.kind),
-                    subject_type: "transfer",
-                    subject_id: transfer.id.to_string(),
-                    before: None,
-                    after: Some(body.clone()),
-                    request_id: actor.request_id,
-                },
+                actor,
+                key,
+                order,
+                state.settings.approval_ttl_s,
             )
             .await?;
+            data::idempotency::complete(&mut tx, actor.user.user_id, key.as_str(), 202, &body)
+                .await?;
+            tx.commit().await.map_err(data::DataError::from)?;
+            return Ok(Outcome {
+                status: StatusCode::ACCEPTED,
+                body,
+                replayed: false,
+            });
+        }
+        let (transfer, body) = execute(
+            &mut tx,
+            &initiator,
+            key,
+            order,
+            now,
+            actor.request_id,
+            KeyCompletion::Complete,
+        )
+        .await?;
+        if actor.user.is_staff() {
+            audit_posting(&mut tx, actor.user.user_id, transfer, &body, actor.request_id).await?;
         }
         tx.commit().await.map_err(data::DataError::from)?;
         Ok(Outcome {
@@ -204,7 +260,61 @@ fn audit_action(kind: TransferKind) -> &'static str {
         TransferKind::CashWithdrawal => "cash.withdrawal",
         TransferKind::OpeningCash => "cash.opening",
         TransferKind::Reversal => "transfer.reverse",
+        TransferKind::DrawerTransfer => "drawer.vault_transfer",
+        TransferKind::OverShort => "drawer.over_short",
     }
+}
+
+/// Appends the audit record of a posting made by staff.
+pub async fn audit_posting(
+    conn: &mut PgConnection,
+    actor_user_id: Uuid,
+    transfer: NewTransferSummary,
+    body: &Value,
+    request_id: Option<&str>,
+) -> Result<(), ApiError> {
+    data::audit::append(
+        conn,
+        &data::audit::NewAuditRecord {
+            actor_user_id: Some(actor_user_id),
+            actor_service: None,
+            action: audit_action(transfer.kind),
+            subject_type: "transfer",
+            subject_id: transfer.id.to_string(),
+            before: None,
+            after: Some(body.clone()),
+            request_id,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether a teller's operation is above the approval threshold of its currency. Supervisors'
+/// own operations, and customers' transfers (bounded by their daily limit), post directly.
+async fn needs_approval(
+    conn: &mut PgConnection,
+    initiator: &Initiator,
+    order: &Order,
+) -> Result<bool, ApiError> {
+    let approvable = matches!(
+        order.movement,
+        Movement::Transfer { .. } | Movement::CashDeposit { .. } | Movement::CashWithdrawal { .. }
+    );
+    if initiator.role != Role::Teller || !approvable {
+        return Ok(false);
+    }
+    let threshold =
+        data::limits::approval_threshold(conn, order.amount.currency().code()).await?;
+    Ok(threshold.is_some_and(|threshold| order.amount.value() > threshold))
+}
+
+/// Whether [`execute`] stores the response under the idempotency key (a fresh request) or leaves
+/// the key alone (an approved request, whose key already holds the approval).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyCompletion {
+    Complete,
+    Leave,
 }
 
 /// Refuses movements the caller's role may never make, before touching the database.
@@ -215,31 +325,44 @@ fn authorise(user: &SessionUser, movement: &Movement) -> Result<(), ApiError> {
         Movement::Transfer { .. } => {
             user.require_role(&[Role::Customer, Role::Teller, Role::Supervisor])
         }
-        Movement::CashDeposit { .. } | Movement::CashWithdrawal { .. } => {
-            user.require_role(&[Role::Teller, Role::Supervisor])
-        }
+        Movement::CashDeposit { .. }
+        | Movement::CashWithdrawal { .. }
+        | Movement::DrawerFromVault
+        | Movement::DrawerToVault => user.require_role(&[Role::Teller, Role::Supervisor]),
     }
 }
 
 /// Stores the response, then resolves and locks the accounts, checks the rules under the locks
 /// and posts. Runs inside the caller's transaction; everything that can happen before the locks
 /// does, so that they are held only for the lock, the posting and the commit.
-async fn execute(
+pub async fn execute(
     conn: &mut PgConnection,
-    actor: Actor<'_>,
+    initiator: &Initiator,
     key: &IdempotencyKey,
     order: &Order,
     now: time::OffsetDateTime,
+    request_id: Option<&str>,
+    completion: KeyCompletion,
 ) -> Result<(NewTransferSummary, Value), ApiError> {
     let currency = order.amount.currency().code();
     let (debit_number, credit_number) = match &order.movement {
         Movement::Transfer { debit, credit } => (debit.to_string(), credit.to_string()),
-        Movement::CashDeposit { account } => {
-            (vault_number(conn, currency).await?, account.to_string())
-        }
-        Movement::CashWithdrawal { account } => {
-            (account.to_string(), vault_number(conn, currency).await?)
-        }
+        Movement::CashDeposit { account } => (
+            drawer_number(conn, initiator, currency).await?,
+            account.to_string(),
+        ),
+        Movement::CashWithdrawal { account } => (
+            account.to_string(),
+            drawer_number(conn, initiator, currency).await?,
+        ),
+        Movement::DrawerFromVault => (
+            drawer_number(conn, initiator, currency).await?,
+            vault_number(conn, currency).await?,
+        ),
+        Movement::DrawerToVault => (
+            vault_number(conn, currency).await?,
+            drawer_number(conn, initiator, currency).await?,
+        ),
     };
     let summary = NewTransferSummary {
         id: Uuid::new_v4(),
@@ -260,7 +383,9 @@ async fn execute(
     };
     let body = serde_json::to_value(&response)
         .map_err(|e| ApiError::Internal(format!("serialise a transfer: {e}")))?;
-    data::idempotency::complete(conn, actor.user.user_id, key.as_str(), 201, &body).await?;
+    if completion == KeyCompletion::Complete {
+        data::idempotency::complete(conn, initiator.user_id, key.as_str(), 201, &body).await?;
+    }
 
     let locked =
         data::accounts::lock_accounts_by_number(conn, &debit_number, &credit_number).await?;
@@ -269,34 +394,29 @@ async fn execute(
         (Movement::Transfer { .. }, Some(debit), Some(credit))
             if debit.kind == AccountKind::Customer
                 && credit.kind == AccountKind::Customer
-                && (actor.user.role != Role::Customer
-                    || debit.customer_id == actor.user.customer_id) =>
+                && (initiator.role != Role::Customer
+                    || debit.customer_id == initiator.customer_id) =>
         {
             (debit, credit)
         }
-        (Movement::CashDeposit { .. }, Some(vault), Some(account))
+        (Movement::CashDeposit { .. }, Some(drawer), Some(account))
             if account.kind == AccountKind::Customer =>
         {
-            (vault, account)
+            (drawer, account)
         }
-        (Movement::CashWithdrawal { .. }, Some(account), Some(vault))
+        (Movement::CashWithdrawal { .. }, Some(account), Some(drawer))
             if account.kind == AccountKind::Customer =>
         {
-            (account, vault)
+            (account, drawer)
+        }
+        (Movement::DrawerFromVault | Movement::DrawerToVault, Some(debit), Some(credit)) => {
+            (debit, credit)
         }
         _ => return Err(account_not_found()),
     };
+    check_movable(debit, Side::Debit)?;
+    check_movable(credit, Side::Credit)?;
     for account in [debit, credit] {
-        if account.status != AccountStatus::Open {
-            return Err(ApiError::refused(
-                "account_not_open",
-                format!(
-                    "account {} is {}",
-                    account.number,
-                    status_word(account.status)
-                ),
-            ));
-        }
         if account.currency != currency {
             return Err(ApiError::refused(
                 "currency_mismatch",
@@ -309,6 +429,12 @@ async fn execute(
     }
     check_floor(debit, -amount)?;
     check_floor(credit, amount)?;
+    if matches!(order.movement, Movement::Transfer { .. })
+        && let Some(customer_id) = debit.customer_id
+        && credit.customer_id != Some(customer_id)
+    {
+        check_daily_limit(conn, customer_id, currency, amount).await?;
+    }
     let transfer = NewTransfer {
         id: summary.id,
         idempotency_key: key.as_str(),
@@ -318,9 +444,9 @@ async fn execute(
         debit_account_id: debit.id,
         credit_account_id: credit.id,
         memo: &order.memo,
-        initiated_by: Some(actor.user.user_id),
+        initiated_by: Some(initiator.user_id),
         reverses_transfer_id: None,
-        request_id: actor.request_id,
+        request_id,
     };
     data::transfers::post_transfer(conn, &transfer)
         .await
@@ -334,14 +460,75 @@ async fn execute(
 
 /// What the audit record needs of a transfer just posted.
 #[derive(Debug, Clone, Copy)]
-struct NewTransferSummary {
-    id: Uuid,
-    kind: TransferKind,
+pub struct NewTransferSummary {
+    pub id: Uuid,
+    pub kind: TransferKind,
+}
+
+/// Which side of a posting an account is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Debit,
+    Credit,
+}
+
+/// Refuses a movement a closed account, or a frozen one whose freeze covers this side, may not
+/// take.
+pub fn check_movable(account: &AccountRow, side: Side) -> Result<(), ApiError> {
+    let stopped = match account.status {
+        AccountStatus::Open => false,
+        AccountStatus::Closed => true,
+        AccountStatus::Frozen => account.freeze_scope.is_none_or(|scope| match side {
+            Side::Debit => scope.stops_debits(),
+            Side::Credit => scope.stops_credits(),
+        }),
+    };
+    if !stopped {
+        return Ok(());
+    }
+    let what = match side {
+        Side::Debit => "send money",
+        Side::Credit => "receive money",
+    };
+    Err(ApiError::refused(
+        "account_not_open",
+        format!(
+            "account {} is {} and cannot {what}",
+            account.number,
+            status_word(account.status)
+        ),
+    ))
+}
+
+/// Adds a transfer to what the customer has sent others today, refusing it past their limit. The
+/// running total's row stays locked until the transaction ends (see
+/// [`data::limits::add_daily_outflow`]), so concurrent transfers cannot both slip under it.
+async fn check_daily_limit(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    currency: &str,
+    amount: Decimal,
+) -> Result<(), ApiError> {
+    let (total, limit) =
+        data::limits::add_daily_outflow(conn, customer_id, currency, amount).await?;
+    if total > limit {
+        let used = total - amount;
+        let left = (limit - used).max(Decimal::ZERO);
+        return Err(ApiError::refused(
+            "daily_limit_exceeded",
+            format!(
+                "this transfer would exceed the daily limit of {} {currency}; {} {currency} is left today",
+                crate::domain::money::format_in_scale(limit, currency),
+                crate::domain::money::format_in_scale(left, currency),
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses an entry of `signed_amount` (credits positive) that would take the account's
 /// available balance below its floor. Entries that raise the balance always pass.
-fn check_floor(account: &AccountRow, signed_amount: Decimal) -> Result<(), ApiError> {
+pub fn check_floor(account: &AccountRow, signed_amount: Decimal) -> Result<(), ApiError> {
     let change = position(account.normal_side, signed_amount);
     if !account.floor_enforced || change >= Decimal::ZERO {
         return Ok(());
@@ -353,11 +540,15 @@ fn check_floor(account: &AccountRow, signed_amount: Decimal) -> Result<(), ApiEr
     Ok(())
 }
 
-fn insufficient(account: &AccountRow) -> ApiError {
-    match (account.kind, account.normal_side) {
-        (AccountKind::Internal, NormalSide::Debit) => ApiError::refused(
+pub fn insufficient(account: &AccountRow) -> ApiError {
+    match (account.ledger, account.normal_side) {
+        (Some(InternalLedger::TellerDrawer), _) => ApiError::refused(
+            "drawer_cash_insufficient",
+            "the drawer does not hold enough cash for this",
+        ),
+        (Some(_), NormalSide::Debit) => ApiError::refused(
             "vault_cash_insufficient",
-            "the vault does not hold enough cash for this withdrawal",
+            "the vault does not hold enough cash for this",
         ),
         _ => ApiError::refused(
             "insufficient_funds",
@@ -366,7 +557,7 @@ fn insufficient(account: &AccountRow) -> ApiError {
     }
 }
 
-fn status_word(status: AccountStatus) -> &'static str {
+pub fn status_word(status: AccountStatus) -> &'static str {
     match status {
         AccountStatus::Open => "open",
         AccountStatus::Frozen => "frozen",
@@ -374,8 +565,25 @@ fn status_word(status: AccountStatus) -> &'static str {
     }
 }
 
+/// The number of the account of the initiator's open drawer in `currency`.
+async fn drawer_number(
+    conn: &mut PgConnection,
+    initiator: &Initiator,
+    currency: &str,
+) -> Result<String, ApiError> {
+    data::drawers::open_drawer(conn, initiator.user_id, currency)
+        .await?
+        .map(|drawer| drawer.account_number)
+        .ok_or_else(|| {
+            ApiError::refused(
+                "drawer_not_open",
+                format!("open your {currency} cash drawer before handling {currency} cash"),
+            )
+        })
+}
+
 /// The number of the branch vault's cash account in `currency`.
-async fn vault_number(conn: &mut PgConnection, currency: &str) -> Result<String, ApiError> {
+pub async fn vault_number(conn: &mut PgConnection, currency: &str) -> Result<String, ApiError> {
     data::accounts::find_internal_account(conn, InternalLedger::VaultCash, currency)
         .await?
         .map(|vault| vault.number)

@@ -6,12 +6,16 @@
 //! `data` crate executes every SQL statement.
 
 pub mod accounts;
+pub mod admin;
 pub mod api;
+pub mod approvals;
+pub mod audit;
 pub mod auth;
 pub mod cluster;
 pub mod config;
 pub mod customers;
 pub mod domain;
+pub mod drawers;
 pub mod error;
 pub mod identity;
 pub mod janitor;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::accounts::Opening;
 use crate::auth::SessionUser;
-use crate::customers::Onboarding;
+use crate::customers::{IdentityFields, Onboarding};
 use crate::domain::{AccountNumber, Amount, Currency};
 use crate::ledger::{Actor, IdempotencyKey, Movement, Order};
 use crate::state::AppState;
@@ -41,6 +41,7 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
     let mut tx = state.pool.begin().await?;
     let vault = internal_account(&mut tx, InternalLedger::VaultCash, "Branch vault cash").await?;
     let capital = internal_account(&mut tx, InternalLedger::Capital, "Share capital").await?;
+    internal_account(&mut tx, InternalLedger::OverShort, "Cash over and short, EUR").await?;
     let opening = NewTransfer {
         id: Uuid::new_v4(),
         idempotency_key: "seed-opening-cash",
@@ -104,18 +105,47 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
             2,
         ),
     ];
+    let addresses = [
+        ("12 Harbour Street, Leeds LS1 4AB", "P1234567"),
+        ("3 Mill Lane, Bristol BS1 5TR", "P7654321"),
+        ("8 rue des Lilas, 75011 Paris", "ID-FR-0928374"),
+    ];
+    // The opening deposits are paid in at the demo teller's counter: a drawer opened for them and
+    // counted back into the vault once they are in.
+    let actor = Actor {
+        user: teller,
+        request_id: Some("seed-demo"),
+    };
+    let drawer = crate::drawers::open(
+        state,
+        actor,
+        &IdempotencyKey::parse("seed-drawer-open").map_err(|e| anyhow::anyhow!("{e}"))?,
+        Currency::Eur,
+        "0",
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("open the demo drawer: {e}"))?;
+    let drawer_id: Uuid = drawer.body["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .context("the drawer's id")?;
+    let mut paid_in = Decimal::ZERO;
     let mut key_counter = 0;
-    for (name, email, phone, (year, month, day), login) in customers {
+    for ((name, email, phone, (year, month, day), login), (address, document)) in
+        customers.into_iter().zip(addresses)
+    {
         let (username, password, _) = DEMO_SIGN_INS[login];
         let born = time::Date::from_calendar_date(year, time::Month::try_from(month)?, day)?;
-        let onboarding = Onboarding::parse(
-            name,
-            email,
-            Some(phone),
-            Some(born),
-            Some((username, password.into())),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let identity = IdentityFields {
+            full_name: name.into(),
+            email: email.into(),
+            phone: Some(phone.into()),
+            date_of_birth: Some(born),
+            address: Some(address.into()),
+            id_document: Some(document.into()),
+        };
+        let onboarding = Onboarding::parse(&identity, Some((username, password.into())))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let customer = crate::customers::onboard(state, teller, Some("seed-demo"), &onboarding)
             .await
             .map_err(|e| anyhow::anyhow!("onboard {name}: {e}"))?;
@@ -161,6 +191,7 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
                 amount: Amount::parse(deposit, Currency::Eur)?,
                 memo: "Opening deposit".into(),
             };
+            paid_in += order.amount.value();
             let key = IdempotencyKey::parse(&format!("seed-deposit-{key_counter}"))
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             crate::ledger::post(
@@ -176,6 +207,17 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
             .map_err(|e| anyhow::anyhow!("opening deposit for {name}: {e}"))?;
         }
     }
+    let fifties = u32::try_from(paid_in / Decimal::from(50))
+        .context("the opening deposits are whole fifties")?;
+    crate::drawers::close(
+        state,
+        actor,
+        &IdempotencyKey::parse("seed-drawer-close").map_err(|e| anyhow::anyhow!("{e}"))?,
+        drawer_id,
+        &[("50.00".to_owned(), fifties)].into_iter().collect(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("close the demo drawer: {e}"))?;
     Ok(true)
 }
 
@@ -187,6 +229,8 @@ async fn internal_account(
     let (normal_side, floor_enforced) = match ledger {
         InternalLedger::VaultCash => (NormalSide::Debit, true),
         InternalLedger::Capital => (NormalSide::Credit, false),
+        InternalLedger::OverShort => (NormalSide::Debit, false),
+        InternalLedger::TellerDrawer => (NormalSide::Debit, true),
     };
     let number = AccountNumber::random_internal();
     let row = data::accounts::insert_account(

@@ -1,7 +1,7 @@
 //! What the API sends: response bodies, named by intent. Amounts are decimal strings in their
 //! currency's scale, times are RFC 3339, ids are UUIDs. Request bodies sit beside their handlers.
 
-use data::accounts::{AccountKind, AccountRow, AccountStatus, NormalSide, Product};
+use data::accounts::{AccountKind, AccountRow, AccountStatus, FreezeScope, NormalSide, Product};
 use data::transfers::{EntryRow, TransferKind, TransferStatus};
 use data::users::Role;
 use rust_decimal::Decimal;
@@ -61,6 +61,10 @@ pub struct AccountResponse {
     pub overdraft_limit: String,
     #[serde(with = "time::serde::rfc3339")]
     pub opened_at: OffsetDateTime,
+    /// What a freeze stops (`all`, `debits`, `credits`); present only while frozen.
+    pub freeze_scope: Option<FreezeScope>,
+    /// Why the account was last frozen, unfrozen or closed.
+    pub status_reason: Option<String>,
 }
 
 /// An account's balance seen from its holder's side: credit-normal accounts as stored, the
@@ -90,6 +94,8 @@ impl From<&AccountRow> for AccountResponse {
             held_amount: format_in_scale(row.held, &row.currency),
             overdraft_limit: format_in_scale(row.overdraft_limit, &row.currency),
             opened_at: row.created_at,
+            freeze_scope: row.freeze_scope,
+            status_reason: row.status_reason.clone(),
         }
     }
 }
@@ -184,6 +190,27 @@ pub struct CustomerResponse {
     pub username: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    pub address: Option<String>,
+    pub id_document: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub updated_at: Option<OffsetDateTime>,
+}
+
+impl From<data::customers::CustomerRow> for CustomerResponse {
+    fn from(row: data::customers::CustomerRow) -> Self {
+        Self {
+            id: row.id,
+            full_name: row.full_name,
+            email: row.email,
+            phone: row.phone,
+            date_of_birth: row.date_of_birth,
+            username: row.username,
+            created_at: row.created_at,
+            address: row.address,
+            id_document: row.id_document,
+            updated_at: row.updated_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -254,4 +281,292 @@ pub struct PortalSessionRecord {
     pub payload: String,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CustomerListResponse {
+    pub customers: Vec<CustomerResponse>,
+}
+
+/// One entry of a customer's recent activity across their accounts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActivityResponse {
+    pub account: String,
+    pub currency: String,
+    #[serde(flatten)]
+    pub entry: EntryResponse,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActivityListResponse {
+    pub entries: Vec<ActivityResponse>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApprovalResponse {
+    pub id: Uuid,
+    pub kind: data::approvals::ApprovalKind,
+    pub status: data::approvals::ApprovalStatus,
+    pub maker: String,
+    pub maker_id: Uuid,
+    pub checker: Option<String>,
+    pub account: String,
+    pub customer_id: Option<Uuid>,
+    pub customer_name: Option<String>,
+    pub amount: Option<String>,
+    pub currency: Option<String>,
+    pub summary: String,
+    pub reason: String,
+    pub hold_id: Option<Uuid>,
+    pub reverses_transfer_id: Option<Uuid>,
+    /// The posting made when the request was approved.
+    pub transfer_id: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub decided_at: Option<OffsetDateTime>,
+    pub decision_note: String,
+}
+
+impl From<&data::approvals::ApprovalRow> for ApprovalResponse {
+    fn from(row: &data::approvals::ApprovalRow) -> Self {
+        Self {
+            id: row.id,
+            kind: row.kind,
+            status: row.status,
+            maker: row.maker_username.clone(),
+            maker_id: row.maker_id,
+            checker: row.checker_username.clone(),
+            account: row.account_number.clone(),
+            customer_id: row.customer_id,
+            customer_name: row.customer_name.clone(),
+            amount: row
+                .amount
+                .zip(row.currency.as_deref())
+                .map(|(amount, currency)| format_in_scale(amount, currency)),
+            currency: row.currency.clone(),
+            summary: row.summary.clone(),
+            reason: row.reason.clone(),
+            hold_id: row.hold_id,
+            reverses_transfer_id: row.reverses_transfer_id,
+            transfer_id: row.transfer_id,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            decided_at: row.decided_at,
+            decision_note: row.decision_note.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApprovalListResponse {
+    pub approvals: Vec<ApprovalResponse>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HoldResponse {
+    pub id: Uuid,
+    pub account: String,
+    pub amount: String,
+    pub currency: String,
+    pub reason: String,
+    /// `active`, `released` or `expired`.
+    pub state: &'static str,
+    pub placed_by: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub released_at: Option<OffsetDateTime>,
+}
+
+impl HoldResponse {
+    pub fn new(row: &data::holds::HoldRow, account: &AccountRow, now: OffsetDateTime) -> Self {
+        let state = match row.released_at {
+            Some(_) => "released",
+            None if row.expires_at <= now => "expired",
+            None => "active",
+        };
+        Self {
+            id: row.id,
+            account: account.number.clone(),
+            amount: format_in_scale(row.amount, &account.currency),
+            currency: account.currency.clone(),
+            reason: row.reason.clone(),
+            state,
+            placed_by: row.placed_by_username.clone(),
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            released_at: row.released_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldListResponse {
+    pub holds: Vec<HoldResponse>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DrawerResponse {
+    pub id: Uuid,
+    pub teller: String,
+    pub account: String,
+    pub currency: String,
+    /// `open` or `closed`.
+    pub state: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub opened_at: OffsetDateTime,
+    pub opening_float: String,
+    /// The cash the ledger says is in the drawer now (zero once closed).
+    pub position: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub closed_at: Option<OffsetDateTime>,
+    pub counted: Option<String>,
+    /// Counted less expected: positive over, negative short.
+    pub difference: Option<String>,
+    pub denominations: Option<serde_json::Value>,
+    /// The drawer's movements since it opened, newest first (on single reads).
+    #[serde(default)]
+    pub entries: Vec<EntryResponse>,
+}
+
+impl From<&data::drawers::DrawerRow> for DrawerResponse {
+    fn from(row: &data::drawers::DrawerRow) -> Self {
+        let format = |value| format_in_scale(value, &row.currency);
+        Self {
+            id: row.id,
+            teller: row.teller_username.clone(),
+            account: row.account_number.clone(),
+            currency: row.currency.clone(),
+            state: if row.closed_at.is_some() { "closed" } else { "open" }.into(),
+            opened_at: row.opened_at,
+            opening_float: format(row.opening_float),
+            position: format(row.balance),
+            closed_at: row.closed_at,
+            counted: row.counted.map(format),
+            difference: row.difference.map(format),
+            denominations: row.denominations.clone(),
+            entries: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DrawerListResponse {
+    pub drawers: Vec<DrawerResponse>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditRecordResponse {
+    pub id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    pub actor: Option<String>,
+    pub actor_service: Option<String>,
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub request_id: Option<String>,
+}
+
+impl From<data::audit::AuditRow> for AuditRecordResponse {
+    fn from(row: data::audit::AuditRow) -> Self {
+        Self {
+            id: row.id,
+            occurred_at: row.occurred_at,
+            actor: row.actor_username,
+            actor_service: row.actor_service,
+            action: row.action,
+            subject_type: row.subject_type,
+            subject_id: row.subject_id,
+            before: row.before,
+            after: row.after,
+            request_id: row.request_id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditListResponse {
+    pub records: Vec<AuditRecordResponse>,
+    pub next_cursor: Option<String>,
+}
+
+/// The result of checking the audit chain and the ledger end to end.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerificationResponse {
+    pub audit_records_checked: i64,
+    /// The first audit record whose hash or link does not match, if any.
+    pub audit_chain_broken_at: Option<i64>,
+    pub transfers_unbalanced: Vec<Uuid>,
+    /// Accounts whose balance differs from the sum of their entries, or is below the floor.
+    pub accounts_mismatched: Vec<String>,
+    pub intact: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StaffResponse {
+    pub id: Uuid,
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub totp_enabled: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_sign_in: Option<OffsetDateTime>,
+}
+
+impl From<&data::users::StaffRow> for StaffResponse {
+    fn from(row: &data::users::StaffRow) -> Self {
+        Self {
+            id: row.id,
+            username: row.username.clone(),
+            role: row.role,
+            disabled: row.disabled,
+            totp_enabled: row.totp_enabled,
+            created_at: row.created_at,
+            last_sign_in: row.last_sign_in,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StaffListResponse {
+    pub staff: Vec<StaffResponse>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CurrencyLimitsResponse {
+    pub currency: String,
+    pub approval_threshold: String,
+    pub daily_transfer_limit: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub updated_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LimitsResponse {
+    pub currencies: Vec<CurrencyLimitsResponse>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DailyLimitResponse {
+    pub currency: String,
+    pub daily_limit: String,
+    /// True when the customer has a limit of their own rather than the bank's.
+    pub own: bool,
+    pub used_today: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DailyLimitListResponse {
+    pub limits: Vec<DailyLimitResponse>,
 }

@@ -1,33 +1,36 @@
-//! `/v1/customers`: onboarding (staff) and profiles.
+//! `/v1/customers`: onboarding, search, profiles, edits, recent activity and daily limits.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde::Deserialize;
-use time::Date;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, RequestId};
+use super::extract::{ApiJson, ApiQuery, RequestId};
 use crate::auth::SignedIn;
-use crate::customers::Onboarding;
+use crate::customers::{Identity, IdentityFields, Onboarding};
+use crate::domain::Currency;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::wire::CustomerResponse;
+use crate::wire::{
+    ActivityListResponse, CustomerListResponse, CustomerResponse, DailyLimitListResponse,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/customers", post(create))
-        .route("/customers/{id}", get(read))
+        .route("/customers", get(search).post(create))
+        .route("/customers/{id}", get(read).patch(update))
+        .route("/customers/{id}/activity", get(activity))
+        .route("/customers/{id}/limits", get(limits))
+        .route("/customers/{id}/limits/{currency}", put(set_limit))
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateCustomerRequest {
-    full_name: String,
-    email: String,
-    phone: Option<String>,
-    date_of_birth: Option<Date>,
+    #[serde(flatten)]
+    identity: IdentityFields,
     login: Option<LoginRequest>,
 }
 
@@ -38,6 +41,13 @@ struct LoginRequest {
     password: String,
 }
 
+fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::NotFound {
+        code: "customer_not_found",
+        detail: "no such customer",
+    })
+}
+
 async fn create(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -45,10 +55,7 @@ async fn create(
     ApiJson(request): ApiJson<CreateCustomerRequest>,
 ) -> Result<(StatusCode, Json<CustomerResponse>), ApiError> {
     let onboarding = Onboarding::parse(
-        &request.full_name,
-        &request.email,
-        request.phone.as_deref(),
-        request.date_of_birth,
+        &request.identity,
         request
             .login
             .as_ref()
@@ -60,16 +67,96 @@ async fn create(
     Ok((StatusCode::CREATED, Json(customer)))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchQuery {
+    /// Part of a name or email, a phone number, an identity document or an account number.
+    q: String,
+}
+
+async fn search(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiQuery(query): ApiQuery<SearchQuery>,
+) -> Result<Json<CustomerListResponse>, ApiError> {
+    Ok(Json(CustomerListResponse {
+        customers: crate::customers::search(&state, &signed_in.user, &query.q).await?,
+    }))
+}
+
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<CustomerResponse>, ApiError> {
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound {
-        code: "customer_not_found",
-        detail: "no such customer",
-    })?;
+    let id = parse_id(&id)?;
     Ok(Json(
         crate::customers::profile(&state, &signed_in.user, id).await?,
     ))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<IdentityFields>,
+) -> Result<Json<CustomerResponse>, ApiError> {
+    let id = parse_id(&id)?;
+    let identity = Identity::parse(&request)?;
+    Ok(Json(
+        crate::customers::update(&state, &signed_in.user, request_id.as_deref(), id, &identity)
+            .await?,
+    ))
+}
+
+async fn activity(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Json<ActivityListResponse>, ApiError> {
+    let id = parse_id(&id)?;
+    Ok(Json(ActivityListResponse {
+        entries: crate::customers::activity(&state, &signed_in.user, id).await?,
+    }))
+}
+
+async fn limits(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Json<DailyLimitListResponse>, ApiError> {
+    let id = parse_id(&id)?;
+    Ok(Json(DailyLimitListResponse {
+        limits: crate::customers::daily_limits(&state, &signed_in.user, id).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetLimitRequest {
+    /// A decimal string; null returns the customer to the bank's limit.
+    daily_limit: Option<String>,
+}
+
+async fn set_limit(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    Path((id, currency)): Path<(String, String)>,
+    ApiJson(request): ApiJson<SetLimitRequest>,
+) -> Result<Json<DailyLimitListResponse>, ApiError> {
+    let id = parse_id(&id)?;
+    let currency = Currency::parse(&currency)?;
+    Ok(Json(DailyLimitListResponse {
+        limits: crate::customers::set_daily_limit(
+            &state,
+            &signed_in.user,
+            request_id.as_deref(),
+            id,
+            &currency,
+            request.daily_limit.as_deref(),
+        )
+        .await?,
+    }))
 }

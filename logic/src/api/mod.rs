@@ -3,9 +3,13 @@
 //! layers (request id, tracing, body limit, panic catching).
 
 mod accounts;
+mod admin;
+mod approvals;
+mod audit;
 mod cash;
 mod cluster;
 mod customers;
+mod drawers;
 pub mod extract;
 mod health;
 pub mod metrics;
@@ -46,6 +50,10 @@ pub fn router(state: AppState) -> Router {
         .merge(security::router())
         .merge(payees::router())
         .merge(portal_sessions::router())
+        .merge(drawers::router())
+        .merge(approvals::router())
+        .merge(audit::router())
+        .merge(admin::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_service,

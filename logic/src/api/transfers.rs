@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/transfers", post(create).get(find_by_key))
         .route("/transfers/{id}", get(read))
+        .route("/transfers/{id}/reversals", post(reverse))
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,4 +94,31 @@ async fn find_by_key(
     Ok(Json(
         crate::ledger::find_by_key(&state, &signed_in.user, &key).await?,
     ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReversalRequest {
+    reason: String,
+}
+
+/// Asks for a reversal: always filed for a supervisor's approval (202).
+async fn reverse(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    RequiredIdempotencyKey(key): RequiredIdempotencyKey,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ReversalRequest>,
+) -> Result<Outcome, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound {
+        code: "transfer_not_found",
+        detail: "no such transfer",
+    })?;
+    let reason = crate::domain::text::required("reason", &request.reason, 200)?;
+    let actor = Actor {
+        user: &signed_in.user,
+        request_id: request_id.as_deref(),
+    };
+    crate::approvals::file_reversal(&state, actor, &key, id, &reason).await
 }

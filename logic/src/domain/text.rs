@@ -99,6 +99,39 @@ pub fn phone(text: &str) -> Result<String, TextError> {
     Ok(phone.to_owned())
 }
 
+/// A postal address: 5 to 300 printable characters; lines may be separated by commas.
+pub fn address(text: &str) -> Result<String, TextError> {
+    let address = required("address", &text.replace(['\r', '\n'], ", "), 300)?;
+    if address.chars().count() < 5 {
+        return Err(TextError::Invalid {
+            field: "address",
+            reason: "give the street, town and postcode",
+        });
+    }
+    Ok(address)
+}
+
+/// An identity document number (passport, identity card, driving licence): 5 to 30 letters,
+/// digits or hyphens, kept in upper case with spaces removed.
+pub fn id_document(text: &str) -> Result<String, TextError> {
+    let document: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let valid = (5..=30).contains(&document.len())
+        && document
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+    if !valid {
+        return Err(TextError::Invalid {
+            field: "id_document",
+            reason: "use the 5 to 30 letters and digits printed on the document",
+        });
+    }
+    Ok(document)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,221 @@
+//! Administration: staff users and their roles, and the bank's limits. Admins only; every change
+//! is audited with before and after.
+
+use data::users::Role;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::auth::SessionUser;
+use crate::domain::money::format_in_scale;
+use crate::domain::{Amount, Currency};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::wire::{CurrencyLimitsResponse, StaffResponse};
+
+fn staff_not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "staff_not_found",
+        detail: "no such member of staff",
+    }
+}
+
+fn staff_role(role: Role) -> Result<Role, ApiError> {
+    match role {
+        Role::Customer => Err(ApiError::invalid(
+            "invalid_field",
+            "role",
+            "staff are tellers, supervisors or admins; customers are onboarded as customers",
+        )),
+        staff => Ok(staff),
+    }
+}
+
+async fn audit(
+    conn: &mut data::PgConnection,
+    admin: &SessionUser,
+    action: &str,
+    subject_type: &str,
+    subject_id: String,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+    request_id: Option<&str>,
+) -> Result<(), ApiError> {
+    data::audit::append(
+        conn,
+        &data::audit::NewAuditRecord {
+            actor_user_id: Some(admin.user_id),
+            actor_service: None,
+            action,
+            subject_type,
+            subject_id,
+            before,
+            after,
+            request_id,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn list_staff(state: &AppState, admin: &SessionUser) -> Result<Vec<StaffResponse>, ApiError> {
+    admin.require_role(&[Role::Admin])?;
+    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::users::list_staff(&mut conn).await?)
+    })
+    .await?;
+    Ok(rows.iter().map(StaffResponse::from).collect())
+}
+
+/// Creates a member of staff with an initial password the admin hands over.
+pub async fn create_staff(
+    state: &AppState,
+    admin: &SessionUser,
+    request_id: Option<&str>,
+    username: &str,
+    password: String,
+    role: Role,
+) -> Result<StaffResponse, ApiError> {
+    admin.require_role(&[Role::Admin])?;
+    let role = staff_role(role)?;
+    let username = crate::domain::text::username(username)?;
+    crate::auth::password::check_policy(&password)?;
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        let id = crate::identity::new_user(&mut tx, &username, password.clone(), role, None).await?;
+        let row = data::users::lock_staff(&mut tx, id)
+            .await?
+            .ok_or_else(staff_not_found)?;
+        let response = StaffResponse::from(&row);
+        audit(
+            &mut tx,
+            admin,
+            "staff.create",
+            "user",
+            id.to_string(),
+            None,
+            serde_json::to_value(&response).ok(),
+            request_id,
+        )
+        .await?;
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(response)
+    })
+    .await
+}
+
+/// Changes a member of staff's role or disables their access (which ends their sessions). An
+/// admin cannot demote or disable themselves, so the bank always keeps an admin who can act.
+pub async fn update_staff(
+    state: &AppState,
+    admin: &SessionUser,
+    request_id: Option<&str>,
+    id: Uuid,
+    role: Option<Role>,
+    disabled: Option<bool>,
+) -> Result<StaffResponse, ApiError> {
+    admin.require_role(&[Role::Admin])?;
+    let role = role.map(staff_role).transpose()?;
+    if id == admin.user_id && (role.is_some_and(|r| r != Role::Admin) || disabled == Some(true)) {
+        return Err(ApiError::refused(
+            "own_access",
+            "you cannot remove your own admin access; ask another admin",
+        ));
+    }
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        let before = data::users::lock_staff(&mut tx, id)
+            .await?
+            .ok_or_else(staff_not_found)?;
+        let new_role = role.unwrap_or(before.role);
+        let new_disabled = disabled.unwrap_or(before.disabled);
+        data::users::set_role_and_access(&mut tx, id, new_role, new_disabled).await?;
+        if new_disabled || new_role != before.role {
+            // A new role or no access at all: their sessions end now.
+            data::sessions::revoke_all_sessions(&mut tx, id).await?;
+        }
+        let after = data::users::lock_staff(&mut tx, id)
+            .await?
+            .ok_or_else(staff_not_found)?;
+        let (before, after) = (StaffResponse::from(&before), StaffResponse::from(&after));
+        audit(
+            &mut tx,
+            admin,
+            "staff.update",
+            "user",
+            id.to_string(),
+            serde_json::to_value(&before).ok(),
+            serde_json::to_value(&after).ok(),
+            request_id,
+        )
+        .await?;
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(after)
+    })
+    .await
+}
+
+fn limits_response(row: &data::limits::CurrencyLimitsRow) -> CurrencyLimitsResponse {
+    CurrencyLimitsResponse {
+        currency: row.currency.clone(),
+        approval_threshold: format_in_scale(row.approval_threshold, &row.currency),
+        daily_transfer_limit: format_in_scale(row.daily_transfer_limit, &row.currency),
+        updated_at: row.updated_at,
+        updated_by: row.updated_by_username.clone(),
+    }
+}
+
+/// The limits of every currency; staff may read them (tellers need to know the threshold).
+pub async fn limits(state: &AppState, user: &SessionUser) -> Result<Vec<CurrencyLimitsResponse>, ApiError> {
+    user.require_role(&[Role::Teller, Role::Supervisor, Role::Admin])?;
+    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::limits::currency_limits(&mut conn).await?)
+    })
+    .await?;
+    Ok(rows.iter().map(limits_response).collect())
+}
+
+pub async fn set_limits(
+    state: &AppState,
+    admin: &SessionUser,
+    request_id: Option<&str>,
+    currency: Currency,
+    approval_threshold: &str,
+    daily_transfer_limit: &str,
+) -> Result<Vec<CurrencyLimitsResponse>, ApiError> {
+    admin.require_role(&[Role::Admin])?;
+    let parse = |field: &'static str, text: &str| -> Result<Decimal, ApiError> {
+        Ok(Amount::parse(text, currency)
+            .map_err(|e| ApiError::invalid("invalid_amount", field, e.to_string()))?
+            .value())
+    };
+    let threshold = parse("approval_threshold", approval_threshold)?;
+    let daily = parse("daily_transfer_limit", daily_transfer_limit)?;
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        let before = data::limits::lock_currency_limits(&mut tx, currency.code())
+            .await?
+            .ok_or_else(|| ApiError::invalid("invalid_currency", "currency", "no limits for this currency"))?;
+        data::limits::set_currency_limits(&mut tx, currency.code(), threshold, daily, admin.user_id)
+            .await?;
+        let after = data::limits::lock_currency_limits(&mut tx, currency.code())
+            .await?
+            .ok_or_else(|| ApiError::Internal("limits vanished".into()))?;
+        audit(
+            &mut tx,
+            admin,
+            "limits.update",
+            "currency",
+            currency.code().to_owned(),
+            serde_json::to_value(limits_response(&before)).ok(),
+            serde_json::to_value(limits_response(&after)).ok(),
+            request_id,
+        )
+        .await?;
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(())
+    })
+    .await?;
+    limits(state, admin).await
+}

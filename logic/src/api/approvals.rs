@@ -1,0 +1,130 @@
+//! `/v1/approvals`: the four-eyes queue.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use data::approvals::{ApprovalFilter, ApprovalStatus};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiQuery, RequestId};
+use crate::approvals::Decision;
+use crate::auth::SignedIn;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::wire::{ApprovalListResponse, ApprovalResponse};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/approvals", get(list))
+        .route("/approvals/{id}", get(read))
+        .route("/approvals/{id}/approve", post(approve))
+        .route("/approvals/{id}/reject", post(reject))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<ApprovalStatus>,
+    customer_id: Option<Uuid>,
+    account: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<ApprovalListResponse>, ApiError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=crate::approvals::LIST_MAX).contains(&limit) {
+        return Err(ApiError::invalid(
+            "invalid_query",
+            "limit",
+            format!("limit must be between 1 and {}", crate::approvals::LIST_MAX),
+        ));
+    }
+    let account_id = match query.account.as_deref() {
+        None => None,
+        Some(number) => {
+            let number = crate::domain::AccountNumber::parse(number)
+                .map_err(|e| crate::error::invalid_account_number("account", e))?;
+            Some(crate::accounts::get(&state, &signed_in.user, &number).await?.id)
+        }
+    };
+    let filter = ApprovalFilter {
+        status: query.status,
+        account_id,
+        customer_id: query.customer_id,
+        limit,
+    };
+    Ok(Json(ApprovalListResponse {
+        approvals: crate::approvals::list(&state, &signed_in.user, filter).await?,
+    }))
+}
+
+fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::NotFound {
+        code: "approval_not_found",
+        detail: "no such approval request",
+    })
+}
+
+async fn read(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Json<ApprovalResponse>, ApiError> {
+    Ok(Json(
+        crate::approvals::get(&state, &signed_in.user, parse_id(&id)?).await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionRequest {
+    #[serde(default)]
+    note: String,
+}
+
+async fn decide(
+    state: AppState,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    id: String,
+    decision: Decision,
+    note: &str,
+) -> Result<Json<ApprovalResponse>, ApiError> {
+    let note = crate::domain::text::bounded("note", note, 200)?;
+    Ok(Json(
+        crate::approvals::decide(
+            &state,
+            &signed_in.user,
+            parse_id(&id)?,
+            decision,
+            &note,
+            request_id.as_deref(),
+        )
+        .await?,
+    ))
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<DecisionRequest>,
+) -> Result<Json<ApprovalResponse>, ApiError> {
+    decide(state, signed_in, request_id, id, Decision::Approve, &request.note).await
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<DecisionRequest>,
+) -> Result<Json<ApprovalResponse>, ApiError> {
+    decide(state, signed_in, request_id, id, Decision::Reject, &request.note).await
+}
