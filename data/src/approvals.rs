@@ -62,7 +62,8 @@ pub struct ApprovalRow {
 
 macro_rules! approval_query {
     ($tail:literal) => {
-        concat!("SELECT r.id, r.kind, r.status, r.maker_id, m.username AS maker_username,
+        concat!(
+            "SELECT r.id, r.kind, r.status, r.maker_id, m.username AS maker_username,
         r.checker_id, k.username AS checker_username, r.account_id, a.number AS account_number,
         r.customer_id, c.full_name AS customer_name, r.amount, r.currency, r.summary, r.reason,
         r.operation, r.idempotency_key, r.hold_id, r.reverses_transfer_id, r.transfer_id,
@@ -71,7 +72,10 @@ macro_rules! approval_query {
     JOIN users m ON m.id = r.maker_id
     LEFT JOIN users k ON k.id = r.checker_id
     JOIN accounts a ON a.id = r.account_id
-    LEFT JOIN customers c ON c.id = r.customer_id", " ", $tail)
+    LEFT JOIN customers c ON c.id = r.customer_id",
+            " ",
+            $tail
+        )
     };
 }
 
@@ -167,11 +171,13 @@ pub async fn list_approvals(
     conn: &mut PgConnection,
     filter: &ApprovalFilter,
 ) -> Result<Vec<ApprovalRow>, DataError> {
-    sqlx::query_as(approval_query!("WHERE ($1::approval_status IS NULL OR r.status = $1)
+    sqlx::query_as(approval_query!(
+        "WHERE ($1::approval_status IS NULL OR r.status = $1)
            AND ($2::uuid IS NULL OR r.account_id = $2)
            AND ($3::uuid IS NULL OR r.customer_id = $3)
            AND (r.status <> 'pending' OR r.expires_at > now() OR $1::approval_status IS NULL)
-         ORDER BY r.created_at DESC LIMIT $4"))
+         ORDER BY r.created_at DESC LIMIT $4"
+    ))
     .bind(filter.status)
     .bind(filter.account_id)
     .bind(filter.customer_id)
@@ -207,11 +213,31 @@ pub async fn decide(
 }
 
 /// Pending requests whose time ran out, oldest first, locked and skipping any being decided.
-pub async fn lock_expired(conn: &mut PgConnection, limit: i64) -> Result<Vec<ApprovalRow>, DataError> {
-    sqlx::query_as(approval_query!("WHERE r.status = 'pending' AND r.expires_at <= now()
-         ORDER BY r.expires_at LIMIT $1 FOR UPDATE OF r SKIP LOCKED"))
+pub async fn lock_expired(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<ApprovalRow>, DataError> {
+    sqlx::query_as(approval_query!(
+        "WHERE r.status = 'pending' AND r.expires_at <= now()
+         ORDER BY r.expires_at LIMIT $1 FOR UPDATE OF r SKIP LOCKED"
+    ))
     .bind(limit)
     .fetch_all(conn)
+    .await
+    .classify()
+}
+
+/// Whether a reversal of `transfer_id` is waiting for a decision.
+pub async fn reversal_pending(
+    conn: &mut PgConnection,
+    transfer_id: Uuid,
+) -> Result<bool, DataError> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM approval_requests
+                        WHERE reverses_transfer_id = $1 AND status = 'pending')",
+    )
+    .bind(transfer_id)
+    .fetch_one(conn)
     .await
     .classify()
 }

@@ -101,7 +101,10 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
-pub async fn search(conn: &mut PgConnection, filter: &AuditFilter) -> Result<Vec<AuditRow>, DataError> {
+pub async fn search(
+    conn: &mut PgConnection,
+    filter: &AuditFilter,
+) -> Result<Vec<AuditRow>, DataError> {
     sqlx::query_as(
         "SELECT l.id, l.occurred_at, l.actor_user_id, u.username AS actor_username,
                 l.actor_service, l.action, l.subject_type, l.subject_id, l.before, l.after,

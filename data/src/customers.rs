@@ -34,10 +34,14 @@ pub struct NewCustomer<'a> {
 
 macro_rules! customer_query {
     ($tail:literal) => {
-        concat!("SELECT c.id, c.full_name, c.email, c.phone, c.date_of_birth, c.created_at,
+        concat!(
+            "SELECT c.id, c.full_name, c.email, c.phone, c.date_of_birth, c.created_at,
     (SELECT u.username FROM users u WHERE u.customer_id = c.id ORDER BY u.created_at LIMIT 1)
         AS username,
-    c.address, c.id_document, c.updated_at FROM customers c", " ", $tail)
+    c.address, c.id_document, c.updated_at FROM customers c",
+            " ",
+            $tail
+        )
     };
 }
 
@@ -68,10 +72,10 @@ pub async fn find_customer(
     id: Uuid,
 ) -> Result<Option<CustomerRow>, DataError> {
     sqlx::query_as(customer_query!("WHERE c.id = $1"))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
-    .classify()
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .classify()
 }
 
 /// Locks a customer's row for an edit.
@@ -80,10 +84,10 @@ pub async fn lock_customer(
     id: Uuid,
 ) -> Result<Option<CustomerRow>, DataError> {
     sqlx::query_as(customer_query!("WHERE c.id = $1 FOR UPDATE OF c"))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
-    .classify()
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .classify()
 }
 
 /// Replaces a customer's identity fields; [`crate::Violation::EmailTaken`] if the new email
@@ -108,10 +112,10 @@ pub async fn update_customer(
     .await
     .classify()?;
     sqlx::query_as(customer_query!("WHERE c.id = $1"))
-    .bind(changed.id)
-    .fetch_one(conn)
-    .await
-    .classify()
+        .bind(changed.id)
+        .fetch_one(conn)
+        .await
+        .classify()
 }
 
 /// Customers matching `text`: part of the name or email (any case), the phone number with spaces
@@ -123,12 +127,14 @@ pub async fn search_customers(
 ) -> Result<Vec<CustomerRow>, DataError> {
     let pattern = crate::like_pattern(text);
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-    sqlx::query_as(customer_query!("WHERE c.full_name ILIKE $1 OR c.email ILIKE $1
+    sqlx::query_as(customer_query!(
+        "WHERE c.full_name ILIKE $1 OR c.email ILIKE $1
             OR ($2 <> '' AND length($2) >= 4 AND replace(c.phone, ' ', '') LIKE '%' || $2 || '%')
             OR upper(c.id_document) = upper($3)
             OR EXISTS (SELECT 1 FROM accounts a WHERE a.customer_id = c.id AND a.number = $2)
          ORDER BY c.full_name, c.created_at
-         LIMIT $4"))
+         LIMIT $4"
+    ))
     .bind(pattern)
     .bind(digits)
     .bind(text)

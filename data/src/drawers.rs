@@ -70,7 +70,9 @@ pub async fn open_drawer(
     teller_id: Uuid,
     currency: &str,
 ) -> Result<Option<DrawerRow>, DataError> {
-    sqlx::query_as(drawer_query!("WHERE d.teller_id = $1 AND d.currency = $2 AND d.closed_at IS NULL"))
+    sqlx::query_as(drawer_query!(
+        "WHERE d.teller_id = $1 AND d.currency = $2 AND d.closed_at IS NULL"
+    ))
     .bind(teller_id)
     .bind(currency)
     .fetch_optional(conn)
@@ -84,8 +86,10 @@ pub async fn teller_drawers(
     teller_id: Uuid,
     limit: i64,
 ) -> Result<Vec<DrawerRow>, DataError> {
-    sqlx::query_as(drawer_query!("WHERE d.teller_id = $1
-         ORDER BY d.closed_at IS NOT NULL, d.opened_at DESC LIMIT $2"))
+    sqlx::query_as(drawer_query!(
+        "WHERE d.teller_id = $1
+         ORDER BY d.closed_at IS NOT NULL, d.opened_at DESC LIMIT $2"
+    ))
     .bind(teller_id)
     .bind(limit)
     .fetch_all(conn)
@@ -95,7 +99,9 @@ pub async fn teller_drawers(
 
 /// Every open drawer of the branch.
 pub async fn open_drawers(conn: &mut PgConnection) -> Result<Vec<DrawerRow>, DataError> {
-    sqlx::query_as(drawer_query!("WHERE d.closed_at IS NULL ORDER BY d.opened_at"))
+    sqlx::query_as(drawer_query!(
+        "WHERE d.closed_at IS NULL ORDER BY d.opened_at"
+    ))
     .fetch_all(conn)
     .await
     .classify()
@@ -106,14 +112,19 @@ pub async fn lock_open_drawer(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<DrawerRow>, DataError> {
-    sqlx::query_as(drawer_query!("WHERE d.id = $1 AND d.closed_at IS NULL FOR UPDATE OF d"))
+    sqlx::query_as(drawer_query!(
+        "WHERE d.id = $1 AND d.closed_at IS NULL FOR UPDATE OF d"
+    ))
     .bind(id)
     .fetch_optional(conn)
     .await
     .classify()
 }
 
-pub async fn find_drawer(conn: &mut PgConnection, id: Uuid) -> Result<Option<DrawerRow>, DataError> {
+pub async fn find_drawer(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<DrawerRow>, DataError> {
     sqlx::query_as(drawer_query!("WHERE d.id = $1"))
         .bind(id)
         .fetch_optional(conn)

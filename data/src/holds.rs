@@ -60,10 +60,10 @@ pub async fn insert_hold(conn: &mut PgConnection, new: &NewHold<'_>) -> Result<(
 
 pub async fn find_hold(conn: &mut PgConnection, id: Uuid) -> Result<Option<HoldRow>, DataError> {
     sqlx::query_as(hold_query!("WHERE h.id = $1"))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
-    .classify()
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .classify()
 }
 
 /// Releases a hold that is still active; false if it was already released or had expired.
@@ -90,7 +90,9 @@ pub async fn account_holds(
     account_id: Uuid,
     limit: i64,
 ) -> Result<Vec<HoldRow>, DataError> {
-    sqlx::query_as(hold_query!("WHERE h.account_id = $1 ORDER BY h.created_at DESC LIMIT $2"))
+    sqlx::query_as(hold_query!(
+        "WHERE h.account_id = $1 ORDER BY h.created_at DESC LIMIT $2"
+    ))
     .bind(account_id)
     .bind(limit)
     .fetch_all(conn)

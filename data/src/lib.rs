@@ -6,6 +6,7 @@
 //! named after what they mean, never as raw database errors for the caller to pick apart.
 
 pub mod accounts;
+pub mod approvals;
 pub mod audit;
 pub mod customers;
 pub mod drawers;
@@ -13,7 +14,6 @@ pub mod error;
 pub mod health;
 pub mod holds;
 pub mod idempotency;
-pub mod approvals;
 pub mod limits;
 pub mod payees;
 pub mod pool;

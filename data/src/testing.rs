@@ -247,3 +247,26 @@ pub async fn terminate_other_sessions(url: &str) -> i64 {
     .await
     .expect("terminate sessions")
 }
+
+/// Rewrites the second audit record's `after` behind the append-only trigger's back, as someone
+/// with direct database access might; returns the record's id. For tests of the verifiers.
+pub async fn tamper_with_second_audit_row(conn: &mut PgConnection) -> i64 {
+    let id: i64 = sqlx::query_scalar("SELECT id FROM audit_log ORDER BY id OFFSET 1 LIMIT 1")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("an audit record to tamper with");
+    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        .execute(&mut *conn)
+        .await
+        .expect("disable the append-only trigger");
+    sqlx::query("UPDATE audit_log SET after = '{\"tampered\": true}' WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .expect("rewrite an audit record");
+    sqlx::query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
+        .execute(&mut *conn)
+        .await
+        .expect("enable the append-only trigger");
+    id
+}

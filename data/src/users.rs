@@ -320,15 +320,21 @@ pub struct StaffRow {
 
 macro_rules! staff_query {
     ($tail:literal) => {
-        concat!("SELECT u.id, u.username, u.role, u.disabled, u.created_at,
+        concat!(
+            "SELECT u.id, u.username, u.role, u.disabled, u.created_at,
         u.totp_enabled_at IS NOT NULL AS totp_enabled,
         (SELECT max(s.created_at) FROM user_sessions s WHERE s.user_id = u.id) AS last_sign_in
-    FROM users u", " ", $tail)
+    FROM users u",
+            " ",
+            $tail
+        )
     };
 }
 
 pub async fn list_staff(conn: &mut PgConnection) -> Result<Vec<StaffRow>, DataError> {
-    sqlx::query_as(staff_query!("WHERE u.role <> 'customer' ORDER BY u.role, u.username"))
+    sqlx::query_as(staff_query!(
+        "WHERE u.role <> 'customer' ORDER BY u.role, u.username"
+    ))
     .fetch_all(conn)
     .await
     .classify()
@@ -336,7 +342,9 @@ pub async fn list_staff(conn: &mut PgConnection) -> Result<Vec<StaffRow>, DataEr
 
 /// Locks a staff member's row for a change of role or access.
 pub async fn lock_staff(conn: &mut PgConnection, id: Uuid) -> Result<Option<StaffRow>, DataError> {
-    sqlx::query_as(staff_query!("WHERE u.id = $1 AND u.role <> 'customer' FOR UPDATE OF u"))
+    sqlx::query_as(staff_query!(
+        "WHERE u.id = $1 AND u.role <> 'customer' FOR UPDATE OF u"
+    ))
     .bind(id)
     .fetch_optional(conn)
     .await

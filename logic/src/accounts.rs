@@ -434,8 +434,12 @@ pub async fn change_status(
         let before = AccountResponse::from(&account);
         let refused = |code, detail: &str| Err(ApiError::refused(code, detail.to_owned()));
         let (status, scope, action) = match (change, account.status) {
-            (_, AccountStatus::Closed) => return refused("account_closed", "the account is closed"),
-            (StatusChange::Freeze(scope), _) => (AccountStatus::Frozen, Some(scope), "account.freeze"),
+            (_, AccountStatus::Closed) => {
+                return refused("account_closed", "the account is closed");
+            }
+            (StatusChange::Freeze(scope), _) => {
+                (AccountStatus::Frozen, Some(scope), "account.freeze")
+            }
             (StatusChange::Unfreeze, AccountStatus::Frozen) => {
                 (AccountStatus::Open, None, "account.unfreeze")
             }

@@ -30,6 +30,7 @@ fn staff_role(role: Role) -> Result<Role, ApiError> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn audit(
     conn: &mut data::PgConnection,
     admin: &SessionUser,
@@ -57,7 +58,10 @@ async fn audit(
     Ok(())
 }
 
-pub async fn list_staff(state: &AppState, admin: &SessionUser) -> Result<Vec<StaffResponse>, ApiError> {
+pub async fn list_staff(
+    state: &AppState,
+    admin: &SessionUser,
+) -> Result<Vec<StaffResponse>, ApiError> {
     admin.require_role(&[Role::Admin])?;
     let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
@@ -82,7 +86,8 @@ pub async fn create_staff(
     crate::auth::password::check_policy(&password)?;
     crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let id = crate::identity::new_user(&mut tx, &username, password.clone(), role, None).await?;
+        let id =
+            crate::identity::new_user(&mut tx, &username, password.clone(), role, None).await?;
         let row = data::users::lock_staff(&mut tx, id)
             .await?
             .ok_or_else(staff_not_found)?;
@@ -166,7 +171,10 @@ fn limits_response(row: &data::limits::CurrencyLimitsRow) -> CurrencyLimitsRespo
 }
 
 /// The limits of every currency; staff may read them (tellers need to know the threshold).
-pub async fn limits(state: &AppState, user: &SessionUser) -> Result<Vec<CurrencyLimitsResponse>, ApiError> {
+pub async fn limits(
+    state: &AppState,
+    user: &SessionUser,
+) -> Result<Vec<CurrencyLimitsResponse>, ApiError> {
     user.require_role(&[Role::Teller, Role::Supervisor, Role::Admin])?;
     let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
@@ -196,9 +204,21 @@ pub async fn set_limits(
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let before = data::limits::lock_currency_limits(&mut tx, currency.code())
             .await?
-            .ok_or_else(|| ApiError::invalid("invalid_currency", "currency", "no limits for this currency"))?;
-        data::limits::set_currency_limits(&mut tx, currency.code(), threshold, daily, admin.user_id)
-            .await?;
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "invalid_currency",
+                    "currency",
+                    "no limits for this currency",
+                )
+            })?;
+        data::limits::set_currency_limits(
+            &mut tx,
+            currency.code(),
+            threshold,
+            daily,
+            admin.user_id,
+        )
+        .await?;
         let after = data::limits::lock_currency_limits(&mut tx, currency.code())
             .await?
             .ok_or_else(|| ApiError::Internal("limits vanished".into()))?;

@@ -256,7 +256,10 @@ pub async fn file_order(
     if account.currency != currency {
         return Err(ApiError::refused(
             "currency_mismatch",
-            format!("account {} holds {}, not {currency}", account.number, account.currency),
+            format!(
+                "account {} holds {}, not {currency}",
+                account.number, account.currency
+            ),
         ));
     }
     let amount = order.amount.value();
@@ -270,7 +273,15 @@ pub async fn file_order(
         account.number
     );
     let hold_id = if held {
-        hold_for(conn, &account, amount, &summary, expires_at, actor.user.user_id).await?
+        hold_for(
+            conn,
+            &account,
+            amount,
+            &summary,
+            expires_at,
+            actor.user.user_id,
+        )
+        .await?
     } else {
         None
     };
@@ -320,9 +331,7 @@ pub async fn file_reversal(
     transfer_id: Uuid,
     reason: &str,
 ) -> Result<Outcome, ApiError> {
-    actor
-        .user
-        .require_role(&[Role::Teller, Role::Supervisor])?;
+    actor.user.require_role(&[Role::Teller, Role::Supervisor])?;
     let request_hash = Sha256::digest(format!("reversal\n{transfer_id}\n{reason}")).to_vec();
     crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
@@ -347,6 +356,9 @@ pub async fn file_reversal(
         }
         if data::transfers::reversal_of(&mut tx, transfer_id).await?.is_some() {
             return Err(already_reversed());
+        }
+        if data::approvals::reversal_pending(&mut tx, transfer_id).await? {
+            return Err(reversal_pending());
         }
         // The reversal debits the account the original credited.
         let locked = data::accounts::lock_accounts(
@@ -408,10 +420,7 @@ pub async fn file_reversal(
         .await
         .map_err(|e| match e.violation() {
             Some(data::Violation::Other(c)) if c == "approval_requests_one_reversal_key" => {
-                ApiError::Conflict {
-                    code: "reversal_pending",
-                    detail: "a reversal of this transfer is already waiting for approval".into(),
-                }
+                reversal_pending()
             }
             _ => ApiError::from(e),
         })?;
@@ -438,6 +447,13 @@ pub async fn file_reversal(
     .await
 }
 
+fn reversal_pending() -> ApiError {
+    ApiError::Conflict {
+        code: "reversal_pending",
+        detail: "a reversal of this transfer is already waiting for approval".into(),
+    }
+}
+
 fn already_reversed() -> ApiError {
     ApiError::Conflict {
         code: "already_reversed",
@@ -453,9 +469,7 @@ pub async fn file_overdraft_limit(
     limit: &str,
     reason: &str,
 ) -> Result<ApprovalResponse, ApiError> {
-    actor
-        .user
-        .require_role(&[Role::Teller, Role::Supervisor])?;
+    actor.user.require_role(&[Role::Teller, Role::Supervisor])?;
     crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let account = data::accounts::lock_account_by_number(&mut tx, number.as_str())
@@ -485,7 +499,10 @@ pub async fn file_overdraft_limit(
             ));
         }
         if account.status == data::accounts::AccountStatus::Closed {
-            return Err(ApiError::refused("account_not_open", "the account is closed"));
+            return Err(ApiError::refused(
+                "account_not_open",
+                "the account is closed",
+            ));
         }
         let code = currency.code();
         let summary = format!(
@@ -555,7 +572,11 @@ pub async fn list(
     Ok(rows.iter().map(ApprovalResponse::from).collect())
 }
 
-pub async fn get(state: &AppState, user: &SessionUser, id: Uuid) -> Result<ApprovalResponse, ApiError> {
+pub async fn get(
+    state: &AppState,
+    user: &SessionUser,
+    id: Uuid,
+) -> Result<ApprovalResponse, ApiError> {
     user.require_role(&[Role::Teller, Role::Supervisor])?;
     crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
@@ -581,7 +602,7 @@ pub async fn decide(
     request_id: Option<&str>,
 ) -> Result<ApprovalResponse, ApiError> {
     checker.require_role(&[Role::Supervisor])?;
-    let outcome = crate::retry::run(state.settings.retry_budget_ms, || async {
+    crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let row = data::approvals::lock_approval(&mut tx, id)
             .await?
@@ -623,19 +644,33 @@ pub async fn decide(
             Decision::Reject => None,
             Decision::Approve => carry_out(&mut tx, &row, checker, now, request_id).await?,
         };
-        data::approvals::decide(&mut tx, id, wanted, Some(checker.user_id), note, transfer_id)
-            .await?;
+        data::approvals::decide(
+            &mut tx,
+            id,
+            wanted,
+            Some(checker.user_id),
+            note,
+            transfer_id,
+        )
+        .await?;
         let after = load(&mut tx, id).await?;
         let action = match decision {
             Decision::Approve => "approval.approve",
             Decision::Reject => "approval.reject",
         };
-        audit(&mut tx, Some(checker.user_id), action, Some(&before), &after, request_id).await?;
+        audit(
+            &mut tx,
+            Some(checker.user_id),
+            action,
+            Some(&before),
+            &after,
+            request_id,
+        )
+        .await?;
         tx.commit().await.map_err(data::DataError::from)?;
         Ok(Ok(after))
     })
-    .await?;
-    outcome
+    .await?
 }
 
 fn status_word(status: ApprovalStatus) -> &'static str {
@@ -685,7 +720,9 @@ async fn carry_out(
     }
     match operation {
         Operation::Reversal { transfer_id } => {
-            reverse(conn, row, checker, transfer_id, now, request_id).await.map(Some)
+            reverse(conn, row, checker, transfer_id, now, request_id)
+                .await
+                .map(Some)
         }
         Operation::OverdraftLimit { account, limit, .. } => {
             let locked = data::accounts::lock_account_by_number(conn, &account)
@@ -695,7 +732,10 @@ async fn carry_out(
                 .parse()
                 .map_err(|_| ApiError::Internal("stored limit".into()))?;
             if locked.status == data::accounts::AccountStatus::Closed {
-                return Err(ApiError::refused("account_not_open", "the account is closed"));
+                return Err(ApiError::refused(
+                    "account_not_open",
+                    "the account is closed",
+                ));
             }
             let before = crate::wire::AccountResponse::from(&locked);
             data::accounts::set_overdraft_limit(conn, locked.id, limit).await?;
@@ -841,7 +881,15 @@ async fn expire(
     )
     .await?;
     let after = load(conn, row.id).await?;
-    audit(conn, None, "approval.expire", Some(&before), &after, request_id).await
+    audit(
+        conn,
+        None,
+        "approval.expire",
+        Some(&before),
+        &after,
+        request_id,
+    )
+    .await
 }
 
 /// Lapses every pending request whose time ran out; run by the janitor.

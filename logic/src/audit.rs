@@ -54,14 +54,24 @@ pub async fn search(
     if let (Some(from), Some(to)) = (search.from, search.to)
         && from > to
     {
-        return Err(ApiError::invalid("invalid_query", "from", "from must not be after to"));
+        return Err(ApiError::invalid(
+            "invalid_query",
+            "from",
+            "from must not be after to",
+        ));
     }
     let action = present(&search.action)
         .map(|a| {
-            let valid = a.len() <= 64 && a.chars().all(|c| c.is_ascii_lowercase() || "._".contains(c));
-            valid
-                .then(|| a.to_owned())
-                .ok_or_else(|| ApiError::invalid("invalid_query", "action", "an action looks like account.freeze"))
+            let valid = a.len() <= 64
+                && a.chars()
+                    .all(|c| c.is_ascii_lowercase() || "._".contains(c));
+            valid.then(|| a.to_owned()).ok_or_else(|| {
+                ApiError::invalid(
+                    "invalid_query",
+                    "action",
+                    "an action looks like account.freeze",
+                )
+            })
         })
         .transpose()?;
     let account = present(&search.account)
@@ -76,7 +86,9 @@ pub async fn search(
             c.strip_prefix('a')
                 .and_then(|id| id.parse::<i64>().ok())
                 .filter(|id| *id > 0)
-                .ok_or_else(|| ApiError::invalid("invalid_query", "cursor", "the cursor is not valid"))
+                .ok_or_else(|| {
+                    ApiError::invalid("invalid_query", "cursor", "the cursor is not valid")
+                })
         })
         .transpose()?;
     let start_of = |day: Date| day.with_time(Time::MIDNIGHT).assume_utc();
@@ -166,7 +178,9 @@ pub async fn verify_chain(conn: &mut PgConnection) -> Result<(i64, Option<i64>),
 
 /// Every check an auditor asks for: the audit chain intact, every transfer's entries summing to
 /// zero, every balance equal to the sum of its entries and at or above its floor.
-pub async fn verify_ledger(conn: &mut PgConnection) -> Result<VerificationResponse, data::DataError> {
+pub async fn verify_ledger(
+    conn: &mut PgConnection,
+) -> Result<VerificationResponse, data::DataError> {
     let (checked, broken_at) = verify_chain(conn).await?;
     let unbalanced = data::transfers::unbalanced_transfers(conn).await?;
     let mismatched: Vec<String> = data::accounts::reconcile_accounts(conn)

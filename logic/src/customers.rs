@@ -63,7 +63,9 @@ impl Identity {
         Ok(Self {
             full_name: text::required("full_name", &fields.full_name, FULL_NAME_MAX_CHARS)?,
             email: text::email(&fields.email)?,
-            phone: present(fields.phone.as_deref()).map(text::phone).transpose()?,
+            phone: present(fields.phone.as_deref())
+                .map(text::phone)
+                .transpose()?,
             date_of_birth: fields.date_of_birth,
             address: present(fields.address.as_deref())
                 .map(text::address)
@@ -96,10 +98,7 @@ pub struct Onboarding {
 }
 
 impl Onboarding {
-    pub fn parse(
-        fields: &IdentityFields,
-        login: Option<(&str, String)>,
-    ) -> Result<Self, ApiError> {
+    pub fn parse(fields: &IdentityFields, login: Option<(&str, String)>) -> Result<Self, ApiError> {
         Ok(Self {
             identity: Identity::parse(fields)?,
             login: match login {
@@ -144,8 +143,14 @@ pub async fn onboard(
             .await
             .map_err(email_taken)?;
         if let Some((username, password)) = &onboarding.login {
-            crate::identity::new_user(&mut tx, username, password.clone(), Role::Customer, Some(id))
-                .await?;
+            crate::identity::new_user(
+                &mut tx,
+                username,
+                password.clone(),
+                Role::Customer,
+                Some(id),
+            )
+            .await?;
         }
         let row = data::customers::find_customer(&mut tx, id)
             .await?
@@ -288,7 +293,10 @@ pub async fn daily_limits(
     }
     let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        if data::customers::find_customer(&mut conn, id).await?.is_none() {
+        if data::customers::find_customer(&mut conn, id)
+            .await?
+            .is_none()
+        {
             return Err(not_found());
         }
         Ok(data::limits::customer_daily_limits(&mut conn, id).await?)

@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
+use data::PgConnection;
 use data::accounts::{AccountKind, AccountStatus, InternalLedger, NewAccount, NormalSide};
 use data::transfers::{NewTransfer, TransferKind};
 use data::users::Role;
-use data::PgConnection;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -147,18 +147,24 @@ pub async fn open(
         )
         .await
         .map_err(|e| match e.violation() {
-            Some(data::Violation::Other(c)) if c == "teller_drawers_open_key" => ApiError::Conflict {
-                code: "drawer_already_open",
-                detail: format!("you already have an open {code} drawer"),
-            },
+            Some(data::Violation::Other(c)) if c == "teller_drawers_open_key" => {
+                ApiError::Conflict {
+                    code: "drawer_already_open",
+                    detail: format!("you already have an open {code} drawer"),
+                }
+            }
             _ => ApiError::from(e),
         })?;
         if float > Decimal::ZERO {
-            let vault = data::accounts::find_internal_account(&mut tx, InternalLedger::VaultCash, code)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::refused("no_vault_for_currency", format!("the branch holds no {code} cash"))
-                })?;
+            let vault =
+                data::accounts::find_internal_account(&mut tx, InternalLedger::VaultCash, code)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::refused(
+                            "no_vault_for_currency",
+                            format!("the branch holds no {code} cash"),
+                        )
+                    })?;
             data::accounts::lock_accounts(&mut tx, &[vault.id, account]).await?;
             post_internal(
                 &mut tx,
@@ -255,7 +261,11 @@ async fn insert_internal_account(
 }
 
 /// A drawer with its movements since it opened. Tellers see their own; supervisors any.
-pub async fn get(state: &AppState, user: &SessionUser, id: Uuid) -> Result<DrawerResponse, ApiError> {
+pub async fn get(
+    state: &AppState,
+    user: &SessionUser,
+    id: Uuid,
+) -> Result<DrawerResponse, ApiError> {
     user.require_role(&[Role::Teller, Role::Supervisor])?;
     crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
@@ -288,7 +298,11 @@ pub async fn get(state: &AppState, user: &SessionUser, id: Uuid) -> Result<Drawe
 
 /// The caller's drawers (open first, then recent closed), or for supervisors with `all`, every
 /// open drawer of the branch.
-pub async fn list(state: &AppState, user: &SessionUser, all: bool) -> Result<Vec<DrawerResponse>, ApiError> {
+pub async fn list(
+    state: &AppState,
+    user: &SessionUser,
+    all: bool,
+) -> Result<Vec<DrawerResponse>, ApiError> {
     user.require_role(&[Role::Teller, Role::Supervisor])?;
     if all {
         user.require_role(&[Role::Supervisor])?;
@@ -325,7 +339,10 @@ fn count(
                 ApiError::invalid(
                     "invalid_field",
                     "denominations",
-                    format!("{denomination:?} is not a denomination of {}", currency.code()),
+                    format!(
+                        "{denomination:?} is not a denomination of {}",
+                        currency.code()
+                    ),
                 )
             })?
             .value();
@@ -367,7 +384,9 @@ pub async fn close(
         }
         let drawer = data::drawers::lock_open_drawer(&mut tx, id)
             .await?
-            .filter(|row| row.teller_id == actor.user.user_id || actor.user.role == Role::Supervisor)
+            .filter(|row| {
+                row.teller_id == actor.user.user_id || actor.user.role == Role::Supervisor
+            })
             .ok_or(ApiError::NotFound {
                 code: "drawer_not_found",
                 detail: "no such open drawer of yours",
@@ -379,11 +398,9 @@ pub async fn close(
             .await?
             .ok_or_else(|| ApiError::Internal(format!("no {code} vault")))?;
         let over_short = over_short_account(&mut tx, code).await?;
-        let locked = data::accounts::lock_accounts(
-            &mut tx,
-            &[vault.id, over_short, drawer.account_id],
-        )
-        .await?;
+        let locked =
+            data::accounts::lock_accounts(&mut tx, &[vault.id, over_short, drawer.account_id])
+                .await?;
         let account = locked
             .iter()
             .find(|a| a.id == drawer.account_id)
@@ -394,19 +411,55 @@ pub async fn close(
         let difference = counted - expected;
         let over_short_key = format!("{}-over-short", key.as_str());
         if difference > Decimal::ZERO {
-            post_internal(&mut tx, &over_short_key, TransferKind::OverShort, difference, code,
-                drawer.account_id, over_short, "Drawer over at closing", actor).await?;
+            post_internal(
+                &mut tx,
+                &over_short_key,
+                TransferKind::OverShort,
+                difference,
+                code,
+                drawer.account_id,
+                over_short,
+                "Drawer over at closing",
+                actor,
+            )
+            .await?;
         } else if difference < Decimal::ZERO {
-            post_internal(&mut tx, &over_short_key, TransferKind::OverShort, -difference, code,
-                over_short, drawer.account_id, "Drawer short at closing", actor).await?;
+            post_internal(
+                &mut tx,
+                &over_short_key,
+                TransferKind::OverShort,
+                -difference,
+                code,
+                over_short,
+                drawer.account_id,
+                "Drawer short at closing",
+                actor,
+            )
+            .await?;
         }
         if counted > Decimal::ZERO {
-            post_internal(&mut tx, key.as_str(), TransferKind::DrawerTransfer, counted, code,
-                vault.id, drawer.account_id, "Drawer returned to the vault", actor).await?;
+            post_internal(
+                &mut tx,
+                key.as_str(),
+                TransferKind::DrawerTransfer,
+                counted,
+                code,
+                vault.id,
+                drawer.account_id,
+                "Drawer returned to the vault",
+                actor,
+            )
+            .await?;
         }
         data::drawers::close_drawer(&mut tx, id, &denominations, counted, difference).await?;
-        data::accounts::set_status(&mut tx, drawer.account_id, AccountStatus::Closed, None, "drawer closed")
-            .await?;
+        data::accounts::set_status(
+            &mut tx,
+            drawer.account_id,
+            AccountStatus::Closed,
+            None,
+            "drawer closed",
+        )
+        .await?;
         let row = data::drawers::find_drawer(&mut tx, id)
             .await?
             .ok_or_else(not_found)?;

@@ -231,7 +231,14 @@ pub async fn post(
         )
         .await?;
         if actor.user.is_staff() {
-            audit_posting(&mut tx, actor.user.user_id, transfer, &body, actor.request_id).await?;
+            audit_posting(
+                &mut tx,
+                actor.user.user_id,
+                transfer,
+                &body,
+                actor.request_id,
+            )
+            .await?;
         }
         tx.commit().await.map_err(data::DataError::from)?;
         Ok(Outcome {
@@ -304,8 +311,7 @@ async fn needs_approval(
     if initiator.role != Role::Teller || !approvable {
         return Ok(false);
     }
-    let threshold =
-        data::limits::approval_threshold(conn, order.amount.currency().code()).await?;
+    let threshold = data::limits::approval_threshold(conn, order.amount.currency().code()).await?;
     Ok(threshold.is_some_and(|threshold| order.amount.value() > threshold))
 }
 

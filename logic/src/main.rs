@@ -5,6 +5,8 @@
 //! logic migrate                    bring the schema up to date
 //! logic seed-demo                  seed the demo bank unless it has users already
 //! logic create-service-key NAME    register a calling service and print its credential once
+//! logic verify-ledger              check the audit chain and the ledger end to end, offline;
+//!                                  exits 1 and says where if anything does not hold
 //! ```
 //! Settings come from `BANK_*` environment variables (see `config.rs`).
 
@@ -55,6 +57,38 @@ async fn main() -> Result<()> {
             .with_context(|| format!("register service {name}"))?;
             println!("{key}");
             Ok(())
+        }
+        ["verify-ledger"] => {
+            let mut conn = pool.acquire().await.context("connect to the database")?;
+            let report = logic::audit::verify_ledger(&mut conn)
+                .await
+                .context("read the ledger")?;
+            println!("audit records checked: {}", report.audit_records_checked);
+            match report.audit_chain_broken_at {
+                None => println!("audit chain: intact"),
+                Some(id) => println!("audit chain: BROKEN at record {id}"),
+            }
+            if report.transfers_unbalanced.is_empty() {
+                println!("transfers: every transfer's entries sum to zero");
+            }
+            for id in &report.transfers_unbalanced {
+                println!("transfers: UNBALANCED transfer {id}");
+            }
+            if report.accounts_mismatched.is_empty() {
+                println!(
+                    "balances: every balance equals the sum of its entries, none below its floor"
+                );
+            }
+            for number in &report.accounts_mismatched {
+                println!("balances: MISMATCH on account {number}");
+            }
+            if report.intact {
+                println!("ledger verified");
+                Ok(())
+            } else {
+                println!("ledger NOT verified");
+                std::process::exit(1);
+            }
         }
         other => bail!("unknown command {other:?}; see the top of logic/src/main.rs"),
     }

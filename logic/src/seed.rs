@@ -41,7 +41,12 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
     let mut tx = state.pool.begin().await?;
     let vault = internal_account(&mut tx, InternalLedger::VaultCash, "Branch vault cash").await?;
     let capital = internal_account(&mut tx, InternalLedger::Capital, "Share capital").await?;
-    internal_account(&mut tx, InternalLedger::OverShort, "Cash over and short, EUR").await?;
+    internal_account(
+        &mut tx,
+        InternalLedger::OverShort,
+        "Cash over and short, EUR",
+    )
+    .await?;
     let opening = NewTransfer {
         id: Uuid::new_v4(),
         idempotency_key: "seed-opening-cash",

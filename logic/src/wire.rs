@@ -442,7 +442,12 @@ impl From<&data::drawers::DrawerRow> for DrawerResponse {
             teller: row.teller_username.clone(),
             account: row.account_number.clone(),
             currency: row.currency.clone(),
-            state: if row.closed_at.is_some() { "closed" } else { "open" }.into(),
+            state: if row.closed_at.is_some() {
+                "closed"
+            } else {
+                "open"
+            }
+            .into(),
             opened_at: row.opened_at,
             opening_float: format(row.opening_float),
             position: format(row.balance),

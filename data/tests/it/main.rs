@@ -24,6 +24,8 @@ async fn ledger() -> Ledger {
     data::customers::insert_customer(
         &mut conn,
         &data::customers::NewCustomer {
+            address: None,
+            id_document: None,
             id: customer_id,
             full_name: "Test Customer",
             email: "test@example.org",

@@ -186,7 +186,15 @@ async fn freeze(
     ApiJson(request): ApiJson<FreezeRequest>,
 ) -> Result<Json<AccountResponse>, ApiError> {
     let change = crate::accounts::StatusChange::Freeze(request.scope);
-    change_status(&state, &signed_in, &request_id, &number, change, &request.reason).await
+    change_status(
+        &state,
+        &signed_in,
+        &request_id,
+        &number,
+        change,
+        &request.reason,
+    )
+    .await
 }
 
 async fn unfreeze(
@@ -197,7 +205,15 @@ async fn unfreeze(
     ApiJson(request): ApiJson<ReasonRequest>,
 ) -> Result<Json<AccountResponse>, ApiError> {
     let change = crate::accounts::StatusChange::Unfreeze;
-    change_status(&state, &signed_in, &request_id, &number, change, &request.reason).await
+    change_status(
+        &state,
+        &signed_in,
+        &request_id,
+        &number,
+        change,
+        &request.reason,
+    )
+    .await
 }
 
 async fn close(
@@ -208,7 +224,15 @@ async fn close(
     ApiJson(request): ApiJson<ReasonRequest>,
 ) -> Result<Json<AccountResponse>, ApiError> {
     let change = crate::accounts::StatusChange::Close;
-    change_status(&state, &signed_in, &request_id, &number, change, &request.reason).await
+    change_status(
+        &state,
+        &signed_in,
+        &request_id,
+        &number,
+        change,
+        &request.reason,
+    )
+    .await
 }
 
 async fn holds(

@@ -49,7 +49,11 @@ async fn list(
         Some(number) => {
             let number = crate::domain::AccountNumber::parse(number)
                 .map_err(|e| crate::error::invalid_account_number("account", e))?;
-            Some(crate::accounts::get(&state, &signed_in.user, &number).await?.id)
+            Some(
+                crate::accounts::get(&state, &signed_in.user, &number)
+                    .await?
+                    .id,
+            )
         }
     };
     let filter = ApprovalFilter {
@@ -116,7 +120,15 @@ async fn approve(
     Path(id): Path<String>,
     ApiJson(request): ApiJson<DecisionRequest>,
 ) -> Result<Json<ApprovalResponse>, ApiError> {
-    decide(state, signed_in, request_id, id, Decision::Approve, &request.note).await
+    decide(
+        state,
+        signed_in,
+        request_id,
+        id,
+        Decision::Approve,
+        &request.note,
+    )
+    .await
 }
 
 async fn reject(
@@ -126,5 +138,13 @@ async fn reject(
     Path(id): Path<String>,
     ApiJson(request): ApiJson<DecisionRequest>,
 ) -> Result<Json<ApprovalResponse>, ApiError> {
-    decide(state, signed_in, request_id, id, Decision::Reject, &request.note).await
+    decide(
+        state,
+        signed_in,
+        request_id,
+        id,
+        Decision::Reject,
+        &request.note,
+    )
+    .await
 }

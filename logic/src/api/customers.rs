@@ -105,8 +105,14 @@ async fn update(
     let id = parse_id(&id)?;
     let identity = Identity::parse(&request)?;
     Ok(Json(
-        crate::customers::update(&state, &signed_in.user, request_id.as_deref(), id, &identity)
-            .await?,
+        crate::customers::update(
+            &state,
+            &signed_in.user,
+            request_id.as_deref(),
+            id,
+            &identity,
+        )
+        .await?,
     ))
 }
 

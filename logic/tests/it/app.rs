@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 pub const TELLER: (&str, &str) = ("tina.teller", "teller-test-password");
 pub const SUPERVISOR: (&str, &str) = ("sid.supervisor", "supervisor-test-password");
 pub const ADMIN: (&str, &str) = ("adam.admin", "admin-test-password");
+pub const SUPERVISOR2: (&str, &str) = ("sara.supervisor", "supervisor2-test-password");
 
 pub struct TestApp {
     pub base: String,
@@ -28,11 +29,13 @@ pub struct AppOptions {
     pub session_ttl_s: i64,
     pub connections_max: u32,
     pub patroni_urls: Vec<String>,
+    pub approval_ttl_s: i64,
 }
 
 impl Default for AppOptions {
     fn default() -> Self {
         Self {
+            approval_ttl_s: 3_600,
             session_ttl_s: 3_600,
             connections_max: 10,
             patroni_urls: Vec::new(),
@@ -60,6 +63,7 @@ impl TestApp {
             retry_budget_ms: 10_000,
             session_ttl_s: options.session_ttl_s,
             session_idle_s: 900,
+            approval_ttl_s: options.approval_ttl_s,
             log_json: false,
             patroni_urls: options.patroni_urls.clone(),
         };
@@ -78,6 +82,7 @@ impl TestApp {
             (TELLER.0, TELLER.1, Role::Teller),
             (SUPERVISOR.0, SUPERVISOR.1, Role::Supervisor),
             (ADMIN.0, ADMIN.1, Role::Admin),
+            (SUPERVISOR2.0, SUPERVISOR2.1, Role::Supervisor),
         ] {
             logic::identity::new_user(&mut conn, username, password.into(), role, None)
                 .await
@@ -208,6 +213,7 @@ impl TestApp {
             .unwrap()
             .to_owned();
         if deposit != "0" {
+            self.open_drawer(teller).await;
             let response = self
                 .post_idempotent(
                     "/v1/cash/deposits",
@@ -219,6 +225,33 @@ impl TestApp {
             assert_eq!(response.status(), StatusCode::CREATED);
         }
         number
+    }
+
+    /// Opens the member of staff's EUR drawer (empty) unless it is open already; returns its id.
+    pub async fn open_drawer(&self, staff: &str) -> String {
+        let response = self
+            .post_idempotent(
+                "/v1/drawers",
+                staff,
+                &uuid::Uuid::new_v4().to_string(),
+                &json!({ "currency": "EUR", "opening_float": "0" }),
+            )
+            .await;
+        let status = response.status();
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::CONFLICT,
+            "open a drawer: {status}"
+        );
+        let drawers: Value = self.get("/v1/drawers", staff).await.json().await.unwrap();
+        drawers["drawers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["state"] == "open" && d["currency"] == "EUR")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub async fn transfer(
@@ -295,7 +328,9 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap();
-        data::accounts::set_status(&mut conn, account.id, status)
+        let scope = (status == data::accounts::AccountStatus::Frozen)
+            .then_some(data::accounts::FreezeScope::All);
+        data::accounts::set_status(&mut conn, account.id, status, scope, "set by a test")
             .await
             .unwrap();
     }

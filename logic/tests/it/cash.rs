@@ -33,7 +33,7 @@ async fn tellers_pay_cash_in_and_out_against_the_vault() {
 }
 
 #[tokio::test]
-async fn the_vault_cannot_pay_out_cash_it_does_not_hold() {
+async fn a_drawer_pays_out_only_the_cash_it_holds_and_needs_to_be_open() {
     let app = TestApp::spawn().await;
     let teller = app.sign_in(TELLER).await;
     let supervisor = app.sign_in(crate::app::SUPERVISOR).await;
@@ -42,24 +42,131 @@ async fn the_vault_cannot_pay_out_cash_it_does_not_hold() {
         .post(
             "/v1/accounts",
             &supervisor,
-            &json!({ "customer_id": alice.id, "product": "current", "currency": "EUR", "overdraft_limit": "1000000000" }),
+            &json!({ "customer_id": alice.id, "product": "current", "currency": "EUR", "overdraft_limit": "5000" }),
         )
         .await;
     let account = response.json::<serde_json::Value>().await.unwrap()["number"]
         .as_str()
         .unwrap()
         .to_owned();
+    // Without an open drawer, a supervisor handles no cash either.
+    let response = app
+        .post_idempotent(
+            "/v1/cash/withdrawals",
+            &supervisor,
+            "no-drawer",
+            &json!({ "account": account, "amount": "10", "currency": "EUR" }),
+        )
+        .await;
+    assert_eq!(problem_code(response).await, "drawer_not_open");
+    let opened = app
+        .post_idempotent(
+            "/v1/drawers",
+            &supervisor,
+            "open",
+            &json!({ "currency": "EUR", "opening_float": "100.00" }),
+        )
+        .await;
+    assert_eq!(opened.status(), StatusCode::CREATED);
     let snapshot = app.snapshot().await;
     let response = app
         .post_idempotent(
             "/v1/cash/withdrawals",
-            &teller,
+            &supervisor,
             "big",
-            &json!({ "account": account, "amount": "1000001", "currency": "EUR" }),
+            &json!({ "account": account, "amount": "100.01", "currency": "EUR" }),
+        )
+        .await;
+    assert_eq!(problem_code(response).await, "drawer_cash_insufficient");
+    assert_eq!(app.snapshot().await, snapshot);
+    // A float larger than the vault holds is refused and opens nothing.
+    let response = app
+        .post_idempotent(
+            "/v1/drawers",
+            &teller,
+            "huge",
+            &json!({ "currency": "EUR", "opening_float": "2000000" }),
         )
         .await;
     assert_eq!(problem_code(response).await, "vault_cash_insufficient");
     assert_eq!(app.snapshot().await, snapshot);
+    app.assert_ledger_sound().await;
+}
+
+#[tokio::test]
+async fn closing_a_drawer_posts_the_difference_to_over_short_and_returns_the_cash() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let account = app.account(&teller, &alice, "0").await;
+    let opened: serde_json::Value = app
+        .post_idempotent(
+            "/v1/drawers",
+            &teller,
+            "open",
+            &json!({ "currency": "EUR", "opening_float": "500.00" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let drawer = opened["id"].as_str().unwrap().to_owned();
+    assert_eq!(opened["position"], "500.00");
+    let response = app
+        .post_idempotent(
+            "/v1/cash/deposits",
+            &teller,
+            "d1",
+            &json!({ "account": account, "amount": "120.00", "currency": "EUR" }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let read: serde_json::Value = app
+        .get(&format!("/v1/drawers/{drawer}"), &teller)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["position"], "620.00");
+    assert_eq!(read["entries"].as_array().unwrap().len(), 2);
+    // Counted 600.00 of the 620.00 the ledger expects: 20.00 short.
+    let closed = app
+        .post_idempotent(
+            &format!("/v1/drawers/{drawer}/close"),
+            &teller,
+            "close",
+            &json!({ "denominations": { "100": 5, "50.00": 1, "20": 2, "10": 1, "0.50": 0 } }),
+        )
+        .await;
+    assert_eq!(closed.status(), StatusCode::CREATED);
+    let closed: serde_json::Value = closed.json().await.unwrap();
+    assert_eq!(closed["counted"], "600.00");
+    assert_eq!(closed["difference"], "-20.00");
+    assert_eq!(closed["position"], "0.00");
+    assert_eq!(closed["state"], "closed");
+    let mut conn = app.state.pool.acquire().await.unwrap();
+    let over_short = data::accounts::find_internal_account(
+        &mut conn,
+        data::accounts::InternalLedger::OverShort,
+        "EUR",
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    // Debit-normal: a shortage is a debit of 20.00.
+    assert_eq!(over_short.balance, rust_decimal::Decimal::new(-2000, 2));
+    drop(conn);
+    // A closed drawer takes no more cash.
+    let response = app
+        .post_idempotent(
+            "/v1/cash/deposits",
+            &teller,
+            "d2",
+            &json!({ "account": account, "amount": "1.00", "currency": "EUR" }),
+        )
+        .await;
+    assert_eq!(problem_code(response).await, "drawer_not_open");
+    app.assert_ledger_sound().await;
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::app::{ADMIN, TELLER, TestApp, problem_code};
+use crate::app::{TELLER, TestApp, problem_code};
 
 #[tokio::test]
 async fn staff_onboard_customers_and_customers_see_only_themselves() {
@@ -51,16 +51,18 @@ async fn customers_cannot_onboard_customers() {
 #[tokio::test]
 async fn onboarding_validates_identity_fields_and_refuses_duplicates() {
     let app = TestApp::spawn().await;
-    let admin = app.sign_in(ADMIN).await;
+    let teller = app.sign_in(TELLER).await;
     let snapshot = app.snapshot().await;
     for body in [
         json!({ "full_name": "", "email": "a@example.org" }),
         json!({ "full_name": "A", "email": "not-an-email" }),
         json!({ "full_name": "A", "email": "a@example.org", "phone": "call me" }),
         json!({ "full_name": "A", "email": "a@example.org", "date_of_birth": "2999-01-01" }),
+        json!({ "full_name": "A", "email": "a@example.org", "address": "x" }),
+        json!({ "full_name": "A", "email": "a@example.org", "id_document": "no!" }),
         json!({ "full_name": "A", "email": "a@example.org", "login": { "username": "a", "password": "short" } }),
     ] {
-        let response = app.post("/v1/customers", &admin, &body).await;
+        let response = app.post("/v1/customers", &teller, &body).await;
         assert_eq!(
             response.status(),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -72,15 +74,17 @@ async fn onboarding_validates_identity_fields_and_refuses_duplicates() {
     let first = app
         .post(
             "/v1/customers",
-            &admin,
-            &json!({ "full_name": "A", "email": "a@example.org" }),
+            &teller,
+            &json!({ "full_name": "A", "email": "a@example.org", "address": "1 High Street, York", "id_document": "p 123 456" }),
         )
         .await;
     assert_eq!(first.status(), StatusCode::CREATED);
+    let first: serde_json::Value = first.json().await.unwrap();
+    assert_eq!(first["id_document"], "P123456");
     let again = app
         .post(
             "/v1/customers",
-            &admin,
+            &teller,
             &json!({ "full_name": "B", "email": "A@example.org" }),
         )
         .await;

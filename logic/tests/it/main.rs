@@ -6,11 +6,13 @@
 
 mod accounts;
 mod app;
+mod back_office;
 mod cash;
 mod cluster;
 mod concurrency;
 mod customers;
 mod idempotency;
+mod roles;
 mod security;
 mod sessions;
 mod transfers;

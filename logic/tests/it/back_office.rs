@@ -1,0 +1,743 @@
+//! The teller and back-office rules: freezes, closing, holds, four-eyes approval, reversals,
+//! daily limits, and the audit log's search and verification.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::app::{ADMIN, AppOptions, SUPERVISOR, SUPERVISOR2, TELLER, TestApp, problem_code};
+
+async fn json_of(response: reqwest::Response) -> Value {
+    response.json().await.unwrap()
+}
+
+async fn account_view(app: &TestApp, staff: &str, number: &str) -> Value {
+    json_of(app.get(&format!("/v1/accounts/{number}"), staff).await).await
+}
+
+async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: &Value,
+) -> reqwest::Response {
+    app.request(method, path, Some(token))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn freezes_stop_the_movements_they_name_and_only_supervisors_lift_them() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let supervisor = app.sign_in(SUPERVISOR).await;
+    let alice = app.customer(&teller, "alice").await;
+    let bob = app.customer(&teller, "bob").await;
+    let from = app.account(&teller, &alice, "100").await;
+    let to = app.account(&teller, &bob, "100").await;
+    let response = app
+        .post(
+            &format!("/v1/accounts/{from}/freeze"),
+            &teller,
+            &json!({ "scope": "debits", "reason": "Suspected fraud" }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let frozen = json_of(response).await;
+    assert_eq!(frozen["status"], "frozen");
+    assert_eq!(frozen["freeze_scope"], "debits");
+    let out = app.transfer(&alice.token, "out", &from, &to, "10").await;
+    assert_eq!(problem_code(out).await, "account_not_open");
+    // Money may still come in.
+    let incoming = app.transfer(&bob.token, "in", &to, &from, "10").await;
+    assert_eq!(incoming.status(), StatusCode::CREATED);
+    let response = app
+        .post(
+            &format!("/v1/accounts/{from}/unfreeze"),
+            &teller,
+            &json!({ "reason": "Cleared" }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = app
+        .post(
+            &format!("/v1/accounts/{from}/unfreeze"),
+            &supervisor,
+            &json!({ "reason": "Cleared" }),
+        )
+        .await;
+    assert_eq!(json_of(response).await["status"], "open");
+    let out = app.transfer(&alice.token, "out2", &from, &to, "10").await;
+    assert_eq!(out.status(), StatusCode::CREATED);
+    // A freeze of credits refuses money coming in.
+    app.post(
+        &format!("/v1/accounts/{to}/freeze"),
+        &teller,
+        &json!({ "scope": "credits", "reason": "Court order" }),
+    )
+    .await;
+    let incoming = app.transfer(&alice.token, "in2", &from, &to, "1").await;
+    assert_eq!(problem_code(incoming).await, "account_not_open");
+    // Every change is audited with before and after.
+    let audit = json_of(
+        app.get(
+            &format!("/v1/audit?account={from}&action=account."),
+            &supervisor,
+        )
+        .await,
+    )
+    .await;
+    let records = audit["records"].as_array().unwrap();
+    let actions: Vec<&str> = records
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["account.unfreeze", "account.freeze", "account.open"]
+    );
+    assert_eq!(records[1]["before"]["status"], "open");
+    assert_eq!(records[1]["after"]["status"], "frozen");
+    assert!(records[1]["request_id"].is_string());
+    app.assert_ledger_sound().await;
+}
+
+#[tokio::test]
+async fn an_account_closes_only_at_zero() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let account = app.account(&teller, &alice, "25").await;
+    let close = |reason: &'static str| {
+        let path = format!("/v1/accounts/{account}/close");
+        let teller = teller.clone();
+        let app = &app;
+        async move { app.post(&path, &teller, &json!({ "reason": reason })).await }
+    };
+    assert_eq!(
+        problem_code(close("Customer leaves").await).await,
+        "balance_not_zero"
+    );
+    let response = app
+        .post_idempotent(
+            "/v1/cash/withdrawals",
+            &teller,
+            "payout",
+            &json!({ "account": account, "amount": "25", "currency": "EUR" }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let closed = json_of(close("Customer leaves").await).await;
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(closed["status_reason"], "Customer leaves");
+    let response = app
+        .post_idempotent(
+            "/v1/cash/deposits",
+            &teller,
+            "after",
+            &json!({ "account": account, "amount": "1", "currency": "EUR" }),
+        )
+        .await;
+    assert_eq!(problem_code(response).await, "account_not_open");
+    assert_eq!(problem_code(close("Again").await).await, "account_closed");
+}
+
+#[tokio::test]
+async fn holds_reduce_the_available_balance_until_released_or_expired() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let bob = app.customer(&teller, "bob").await;
+    let account = app.account(&teller, &alice, "100").await;
+    let other = app.account(&teller, &bob, "0").await;
+    let soon = time::OffsetDateTime::now_utc() + time::Duration::days(3);
+    let hold = app
+        .post(
+            &format!("/v1/accounts/{account}/holds"),
+            &teller,
+            &json!({ "amount": "70", "reason": "Card authorisation", "expires_at": soon.format(&time::format_description::well_known::Rfc3339).unwrap() }),
+        )
+        .await;
+    assert_eq!(hold.status(), StatusCode::CREATED);
+    let hold = json_of(hold).await;
+    let view = account_view(&app, &teller, &account).await;
+    assert_eq!(view["ledger_balance"], "100.00");
+    assert_eq!(view["available_balance"], "30.00");
+    let refused = app
+        .transfer(&alice.token, "t1", &account, &other, "31")
+        .await;
+    assert_eq!(problem_code(refused).await, "insufficient_funds");
+    let released = app
+        .post(
+            &format!("/v1/holds/{}/release", hold["id"].as_str().unwrap()),
+            &teller,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(json_of(released).await["state"], "released");
+    assert_eq!(
+        account_view(&app, &teller, &account).await["available_balance"],
+        "100.00"
+    );
+    // A hold that expires releases itself.
+    let in_a_moment = time::OffsetDateTime::now_utc() + time::Duration::milliseconds(1500);
+    let response = app
+        .post(
+            &format!("/v1/accounts/{account}/holds"),
+            &teller,
+            &json!({ "amount": "50", "reason": "Short hold", "expires_at": in_a_moment.format(&time::format_description::well_known::Rfc3339).unwrap() }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        account_view(&app, &teller, &account).await["available_balance"],
+        "50.00"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1800)).await;
+    assert_eq!(
+        account_view(&app, &teller, &account).await["available_balance"],
+        "100.00"
+    );
+    let holds = json_of(
+        app.get(&format!("/v1/accounts/{account}/holds"), &teller)
+            .await,
+    )
+    .await;
+    let states: Vec<&str> = holds["holds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["expired", "released"]);
+    // A hold larger than what is available is refused.
+    let response = app
+        .post(
+            &format!("/v1/accounts/{account}/holds"),
+            &teller,
+            &json!({ "amount": "100.01", "reason": "Too much", "expires_at": soon.format(&time::format_description::well_known::Rfc3339).unwrap() }),
+        )
+        .await;
+    assert_eq!(problem_code(response).await, "insufficient_funds");
+}
+
+/// The reversal flow end to end: filed by a teller, the funds held, the maker unable to approve,
+/// a supervisor approving, the original untouched and a second reversal refused.
+#[tokio::test]
+async fn a_reversal_needs_a_different_supervisor_and_happens_once() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let supervisor = app.sign_in(SUPERVISOR).await;
+    let other_supervisor = app.sign_in(SUPERVISOR2).await;
+    let alice = app.customer(&teller, "alice").await;
+    let bob = app.customer(&teller, "bob").await;
+    let from = app.account(&teller, &alice, "100").await;
+    let to = app.account(&teller, &bob, "0").await;
+    let transfer = json_of(app.transfer(&alice.token, "pay", &from, &to, "40").await).await;
+    let transfer_id = transfer["id"].as_str().unwrap();
+    let path = format!("/v1/transfers/{transfer_id}/reversals");
+    let filed = app
+        .post_idempotent(
+            &path,
+            &supervisor,
+            "rev-1",
+            &json!({ "reason": "Paid in error" }),
+        )
+        .await;
+    assert_eq!(filed.status(), StatusCode::ACCEPTED);
+    let filed = json_of(filed).await;
+    assert_eq!(filed["status"], "pending");
+    let approval = filed["id"].as_str().unwrap().to_owned();
+    // The funds wait, held on the account the reversal will debit.
+    assert_eq!(
+        account_view(&app, &teller, &to).await["available_balance"],
+        "0.00"
+    );
+    assert_eq!(
+        account_view(&app, &teller, &to).await["ledger_balance"],
+        "40.00"
+    );
+    // The same request again is the same answer; a second reversal request is refused.
+    let replay = app
+        .post_idempotent(
+            &path,
+            &supervisor,
+            "rev-1",
+            &json!({ "reason": "Paid in error" }),
+        )
+        .await;
+    assert_eq!(json_of(replay).await["id"], approval.as_str());
+    let second = app
+        .post_idempotent(&path, &teller, "rev-2", &json!({ "reason": "Again" }))
+        .await;
+    assert_eq!(problem_code(second).await, "reversal_pending");
+    // The maker cannot approve, nor can a teller or the customer.
+    let approve = format!("/v1/approvals/{approval}/approve");
+    for token in [&supervisor, &teller, &alice.token] {
+        let response = app.post(&approve, token, &json!({})).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    }
+    // Nor by writing to the database directly.
+    let mut conn = app.state.pool.acquire().await.unwrap();
+    let maker = data::users::find_user_by_username(&mut conn, SUPERVISOR.0)
+        .await
+        .unwrap()
+        .unwrap();
+    let direct = data::approvals::decide(
+        &mut conn,
+        approval.parse().unwrap(),
+        data::approvals::ApprovalStatus::Approved,
+        Some(maker.id),
+        "myself",
+        None,
+    )
+    .await;
+    assert!(direct.is_err(), "the database let the maker approve");
+    drop(conn);
+    let queue = json_of(
+        app.get("/v1/approvals?status=pending", &other_supervisor)
+            .await,
+    )
+    .await;
+    assert_eq!(queue["approvals"].as_array().unwrap().len(), 1);
+    let approved = app
+        .post(&approve, &other_supervisor, &json!({ "note": "Checked" }))
+        .await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    let approved = json_of(approved).await;
+    assert_eq!(approved["status"], "approved");
+    assert_eq!(approved["checker"], SUPERVISOR2.0);
+    let reversal_id = approved["transfer_id"].as_str().unwrap();
+    let reversal = json_of(
+        app.get(&format!("/v1/transfers/{reversal_id}"), &teller)
+            .await,
+    )
+    .await;
+    assert_eq!(reversal["kind"], "reversal");
+    assert_eq!(reversal["reverses_transfer_id"], transfer_id);
+    assert_eq!(reversal["debit_account"], to.as_str());
+    assert_eq!(
+        account_view(&app, &teller, &from).await["ledger_balance"],
+        "100.00"
+    );
+    let to_view = account_view(&app, &teller, &to).await;
+    assert_eq!(to_view["ledger_balance"], "0.00");
+    assert_eq!(to_view["held_amount"], "0.00");
+    // The original stays; it cannot be reversed twice.
+    let original = json_of(
+        app.get(&format!("/v1/transfers/{transfer_id}"), &teller)
+            .await,
+    )
+    .await;
+    assert_eq!(original["kind"], "transfer");
+    let again = app
+        .post_idempotent(&path, &teller, "rev-3", &json!({ "reason": "Twice" }))
+        .await;
+    assert_eq!(problem_code(again).await, "already_reversed");
+    // Deciding again: the same supervisor gets the same answer, another a conflict.
+    let repeat = app
+        .post(&approve, &other_supervisor, &json!({ "note": "Checked" }))
+        .await;
+    assert_eq!(repeat.status(), StatusCode::OK);
+    let third = app.sign_in(SUPERVISOR).await;
+    let reject = app
+        .post(
+            &format!("/v1/approvals/{approval}/reject"),
+            &third,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(reject.status(), StatusCode::FORBIDDEN);
+    let audit = json_of(
+        app.get(&format!("/v1/audit?account={to}"), &supervisor)
+            .await,
+    )
+    .await;
+    let actions: Vec<&str> = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"transfer.reverse"), "{actions:?}");
+    assert!(actions.contains(&"approval.approve"), "{actions:?}");
+    assert!(actions.contains(&"approval.request"), "{actions:?}");
+    app.assert_ledger_sound().await;
+}
+
+#[tokio::test]
+async fn a_tellers_cash_above_the_threshold_waits_for_a_supervisor() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let supervisor = app.sign_in(SUPERVISOR).await;
+    let admin = app.sign_in(ADMIN).await;
+    let alice = app.customer(&teller, "alice").await;
+    let account = app.account(&teller, &alice, "900").await;
+    let response = send(
+        &app,
+        Method::PUT,
+        "/v1/admin/limits/EUR",
+        &admin,
+        &json!({ "approval_threshold": "500", "daily_transfer_limit": "5000" }),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let drawer = app.open_drawer(&teller).await;
+    app.post_idempotent(
+        &format!("/v1/drawers/{drawer}/vault-transfers"),
+        &teller,
+        "float",
+        &json!({ "direction": "to_drawer", "amount": "1000" }),
+    )
+    .await;
+    let snapshot_transfers = app.snapshot().await.transfers;
+    let withdrawal = app
+        .post_idempotent(
+            "/v1/cash/withdrawals",
+            &teller,
+            "big-out",
+            &json!({ "account": account, "amount": "600", "currency": "EUR", "memo": "Car" }),
+        )
+        .await;
+    assert_eq!(withdrawal.status(), StatusCode::ACCEPTED);
+    let withdrawal = json_of(withdrawal).await;
+    assert_eq!(withdrawal["kind"], "cash_withdrawal");
+    assert_eq!(app.snapshot().await.transfers, snapshot_transfers);
+    let view = account_view(&app, &teller, &account).await;
+    assert_eq!(view["available_balance"], "300.00");
+    // The held funds are not spendable meanwhile.
+    let refused = app
+        .post_idempotent(
+            "/v1/cash/withdrawals",
+            &teller,
+            "small-out",
+            &json!({ "account": account, "amount": "301", "currency": "EUR" }),
+        )
+        .await;
+    assert_eq!(problem_code(refused).await, "insufficient_funds");
+    // The customer's and account's pending list shows it.
+    let pending = json_of(
+        app.get(
+            &format!("/v1/approvals?status=pending&account={account}"),
+            &teller,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(pending["approvals"].as_array().unwrap().len(), 1);
+    let rejected = app
+        .post(
+            &format!(
+                "/v1/approvals/{}/reject",
+                withdrawal["id"].as_str().unwrap()
+            ),
+            &supervisor,
+            &json!({ "note": "Customer not present" }),
+        )
+        .await;
+    assert_eq!(json_of(rejected).await["status"], "rejected");
+    assert_eq!(
+        account_view(&app, &teller, &account).await["available_balance"],
+        "900.00"
+    );
+    assert_eq!(app.snapshot().await.transfers, snapshot_transfers);
+    // Approved, it posts against the teller's drawer.
+    let deposit = json_of(
+        app.post_idempotent(
+            "/v1/cash/deposits",
+            &teller,
+            "big-in",
+            &json!({ "account": account, "amount": "700", "currency": "EUR" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(deposit["status"], "pending");
+    let approved = app
+        .post(
+            &format!("/v1/approvals/{}/approve", deposit["id"].as_str().unwrap()),
+            &supervisor,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(json_of(approved).await["status"], "approved");
+    assert_eq!(
+        account_view(&app, &teller, &account).await["ledger_balance"],
+        "1600.00"
+    );
+    let drawer_view = json_of(app.get(&format!("/v1/drawers/{drawer}"), &teller).await).await;
+    assert_eq!(drawer_view["position"], "2600.00");
+    // A supervisor's own cash above the threshold posts at once.
+    app.open_drawer(&supervisor).await;
+    let own = app
+        .post_idempotent(
+            "/v1/cash/deposits",
+            &supervisor,
+            "sup-in",
+            &json!({ "account": account, "amount": "700", "currency": "EUR" }),
+        )
+        .await;
+    assert_eq!(own.status(), StatusCode::CREATED);
+    app.assert_ledger_sound().await;
+}
+
+#[tokio::test]
+async fn overdraft_changes_are_approved_and_pending_requests_expire() {
+    let app = TestApp::spawn_with(AppOptions {
+        approval_ttl_s: 1,
+        ..AppOptions::default()
+    })
+    .await;
+    let teller = app.sign_in(TELLER).await;
+    let supervisor = app.sign_in(SUPERVISOR).await;
+    let alice = app.customer(&teller, "alice").await;
+    let account = app.account(&teller, &alice, "50").await;
+    let filed = app
+        .post(
+            &format!("/v1/accounts/{account}/overdraft-limit"),
+            &teller,
+            &json!({ "limit": "250.00", "reason": "Salary account" }),
+        )
+        .await;
+    assert_eq!(filed.status(), StatusCode::ACCEPTED);
+    let filed = json_of(filed).await;
+    let approved = app
+        .post(
+            &format!("/v1/approvals/{}/approve", filed["id"].as_str().unwrap()),
+            &supervisor,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    let view = account_view(&app, &teller, &account).await;
+    assert_eq!(view["overdraft_limit"], "250.00");
+    assert_eq!(view["available_balance"], "300.00");
+    // A reversal nobody decides in time lapses and its hold goes with it.
+    let bob = app.customer(&teller, "bob").await;
+    let other = app.account(&teller, &bob, "0").await;
+    let transfer = json_of(
+        app.transfer(&alice.token, "t", &account, &other, "20")
+            .await,
+    )
+    .await;
+    let filed = json_of(
+        app.post_idempotent(
+            &format!(
+                "/v1/transfers/{}/reversals",
+                transfer["id"].as_str().unwrap()
+            ),
+            &teller,
+            "rev",
+            &json!({ "reason": "Mistake" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        account_view(&app, &teller, &other).await["available_balance"],
+        "0.00"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        account_view(&app, &teller, &other).await["available_balance"],
+        "20.00"
+    );
+    let late = app
+        .post(
+            &format!("/v1/approvals/{}/approve", filed["id"].as_str().unwrap()),
+            &supervisor,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(problem_code(late).await, "approval_expired");
+    let read = json_of(
+        app.get(
+            &format!("/v1/approvals/{}", filed["id"].as_str().unwrap()),
+            &teller,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(read["status"], "expired");
+    app.assert_ledger_sound().await;
+}
+
+#[tokio::test]
+async fn the_daily_limit_holds_under_concurrent_transfers() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let admin = app.sign_in(ADMIN).await;
+    let alice = app.customer(&teller, "alice").await;
+    let bob = app.customer(&teller, "bob").await;
+    let from = app.account(&teller, &alice, "1000").await;
+    let own = app.account(&teller, &alice, "0").await;
+    let to = app.account(&teller, &bob, "0").await;
+    let response = send(
+        &app,
+        Method::PUT,
+        &format!("/v1/customers/{}/limits/EUR", alice.id),
+        &admin,
+        &json!({ "daily_limit": "100.00" }),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let shared = std::sync::Arc::new(app);
+    let tasks: Vec<_> = (0..10)
+        .map(|n| {
+            let (app, token, from, to) = (
+                shared.clone(),
+                alice.token.clone(),
+                from.clone(),
+                to.clone(),
+            );
+            tokio::spawn(async move {
+                app.transfer(&token, &format!("c{n}"), &from, &to, "20")
+                    .await
+                    .status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    let app = &*shared;
+    let posted = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    assert_eq!(posted, 5, "{statuses:?}");
+    let refused = app.transfer(&alice.token, "over", &from, &to, "0.01").await;
+    assert_eq!(problem_code(refused).await, "daily_limit_exceeded");
+    // Moving money between one's own accounts is not sending it to others.
+    let between = app.transfer(&alice.token, "own", &from, &own, "300").await;
+    assert_eq!(between.status(), StatusCode::CREATED);
+    let limits = json_of(
+        app.get(&format!("/v1/customers/{}/limits", alice.id), &alice.token)
+            .await,
+    )
+    .await;
+    let eur = limits["limits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["currency"] == "EUR")
+        .unwrap()
+        .clone();
+    assert_eq!(eur["used_today"], "100.00");
+    assert_eq!(eur["own"], true);
+    // Only admins set limits.
+    let response = send(
+        app,
+        Method::PUT,
+        &format!("/v1/customers/{}/limits/EUR", alice.id),
+        &teller,
+        &json!({ "daily_limit": "1000000" }),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    app.assert_ledger_sound().await;
+}
+
+#[tokio::test]
+async fn customers_are_found_edited_with_an_audit_trail() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let supervisor = app.sign_in(SUPERVISOR).await;
+    let alice = app.customer(&teller, "alice").await;
+    let account = app.account(&teller, &alice, "10").await;
+    for q in ["customer al", "ALICE@example", account.as_str()] {
+        let found = json_of(
+            app.get(&format!("/v1/customers?q={}", urlencode(q)), &teller)
+                .await,
+        )
+        .await;
+        let ids: Vec<&str> = found["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [alice.id.as_str()], "search {q}");
+    }
+    let response = send(
+        &app,
+        Method::PATCH,
+        &format!("/v1/customers/{}", alice.id),
+        &teller,
+        &json!({ "full_name": "Alice Martin", "email": "alice@example.org", "phone": "+44 20 7946 0001", "address": "12 Harbour Street, Leeds", "id_document": "P1234567" }),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let found = json_of(app.get("/v1/customers?q=%2B44%2020%207946", &teller).await).await;
+    assert_eq!(found["customers"].as_array().unwrap().len(), 1);
+    let audit = json_of(
+        app.get(
+            &format!(
+                "/v1/audit?customer_id={}&action=customer.update&actor={}",
+                alice.id, TELLER.0
+            ),
+            &supervisor,
+        )
+        .await,
+    )
+    .await;
+    let record = &audit["records"][0];
+    assert_eq!(record["before"]["full_name"], "Customer alice");
+    assert_eq!(record["after"]["full_name"], "Alice Martin");
+    assert_eq!(record["actor"], TELLER.0);
+    // The customer search is for staff only.
+    let response = app.get("/v1/customers?q=alice", &alice.token).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn tampering_with_one_audit_row_is_found_by_the_api_and_the_command_line() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let supervisor = app.sign_in(SUPERVISOR).await;
+    let alice = app.customer(&teller, "alice").await;
+    app.account(&teller, &alice, "10").await;
+    let report = json_of(app.post("/v1/audit/verify", &supervisor, &json!({})).await).await;
+    assert_eq!(report["intact"], true, "{report}");
+    assert!(report["audit_records_checked"].as_i64().unwrap() >= 3);
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_logic"))
+        .arg("verify-ledger")
+        .env("BANK_DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stdout)
+    );
+    // Someone with database access rewrites history: the trigger that refuses it is bypassed.
+    let mut conn = app.state.pool.acquire().await.unwrap();
+    let victim = data::testing::tamper_with_second_audit_row(&mut conn).await;
+    drop(conn);
+    let report = json_of(app.post("/v1/audit/verify", &supervisor, &json!({})).await).await;
+    assert_eq!(report["intact"], false);
+    assert_eq!(report["audit_chain_broken_at"], victim);
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_logic"))
+        .arg("verify-ledger")
+        .env("BANK_DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&cli.stdout);
+    assert!(!cli.status.success());
+    assert!(
+        stdout.contains(&format!("BROKEN at record {victim}")),
+        "{stdout}"
+    );
+}
