@@ -86,6 +86,8 @@ pub fn kind_words(kind: &str) -> &'static str {
         "cash_withdrawal" => "Cash withdrawal",
         "opening_cash" => "Opening cash",
         "reversal" => "Correction",
+        "drawer_transfer" => "Drawer and vault",
+        "over_short" => "Drawer over/short",
         _ => "Entry",
     }
 }
@@ -135,4 +137,13 @@ mod tests {
         assert_eq!(group_account_number("1577705556"), "1577 7055 56");
         assert_eq!(group_account_number("123"), "123");
     }
+}
+
+/// A JSON value on one line, for the audit log's before and after.
+#[askama::filter_fn]
+pub fn compact_json(value: &Option<serde_json::Value>, _: &dyn Values) -> askama::Result<String> {
+    Ok(match value {
+        None => String::new(),
+        Some(value) => value.to_string(),
+    })
 }

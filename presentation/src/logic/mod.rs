@@ -173,6 +173,22 @@ impl Logic {
         Ok(self.send(request).await?.1)
     }
 
+    /// Any JSON call: the staff pages use PATCH and PUT too, and money-moving ones carry a key.
+    pub async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        caller: Caller<'_>,
+        key: Option<&str>,
+        body: &B,
+    ) -> Result<T, LogicError> {
+        let mut request = self.request(method, path, caller).json(body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        Ok(self.send(request).await?.1)
+    }
+
     pub async fn delete(&self, path: &str, caller: Caller<'_>) -> Result<(), LogicError> {
         self.send::<Value>(self.request(Method::DELETE, path, caller))
             .await

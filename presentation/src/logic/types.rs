@@ -41,6 +41,12 @@ pub struct Account {
     pub available_balance: String,
     pub held_amount: String,
     pub overdraft_limit: String,
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    #[serde(default)]
+    pub freeze_scope: Option<String>,
+    #[serde(default)]
+    pub status_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -142,4 +148,170 @@ pub struct ClusterMember {
 pub struct Cluster {
     pub reachable: bool,
     pub members: Vec<ClusterMember>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CustomerProfile {
+    pub id: String,
+    pub full_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub username: Option<String>,
+    pub created_at: String,
+    pub address: Option<String>,
+    pub id_document: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CustomerList {
+    pub customers: Vec<CustomerProfile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Activity {
+    pub account: String,
+    pub currency: String,
+    pub transfer_id: String,
+    pub kind: String,
+    pub amount: String,
+    pub counterparty_account: String,
+    pub memo: String,
+    pub posted_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActivityList {
+    pub entries: Vec<Activity>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Approval {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub maker: String,
+    pub checker: Option<String>,
+    pub account: String,
+    pub customer_id: Option<String>,
+    pub customer_name: Option<String>,
+    pub summary: String,
+    pub reason: String,
+    pub transfer_id: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub decision_note: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApprovalList {
+    pub approvals: Vec<Approval>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Hold {
+    pub id: String,
+    pub amount: String,
+    pub currency: String,
+    pub reason: String,
+    pub state: String,
+    pub placed_by: Option<String>,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HoldList {
+    pub holds: Vec<Hold>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Drawer {
+    pub id: String,
+    pub teller: String,
+    pub account: String,
+    pub currency: String,
+    pub state: String,
+    pub opened_at: String,
+    pub opening_float: String,
+    pub position: String,
+    pub closed_at: Option<String>,
+    pub counted: Option<String>,
+    pub difference: Option<String>,
+    #[serde(default)]
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DrawerList {
+    pub drawers: Vec<Drawer>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub occurred_at: String,
+    pub actor: Option<String>,
+    pub actor_service: Option<String>,
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditList {
+    pub records: Vec<AuditRecord>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Verification {
+    pub audit_records_checked: i64,
+    pub audit_chain_broken_at: Option<i64>,
+    pub transfers_unbalanced: Vec<String>,
+    pub accounts_mismatched: Vec<String>,
+    pub intact: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StaffMember {
+    pub id: String,
+    pub username: String,
+    pub role: String,
+    pub disabled: bool,
+    pub totp_enabled: bool,
+    pub last_sign_in: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StaffList {
+    pub staff: Vec<StaffMember>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CurrencyLimits {
+    pub currency: String,
+    pub approval_threshold: String,
+    pub daily_transfer_limit: String,
+    pub updated_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Limits {
+    pub currencies: Vec<CurrencyLimits>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DailyLimit {
+    pub currency: String,
+    pub daily_limit: String,
+    pub own: bool,
+    pub used_today: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DailyLimitList {
+    pub limits: Vec<DailyLimit>,
 }

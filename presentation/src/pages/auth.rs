@@ -20,7 +20,6 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-in/code", get(code_page).post(code))
         .route("/sign-out", post(sign_out))
-        .route("/staff", get(staff))
         .route("/staff/cluster", get(cluster))
 }
 
@@ -247,26 +246,6 @@ async fn sign_out(State(state): State<AppState>, visitor: Visitor) -> Result<Res
     }
     visitor.sign_out().await?;
     Ok(Redirect::to("/sign-in").into_response())
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "staff.html")]
-struct StaffPage {
-    csrf: String,
-    signed_in: bool,
-    section: &'static str,
-    username: String,
-    role: String,
-}
-
-async fn staff(staff: Staff) -> StaffPage {
-    StaffPage {
-        csrf: staff.visitor.csrf.clone(),
-        signed_in: false,
-        section: "",
-        username: staff.auth.username,
-        role: staff.auth.role,
-    }
 }
 
 #[derive(Template, WebTemplate)]

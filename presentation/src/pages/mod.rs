@@ -4,6 +4,7 @@ mod accounts;
 mod auth;
 mod payees;
 mod security;
+mod staff;
 mod transfer;
 
 use axum::Router;
@@ -17,6 +18,7 @@ pub fn router() -> Router<AppState> {
         .merge(transfer::router())
         .merge(payees::router())
         .merge(security::router())
+        .merge(staff::router())
 }
 
 /// Turns a logic-tier problem code into plain language for the field it concerns.

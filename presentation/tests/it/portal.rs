@@ -45,6 +45,7 @@ impl Portal {
             retry_budget_ms: 10_000,
             session_ttl_s: 3_600,
             session_idle_s: 900,
+            approval_ttl_s: 3_600,
             log_json: false,
             patroni_urls: Vec::new(),
         };

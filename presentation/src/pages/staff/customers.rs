@@ -1,0 +1,430 @@
+//! Staff home, customer search, onboarding and the customer profile.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use super::{Messages, query_value, require};
+use crate::error::PageError;
+use crate::filters;
+use crate::logic::LogicError;
+use crate::logic::types::{
+    Account, AccountList, ActivityList, Approval, ApprovalList, CustomerList, CustomerProfile,
+    DailyLimitList, Drawer, DrawerList,
+};
+use crate::session::Staff;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/staff", get(home))
+        .route("/staff/customers", get(search))
+        .route("/staff/customers/new", get(new_page).post(onboard))
+        .route("/staff/customers/{id}", get(profile).post(edit))
+        .route("/staff/customers/{id}/accounts", post(open_account))
+        .route("/staff/customers/{id}/limits", post(set_limit))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff_home.html")]
+struct HomePage {
+    csrf: String,
+    section: &'static str,
+    username: String,
+    role: String,
+    q: String,
+    results: Option<Vec<CustomerProfile>>,
+    pending: usize,
+    drawers: Vec<Drawer>,
+    error: Option<&'static str>,
+    notice: Option<&'static str>,
+}
+
+async fn home_page(
+    state: &AppState,
+    staff: &Staff,
+    q: String,
+    results: Option<Vec<CustomerProfile>>,
+    error: Option<&'static str>,
+) -> Result<HomePage, PageError> {
+    let counter = matches!(staff.role(), "teller" | "supervisor");
+    let pending = if counter {
+        let list: ApprovalList = staff
+            .get(state, "/v1/approvals?status=pending&limit=200")
+            .await?;
+        list.approvals.len()
+    } else {
+        0
+    };
+    let drawers = if counter {
+        let list: DrawerList = staff.get(state, "/v1/drawers").await?;
+        list.drawers
+            .into_iter()
+            .filter(|d| d.state == "open")
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(HomePage {
+        csrf: staff.csrf(),
+        section: "home",
+        username: staff.auth.username.clone(),
+        role: staff.auth.role.clone(),
+        q,
+        results,
+        pending,
+        drawers,
+        error,
+        notice: None,
+    })
+}
+
+async fn home(State(state): State<AppState>, staff: Staff) -> Result<HomePage, PageError> {
+    home_page(&state, &staff, String::new(), None, None).await
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+async fn search(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(query): Query<SearchQuery>,
+) -> Result<Response, PageError> {
+    let q = query.q.trim().to_owned();
+    let path = format!("/v1/customers?q={}", query_value(&q));
+    match state.logic.get::<CustomerList>(&path, staff.caller()).await {
+        Ok(list) => Ok(home_page(&state, &staff, q, Some(list.customers), None)
+            .await?
+            .into_response()),
+        Err(LogicError::Problem(problem)) if problem.status == 422 => {
+            let page = home_page(
+                &state,
+                &staff,
+                q,
+                None,
+                Some(super::error_words(&problem.code)),
+            )
+            .await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The identity fields of the onboarding and edit forms.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+struct IdentityForm {
+    full_name: String,
+    date_of_birth: String,
+    address: String,
+    email: String,
+    phone: String,
+    id_document: String,
+}
+
+impl IdentityForm {
+    fn body(&self) -> serde_json::Value {
+        let optional = |text: &str| {
+            let text = text.trim();
+            (!text.is_empty()).then(|| text.to_owned())
+        };
+        serde_json::json!({
+            "full_name": self.full_name,
+            "email": self.email,
+            "phone": optional(&self.phone),
+            "date_of_birth": optional(&self.date_of_birth),
+            "address": optional(&self.address),
+            "id_document": optional(&self.id_document),
+        })
+    }
+
+    fn from_profile(profile: &CustomerProfile) -> Self {
+        Self {
+            full_name: profile.full_name.clone(),
+            date_of_birth: profile.date_of_birth.clone().unwrap_or_default(),
+            address: profile.address.clone().unwrap_or_default(),
+            email: profile.email.clone(),
+            phone: profile.phone.clone().unwrap_or_default(),
+            id_document: profile.id_document.clone().unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff_customer_new.html")]
+struct NewCustomerPage {
+    csrf: String,
+    section: &'static str,
+    username: String,
+    role: String,
+    form: IdentityForm,
+    login_username: String,
+    error: Option<&'static str>,
+    error_field: String,
+    notice: Option<&'static str>,
+}
+
+fn new_customer_page(
+    staff: &Staff,
+    form: IdentityForm,
+    login_username: String,
+    error: Option<(&'static str, String)>,
+) -> NewCustomerPage {
+    let (error, error_field) = match error {
+        Some((message, field)) => (Some(message), field),
+        None => (None, String::new()),
+    };
+    NewCustomerPage {
+        csrf: staff.csrf(),
+        section: "home",
+        username: staff.auth.username.clone(),
+        role: staff.auth.role.clone(),
+        form,
+        login_username,
+        error,
+        error_field,
+        notice: None,
+    }
+}
+
+async fn new_page(staff: Staff) -> Result<NewCustomerPage, PageError> {
+    require(&staff, &["teller", "supervisor"])?;
+    Ok(new_customer_page(
+        &staff,
+        IdentityForm::default(),
+        String::new(),
+        None,
+    ))
+}
+
+#[derive(Deserialize)]
+struct OnboardForm {
+    #[serde(flatten)]
+    identity: IdentityForm,
+    #[serde(default)]
+    login_username: String,
+    #[serde(default)]
+    login_password: String,
+}
+
+fn field_message(field: Option<&str>, code: &str) -> &'static str {
+    match (field, code) {
+        (Some("full_name"), _) => "Enter the customer's full name.",
+        (Some("email"), _) => "Enter an email address such as name@example.org.",
+        (Some("phone"), _) => "Enter a phone number of digits, such as +44 20 7946 0000.",
+        (Some("date_of_birth"), _) => "Enter the date of birth, in the past.",
+        (Some("address"), _) => "Enter the street, town and postcode.",
+        (Some("id_document"), _) => {
+            "Enter the 5 to 30 letters and digits of the identity document."
+        }
+        (Some("username"), _) => {
+            "Usernames have 3 to 64 letters, digits, dots, hyphens or underscores."
+        }
+        (_, "weak_password") => "The first password needs at least 12 characters.",
+        (_, code) => super::error_words(code),
+    }
+}
+
+async fn onboard(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<OnboardForm>,
+) -> Result<Response, PageError> {
+    require(&staff, &["teller", "supervisor"])?;
+    let mut body = form.identity.body();
+    if !form.login_username.trim().is_empty() {
+        body["login"] = serde_json::json!({
+            "username": form.login_username.trim(),
+            "password": form.login_password,
+        });
+    }
+    match state
+        .logic
+        .call::<_, CustomerProfile>(Method::POST, "/v1/customers", staff.caller(), None, &body)
+        .await
+    {
+        Ok(customer) => Ok(Redirect::to(&format!(
+            "/staff/customers/{}?notice=onboarded",
+            customer.id
+        ))
+        .into_response()),
+        Err(error) if error.is_signed_out() => Err(error.into()),
+        Err(LogicError::Problem(problem)) if problem.status != 403 => {
+            let message = field_message(problem.field.as_deref(), &problem.code);
+            let field = problem.field.clone().unwrap_or_default();
+            let page = new_customer_page(
+                &staff,
+                form.identity,
+                form.login_username,
+                Some((message, field)),
+            );
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff_customer.html")]
+struct ProfilePage {
+    csrf: String,
+    section: &'static str,
+    username: String,
+    role: String,
+    customer: CustomerProfile,
+    form: IdentityForm,
+    accounts: Vec<Account>,
+    activity: Vec<crate::logic::types::Activity>,
+    pending: Vec<Approval>,
+    limits: Vec<crate::logic::types::DailyLimit>,
+    error: Option<&'static str>,
+    notice: Option<&'static str>,
+}
+
+async fn profile(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(messages): Query<Messages>,
+) -> Result<ProfilePage, PageError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    let customer: CustomerProfile = staff.get(&state, &format!("/v1/customers/{id}")).await?;
+    let accounts: AccountList = staff
+        .get(&state, &format!("/v1/accounts?customer_id={id}"))
+        .await?;
+    let activity: ActivityList = staff
+        .get(&state, &format!("/v1/customers/{id}/activity"))
+        .await?;
+    let pending = if matches!(staff.role(), "teller" | "supervisor") {
+        let list: ApprovalList = staff
+            .get(
+                &state,
+                &format!("/v1/approvals?status=pending&customer_id={id}"),
+            )
+            .await?;
+        list.approvals
+    } else {
+        Vec::new()
+    };
+    let limits: DailyLimitList = staff
+        .get(&state, &format!("/v1/customers/{id}/limits"))
+        .await?;
+    Ok(ProfilePage {
+        csrf: staff.csrf(),
+        section: "home",
+        username: staff.auth.username.clone(),
+        role: staff.auth.role.clone(),
+        form: IdentityForm::from_profile(&customer),
+        customer,
+        accounts: accounts.accounts,
+        activity: activity.entries,
+        pending,
+        limits: limits
+            .limits
+            .into_iter()
+            .filter(|l| l.currency == "EUR" || l.own)
+            .collect(),
+        error: messages.error(),
+        notice: messages.notice(),
+    })
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<IdentityForm>,
+) -> Result<Response, PageError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    let back = format!("/staff/customers/{id}");
+    staff
+        .act(
+            &state,
+            Method::PATCH,
+            &back.replace("/staff", "/v1"),
+            None,
+            &form.body(),
+            &back,
+            "saved",
+        )
+        .await
+}
+
+#[derive(Deserialize)]
+struct OpenAccountForm {
+    product: String,
+    currency: String,
+    #[serde(default)]
+    name: String,
+}
+
+async fn open_account(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<OpenAccountForm>,
+) -> Result<Response, PageError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    let body = serde_json::json!({
+        "customer_id": id,
+        "product": form.product,
+        "currency": form.currency,
+        "name": (!form.name.trim().is_empty()).then(|| form.name.trim().to_owned()),
+    });
+    let back = format!("/staff/customers/{id}");
+    staff
+        .act(
+            &state,
+            Method::POST,
+            "/v1/accounts",
+            None,
+            &body,
+            &back,
+            "opened",
+        )
+        .await
+}
+
+#[derive(Deserialize)]
+struct LimitForm {
+    currency: String,
+    #[serde(default)]
+    daily_limit: String,
+}
+
+async fn set_limit(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<LimitForm>,
+) -> Result<Response, PageError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    let limit = form.daily_limit.trim();
+    let body = serde_json::json!({ "daily_limit": (!limit.is_empty()).then_some(limit) });
+    let currency: String = form
+        .currency
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .collect();
+    let back = format!("/staff/customers/{id}");
+    staff
+        .act(
+            &state,
+            Method::PUT,
+            &format!("/v1/customers/{id}/limits/{currency}"),
+            None,
+            &body,
+            &back,
+            "saved",
+        )
+        .await
+}

@@ -1,0 +1,201 @@
+//! The teller's cash drawer: open it with a float, watch its position, move cash to and from the
+//! vault, and close it by counting notes and coins.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::Method;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use super::{Messages, new_key, require};
+use crate::error::PageError;
+use crate::filters;
+use crate::logic::types::{Drawer, DrawerList};
+use crate::session::Staff;
+use crate::state::AppState;
+
+/// The notes and coins a drawer is counted in (euro and the like).
+pub const DENOMINATIONS: [&str; 15] = [
+    "500.00", "200.00", "100.00", "50.00", "20.00", "10.00", "5.00", "2.00", "1.00", "0.50",
+    "0.20", "0.10", "0.05", "0.02", "0.01",
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/staff/drawer", get(page))
+        .route("/staff/drawer/open", post(open))
+        .route("/staff/drawer/{id}/position", get(position))
+        .route("/staff/drawer/{id}/vault", post(vault))
+        .route("/staff/drawer/{id}/close", post(close))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff_drawer.html")]
+struct DrawerPage {
+    csrf: String,
+    section: &'static str,
+    username: String,
+    role: String,
+    open: Option<Drawer>,
+    closed: Vec<Drawer>,
+    key: String,
+    denominations: [&'static str; 15],
+    error: Option<&'static str>,
+    notice: Option<&'static str>,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(messages): Query<Messages>,
+) -> Result<DrawerPage, PageError> {
+    require(&staff, &["teller", "supervisor"])?;
+    let list: DrawerList = staff.get(&state, "/v1/drawers").await?;
+    let (open, closed): (Vec<Drawer>, Vec<Drawer>) =
+        list.drawers.into_iter().partition(|d| d.state == "open");
+    let open = match open.into_iter().next() {
+        Some(drawer) => Some(
+            staff
+                .get(&state, &format!("/v1/drawers/{}", drawer.id))
+                .await?,
+        ),
+        None => None,
+    };
+    Ok(DrawerPage {
+        csrf: staff.csrf(),
+        section: "drawer",
+        username: staff.auth.username.clone(),
+        role: staff.auth.role.clone(),
+        open,
+        closed,
+        key: new_key(),
+        denominations: DENOMINATIONS,
+        error: messages.error(),
+        notice: messages.notice(),
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff_drawer_position.html")]
+struct PositionFragment {
+    drawer: Drawer,
+}
+
+/// The drawer's position, refreshed in place by htmx while the page is open.
+async fn position(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<PositionFragment, PageError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    Ok(PositionFragment {
+        drawer: staff.get(&state, &format!("/v1/drawers/{id}")).await?,
+    })
+}
+
+#[derive(Deserialize)]
+struct OpenForm {
+    currency: String,
+    opening_float: String,
+    idempotency_key: String,
+}
+
+async fn open(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<OpenForm>,
+) -> Result<Response, PageError> {
+    let body = serde_json::json!({ "currency": form.currency, "opening_float": form.opening_float.trim() });
+    staff
+        .act(
+            &state,
+            Method::POST,
+            "/v1/drawers",
+            Some(&form.idempotency_key),
+            &body,
+            "/staff/drawer",
+            "drawer_opened",
+        )
+        .await
+}
+
+#[derive(Deserialize)]
+struct VaultForm {
+    direction: String,
+    amount: String,
+    idempotency_key: String,
+}
+
+async fn vault(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<VaultForm>,
+) -> Result<Response, PageError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    let body = serde_json::json!({ "direction": form.direction, "amount": form.amount.trim() });
+    staff
+        .act(
+            &state,
+            Method::POST,
+            &format!("/v1/drawers/{id}/vault-transfers"),
+            Some(&form.idempotency_key),
+            &body,
+            "/staff/drawer",
+            "posted",
+        )
+        .await
+}
+
+async fn close(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    let mut key = String::new();
+    let mut denominations = serde_json::Map::new();
+    for (name, value) in &form {
+        if name == "idempotency_key" {
+            key.clone_from(value);
+        } else if let Some(denomination) = name.strip_prefix("count_") {
+            let value = value.trim();
+            let pieces: u32 = if value.is_empty() {
+                0
+            } else {
+                match value.parse() {
+                    Ok(pieces) => pieces,
+                    Err(_) => {
+                        return Ok(super::redirect_after(
+                            Err(crate::logic::LogicError::Problem(crate::logic::Problem {
+                                status: 422,
+                                code: "invalid_count".into(),
+                                detail: String::new(),
+                                field: None,
+                            })),
+                            "/staff/drawer",
+                            "",
+                        )?);
+                    }
+                }
+            };
+            denominations.insert(denomination.to_owned(), pieces.into());
+        }
+    }
+    let body = serde_json::json!({ "denominations": denominations });
+    staff
+        .act(
+            &state,
+            Method::POST,
+            &format!("/v1/drawers/{id}/close"),
+            Some(&key),
+            &body,
+            "/staff/drawer",
+            "drawer_closed",
+        )
+        .await
+}

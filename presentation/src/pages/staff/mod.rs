@@ -1,0 +1,208 @@
+//! The teller and back-office pages. Every rule is the logic tier's: these pages only collect
+//! input, call the API with the member of staff's token, and show the answer. Actions are plain
+//! form posts that redirect back with a notice or a plain-language error, so every page works
+//! without JavaScript; htmx only refreshes the drawer's position.
+
+mod accounts;
+mod admin;
+mod approvals;
+mod audit;
+mod customers;
+mod drawer;
+
+use axum::Router;
+use axum::http::Method;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::PageError;
+use crate::logic::LogicError;
+use crate::session::Staff;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(customers::router())
+        .merge(accounts::router())
+        .merge(drawer::router())
+        .merge(approvals::router())
+        .merge(audit::router())
+        .merge(admin::router())
+}
+
+/// A fresh idempotency key, minted with a form so that submitting it twice moves money once.
+pub fn new_key() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// `?notice=` and `?error=` as the pages pass them after an action.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Messages {
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Messages {
+    pub fn notice(&self) -> Option<&'static str> {
+        self.notice.as_deref().map(notice_words)
+    }
+
+    pub fn error(&self) -> Option<&'static str> {
+        self.error.as_deref().map(error_words)
+    }
+}
+
+fn notice_words(code: &str) -> &'static str {
+    match code {
+        "saved" => "Saved.",
+        "onboarded" => "The customer is onboarded.",
+        "opened" => "The account is open.",
+        "frozen" => "The account is frozen.",
+        "unfrozen" => "The freeze is lifted.",
+        "closed" => "The account is closed.",
+        "held" => "The hold is placed.",
+        "released" => "The hold is released.",
+        "posted" => "Done: the money has moved.",
+        "pending" => "Sent for a supervisor's approval. The funds are held until it is decided.",
+        "approved" => "Approved and carried out.",
+        "rejected" => "Rejected; any held funds are released.",
+        "drawer_opened" => "Your drawer is open.",
+        "drawer_closed" => "Your drawer is closed and its cash is back in the vault.",
+        "staff_created" => "The member of staff can now sign in.",
+        _ => "Done.",
+    }
+}
+
+fn error_words(code: &str) -> &'static str {
+    match code {
+        "drawer_not_open" => "Open your cash drawer first.",
+        "drawer_already_open" => "You already have an open drawer in this currency.",
+        "drawer_cash_insufficient" => "Your drawer does not hold enough cash for this.",
+        "vault_cash_insufficient" => "The vault does not hold enough cash for this.",
+        "balance_not_zero" => "The account still holds money: pay it out or transfer it first.",
+        "holds_active" => "Release the account's holds first.",
+        "approval_pending" => {
+            "A request for this account is waiting for approval: decide it first."
+        }
+        "account_closed" => "This account is closed.",
+        "account_not_frozen" => "This account is not frozen.",
+        "already_reversed" => "This transfer has already been reversed.",
+        "reversal_pending" => "A reversal of this transfer is already waiting for approval.",
+        "not_reversible" => "Only transfers and cash deposits and withdrawals can be reversed.",
+        "approval_decided" => "This request has already been decided.",
+        "approval_expired" => "This request expired before anyone decided it.",
+        "own_request" => "You made this request: a different supervisor must decide it.",
+        "forbidden" => "Your role does not allow this.",
+        "email_taken" => "Another customer has this email address.",
+        "username_taken" => "This username is taken.",
+        "daily_limit_exceeded" => "This is more than the customer's daily limit allows.",
+        "hold_not_active" => "This hold was already released or has expired.",
+        "hold_guards_approval" => "This hold guards a request waiting for approval.",
+        "own_access" => "You cannot remove your own admin access.",
+        "invalid_query" => {
+            "Check the search: it needs at least two characters, and dates in order."
+        }
+        code => super::plain_language(code),
+    }
+}
+
+impl Staff {
+    pub fn caller(&self) -> crate::logic::Caller<'_> {
+        crate::logic::Caller {
+            token: Some(&self.auth.token),
+            request_id: &self.visitor.request_id,
+        }
+    }
+
+    pub fn csrf(&self) -> String {
+        self.visitor.csrf.clone()
+    }
+
+    pub fn role(&self) -> &str {
+        &self.auth.role
+    }
+
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        state: &AppState,
+        path: &str,
+    ) -> Result<T, PageError> {
+        Ok(state.logic.get(path, self.caller()).await?)
+    }
+
+    /// Calls the API for an action and redirects to `back` with a notice on success or the
+    /// refusal's plain-language error; a field error names its field.
+    pub async fn act<B: Serialize>(
+        &self,
+        state: &AppState,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: &B,
+        back: &str,
+        notice: &str,
+    ) -> Result<Response, PageError> {
+        let result = state
+            .logic
+            .call::<_, serde_json::Value>(method, path, self.caller(), key, body)
+            .await;
+        Ok(redirect_after(result, back, notice)?)
+    }
+}
+
+/// Where an action sends the browser: back with a notice, or back with the refusal's code.
+pub fn redirect_after(
+    result: Result<serde_json::Value, LogicError>,
+    back: &str,
+    notice: &str,
+) -> Result<Response, PageError> {
+    let separator = if back.contains('?') { '&' } else { '?' };
+    match result {
+        Ok(body) => {
+            let notice = if body["status"] == "pending" {
+                "pending"
+            } else {
+                notice
+            };
+            Ok(Redirect::to(&format!("{back}{separator}notice={notice}")).into_response())
+        }
+        Err(error) if error.is_signed_out() => Err(error.into()),
+        Err(LogicError::Problem(problem)) => {
+            let code = match (problem.status, problem.code.as_str()) {
+                (403, _) if problem.detail.contains("made this request") => "own_request",
+                (403, _) => "forbidden",
+                (_, code) => code,
+            };
+            let code: String = code
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            Ok(Redirect::to(&format!("{back}{separator}error={code}")).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Refuses a page to roles that never use it (the logic tier refuses the calls anyway).
+pub fn require(staff: &Staff, roles: &[&str]) -> Result<(), PageError> {
+    if roles.contains(&staff.role()) {
+        Ok(())
+    } else {
+        Err(PageError::Forbidden)
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn query_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
