@@ -566,3 +566,232 @@ async fn the_dashboard_fits_a_phone_screen() {
     browser.screenshot("account-phone").await;
     browser.close().await;
 }
+
+const TELLER: (&str, &str) = ("tom.teller", "teller-demo-pass");
+const SUPERVISOR: (&str, &str) = ("sue.supervisor", "supervisor-demo-pass");
+const OTHER_SUPERVISOR: (&str, &str) = ("sam.supervisor", "supervisor2-demo-pass");
+const ADMIN: (&str, &str) = ("ada.admin", "admin-demo-pass");
+
+impl Browser {
+    /// The text of the page's notice or error after an action.
+    async fn message(&self) -> String {
+        let page = self.page().await;
+        if page.contains("id=\"error\"") {
+            return format!("error: {}", self.text("#error").await);
+        }
+        if page.contains("id=\"notice\"") {
+            return self.text("#notice").await;
+        }
+        String::new()
+    }
+
+    /// Sets a select's or a date input's value, as picking it would.
+    async fn choose(&self, css: &str, value: &str) {
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).value = arguments[1];",
+                vec![json!(css), json!(value)],
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn sign_out(&self) {
+        self.click_and_load("nav form[action='/sign-out'] button").await;
+    }
+}
+
+/// The branch's day in one browser: onboarding, an account, cash from an open drawer, a transfer,
+/// its reversal approved by a second supervisor (never by its maker), a freeze that refuses
+/// debits, and a drawer closed short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_branch_day_from_onboarding_to_an_approved_reversal_and_a_drawer_closed_short() {
+    let portal = Portal::spawn().await;
+    let browser = Browser::open(&portal.url, true).await;
+
+    // The teller onboards a customer with a web banking sign-in and opens an account.
+    browser.sign_in(TELLER).await;
+    assert_eq!(browser.path().await, "/staff");
+    browser.click_and_load("#onboard").await;
+    browser.fill("#full_name", "Dana Novak").await;
+    browser.choose("#date_of_birth", "1990-04-05").await;
+    browser.fill("#address", "5 Quay Road, Hull HU1 2AA").await;
+    browser.fill("#email", "dana@example.org").await;
+    browser.fill("#phone", "+44 1482 000 111").await;
+    browser.fill("#id_document", "p 998 877 66").await;
+    browser.fill("#login_username", "dana").await;
+    browser.fill("#login_password", "dana-first-password").await;
+    browser.click_and_load("#onboard-form button[type=submit]").await;
+    assert_eq!(browser.message().await, "The customer is onboarded.");
+    assert!(browser.page().await.contains("P99887766"));
+    browser.screenshot("staff-customer").await;
+    browser.click_and_load("#open-account button[type=submit]").await;
+    assert_eq!(browser.message().await, "The account is open.");
+    let account: String = browser
+        .text("#accounts tbody tr td a")
+        .await
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    assert_eq!(account.len(), 10);
+
+    // Cash goes in through the teller's drawer.
+    browser.goto("/staff/drawer").await;
+    browser.fill("#opening_float", "1000").await;
+    browser.click_and_load("#open-drawer-form button[type=submit]").await;
+    assert_eq!(browser.message().await, "Your drawer is open.");
+    assert_eq!(browser.text("#position").await, "1,000.00 EUR");
+    browser.goto(&format!("/staff/accounts/{account}")).await;
+    browser.fill("#cash-amount", "300").await;
+    browser.fill("#cash-memo", "Opening deposit").await;
+    browser.click_and_load("#cash-form button[type=submit]").await;
+    assert_eq!(browser.message().await, "Done: the money has moved.");
+    assert_eq!(browser.text("#ledger-balance").await, "300.00 EUR");
+    browser.goto("/staff/drawer").await;
+    assert_eq!(browser.text("#position").await, "1,300.00 EUR");
+
+    // The customer sends money to Alice; a supervisor asks for it back.
+    let alices = portal.accounts(ALICE).await;
+    let alice_account = number(&alices[0]);
+    let alice_before = alices[0]["ledger_balance"].as_str().unwrap().to_owned();
+    let transfer = portal
+        .transfer_as(("dana", "dana-first-password"), &account, &alice_account, "120.00")
+        .await;
+    assert_eq!(transfer["amount"], "120.00", "{transfer}");
+    browser.sign_out().await;
+    browser.sign_in(SUPERVISOR).await;
+    browser.goto(&format!("/staff/accounts/{account}")).await;
+    assert_eq!(browser.text("#ledger-balance").await, "180.00 EUR");
+    browser.click("#history details summary").await;
+    browser.fill("#history .reverse-form input[name=reason]", "Sent to the wrong person").await;
+    browser.click_and_load("#history .reverse-form button[type=submit]").await;
+    assert!(browser.message().await.starts_with("Sent for a supervisor's approval"));
+    // The funds wait, held on Alice's account.
+    browser.goto(&format!("/staff/accounts/{alice_account}")).await;
+    assert_eq!(browser.text("#held-amount").await, "120.00 EUR");
+    assert!(browser.text("#pending").await.contains("Reversal of 120.00 EUR"));
+    // Its maker cannot approve it: the queue offers no button, and a forged post is refused.
+    browser.goto("/staff/approvals").await;
+    assert!(browser.page().await.contains("You made this request"));
+    assert!(!browser.page().await.contains("approve-form"));
+    let approval: String = browser
+        .client
+        .find(Locator::Css("#queue li"))
+        .await
+        .unwrap()
+        .attr("data-approval")
+        .await
+        .unwrap()
+        .unwrap();
+    browser
+        .client
+        .execute(
+            "const f = document.createElement('form'); f.method = 'post';
+             f.action = '/staff/approvals/' + arguments[0] + '/approve';
+             const t = document.createElement('input'); t.type = 'hidden'; t.name = 'csrf_token';
+             t.value = document.querySelector('input[name=csrf_token]').value; f.appendChild(t);
+             document.body.appendChild(f); window.__before_click = true; f.submit();",
+            vec![json!(approval)],
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_until("the refusal", |page| page.contains("id=\"error\""))
+        .await;
+    assert_eq!(
+        browser.message().await,
+        "error: You made this request: a different supervisor must decide it."
+    );
+    browser.sign_out().await;
+
+    // A different supervisor approves it.
+    browser.sign_in(OTHER_SUPERVISOR).await;
+    browser.goto("/staff/approvals").await;
+    browser.screenshot("staff-approvals").await;
+    browser.fill("#queue .approve-form input[name=note]", "Customer called").await;
+    browser.click_and_load("#queue .approve-form button[type=submit]").await;
+    assert_eq!(browser.message().await, "Approved and carried out.");
+    browser.goto(&format!("/staff/accounts/{account}")).await;
+    assert_eq!(browser.text("#ledger-balance").await, "300.00 EUR");
+    browser.goto(&format!("/staff/accounts/{alice_account}")).await;
+    assert_eq!(browser.text("#held-amount").await, "0.00 EUR");
+    assert_eq!(
+        browser.text("#ledger-balance").await,
+        format!("{} EUR", group(&alice_before))
+    );
+    // The audit log tells the story, with who did what.
+    browser.goto(&format!("/staff/audit?account={alice_account}")).await;
+    let audit = browser.text("#audit-records").await;
+    for action in ["transfer.reverse", "approval.approve", "approval.request"] {
+        assert!(audit.contains(action), "{action} missing from {audit}");
+    }
+    assert!(audit.contains("sam.supervisor") && audit.contains("sue.supervisor"));
+    browser.sign_out().await;
+
+    // A frozen account refuses debits; the teller's drawer closes 20.00 short.
+    browser.sign_in(TELLER).await;
+    browser.goto(&format!("/staff/accounts/{account}")).await;
+    browser.choose("#freeze-scope", "debits").await;
+    browser.fill("#freeze-reason", "Lost card").await;
+    browser.click_and_load("#freeze-form button[type=submit]").await;
+    assert_eq!(browser.message().await, "The account is frozen.");
+    assert!(browser.text("#account-status").await.starts_with("frozen (debits)"));
+    browser.choose("#cash-kind", "withdrawal").await;
+    browser.fill("#cash-amount", "10").await;
+    browser.click_and_load("#cash-form button[type=submit]").await;
+    assert_eq!(
+        browser.message().await,
+        "error: This account cannot send or receive money at the moment."
+    );
+    assert_eq!(browser.text("#ledger-balance").await, "300.00 EUR");
+    browser.goto("/staff/drawer").await;
+    for (denomination, pieces) in [("500.00", "2"), ("100.00", "2"), ("50.00", "1"), ("20.00", "1"), ("10.00", "1")] {
+        browser
+            .fill(&format!("input[data-denomination='{denomination}']"), pieces)
+            .await;
+    }
+    browser.click_and_load("#close-drawer-form button[type=submit]").await;
+    assert_eq!(
+        browser.message().await,
+        "Your drawer is closed and its cash is back in the vault."
+    );
+    let closed = browser.text("#closed-drawers tbody tr").await;
+    assert!(closed.contains("1,280.00 EUR") && closed.contains("-20.00 EUR"), "{closed}");
+    browser.screenshot("staff-drawer-closed").await;
+    browser.close().await;
+}
+
+/// "1234.50" as the pages show it: "1,234.50".
+fn group(amount: &str) -> String {
+    let (whole, cents) = amount.split_once('.').unwrap_or((amount, "00"));
+    let digits: Vec<char> = whole.chars().collect();
+    let mut out = String::new();
+    for (i, c) in digits.iter().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(*c);
+    }
+    format!("{out}.{cents}")
+}
+
+/// Rewriting one audit row in the database is caught by the page's "verify the chain".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampering_with_the_audit_log_shows_on_the_verify_page() {
+    let portal = Portal::spawn().await;
+    let browser = Browser::open(&portal.url, true).await;
+    browser.sign_in(ADMIN).await;
+    browser.goto("/staff/audit").await;
+    browser.click_and_load("#verify-form button").await;
+    assert!(browser.text("#verification").await.starts_with("Intact"));
+    let mut conn = portal.logic.pool.acquire().await.unwrap();
+    let victim = data::testing::tamper_with_second_audit_row(&mut conn).await;
+    drop(conn);
+    browser.click_and_load("#verify-form button").await;
+    assert_eq!(
+        browser.text("#broken-at").await,
+        format!("The audit chain breaks at record {victim}: that record or the one before it was changed after it was written.")
+    );
+    browser.screenshot("staff-audit-broken").await;
+    browser.close().await;
+}

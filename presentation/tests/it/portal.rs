@@ -123,6 +123,38 @@ impl Portal {
         list["accounts"].as_array().unwrap().clone()
     }
 
+    /// A transfer made by the customer through the API, as another channel would; the response.
+    pub async fn transfer_as(
+        &self,
+        (username, password): (&str, &str),
+        from: &str,
+        to: &str,
+        amount: &str,
+    ) -> Value {
+        let http = reqwest::Client::new();
+        let session: Value = http
+            .post(format!("{}/v1/sessions", self.logic_url))
+            .header("x-api-key", &self.api_key)
+            .json(&serde_json::json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        http.post(format!("{}/v1/transfers", self.logic_url))
+            .header("x-api-key", &self.api_key)
+            .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+            .bearer_auth(session["token"].as_str().unwrap())
+            .json(&serde_json::json!({ "debit_account": from, "credit_account": to, "amount": amount, "currency": "EUR" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn transfer_count(&self) -> i64 {
         let mut conn = self.logic.pool.acquire().await.unwrap();
         data::transfers::count_transfers(&mut conn).await.unwrap()
