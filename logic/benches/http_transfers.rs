@@ -129,6 +129,16 @@ async fn main() {
         )
         .await;
     assert_eq!(status, 201, "onboard the bench customer: {customer}");
+    // Cash is paid in at the teller's drawer: open it (empty) unless it is open already.
+    let (status, body) = api
+        .post(
+            "/v1/drawers",
+            Some(&teller),
+            json!({ "currency": "EUR", "opening_float": "0" }),
+            Some(format!("bench-{run}-drawer")),
+        )
+        .await;
+    assert!(status == 201 || status == 409, "open the drawer: {body}");
     let mut accounts = Vec::new();
     for n in 0..ACCOUNTS {
         let (status, account) = api

@@ -137,6 +137,18 @@ async fn setup(api: &Api) {
         .await
         .unwrap();
     assert_eq!(status, 201, "{customer}");
+    // Cash is paid in at the teller's drawer: open it (empty) unless it is open already.
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            "/v1/drawers",
+            Some(&teller),
+            Some(json!({ "currency": "EUR", "opening_float": "0" })),
+            Some(&format!("failover-{run}-drawer")),
+        )
+        .await
+        .unwrap();
+    assert!(status == 201 || status == 409, "open the drawer: {body}");
     let mut accounts = Vec::new();
     for n in 0..ACCOUNTS {
         let (status, account) = api

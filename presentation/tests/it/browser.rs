@@ -597,7 +597,8 @@ impl Browser {
     }
 
     async fn sign_out(&self) {
-        self.click_and_load("nav form[action='/sign-out'] button").await;
+        self.click_and_load("nav form[action='/sign-out'] button")
+            .await;
     }
 }
 
@@ -621,11 +622,15 @@ async fn a_branch_day_from_onboarding_to_an_approved_reversal_and_a_drawer_close
     browser.fill("#id_document", "p 998 877 66").await;
     browser.fill("#login_username", "dana").await;
     browser.fill("#login_password", "dana-first-password").await;
-    browser.click_and_load("#onboard-form button[type=submit]").await;
+    browser
+        .click_and_load("#onboard-form button[type=submit]")
+        .await;
     assert_eq!(browser.message().await, "The customer is onboarded.");
     assert!(browser.page().await.contains("P99887766"));
     browser.screenshot("staff-customer").await;
-    browser.click_and_load("#open-account button[type=submit]").await;
+    browser
+        .click_and_load("#open-account button[type=submit]")
+        .await;
     assert_eq!(browser.message().await, "The account is open.");
     let account: String = browser
         .text("#accounts tbody tr td a")
@@ -638,13 +643,17 @@ async fn a_branch_day_from_onboarding_to_an_approved_reversal_and_a_drawer_close
     // Cash goes in through the teller's drawer.
     browser.goto("/staff/drawer").await;
     browser.fill("#opening_float", "1000").await;
-    browser.click_and_load("#open-drawer-form button[type=submit]").await;
+    browser
+        .click_and_load("#open-drawer-form button[type=submit]")
+        .await;
     assert_eq!(browser.message().await, "Your drawer is open.");
     assert_eq!(browser.text("#position").await, "1,000.00 EUR");
     browser.goto(&format!("/staff/accounts/{account}")).await;
     browser.fill("#cash-amount", "300").await;
     browser.fill("#cash-memo", "Opening deposit").await;
-    browser.click_and_load("#cash-form button[type=submit]").await;
+    browser
+        .click_and_load("#cash-form button[type=submit]")
+        .await;
     assert_eq!(browser.message().await, "Done: the money has moved.");
     assert_eq!(browser.text("#ledger-balance").await, "300.00 EUR");
     browser.goto("/staff/drawer").await;
@@ -655,7 +664,12 @@ async fn a_branch_day_from_onboarding_to_an_approved_reversal_and_a_drawer_close
     let alice_account = number(&alices[0]);
     let alice_before = alices[0]["ledger_balance"].as_str().unwrap().to_owned();
     let transfer = portal
-        .transfer_as(("dana", "dana-first-password"), &account, &alice_account, "120.00")
+        .transfer_as(
+            ("dana", "dana-first-password"),
+            &account,
+            &alice_account,
+            "120.00",
+        )
         .await;
     assert_eq!(transfer["amount"], "120.00", "{transfer}");
     browser.sign_out().await;
@@ -663,13 +677,32 @@ async fn a_branch_day_from_onboarding_to_an_approved_reversal_and_a_drawer_close
     browser.goto(&format!("/staff/accounts/{account}")).await;
     assert_eq!(browser.text("#ledger-balance").await, "180.00 EUR");
     browser.click("#history details summary").await;
-    browser.fill("#history .reverse-form input[name=reason]", "Sent to the wrong person").await;
-    browser.click_and_load("#history .reverse-form button[type=submit]").await;
-    assert!(browser.message().await.starts_with("Sent for a supervisor's approval"));
+    browser
+        .fill(
+            "#history .reverse-form input[name=reason]",
+            "Sent to the wrong person",
+        )
+        .await;
+    browser
+        .click_and_load("#history .reverse-form button[type=submit]")
+        .await;
+    assert!(
+        browser
+            .message()
+            .await
+            .starts_with("Sent for a supervisor's approval")
+    );
     // The funds wait, held on Alice's account.
-    browser.goto(&format!("/staff/accounts/{alice_account}")).await;
+    browser
+        .goto(&format!("/staff/accounts/{alice_account}"))
+        .await;
     assert_eq!(browser.text("#held-amount").await, "120.00 EUR");
-    assert!(browser.text("#pending").await.contains("Reversal of 120.00 EUR"));
+    assert!(
+        browser
+            .text("#pending")
+            .await
+            .contains("Reversal of 120.00 EUR")
+    );
     // Its maker cannot approve it: the queue offers no button, and a forged post is refused.
     browser.goto("/staff/approvals").await;
     assert!(browser.page().await.contains("You made this request"));
@@ -708,19 +741,27 @@ async fn a_branch_day_from_onboarding_to_an_approved_reversal_and_a_drawer_close
     browser.sign_in(OTHER_SUPERVISOR).await;
     browser.goto("/staff/approvals").await;
     browser.screenshot("staff-approvals").await;
-    browser.fill("#queue .approve-form input[name=note]", "Customer called").await;
-    browser.click_and_load("#queue .approve-form button[type=submit]").await;
+    browser
+        .fill("#queue .approve-form input[name=note]", "Customer called")
+        .await;
+    browser
+        .click_and_load("#queue .approve-form button[type=submit]")
+        .await;
     assert_eq!(browser.message().await, "Approved and carried out.");
     browser.goto(&format!("/staff/accounts/{account}")).await;
     assert_eq!(browser.text("#ledger-balance").await, "300.00 EUR");
-    browser.goto(&format!("/staff/accounts/{alice_account}")).await;
+    browser
+        .goto(&format!("/staff/accounts/{alice_account}"))
+        .await;
     assert_eq!(browser.text("#held-amount").await, "0.00 EUR");
     assert_eq!(
         browser.text("#ledger-balance").await,
         format!("{} EUR", group(&alice_before))
     );
     // The audit log tells the story, with who did what.
-    browser.goto(&format!("/staff/audit?account={alice_account}")).await;
+    browser
+        .goto(&format!("/staff/audit?account={alice_account}"))
+        .await;
     let audit = browser.text("#audit-records").await;
     for action in ["transfer.reverse", "approval.approve", "approval.request"] {
         assert!(audit.contains(action), "{action} missing from {audit}");
@@ -733,30 +774,53 @@ async fn a_branch_day_from_onboarding_to_an_approved_reversal_and_a_drawer_close
     browser.goto(&format!("/staff/accounts/{account}")).await;
     browser.choose("#freeze-scope", "debits").await;
     browser.fill("#freeze-reason", "Lost card").await;
-    browser.click_and_load("#freeze-form button[type=submit]").await;
+    browser
+        .click_and_load("#freeze-form button[type=submit]")
+        .await;
     assert_eq!(browser.message().await, "The account is frozen.");
-    assert!(browser.text("#account-status").await.starts_with("frozen (debits)"));
+    assert!(
+        browser
+            .text("#account-status")
+            .await
+            .starts_with("frozen (debits)")
+    );
     browser.choose("#cash-kind", "withdrawal").await;
     browser.fill("#cash-amount", "10").await;
-    browser.click_and_load("#cash-form button[type=submit]").await;
+    browser
+        .click_and_load("#cash-form button[type=submit]")
+        .await;
     assert_eq!(
         browser.message().await,
         "error: This account cannot send or receive money at the moment."
     );
     assert_eq!(browser.text("#ledger-balance").await, "300.00 EUR");
     browser.goto("/staff/drawer").await;
-    for (denomination, pieces) in [("500.00", "2"), ("100.00", "2"), ("50.00", "1"), ("20.00", "1"), ("10.00", "1")] {
+    for (denomination, pieces) in [
+        ("500.00", "2"),
+        ("100.00", "2"),
+        ("50.00", "1"),
+        ("20.00", "1"),
+        ("10.00", "1"),
+    ] {
         browser
-            .fill(&format!("input[data-denomination='{denomination}']"), pieces)
+            .fill(
+                &format!("input[data-denomination='{denomination}']"),
+                pieces,
+            )
             .await;
     }
-    browser.click_and_load("#close-drawer-form button[type=submit]").await;
+    browser
+        .click_and_load("#close-drawer-form button[type=submit]")
+        .await;
     assert_eq!(
         browser.message().await,
         "Your drawer is closed and its cash is back in the vault."
     );
     let closed = browser.text("#closed-drawers tbody tr").await;
-    assert!(closed.contains("1,280.00 EUR") && closed.contains("-20.00 EUR"), "{closed}");
+    assert!(
+        closed.contains("1,280.00 EUR") && closed.contains("-20.00 EUR"),
+        "{closed}"
+    );
     browser.screenshot("staff-drawer-closed").await;
     browser.close().await;
 }
@@ -767,7 +831,7 @@ fn group(amount: &str) -> String {
     let digits: Vec<char> = whole.chars().collect();
     let mut out = String::new();
     for (i, c) in digits.iter().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(*c);
@@ -790,7 +854,9 @@ async fn tampering_with_the_audit_log_shows_on_the_verify_page() {
     browser.click_and_load("#verify-form button").await;
     assert_eq!(
         browser.text("#broken-at").await,
-        format!("The audit chain breaks at record {victim}: that record or the one before it was changed after it was written.")
+        format!(
+            "The audit chain breaks at record {victim}: that record or the one before it was changed after it was written."
+        )
     );
     browser.screenshot("staff-audit-broken").await;
     browser.close().await;

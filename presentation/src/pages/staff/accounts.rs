@@ -166,16 +166,7 @@ async fn place_hold(
     let back = format!("/staff/accounts/{number}");
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let Ok(day) = time::Date::parse(form.until.trim(), &format) else {
-        return Ok(super::redirect_after(
-            Err(crate::logic::LogicError::Problem(crate::logic::Problem {
-                status: 422,
-                code: "invalid_field".into(),
-                detail: String::new(),
-                field: Some("until".into()),
-            })),
-            &back,
-            "",
-        )?);
+        return super::refuse(&back, "invalid_field");
     };
     let expires_at = (day + time::Duration::days(1))
         .with_time(time::Time::MIDNIGHT)

@@ -170,16 +170,7 @@ async fn close(
                 match value.parse() {
                     Ok(pieces) => pieces,
                     Err(_) => {
-                        return Ok(super::redirect_after(
-                            Err(crate::logic::LogicError::Problem(crate::logic::Problem {
-                                status: 422,
-                                code: "invalid_count".into(),
-                                detail: String::new(),
-                                field: None,
-                            })),
-                            "/staff/drawer",
-                            "",
-                        )?);
+                        return super::refuse("/staff/drawer", "invalid_count");
                     }
                 }
             };

@@ -133,6 +133,7 @@ impl Staff {
 
     /// Calls the API for an action and redirects to `back` with a notice on success or the
     /// refusal's plain-language error; a field error names its field.
+    #[allow(clippy::too_many_arguments)]
     pub async fn act<B: Serialize>(
         &self,
         state: &AppState,
@@ -147,7 +148,7 @@ impl Staff {
             .logic
             .call::<_, serde_json::Value>(method, path, self.caller(), key, body)
             .await;
-        Ok(redirect_after(result, back, notice)?)
+        redirect_after(result, back, notice)
     }
 }
 
@@ -182,6 +183,17 @@ pub fn redirect_after(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// Back to `back` with the error of `code`, for input refused before any call.
+pub fn refuse(back: &str, code: &str) -> Result<Response, PageError> {
+    let problem = crate::logic::Problem {
+        status: 422,
+        code: code.to_owned(),
+        detail: String::new(),
+        field: None,
+    };
+    redirect_after(Err(LogicError::Problem(problem)), back, "")
 }
 
 /// Refuses a page to roles that never use it (the logic tier refuses the calls anyway).
