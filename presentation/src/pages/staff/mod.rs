@@ -100,6 +100,7 @@ fn error_words(code: &str) -> &'static str {
         "hold_not_active" => "This hold was already released or has expired.",
         "hold_guards_approval" => "This hold guards a request waiting for approval.",
         "own_access" => "You cannot remove your own admin access.",
+        "invalid_count" => "Count whole pieces of each note and coin.",
         "invalid_query" => {
             "Check the search: it needs at least two characters, and dates in order."
         }
