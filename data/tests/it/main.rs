@@ -285,13 +285,29 @@ async fn an_accounts_identity_never_changes_and_must_be_consistent_when_written(
             "{statement}: {error}"
         );
     }
-    // What may change does.
+    // What may change does; a freeze always says what it stops.
+    sqlx::query("UPDATE accounts SET status = 'frozen' WHERE number = '1000000001'")
+        .execute(&ledger.pool)
+        .await
+        .unwrap_err();
     sqlx::query(
-        "UPDATE accounts SET status = 'frozen', name = 'Renamed' WHERE number = '1000000001'",
+        "UPDATE accounts SET status = 'frozen', freeze_scope = 'debits', name = 'Renamed'
+         WHERE number = '1000000001'",
     )
     .execute(&ledger.pool)
     .await
     .unwrap();
+    // A closed account never reopens.
+    sqlx::query(
+        "UPDATE accounts SET status = 'closed', freeze_scope = NULL WHERE number = '1000000001'",
+    )
+    .execute(&ledger.pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE accounts SET status = 'open' WHERE number = '1000000001'")
+        .execute(&ledger.pool)
+        .await
+        .unwrap_err();
 }
 
 #[tokio::test]
