@@ -241,3 +241,18 @@ pub async fn reversal_pending(
     .await
     .classify()
 }
+
+/// Whether `hold_id` sets funds aside for a request still waiting for a decision.
+pub async fn hold_guards_pending(
+    conn: &mut PgConnection,
+    hold_id: Uuid,
+) -> Result<bool, DataError> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM approval_requests
+                        WHERE hold_id = $1 AND status = 'pending')",
+    )
+    .bind(hold_id)
+    .fetch_one(conn)
+    .await
+    .classify()
+}

@@ -99,17 +99,16 @@ pub async fn open(
         }
         let row = insert_with_fresh_number(&mut tx, opening).await?;
         let response = AccountResponse::from(&row);
-        data::audit::append(
+        crate::audit::record(
             &mut tx,
-            &data::audit::NewAuditRecord {
-                actor_user_id: Some(staff.user_id),
-                actor_service: None,
+            Some(staff.user_id),
+            request_id,
+            crate::audit::Change {
                 action: "account.open",
                 subject_type: "account",
                 subject_id: row.number.clone(),
                 before: None,
                 after: serde_json::to_value(&response).ok(),
-                request_id,
             },
         )
         .await?;
@@ -487,17 +486,16 @@ pub async fn change_status(
             .await?
             .ok_or_else(account_not_found)?;
         let after = AccountResponse::from(&after_row);
-        data::audit::append(
+        crate::audit::record(
             &mut tx,
-            &data::audit::NewAuditRecord {
-                actor_user_id: Some(staff.user_id),
-                actor_service: None,
+            Some(staff.user_id),
+            request_id,
+            crate::audit::Change {
                 action,
                 subject_type: "account",
                 subject_id: account.number.clone(),
                 before: serde_json::to_value(&before).ok(),
                 after: serde_json::to_value(&after).ok(),
-                request_id,
             },
         )
         .await?;
@@ -561,17 +559,16 @@ pub async fn place_hold(
             .await?
             .ok_or_else(|| ApiError::Internal("the hold just placed is gone".into()))?;
         let response = crate::wire::HoldResponse::new(&row, &account, now);
-        data::audit::append(
+        crate::audit::record(
             &mut tx,
-            &data::audit::NewAuditRecord {
-                actor_user_id: Some(staff.user_id),
-                actor_service: None,
+            Some(staff.user_id),
+            request_id,
+            crate::audit::Change {
                 action: "hold.place",
                 subject_type: "account",
                 subject_id: account.number.clone(),
                 before: None,
                 after: serde_json::to_value(&response).ok(),
-                request_id,
             },
         )
         .await?;
@@ -622,18 +619,7 @@ pub async fn release_hold(
             .await?
             .pop()
             .ok_or_else(not_found)?;
-        let guarding = data::approvals::list_approvals(
-            &mut tx,
-            &data::approvals::ApprovalFilter {
-                status: Some(data::approvals::ApprovalStatus::Pending),
-                account_id: Some(account.id),
-                customer_id: None,
-                limit: crate::approvals::LIST_MAX,
-            },
-        )
-        .await?
-        .iter()
-        .any(|request| request.hold_id == Some(id));
+        let guarding = data::approvals::hold_guards_pending(&mut tx, id).await?;
         if guarding {
             return Err(ApiError::refused(
                 "hold_guards_approval",
@@ -652,17 +638,16 @@ pub async fn release_hold(
             .await?
             .ok_or_else(not_found)?;
         let after = crate::wire::HoldResponse::new(&row, &account, now);
-        data::audit::append(
+        crate::audit::record(
             &mut tx,
-            &data::audit::NewAuditRecord {
-                actor_user_id: Some(staff.user_id),
-                actor_service: None,
+            Some(staff.user_id),
+            request_id,
+            crate::audit::Change {
                 action: "hold.release",
                 subject_type: "account",
                 subject_id: account.number.clone(),
                 before: serde_json::to_value(&before).ok(),
                 after: serde_json::to_value(&after).ok(),
-                request_id,
             },
         )
         .await?;

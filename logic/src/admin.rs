@@ -30,34 +30,6 @@ fn staff_role(role: Role) -> Result<Role, ApiError> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn audit(
-    conn: &mut data::PgConnection,
-    admin: &SessionUser,
-    action: &str,
-    subject_type: &str,
-    subject_id: String,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-    request_id: Option<&str>,
-) -> Result<(), ApiError> {
-    data::audit::append(
-        conn,
-        &data::audit::NewAuditRecord {
-            actor_user_id: Some(admin.user_id),
-            actor_service: None,
-            action,
-            subject_type,
-            subject_id,
-            before,
-            after,
-            request_id,
-        },
-    )
-    .await?;
-    Ok(())
-}
-
 pub async fn list_staff(
     state: &AppState,
     admin: &SessionUser,
@@ -92,15 +64,17 @@ pub async fn create_staff(
             .await?
             .ok_or_else(staff_not_found)?;
         let response = StaffResponse::from(&row);
-        audit(
+        crate::audit::record(
             &mut tx,
-            admin,
-            "staff.create",
-            "user",
-            id.to_string(),
-            None,
-            serde_json::to_value(&response).ok(),
+            Some(admin.user_id),
             request_id,
+            crate::audit::Change {
+                action: "staff.create",
+                subject_type: "user",
+                subject_id: id.to_string(),
+                before: None,
+                after: serde_json::to_value(&response).ok(),
+            },
         )
         .await?;
         tx.commit().await.map_err(data::DataError::from)?;
@@ -143,15 +117,17 @@ pub async fn update_staff(
             .await?
             .ok_or_else(staff_not_found)?;
         let (before, after) = (StaffResponse::from(&before), StaffResponse::from(&after));
-        audit(
+        crate::audit::record(
             &mut tx,
-            admin,
-            "staff.update",
-            "user",
-            id.to_string(),
-            serde_json::to_value(&before).ok(),
-            serde_json::to_value(&after).ok(),
+            Some(admin.user_id),
             request_id,
+            crate::audit::Change {
+                action: "staff.update",
+                subject_type: "user",
+                subject_id: id.to_string(),
+                before: serde_json::to_value(&before).ok(),
+                after: serde_json::to_value(&after).ok(),
+            },
         )
         .await?;
         tx.commit().await.map_err(data::DataError::from)?;
@@ -222,15 +198,17 @@ pub async fn set_limits(
         let after = data::limits::lock_currency_limits(&mut tx, currency.code())
             .await?
             .ok_or_else(|| ApiError::Internal("limits vanished".into()))?;
-        audit(
+        crate::audit::record(
             &mut tx,
-            admin,
-            "limits.update",
-            "currency",
-            currency.code().to_owned(),
-            serde_json::to_value(limits_response(&before)).ok(),
-            serde_json::to_value(limits_response(&after)).ok(),
+            Some(admin.user_id),
             request_id,
+            crate::audit::Change {
+                action: "limits.update",
+                subject_type: "currency",
+                subject_id: currency.code().to_owned(),
+                before: serde_json::to_value(limits_response(&before)).ok(),
+                after: serde_json::to_value(limits_response(&after)).ok(),
+            },
         )
         .await?;
         tx.commit().await.map_err(data::DataError::from)?;

@@ -180,17 +180,16 @@ async fn audit(
     after: &ApprovalResponse,
     request_id: Option<&str>,
 ) -> Result<(), ApiError> {
-    data::audit::append(
+    crate::audit::record(
         conn,
-        &data::audit::NewAuditRecord {
-            actor_user_id: actor,
-            actor_service: actor.is_none().then_some("logic"),
+        actor,
+        request_id,
+        crate::audit::Change {
             action,
             subject_type: "approval",
             subject_id: after.id.to_string(),
             before: before.and_then(|b| serde_json::to_value(b).ok()),
             after: serde_json::to_value(after).ok(),
-            request_id,
         },
     )
     .await?;
@@ -743,17 +742,16 @@ async fn carry_out(
                 .await?
                 .ok_or_else(account_not_found)?;
             let after = crate::wire::AccountResponse::from(&after_row);
-            data::audit::append(
+            crate::audit::record(
                 conn,
-                &data::audit::NewAuditRecord {
-                    actor_user_id: Some(checker.user_id),
-                    actor_service: None,
+                Some(checker.user_id),
+                request_id,
+                crate::audit::Change {
                     action: "account.overdraft_limit",
                     subject_type: "account",
                     subject_id: locked.number.clone(),
                     before: serde_json::to_value(&before).ok(),
                     after: serde_json::to_value(&after).ok(),
-                    request_id,
                 },
             )
             .await?;

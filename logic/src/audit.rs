@@ -6,6 +6,7 @@
 use data::PgConnection;
 use data::audit::AuditFilter;
 use data::users::Role;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use time::{Date, Duration, Time};
 use uuid::Uuid;
@@ -14,6 +15,43 @@ use crate::auth::SessionUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::wire::{AuditListResponse, AuditRecordResponse, VerificationResponse};
+
+/// A state change as its audit record tells it.
+#[derive(Debug)]
+pub struct Change<'a> {
+    /// `subject.verb`, for example `account.freeze`.
+    pub action: &'a str,
+    pub subject_type: &'a str,
+    pub subject_id: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// Appends the audit record of `change`, made by a member of staff or (with no actor) by the
+/// logic tier itself. Call it last in a unit of work: it serialises the chain's writers until the
+/// transaction ends.
+pub async fn record(
+    conn: &mut PgConnection,
+    actor: Option<Uuid>,
+    request_id: Option<&str>,
+    change: Change<'_>,
+) -> Result<(), ApiError> {
+    data::audit::append(
+        conn,
+        &data::audit::NewAuditRecord {
+            actor_user_id: actor,
+            actor_service: actor.is_none().then_some("logic"),
+            action: change.action,
+            subject_type: change.subject_type,
+            subject_id: change.subject_id,
+            before: change.before,
+            after: change.after,
+            request_id,
+        },
+    )
+    .await?;
+    Ok(())
+}
 
 pub const PAGE_DEFAULT: i64 = 50;
 pub const PAGE_MAX: i64 = 200;
@@ -215,17 +253,16 @@ pub async fn verify(
     .await?;
     crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        data::audit::append(
+        record(
             &mut tx,
-            &data::audit::NewAuditRecord {
-                actor_user_id: Some(user.user_id),
-                actor_service: None,
+            Some(user.user_id),
+            request_id,
+            Change {
                 action: "audit.verify",
                 subject_type: "ledger",
                 subject_id: "all".into(),
                 before: None,
                 after: serde_json::to_value(&report).ok(),
-                request_id,
             },
         )
         .await?;

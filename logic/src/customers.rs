@@ -156,17 +156,16 @@ pub async fn onboard(
             .await?
             .ok_or_else(not_found)?;
         let response = CustomerResponse::from(row);
-        data::audit::append(
+        crate::audit::record(
             &mut tx,
-            &data::audit::NewAuditRecord {
-                actor_user_id: Some(staff.user_id),
-                actor_service: None,
+            Some(staff.user_id),
+            request_id,
+            crate::audit::Change {
                 action: "customer.create",
                 subject_type: "customer",
                 subject_id: response.id.to_string(),
                 before: None,
                 after: serde_json::to_value(&response).ok(),
-                request_id,
             },
         )
         .await?;
@@ -195,17 +194,16 @@ pub async fn update(
             .await
             .map_err(email_taken)?;
         let after = CustomerResponse::from(after);
-        data::audit::append(
+        crate::audit::record(
             &mut tx,
-            &data::audit::NewAuditRecord {
-                actor_user_id: Some(staff.user_id),
-                actor_service: None,
+            Some(staff.user_id),
+            request_id,
+            crate::audit::Change {
                 action: "customer.update",
                 subject_type: "customer",
                 subject_id: id.to_string(),
                 before: serde_json::to_value(&before).ok(),
                 after: serde_json::to_value(&after).ok(),
-                request_id,
             },
         )
         .await?;
@@ -357,17 +355,16 @@ pub async fn set_daily_limit(
                 })
             })
         };
-        data::audit::append(
+        crate::audit::record(
             &mut tx,
-            &data::audit::NewAuditRecord {
-                actor_user_id: Some(admin.user_id),
-                actor_service: None,
+            Some(admin.user_id),
+            request_id,
+            crate::audit::Change {
                 action: "customer.daily_limit",
                 subject_type: "customer",
                 subject_id: id.to_string(),
                 before: describe(before),
                 after: describe(after),
-                request_id,
             },
         )
         .await?;

@@ -47,17 +47,16 @@ async fn audit(
     before: Option<&DrawerResponse>,
     after: &DrawerResponse,
 ) -> Result<(), ApiError> {
-    data::audit::append(
+    crate::audit::record(
         conn,
-        &data::audit::NewAuditRecord {
-            actor_user_id: Some(actor.user.user_id),
-            actor_service: None,
+        Some(actor.user.user_id),
+        actor.request_id,
+        crate::audit::Change {
             action,
             subject_type: "drawer",
             subject_id: after.id.to_string(),
             before: before.and_then(|b| serde_json::to_value(b).ok()),
             after: serde_json::to_value(after).ok(),
-            request_id: actor.request_id,
         },
     )
     .await?;

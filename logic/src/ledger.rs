@@ -280,17 +280,16 @@ pub async fn audit_posting(
     body: &Value,
     request_id: Option<&str>,
 ) -> Result<(), ApiError> {
-    data::audit::append(
+    crate::audit::record(
         conn,
-        &data::audit::NewAuditRecord {
-            actor_user_id: Some(actor_user_id),
-            actor_service: None,
+        Some(actor_user_id),
+        request_id,
+        crate::audit::Change {
             action: audit_action(transfer.kind),
             subject_type: "transfer",
             subject_id: transfer.id.to_string(),
             before: None,
             after: Some(body.clone()),
-            request_id,
         },
     )
     .await?;

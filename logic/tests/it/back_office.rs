@@ -427,6 +427,12 @@ async fn a_tellers_cash_above_the_threshold_waits_for_a_supervisor() {
     )
     .await;
     assert_eq!(pending["approvals"].as_array().unwrap().len(), 1);
+    // Its hold is released by the decision, never by hand.
+    let hold = withdrawal["hold_id"].as_str().unwrap();
+    let by_hand = app
+        .post(&format!("/v1/holds/{hold}/release"), &teller, &json!({}))
+        .await;
+    assert_eq!(problem_code(by_hand).await, "hold_guards_approval");
     let rejected = app
         .post(
             &format!(
