@@ -238,6 +238,20 @@ pub async fn lock_accounts_by_number(
     .classify()
 }
 
+/// Locks, in id order, every account of a batch by number. Unknown numbers are absent.
+pub async fn lock_accounts_by_numbers(
+    conn: &mut PgConnection,
+    numbers: &[String],
+) -> Result<Vec<AccountRow>, DataError> {
+    sqlx::query_as(account_query!(
+        "WHERE a.number = ANY($1) ORDER BY a.id FOR UPDATE OF a"
+    ))
+    .bind(numbers)
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
 /// Every account with the sum of its entries, for the ledger's consistency checks.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountReconciliationRow {

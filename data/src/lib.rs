@@ -6,16 +6,19 @@
 //! named after what they mean, never as raw database errors for the caller to pick apart.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod approvals;
 pub mod audit;
 pub mod customers;
 pub mod drawers;
+pub mod events;
 pub mod error;
 pub mod health;
 pub mod holds;
 pub mod idempotency;
 pub mod limits;
 pub mod payees;
+pub mod pending;
 pub mod pool;
 pub mod portal_sessions;
 pub mod sessions;

@@ -21,11 +21,18 @@ pub struct SessionUserRow {
     pub expires_at: OffsetDateTime,
 }
 
-/// A service allowed to call the logic tier.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A credential allowed to call the logic tier: the presentation tier's, which acts for
+/// signed-in users, or an internal service's API key, which acts as its service account.
+#[derive(Debug, Clone)]
 pub struct ServiceClientRow {
     pub id: Uuid,
     pub name: String,
+    pub acts_for_users: bool,
+    pub scopes: Vec<String>,
+    pub rate_limit_per_minute: i32,
+    /// The service account an API key acts as, and its username; `None` for the presentation
+    /// tier's credential.
+    pub service_account: Option<(Uuid, String)>,
 }
 
 /// Who is calling: the service by its credential and, if a token was given, the signed-in user.
@@ -52,6 +59,11 @@ pub async fn authenticate(
     struct Both {
         service_id: Option<Uuid>,
         service_name: Option<String>,
+        acts_for_users: Option<bool>,
+        scopes: Option<Vec<String>>,
+        rate_limit_per_minute: Option<i32>,
+        service_account_id: Option<Uuid>,
+        service_account_username: Option<String>,
         session_id: Option<Uuid>,
         user_id: Option<Uuid>,
         username: Option<String>,
@@ -66,11 +78,23 @@ pub async fn authenticate(
                AND last_seen_at > now() - $3 * interval '1 second'
                AND last_seen_at < now() - $4 * interval '1 second'
              RETURNING id
+         ),
+         used AS (
+             UPDATE service_clients SET last_used_at = now()
+             WHERE (key_hash = $1 OR (previous_key_hash = $1 AND previous_valid_until > now()))
+               AND revoked_at IS NULL AND NOT acts_for_users
+               AND (last_used_at IS NULL OR last_used_at < now() - $4 * interval '1 second')
+             RETURNING id
          )
-         SELECT c.id AS service_id, c.name AS service_name,
+         SELECT c.id AS service_id, c.name AS service_name, c.acts_for_users, c.scopes,
+                c.rate_limit_per_minute, c.service_account_id,
+                sa.username AS service_account_username,
                 s.session_id, s.user_id, s.username, s.role, s.customer_id, s.expires_at
          FROM (SELECT 1) AS one
-         LEFT JOIN service_clients c ON c.key_hash = $1 AND c.revoked_at IS NULL
+         LEFT JOIN service_clients c
+             ON (c.key_hash = $1 OR (c.previous_key_hash = $1 AND c.previous_valid_until > now()))
+            AND c.revoked_at IS NULL
+         LEFT JOIN users sa ON sa.id = c.service_account_id
          LEFT JOIN (
              SELECT s.id AS session_id, u.id AS user_id, u.username, u.role, u.customer_id,
                     s.expires_at
@@ -79,7 +103,8 @@ pub async fn authenticate(
                AND s.last_seen_at > now() - $3 * interval '1 second'
                AND NOT u.disabled
          ) s ON true
-         LEFT JOIN (SELECT count(*) AS n FROM touched) t ON true",
+         LEFT JOIN (SELECT count(*) AS n FROM touched) t ON true
+         LEFT JOIN (SELECT count(*) AS n FROM used) u ON true",
     )
     .bind(service_key_hash)
     .bind(token_hash)
@@ -88,8 +113,15 @@ pub async fn authenticate(
     .fetch_one(conn)
     .await
     .classify()?;
-    let service = match (row.service_id, row.service_name) {
-        (Some(id), Some(name)) => Some(ServiceClientRow { id, name }),
+    let service = match (row.service_id, row.service_name, row.acts_for_users) {
+        (Some(id), Some(name), Some(acts_for_users)) => Some(ServiceClientRow {
+            id,
+            name,
+            acts_for_users,
+            scopes: row.scopes.unwrap_or_default(),
+            rate_limit_per_minute: row.rate_limit_per_minute.unwrap_or(1),
+            service_account: row.service_account_id.zip(row.service_account_username),
+        }),
         _ => None,
     };
     let user = match (
@@ -172,7 +204,9 @@ pub async fn insert_service_client(
     name: &str,
     key_hash: &[u8],
 ) -> Result<(), DataError> {
-    sqlx::query("INSERT INTO service_clients (id, name, key_hash) VALUES ($1, $2, $3)")
+    sqlx::query(
+        "INSERT INTO service_clients (id, name, key_hash, acts_for_users) VALUES ($1, $2, $3, true)",
+    )
         .bind(id)
         .bind(name)
         .bind(key_hash)

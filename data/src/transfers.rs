@@ -65,6 +65,8 @@ pub struct NewTransfer<'a> {
     pub initiated_by: Option<Uuid>,
     pub reverses_transfer_id: Option<Uuid>,
     pub request_id: Option<&'a str>,
+    /// The atomic batch this transfer is a leg of.
+    pub batch_id: Option<Uuid>,
 }
 
 /// Inserts a posted transfer with its two entries, in one statement: the debit account loses
@@ -80,8 +82,8 @@ pub async fn post_transfer(
         "WITH transfer AS (
              INSERT INTO transfers (id, idempotency_key, kind, status, amount, currency,
                                     debit_account_id, credit_account_id, memo, initiated_by,
-                                    reverses_transfer_id, request_id)
-             VALUES ($1, $2, $3, 'posted', $4, $5, $6, $7, $8, $9, $10, $11)
+                                    reverses_transfer_id, request_id, batch_id)
+             VALUES ($1, $2, $3, 'posted', $4, $5, $6, $7, $8, $9, $10, $11, $12)
              RETURNING id
          )
          INSERT INTO ledger_entries (transfer_id, account_id, currency, amount)
@@ -100,6 +102,7 @@ pub async fn post_transfer(
     .bind(new.initiated_by)
     .bind(new.reverses_transfer_id)
     .bind(new.request_id)
+    .bind(new.batch_id)
     .execute(conn)
     .await
     .classify()?;
@@ -298,4 +301,26 @@ pub async fn customer_recent_entries(
     .fetch_all(conn)
     .await
     .classify()
+}
+
+/// Records an atomic batch before its legs are posted with its id.
+pub async fn insert_batch(
+    conn: &mut PgConnection,
+    id: Uuid,
+    initiated_by: Uuid,
+    idempotency_key: &str,
+    size: i32,
+) -> Result<(), DataError> {
+    sqlx::query(
+        "INSERT INTO transfer_batches (id, initiated_by, idempotency_key, size)
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(initiated_by)
+    .bind(idempotency_key)
+    .bind(size)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(())
 }

@@ -16,6 +16,8 @@ pub enum Role {
     Teller,
     Supervisor,
     Admin,
+    /// An internal service's account, acting through its API key; it never signs in.
+    Service,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -333,7 +335,7 @@ macro_rules! staff_query {
 
 pub async fn list_staff(conn: &mut PgConnection) -> Result<Vec<StaffRow>, DataError> {
     sqlx::query_as(staff_query!(
-        "WHERE u.role <> 'customer' ORDER BY u.role, u.username"
+        "WHERE u.role IN ('teller', 'supervisor', 'admin') ORDER BY u.role, u.username"
     ))
     .fetch_all(conn)
     .await
@@ -343,7 +345,7 @@ pub async fn list_staff(conn: &mut PgConnection) -> Result<Vec<StaffRow>, DataEr
 /// Locks a staff member's row for a change of role or access.
 pub async fn lock_staff(conn: &mut PgConnection, id: Uuid) -> Result<Option<StaffRow>, DataError> {
     sqlx::query_as(staff_query!(
-        "WHERE u.id = $1 AND u.role <> 'customer' FOR UPDATE OF u"
+        "WHERE u.id = $1 AND u.role IN ('teller', 'supervisor', 'admin') FOR UPDATE OF u"
     ))
     .bind(id)
     .fetch_optional(conn)

@@ -21,12 +21,13 @@ fn staff_not_found() -> ApiError {
 
 fn staff_role(role: Role) -> Result<Role, ApiError> {
     match role {
-        Role::Customer => Err(ApiError::invalid(
+        Role::Teller | Role::Supervisor | Role::Admin => Ok(role),
+        Role::Customer | Role::Service => Err(ApiError::invalid(
             "invalid_field",
             "role",
-            "staff are tellers, supervisors or admins; customers are onboarded as customers",
+            "staff are tellers, supervisors or admins; customers are onboarded as customers and \
+             services get API keys",
         )),
-        staff => Ok(staff),
     }
 }
 

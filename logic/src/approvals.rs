@@ -701,16 +701,15 @@ async fn carry_out(
             customer_id: maker.customer_id,
         };
         let key = IdempotencyKey::parse(row.idempotency_key.as_deref().unwrap_or_default())?;
-        let (transfer, mut body) = crate::ledger::execute(
-            conn,
-            &initiator,
-            &key,
-            &order,
+        let posting = crate::ledger::Posting {
+            initiator: &initiator,
+            key: &key,
             now,
             request_id,
-            KeyCompletion::Leave,
-        )
-        .await?;
+            completion: KeyCompletion::Leave,
+            batch_id: None,
+        };
+        let (transfer, mut body) = crate::ledger::execute(conn, &posting, &order).await?;
         if let Some(object) = body.as_object_mut() {
             object.insert("approval_id".into(), row.id.to_string().into());
         }
@@ -816,6 +815,7 @@ async fn reverse(
             initiated_by: Some(row.maker_id),
             reverses_transfer_id: Some(transfer_id),
             request_id,
+            batch_id: None,
         },
     )
     .await

@@ -90,6 +90,7 @@ async fn post_internal(
             initiated_by: Some(actor.user.user_id),
             reverses_transfer_id: None,
             request_id: actor.request_id,
+            batch_id: None,
         },
     )
     .await

@@ -31,6 +31,9 @@ pub enum ApiError {
     },
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// An API key lacks the scope the endpoint needs.
+    #[error("scope missing: {}", .0.as_str())]
+    ScopeMissing(crate::auth::scopes::Scope),
     /// Not found, or not the caller's to see: the two are deliberately indistinguishable.
     #[error("{code}")]
     NotFound {
@@ -134,6 +137,13 @@ impl ApiError {
                 "forbidden",
                 "Not allowed",
                 (*detail).into(),
+                None,
+            ),
+            ApiError::ScopeMissing(scope) => (
+                StatusCode::FORBIDDEN,
+                "scope_missing",
+                "Not allowed",
+                format!("this API key lacks the scope {}", scope.as_str()),
                 None,
             ),
             ApiError::NotFound { code, detail } => (

@@ -220,16 +220,15 @@ pub async fn post(
                 replayed: false,
             });
         }
-        let (transfer, body) = execute(
-            &mut tx,
-            &initiator,
+        let posting = Posting {
+            initiator: &initiator,
             key,
-            order,
             now,
-            actor.request_id,
-            KeyCompletion::Complete,
-        )
-        .await?;
+            request_id: actor.request_id,
+            completion: KeyCompletion::Complete,
+            batch_id: None,
+        };
+        let (transfer, body) = execute(&mut tx, &posting, order).await?;
         if actor.user.is_staff() {
             audit_posting(
                 &mut tx,
@@ -337,18 +336,35 @@ fn authorise(user: &SessionUser, movement: &Movement) -> Result<(), ApiError> {
     }
 }
 
+/// The circumstances of one posting inside a unit of work.
+#[derive(Debug, Clone, Copy)]
+pub struct Posting<'a> {
+    pub initiator: &'a Initiator,
+    pub key: &'a IdempotencyKey,
+    /// The transaction's `now()`, stamped on the response.
+    pub now: time::OffsetDateTime,
+    pub request_id: Option<&'a str>,
+    pub completion: KeyCompletion,
+    /// The atomic batch the posting is a leg of.
+    pub batch_id: Option<Uuid>,
+}
+
 /// Stores the response, then resolves and locks the accounts, checks the rules under the locks
 /// and posts. Runs inside the caller's transaction; everything that can happen before the locks
 /// does, so that they are held only for the lock, the posting and the commit.
 pub async fn execute(
     conn: &mut PgConnection,
-    initiator: &Initiator,
-    key: &IdempotencyKey,
+    posting: &Posting<'_>,
     order: &Order,
-    now: time::OffsetDateTime,
-    request_id: Option<&str>,
-    completion: KeyCompletion,
 ) -> Result<(NewTransferSummary, Value), ApiError> {
+    let Posting {
+        initiator,
+        key,
+        now,
+        request_id,
+        completion,
+        batch_id,
+    } = *posting;
     let currency = order.amount.currency().code();
     let (debit_number, credit_number) = match &order.movement {
         Movement::Transfer { debit, credit } => (debit.to_string(), credit.to_string()),
@@ -452,6 +468,7 @@ pub async fn execute(
         initiated_by: Some(initiator.user_id),
         reverses_transfer_id: None,
         request_id,
+        batch_id,
     };
     data::transfers::post_transfer(conn, &transfer)
         .await

@@ -59,6 +59,7 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
         initiated_by: None,
         reverses_transfer_id: None,
         request_id: Some("seed-demo"),
+        batch_id: None,
     };
     let mut ids = [vault, capital];
     ids.sort();
@@ -81,6 +82,7 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
             role,
             customer_id: None,
             expires_at: time::OffsetDateTime::now_utc(),
+            scopes: Vec::new(),
         });
     }
     tx.commit().await?;

@@ -13,6 +13,8 @@ pub struct AppState {
     /// An Argon2id hash of a random password, verified against when a username does not exist so
     /// that unknown users cost the same time as wrong passwords.
     pub dummy_password_hash: Arc<str>,
+    /// Per-API-key request budgets of this instance.
+    pub rate_limiter: Arc<crate::auth::rate_limit::RateLimiter>,
 }
 
 impl AppState {
@@ -24,6 +26,7 @@ impl AppState {
             pool,
             settings: Arc::new(settings),
             dummy_password_hash: dummy.into(),
+            rate_limiter: Arc::default(),
         })
     }
 }

@@ -91,6 +91,7 @@ fn transfer(debit: Uuid, credit: Uuid, amount: Decimal) -> NewTransfer<'static> 
         initiated_by: None,
         reverses_transfer_id: None,
         request_id: None,
+        batch_id: None,
     }
 }
 

@@ -3,13 +3,19 @@
 //! Every `/v1` request passes [`require_service`], which resolves both in one query and leaves a
 //! [`Caller`] in the request's extensions. Handlers then ask for what they need with the
 //! [`SignedIn`] extractor and check roles and ownership with the methods on [`SessionUser`].
+//!
+//! An internal service's API key is a credential of its own: it acts as its service account
+//! (role `service`), never for a user, only on the endpoints its scopes open
+//! ([`scopes::required_scope`]) and within its rate limit ([`rate_limit`]).
 
 pub mod password;
+pub mod rate_limit;
+pub mod scopes;
 pub mod secrets;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use data::users::Role;
@@ -18,6 +24,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use scopes::Scope;
 
 /// The header carrying the calling service's own credential.
 pub const SERVICE_KEY_HEADER: &str = "x-api-key";
@@ -27,6 +34,9 @@ pub const SERVICE_KEY_HEADER: &str = "x-api-key";
 pub struct Service {
     pub id: Uuid,
     pub name: String,
+    /// The presentation tier's credential: it forwards signed-in users' tokens.
+    pub acts_for_users: bool,
+    pub rate_limit_per_minute: u32,
 }
 
 /// A signed-in user, as their live session says.
@@ -38,11 +48,20 @@ pub struct SessionUser {
     pub role: Role,
     pub customer_id: Option<Uuid>,
     pub expires_at: OffsetDateTime,
+    /// What an API key's service account may do; empty for people, whose role decides.
+    pub scopes: Vec<Scope>,
 }
 
 impl SessionUser {
+    /// A teller, supervisor or admin: a person working for the bank.
     pub fn is_staff(&self) -> bool {
-        self.role != Role::Customer
+        matches!(self.role, Role::Teller | Role::Supervisor | Role::Admin)
+    }
+
+    /// Staff, or an internal service's API key: callers who may reach any customer's records
+    /// (within their role or scopes), unlike a customer, who reaches only their own.
+    pub fn reaches_every_customer(&self) -> bool {
+        self.is_staff() || self.role == Role::Service
     }
 
     /// Refuses unless the user has one of `roles`.
@@ -78,13 +97,50 @@ pub async fn require_service(
     mut request: Request,
     next: Next,
 ) -> Response {
-    match resolve(&state, request.headers()).await {
-        Ok(caller) => {
-            request.extensions_mut().insert(caller);
-            next.run(request).await
-        }
-        Err(error) => error.into_response(),
+    let caller = match resolve(&state, request.headers()).await {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    if caller.service.acts_for_users {
+        request.extensions_mut().insert(caller);
+        return next.run(request).await;
     }
+    // An API key: the route must be open to keys and the key must hold its scope.
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().trim_start_matches("/v1").to_owned())
+        .unwrap_or_default();
+    let Some(scope) = scopes::required_scope(request.method(), &path) else {
+        return ApiError::Forbidden("API keys cannot call this endpoint; it serves signed-in users")
+            .into_response();
+    };
+    let scopes = match &caller.user {
+        UserState::Valid(user) => user.scopes.clone(),
+        _ => Vec::new(),
+    };
+    if !scopes.contains(&scope) {
+        return ApiError::ScopeMissing(scope).into_response();
+    }
+    let decision = state
+        .rate_limiter
+        .check(caller.service.id, caller.service.rate_limit_per_minute);
+    let mut response = if decision.allowed {
+        request.extensions_mut().insert(caller);
+        next.run(request).await
+    } else {
+        ApiError::TooManyRequests {
+            code: "rate_limited",
+            detail: "this API key has used up its rate limit; retry after the Retry-After seconds",
+            retry_after_s: decision.retry_after_s,
+        }
+        .into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert("ratelimit-limit", HeaderValue::from(decision.limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(decision.remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(decision.reset_s));
+    response
 }
 
 async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
@@ -124,8 +180,43 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErr
     .await?;
     let service = callers.service.ok_or(ApiError::Unauthenticated {
         code: "service_credential_invalid",
-        detail: "the service credential is not valid",
+        detail: "the API key is not valid: unknown, rotated or revoked",
     })?;
+    if let Some((account_id, account_name)) = service.service_account.clone() {
+        if token.is_some() {
+            return Err(ApiError::BadRequest {
+                code: "bearer_with_api_key",
+                detail: "an API key acts as its own service account; send no Authorization header"
+                    .into(),
+            });
+        }
+        let scopes = service
+            .scopes
+            .iter()
+            .filter_map(|s| Scope::parse(s))
+            .collect();
+        return Ok(Caller {
+            service: Service {
+                id: service.id,
+                name: service.name,
+                acts_for_users: false,
+                rate_limit_per_minute: u32::try_from(service.rate_limit_per_minute).unwrap_or(1),
+            },
+            user: UserState::Valid(SessionUser {
+                session_id: service.id,
+                user_id: account_id,
+                username: account_name,
+                role: Role::Service,
+                customer_id: None,
+                // A key has no session; it lasts until it is revoked.
+                expires_at: OffsetDateTime::now_utc(),
+                scopes,
+            }),
+        });
+    }
+    if !service.acts_for_users {
+        return Err(ApiError::Internal("an API key without its service account".into()));
+    }
     let user = match (token, callers.user) {
         (None, _) => UserState::Absent,
         (Some(_), None) => UserState::Rejected,
@@ -136,12 +227,15 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErr
             role: row.role,
             customer_id: row.customer_id,
             expires_at: row.expires_at,
+            scopes: Vec::new(),
         }),
     };
     Ok(Caller {
         service: Service {
             id: service.id,
             name: service.name,
+            acts_for_users: true,
+            rate_limit_per_minute: 0,
         },
         user,
     })

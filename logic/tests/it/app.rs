@@ -413,6 +413,7 @@ async fn create_vault(conn: &mut data::PgConnection, cash: i64) {
             initiated_by: None,
             reverses_transfer_id: None,
             request_id: None,
+            batch_id: None,
         },
     )
     .await
