@@ -105,7 +105,10 @@ pub async fn list_api_keys(
     .classify()
 }
 
-pub async fn lock_api_key(conn: &mut PgConnection, id: Uuid) -> Result<Option<ApiKeyRow>, DataError> {
+pub async fn lock_api_key(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<ApiKeyRow>, DataError> {
     sqlx::query_as(api_key_query!("AND k.id = $1 FOR UPDATE OF k"))
         .bind(id)
         .fetch_optional(conn)

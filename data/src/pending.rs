@@ -70,7 +70,10 @@ pub struct NewPending<'a> {
 }
 
 /// Records a pending transfer whose hold the caller has just placed (under the account's lock).
-pub async fn insert_pending(conn: &mut PgConnection, new: &NewPending<'_>) -> Result<(), DataError> {
+pub async fn insert_pending(
+    conn: &mut PgConnection,
+    new: &NewPending<'_>,
+) -> Result<(), DataError> {
     sqlx::query(
         "INSERT INTO pending_transfers (id, initiated_by, idempotency_key, debit_account_id,
              credit_account_id, currency, amount, memo, hold_id, expires_at, request_id)
@@ -93,7 +96,10 @@ pub async fn insert_pending(conn: &mut PgConnection, new: &NewPending<'_>) -> Re
     Ok(())
 }
 
-pub async fn find_pending(conn: &mut PgConnection, id: Uuid) -> Result<Option<PendingRow>, DataError> {
+pub async fn find_pending(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<PendingRow>, DataError> {
     sqlx::query_as(pending_query!("WHERE p.id = $1"))
         .bind(id)
         .fetch_optional(conn)
@@ -102,7 +108,10 @@ pub async fn find_pending(conn: &mut PgConnection, id: Uuid) -> Result<Option<Pe
 }
 
 /// Locks a pending transfer's row: its resolution queues behind any other.
-pub async fn lock_pending(conn: &mut PgConnection, id: Uuid) -> Result<Option<PendingRow>, DataError> {
+pub async fn lock_pending(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<PendingRow>, DataError> {
     sqlx::query_as(pending_query!("WHERE p.id = $1 FOR UPDATE OF p"))
         .bind(id)
         .fetch_optional(conn)

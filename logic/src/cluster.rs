@@ -12,14 +12,14 @@ use crate::state::AppState;
 /// How long to wait for one Patroni node before asking the next.
 const PATRONI_TIMEOUT_MS: u64 = 1_500;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClusterResponse {
     /// Whether the logic tier could reach Patroni at all.
     pub reachable: bool,
     pub members: Vec<ClusterMember>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClusterMember {
     pub name: String,
     /// `primary`, `sync_standby` or `replica`.

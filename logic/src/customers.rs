@@ -34,7 +34,7 @@ pub struct Identity {
 }
 
 /// The identity fields as a request carries them.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct IdentityFields {
     pub full_name: String,
     pub email: String,

@@ -2,6 +2,8 @@
 //! with a stable machine-readable `code`. Internals never reach the client: a 500 says "internal
 //! error" and the cause goes to the log, tied to the request id.
 
+use std::borrow::Cow;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -58,6 +60,9 @@ pub enum ApiError {
     /// The retry budget ran out while the database was unavailable; safe to retry.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// One leg of an atomic batch was refused, so the whole batch was.
+    #[error("leg {leg}: {error}")]
+    InBatch { leg: usize, error: Box<ApiError> },
     #[error(transparent)]
     Data(#[from] data::DataError),
     #[error("internal error: {0}")]
@@ -73,7 +78,7 @@ struct Problem<'a> {
     detail: &'a str,
     code: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
+    field: Option<Cow<'static, str>>,
 }
 
 impl ApiError {
@@ -94,7 +99,11 @@ impl ApiError {
 
     /// Whether the unit of work that failed with this error may be run again.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ApiError::Data(e) if e.is_transient())
+        match self {
+            ApiError::Data(e) => e.is_transient(),
+            ApiError::InBatch { error, .. } => error.is_transient(),
+            _ => false,
+        }
     }
 
     fn parts(
@@ -104,9 +113,23 @@ impl ApiError {
         &'static str,
         &'static str,
         String,
-        Option<&'static str>,
+        Option<Cow<'static, str>>,
     ) {
         match self {
+            ApiError::InBatch { leg, error } => {
+                let (status, code, title, detail, field) = error.parts();
+                let field = match field {
+                    Some(inner) => format!("transfers[{leg}].{inner}"),
+                    None => format!("transfers[{leg}]"),
+                };
+                (
+                    status,
+                    code,
+                    title,
+                    format!("transfer {} of the batch: {detail}", leg + 1),
+                    Some(Cow::Owned(field)),
+                )
+            }
             ApiError::BadRequest { code, detail } => (
                 StatusCode::BAD_REQUEST,
                 code,
@@ -123,7 +146,7 @@ impl ApiError {
                 code,
                 "Invalid request",
                 detail.clone(),
-                *field,
+                field.map(Cow::Borrowed),
             ),
             ApiError::Unauthenticated { code, detail } => (
                 StatusCode::UNAUTHORIZED,
@@ -230,6 +253,7 @@ impl IntoResponse for ApiError {
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         let retry_after = match &self {
+            ApiError::InBatch { .. } if status == StatusCode::SERVICE_UNAVAILABLE => Some(1),
             ApiError::TooManyRequests { retry_after_s, .. } => Some(*retry_after_s),
             _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(1),
             _ => None,

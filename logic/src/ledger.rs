@@ -326,9 +326,12 @@ fn authorise(user: &SessionUser, movement: &Movement) -> Result<(), ApiError> {
     match movement {
         // Customers move their own money; tellers and supervisors act for customers. Admins
         // administer and never move money: separation of duties.
-        Movement::Transfer { .. } => {
-            user.require_role(&[Role::Customer, Role::Teller, Role::Supervisor])
-        }
+        Movement::Transfer { .. } => user.require_role(&[
+            Role::Customer,
+            Role::Teller,
+            Role::Supervisor,
+            Role::Service,
+        ]),
         Movement::CashDeposit { .. }
         | Movement::CashWithdrawal { .. }
         | Movement::DrawerFromVault
@@ -437,17 +440,7 @@ pub async fn execute(
     };
     check_movable(debit, Side::Debit)?;
     check_movable(credit, Side::Credit)?;
-    for account in [debit, credit] {
-        if account.currency != currency {
-            return Err(ApiError::refused(
-                "currency_mismatch",
-                format!(
-                    "account {} holds {}, not {currency}",
-                    account.number, account.currency
-                ),
-            ));
-        }
-    }
+    check_currency(&[debit, credit], currency)?;
     check_floor(debit, -amount)?;
     check_floor(credit, amount)?;
     if matches!(order.movement, Movement::Transfer { .. })
@@ -520,6 +513,20 @@ pub fn check_movable(account: &AccountRow, side: Side) -> Result<(), ApiError> {
             status_word(account.status)
         ),
     ))
+}
+
+/// Refuses a movement in `currency` touching an account held in another.
+pub fn check_currency(accounts: &[&AccountRow], currency: &str) -> Result<(), ApiError> {
+    match accounts.iter().find(|account| account.currency != currency) {
+        None => Ok(()),
+        Some(account) => Err(ApiError::refused(
+            "currency_mismatch",
+            format!(
+                "account {} holds {}, not {currency}",
+                account.number, account.currency
+            ),
+        )),
+    }
 }
 
 /// Adds a transfer to what the customer has sent others today, refusing it past their limit. The
@@ -626,7 +633,7 @@ pub async fn find(state: &AppState, user: &SessionUser, id: Uuid) -> Result<Tran
     .await?;
     match row {
         Some(row)
-            if user.is_staff()
+            if user.reaches_every_customer()
                 || (user.customer_id.is_some()
                     && (row.debit_customer_id == user.customer_id
                         || row.credit_customer_id == user.customer_id)) =>

@@ -11,10 +11,12 @@ use uuid::Uuid;
 
 use crate::domain::money::format_in_scale;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TransferResponse {
     pub id: Uuid,
+    #[schema(value_type = String)]
     pub kind: TransferKind,
+    #[schema(value_type = String)]
     pub status: TransferStatus,
     pub amount: String,
     pub currency: String,
@@ -43,15 +45,18 @@ impl From<&data::transfers::TransferRow> for TransferResponse {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccountResponse {
     pub id: Uuid,
     pub number: String,
     pub name: String,
+    #[schema(value_type = String)]
     pub kind: AccountKind,
+    #[schema(value_type = Option<String>)]
     pub product: Option<Product>,
     pub customer_id: Option<Uuid>,
     pub currency: String,
+    #[schema(value_type = String)]
     pub status: AccountStatus,
     /// The sum of all posted entries, seen from the account holder's side.
     pub ledger_balance: String,
@@ -62,6 +67,7 @@ pub struct AccountResponse {
     #[serde(with = "time::serde::rfc3339")]
     pub opened_at: OffsetDateTime,
     /// What a freeze stops (`all`, `debits`, `credits`); present only while frozen.
+    #[schema(value_type = Option<String>)]
     pub freeze_scope: Option<FreezeScope>,
     /// Why the account was last frozen, unfrozen or closed.
     pub status_reason: Option<String>,
@@ -100,15 +106,16 @@ impl From<&AccountRow> for AccountResponse {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccountListResponse {
     pub accounts: Vec<AccountResponse>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EntryResponse {
     pub id: i64,
     pub transfer_id: Uuid,
+    #[schema(value_type = String)]
     pub kind: TransferKind,
     /// Signed from the holder's side: money in is positive.
     pub amount: String,
@@ -135,7 +142,7 @@ impl EntryResponse {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HistoryResponse {
     pub account: String,
     pub currency: String,
@@ -144,15 +151,16 @@ pub struct HistoryResponse {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserResponse {
     pub id: Uuid,
     pub username: String,
+    #[schema(value_type = String)]
     pub role: Role,
     pub customer_id: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionResponse {
     /// The bearer token; shown once, stored by the bank only as a digest.
     pub token: String,
@@ -162,7 +170,7 @@ pub struct SessionResponse {
 }
 
 /// The answer to a correct password when a second factor is due.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SecondFactorChallenge {
     pub second_factor_required: bool,
     /// Send back with the code to `POST /v1/sessions/second-factor`.
@@ -171,7 +179,7 @@ pub struct SecondFactorChallenge {
     pub expires_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WhoAmIResponse {
     pub user: UserResponse,
     pub totp_enabled: bool,
@@ -180,7 +188,7 @@ pub struct WhoAmIResponse {
     pub session_expires_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CustomerResponse {
     pub id: Uuid,
     pub full_name: String,
@@ -213,12 +221,12 @@ impl From<data::customers::CustomerRow> for CustomerResponse {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionListResponse {
     pub sessions: Vec<SessionInfo>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     pub id: Uuid,
     pub current: bool,
@@ -232,7 +240,7 @@ pub struct SessionInfo {
     pub client_ip: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TotpEnrolmentResponse {
     /// The shared secret in base32, for typing into an authenticator app.
     pub secret: String,
@@ -240,13 +248,13 @@ pub struct TotpEnrolmentResponse {
     pub otpauth_url: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RecoveryCodesResponse {
     /// Shown once; each works once in place of a code.
     pub recovery_codes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PayeeResponse {
     pub id: Uuid,
     pub nickname: String,
@@ -255,12 +263,12 @@ pub struct PayeeResponse {
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PayeeListResponse {
     pub payees: Vec<PayeeResponse>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatementResponse {
     pub account: String,
     pub account_name: String,
@@ -275,7 +283,7 @@ pub struct StatementResponse {
     pub entries: Vec<EntryResponse>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PortalSessionRecord {
     /// Base64 of the encrypted payload.
     pub payload: String,
@@ -283,13 +291,13 @@ pub struct PortalSessionRecord {
     pub expires_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CustomerListResponse {
     pub customers: Vec<CustomerResponse>,
 }
 
 /// One entry of a customer's recent activity across their accounts.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ActivityResponse {
     pub account: String,
     pub currency: String,
@@ -297,15 +305,17 @@ pub struct ActivityResponse {
     pub entry: EntryResponse,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ActivityListResponse {
     pub entries: Vec<ActivityResponse>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApprovalResponse {
     pub id: Uuid,
+    #[schema(value_type = String)]
     pub kind: data::approvals::ApprovalKind,
+    #[schema(value_type = String)]
     pub status: data::approvals::ApprovalStatus,
     pub maker: String,
     pub maker_id: Uuid,
@@ -360,12 +370,12 @@ impl From<&data::approvals::ApprovalRow> for ApprovalResponse {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApprovalListResponse {
     pub approvals: Vec<ApprovalResponse>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HoldResponse {
     pub id: Uuid,
     pub account: String,
@@ -405,12 +415,12 @@ impl HoldResponse {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HoldListResponse {
     pub holds: Vec<HoldResponse>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DrawerResponse {
     pub id: Uuid,
     pub teller: String,
@@ -460,12 +470,12 @@ impl From<&data::drawers::DrawerRow> for DrawerResponse {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DrawerListResponse {
     pub drawers: Vec<DrawerResponse>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditRecordResponse {
     pub id: i64,
     #[serde(with = "time::serde::rfc3339")]
@@ -497,14 +507,14 @@ impl From<data::audit::AuditRow> for AuditRecordResponse {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditListResponse {
     pub records: Vec<AuditRecordResponse>,
     pub next_cursor: Option<String>,
 }
 
 /// The result of checking the audit chain and the ledger end to end.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VerificationResponse {
     pub audit_records_checked: i64,
     /// The first audit record whose hash or link does not match, if any.
@@ -515,10 +525,11 @@ pub struct VerificationResponse {
     pub intact: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StaffResponse {
     pub id: Uuid,
     pub username: String,
+    #[schema(value_type = String)]
     pub role: Role,
     pub disabled: bool,
     pub totp_enabled: bool,
@@ -542,12 +553,12 @@ impl From<&data::users::StaffRow> for StaffResponse {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StaffListResponse {
     pub staff: Vec<StaffResponse>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CurrencyLimitsResponse {
     pub currency: String,
     pub approval_threshold: String,
@@ -557,12 +568,12 @@ pub struct CurrencyLimitsResponse {
     pub updated_by: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LimitsResponse {
     pub currencies: Vec<CurrencyLimitsResponse>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DailyLimitResponse {
     pub currency: String,
     pub daily_limit: String,
@@ -571,7 +582,147 @@ pub struct DailyLimitResponse {
     pub used_today: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DailyLimitListResponse {
     pub limits: Vec<DailyLimitResponse>,
+}
+
+/// A two-phase transfer. `status` is `pending`, `posted` or `voided`; a pending transfer past
+/// its expiry reads as `voided` with `void_reason` `expired`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PendingTransferResponse {
+    pub id: Uuid,
+    #[schema(value_type = String, example = "pending")]
+    pub status: data::pending::PendingStatus,
+    /// The amount held, in the currency's scale.
+    #[schema(example = "125.00")]
+    pub amount: String,
+    #[schema(example = "EUR")]
+    pub currency: String,
+    #[schema(example = "1000000016")]
+    pub debit_account: String,
+    #[schema(example = "1000000024")]
+    pub credit_account: String,
+    pub memo: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub resolved_at: Option<OffsetDateTime>,
+    /// `voided` (asked for) or `expired`; set only when voided.
+    pub void_reason: Option<String>,
+    /// What was posted (at most `amount`); set only when posted.
+    pub posted_amount: Option<String>,
+    /// The transfer that posted it; set only when posted.
+    pub transfer_id: Option<Uuid>,
+}
+
+impl PendingTransferResponse {
+    pub fn new(row: &data::pending::PendingRow, now: OffsetDateTime) -> Self {
+        let (status, void_reason) = crate::pending::effective(row, now);
+        Self {
+            id: row.id,
+            status,
+            amount: format_in_scale(row.amount, &row.currency),
+            currency: row.currency.clone(),
+            debit_account: row.debit_account_number.clone(),
+            credit_account: row.credit_account_number.clone(),
+            memo: row.memo.clone(),
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            resolved_at: row.resolved_at,
+            void_reason: void_reason.map(str::to_owned),
+            posted_amount: row
+                .posted_amount
+                .map(|amount| format_in_scale(amount, &row.currency)),
+            transfer_id: row.posted_transfer_id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PendingTransferListResponse {
+    pub pending_transfers: Vec<PendingTransferResponse>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// An atomic batch: every transfer in it posted together.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BatchResponse {
+    pub id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The posted transfers, in the order the request listed them.
+    pub transfers: Vec<TransferResponse>,
+}
+
+/// One event of the feed.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EventResponse {
+    pub id: Uuid,
+    /// This event's place in the feed: pass it as `after` to read what follows it.
+    #[schema(example = "42")]
+    pub cursor: String,
+    /// `transfer.posted`, `transfer.reversed`, `transfer.pending`, `transfer.voided` or
+    /// `account.status_changed`.
+    #[serde(rename = "type")]
+    #[schema(example = "transfer.posted")]
+    pub kind: String,
+    /// The transfer, pending transfer or account the event is about.
+    pub subject_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    /// What happened, as the subject stood right after it.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EventPage {
+    pub events: Vec<EventResponse>,
+    /// Pass as `after` to continue; equal to the `after` given when there was nothing new.
+    #[schema(example = "42")]
+    pub next_cursor: String,
+}
+
+/// An internal service's API key, as admins see it. The secret is never shown again.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ApiKeyResponse {
+    pub id: Uuid,
+    pub name: String,
+    /// The secret's first characters, to tell keys apart.
+    pub prefix: Option<String>,
+    pub scopes: Vec<crate::auth::scopes::Scope>,
+    pub rate_limit_per_minute: i32,
+    /// The service account the key acts as; its actions are recorded under this name.
+    pub service_account: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub created_by: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub rotated_at: Option<OffsetDateTime>,
+    /// Until when the secret replaced by the last rotation still works.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub previous_valid_until: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    pub revoked_by: Option<String>,
+}
+
+/// A key just created or rotated: the only time its secret is shown.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ApiKeySecretResponse {
+    pub key: ApiKeyResponse,
+    /// Send as the `X-Api-Key` header. Store it now: the bank keeps only its hash.
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ApiKeyListResponse {
+    pub api_keys: Vec<ApiKeyResponse>,
+    pub next_cursor: Option<String>,
 }

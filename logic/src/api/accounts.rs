@@ -1,12 +1,13 @@
 //! `/v1/accounts`: opening (staff), balances, lists and history.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use data::accounts::Product;
 use serde::Deserialize;
 use time::Date;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiQuery, RequestId};
@@ -17,24 +18,25 @@ use crate::error::{ApiError, invalid_account_number};
 use crate::state::AppState;
 use crate::wire::{AccountListResponse, AccountResponse, HistoryResponse};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/accounts", get(list).post(open))
-        .route("/accounts/{number}", get(read))
-        .route("/accounts/{number}/entries", get(history))
-        .route("/accounts/{number}/statement", get(statement))
-        .route("/accounts/{number}/freeze", post(freeze))
-        .route("/accounts/{number}/unfreeze", post(unfreeze))
-        .route("/accounts/{number}/close", post(close))
-        .route("/accounts/{number}/holds", get(holds).post(place_hold))
-        .route("/accounts/{number}/overdraft-limit", post(overdraft_limit))
-        .route("/holds/{id}/release", post(release_hold))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, open))
+        .routes(routes!(read))
+        .routes(routes!(history))
+        .routes(routes!(statement))
+        .routes(routes!(freeze))
+        .routes(routes!(unfreeze))
+        .routes(routes!(close))
+        .routes(routes!(holds, place_hold))
+        .routes(routes!(overdraft_limit))
+        .routes(routes!(release_hold))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OpenAccountRequest {
     customer_id: Uuid,
+    #[schema(value_type = String)]
     product: Product,
     currency: String,
     name: Option<String>,
@@ -42,6 +44,7 @@ struct OpenAccountRequest {
     overdraft_limit: Option<String>,
 }
 
+#[utoipa::path(post, path = "/accounts", tag = "accounts", summary = "Open", request_body = OpenAccountRequest, responses((status = 201, description = "Created", body = AccountResponse)))]
 async fn open(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -60,12 +63,14 @@ async fn open(
     Ok((StatusCode::CREATED, Json(account)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     customer_id: Option<Uuid>,
 }
 
+#[utoipa::path(get, path = "/accounts", tag = "accounts", summary = "List", params(ListQuery), responses((status = 200, description = "OK", body = AccountListResponse)))]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -81,6 +86,7 @@ fn parse_number(number: &str) -> Result<AccountNumber, ApiError> {
     AccountNumber::parse(number).map_err(|e| invalid_account_number("number", e))
 }
 
+#[utoipa::path(get, path = "/accounts/{number}", tag = "accounts", summary = "Read", params(("number" = String, Path)), responses((status = 200, description = "OK", body = AccountResponse)))]
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -91,7 +97,8 @@ async fn read(
     Ok(Json(AccountResponse::from(&row)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct HistoryQueryParams {
     /// First day included, `YYYY-MM-DD` (UTC).
@@ -104,6 +111,7 @@ struct HistoryQueryParams {
     q: Option<String>,
 }
 
+#[utoipa::path(get, path = "/accounts/{number}/entries", tag = "accounts", summary = "History", params(("number" = String, Path), HistoryQueryParams), responses((status = 200, description = "OK", body = HistoryResponse)))]
 async fn history(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -123,13 +131,15 @@ async fn history(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct StatementQuery {
     from: Date,
     to: Date,
 }
 
+#[utoipa::path(get, path = "/accounts/{number}/statement", tag = "accounts", summary = "Statement", params(("number" = String, Path), StatementQuery), responses((status = 200, description = "OK", body = crate::wire::StatementResponse)))]
 async fn statement(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -142,15 +152,16 @@ async fn statement(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FreezeRequest {
     /// `all`, `debits` or `credits`.
+    #[schema(value_type = String)]
     scope: data::accounts::FreezeScope,
     reason: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReasonRequest {
     reason: String,
@@ -178,6 +189,7 @@ async fn change_status(
     ))
 }
 
+#[utoipa::path(post, path = "/accounts/{number}/freeze", tag = "accounts", summary = "Freeze", params(("number" = String, Path)), request_body = FreezeRequest, responses((status = 200, description = "OK", body = AccountResponse)))]
 async fn freeze(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -197,6 +209,7 @@ async fn freeze(
     .await
 }
 
+#[utoipa::path(post, path = "/accounts/{number}/unfreeze", tag = "accounts", summary = "Unfreeze", params(("number" = String, Path)), request_body = ReasonRequest, responses((status = 200, description = "OK", body = AccountResponse)))]
 async fn unfreeze(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -216,6 +229,7 @@ async fn unfreeze(
     .await
 }
 
+#[utoipa::path(post, path = "/accounts/{number}/close", tag = "accounts", summary = "Close", params(("number" = String, Path)), request_body = ReasonRequest, responses((status = 200, description = "OK", body = AccountResponse)))]
 async fn close(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -235,6 +249,7 @@ async fn close(
     .await
 }
 
+#[utoipa::path(get, path = "/accounts/{number}/holds", tag = "accounts", summary = "Holds", params(("number" = String, Path)), responses((status = 200, description = "OK", body = crate::wire::HoldListResponse)))]
 async fn holds(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -246,7 +261,7 @@ async fn holds(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct HoldRequest {
     amount: String,
@@ -256,6 +271,7 @@ struct HoldRequest {
     expires_at: time::OffsetDateTime,
 }
 
+#[utoipa::path(post, path = "/accounts/{number}/holds", tag = "accounts", summary = "Place hold", params(("number" = String, Path)), request_body = HoldRequest, responses((status = 201, description = "Created", body = crate::wire::HoldResponse)))]
 async fn place_hold(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -277,6 +293,7 @@ async fn place_hold(
     Ok((StatusCode::CREATED, Json(hold)))
 }
 
+#[utoipa::path(post, path = "/holds/{id}/release", tag = "accounts", summary = "Release hold", params(("id" = String, Path)), responses((status = 200, description = "OK", body = crate::wire::HoldResponse)))]
 async fn release_hold(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -292,7 +309,7 @@ async fn release_hold(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OverdraftRequest {
     /// The new limit, a decimal string; "0" removes the overdraft.
@@ -301,6 +318,7 @@ struct OverdraftRequest {
 }
 
 /// Files the change for a supervisor's approval (202).
+#[utoipa::path(post, path = "/accounts/{number}/overdraft-limit", tag = "accounts", params(("number" = String, Path)), request_body = OverdraftRequest, responses((status = 202, description = "Filed for approval", body = crate::wire::ApprovalResponse)))]
 async fn overdraft_limit(
     State(state): State<AppState>,
     signed_in: SignedIn,

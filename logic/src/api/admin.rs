@@ -1,11 +1,12 @@
 //! `/v1/admin`: staff users and the bank's limits.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch, put};
-use axum::{Json, Router};
 use data::users::Role;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, RequestId};
@@ -15,14 +16,15 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::wire::{LimitsResponse, StaffListResponse, StaffResponse};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/staff", get(list_staff).post(create_staff))
-        .route("/admin/staff/{id}", patch(update_staff))
-        .route("/admin/limits", get(limits))
-        .route("/admin/limits/{currency}", put(set_limits))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_staff, create_staff))
+        .routes(routes!(update_staff))
+        .routes(routes!(limits))
+        .routes(routes!(set_limits))
 }
 
+#[utoipa::path(get, path = "/admin/staff", tag = "administration", summary = "List staff", responses((status = 200, description = "OK", body = StaffListResponse)))]
 async fn list_staff(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -32,14 +34,16 @@ async fn list_staff(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateStaffRequest {
     username: String,
     password: String,
+    #[schema(value_type = String)]
     role: Role,
 }
 
+#[utoipa::path(post, path = "/admin/staff", tag = "administration", summary = "Create staff", request_body = CreateStaffRequest, responses((status = 201, description = "Created", body = StaffResponse)))]
 async fn create_staff(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -58,13 +62,15 @@ async fn create_staff(
     Ok((StatusCode::CREATED, Json(staff)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateStaffRequest {
+    #[schema(value_type = Option<String>)]
     role: Option<Role>,
     disabled: Option<bool>,
 }
 
+#[utoipa::path(patch, path = "/admin/staff/{id}", tag = "administration", summary = "Update staff", params(("id" = String, Path)), request_body = UpdateStaffRequest, responses((status = 200, description = "OK", body = StaffResponse)))]
 async fn update_staff(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -89,6 +95,7 @@ async fn update_staff(
     ))
 }
 
+#[utoipa::path(get, path = "/admin/limits", tag = "administration", summary = "Limits", responses((status = 200, description = "OK", body = LimitsResponse)))]
 async fn limits(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -98,13 +105,14 @@ async fn limits(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SetLimitsRequest {
     approval_threshold: String,
     daily_transfer_limit: String,
 }
 
+#[utoipa::path(put, path = "/admin/limits/{currency}", tag = "administration", summary = "Set limits", params(("currency" = String, Path)), request_body = SetLimitsRequest, responses((status = 200, description = "OK", body = LimitsResponse)))]
 async fn set_limits(
     State(state): State<AppState>,
     signed_in: SignedIn,

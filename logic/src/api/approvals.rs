@@ -1,10 +1,11 @@
 //! `/v1/approvals`: the four-eyes queue.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use data::approvals::{ApprovalFilter, ApprovalStatus};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiQuery, RequestId};
@@ -14,23 +15,26 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::wire::{ApprovalListResponse, ApprovalResponse};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/approvals", get(list))
-        .route("/approvals/{id}", get(read))
-        .route("/approvals/{id}/approve", post(approve))
-        .route("/approvals/{id}/reject", post(reject))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(read))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    #[param(value_type = Option<String>)]
     status: Option<ApprovalStatus>,
     customer_id: Option<Uuid>,
     account: Option<String>,
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/approvals", tag = "approvals", summary = "List", params(ListQuery), responses((status = 200, description = "OK", body = ApprovalListResponse)))]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -74,6 +78,7 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     })
 }
 
+#[utoipa::path(get, path = "/approvals/{id}", tag = "approvals", summary = "Read", params(("id" = String, Path)), responses((status = 200, description = "OK", body = ApprovalResponse)))]
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -84,7 +89,7 @@ async fn read(
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DecisionRequest {
     #[serde(default)]
@@ -113,6 +118,7 @@ async fn decide(
     ))
 }
 
+#[utoipa::path(post, path = "/approvals/{id}/approve", tag = "approvals", summary = "Approve", params(("id" = String, Path)), request_body = DecisionRequest, responses((status = 200, description = "OK", body = ApprovalResponse)))]
 async fn approve(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -131,6 +137,7 @@ async fn approve(
     .await
 }
 
+#[utoipa::path(post, path = "/approvals/{id}/reject", tag = "approvals", summary = "Reject", params(("id" = String, Path)), request_body = DecisionRequest, responses((status = 200, description = "OK", body = ApprovalResponse)))]
 async fn reject(
     State(state): State<AppState>,
     signed_in: SignedIn,

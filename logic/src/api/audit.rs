@@ -1,10 +1,11 @@
 //! `/v1/audit`: searching the audit log and verifying the chain and the ledger.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use time::Date;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiQuery, RequestId};
@@ -13,13 +14,14 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::wire::{AuditListResponse, VerificationResponse};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/audit", get(search))
-        .route("/audit/verify", post(verify))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(search))
+        .routes(routes!(verify))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct SearchQuery {
     /// The staff member's username.
@@ -34,6 +36,7 @@ struct SearchQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/audit", tag = "audit", summary = "Search", params(SearchQuery), responses((status = 200, description = "OK", body = AuditListResponse)))]
 async fn search(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -54,6 +57,7 @@ async fn search(
     ))
 }
 
+#[utoipa::path(post, path = "/audit/verify", tag = "audit", summary = "Verify", responses((status = 200, description = "OK", body = VerificationResponse)))]
 async fn verify(
     State(state): State<AppState>,
     signed_in: SignedIn,

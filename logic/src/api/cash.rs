@@ -1,9 +1,9 @@
 //! `/v1/cash`: a teller's cash deposits and withdrawals, posted against the vault's cash.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::post;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{ApiJson, RequestId, RequiredIdempotencyKey};
 use crate::auth::SignedIn;
@@ -13,13 +13,13 @@ use crate::error::{ApiError, invalid_account_number};
 use crate::ledger::{Actor, Movement, Order, Outcome};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/cash/deposits", post(deposit))
-        .route("/cash/withdrawals", post(withdraw))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(deposit))
+        .routes(routes!(withdraw))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CashRequest {
     account: String,
@@ -42,6 +42,7 @@ impl CashRequest {
     }
 }
 
+#[utoipa::path(post, path = "/cash/deposits", tag = "cash", summary = "Deposit", params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = CashRequest, responses((status = 201, description = "Posted", body = crate::wire::TransferResponse), (status = 202, description = "Filed for approval", body = crate::wire::ApprovalResponse)))]
 async fn deposit(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -57,6 +58,7 @@ async fn deposit(
     crate::ledger::post(&state, actor, &key, &order).await
 }
 
+#[utoipa::path(post, path = "/cash/withdrawals", tag = "cash", summary = "Withdraw", params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = CashRequest, responses((status = 201, description = "Posted", body = crate::wire::TransferResponse), (status = 202, description = "Filed for approval", body = crate::wire::ApprovalResponse)))]
 async fn withdraw(
     State(state): State<AppState>,
     signed_in: SignedIn,

@@ -1,18 +1,20 @@
 //! `/v1/admin/cluster`: the database nodes' roles, lag and health (admins only).
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::SignedIn;
 use crate::cluster::ClusterResponse;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/cluster", get(cluster))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(cluster))
 }
 
+#[utoipa::path(get, path = "/admin/cluster", tag = "administration", summary = "Cluster", responses((status = 200, description = "OK", body = ClusterResponse)))]
 async fn cluster(
     State(state): State<AppState>,
     signed_in: SignedIn,

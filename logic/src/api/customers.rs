@@ -1,10 +1,11 @@
 //! `/v1/customers`: onboarding, search, profiles, edits, recent activity and daily limits.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, put};
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiQuery, RequestId};
@@ -17,16 +18,16 @@ use crate::wire::{
     ActivityListResponse, CustomerListResponse, CustomerResponse, DailyLimitListResponse,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/customers", get(search).post(create))
-        .route("/customers/{id}", get(read).patch(update))
-        .route("/customers/{id}/activity", get(activity))
-        .route("/customers/{id}/limits", get(limits))
-        .route("/customers/{id}/limits/{currency}", put(set_limit))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(search, create))
+        .routes(routes!(read, update))
+        .routes(routes!(activity))
+        .routes(routes!(limits))
+        .routes(routes!(set_limit))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateCustomerRequest {
     #[serde(flatten)]
@@ -34,7 +35,7 @@ struct CreateCustomerRequest {
     login: Option<LoginRequest>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginRequest {
     username: String,
@@ -48,6 +49,7 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     })
 }
 
+#[utoipa::path(post, path = "/customers", tag = "customers", summary = "Create", request_body = CreateCustomerRequest, responses((status = 201, description = "Created", body = CustomerResponse)))]
 async fn create(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -67,13 +69,15 @@ async fn create(
     Ok((StatusCode::CREATED, Json(customer)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct SearchQuery {
     /// Part of a name or email, a phone number, an identity document or an account number.
     q: String,
 }
 
+#[utoipa::path(get, path = "/customers", tag = "customers", summary = "Search", params(SearchQuery), responses((status = 200, description = "OK", body = CustomerListResponse)))]
 async fn search(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -84,6 +88,7 @@ async fn search(
     }))
 }
 
+#[utoipa::path(get, path = "/customers/{id}", tag = "customers", summary = "Read", params(("id" = String, Path)), responses((status = 200, description = "OK", body = CustomerResponse)))]
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -95,6 +100,7 @@ async fn read(
     ))
 }
 
+#[utoipa::path(patch, path = "/customers/{id}", tag = "customers", summary = "Update", params(("id" = String, Path)), request_body = IdentityFields, responses((status = 200, description = "OK", body = CustomerResponse)))]
 async fn update(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -116,6 +122,7 @@ async fn update(
     ))
 }
 
+#[utoipa::path(get, path = "/customers/{id}/activity", tag = "customers", summary = "Activity", params(("id" = String, Path)), responses((status = 200, description = "OK", body = ActivityListResponse)))]
 async fn activity(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -127,6 +134,7 @@ async fn activity(
     }))
 }
 
+#[utoipa::path(get, path = "/customers/{id}/limits", tag = "customers", summary = "Limits", params(("id" = String, Path)), responses((status = 200, description = "OK", body = DailyLimitListResponse)))]
 async fn limits(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -138,13 +146,14 @@ async fn limits(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SetLimitRequest {
     /// A decimal string; null returns the customer to the bank's limit.
     daily_limit: Option<String>,
 }
 
+#[utoipa::path(put, path = "/customers/{id}/limits/{currency}", tag = "customers", summary = "Set limit", params(("id" = String, Path), ("currency" = String, Path)), request_body = SetLimitRequest, responses((status = 200, description = "OK", body = DailyLimitListResponse)))]
 async fn set_limit(
     State(state): State<AppState>,
     signed_in: SignedIn,

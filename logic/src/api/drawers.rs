@@ -1,10 +1,11 @@
 //! `/v1/drawers`: a teller's cash drawer, from opening to the count at closing.
 
 use std::collections::BTreeMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -16,15 +17,15 @@ use crate::ledger::{Actor, Movement, Order, Outcome};
 use crate::state::AppState;
 use crate::wire::{DrawerListResponse, DrawerResponse};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/drawers", get(list).post(open))
-        .route("/drawers/{id}", get(read))
-        .route("/drawers/{id}/vault-transfers", post(vault_transfer))
-        .route("/drawers/{id}/close", post(close))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, open))
+        .routes(routes!(read))
+        .routes(routes!(vault_transfer))
+        .routes(routes!(close))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OpenRequest {
     currency: String,
@@ -32,6 +33,7 @@ struct OpenRequest {
     opening_float: String,
 }
 
+#[utoipa::path(post, path = "/drawers", tag = "cash drawers", summary = "Open", params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = OpenRequest, responses((status = 201, description = "Opened with its float", body = crate::wire::DrawerResponse)))]
 async fn open(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -47,7 +49,8 @@ async fn open(
     crate::drawers::open(&state, actor, &key, currency, &request.opening_float).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     /// Supervisors: every open drawer of the branch.
@@ -55,6 +58,7 @@ struct ListQuery {
     all: bool,
 }
 
+#[utoipa::path(get, path = "/drawers", tag = "cash drawers", summary = "List", params(ListQuery), responses((status = 200, description = "OK", body = DrawerListResponse)))]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -72,6 +76,7 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     })
 }
 
+#[utoipa::path(get, path = "/drawers/{id}", tag = "cash drawers", summary = "Read", params(("id" = String, Path)), responses((status = 200, description = "OK", body = DrawerResponse)))]
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -82,7 +87,7 @@ async fn read(
     ))
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 enum Direction {
     /// Cash from the vault into the drawer.
@@ -91,13 +96,14 @@ enum Direction {
     ToVault,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VaultTransferRequest {
     direction: Direction,
     amount: String,
 }
 
+#[utoipa::path(post, path = "/drawers/{id}/vault-transfers", tag = "cash drawers", summary = "Vault transfer", params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = VaultTransferRequest, responses((status = 201, description = "Moved", body = crate::wire::TransferResponse)))]
 async fn vault_transfer(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -132,13 +138,14 @@ async fn vault_transfer(
     crate::ledger::post(&state, actor, &key, &order).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CloseRequest {
     /// The count: denomination (such as "50.00" or "0.20") to number of pieces.
     denominations: BTreeMap<String, u32>,
 }
 
+#[utoipa::path(post, path = "/drawers/{id}/close", tag = "cash drawers", summary = "Close", params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = CloseRequest, responses((status = 200, description = "Counted and closed", body = crate::wire::DrawerResponse)))]
 async fn close(
     State(state): State<AppState>,
     signed_in: SignedIn,

@@ -48,6 +48,52 @@ where
     }
 }
 
+/// An optional JSON body: an empty body is `T::default()`, anything else must be valid JSON.
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptionalJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Default,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::BadRequest {
+                        code: "malformed_request",
+                        detail: rejection.body_text(),
+                    }
+                }
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        serde_json::from_slice(&bytes)
+            .map(OptionalJson)
+            .map_err(|e: serde_json::Error| {
+                if e.is_data() {
+                    ApiError::Invalid {
+                        code: "invalid_request",
+                        detail: e.to_string(),
+                        field: None,
+                    }
+                } else {
+                    ApiError::BadRequest {
+                        code: "malformed_json",
+                        detail: e.to_string(),
+                    }
+                }
+            })
+    }
+}
+
 /// Query string; anything unparsable is 422 `invalid_query`.
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);

@@ -4,11 +4,13 @@
 
 mod accounts;
 mod admin;
+mod api_keys;
 mod approvals;
 mod audit;
 mod cash;
 mod cluster;
 mod customers;
+pub mod docs;
 mod drawers;
 pub mod extract;
 mod health;
@@ -16,6 +18,7 @@ pub mod metrics;
 mod payees;
 mod portal_sessions;
 mod security;
+mod service;
 mod sessions;
 mod transfers;
 
@@ -40,7 +43,14 @@ pub const BODY_MAX_BYTES: usize = 16 * 1024;
 const PROBLEM_MAX_BYTES: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    let v1 = Router::new()
+    let (router, _) = router_and_openapi(state);
+    router
+}
+
+/// The routes and the OpenAPI document generated from the same handlers, so the two cannot
+/// disagree.
+pub fn router_and_openapi(state: AppState) -> (Router, serde_json::Value) {
+    let v1 = utoipa_axum::router::OpenApiRouter::with_openapi(docs::base())
         .merge(sessions::router())
         .merge(customers::router())
         .merge(accounts::router())
@@ -54,13 +64,21 @@ pub fn router(state: AppState) -> Router {
         .merge(approvals::router())
         .merge(audit::router())
         .merge(admin::router())
+        .merge(api_keys::router())
+        .merge(service::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_service,
         ));
-    metrics::handle();
-    Router::new()
+    let (v1, openapi) = utoipa_axum::router::OpenApiRouter::new()
         .nest("/v1", v1)
+        .split_for_parts();
+    let openapi = docs::finish(openapi);
+    let published = docs::Published::new(&openapi);
+    metrics::handle();
+    let router = Router::new()
+        .merge(v1)
+        .merge(docs::router(published))
         .merge(health::router())
         .route("/metrics", axum::routing::get(metrics::render))
         .route_layer(middleware::from_fn(metrics::track))
@@ -94,7 +112,8 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+        .with_state(state);
+    (router, openapi)
 }
 
 /// Adds the request id to every problem body, so a client can quote it and an operator find it.

@@ -1,10 +1,11 @@
 //! `/v1/payees`: a customer's saved payees.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::ApiJson;
@@ -14,12 +15,13 @@ use crate::error::{ApiError, invalid_account_number};
 use crate::state::AppState;
 use crate::wire::{PayeeListResponse, PayeeResponse};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/payees", get(list).post(add))
-        .route("/payees/{id}", delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, add))
+        .routes(routes!(remove))
 }
 
+#[utoipa::path(get, path = "/payees", tag = "portal", summary = "List", responses((status = 200, description = "OK", body = PayeeListResponse)))]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -27,13 +29,14 @@ async fn list(
     Ok(Json(crate::payees::list(&state, &signed_in.user).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddPayeeRequest {
     nickname: String,
     account_number: String,
 }
 
+#[utoipa::path(post, path = "/payees", tag = "portal", summary = "Add", request_body = AddPayeeRequest, responses((status = 201, description = "Created", body = PayeeResponse)))]
 async fn add(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -45,6 +48,7 @@ async fn add(
     Ok((StatusCode::CREATED, Json(payee)))
 }
 
+#[utoipa::path(delete, path = "/payees/{id}", tag = "portal", summary = "Remove", params(("id" = String, Path)), responses((status = 204, description = "Done")))]
 async fn remove(
     State(state): State<AppState>,
     signed_in: SignedIn,

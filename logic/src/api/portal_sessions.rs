@@ -1,9 +1,10 @@
 //! `/v1/portal-sessions/{key}`: the presentation tier's session store (service credential only).
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::put;
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::ApiJson;
 use crate::auth::Caller;
@@ -12,13 +13,11 @@ use crate::portal_sessions::RecordKey;
 use crate::state::AppState;
 use crate::wire::PortalSessionRecord;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/portal-sessions/{key}",
-        put(save).post(create).get(load).delete(remove),
-    )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(save, create, load, remove))
 }
 
+#[utoipa::path(post, path = "/portal-sessions/{key}", tag = "portal", summary = "Create", params(("key" = String, Path)), request_body = PortalSessionRecord, responses((status = 204, description = "Done")))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -30,6 +29,7 @@ async fn create(
     Ok(StatusCode::CREATED)
 }
 
+#[utoipa::path(put, path = "/portal-sessions/{key}", tag = "portal", summary = "Save", params(("key" = String, Path)), request_body = PortalSessionRecord, responses((status = 204, description = "Done")))]
 async fn save(
     State(state): State<AppState>,
     caller: Caller,
@@ -41,6 +41,7 @@ async fn save(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/portal-sessions/{key}", tag = "portal", summary = "Load", params(("key" = String, Path)), responses((status = 200, description = "OK", body = PortalSessionRecord)))]
 async fn load(
     State(state): State<AppState>,
     caller: Caller,
@@ -51,6 +52,7 @@ async fn load(
     ))
 }
 
+#[utoipa::path(delete, path = "/portal-sessions/{key}", tag = "portal", summary = "Remove", params(("key" = String, Path)), responses((status = 204, description = "Done")))]
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,

@@ -1,10 +1,11 @@
 //! `/v1/me/…`: the signed-in user's own security settings.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::ApiJson;
 use crate::auth::SignedIn;
@@ -12,15 +13,16 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::wire::{RecoveryCodesResponse, SessionListResponse, TotpEnrolmentResponse};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/me/sessions", get(sessions))
-        .route("/me/password", post(change_password))
-        .route("/me/totp", post(enrol_totp))
-        .route("/me/totp/confirm", post(confirm_totp))
-        .route("/me/totp/disable", post(disable_totp))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sessions))
+        .routes(routes!(change_password))
+        .routes(routes!(enrol_totp))
+        .routes(routes!(confirm_totp))
+        .routes(routes!(disable_totp))
 }
 
+#[utoipa::path(get, path = "/me/sessions", tag = "portal", summary = "Sessions", responses((status = 200, description = "OK", body = SessionListResponse)))]
 async fn sessions(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -30,13 +32,14 @@ async fn sessions(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangePasswordRequest {
     current_password: String,
     new_password: String,
 }
 
+#[utoipa::path(post, path = "/me/password", tag = "portal", summary = "Change password", request_body = ChangePasswordRequest, responses((status = 204, description = "Done")))]
 async fn change_password(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -52,6 +55,7 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/me/totp", tag = "portal", summary = "Enrol totp", responses((status = 200, description = "OK", body = TotpEnrolmentResponse)))]
 async fn enrol_totp(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -61,12 +65,13 @@ async fn enrol_totp(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ConfirmTotpRequest {
     code: String,
 }
 
+#[utoipa::path(post, path = "/me/totp/confirm", tag = "portal", summary = "Confirm totp", request_body = ConfirmTotpRequest, responses((status = 200, description = "OK", body = RecoveryCodesResponse)))]
 async fn confirm_totp(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -77,12 +82,13 @@ async fn confirm_totp(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DisableTotpRequest {
     password: String,
 }
 
+#[utoipa::path(post, path = "/me/totp/disable", tag = "portal", summary = "Disable totp", request_body = DisableTotpRequest, responses((status = 204, description = "Done")))]
 async fn disable_totp(
     State(state): State<AppState>,
     signed_in: SignedIn,

@@ -1,12 +1,13 @@
 //! `/v1/sessions` and `/v1/me`: signing in and out, and who the caller is.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use data::sessions::ClientInfo;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::ApiJson;
 use crate::auth::SignedIn;
@@ -15,15 +16,15 @@ use crate::identity::SignIn;
 use crate::state::AppState;
 use crate::wire::{SessionResponse, UserResponse, WhoAmIResponse};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/sessions", post(sign_in).delete(sign_out_everywhere))
-        .route("/sessions/current", delete(sign_out))
-        .route("/sessions/second-factor", post(second_factor))
-        .route("/me", get(who_am_i))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sign_in, sign_out_everywhere))
+        .routes(routes!(sign_out))
+        .routes(routes!(second_factor))
+        .routes(routes!(who_am_i))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignInRequest {
     username: String,
@@ -51,6 +52,7 @@ fn client_info(headers: &HeaderMap) -> ClientInfo {
 }
 
 /// 201 with a session, or 202 with a challenge when a second factor is due.
+#[utoipa::path(post, path = "/sessions", tag = "sessions", request_body = SignInRequest, responses((status = 201, description = "Signed in", body = crate::wire::SessionResponse), (status = 202, description = "Password accepted; the second factor is due", body = crate::wire::SecondFactorChallenge)))]
 async fn sign_in(
     State(state): State<AppState>,
     _: crate::auth::Caller,
@@ -66,7 +68,7 @@ async fn sign_in(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SecondFactorRequest {
     challenge: String,
@@ -74,6 +76,7 @@ struct SecondFactorRequest {
     code: String,
 }
 
+#[utoipa::path(post, path = "/sessions/second-factor", tag = "sessions", summary = "Second factor", request_body = SecondFactorRequest, responses((status = 201, description = "Created", body = SessionResponse)))]
 async fn second_factor(
     State(state): State<AppState>,
     _: crate::auth::Caller,
@@ -83,6 +86,7 @@ async fn second_factor(
     Ok((StatusCode::CREATED, Json(session)))
 }
 
+#[utoipa::path(delete, path = "/sessions/current", tag = "sessions", summary = "Sign out", responses((status = 204, description = "Done")))]
 async fn sign_out(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -91,6 +95,7 @@ async fn sign_out(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/sessions", tag = "sessions", summary = "Sign out everywhere", responses((status = 204, description = "Done")))]
 async fn sign_out_everywhere(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -99,6 +104,7 @@ async fn sign_out_everywhere(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/me", tag = "sessions", summary = "Who am i", responses((status = 200, description = "OK", body = WhoAmIResponse)))]
 async fn who_am_i(
     State(state): State<AppState>,
     signed_in: SignedIn,

@@ -1,9 +1,10 @@
 //! `/v1/transfers`: moving money between customer accounts, idempotently.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, RequestId, RequiredIdempotencyKey};
@@ -15,17 +16,19 @@ use crate::ledger::{Actor, Movement, Order, Outcome};
 use crate::state::AppState;
 use crate::wire::TransferResponse;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/transfers", post(create).get(find_by_key))
-        .route("/transfers/{id}", get(read))
-        .route("/transfers/{id}/reversals", post(reverse))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, find_by_key))
+        .routes(routes!(read))
+        .routes(routes!(reverse))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TransferRequest {
+pub struct TransferRequest {
+    #[schema(example = "1000000016")]
     debit_account: String,
+    #[schema(example = "1000000024")]
     credit_account: String,
     /// A decimal string such as "12.50"; JSON numbers are refused so no amount passes a float.
     amount: String,
@@ -35,7 +38,7 @@ struct TransferRequest {
 }
 
 impl TransferRequest {
-    fn parse(&self) -> Result<Order, ApiError> {
+    pub fn parse(&self) -> Result<Order, ApiError> {
         let currency = Currency::parse(&self.currency)?;
         Ok(Order {
             movement: Movement::Transfer {
@@ -50,6 +53,7 @@ impl TransferRequest {
     }
 }
 
+#[utoipa::path(post, path = "/transfers", tag = "transfers", summary = "Create", params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = TransferRequest, responses((status = 201, description = "Posted", body = TransferResponse), (status = 202, description = "Above the teller approval threshold: filed for a supervisor, the funds held", body = crate::wire::ApprovalResponse)))]
 async fn create(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -65,6 +69,7 @@ async fn create(
     crate::ledger::post(&state, actor, &key, &order).await
 }
 
+#[utoipa::path(get, path = "/transfers/{id}", tag = "transfers", summary = "Read", params(("id" = String, Path)), responses((status = 200, description = "OK", body = TransferResponse)))]
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -78,13 +83,15 @@ async fn read(
     Ok(Json(TransferResponse::from(&row)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ByKeyQuery {
     idempotency_key: String,
 }
 
 /// The caller's transfer made with this idempotency key, if that request completed.
+#[utoipa::path(get, path = "/transfers", tag = "transfers", params(ByKeyQuery), responses((status = 200, description = "The stored answer to that request: a transfer, or an approval request", body = Object)))]
 async fn find_by_key(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -96,13 +103,14 @@ async fn find_by_key(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReversalRequest {
     reason: String,
 }
 
 /// Asks for a reversal: always filed for a supervisor's approval (202).
+#[utoipa::path(post, path = "/transfers/{id}/reversals", tag = "transfers", params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = ReversalRequest, responses((status = 202, description = "Filed for a second supervisor's approval", body = crate::wire::ApprovalResponse)))]
 async fn reverse(
     State(state): State<AppState>,
     signed_in: SignedIn,

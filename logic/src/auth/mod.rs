@@ -112,8 +112,10 @@ pub async fn require_service(
         .map(|p| p.as_str().trim_start_matches("/v1").to_owned())
         .unwrap_or_default();
     let Some(scope) = scopes::required_scope(request.method(), &path) else {
-        return ApiError::Forbidden("API keys cannot call this endpoint; it serves signed-in users")
-            .into_response();
+        return ApiError::Forbidden(
+            "API keys cannot call this endpoint; it serves signed-in users",
+        )
+        .into_response();
     };
     let scopes = match &caller.user {
         UserState::Valid(user) => user.scopes.clone(),
@@ -215,7 +217,9 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErr
         });
     }
     if !service.acts_for_users {
-        return Err(ApiError::Internal("an API key without its service account".into()));
+        return Err(ApiError::Internal(
+            "an API key without its service account".into(),
+        ));
     }
     let user = match (token, callers.user) {
         (None, _) => UserState::Absent,

@@ -1,0 +1,300 @@
+//! The money-movement primitives of the service API: two-phase transfers, atomic batches and
+//! the event feed. API keys only (role `service`), each endpoint behind its scope.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiQuery, OptionalJson, RequestId, RequiredIdempotencyKey};
+use super::transfers::TransferRequest;
+use crate::auth::SignedIn;
+use crate::domain::text::{MEMO_MAX_CHARS, bounded};
+use crate::domain::{AccountNumber, Amount, Currency};
+use crate::error::{ApiError, invalid_account_number};
+use crate::ledger::{Actor, Outcome};
+use crate::pending::{PendingOrder, Resolution};
+use crate::state::AppState;
+use crate::wire::{BatchResponse, EventPage, PendingTransferListResponse, PendingTransferResponse};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_pending, list_pending))
+        .routes(routes!(read_pending))
+        .routes(routes!(post_pending))
+        .routes(routes!(void_pending))
+        .routes(routes!(create_batch))
+        .routes(routes!(events))
+}
+
+fn actor<'a>(signed_in: &'a SignedIn, request_id: &'a RequestId) -> Actor<'a> {
+    Actor {
+        user: &signed_in.user,
+        request_id: request_id.as_deref(),
+    }
+}
+
+fn pending_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::NotFound {
+        code: "pending_transfer_not_found",
+        detail: "no pending transfer of yours has this id",
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PendingTransferRequest {
+    #[schema(example = "1000000016")]
+    debit_account: String,
+    #[schema(example = "1000000024")]
+    credit_account: String,
+    /// A decimal string in the currency's scale; JSON numbers are refused.
+    #[schema(example = "125.00")]
+    amount: String,
+    #[schema(example = "EUR")]
+    currency: String,
+    #[serde(default)]
+    #[schema(max_length = 140)]
+    memo: String,
+    /// How long the funds stay held before the transfer voids itself (default 3600, at most
+    /// 604800).
+    #[schema(minimum = 1, maximum = 604800)]
+    timeout_seconds: Option<i64>,
+}
+
+/// Create a pending transfer
+///
+/// Holds the amount on the debit account (it stops counting towards the available balance)
+/// until the transfer is posted, voided or expires.
+#[utoipa::path(post, path = "/pending-transfers", tag = "two-phase transfers",
+    params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")),
+    request_body = PendingTransferRequest,
+    responses((status = 201, description = "Held and pending", body = PendingTransferResponse)))]
+async fn create_pending(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    RequiredIdempotencyKey(key): RequiredIdempotencyKey,
+    ApiJson(request): ApiJson<PendingTransferRequest>,
+) -> Result<Outcome, ApiError> {
+    let currency = Currency::parse(&request.currency)?;
+    let order = PendingOrder {
+        debit: AccountNumber::parse(&request.debit_account)
+            .map_err(|e| invalid_account_number("debit_account", e))?,
+        credit: AccountNumber::parse(&request.credit_account)
+            .map_err(|e| invalid_account_number("credit_account", e))?,
+        amount: Amount::parse(&request.amount, currency)?,
+        memo: bounded("memo", &request.memo, MEMO_MAX_CHARS)?,
+        timeout_s: crate::pending::timeout(request.timeout_seconds)?,
+    };
+    crate::pending::create(&state, actor(&signed_in, &request_id), &key, &order).await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+}
+
+/// List your pending transfers
+///
+/// Newest first, including those already posted or voided.
+#[utoipa::path(get, path = "/pending-transfers", tag = "two-phase transfers", params(PageQuery),
+    responses((status = 200, description = "A page of pending transfers", body = PendingTransferListResponse)))]
+async fn list_pending(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<PendingTransferListResponse>, ApiError> {
+    let limit = crate::cursor::page_size(query.limit, 50, 100)?;
+    let (rows, next_cursor) = crate::pending::list(
+        &state,
+        actor(&signed_in, &request_id),
+        query.cursor.as_deref(),
+        limit,
+    )
+    .await?;
+    let now = time::OffsetDateTime::now_utc();
+    Ok(Json(PendingTransferListResponse {
+        pending_transfers: rows
+            .iter()
+            .map(|row| PendingTransferResponse::new(row, now))
+            .collect(),
+        next_cursor,
+    }))
+}
+
+/// Read a pending transfer
+#[utoipa::path(get, path = "/pending-transfers/{id}", tag = "two-phase transfers",
+    params(("id" = String, Path, description = "The pending transfer's id")),
+    responses((status = 200, description = "The pending transfer", body = PendingTransferResponse)))]
+async fn read_pending(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    Path(id): Path<String>,
+) -> Result<Json<PendingTransferResponse>, ApiError> {
+    let row = crate::pending::get(&state, actor(&signed_in, &request_id), pending_id(&id)?).await?;
+    Ok(Json(PendingTransferResponse::new(
+        &row,
+        time::OffsetDateTime::now_utc(),
+    )))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostPendingRequest {
+    /// Post for less than was held (the rest is released); omit to post the full amount.
+    #[schema(example = "100.00")]
+    amount: Option<String>,
+}
+
+/// Post a pending transfer
+///
+/// Posts the full amount, or less, releasing the rest. A pending transfer is resolved once:
+/// posting one already posted or voided is refused with `pending_transfer_resolved`, one past
+/// its expiry with `pending_transfer_expired`.
+#[utoipa::path(post, path = "/pending-transfers/{id}/post", tag = "two-phase transfers",
+    params(("id" = String, Path, description = "The pending transfer's id"),
+        ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters")),
+    request_body(content = Option<PostPendingRequest>),
+    responses((status = 200, description = "Posted", body = PendingTransferResponse)))]
+async fn post_pending(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    RequiredIdempotencyKey(key): RequiredIdempotencyKey,
+    Path(id): Path<String>,
+    OptionalJson(request): OptionalJson<PostPendingRequest>,
+) -> Result<Outcome, ApiError> {
+    let id = pending_id(&id)?;
+    crate::pending::resolve(
+        &state,
+        actor(&signed_in, &request_id),
+        &key,
+        id,
+        &Resolution::Post(request.amount),
+    )
+    .await
+}
+
+/// Void a pending transfer
+///
+/// Releases the held amount; nothing is posted.
+#[utoipa::path(post, path = "/pending-transfers/{id}/void", tag = "two-phase transfers",
+    params(("id" = String, Path, description = "The pending transfer's id"),
+        ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters")),
+    responses((status = 200, description = "Voided", body = PendingTransferResponse)))]
+async fn void_pending(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    RequiredIdempotencyKey(key): RequiredIdempotencyKey,
+    Path(id): Path<String>,
+) -> Result<Outcome, ApiError> {
+    let id = pending_id(&id)?;
+    crate::pending::resolve(
+        &state,
+        actor(&signed_in, &request_id),
+        &key,
+        id,
+        &Resolution::Void,
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// 1 to 100 transfers, posted together or not at all.
+    #[schema(min_items = 1, max_items = 100)]
+    transfers: Vec<TransferRequest>,
+}
+
+/// Post an atomic batch
+///
+/// Every transfer of the batch posts, or none does: a refused leg (named in the problem's
+/// `field`, e.g. `transfers[2]`) leaves the ledger untouched. The Idempotency-Key covers the
+/// whole batch.
+#[utoipa::path(post, path = "/transfer-batches", tag = "batches",
+    params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters")),
+    request_body = BatchRequest,
+    responses((status = 201, description = "Every transfer posted", body = BatchResponse)))]
+async fn create_batch(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    RequiredIdempotencyKey(key): RequiredIdempotencyKey,
+    ApiJson(request): ApiJson<BatchRequest>,
+) -> Result<Outcome, ApiError> {
+    let legs = request
+        .transfers
+        .iter()
+        .enumerate()
+        .map(|(leg, transfer)| {
+            transfer.parse().map_err(|error| ApiError::InBatch {
+                leg,
+                error: Box::new(error),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    crate::batches::post(&state, actor(&signed_in, &request_id), &key, &legs).await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// Read events after this cursor: `0` (or nothing) for the start of the feed, else the
+    /// `next_cursor` of the previous page or the `cursor` of the last event you processed.
+    #[param(example = "0")]
+    after: Option<String>,
+    /// Comma-separated event types to keep (default: all).
+    #[param(example = "transfer.posted,transfer.reversed")]
+    types: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
+}
+
+/// Read the event feed
+///
+/// Every posted, reversed, pending and voided transfer and every account status change, in the
+/// order they committed. Delivery is at least once: keep the cursor of the last event you
+/// processed and resume after it.
+#[utoipa::path(get, path = "/events", tag = "events", params(EventsQuery),
+    responses((status = 200, description = "The next events", body = EventPage)))]
+async fn events(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> Result<Json<EventPage>, ApiError> {
+    let limit = crate::cursor::page_size(query.limit, 100, 1000)?;
+    let types: Vec<String> = query
+        .types
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok(Json(
+        crate::events::read(
+            &state,
+            &signed_in.user,
+            query.after.as_deref().unwrap_or("0"),
+            &types,
+            limit,
+        )
+        .await?,
+    ))
+}

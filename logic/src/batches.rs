@@ -1,0 +1,109 @@
+//! Atomic batches: several transfers in one database transaction, all posted or none. The batch
+//! is idempotent as a whole: its Idempotency-Key covers every leg, and a retry returns the
+//! original answer without posting anything again.
+
+use axum::http::StatusCode;
+use data::users::Role;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::ledger::{
+    Actor, Claimed, IdempotencyKey, Initiator, KeyCompletion, Movement, Order, Outcome, Posting,
+};
+use crate::state::AppState;
+use crate::wire::BatchResponse;
+
+/// The most transfers one batch may carry: enough for a payroll chunk, small enough that the
+/// locks of one batch are held briefly.
+pub const MAX_LEGS: usize = 100;
+
+pub async fn post(
+    state: &AppState,
+    actor: Actor<'_>,
+    key: &IdempotencyKey,
+    legs: &[Order],
+) -> Result<Outcome, ApiError> {
+    actor.user.require_role(&[Role::Service])?;
+    if legs.is_empty() || legs.len() > MAX_LEGS {
+        return Err(ApiError::invalid(
+            "invalid_batch_size",
+            "transfers",
+            format!("a batch carries 1 to {MAX_LEGS} transfers"),
+        ));
+    }
+    let mut numbers = Vec::with_capacity(legs.len() * 2);
+    let mut hasher = Sha256::new();
+    hasher.update(b"batch\n");
+    for (leg, order) in legs.iter().enumerate() {
+        let Movement::Transfer { debit, credit } = &order.movement else {
+            return Err(ApiError::Internal("a batch carries transfers only".into()));
+        };
+        if debit == credit {
+            return Err(ApiError::InBatch {
+                leg,
+                error: Box::new(ApiError::refused(
+                    "same_account",
+                    "the two accounts of a transfer must differ",
+                )),
+            });
+        }
+        numbers.push(debit.to_string());
+        numbers.push(credit.to_string());
+        hasher.update(order.request_hash());
+    }
+    numbers.sort();
+    numbers.dedup();
+    let request_hash = hasher.finalize().to_vec();
+    let initiator = Initiator::from(actor.user);
+    let size = i32::try_from(legs.len()).unwrap_or(i32::MAX);
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        let now = match crate::ledger::claim(&mut tx, initiator.user_id, key, &request_hash).await?
+        {
+            Claimed::Replay(outcome) => return Ok(outcome),
+            Claimed::Fresh(now) => now,
+        };
+        let batch_id = Uuid::new_v4();
+        data::transfers::insert_batch(&mut tx, batch_id, initiator.user_id, key.as_str(), size)
+            .await?;
+        // Every account of the batch, locked once and in id order before any leg posts: two
+        // batches sharing accounts queue instead of deadlocking.
+        data::accounts::lock_accounts_by_numbers(&mut tx, &numbers).await?;
+        let posting = Posting {
+            initiator: &initiator,
+            key,
+            now,
+            request_id: actor.request_id,
+            completion: KeyCompletion::Leave,
+            batch_id: Some(batch_id),
+        };
+        let mut transfers = Vec::with_capacity(legs.len());
+        for (leg, order) in legs.iter().enumerate() {
+            let (_, body) = crate::ledger::execute(&mut tx, &posting, order)
+                .await
+                .map_err(|error| ApiError::InBatch {
+                    leg,
+                    error: Box::new(error),
+                })?;
+            transfers.push(
+                serde_json::from_value(body)
+                    .map_err(|e| ApiError::Internal(format!("read back a transfer: {e}")))?,
+            );
+        }
+        let body = serde_json::to_value(BatchResponse {
+            id: batch_id,
+            created_at: now,
+            transfers,
+        })
+        .map_err(|e| ApiError::Internal(format!("serialise a batch: {e}")))?;
+        data::idempotency::complete(&mut tx, initiator.user_id, key.as_str(), 201, &body).await?;
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(Outcome {
+            status: StatusCode::CREATED,
+            body,
+            replayed: false,
+        })
+    })
+    .await
+}
