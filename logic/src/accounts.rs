@@ -81,7 +81,7 @@ pub async fn open(
     request_id: Option<&str>,
     opening: &Opening,
 ) -> Result<AccountResponse, ApiError> {
-    staff.require_role(&[Role::Teller, Role::Supervisor])?;
+    staff.require_role(&[Role::Teller, Role::Supervisor, Role::Service])?;
     if opening.overdraft_limit > Decimal::ZERO {
         // Lending is a supervisor's decision.
         staff.require_role(&[Role::Supervisor])?;
@@ -168,7 +168,7 @@ pub async fn get(
     .await?;
     match row {
         Some(row)
-            if user.is_staff()
+            if user.reaches_every_customer()
                 || (row.kind == AccountKind::Customer && row.customer_id == user.customer_id) =>
         {
             Ok(row)
@@ -183,7 +183,7 @@ pub async fn list(
     user: &SessionUser,
     customer_id: Option<Uuid>,
 ) -> Result<Vec<AccountRow>, ApiError> {
-    let customer_id = if user.is_staff() {
+    let customer_id = if user.reaches_every_customer() {
         customer_id.ok_or_else(|| ApiError::BadRequest {
             code: "customer_id_required",
             detail: "staff list accounts of one customer: add ?customer_id=".into(),

@@ -135,7 +135,7 @@ pub async fn onboard(
     request_id: Option<&str>,
     onboarding: &Onboarding,
 ) -> Result<CustomerResponse, ApiError> {
-    staff.require_role(&[Role::Teller, Role::Supervisor])?;
+    staff.require_role(&[Role::Teller, Role::Supervisor, Role::Service])?;
     crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let id = Uuid::new_v4();
@@ -183,7 +183,7 @@ pub async fn update(
     id: Uuid,
     identity: &Identity,
 ) -> Result<CustomerResponse, ApiError> {
-    staff.require_role(&[Role::Teller, Role::Supervisor])?;
+    staff.require_role(&[Role::Teller, Role::Supervisor, Role::Service])?;
     crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let before = data::customers::lock_customer(&mut tx, id)
@@ -219,7 +219,7 @@ pub async fn search(
     staff: &SessionUser,
     text: &str,
 ) -> Result<Vec<CustomerResponse>, ApiError> {
-    staff.require_role(&[Role::Teller, Role::Supervisor, Role::Admin])?;
+    staff.require_role(&[Role::Teller, Role::Supervisor, Role::Admin, Role::Service])?;
     let text = text::bounded("q", text, 200)?;
     if text.chars().count() < SEARCH_MIN_CHARS {
         return Err(ApiError::invalid(
@@ -242,7 +242,7 @@ pub async fn profile(
     user: &SessionUser,
     id: Uuid,
 ) -> Result<CustomerResponse, ApiError> {
-    if !user.is_staff() && user.customer_id != Some(id) {
+    if !user.reaches_every_customer() && user.customer_id != Some(id) {
         return Err(not_found());
     }
     let row = crate::retry::run(state.settings.retry_budget_ms, || async {
@@ -286,7 +286,7 @@ pub async fn daily_limits(
     user: &SessionUser,
     id: Uuid,
 ) -> Result<Vec<DailyLimitResponse>, ApiError> {
-    if !user.is_staff() && user.customer_id != Some(id) {
+    if !user.reaches_every_customer() && user.customer_id != Some(id) {
         return Err(not_found());
     }
     let rows = crate::retry::run(state.settings.retry_budget_ms, || async {

@@ -105,31 +105,19 @@ pub async fn require_service(
         request.extensions_mut().insert(caller);
         return next.run(request).await;
     }
-    // An API key: the route must be open to keys and the key must hold its scope.
-    let path = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().trim_start_matches("/v1").to_owned())
-        .unwrap_or_default();
-    let Some(scope) = scopes::required_scope(request.method(), &path) else {
-        return ApiError::Forbidden(
-            "API keys cannot call this endpoint; it serves signed-in users",
-        )
-        .into_response();
-    };
-    let scopes = match &caller.user {
-        UserState::Valid(user) => user.scopes.clone(),
-        _ => Vec::new(),
-    };
-    if !scopes.contains(&scope) {
-        return ApiError::ScopeMissing(scope).into_response();
-    }
+    // An API key: every request it makes counts against its rate limit; the route must be open
+    // to keys and the key must hold the route's scope.
     let decision = state
         .rate_limiter
         .check(caller.service.id, caller.service.rate_limit_per_minute);
     let mut response = if decision.allowed {
-        request.extensions_mut().insert(caller);
-        next.run(request).await
+        match key_may_call(&caller, &request) {
+            Ok(()) => {
+                request.extensions_mut().insert(caller);
+                next.run(request).await
+            }
+            Err(error) => error.into_response(),
+        }
     } else {
         ApiError::TooManyRequests {
             code: "rate_limited",
@@ -143,6 +131,24 @@ pub async fn require_service(
     headers.insert("ratelimit-remaining", HeaderValue::from(decision.remaining));
     headers.insert("ratelimit-reset", HeaderValue::from(decision.reset_s));
     response
+}
+
+/// Refuses an API key's request to a route closed to keys or outside the key's scopes.
+fn key_may_call(caller: &Caller, request: &Request) -> Result<(), ApiError> {
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().trim_start_matches("/v1"))
+        .unwrap_or_default();
+    let Some(scope) = scopes::required_scope(request.method(), path) else {
+        return Err(ApiError::Forbidden(
+            "API keys cannot call this endpoint; it serves signed-in users",
+        ));
+    };
+    match &caller.user {
+        UserState::Valid(user) if user.scopes.contains(&scope) => Ok(()),
+        _ => Err(ApiError::ScopeMissing(scope)),
+    }
 }
 
 async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {

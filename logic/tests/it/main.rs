@@ -14,5 +14,6 @@ mod customers;
 mod idempotency;
 mod roles;
 mod security;
+mod service_api;
 mod sessions;
 mod transfers;
