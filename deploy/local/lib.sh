@@ -40,6 +40,20 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# The contract tester, from PyPI, in a venv of its own; prints the path of its executable.
+SCHEMATHESIS_VERSION=4.32.5
+ensure_schemathesis() {
+  local venv="$STATE_DIR/tools/schemathesis-$SCHEMATHESIS_VERSION"
+  if [ ! -x "$venv/bin/schemathesis" ]; then
+    ensure_packages python3-venv >&2
+    step "installing schemathesis $SCHEMATHESIS_VERSION from PyPI" >&2
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >&2
+  fi
+  echo "$venv/bin/schemathesis"
+}
+
 ensure_toolchain() {
   command -v cargo >/dev/null 2>&1 || fail "cargo is not installed; install the Rust toolchain (rustup) first"
 }

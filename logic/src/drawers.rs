@@ -133,6 +133,15 @@ pub async fn open(
                 detail: format!("you already have an open {code} drawer"),
             });
         }
+        // A drawer's cash comes from and returns to the vault: no vault, no drawer.
+        let vault = data::accounts::find_internal_account(&mut tx, InternalLedger::VaultCash, code)
+            .await?
+            .ok_or_else(|| {
+                ApiError::refused(
+                    "no_vault_for_currency",
+                    format!("the branch holds no {code} cash"),
+                )
+            })?;
         let account = insert_drawer_account(&mut tx, &actor.user.username, code).await?;
         let id = Uuid::new_v4();
         data::drawers::insert_drawer(
@@ -156,15 +165,6 @@ pub async fn open(
             _ => ApiError::from(e),
         })?;
         if float > Decimal::ZERO {
-            let vault =
-                data::accounts::find_internal_account(&mut tx, InternalLedger::VaultCash, code)
-                    .await?
-                    .ok_or_else(|| {
-                        ApiError::refused(
-                            "no_vault_for_currency",
-                            format!("the branch holds no {code} cash"),
-                        )
-                    })?;
             data::accounts::lock_accounts(&mut tx, &[vault.id, account]).await?;
             post_internal(
                 &mut tx,
@@ -396,7 +396,12 @@ pub async fn close(
         let code = currency.code();
         let vault = data::accounts::find_internal_account(&mut tx, InternalLedger::VaultCash, code)
             .await?
-            .ok_or_else(|| ApiError::Internal(format!("no {code} vault")))?;
+            .ok_or_else(|| {
+                ApiError::refused(
+                    "no_vault_for_currency",
+                    format!("the branch holds no {code} cash to return the drawer to"),
+                )
+            })?;
         let over_short = over_short_account(&mut tx, code).await?;
         let locked =
             data::accounts::lock_accounts(&mut tx, &[vault.id, over_short, drawer.account_id])

@@ -1,4 +1,5 @@
-//! Housekeeping in the background: lapses approval requests whose time ran out (releasing their
+//! Housekeeping in the background: voids pending transfers past their expiry and sequences the
+//! event feed (every few seconds), lapses approval requests whose time ran out (releasing their
 //! holds), and forgets expired portal sessions and stale sign-in throttle rows, so neither table
 //! grows without bound. Every instance runs it; each step is idempotent and skips rows another
 //! instance is handling.
@@ -9,8 +10,26 @@ use crate::state::AppState;
 
 /// How often to sweep: expired rows are harmless until then (every read checks expiry itself).
 const SWEEP_EVERY_S: u64 = 60;
+/// How often lapsed pending transfers are voided and new events sequenced: a consumer of the
+/// feed learns of an expiry within this many seconds even if nobody touches the transfer.
+const SERVICE_TICK_S: u64 = 5;
 
 pub fn spawn(state: AppState) {
+    let service_state = state.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(SERVICE_TICK_S));
+        loop {
+            ticker.tick().await;
+            match crate::pending::expire_due(&service_state).await {
+                Ok(0) => {}
+                Ok(voided) => tracing::info!(voided, "pending transfers expired and voided"),
+                Err(error) => tracing::warn!(%error, "expiring pending transfers failed"),
+            }
+            if let Err(error) = crate::events::sequence(&service_state).await {
+                tracing::warn!(%error, "sequencing events failed; trying again later");
+            }
+        }
+    });
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(Duration::from_secs(SWEEP_EVERY_S));
         loop {

@@ -10,6 +10,7 @@ mod back_office;
 mod cash;
 mod cluster;
 mod concurrency;
+mod contract;
 mod customers;
 mod idempotency;
 mod roles;

@@ -134,9 +134,57 @@ fn properties_table(schema: &Value) -> String {
     html
 }
 
-fn curl(method: &str, path: &str, operation: &Value) -> String {
+/// An example value for a schema: its own example, else one made from its properties or type.
+fn example(doc: &Value, schema: &Value, depth: usize) -> Value {
+    if let Some(name) = ref_name(schema) {
+        return match doc["components"]["schemas"].get(name) {
+            Some(target) if depth < 4 => example(doc, target, depth + 1),
+            _ => Value::Null,
+        };
+    }
+    if let Some(value) = schema.get("example") {
+        return value.clone();
+    }
+    if let Some(first) = schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .and_then(|e| e.first())
+    {
+        return first.clone();
+    }
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let object = properties
+            .iter()
+            .filter(|(name, property)| {
+                required.contains(&name.as_str()) || property.get("example").is_some()
+            })
+            .map(|(name, property)| (name.clone(), example(doc, property, depth + 1)))
+            .collect();
+        return Value::Object(object);
+    }
+    let kind = match &schema["type"] {
+        Value::Array(kinds) => kinds.first().and_then(Value::as_str).unwrap_or(""),
+        other => other.as_str().unwrap_or(""),
+    };
+    match kind {
+        "array" => Value::Array(vec![example(doc, &schema["items"], depth + 1)]),
+        "integer" | "number" => {
+            Value::from(schema.get("minimum").and_then(Value::as_i64).unwrap_or(0))
+        }
+        "boolean" => Value::Bool(false),
+        "string" => Value::from(""),
+        _ => Value::Null,
+    }
+}
+
+fn curl(doc: &Value, method: &str, path: &str, operation: &Value) -> String {
     let mut line = format!(
-        "curl -sS -X {} 'http://127.0.0.1:8080{path}' \\\n  -H 'X-Api-Key: $BANK_API_KEY'",
+        "curl -sS -X {} \"$BANK_API{path}\" \\\n  -H \"X-Api-Key: $BANK_API_KEY\"",
         method.to_uppercase()
     );
     let idempotent = operation
@@ -144,13 +192,18 @@ fn curl(method: &str, path: &str, operation: &Value) -> String {
         .and_then(Value::as_array)
         .is_some_and(|ps| ps.iter().any(|p| p["name"] == "Idempotency-Key"));
     if idempotent {
-        line.push_str(" \\\n  -H \"Idempotency-Key: $(uuidgen)\"");
+        line.push_str(" \\\n  -H \"Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)\"");
     }
-    if operation.get("requestBody").is_some() {
-        line.push_str(" \\\n  -H 'Content-Type: application/json' -d '{…}'");
+    let body = &operation["requestBody"]["content"]["application/json"]["schema"];
+    if !body.is_null() {
+        let example = serde_json::to_string(&example(doc, body, 0)).unwrap_or_default();
+        let _ = write!(
+            line,
+            " \\\n  -H 'Content-Type: application/json' -d '{}'",
+            example.replace('\'', "'\\''")
+        );
     }
-    line.replace("'$BANK_API_KEY'", "\"$BANK_API_KEY\"")
-        .replace("X-Api-Key: $BANK_API_KEY'", "X-Api-Key: '\"$BANK_API_KEY\"")
+    line
 }
 
 pub fn render(doc: &Value) -> String {
@@ -262,7 +315,7 @@ pub fn render(doc: &Value) -> String {
             let _ = write!(
                 html,
                 "</ul><pre>{}</pre></section>",
-                escape(&curl(method, path, operation))
+                escape(&curl(doc, method, path, operation))
             );
         }
     }

@@ -1,0 +1,98 @@
+//! The contract test: schemathesis, from PyPI, generates requests from the served OpenAPI
+//! document and checks every answer against it. `deploy/local/test` installs schemathesis and
+//! runs this test with `BANK_SCHEMATHESIS` pointing at it; it is ignored in a plain `cargo test`.
+
+use std::process::Command;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::app::{ADMIN, TELLER, TestApp};
+
+/// Examples per operation and the fixed seed: bounded and reproducible.
+const MAX_EXAMPLES: &str = "25";
+const SEED: &str = "20261121";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs schemathesis: deploy/local/test installs it and runs this"]
+async fn every_answer_conforms_to_the_published_contract_and_none_is_a_server_error() {
+    let schemathesis = std::env::var("BANK_SCHEMATHESIS")
+        .expect("BANK_SCHEMATHESIS names the schemathesis executable");
+    let app = TestApp::spawn().await;
+    // Some data for the generated requests to find: customers, accounts, money.
+    let teller = app.sign_in(TELLER).await;
+    for name in ["alice", "bob"] {
+        let customer = app.customer(&teller, name).await;
+        app.account(&teller, &customer, "1000.00").await;
+    }
+    let admin = app.sign_in(ADMIN).await;
+    let response = app
+        .post(
+            "/v1/admin/api-keys",
+            &admin,
+            &json!({ "name": "contract", "rate_limit_per_minute": 100000, "scopes": [
+                "accounts:read", "accounts:write", "customers:read", "customers:write",
+                "transfers:read", "transfers:write", "events:read"] }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let key = response.json::<Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // As an internal service with every scope, then as the web tier for a signed-in
+    // supervisor (the staff and portal operations, which API keys may not call).
+    run(&schemathesis, &app, &[format!("X-Api-Key: {key}")], &[]).await;
+    let supervisor = app.sign_in(crate::app::SUPERVISOR).await;
+    run(
+        &schemathesis,
+        &app,
+        &[
+            format!("X-Api-Key: {}", app.service_key),
+            format!("Authorization: Bearer {supervisor}"),
+        ],
+        // Signing out or changing the password would end the session the run relies on.
+        &[
+            "--exclude-path-regex",
+            "^/v1/(sessions|me/password|me/totp)",
+        ],
+    )
+    .await;
+    app.assert_ledger_sound().await;
+}
+
+async fn run(schemathesis: &str, app: &TestApp, headers: &[String], filters: &[&str]) {
+    let schema = app.url("/v1/openapi.json");
+    let base = app.base.clone();
+    let report = std::env::temp_dir().join(format!("schemathesis-{}", std::process::id()));
+    let schemathesis = schemathesis.to_owned();
+    let headers: Vec<String> = headers
+        .iter()
+        .flat_map(|h| ["--header".to_owned(), h.clone()])
+        .chain(filters.iter().map(|f| (*f).to_owned()))
+        .collect();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(schemathesis)
+            .args(["run", &schema, "--url", &base])
+            .args(&headers)
+            .args([
+                "--checks",
+                "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance",
+            ])
+            .args(["--phases", "examples,coverage,fuzzing"])
+            .args(["--max-examples", MAX_EXAMPLES, "--seed", SEED])
+            .args(["--generation-deterministic", "--workers", "2"])
+            .args(["--suppress-health-check", "all"])
+            .arg("--report-dir")
+            .arg(&report)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run schemathesis")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "schemathesis found violations");
+}
