@@ -5,6 +5,7 @@
 
 mod accounts;
 mod admin;
+mod api_keys;
 mod approvals;
 mod audit;
 mod customers;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(approvals::router())
         .merge(audit::router())
         .merge(admin::router())
+        .merge(api_keys::router())
 }
 
 /// A fresh idempotency key, minted with a form so that submitting it twice moves money once.
@@ -70,6 +72,7 @@ fn notice_words(code: &str) -> &'static str {
         "drawer_opened" => "Your drawer is open.",
         "drawer_closed" => "Your drawer is closed and its cash is back in the vault.",
         "staff_created" => "The member of staff can now sign in.",
+        "api_key_revoked" => "The key is revoked: the service's next request with it is refused.",
         _ => "Done.",
     }
 }
@@ -77,6 +80,9 @@ fn notice_words(code: &str) -> &'static str {
 fn error_words(code: &str) -> &'static str {
     match code {
         "drawer_not_open" => "Open your cash drawer first.",
+        "invalid_rate_limit" => "The rate limit is a whole number of requests a minute.",
+        "api_key_name_taken" => "A key with this name exists or existed; choose another name.",
+        "api_key_revoked" => "That key is revoked; issue a new one instead.",
         "drawer_already_open" => "You already have an open drawer in this currency.",
         "drawer_cash_insufficient" => "Your drawer does not hold enough cash for this.",
         "vault_cash_insufficient" => "The vault does not hold enough cash for this.",
