@@ -861,3 +861,79 @@ async fn tampering_with_the_audit_log_shows_on_the_verify_page() {
     browser.screenshot("staff-audit-broken").await;
     browser.close().await;
 }
+
+/// An admin issues an internal service's key in the admin pages, the service calls the API with
+/// it (reading the reference page first, as its developer would), and the admin revokes it: the
+/// next call is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_issues_an_api_key_that_works_until_it_is_revoked() {
+    let portal = Portal::spawn().await;
+    let http = reqwest::Client::new();
+    let reference = http
+        .get(format!("{}/v1/reference", portal.logic_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reference.status(), reqwest::StatusCode::OK);
+    assert!(
+        reference
+            .text()
+            .await
+            .unwrap()
+            .contains("/v1/transfer-batches")
+    );
+
+    let browser = Browser::open(&portal.url, true).await;
+    browser.sign_in(ADMIN).await;
+    browser.goto("/staff/admin").await;
+    browser.click_and_load("#api-keys-link").await;
+    browser.fill("#key-name", "reporting").await;
+    browser
+        .click("input[name='scope'][value='events:read']")
+        .await;
+    browser
+        .click("input[name='scope'][value='accounts:read']")
+        .await;
+    browser.click_and_load("#create-key button").await;
+    let secret = browser.text("#api-key-secret").await;
+    assert!(secret.starts_with("bak_"), "{secret}");
+    browser.screenshot("staff-api-key-issued").await;
+
+    // The service calls with the key alone.
+    let feed = |key: String| {
+        let http = http.clone();
+        let url = format!("{}/v1/events?after=0", portal.logic_url);
+        async move { http.get(url).header("x-api-key", key).send().await.unwrap() }
+    };
+    let response = feed(secret.clone()).await;
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    assert!(response.headers().contains_key("ratelimit-remaining"));
+    // Out of its scopes: refused.
+    let response = http
+        .get(format!("{}/v1/customers?q=alice", portal.logic_url))
+        .header("x-api-key", &secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::FORBIDDEN);
+
+    // The list shows it, used, without its secret; revoking refuses the next call.
+    browser.goto("/staff/admin/api-keys").await;
+    let page = browser.page().await;
+    assert!(!page.contains(&secret));
+    let row = browser.text("tr[data-key='reporting']").await;
+    assert!(
+        row.contains("events:read") && !row.contains("never"),
+        "{row}"
+    );
+    browser
+        .click_and_load("tr[data-key='reporting'] .revoke-form button")
+        .await;
+    assert!(browser.message().await.starts_with("The key is revoked"));
+    assert_eq!(
+        feed(secret).await.status(),
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+    browser.screenshot("staff-api-keys").await;
+    browser.close().await;
+}

@@ -89,10 +89,10 @@ fn type_of(schema: &Value) -> String {
             .join(" or "),
         _ => "any".into(),
     };
-    if kind.starts_with("array") {
-        if let Some(items) = schema.get("items") {
-            return format!("array of {}", type_of(items));
-        }
+    if kind.starts_with("array")
+        && let Some(items) = schema.get("items")
+    {
+        return format!("array of {}", type_of(items));
     }
     match schema.get("format").and_then(Value::as_str) {
         Some(format) => format!("{kind} ({format})"),
@@ -206,9 +206,12 @@ fn curl(doc: &Value, method: &str, path: &str, operation: &Value) -> String {
     line
 }
 
+/// An operation's method, path and description, as listed under its tag.
+type Operation<'a> = (String, String, &'a Value);
+
 pub fn render(doc: &Value) -> String {
     let title = doc["info"]["title"].as_str().unwrap_or("API");
-    let mut by_tag: Vec<(String, Vec<(String, String, &Value)>)> = Vec::new();
+    let mut by_tag: Vec<(String, Vec<Operation<'_>>)> = Vec::new();
     if let Some(paths) = doc["paths"].as_object() {
         for (path, item) in paths {
             let Some(item) = item.as_object() else {
