@@ -188,20 +188,14 @@ pub async fn list(
 ) -> Result<(Vec<ApiKeyRow>, Option<String>), ApiError> {
     admin.require_role(&[Role::Admin])?;
     let after = cursor.map(crate::cursor::decode_time).transpose()?;
-    let mut rows = crate::retry::run(state.settings.retry_budget_ms, || async {
+    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
         Ok(data::api_keys::list_api_keys(&mut conn, after, limit + 1).await?)
     })
     .await?;
-    let limit = usize::try_from(limit).unwrap_or(0);
-    let next = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last()
-            .map(|row| crate::cursor::encode_time(row.created_at, row.id))
-    } else {
-        None
-    };
-    Ok((rows, next))
+    Ok(crate::cursor::page(rows, limit, |row| {
+        (row.created_at, row.id)
+    }))
 }
 
 /// What to do to a key.

@@ -29,6 +29,25 @@ pub fn decode_time(cursor: &str) -> Result<(OffsetDateTime, Uuid), ApiError> {
     Ok((at, Uuid::parse_str(id).map_err(|_| invalid())?))
 }
 
+/// Cuts a newest-first page fetched with `limit + 1` rows to `limit`, and gives the cursor of the
+/// next page when there is one.
+pub fn page<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    place: impl Fn(&T) -> (OffsetDateTime, Uuid),
+) -> (Vec<T>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if rows.len() <= limit {
+        return (rows, None);
+    }
+    rows.truncate(limit);
+    let next = rows.last().map(|row| {
+        let (at, id) = place(row);
+        encode_time(at, id)
+    });
+    (rows, next)
+}
+
 /// A place in the event feed. `0` is the start, before the first event.
 pub fn encode_position(position: i64) -> String {
     position.to_string()

@@ -382,7 +382,7 @@ pub async fn list(
 ) -> Result<(Vec<PendingRow>, Option<String>), ApiError> {
     authorise(&actor)?;
     let after = cursor.map(crate::cursor::decode_time).transpose()?;
-    let mut rows = crate::retry::run(state.settings.retry_budget_ms, || async {
+    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
         Ok(
             data::pending::list_pending(&mut conn, Some(actor.user.user_id), after, limit + 1)
@@ -390,14 +390,9 @@ pub async fn list(
         )
     })
     .await?;
-    let next = if rows.len() > usize::try_from(limit).unwrap_or(0) {
-        rows.truncate(usize::try_from(limit).unwrap_or(0));
-        rows.last()
-            .map(|row| crate::cursor::encode_time(row.created_at, row.id))
-    } else {
-        None
-    };
-    Ok((rows, next))
+    Ok(crate::cursor::page(rows, limit, |row| {
+        (row.created_at, row.id)
+    }))
 }
 
 /// Parses a timeout in seconds, refusing what is out of bounds.

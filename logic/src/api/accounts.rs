@@ -44,7 +44,7 @@ struct OpenAccountRequest {
     overdraft_limit: Option<String>,
 }
 
-#[utoipa::path(post, path = "/accounts", tag = "accounts", summary = "Open", request_body = OpenAccountRequest, responses((status = 201, description = "Created", body = AccountResponse)))]
+#[utoipa::path(post, path = "/accounts", tag = "accounts", summary = "Open an account for a customer", request_body = OpenAccountRequest, responses((status = 201, description = "Created", body = AccountResponse)))]
 async fn open(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -70,7 +70,7 @@ struct ListQuery {
     customer_id: Option<Uuid>,
 }
 
-#[utoipa::path(get, path = "/accounts", tag = "accounts", summary = "List", params(ListQuery), responses((status = 200, description = "OK", body = AccountListResponse)))]
+#[utoipa::path(get, path = "/accounts", tag = "accounts", summary = "List a customer's accounts", params(ListQuery), responses((status = 200, description = "OK", body = AccountListResponse)))]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -86,7 +86,7 @@ fn parse_number(number: &str) -> Result<AccountNumber, ApiError> {
     AccountNumber::parse(number).map_err(|e| invalid_account_number("number", e))
 }
 
-#[utoipa::path(get, path = "/accounts/{number}", tag = "accounts", summary = "Read", params(("number" = String, Path)), responses((status = 200, description = "OK", body = AccountResponse)))]
+#[utoipa::path(get, path = "/accounts/{number}", tag = "accounts", summary = "Read an account with its ledger and available balance", params(("number" = String, Path)), responses((status = 200, description = "OK", body = AccountResponse)))]
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -111,7 +111,7 @@ struct HistoryQueryParams {
     q: Option<String>,
 }
 
-#[utoipa::path(get, path = "/accounts/{number}/entries", tag = "accounts", summary = "History", params(("number" = String, Path), HistoryQueryParams), responses((status = 200, description = "OK", body = HistoryResponse)))]
+#[utoipa::path(get, path = "/accounts/{number}/entries", tag = "accounts", summary = "An account's entries, newest first, with running balance", params(("number" = String, Path), HistoryQueryParams), responses((status = 200, description = "OK", body = HistoryResponse)))]
 async fn history(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -139,7 +139,7 @@ struct StatementQuery {
     to: Date,
 }
 
-#[utoipa::path(get, path = "/accounts/{number}/statement", tag = "accounts", summary = "Statement", params(("number" = String, Path), StatementQuery), responses((status = 200, description = "OK", body = crate::wire::StatementResponse)))]
+#[utoipa::path(get, path = "/accounts/{number}/statement", tag = "accounts", summary = "A statement for a period: opening and closing balance, entries, totals", params(("number" = String, Path), StatementQuery), responses((status = 200, description = "OK", body = crate::wire::StatementResponse)))]
 async fn statement(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -189,7 +189,7 @@ async fn change_status(
     ))
 }
 
-#[utoipa::path(post, path = "/accounts/{number}/freeze", tag = "accounts", summary = "Freeze", params(("number" = String, Path)), request_body = FreezeRequest, responses((status = 200, description = "OK", body = AccountResponse)))]
+#[utoipa::path(post, path = "/accounts/{number}/freeze", tag = "accounts", summary = "Freeze an account (all movements, debits or credits)", params(("number" = String, Path)), request_body = FreezeRequest, responses((status = 200, description = "OK", body = AccountResponse)))]
 async fn freeze(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -209,7 +209,7 @@ async fn freeze(
     .await
 }
 
-#[utoipa::path(post, path = "/accounts/{number}/unfreeze", tag = "accounts", summary = "Unfreeze", params(("number" = String, Path)), request_body = ReasonRequest, responses((status = 200, description = "OK", body = AccountResponse)))]
+#[utoipa::path(post, path = "/accounts/{number}/unfreeze", tag = "accounts", summary = "Lift a freeze (supervisors)", params(("number" = String, Path)), request_body = ReasonRequest, responses((status = 200, description = "OK", body = AccountResponse)))]
 async fn unfreeze(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -229,7 +229,7 @@ async fn unfreeze(
     .await
 }
 
-#[utoipa::path(post, path = "/accounts/{number}/close", tag = "accounts", summary = "Close", params(("number" = String, Path)), request_body = ReasonRequest, responses((status = 200, description = "OK", body = AccountResponse)))]
+#[utoipa::path(post, path = "/accounts/{number}/close", tag = "accounts", summary = "Close an account at a zero balance", params(("number" = String, Path)), request_body = ReasonRequest, responses((status = 200, description = "OK", body = AccountResponse)))]
 async fn close(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -249,7 +249,7 @@ async fn close(
     .await
 }
 
-#[utoipa::path(get, path = "/accounts/{number}/holds", tag = "accounts", summary = "Holds", params(("number" = String, Path)), responses((status = 200, description = "OK", body = crate::wire::HoldListResponse)))]
+#[utoipa::path(get, path = "/accounts/{number}/holds", tag = "accounts", summary = "List an account's holds", params(("number" = String, Path)), responses((status = 200, description = "OK", body = crate::wire::HoldListResponse)))]
 async fn holds(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -271,7 +271,7 @@ struct HoldRequest {
     expires_at: time::OffsetDateTime,
 }
 
-#[utoipa::path(post, path = "/accounts/{number}/holds", tag = "accounts", summary = "Place hold", params(("number" = String, Path)), request_body = HoldRequest, responses((status = 201, description = "Created", body = crate::wire::HoldResponse)))]
+#[utoipa::path(post, path = "/accounts/{number}/holds", tag = "accounts", summary = "Place a hold on an account", params(("number" = String, Path)), request_body = HoldRequest, responses((status = 201, description = "Created", body = crate::wire::HoldResponse)))]
 async fn place_hold(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -293,7 +293,7 @@ async fn place_hold(
     Ok((StatusCode::CREATED, Json(hold)))
 }
 
-#[utoipa::path(post, path = "/holds/{id}/release", tag = "accounts", summary = "Release hold", params(("id" = String, Path)), responses((status = 200, description = "OK", body = crate::wire::HoldResponse)))]
+#[utoipa::path(post, path = "/holds/{id}/release", tag = "accounts", summary = "Release a hold", params(("id" = String, Path)), responses((status = 200, description = "OK", body = crate::wire::HoldResponse)))]
 async fn release_hold(
     State(state): State<AppState>,
     signed_in: SignedIn,

@@ -43,7 +43,7 @@ struct CreateStaffRequest {
     role: Role,
 }
 
-#[utoipa::path(post, path = "/admin/staff", tag = "administration", summary = "Create staff", request_body = CreateStaffRequest, responses((status = 201, description = "Created", body = StaffResponse)))]
+#[utoipa::path(post, path = "/admin/staff", tag = "administration", summary = "Add a member of staff", request_body = CreateStaffRequest, responses((status = 201, description = "Created", body = StaffResponse)))]
 async fn create_staff(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -70,7 +70,7 @@ struct UpdateStaffRequest {
     disabled: Option<bool>,
 }
 
-#[utoipa::path(patch, path = "/admin/staff/{id}", tag = "administration", summary = "Update staff", params(("id" = String, Path)), request_body = UpdateStaffRequest, responses((status = 200, description = "OK", body = StaffResponse)))]
+#[utoipa::path(patch, path = "/admin/staff/{id}", tag = "administration", summary = "Change a member of staff's role or access", params(("id" = String, Path)), request_body = UpdateStaffRequest, responses((status = 200, description = "OK", body = StaffResponse)))]
 async fn update_staff(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -95,7 +95,7 @@ async fn update_staff(
     ))
 }
 
-#[utoipa::path(get, path = "/admin/limits", tag = "administration", summary = "Limits", responses((status = 200, description = "OK", body = LimitsResponse)))]
+#[utoipa::path(get, path = "/admin/limits", tag = "administration", summary = "The approval threshold and default daily limit per currency", responses((status = 200, description = "OK", body = LimitsResponse)))]
 async fn limits(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -112,7 +112,7 @@ struct SetLimitsRequest {
     daily_transfer_limit: String,
 }
 
-#[utoipa::path(put, path = "/admin/limits/{currency}", tag = "administration", summary = "Set limits", params(("currency" = String, Path)), request_body = SetLimitsRequest, responses((status = 200, description = "OK", body = LimitsResponse)))]
+#[utoipa::path(put, path = "/admin/limits/{currency}", tag = "administration", summary = "Set a currency's approval threshold and default daily limit", params(("currency" = String, Path)), request_body = SetLimitsRequest, responses((status = 200, description = "OK", body = LimitsResponse)))]
 async fn set_limits(
     State(state): State<AppState>,
     signed_in: SignedIn,

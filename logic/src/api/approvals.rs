@@ -34,7 +34,7 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/approvals", tag = "approvals", summary = "List", params(ListQuery), responses((status = 200, description = "OK", body = ApprovalListResponse)))]
+#[utoipa::path(get, path = "/approvals", tag = "approvals", summary = "List approval requests", params(ListQuery), responses((status = 200, description = "OK", body = ApprovalListResponse)))]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -78,7 +78,7 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/approvals/{id}", tag = "approvals", summary = "Read", params(("id" = String, Path)), responses((status = 200, description = "OK", body = ApprovalResponse)))]
+#[utoipa::path(get, path = "/approvals/{id}", tag = "approvals", summary = "Read an approval request", params(("id" = String, Path)), responses((status = 200, description = "OK", body = ApprovalResponse)))]
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -118,7 +118,7 @@ async fn decide(
     ))
 }
 
-#[utoipa::path(post, path = "/approvals/{id}/approve", tag = "approvals", summary = "Approve", params(("id" = String, Path)), request_body = DecisionRequest, responses((status = 200, description = "OK", body = ApprovalResponse)))]
+#[utoipa::path(post, path = "/approvals/{id}/approve", tag = "approvals", summary = "Approve a request (a supervisor other than its maker); carries it out", params(("id" = String, Path)), request_body = DecisionRequest, responses((status = 200, description = "OK", body = ApprovalResponse)))]
 async fn approve(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -137,7 +137,7 @@ async fn approve(
     .await
 }
 
-#[utoipa::path(post, path = "/approvals/{id}/reject", tag = "approvals", summary = "Reject", params(("id" = String, Path)), request_body = DecisionRequest, responses((status = 200, description = "OK", body = ApprovalResponse)))]
+#[utoipa::path(post, path = "/approvals/{id}/reject", tag = "approvals", summary = "Reject a request, releasing any held funds", params(("id" = String, Path)), request_body = DecisionRequest, responses((status = 200, description = "OK", body = ApprovalResponse)))]
 async fn reject(
     State(state): State<AppState>,
     signed_in: SignedIn,

@@ -49,7 +49,7 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     })
 }
 
-#[utoipa::path(post, path = "/customers", tag = "customers", summary = "Create", request_body = CreateCustomerRequest, responses((status = 201, description = "Created", body = CustomerResponse)))]
+#[utoipa::path(post, path = "/customers", tag = "customers", summary = "Onboard a customer", request_body = CreateCustomerRequest, responses((status = 201, description = "Created", body = CustomerResponse)))]
 async fn create(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -77,7 +77,7 @@ struct SearchQuery {
     q: String,
 }
 
-#[utoipa::path(get, path = "/customers", tag = "customers", summary = "Search", params(SearchQuery), responses((status = 200, description = "OK", body = CustomerListResponse)))]
+#[utoipa::path(get, path = "/customers", tag = "customers", summary = "Find customers by name, email, phone, document or account number", params(SearchQuery), responses((status = 200, description = "OK", body = CustomerListResponse)))]
 async fn search(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -88,7 +88,7 @@ async fn search(
     }))
 }
 
-#[utoipa::path(get, path = "/customers/{id}", tag = "customers", summary = "Read", params(("id" = String, Path)), responses((status = 200, description = "OK", body = CustomerResponse)))]
+#[utoipa::path(get, path = "/customers/{id}", tag = "customers", summary = "Read a customer", params(("id" = String, Path)), responses((status = 200, description = "OK", body = CustomerResponse)))]
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -100,7 +100,7 @@ async fn read(
     ))
 }
 
-#[utoipa::path(patch, path = "/customers/{id}", tag = "customers", summary = "Update", params(("id" = String, Path)), request_body = IdentityFields, responses((status = 200, description = "OK", body = CustomerResponse)))]
+#[utoipa::path(patch, path = "/customers/{id}", tag = "customers", summary = "Correct a customer's identity details", params(("id" = String, Path)), request_body = IdentityFields, responses((status = 200, description = "OK", body = CustomerResponse)))]
 async fn update(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -122,7 +122,7 @@ async fn update(
     ))
 }
 
-#[utoipa::path(get, path = "/customers/{id}/activity", tag = "customers", summary = "Activity", params(("id" = String, Path)), responses((status = 200, description = "OK", body = ActivityListResponse)))]
+#[utoipa::path(get, path = "/customers/{id}/activity", tag = "customers", summary = "A customer's latest entries across their accounts", params(("id" = String, Path)), responses((status = 200, description = "OK", body = ActivityListResponse)))]
 async fn activity(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -134,7 +134,7 @@ async fn activity(
     }))
 }
 
-#[utoipa::path(get, path = "/customers/{id}/limits", tag = "customers", summary = "Limits", params(("id" = String, Path)), responses((status = 200, description = "OK", body = DailyLimitListResponse)))]
+#[utoipa::path(get, path = "/customers/{id}/limits", tag = "customers", summary = "A customer's daily transfer limits and what is used today", params(("id" = String, Path)), responses((status = 200, description = "OK", body = DailyLimitListResponse)))]
 async fn limits(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -153,7 +153,7 @@ struct SetLimitRequest {
     daily_limit: Option<String>,
 }
 
-#[utoipa::path(put, path = "/customers/{id}/limits/{currency}", tag = "customers", summary = "Set limit", params(("id" = String, Path), ("currency" = String, Path)), request_body = SetLimitRequest, responses((status = 200, description = "OK", body = DailyLimitListResponse)))]
+#[utoipa::path(put, path = "/customers/{id}/limits/{currency}", tag = "customers", summary = "Set a customer's daily transfer limit in a currency", params(("id" = String, Path), ("currency" = String, Path)), request_body = SetLimitRequest, responses((status = 200, description = "OK", body = DailyLimitListResponse)))]
 async fn set_limit(
     State(state): State<AppState>,
     signed_in: SignedIn,

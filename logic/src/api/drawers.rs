@@ -33,7 +33,7 @@ struct OpenRequest {
     opening_float: String,
 }
 
-#[utoipa::path(post, path = "/drawers", tag = "cash drawers", summary = "Open", params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = OpenRequest, responses((status = 201, description = "Opened with its float", body = crate::wire::DrawerResponse)))]
+#[utoipa::path(post, path = "/drawers", tag = "cash drawers", summary = "Open your cash drawer with a float from the vault", params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = OpenRequest, responses((status = 201, description = "Opened with its float", body = crate::wire::DrawerResponse)))]
 async fn open(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -58,7 +58,7 @@ struct ListQuery {
     all: bool,
 }
 
-#[utoipa::path(get, path = "/drawers", tag = "cash drawers", summary = "List", params(ListQuery), responses((status = 200, description = "OK", body = DrawerListResponse)))]
+#[utoipa::path(get, path = "/drawers", tag = "cash drawers", summary = "List cash drawers", params(ListQuery), responses((status = 200, description = "OK", body = DrawerListResponse)))]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -76,7 +76,7 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/drawers/{id}", tag = "cash drawers", summary = "Read", params(("id" = String, Path)), responses((status = 200, description = "OK", body = DrawerResponse)))]
+#[utoipa::path(get, path = "/drawers/{id}", tag = "cash drawers", summary = "A drawer's position and movements", params(("id" = String, Path)), responses((status = 200, description = "OK", body = DrawerResponse)))]
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -103,7 +103,7 @@ struct VaultTransferRequest {
     amount: String,
 }
 
-#[utoipa::path(post, path = "/drawers/{id}/vault-transfers", tag = "cash drawers", summary = "Vault transfer", params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = VaultTransferRequest, responses((status = 201, description = "Moved", body = crate::wire::TransferResponse)))]
+#[utoipa::path(post, path = "/drawers/{id}/vault-transfers", tag = "cash drawers", summary = "Move cash between the vault and your drawer", params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = VaultTransferRequest, responses((status = 201, description = "Moved", body = crate::wire::TransferResponse)))]
 async fn vault_transfer(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -145,7 +145,7 @@ struct CloseRequest {
     denominations: BTreeMap<String, u32>,
 }
 
-#[utoipa::path(post, path = "/drawers/{id}/close", tag = "cash drawers", summary = "Close", params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = CloseRequest, responses((status = 200, description = "Counted and closed", body = crate::wire::DrawerResponse)))]
+#[utoipa::path(post, path = "/drawers/{id}/close", tag = "cash drawers", summary = "Count and close a drawer", params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = CloseRequest, responses((status = 200, description = "Counted and closed", body = crate::wire::DrawerResponse)))]
 async fn close(
     State(state): State<AppState>,
     signed_in: SignedIn,

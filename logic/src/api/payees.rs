@@ -21,7 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(remove))
 }
 
-#[utoipa::path(get, path = "/payees", tag = "portal", summary = "List", responses((status = 200, description = "OK", body = PayeeListResponse)))]
+#[utoipa::path(get, path = "/payees", tag = "portal", summary = "List your saved payees", responses((status = 200, description = "OK", body = PayeeListResponse)))]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -36,7 +36,7 @@ struct AddPayeeRequest {
     account_number: String,
 }
 
-#[utoipa::path(post, path = "/payees", tag = "portal", summary = "Add", request_body = AddPayeeRequest, responses((status = 201, description = "Created", body = PayeeResponse)))]
+#[utoipa::path(post, path = "/payees", tag = "portal", summary = "Save a payee", request_body = AddPayeeRequest, responses((status = 201, description = "Created", body = PayeeResponse)))]
 async fn add(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -48,7 +48,7 @@ async fn add(
     Ok((StatusCode::CREATED, Json(payee)))
 }
 
-#[utoipa::path(delete, path = "/payees/{id}", tag = "portal", summary = "Remove", params(("id" = String, Path)), responses((status = 204, description = "Done")))]
+#[utoipa::path(delete, path = "/payees/{id}", tag = "portal", summary = "Remove a saved payee", params(("id" = String, Path)), responses((status = 204, description = "Done")))]
 async fn remove(
     State(state): State<AppState>,
     signed_in: SignedIn,

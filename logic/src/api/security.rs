@@ -22,7 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(disable_totp))
 }
 
-#[utoipa::path(get, path = "/me/sessions", tag = "portal", summary = "Sessions", responses((status = 200, description = "OK", body = SessionListResponse)))]
+#[utoipa::path(get, path = "/me/sessions", tag = "portal", summary = "List your live sessions", responses((status = 200, description = "OK", body = SessionListResponse)))]
 async fn sessions(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -39,7 +39,7 @@ struct ChangePasswordRequest {
     new_password: String,
 }
 
-#[utoipa::path(post, path = "/me/password", tag = "portal", summary = "Change password", request_body = ChangePasswordRequest, responses((status = 204, description = "Done")))]
+#[utoipa::path(post, path = "/me/password", tag = "portal", summary = "Change your password (signs your other sessions out)", request_body = ChangePasswordRequest, responses((status = 204, description = "Done")))]
 async fn change_password(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -55,7 +55,7 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/me/totp", tag = "portal", summary = "Enrol totp", responses((status = 200, description = "OK", body = TotpEnrolmentResponse)))]
+#[utoipa::path(post, path = "/me/totp", tag = "portal", summary = "Start enrolling a TOTP second factor", responses((status = 200, description = "OK", body = TotpEnrolmentResponse)))]
 async fn enrol_totp(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -71,7 +71,7 @@ struct ConfirmTotpRequest {
     code: String,
 }
 
-#[utoipa::path(post, path = "/me/totp/confirm", tag = "portal", summary = "Confirm totp", request_body = ConfirmTotpRequest, responses((status = 200, description = "OK", body = RecoveryCodesResponse)))]
+#[utoipa::path(post, path = "/me/totp/confirm", tag = "portal", summary = "Confirm TOTP enrolment with a code (returns recovery codes once)", request_body = ConfirmTotpRequest, responses((status = 200, description = "OK", body = RecoveryCodesResponse)))]
 async fn confirm_totp(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -88,7 +88,7 @@ struct DisableTotpRequest {
     password: String,
 }
 
-#[utoipa::path(post, path = "/me/totp/disable", tag = "portal", summary = "Disable totp", request_body = DisableTotpRequest, responses((status = 204, description = "Done")))]
+#[utoipa::path(post, path = "/me/totp/disable", tag = "portal", summary = "Turn the TOTP second factor off", request_body = DisableTotpRequest, responses((status = 204, description = "Done")))]
 async fn disable_totp(
     State(state): State<AppState>,
     signed_in: SignedIn,

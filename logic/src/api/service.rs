@@ -9,12 +9,10 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiQuery, OptionalJson, RequestId, RequiredIdempotencyKey};
-use super::transfers::TransferRequest;
+use super::transfers::{TransferRequest, parse_transfer};
 use crate::auth::SignedIn;
-use crate::domain::text::{MEMO_MAX_CHARS, bounded};
-use crate::domain::{AccountNumber, Amount, Currency};
-use crate::error::{ApiError, invalid_account_number};
-use crate::ledger::{Actor, Outcome};
+use crate::error::ApiError;
+use crate::ledger::{Actor, Movement, Order, Outcome};
 use crate::pending::{PendingOrder, Resolution};
 use crate::state::AppState;
 use crate::wire::{BatchResponse, EventPage, PendingTransferListResponse, PendingTransferResponse};
@@ -79,14 +77,27 @@ async fn create_pending(
     RequiredIdempotencyKey(key): RequiredIdempotencyKey,
     ApiJson(request): ApiJson<PendingTransferRequest>,
 ) -> Result<Outcome, ApiError> {
-    let currency = Currency::parse(&request.currency)?;
+    let Order {
+        movement: Movement::Transfer { debit, credit },
+        amount,
+        memo,
+    } = parse_transfer(
+        &request.debit_account,
+        &request.credit_account,
+        &request.amount,
+        &request.currency,
+        &request.memo,
+    )?
+    else {
+        return Err(ApiError::Internal(
+            "a transfer parsed as another movement".into(),
+        ));
+    };
     let order = PendingOrder {
-        debit: AccountNumber::parse(&request.debit_account)
-            .map_err(|e| invalid_account_number("debit_account", e))?,
-        credit: AccountNumber::parse(&request.credit_account)
-            .map_err(|e| invalid_account_number("credit_account", e))?,
-        amount: Amount::parse(&request.amount, currency)?,
-        memo: bounded("memo", &request.memo, MEMO_MAX_CHARS)?,
+        debit,
+        credit,
+        amount,
+        memo,
         timeout_s: crate::pending::timeout(request.timeout_seconds)?,
     };
     crate::pending::create(&state, actor(&signed_in, &request_id), &key, &order).await

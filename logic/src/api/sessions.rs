@@ -76,7 +76,7 @@ struct SecondFactorRequest {
     code: String,
 }
 
-#[utoipa::path(post, path = "/sessions/second-factor", tag = "sessions", summary = "Second factor", request_body = SecondFactorRequest, responses((status = 201, description = "Created", body = SessionResponse)))]
+#[utoipa::path(post, path = "/sessions/second-factor", tag = "sessions", summary = "Finish a sign-in with a TOTP or recovery code", request_body = SecondFactorRequest, responses((status = 201, description = "Created", body = SessionResponse)))]
 async fn second_factor(
     State(state): State<AppState>,
     _: crate::auth::Caller,
@@ -86,7 +86,7 @@ async fn second_factor(
     Ok((StatusCode::CREATED, Json(session)))
 }
 
-#[utoipa::path(delete, path = "/sessions/current", tag = "sessions", summary = "Sign out", responses((status = 204, description = "Done")))]
+#[utoipa::path(delete, path = "/sessions/current", tag = "sessions", summary = "Sign out this session", responses((status = 204, description = "Done")))]
 async fn sign_out(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -95,7 +95,7 @@ async fn sign_out(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/sessions", tag = "sessions", summary = "Sign out everywhere", responses((status = 204, description = "Done")))]
+#[utoipa::path(delete, path = "/sessions", tag = "sessions", summary = "Sign out every session of the user", responses((status = 204, description = "Done")))]
 async fn sign_out_everywhere(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -104,7 +104,7 @@ async fn sign_out_everywhere(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/me", tag = "sessions", summary = "Who am i", responses((status = 200, description = "OK", body = WhoAmIResponse)))]
+#[utoipa::path(get, path = "/me", tag = "sessions", summary = "Who the signed-in user is", responses((status = 200, description = "OK", body = WhoAmIResponse)))]
 async fn who_am_i(
     State(state): State<AppState>,
     signed_in: SignedIn,

@@ -39,21 +39,39 @@ pub struct TransferRequest {
 
 impl TransferRequest {
     pub fn parse(&self) -> Result<Order, ApiError> {
-        let currency = Currency::parse(&self.currency)?;
-        Ok(Order {
-            movement: Movement::Transfer {
-                debit: AccountNumber::parse(&self.debit_account)
-                    .map_err(|e| invalid_account_number("debit_account", e))?,
-                credit: AccountNumber::parse(&self.credit_account)
-                    .map_err(|e| invalid_account_number("credit_account", e))?,
-            },
-            amount: Amount::parse(&self.amount, currency)?,
-            memo: bounded("memo", &self.memo, MEMO_MAX_CHARS)?,
-        })
+        parse_transfer(
+            &self.debit_account,
+            &self.credit_account,
+            &self.amount,
+            &self.currency,
+            &self.memo,
+        )
     }
 }
 
-#[utoipa::path(post, path = "/transfers", tag = "transfers", summary = "Create", params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = TransferRequest, responses((status = 201, description = "Posted", body = TransferResponse), (status = 202, description = "Above the teller approval threshold: filed for a supervisor, the funds held", body = crate::wire::ApprovalResponse)))]
+/// The fields of any movement between two customer accounts, parsed into an order; each error
+/// names its field.
+pub fn parse_transfer(
+    debit_account: &str,
+    credit_account: &str,
+    amount: &str,
+    currency: &str,
+    memo: &str,
+) -> Result<Order, ApiError> {
+    let currency = Currency::parse(currency)?;
+    Ok(Order {
+        movement: Movement::Transfer {
+            debit: AccountNumber::parse(debit_account)
+                .map_err(|e| invalid_account_number("debit_account", e))?,
+            credit: AccountNumber::parse(credit_account)
+                .map_err(|e| invalid_account_number("credit_account", e))?,
+        },
+        amount: Amount::parse(amount, currency)?,
+        memo: bounded("memo", memo, MEMO_MAX_CHARS)?,
+    })
+}
+
+#[utoipa::path(post, path = "/transfers", tag = "transfers", summary = "Move money between two customer accounts", params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = TransferRequest, responses((status = 201, description = "Posted", body = TransferResponse), (status = 202, description = "Above the teller approval threshold: filed for a supervisor, the funds held", body = crate::wire::ApprovalResponse)))]
 async fn create(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -69,7 +87,7 @@ async fn create(
     crate::ledger::post(&state, actor, &key, &order).await
 }
 
-#[utoipa::path(get, path = "/transfers/{id}", tag = "transfers", summary = "Read", params(("id" = String, Path)), responses((status = 200, description = "OK", body = TransferResponse)))]
+#[utoipa::path(get, path = "/transfers/{id}", tag = "transfers", summary = "Read a transfer", params(("id" = String, Path)), responses((status = 200, description = "OK", body = TransferResponse)))]
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
