@@ -192,14 +192,25 @@ pub async fn find_internal_account(
     .classify()
 }
 
+/// A page of a customer's accounts, oldest first: up to `limit` after the place `after` (opening
+/// time and number) of the last one read.
 pub async fn list_customer_accounts(
     conn: &mut PgConnection,
     customer_id: Uuid,
+    after: Option<(OffsetDateTime, String)>,
+    limit: i64,
 ) -> Result<Vec<AccountRow>, DataError> {
+    let (after_at, after_number) = after.unzip();
     sqlx::query_as(account_query!(
-        "WHERE a.customer_id = $1 ORDER BY a.created_at, a.number"
+        "WHERE a.customer_id = $1
+           AND ($2::timestamptz IS NULL OR (a.created_at, a.number) > ($2, $3))
+         ORDER BY a.created_at, a.number
+         LIMIT $4"
     ))
     .bind(customer_id)
+    .bind(after_at)
+    .bind(after_number)
+    .bind(limit)
     .fetch_all(conn)
     .await
     .classify()

@@ -164,6 +164,8 @@ pub struct ApprovalFilter {
     pub status: Option<ApprovalStatus>,
     pub account_id: Option<Uuid>,
     pub customer_id: Option<Uuid>,
+    /// The place (creation time and id) of the last request read; the page starts after it.
+    pub before: Option<(OffsetDateTime, Uuid)>,
     pub limit: i64,
 }
 
@@ -176,11 +178,14 @@ pub async fn list_approvals(
            AND ($2::uuid IS NULL OR r.account_id = $2)
            AND ($3::uuid IS NULL OR r.customer_id = $3)
            AND (r.status <> 'pending' OR r.expires_at > now() OR $1::approval_status IS NULL)
-         ORDER BY r.created_at DESC LIMIT $4"
+           AND ($4::timestamptz IS NULL OR (r.created_at, r.id) < ($4, $5))
+         ORDER BY r.created_at DESC, r.id DESC LIMIT $6"
     ))
     .bind(filter.status)
     .bind(filter.account_id)
     .bind(filter.customer_id)
+    .bind(filter.before.map(|(at, _)| at))
+    .bind(filter.before.map(|(_, id)| id))
     .bind(filter.limit)
     .fetch_all(conn)
     .await

@@ -119,25 +119,31 @@ pub async fn update_customer(
 }
 
 /// Customers matching `text`: part of the name or email (any case), the phone number with spaces
-/// ignored, the identity document, or the number of one of their accounts. Names first.
+/// ignored, the identity document, or the number of one of their accounts. A page in order of
+/// name, then id: up to `limit` after the place `after` of the last one read.
 pub async fn search_customers(
     conn: &mut PgConnection,
     text: &str,
+    after: Option<(String, Uuid)>,
     limit: i64,
 ) -> Result<Vec<CustomerRow>, DataError> {
     let pattern = crate::like_pattern(text);
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let (after_name, after_id) = after.unzip();
     sqlx::query_as(customer_query!(
-        "WHERE c.full_name ILIKE $1 OR c.email ILIKE $1
+        "WHERE (c.full_name ILIKE $1 OR c.email ILIKE $1
             OR ($2 <> '' AND length($2) >= 4 AND replace(c.phone, ' ', '') LIKE '%' || $2 || '%')
             OR upper(c.id_document) = upper($3)
-            OR EXISTS (SELECT 1 FROM accounts a WHERE a.customer_id = c.id AND a.number = $2)
-         ORDER BY c.full_name, c.created_at
-         LIMIT $4"
+            OR EXISTS (SELECT 1 FROM accounts a WHERE a.customer_id = c.id AND a.number = $2))
+           AND ($4::text IS NULL OR (c.full_name, c.id) > ($4, $5))
+         ORDER BY c.full_name, c.id
+         LIMIT $6"
     ))
     .bind(pattern)
     .bind(digits)
     .bind(text)
+    .bind(after_name)
+    .bind(after_id)
     .bind(limit)
     .fetch_all(conn)
     .await

@@ -80,28 +80,31 @@ pub async fn open_drawer(
     .classify()
 }
 
-/// The teller's drawers, open ones first, then the latest closed.
-pub async fn teller_drawers(
+/// A drawer's place in a list of drawers: closed or not, then opening time and id.
+pub type DrawerPlace = (bool, OffsetDateTime, Uuid);
+
+/// A page of drawers, open ones first, then the latest opened: one teller's (open and closed), or
+/// with no teller every open drawer of the branch. Up to `limit` after the place `after` of the
+/// last one read.
+pub async fn list_drawers(
     conn: &mut PgConnection,
-    teller_id: Uuid,
+    teller_id: Option<Uuid>,
+    after: Option<DrawerPlace>,
     limit: i64,
 ) -> Result<Vec<DrawerRow>, DataError> {
     sqlx::query_as(drawer_query!(
-        "WHERE d.teller_id = $1
-         ORDER BY d.closed_at IS NOT NULL, d.opened_at DESC LIMIT $2"
+        "WHERE CASE WHEN $1::uuid IS NULL THEN d.closed_at IS NULL ELSE d.teller_id = $1 END
+           AND ($2::bool IS NULL
+                OR (d.closed_at IS NOT NULL) > $2
+                OR ((d.closed_at IS NOT NULL) = $2 AND (d.opened_at, d.id) < ($3, $4)))
+         ORDER BY d.closed_at IS NOT NULL, d.opened_at DESC, d.id DESC
+         LIMIT $5"
     ))
     .bind(teller_id)
+    .bind(after.map(|(closed, _, _)| closed))
+    .bind(after.map(|(_, at, _)| at))
+    .bind(after.map(|(_, _, id)| id))
     .bind(limit)
-    .fetch_all(conn)
-    .await
-    .classify()
-}
-
-/// Every open drawer of the branch.
-pub async fn open_drawers(conn: &mut PgConnection) -> Result<Vec<DrawerRow>, DataError> {
-    sqlx::query_as(drawer_query!(
-        "WHERE d.closed_at IS NULL ORDER BY d.opened_at"
-    ))
     .fetch_all(conn)
     .await
     .classify()

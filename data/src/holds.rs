@@ -84,16 +84,24 @@ pub async fn release_hold(
     Ok(done.rows_affected() == 1)
 }
 
-/// An account's holds, newest first: the active ones and the most recent released or expired.
+/// A page of an account's holds (active, released and expired), newest first: up to `limit`
+/// after the place `before` (creation time and id) of the last one read.
 pub async fn account_holds(
     conn: &mut PgConnection,
     account_id: Uuid,
+    before: Option<(OffsetDateTime, Uuid)>,
     limit: i64,
 ) -> Result<Vec<HoldRow>, DataError> {
+    let (before_at, before_id) = before.unzip();
     sqlx::query_as(hold_query!(
-        "WHERE h.account_id = $1 ORDER BY h.created_at DESC LIMIT $2"
+        "WHERE h.account_id = $1
+           AND ($2::timestamptz IS NULL OR (h.created_at, h.id) < ($2, $3))
+         ORDER BY h.created_at DESC, h.id DESC
+         LIMIT $4"
     ))
     .bind(account_id)
+    .bind(before_at)
+    .bind(before_id)
     .bind(limit)
     .fetch_all(conn)
     .await

@@ -12,20 +12,42 @@ pub struct PayeeRow {
     pub nickname: String,
     pub account_number: String,
     pub created_at: OffsetDateTime,
+    /// The nickname as the list is ordered: in lower case.
+    pub sort_key: String,
 }
 
+/// A page of a customer's payees in order of nickname (any case), then id: up to `limit` after
+/// the place `after` (sort key and id) of the last one read.
 pub async fn list_payees(
     conn: &mut PgConnection,
     customer_id: Uuid,
+    after: Option<(String, Uuid)>,
+    limit: i64,
 ) -> Result<Vec<PayeeRow>, DataError> {
+    let (after_key, after_id) = after.unzip();
     sqlx::query_as(
-        "SELECT id, nickname, account_number, created_at FROM payees
-         WHERE customer_id = $1 ORDER BY lower(nickname)",
+        "SELECT id, nickname, account_number, created_at, lower(nickname) AS sort_key
+         FROM payees
+         WHERE customer_id = $1 AND ($2::text IS NULL OR (lower(nickname), id) > ($2, $3))
+         ORDER BY lower(nickname), id
+         LIMIT $4",
     )
     .bind(customer_id)
+    .bind(after_key)
+    .bind(after_id)
+    .bind(limit)
     .fetch_all(conn)
     .await
     .classify()
+}
+
+/// How many payees a customer keeps.
+pub async fn count_payees(conn: &mut PgConnection, customer_id: Uuid) -> Result<i64, DataError> {
+    sqlx::query_scalar("SELECT count(*) FROM payees WHERE customer_id = $1")
+        .bind(customer_id)
+        .fetch_one(conn)
+        .await
+        .classify()
 }
 
 /// Saves a payee; `Violation::Other("payees_nickname_key")` if the nickname is taken.
@@ -38,7 +60,7 @@ pub async fn insert_payee(
     sqlx::query_as(
         "INSERT INTO payees (id, customer_id, nickname, account_number)
          VALUES (gen_random_uuid(), $1, $2, $3)
-         RETURNING id, nickname, account_number, created_at",
+         RETURNING id, nickname, account_number, created_at, lower(nickname) AS sort_key",
     )
     .bind(customer_id)
     .bind(nickname)

@@ -227,20 +227,31 @@ pub struct SessionRow {
     pub client_ip: Option<String>,
 }
 
+/// A page of a user's live sessions, newest sign-in first: up to `limit` after the place
+/// `before` (sign-in time and id) of the last one read. Ordered by sign-in rather than last use,
+/// which changes while the list is read.
 pub async fn list_live_sessions(
     conn: &mut PgConnection,
     user_id: Uuid,
     idle_s: i64,
+    before: Option<(OffsetDateTime, Uuid)>,
+    limit: i64,
 ) -> Result<Vec<SessionRow>, DataError> {
+    let (before_at, before_id) = before.unzip();
     sqlx::query_as(
         "SELECT id, created_at, last_seen_at, expires_at, user_agent, client_ip
          FROM user_sessions
          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
            AND last_seen_at > now() - $2 * interval '1 second'
-         ORDER BY last_seen_at DESC",
+           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+         ORDER BY created_at DESC, id DESC
+         LIMIT $5",
     )
     .bind(user_id)
     .bind(idle_s)
+    .bind(before_at)
+    .bind(before_id)
+    .bind(limit)
     .fetch_all(conn)
     .await
     .classify()

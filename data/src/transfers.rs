@@ -279,6 +279,7 @@ pub struct CustomerEntryRow {
 pub async fn customer_recent_entries(
     conn: &mut PgConnection,
     customer_id: Uuid,
+    before_entry_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<CustomerEntryRow>, DataError> {
     sqlx::query_as(
@@ -287,7 +288,8 @@ pub async fn customer_recent_entries(
                 CASE WHEN t.debit_account_id = e.account_id THEN c.number ELSE d.number END
                     AS counterparty_number
          FROM accounts a
-         CROSS JOIN LATERAL (SELECT * FROM ledger_entries le WHERE le.account_id = a.id
+         CROSS JOIN LATERAL (SELECT * FROM ledger_entries le
+                             WHERE le.account_id = a.id AND ($3::bigint IS NULL OR le.id < $3)
                              ORDER BY le.id DESC LIMIT $2) e
          JOIN transfers t ON t.id = e.transfer_id
          JOIN accounts d ON d.id = t.debit_account_id
@@ -298,6 +300,7 @@ pub async fn customer_recent_entries(
     )
     .bind(customer_id)
     .bind(limit)
+    .bind(before_entry_id)
     .fetch_all(conn)
     .await
     .classify()

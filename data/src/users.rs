@@ -333,10 +333,20 @@ macro_rules! staff_query {
     };
 }
 
-pub async fn list_staff(conn: &mut PgConnection) -> Result<Vec<StaffRow>, DataError> {
+/// A page of staff in order of username: up to `limit` after the username `after`.
+pub async fn list_staff(
+    conn: &mut PgConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<StaffRow>, DataError> {
     sqlx::query_as(staff_query!(
-        "WHERE u.role IN ('teller', 'supervisor', 'admin') ORDER BY u.role, u.username"
+        "WHERE u.role IN ('teller', 'supervisor', 'admin')
+           AND ($1::text IS NULL OR u.username > $1)
+         ORDER BY u.username
+         LIMIT $2"
     ))
+    .bind(after)
+    .bind(limit)
     .fetch_all(conn)
     .await
     .classify()

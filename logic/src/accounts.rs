@@ -177,12 +177,15 @@ pub async fn get(
     }
 }
 
-/// The accounts of a customer: a customer's own, or for staff the customer they name.
+/// A page of a customer's accounts, oldest first: a customer's own, or for staff the customer
+/// they name.
 pub async fn list(
     state: &AppState,
     user: &SessionUser,
     customer_id: Option<Uuid>,
-) -> Result<Vec<AccountRow>, ApiError> {
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<(Vec<AccountRow>, Option<String>), ApiError> {
     let customer_id = if user.reaches_every_customer() {
         customer_id.ok_or_else(|| ApiError::BadRequest {
             code: "customer_id_required",
@@ -190,16 +193,33 @@ pub async fn list(
         })?
     } else {
         match (customer_id, user.customer_id) {
-            (Some(asked), Some(own)) if asked != own => return Ok(Vec::new()),
+            (Some(asked), Some(own)) if asked != own => return Ok((Vec::new(), None)),
             (_, Some(own)) => own,
             (_, None) => return Err(ApiError::Internal("customer user without customer".into())),
         }
     };
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::accounts::list_customer_accounts(&mut conn, customer_id).await?)
-    })
-    .await
+    let after = match cursor {
+        None => None,
+        Some(cursor) => {
+            let (at, number): (i128, String) = crate::cursor::decode(cursor)?;
+            Some((crate::cursor::from_instant(at)?, number))
+        }
+    };
+    let rows =
+        crate::retry::run(state.settings.retry_budget_ms, || async {
+            let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+            Ok(data::accounts::list_customer_accounts(
+                &mut conn,
+                customer_id,
+                after.clone(),
+                limit + 1,
+            )
+            .await?)
+        })
+        .await?;
+    Ok(crate::cursor::page(rows, limit, |row| {
+        crate::cursor::encode(&(crate::cursor::instant(row.created_at), &row.number))
+    }))
 }
 
 /// Which part of an account's history to read.
@@ -244,7 +264,11 @@ pub async fn history(
             "from must not be after to",
         ));
     }
-    let before_entry_id = filter.cursor.as_deref().map(decode_cursor).transpose()?;
+    let before_entry_id = filter
+        .cursor
+        .as_deref()
+        .map(crate::cursor::decode_serial)
+        .transpose()?;
     let text = match filter.text.as_deref().map(str::trim) {
         Some(text) if !text.is_empty() => Some(crate::domain::text::bounded(
             "q",
@@ -263,18 +287,13 @@ pub async fn history(
         text,
         limit: limit + 1,
     };
-    let mut rows = crate::retry::run(state.settings.retry_budget_ms, || async {
+    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
         Ok(data::transfers::account_history(&mut conn, &query).await?)
     })
     .await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|row| encode_cursor(row.id))
-    } else {
-        None
-    };
+    let (rows, next_cursor) =
+        crate::cursor::page(rows, limit, |row| crate::cursor::encode_serial(row.id));
     Ok(HistoryResponse {
         account: account.number.clone(),
         currency: account.currency.clone(),
@@ -363,37 +382,6 @@ pub async fn statement(
     })
 }
 
-/// Cursors are opaque to clients: the id of the last entry seen, encoded.
-fn encode_cursor(entry_id: i64) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("e{entry_id}"))
-}
-
-fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
-    use base64::Engine;
-    let invalid = || ApiError::invalid("invalid_query", "cursor", "the cursor is not valid");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor.as_bytes())
-        .map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    text.strip_prefix('e')
-        .and_then(|id| id.parse().ok())
-        .filter(|id| *id > 0)
-        .ok_or_else(invalid)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_garbage_is_refused() {
-        assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
-        assert!(decode_cursor("not a cursor").is_err());
-        assert!(decode_cursor(&encode_cursor(-1)).is_err());
-    }
-}
-
 /// A change of an account's status, asked for by staff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusChange {
@@ -461,6 +449,7 @@ pub async fn change_status(
                         status: Some(data::approvals::ApprovalStatus::Pending),
                         account_id: Some(account.id),
                         customer_id: None,
+                        before: None,
                         limit: 1,
                     },
                 )
@@ -507,8 +496,6 @@ pub async fn change_status(
 
 /// Longest a hold may last: a year.
 const HOLD_DAYS_MAX: i64 = 366;
-/// Holds one listing shows.
-const HOLDS_LISTED_MAX: i64 = 100;
 
 /// Places a hold on a customer account: it reduces the available balance, never the ledger
 /// balance, until it is released or expires. Refused if the available balance does not cover it.
@@ -578,23 +565,34 @@ pub async fn place_hold(
     .await
 }
 
+/// A page of an account's holds, newest first.
 pub async fn holds(
     state: &AppState,
     staff: &SessionUser,
     number: &AccountNumber,
-) -> Result<Vec<crate::wire::HoldResponse>, ApiError> {
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<crate::wire::HoldListResponse, ApiError> {
     staff.require_role(&[Role::Teller, Role::Supervisor, Role::Admin])?;
+    let before = cursor.map(crate::cursor::decode_time).transpose()?;
     let account = get(state, staff, number).await?;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
+    let (rows, now) = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
         let now = data::transaction_now(&mut conn).await?;
-        let rows = data::holds::account_holds(&mut conn, account.id, HOLDS_LISTED_MAX).await?;
-        Ok(rows
+        let rows = data::holds::account_holds(&mut conn, account.id, before, limit + 1).await?;
+        Ok((rows, now))
+    })
+    .await?;
+    let (rows, next_cursor) = crate::cursor::page(rows, limit, |row| {
+        crate::cursor::encode_time(row.created_at, row.id)
+    });
+    Ok(crate::wire::HoldListResponse {
+        holds: rows
             .iter()
             .map(|row| crate::wire::HoldResponse::new(row, &account, now))
-            .collect())
+            .collect(),
+        next_cursor,
     })
-    .await
 }
 
 /// Releases an active hold. Holds that guard a request awaiting approval are released by its

@@ -10,7 +10,7 @@ use crate::domain::money::format_in_scale;
 use crate::domain::{Amount, Currency};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::wire::{CurrencyLimitsResponse, StaffResponse};
+use crate::wire::{CurrencyLimitsResponse, StaffListResponse, StaffResponse};
 
 fn staff_not_found() -> ApiError {
     ApiError::NotFound {
@@ -31,17 +31,26 @@ fn staff_role(role: Role) -> Result<Role, ApiError> {
     }
 }
 
+/// A page of staff in order of username.
 pub async fn list_staff(
     state: &AppState,
     admin: &SessionUser,
-) -> Result<Vec<StaffResponse>, ApiError> {
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<StaffListResponse, ApiError> {
     admin.require_role(&[Role::Admin])?;
+    let after: Option<String> = cursor.map(crate::cursor::decode).transpose()?;
     let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::users::list_staff(&mut conn).await?)
+        Ok(data::users::list_staff(&mut conn, after.as_deref(), limit + 1).await?)
     })
     .await?;
-    Ok(rows.iter().map(StaffResponse::from).collect())
+    let (rows, next_cursor) =
+        crate::cursor::page(rows, limit, |row| crate::cursor::encode(&row.username));
+    Ok(StaffListResponse {
+        staff: rows.iter().map(StaffResponse::from).collect(),
+        next_cursor,
+    })
 }
 
 /// Creates a member of staff with an initial password the admin hands over.

@@ -28,7 +28,7 @@ use crate::ledger::{
     Actor, Claimed, IdempotencyKey, Initiator, KeyCompletion, Movement, Order, Outcome, Side,
 };
 use crate::state::AppState;
-use crate::wire::{ApprovalResponse, TransferResponse};
+use crate::wire::{ApprovalListResponse, ApprovalResponse, TransferResponse};
 
 /// Most requests one list returns.
 pub const LIST_MAX: i64 = 200;
@@ -557,18 +557,30 @@ pub async fn file_overdraft_limit(
 
 /// Requests staff may see: supervisors all, tellers the ones they made (and any for a customer or
 /// account they are looking at).
+/// A page of them, newest first; `filter.limit` is the page size.
 pub async fn list(
     state: &AppState,
     user: &SessionUser,
     filter: ApprovalFilter,
-) -> Result<Vec<ApprovalResponse>, ApiError> {
+) -> Result<ApprovalListResponse, ApiError> {
     user.require_role(&[Role::Teller, Role::Supervisor])?;
+    let limit = filter.limit;
+    let filter = ApprovalFilter {
+        limit: limit + 1,
+        ..filter
+    };
     let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
         Ok(data::approvals::list_approvals(&mut conn, &filter).await?)
     })
     .await?;
-    Ok(rows.iter().map(ApprovalResponse::from).collect())
+    let (rows, next_cursor) = crate::cursor::page(rows, limit, |row| {
+        crate::cursor::encode_time(row.created_at, row.id)
+    });
+    Ok(ApprovalListResponse {
+        approvals: rows.iter().map(ApprovalResponse::from).collect(),
+        next_cursor,
+    })
 }
 
 pub async fn get(

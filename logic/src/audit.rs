@@ -120,14 +120,7 @@ pub async fn search(
         })
         .transpose()?;
     let before_id = present(&search.cursor)
-        .map(|c| {
-            c.strip_prefix('a')
-                .and_then(|id| id.parse::<i64>().ok())
-                .filter(|id| *id > 0)
-                .ok_or_else(|| {
-                    ApiError::invalid("invalid_query", "cursor", "the cursor is not valid")
-                })
-        })
+        .map(crate::cursor::decode_serial)
         .transpose()?;
     let start_of = |day: Date| day.with_time(Time::MIDNIGHT).assume_utc();
     let actor = present(&search.actor).map(str::to_ascii_lowercase);
@@ -154,19 +147,10 @@ pub async fn search(
         Ok(data::audit::search(&mut conn, &filter).await?)
     })
     .await?;
-    let more = rows.len() as i64 > limit;
-    let records: Vec<AuditRecordResponse> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(AuditRecordResponse::from)
-        .collect();
-    let next_cursor = if more {
-        records.last().map(|r| format!("a{}", r.id))
-    } else {
-        None
-    };
+    let (rows, next_cursor) =
+        crate::cursor::page(rows, limit, |row| crate::cursor::encode_serial(row.id));
     Ok(AuditListResponse {
-        records,
+        records: rows.into_iter().map(AuditRecordResponse::from).collect(),
         next_cursor,
     })
 }

@@ -11,16 +11,15 @@ use crate::auth::SessionUser;
 use crate::domain::text;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::wire::{ActivityResponse, CustomerResponse, DailyLimitResponse, EntryResponse};
+use crate::wire::{
+    ActivityListResponse, ActivityResponse, CustomerListResponse, CustomerResponse,
+    DailyLimitResponse, EntryResponse,
+};
 
 /// Longest name accepted, as in the `customers.full_name` column.
 const FULL_NAME_MAX_CHARS: usize = 200;
-/// Most customers one search returns.
-pub const SEARCH_MAX: i64 = 50;
 /// Shortest search text: fewer characters match too many customers to be useful.
 const SEARCH_MIN_CHARS: usize = 2;
-/// Entries in a profile's recent activity.
-pub const ACTIVITY_MAX: i64 = 20;
 
 /// A customer's identity fields, validated.
 #[derive(Debug, Clone)]
@@ -218,7 +217,9 @@ pub async fn search(
     state: &AppState,
     staff: &SessionUser,
     text: &str,
-) -> Result<Vec<CustomerResponse>, ApiError> {
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<CustomerListResponse, ApiError> {
     staff.require_role(&[Role::Teller, Role::Supervisor, Role::Admin, Role::Service])?;
     let text = text::bounded("q", text, 200)?;
     if text.chars().count() < SEARCH_MIN_CHARS {
@@ -228,12 +229,19 @@ pub async fn search(
             format!("search with at least {SEARCH_MIN_CHARS} characters"),
         ));
     }
+    let after = cursor.map(crate::cursor::decode_text).transpose()?;
     let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::customers::search_customers(&mut conn, &text, SEARCH_MAX).await?)
+        Ok(data::customers::search_customers(&mut conn, &text, after.clone(), limit + 1).await?)
     })
     .await?;
-    Ok(rows.into_iter().map(CustomerResponse::from).collect())
+    let (rows, next_cursor) = crate::cursor::page(rows, limit, |row| {
+        crate::cursor::encode_text(&row.full_name, row.id)
+    });
+    Ok(CustomerListResponse {
+        customers: rows.into_iter().map(CustomerResponse::from).collect(),
+        next_cursor,
+    })
 }
 
 /// A customer's profile: staff see any, a customer sees only their own.
@@ -254,19 +262,25 @@ pub async fn profile(
     Ok(CustomerResponse::from(row))
 }
 
-/// The latest entries across the customer's accounts, for staff.
+/// A page of the entries across the customer's accounts, newest first, for staff.
 pub async fn activity(
     state: &AppState,
     staff: &SessionUser,
     id: Uuid,
-) -> Result<Vec<ActivityResponse>, ApiError> {
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<ActivityListResponse, ApiError> {
     staff.require_role(&[Role::Teller, Role::Supervisor, Role::Admin])?;
+    let before = cursor.map(crate::cursor::decode_serial).transpose()?;
     let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::transfers::customer_recent_entries(&mut conn, id, ACTIVITY_MAX).await?)
+        Ok(data::transfers::customer_recent_entries(&mut conn, id, before, limit + 1).await?)
     })
     .await?;
-    Ok(rows
+    let (rows, next_cursor) = crate::cursor::page(rows, limit, |row| {
+        crate::cursor::encode_serial(row.entry.id)
+    });
+    let entries = rows
         .iter()
         .map(|row| ActivityResponse {
             account: row.account_number.clone(),
@@ -277,7 +291,11 @@ pub async fn activity(
                 &row.currency,
             ),
         })
-        .collect())
+        .collect();
+    Ok(ActivityListResponse {
+        entries,
+        next_cursor,
+    })
 }
 
 /// The customer's daily transfer limits per currency and what they used today.

@@ -21,7 +21,7 @@ use crate::domain::{AccountNumber, Amount, Currency};
 use crate::error::ApiError;
 use crate::ledger::{Actor, Claimed, IdempotencyKey, Outcome};
 use crate::state::AppState;
-use crate::wire::{DrawerResponse, EntryResponse};
+use crate::wire::{DrawerListResponse, DrawerResponse, EntryResponse};
 
 /// Most movements a drawer read lists.
 const DRAWER_ENTRIES_MAX: i64 = 200;
@@ -296,27 +296,43 @@ pub async fn get(
     .await
 }
 
-/// The caller's drawers (open first, then recent closed), or for supervisors with `all`, every
-/// open drawer of the branch.
+/// A page of the caller's drawers (open first, then the latest opened), or for supervisors with
+/// `all`, of every open drawer of the branch.
 pub async fn list(
     state: &AppState,
     user: &SessionUser,
     all: bool,
-) -> Result<Vec<DrawerResponse>, ApiError> {
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<DrawerListResponse, ApiError> {
     user.require_role(&[Role::Teller, Role::Supervisor])?;
     if all {
         user.require_role(&[Role::Supervisor])?;
     }
+    let after = match cursor {
+        None => None,
+        Some(cursor) => {
+            let (closed, at, id): (bool, i128, Uuid) = crate::cursor::decode(cursor)?;
+            Some((closed, crate::cursor::from_instant(at)?, id))
+        }
+    };
+    let teller = (!all).then_some(user.user_id);
     let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(if all {
-            data::drawers::open_drawers(&mut conn).await?
-        } else {
-            data::drawers::teller_drawers(&mut conn, user.user_id, 10).await?
-        })
+        Ok(data::drawers::list_drawers(&mut conn, teller, after, limit + 1).await?)
     })
     .await?;
-    Ok(rows.iter().map(DrawerResponse::from).collect())
+    let (rows, next_cursor) = crate::cursor::page(rows, limit, |row| {
+        crate::cursor::encode(&(
+            row.closed_at.is_some(),
+            crate::cursor::instant(row.opened_at),
+            row.id,
+        ))
+    });
+    Ok(DrawerListResponse {
+        drawers: rows.iter().map(DrawerResponse::from).collect(),
+        next_cursor,
+    })
 }
 
 /// Parses a count: denomination (a decimal string in the currency's scale) → number of pieces.

@@ -9,7 +9,7 @@ use crate::state::AppState;
 use crate::wire::{PayeeListResponse, PayeeResponse};
 
 /// Most payees one customer keeps: a bounded list stays readable and cheap.
-pub const PAYEES_MAX: usize = 100;
+pub const PAYEES_MAX: i64 = 100;
 const NICKNAME_MAX_CHARS: usize = 40;
 
 fn customer_of(user: &SessionUser) -> Result<Uuid, ApiError> {
@@ -26,15 +26,26 @@ fn response(row: data::payees::PayeeRow) -> PayeeResponse {
     }
 }
 
-pub async fn list(state: &AppState, user: &SessionUser) -> Result<PayeeListResponse, ApiError> {
+/// A page of the customer's payees in order of nickname.
+pub async fn list(
+    state: &AppState,
+    user: &SessionUser,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<PayeeListResponse, ApiError> {
     let customer = customer_of(user)?;
+    let after = cursor.map(crate::cursor::decode_text).transpose()?;
     let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::payees::list_payees(&mut conn, customer).await?)
+        Ok(data::payees::list_payees(&mut conn, customer, after.clone(), limit + 1).await?)
     })
     .await?;
+    let (rows, next_cursor) = crate::cursor::page(rows, limit, |row| {
+        crate::cursor::encode_text(&row.sort_key, row.id)
+    });
     Ok(PayeeListResponse {
         payees: rows.into_iter().map(response).collect(),
+        next_cursor,
     })
 }
 
@@ -49,7 +60,7 @@ pub async fn add(
     let nickname = crate::domain::text::required("nickname", nickname, NICKNAME_MAX_CHARS)?;
     let row = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        if data::payees::list_payees(&mut tx, customer).await?.len() >= PAYEES_MAX {
+        if data::payees::count_payees(&mut tx, customer).await? >= PAYEES_MAX {
             return Err(ApiError::refused(
                 "too_many_payees",
                 format!("keep at most {PAYEES_MAX} payees"),

@@ -391,7 +391,7 @@ pub async fn list(
     })
     .await?;
     Ok(crate::cursor::page(rows, limit, |row| {
-        (row.created_at, row.id)
+        crate::cursor::encode_time(row.created_at, row.id)
     }))
 }
 

@@ -186,21 +186,31 @@ async fn verify_own_password(
     Ok(())
 }
 
+/// A page of the user's live sessions, newest sign-in first.
 pub async fn sessions(
     state: &AppState,
     user: &SessionUser,
+    cursor: Option<&str>,
+    limit: i64,
 ) -> Result<SessionListResponse, ApiError> {
+    let before = cursor.map(crate::cursor::decode_time).transpose()?;
     let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
         Ok(data::sessions::list_live_sessions(
             &mut conn,
             user.user_id,
             state.settings.session_idle_s,
+            before,
+            limit + 1,
         )
         .await?)
     })
     .await?;
+    let (rows, next_cursor) = crate::cursor::page(rows, limit, |row| {
+        crate::cursor::encode_time(row.created_at, row.id)
+    });
     Ok(SessionListResponse {
+        next_cursor,
         sessions: rows
             .into_iter()
             .map(|row| SessionInfo {

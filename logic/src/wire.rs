@@ -109,6 +109,8 @@ impl From<&AccountRow> for AccountResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccountListResponse {
     pub accounts: Vec<AccountResponse>,
+    /// Pass as `cursor` to read the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -147,7 +149,7 @@ pub struct HistoryResponse {
     pub account: String,
     pub currency: String,
     pub entries: Vec<EntryResponse>,
-    /// Pass as `cursor` to read the next (older) page; absent on the last page.
+    /// Pass as `cursor` to read the next (older) page; null on the last page.
     pub next_cursor: Option<String>,
 }
 
@@ -224,6 +226,8 @@ impl From<data::customers::CustomerRow> for CustomerResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionListResponse {
     pub sessions: Vec<SessionInfo>,
+    /// Pass as `cursor` to read the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -266,6 +270,8 @@ pub struct PayeeResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PayeeListResponse {
     pub payees: Vec<PayeeResponse>,
+    /// Pass as `cursor` to read the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -294,6 +300,8 @@ pub struct PortalSessionRecord {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CustomerListResponse {
     pub customers: Vec<CustomerResponse>,
+    /// Pass as `cursor` to read the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// One entry of a customer's recent activity across their accounts.
@@ -308,6 +316,8 @@ pub struct ActivityResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ActivityListResponse {
     pub entries: Vec<ActivityResponse>,
+    /// Pass as `cursor` to read the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -373,6 +383,8 @@ impl From<&data::approvals::ApprovalRow> for ApprovalResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApprovalListResponse {
     pub approvals: Vec<ApprovalResponse>,
+    /// Pass as `cursor` to read the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -418,6 +430,8 @@ impl HoldResponse {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HoldListResponse {
     pub holds: Vec<HoldResponse>,
+    /// Pass as `cursor` to read the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -473,6 +487,8 @@ impl From<&data::drawers::DrawerRow> for DrawerResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DrawerListResponse {
     pub drawers: Vec<DrawerResponse>,
+    /// Pass as `cursor` to read the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -510,6 +526,7 @@ impl From<data::audit::AuditRow> for AuditRecordResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditListResponse {
     pub records: Vec<AuditRecordResponse>,
+    /// Pass as `cursor` to read the next (older) page; null on the last page.
     pub next_cursor: Option<String>,
 }
 
@@ -556,6 +573,8 @@ impl From<&data::users::StaffRow> for StaffResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StaffListResponse {
     pub staff: Vec<StaffResponse>,
+    /// Pass as `cursor` to read the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -644,7 +663,7 @@ impl PendingTransferResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PendingTransferListResponse {
     pub pending_transfers: Vec<PendingTransferResponse>,
-    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    /// Pass as `cursor` to read the next (older) page; null on the last page.
     pub next_cursor: Option<String>,
 }
 
@@ -724,5 +743,6 @@ pub struct ApiKeySecretResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiKeyListResponse {
     pub api_keys: Vec<ApiKeyResponse>,
+    /// Pass as `cursor` to read the next (older) page; null on the last page.
     pub next_cursor: Option<String>,
 }

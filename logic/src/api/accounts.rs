@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiQuery, RequestId};
+use super::extract::{ApiJson, ApiQuery, PageQuery, RequestId};
 use crate::accounts::{HistoryFilter, Opening};
 use crate::auth::SignedIn;
 use crate::domain::AccountNumber;
@@ -67,18 +67,40 @@ async fn open(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    /// Staff: whose accounts. A customer lists their own.
     customer_id: Option<Uuid>,
+    /// `next_cursor` of the previous page; absent for the first page.
+    cursor: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/accounts", tag = "accounts", summary = "List a customer's accounts", params(ListQuery), responses((status = 200, description = "OK", body = AccountListResponse)))]
+/// List a customer's accounts
+///
+/// Oldest first, closed ones included.
+#[utoipa::path(get, path = "/accounts", tag = "accounts", params(ListQuery), responses((status = 200, description = "A page of accounts", body = AccountListResponse)))]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<AccountListResponse>, ApiError> {
-    let rows = crate::accounts::list(&state, &signed_in.user, query.customer_id).await?;
+    let limit = crate::cursor::page_size(
+        query.limit,
+        crate::cursor::PAGE_DEFAULT,
+        crate::cursor::PAGE_MAX,
+    )?;
+    let (rows, next_cursor) = crate::accounts::list(
+        &state,
+        &signed_in.user,
+        query.customer_id,
+        query.cursor.as_deref(),
+        limit,
+    )
+    .await?;
     Ok(Json(AccountListResponse {
         accounts: rows.iter().map(AccountResponse::from).collect(),
+        next_cursor,
     }))
 }
 
@@ -249,16 +271,28 @@ async fn close(
     .await
 }
 
-#[utoipa::path(get, path = "/accounts/{number}/holds", tag = "accounts", summary = "List an account's holds", params(("number" = String, Path)), responses((status = 200, description = "OK", body = crate::wire::HoldListResponse)))]
+/// List an account's holds
+///
+/// Newest first: active, released and expired.
+#[utoipa::path(get, path = "/accounts/{number}/holds", tag = "accounts", params(("number" = String, Path), PageQuery), responses((status = 200, description = "A page of holds", body = crate::wire::HoldListResponse)))]
 async fn holds(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(number): Path<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<crate::wire::HoldListResponse>, ApiError> {
     let number = parse_number(&number)?;
-    Ok(Json(crate::wire::HoldListResponse {
-        holds: crate::accounts::holds(&state, &signed_in.user, &number).await?,
-    }))
+    let limit = query.size()?;
+    Ok(Json(
+        crate::accounts::holds(
+            &state,
+            &signed_in.user,
+            &number,
+            query.cursor.as_deref(),
+            limit,
+        )
+        .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, RequestId};
+use super::extract::{ApiJson, ApiQuery, PageQuery, RequestId};
 use crate::auth::SignedIn;
 use crate::domain::Currency;
 use crate::error::ApiError;
@@ -24,14 +24,19 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_limits))
 }
 
-#[utoipa::path(get, path = "/admin/staff", tag = "administration", summary = "List staff", responses((status = 200, description = "OK", body = StaffListResponse)))]
+/// List staff
+///
+/// Tellers, supervisors and admins in order of username, disabled ones included.
+#[utoipa::path(get, path = "/admin/staff", tag = "administration", params(PageQuery), responses((status = 200, description = "A page of staff", body = StaffListResponse)))]
 async fn list_staff(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<StaffListResponse>, ApiError> {
-    Ok(Json(StaffListResponse {
-        staff: crate::admin::list_staff(&state, &signed_in.user).await?,
-    }))
+    let limit = query.size()?;
+    Ok(Json(
+        crate::admin::list_staff(&state, &signed_in.user, query.cursor.as_deref(), limit).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -8,8 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::extract::PageQuery;
 use super::extract::{ApiJson, ApiQuery, OptionalJson, RequestId};
-use super::service::PageQuery;
 use crate::api_keys::{KeyChange, NewKey};
 use crate::auth::SignedIn;
 use crate::auth::scopes::Scope;
@@ -41,7 +41,7 @@ async fn list(
     signed_in: SignedIn,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<ApiKeyListResponse>, ApiError> {
-    let limit = crate::cursor::page_size(query.limit, 50, 100)?;
+    let limit = query.size()?;
     let (rows, next_cursor) =
         crate::api_keys::list(&state, &signed_in.user, query.cursor.as_deref(), limit).await?;
     Ok(Json(ApiKeyListResponse {

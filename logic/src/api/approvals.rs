@@ -31,23 +31,32 @@ struct ListQuery {
     status: Option<ApprovalStatus>,
     customer_id: Option<Uuid>,
     account: Option<String>,
+    /// `next_cursor` of the previous page; absent for the first page.
+    cursor: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/approvals", tag = "approvals", summary = "List approval requests", params(ListQuery), responses((status = 200, description = "OK", body = ApprovalListResponse)))]
+/// List approval requests
+///
+/// Newest first. Pending requests past their expiry are left out when `status` is `pending`.
+#[utoipa::path(get, path = "/approvals", tag = "approvals", params(ListQuery), responses((status = 200, description = "A page of approval requests", body = ApprovalListResponse)))]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ApprovalListResponse>, ApiError> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=crate::approvals::LIST_MAX).contains(&limit) {
-        return Err(ApiError::invalid(
-            "invalid_query",
-            "limit",
-            format!("limit must be between 1 and {}", crate::approvals::LIST_MAX),
-        ));
-    }
+    let limit = crate::cursor::page_size(
+        query.limit,
+        crate::cursor::PAGE_DEFAULT,
+        crate::approvals::LIST_MAX,
+    )?;
+    let before = query
+        .cursor
+        .as_deref()
+        .map(crate::cursor::decode_time)
+        .transpose()?;
     let account_id = match query.account.as_deref() {
         None => None,
         Some(number) => {
@@ -64,11 +73,12 @@ async fn list(
         status: query.status,
         account_id,
         customer_id: query.customer_id,
+        before,
         limit,
     };
-    Ok(Json(ApprovalListResponse {
-        approvals: crate::approvals::list(&state, &signed_in.user, filter).await?,
-    }))
+    Ok(Json(
+        crate::approvals::list(&state, &signed_in.user, filter).await?,
+    ))
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {

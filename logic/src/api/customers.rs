@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiQuery, RequestId};
+use super::extract::{ApiJson, ApiQuery, PageQuery, RequestId};
 use crate::auth::SignedIn;
 use crate::customers::{Identity, IdentityFields, Onboarding};
 use crate::domain::Currency;
@@ -75,17 +75,37 @@ async fn create(
 struct SearchQuery {
     /// Part of a name or email, a phone number, an identity document or an account number.
     q: String,
+    /// `next_cursor` of the previous page; absent for the first page.
+    cursor: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/customers", tag = "customers", summary = "Find customers by name, email, phone, document or account number", params(SearchQuery), responses((status = 200, description = "OK", body = CustomerListResponse)))]
+/// Find customers by name, email, phone, document or account number
+///
+/// In order of name. Pass the same `q` with each page's cursor.
+#[utoipa::path(get, path = "/customers", tag = "customers", params(SearchQuery), responses((status = 200, description = "A page of matching customers", body = CustomerListResponse)))]
 async fn search(
     State(state): State<AppState>,
     signed_in: SignedIn,
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Json<CustomerListResponse>, ApiError> {
-    Ok(Json(CustomerListResponse {
-        customers: crate::customers::search(&state, &signed_in.user, &query.q).await?,
-    }))
+    let limit = crate::cursor::page_size(
+        query.limit,
+        crate::cursor::PAGE_DEFAULT,
+        crate::cursor::PAGE_MAX,
+    )?;
+    Ok(Json(
+        crate::customers::search(
+            &state,
+            &signed_in.user,
+            &query.q,
+            query.cursor.as_deref(),
+            limit,
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/customers/{id}", tag = "customers", summary = "Read a customer", params(("id" = String, Path)), responses((status = 200, description = "OK", body = CustomerResponse)))]
@@ -122,16 +142,22 @@ async fn update(
     ))
 }
 
-#[utoipa::path(get, path = "/customers/{id}/activity", tag = "customers", summary = "A customer's latest entries across their accounts", params(("id" = String, Path)), responses((status = 200, description = "OK", body = ActivityListResponse)))]
+/// A customer's entries across their accounts
+///
+/// Newest first.
+#[utoipa::path(get, path = "/customers/{id}/activity", tag = "customers", params(("id" = String, Path), PageQuery), responses((status = 200, description = "A page of entries", body = ActivityListResponse)))]
 async fn activity(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<ActivityListResponse>, ApiError> {
     let id = parse_id(&id)?;
-    Ok(Json(ActivityListResponse {
-        entries: crate::customers::activity(&state, &signed_in.user, id).await?,
-    }))
+    let limit = query.size()?;
+    Ok(Json(
+        crate::customers::activity(&state, &signed_in.user, id, query.cursor.as_deref(), limit)
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/customers/{id}/limits", tag = "customers", summary = "A customer's daily transfer limits and what is used today", params(("id" = String, Path)), responses((status = 200, description = "OK", body = DailyLimitListResponse)))]

@@ -56,17 +56,37 @@ struct ListQuery {
     /// Supervisors: every open drawer of the branch.
     #[serde(default)]
     all: bool,
+    /// `next_cursor` of the previous page; absent for the first page.
+    cursor: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/drawers", tag = "cash drawers", summary = "List cash drawers", params(ListQuery), responses((status = 200, description = "OK", body = DrawerListResponse)))]
+/// List cash drawers
+///
+/// Your drawers, open ones first, then the latest opened; with `all`, every open drawer.
+#[utoipa::path(get, path = "/drawers", tag = "cash drawers", params(ListQuery), responses((status = 200, description = "A page of drawers", body = DrawerListResponse)))]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<DrawerListResponse>, ApiError> {
-    Ok(Json(DrawerListResponse {
-        drawers: crate::drawers::list(&state, &signed_in.user, query.all).await?,
-    }))
+    let limit = crate::cursor::page_size(
+        query.limit,
+        crate::cursor::PAGE_DEFAULT,
+        crate::cursor::PAGE_MAX,
+    )?;
+    Ok(Json(
+        crate::drawers::list(
+            &state,
+            &signed_in.user,
+            query.all,
+            query.cursor.as_deref(),
+            limit,
+        )
+        .await?,
+    ))
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {

@@ -180,3 +180,26 @@ impl IntoResponse for Outcome {
         response
     }
 }
+
+/// The query of a list with nothing to filter: which page, and how long.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// `next_cursor` of the previous page; absent for the first page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+}
+
+impl PageQuery {
+    /// The page size asked for, refused as `invalid_query` when out of bounds.
+    pub fn size(&self) -> Result<i64, ApiError> {
+        crate::cursor::page_size(
+            self.limit,
+            crate::cursor::PAGE_DEFAULT,
+            crate::cursor::PAGE_MAX,
+        )
+    }
+}

@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiQuery, PageQuery};
 use crate::auth::SignedIn;
 use crate::domain::AccountNumber;
 use crate::error::{ApiError, invalid_account_number};
@@ -21,12 +21,19 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(remove))
 }
 
-#[utoipa::path(get, path = "/payees", tag = "portal", summary = "List your saved payees", responses((status = 200, description = "OK", body = PayeeListResponse)))]
+/// List your saved payees
+///
+/// In order of nickname.
+#[utoipa::path(get, path = "/payees", tag = "portal", params(PageQuery), responses((status = 200, description = "A page of payees", body = PayeeListResponse)))]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<PayeeListResponse>, ApiError> {
-    Ok(Json(crate::payees::list(&state, &signed_in.user).await?))
+    let limit = query.size()?;
+    Ok(Json(
+        crate::payees::list(&state, &signed_in.user, query.cursor.as_deref(), limit).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

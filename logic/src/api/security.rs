@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiQuery, PageQuery};
 use crate::auth::SignedIn;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -22,13 +22,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(disable_totp))
 }
 
-#[utoipa::path(get, path = "/me/sessions", tag = "portal", summary = "List your live sessions", responses((status = 200, description = "OK", body = SessionListResponse)))]
+/// List your live sessions
+///
+/// Newest sign-in first; `current` marks the one making the request.
+#[utoipa::path(get, path = "/me/sessions", tag = "portal", params(PageQuery), responses((status = 200, description = "A page of sessions", body = SessionListResponse)))]
 async fn sessions(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<SessionListResponse>, ApiError> {
+    let limit = query.size()?;
     Ok(Json(
-        crate::security::sessions(&state, &signed_in.user).await?,
+        crate::security::sessions(&state, &signed_in.user, query.cursor.as_deref(), limit).await?,
     ))
 }
 

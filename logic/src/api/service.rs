@@ -8,7 +8,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiQuery, OptionalJson, RequestId, RequiredIdempotencyKey};
+use super::extract::{
+    ApiJson, ApiQuery, OptionalJson, PageQuery, RequestId, RequiredIdempotencyKey,
+};
 use super::transfers::{TransferRequest, parse_transfer};
 use crate::auth::SignedIn;
 use crate::error::ApiError;
@@ -103,17 +105,6 @@ async fn create_pending(
     crate::pending::create(&state, actor(&signed_in, &request_id), &key, &order).await
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// Page size, 1 to 100 (default 50).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<i64>,
-}
-
 /// List your pending transfers
 ///
 /// Newest first, including those already posted or voided.
@@ -125,7 +116,7 @@ async fn list_pending(
     request_id: RequestId,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<PendingTransferListResponse>, ApiError> {
-    let limit = crate::cursor::page_size(query.limit, 50, 100)?;
+    let limit = query.size()?;
     let (rows, next_cursor) = crate::pending::list(
         &state,
         actor(&signed_in, &request_id),

@@ -13,6 +13,7 @@ mod concurrency;
 mod contract;
 mod customers;
 mod idempotency;
+mod pagination;
 mod roles;
 mod security;
 mod service_api;

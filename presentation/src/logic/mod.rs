@@ -64,6 +64,15 @@ impl LogicError {
     }
 }
 
+/// Most pages [`Logic::get_all`] reads: at the largest page size, 2,000 items.
+pub const ALL_PAGES_MAX: usize = 20;
+
+/// A page of one of the logic tier's lists: its items, and the cursor of the next page.
+pub trait Page: DeserializeOwned {
+    type Item;
+    fn into_parts(self) -> (Vec<Self::Item>, Option<String>);
+}
+
 /// Who a call is made for.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller<'a> {
@@ -147,6 +156,33 @@ impl Logic {
         caller: Caller<'_>,
     ) -> Result<T, LogicError> {
         Ok(self.send(self.request(Method::GET, path, caller)).await?.1)
+    }
+
+    /// Every item of a paged list, following `next_cursor` from page to page, up to
+    /// [`ALL_PAGES_MAX`] pages. For lists a page shows whole, such as a customer's own accounts in
+    /// a form's choices.
+    pub async fn get_all<P: Page>(
+        &self,
+        path: &str,
+        caller: Caller<'_>,
+    ) -> Result<Vec<P::Item>, LogicError> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut next: Option<String> = None;
+        for _ in 0..ALL_PAGES_MAX {
+            let page_path = match &next {
+                // Cursors are URL-safe base64: they go into a query as they are.
+                Some(cursor) => format!("{path}{separator}cursor={cursor}"),
+                None => path.to_owned(),
+            };
+            let (page, cursor) = self.get::<P>(&page_path, caller).await?.into_parts();
+            items.extend(page);
+            match cursor {
+                Some(cursor) => next = Some(cursor),
+                None => break,
+            }
+        }
+        Ok(items)
     }
 
     pub async fn post<B: Serialize, T: DeserializeOwned>(

@@ -4,6 +4,18 @@
 
 use serde::Deserialize;
 
+/// Lists read a page at a time: `next_cursor` leads to the next page.
+macro_rules! paged {
+    ($list:ident, $field:ident, $item:ident) => {
+        impl super::Page for $list {
+            type Item = $item;
+            fn into_parts(self) -> (Vec<$item>, Option<String>) {
+                (self.$field, self.next_cursor)
+            }
+        }
+    };
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct User {
     pub id: String,
@@ -52,7 +64,10 @@ pub struct Account {
 #[derive(Debug, Clone, Deserialize)]
 pub struct AccountList {
     pub accounts: Vec<Account>,
+    pub next_cursor: Option<String>,
 }
+
+paged!(AccountList, accounts, Account);
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Entry {
@@ -107,7 +122,10 @@ pub struct Payee {
 #[derive(Debug, Clone, Deserialize)]
 pub struct PayeeList {
     pub payees: Vec<Payee>,
+    pub next_cursor: Option<String>,
 }
+
+paged!(PayeeList, payees, Payee);
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SessionInfo {
@@ -121,7 +139,10 @@ pub struct SessionInfo {
 #[derive(Debug, Clone, Deserialize)]
 pub struct SessionList {
     pub sessions: Vec<SessionInfo>,
+    pub next_cursor: Option<String>,
 }
+
+paged!(SessionList, sessions, SessionInfo);
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct TotpEnrolment {
@@ -166,7 +187,10 @@ pub struct CustomerProfile {
 #[derive(Debug, Clone, Deserialize)]
 pub struct CustomerList {
     pub customers: Vec<CustomerProfile>,
+    pub next_cursor: Option<String>,
 }
+
+paged!(CustomerList, customers, CustomerProfile);
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Activity {
@@ -183,7 +207,10 @@ pub struct Activity {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ActivityList {
     pub entries: Vec<Activity>,
+    pub next_cursor: Option<String>,
 }
+
+paged!(ActivityList, entries, Activity);
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Approval {
@@ -206,7 +233,10 @@ pub struct Approval {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ApprovalList {
     pub approvals: Vec<Approval>,
+    pub next_cursor: Option<String>,
 }
+
+paged!(ApprovalList, approvals, Approval);
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Hold {
@@ -222,7 +252,10 @@ pub struct Hold {
 #[derive(Debug, Clone, Deserialize)]
 pub struct HoldList {
     pub holds: Vec<Hold>,
+    pub next_cursor: Option<String>,
 }
+
+paged!(HoldList, holds, Hold);
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Drawer {
@@ -244,7 +277,10 @@ pub struct Drawer {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DrawerList {
     pub drawers: Vec<Drawer>,
+    pub next_cursor: Option<String>,
 }
+
+paged!(DrawerList, drawers, Drawer);
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuditRecord {
@@ -288,7 +324,10 @@ pub struct StaffMember {
 #[derive(Debug, Clone, Deserialize)]
 pub struct StaffList {
     pub staff: Vec<StaffMember>,
+    pub next_cursor: Option<String>,
 }
+
+paged!(StaffList, staff, StaffMember);
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct CurrencyLimits {

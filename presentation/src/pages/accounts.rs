@@ -42,13 +42,16 @@ async fn dashboard(
     State(state): State<AppState>,
     customer: Customer,
 ) -> Result<DashboardPage, PageError> {
-    let list: AccountList = state.logic.get("/v1/accounts", customer.caller()).await?;
+    let accounts = state
+        .logic
+        .get_all::<AccountList>("/v1/accounts?limit=100", customer.caller())
+        .await?;
     Ok(DashboardPage {
         csrf: customer.csrf().to_owned(),
         signed_in: true,
         section: "accounts",
         username: customer.auth.display_name.clone(),
-        accounts: list.accounts,
+        accounts,
     })
 }
 

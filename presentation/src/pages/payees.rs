@@ -41,12 +41,15 @@ async fn page(
     nickname: String,
     account_number: String,
 ) -> Result<PayeesPage, PageError> {
-    let list: PayeeList = state.logic.get("/v1/payees", customer.caller()).await?;
+    let payees = state
+        .logic
+        .get_all::<PayeeList>("/v1/payees?limit=100", customer.caller())
+        .await?;
     Ok(PayeesPage {
         csrf: customer.csrf().to_owned(),
         signed_in: true,
         section: "payees",
-        payees: list.payees,
+        payees,
         error,
         nickname,
         account_number,

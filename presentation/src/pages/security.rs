@@ -53,16 +53,16 @@ async fn render(
     messages: Messages,
 ) -> Result<SecurityPage, PageError> {
     let me: Me = state.logic.get("/v1/me", customer.caller()).await?;
-    let sessions: SessionList = state
+    let sessions = state
         .logic
-        .get("/v1/me/sessions", customer.caller())
+        .get_all::<SessionList>("/v1/me/sessions?limit=100", customer.caller())
         .await?;
     Ok(SecurityPage {
         csrf: customer.csrf().to_owned(),
         signed_in: true,
         section: "security",
         totp_enabled: me.totp_enabled,
-        sessions: sessions.sessions,
+        sessions,
         notice: messages.notice,
         password_error: messages.password_error,
         totp_error: messages.totp_error,

@@ -147,14 +147,19 @@ async fn choices(
     state: &AppState,
     customer: &Customer,
 ) -> Result<(Vec<Account>, Vec<Payee>), PageError> {
-    let accounts: AccountList = state.logic.get("/v1/accounts", customer.caller()).await?;
-    let payees: PayeeList = state.logic.get("/v1/payees", customer.caller()).await?;
+    let accounts = state
+        .logic
+        .get_all::<AccountList>("/v1/accounts?limit=100", customer.caller())
+        .await?;
+    let payees = state
+        .logic
+        .get_all::<PayeeList>("/v1/payees?limit=100", customer.caller())
+        .await?;
     let open = accounts
-        .accounts
         .into_iter()
         .filter(|a| a.status == "open")
         .collect();
-    Ok((open, payees.payees))
+    Ok((open, payees))
 }
 
 async fn render_form(

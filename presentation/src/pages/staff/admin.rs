@@ -44,14 +44,17 @@ async fn page(
     Query(messages): Query<Messages>,
 ) -> Result<AdminPage, PageError> {
     require(&staff, &["admin"])?;
-    let list: StaffList = staff.get(&state, "/v1/admin/staff").await?;
+    let members = state
+        .logic
+        .get_all::<StaffList>("/v1/admin/staff?limit=100", staff.caller())
+        .await?;
     let limits: Limits = staff.get(&state, "/v1/admin/limits").await?;
     Ok(AdminPage {
         csrf: staff.csrf(),
         section: "admin",
         username: staff.auth.username.clone(),
         role: staff.auth.role.clone(),
-        staff: list.staff,
+        staff: members,
         limits: limits.currencies,
         error: messages.error(),
         notice: messages.notice(),

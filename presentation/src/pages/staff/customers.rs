@@ -38,28 +38,39 @@ struct HomePage {
     username: String,
     role: String,
     q: String,
-    results: Option<Vec<CustomerProfile>>,
+    results: Option<Found>,
     pending: usize,
+    /// More requests wait than were counted.
+    pending_more: bool,
     drawers: Vec<Drawer>,
     error: Option<&'static str>,
     notice: Option<&'static str>,
+}
+
+/// A page of search results.
+struct Found {
+    customers: Vec<CustomerProfile>,
+    /// Whether this page continues an earlier one.
+    continued: bool,
+    /// The link to the next page, when there is one.
+    more: Option<String>,
 }
 
 async fn home_page(
     state: &AppState,
     staff: &Staff,
     q: String,
-    results: Option<Vec<CustomerProfile>>,
+    results: Option<Found>,
     error: Option<&'static str>,
 ) -> Result<HomePage, PageError> {
     let counter = matches!(staff.role(), "teller" | "supervisor");
-    let pending = if counter {
+    let (pending, pending_more) = if counter {
         let list: ApprovalList = staff
             .get(state, "/v1/approvals?status=pending&limit=200")
             .await?;
-        list.approvals.len()
+        (list.approvals.len(), list.next_cursor.is_some())
     } else {
-        0
+        (0, false)
     };
     let drawers = if counter {
         let list: DrawerList = staff.get(state, "/v1/drawers").await?;
@@ -78,6 +89,7 @@ async fn home_page(
         q,
         results,
         pending,
+        pending_more,
         drawers,
         error,
         notice: None,
@@ -92,7 +104,13 @@ async fn home(State(state): State<AppState>, staff: Staff) -> Result<HomePage, P
 struct SearchQuery {
     #[serde(default)]
     q: String,
+    /// The logic tier's cursor of the page to show.
+    #[serde(default)]
+    cursor: String,
 }
+
+/// Customers one page of search results shows.
+const SEARCH_PAGE: usize = 25;
 
 async fn search(
     State(state): State<AppState>,
@@ -100,11 +118,27 @@ async fn search(
     Query(query): Query<SearchQuery>,
 ) -> Result<Response, PageError> {
     let q = query.q.trim().to_owned();
-    let path = format!("/v1/customers?q={}", query_value(&q));
+    let mut path = format!("/v1/customers?q={}&limit={SEARCH_PAGE}", query_value(&q));
+    if !query.cursor.is_empty() {
+        path.push_str(&format!("&cursor={}", query_value(&query.cursor)));
+    }
     match state.logic.get::<CustomerList>(&path, staff.caller()).await {
-        Ok(list) => Ok(home_page(&state, &staff, q, Some(list.customers), None)
-            .await?
-            .into_response()),
+        Ok(list) => {
+            let found = Found {
+                customers: list.customers,
+                continued: !query.cursor.is_empty(),
+                more: list.next_cursor.map(|cursor| {
+                    format!(
+                        "/staff/customers?q={}&cursor={}",
+                        query_value(&q),
+                        query_value(&cursor)
+                    )
+                }),
+            };
+            Ok(home_page(&state, &staff, q, Some(found), None)
+                .await?
+                .into_response())
+        }
         Err(LogicError::Problem(problem)) if problem.status == 422 => {
             let page = home_page(
                 &state,
@@ -298,11 +332,15 @@ async fn profile(
 ) -> Result<ProfilePage, PageError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
     let customer: CustomerProfile = staff.get(&state, &format!("/v1/customers/{id}")).await?;
-    let accounts: AccountList = staff
-        .get(&state, &format!("/v1/accounts?customer_id={id}"))
+    let accounts: Vec<Account> = state
+        .logic
+        .get_all::<AccountList>(
+            &format!("/v1/accounts?customer_id={id}&limit=100"),
+            staff.caller(),
+        )
         .await?;
     let activity: ActivityList = staff
-        .get(&state, &format!("/v1/customers/{id}/activity"))
+        .get(&state, &format!("/v1/customers/{id}/activity?limit=20"))
         .await?;
     let pending = if matches!(staff.role(), "teller" | "supervisor") {
         let list: ApprovalList = staff
@@ -325,7 +363,7 @@ async fn profile(
         role: staff.auth.role.clone(),
         form: IdentityForm::from_profile(&customer),
         customer,
-        accounts: accounts.accounts,
+        accounts,
         activity: activity.entries,
         pending,
         limits: limits
