@@ -453,7 +453,8 @@ pub struct DrawerResponse {
     /// Counted less expected: positive over, negative short.
     pub difference: Option<String>,
     pub denominations: Option<serde_json::Value>,
-    /// The drawer's movements since it opened, newest first (on single reads).
+    /// On single reads, the drawer's latest 200 movements, newest first; every one of them, a page
+    /// at a time, at `GET /v1/accounts/{account}/entries`.
     #[serde(default)]
     pub entries: Vec<EntryResponse>,
 }

@@ -53,7 +53,7 @@ const INTRO: &str = "The bank's business-logic tier. Internal services (a paymen
 
 **Errors.** Every error is `application/problem+json` with a stable `code`. `503` and `429` carry `Retry-After`.
 
-**Lists.** Lists are paged with an opaque `cursor` (`next_cursor` of the previous page). The event feed pages with `after`.
+**Lists.** Every list is read a page at a time. `limit` sets the page size (1 to 100, default 50; up to 200 for entries, audit records and approvals). A page carries `next_cursor`: pass it back as `cursor` — with the same filters — to read the next page; it is `null` on the last one. Cursors are opaque: keep them as they are and do not build them. Pages are cut by the rows' place rather than by counting, so rows added while you read never make you see a row twice or skip one that was there. The event feed pages with `after` instead. Settings kept per currency (`/v1/admin/limits`, a customer's daily limits) come whole: one row per currency the bank holds.
 
 **Rate limits.** Answers to an API key carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds); past the limit the answer is `429` with `Retry-After`.
 

@@ -686,3 +686,74 @@ async fn the_cluster_page_is_for_admins_only() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn staff_page_through_many_search_matches() {
+    let portal = Portal::spawn().await;
+    let http = reqwest::Client::new();
+    let session: serde_json::Value = http
+        .post(format!("{}/v1/sessions", portal.logic_url))
+        .header("x-api-key", &portal.api_key)
+        .json(&serde_json::json!({ "username": "tom.teller", "password": "teller-demo-pass" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap();
+    for n in 0..30 {
+        let response = http
+            .post(format!("{}/v1/customers", portal.logic_url))
+            .header("x-api-key", &portal.api_key)
+            .bearer_auth(token)
+            .json(&serde_json::json!({
+                "full_name": format!("Searchable Person {n:02}"),
+                "email": format!("searchable{n}@example.org"),
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let staff = portal.browser();
+    let answer = staff.sign_in(("tom.teller", "teller-demo-pass")).await;
+    assert_eq!(answer.location.as_deref(), Some("/staff"));
+    let names = |body: &str| -> Vec<String> {
+        body.split("Searchable Person ")
+            .skip(1)
+            .map(|rest| rest[..2].to_owned())
+            .collect()
+    };
+    let first = staff.get("/staff/customers?q=searchable").await;
+    assert_eq!(first.status, StatusCode::OK);
+    let first_names = names(&first.body);
+    assert_eq!(first_names.len(), 25, "one page of 25 matches");
+    assert!(first.body.contains("More matches"));
+    let next = first
+        .body
+        .split("href=\"")
+        .find(|part| part.starts_with("/staff/customers?q=") && part.contains("cursor="))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    let second = staff.get(&next).await;
+    assert_eq!(second.status, StatusCode::OK);
+    let second_names = names(&second.body);
+    assert_eq!(second_names.len(), 5, "the rest on the second page");
+    assert!(!second.body.contains("More matches"), "no third page");
+    let mut all: Vec<String> = first_names.into_iter().chain(second_names).collect();
+    let listed = all.clone();
+    all.sort();
+    all.dedup();
+    assert_eq!(listed, all, "every match once, in order of name");
+    assert_eq!(all.len(), 30);
+    // A cursor that is not one is a plain refusal, not an error page.
+    let bad = staff
+        .get("/staff/customers?q=searchable&cursor=nonsense")
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
