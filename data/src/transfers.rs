@@ -109,26 +109,33 @@ pub async fn post_transfer(
     Ok(())
 }
 
+macro_rules! transfer_query {
+    ($tail:literal) => {
+        concat!(
+            "SELECT t.id, t.idempotency_key, t.kind, t.status, t.amount, t.currency,
+        t.debit_account_id, d.number AS debit_account_number,
+        d.customer_id AS debit_customer_id,
+        t.credit_account_id, c.number AS credit_account_number,
+        c.customer_id AS credit_customer_id,
+        t.memo, t.initiated_by, t.created_at, t.reverses_transfer_id
+    FROM transfers t
+    JOIN accounts d ON d.id = t.debit_account_id
+    JOIN accounts c ON c.id = t.credit_account_id",
+            " ",
+            $tail
+        )
+    };
+}
+
 pub async fn find_transfer(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<TransferRow>, DataError> {
-    sqlx::query_as(
-        "SELECT t.id, t.idempotency_key, t.kind, t.status, t.amount, t.currency,
-                t.debit_account_id, d.number AS debit_account_number,
-                d.customer_id AS debit_customer_id,
-                t.credit_account_id, c.number AS credit_account_number,
-                c.customer_id AS credit_customer_id,
-                t.memo, t.initiated_by, t.created_at, t.reverses_transfer_id
-         FROM transfers t
-         JOIN accounts d ON d.id = t.debit_account_id
-         JOIN accounts c ON c.id = t.credit_account_id
-         WHERE t.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await
-    .classify()
+    sqlx::query_as(transfer_query!("WHERE t.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .classify()
 }
 
 /// One line of an account's history.
@@ -301,6 +308,38 @@ pub async fn customer_recent_entries(
     .bind(customer_id)
     .bind(limit)
     .bind(before_entry_id)
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+/// An atomic batch as recorded.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BatchRow {
+    pub id: Uuid,
+    pub initiated_by: Uuid,
+    pub created_at: OffsetDateTime,
+}
+
+pub async fn find_batch(conn: &mut PgConnection, id: Uuid) -> Result<Option<BatchRow>, DataError> {
+    sqlx::query_as("SELECT id, initiated_by, created_at FROM transfer_batches WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .classify()
+}
+
+/// A batch's transfers in the order the request listed them: the order their legs posted in,
+/// which is the order of their first ledger entries.
+pub async fn batch_transfers(
+    conn: &mut PgConnection,
+    batch_id: Uuid,
+) -> Result<Vec<TransferRow>, DataError> {
+    sqlx::query_as(transfer_query!(
+        "WHERE t.batch_id = $1
+         ORDER BY (SELECT min(e.id) FROM ledger_entries e WHERE e.transfer_id = t.id)"
+    ))
+    .bind(batch_id)
     .fetch_all(conn)
     .await
     .classify()

@@ -12,7 +12,7 @@ use crate::ledger::{
     Actor, Claimed, IdempotencyKey, Initiator, KeyCompletion, Movement, Order, Outcome, Posting,
 };
 use crate::state::AppState;
-use crate::wire::BatchResponse;
+use crate::wire::{BatchResponse, TransferResponse};
 
 /// The most transfers one batch may carry: enough for a payroll chunk, small enough that the
 /// locks of one batch are held briefly.
@@ -106,4 +106,32 @@ pub async fn post(
         })
     })
     .await
+}
+
+pub fn not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "batch_not_found",
+        detail: "you posted no batch with this id",
+    }
+}
+
+/// One of the caller's batches with its transfers as they stand now (a leg reversed since reads
+/// `reversed`). Another service's batch is not found.
+pub async fn get(state: &AppState, actor: Actor<'_>, id: Uuid) -> Result<BatchResponse, ApiError> {
+    actor.user.require_role(&[Role::Service])?;
+    let (batch, transfers) = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        let batch = data::transfers::find_batch(&mut conn, id)
+            .await?
+            .filter(|batch| batch.initiated_by == actor.user.user_id)
+            .ok_or_else(not_found)?;
+        let transfers = data::transfers::batch_transfers(&mut conn, id).await?;
+        Ok((batch, transfers))
+    })
+    .await?;
+    Ok(BatchResponse {
+        id: batch.id,
+        created_at: batch.created_at,
+        transfers: transfers.iter().map(TransferResponse::from).collect(),
+    })
 }

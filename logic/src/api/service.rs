@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(post_pending))
         .routes(routes!(void_pending))
         .routes(routes!(create_batch))
+        .routes(routes!(read_batch))
         .routes(routes!(events))
 }
 
@@ -249,6 +250,26 @@ async fn create_batch(
         })
         .collect::<Result<Vec<_>, _>>()?;
     crate::batches::post(&state, actor(&signed_in, &request_id), &key, &legs).await
+}
+
+/// Read an atomic batch
+///
+/// One of your batches, with its transfers in the order the request listed them, as they stand
+/// now. The answer to the original request is also returned by repeating it with the same
+/// Idempotency-Key.
+#[utoipa::path(get, path = "/transfer-batches/{id}", tag = "batches",
+    params(("id" = String, Path, description = "The batch's id")),
+    responses((status = 200, description = "The batch", body = BatchResponse)))]
+async fn read_batch(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    Path(id): Path<String>,
+) -> Result<Json<BatchResponse>, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| crate::batches::not_found())?;
+    Ok(Json(
+        crate::batches::get(&state, actor(&signed_in, &request_id), id).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

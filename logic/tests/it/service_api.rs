@@ -350,7 +350,13 @@ async fn a_batch_with_one_bad_leg_writes_nothing_and_a_retried_batch_applies_onc
     let bob = app.customer(&teller, "bob").await;
     let a = app.account(&teller, &alice, "100.00").await;
     let b = app.account(&teller, &bob, "10.00").await;
-    let (_, key) = issue_key(&app, "payroll", &["transfers:write"], 1_000).await;
+    let (_, key) = issue_key(
+        &app,
+        "payroll",
+        &["transfers:write", "transfers:read"],
+        1_000,
+    )
+    .await;
     let leg = |from: &str, to: &str, amount: &str| json!({ "debit_account": from, "credit_account": to, "amount": amount, "currency": "EUR" });
     // The third leg overdraws b: nothing of the batch is written.
     let before = app.snapshot().await;
@@ -397,6 +403,20 @@ async fn a_batch_with_one_bad_leg_writes_nothing_and_a_retried_batch_applies_onc
         assert_eq!(again.headers()["idempotent-replayed"], "true");
         assert_eq!(again.json::<Value>().await.unwrap(), first);
     }
+    // The batch reads back with its legs in the request's order; another service finds nothing.
+    let path = format!("/v1/transfer-batches/{}", first["id"].as_str().unwrap());
+    let read = key_get(&app, &key, &path).await;
+    assert_eq!(read.status(), StatusCode::OK);
+    assert_eq!(read.json::<Value>().await.unwrap(), first);
+    let (_, other) = issue_key(&app, "reporting", &["transfers:read"], 1_000).await;
+    let response = key_get(&app, &other, &path).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(problem_code(response).await, "batch_not_found");
+    let unknown = format!("/v1/transfer-batches/{}", uuid::Uuid::new_v4());
+    assert_eq!(
+        key_get(&app, &key, &unknown).await.status(),
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(
         app.balance(&teller, &a).await,
         rust_decimal::Decimal::from(90)
