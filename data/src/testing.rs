@@ -270,3 +270,15 @@ pub async fn tamper_with_second_audit_row(conn: &mut PgConnection) -> i64 {
         .expect("enable the append-only trigger");
     id
 }
+
+/// The labels of a PostgreSQL enumeration type, in their declared order.
+pub async fn enum_labels(conn: &mut PgConnection, type_name: &str) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT e.enumlabel::text FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid
+         WHERE t.typname = $1 ORDER BY e.enumsortorder",
+    )
+    .bind(type_name)
+    .fetch_all(conn)
+    .await
+    .expect("read an enumeration's labels")
+}

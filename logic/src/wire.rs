@@ -1,6 +1,8 @@
 //! What the API sends: response bodies, named by intent. Amounts are decimal strings in their
 //! currency's scale, times are RFC 3339, ids are UUIDs. Request bodies sit beside their handlers.
 
+pub mod values;
+
 use data::accounts::{AccountKind, AccountRow, AccountStatus, FreezeScope, NormalSide, Product};
 use data::transfers::{EntryRow, TransferKind, TransferStatus};
 use data::users::Role;
@@ -14,9 +16,9 @@ use crate::domain::money::format_in_scale;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TransferResponse {
     pub id: Uuid,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::values::TransferKindValues)]
     pub kind: TransferKind,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::values::TransferStatusValues)]
     pub status: TransferStatus,
     pub amount: String,
     pub currency: String,
@@ -50,13 +52,13 @@ pub struct AccountResponse {
     pub id: Uuid,
     pub number: String,
     pub name: String,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::values::AccountKindValues)]
     pub kind: AccountKind,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::wire::values::ProductValues>)]
     pub product: Option<Product>,
     pub customer_id: Option<Uuid>,
     pub currency: String,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::values::AccountStatusValues)]
     pub status: AccountStatus,
     /// The sum of all posted entries, seen from the account holder's side.
     pub ledger_balance: String,
@@ -67,7 +69,7 @@ pub struct AccountResponse {
     #[serde(with = "time::serde::rfc3339")]
     pub opened_at: OffsetDateTime,
     /// What a freeze stops (`all`, `debits`, `credits`); present only while frozen.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::wire::values::FreezeScopeValues>)]
     pub freeze_scope: Option<FreezeScope>,
     /// Why the account was last frozen, unfrozen or closed.
     pub status_reason: Option<String>,
@@ -117,7 +119,7 @@ pub struct AccountListResponse {
 pub struct EntryResponse {
     pub id: i64,
     pub transfer_id: Uuid,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::values::TransferKindValues)]
     pub kind: TransferKind,
     /// Signed from the holder's side: money in is positive.
     pub amount: String,
@@ -157,7 +159,7 @@ pub struct HistoryResponse {
 pub struct UserResponse {
     pub id: Uuid,
     pub username: String,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::values::RoleValues)]
     pub role: Role,
     pub customer_id: Option<Uuid>,
 }
@@ -323,9 +325,9 @@ pub struct ActivityListResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApprovalResponse {
     pub id: Uuid,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::values::ApprovalKindValues)]
     pub kind: data::approvals::ApprovalKind,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::values::ApprovalStatusValues)]
     pub status: data::approvals::ApprovalStatus,
     pub maker: String,
     pub maker_id: Uuid,
@@ -547,7 +549,7 @@ pub struct VerificationResponse {
 pub struct StaffResponse {
     pub id: Uuid,
     pub username: String,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::values::StaffRoleValues)]
     pub role: Role,
     pub disabled: bool,
     pub totp_enabled: bool,
@@ -612,7 +614,7 @@ pub struct DailyLimitListResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PendingTransferResponse {
     pub id: Uuid,
-    #[schema(value_type = String, example = "pending")]
+    #[schema(value_type = crate::wire::values::PendingStatusValues, example = "pending")]
     pub status: data::pending::PendingStatus,
     /// The amount held, in the currency's scale.
     #[schema(example = "125.00")]

@@ -36,7 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 struct OpenAccountRequest {
     customer_id: Uuid,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::values::ProductValues)]
     product: Product,
     currency: String,
     name: Option<String>,
@@ -178,7 +178,7 @@ async fn statement(
 #[serde(deny_unknown_fields)]
 struct FreezeRequest {
     /// `all`, `debits` or `credits`.
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::values::FreezeScopeValues)]
     scope: data::accounts::FreezeScope,
     reason: String,
 }

@@ -44,7 +44,7 @@ async fn list_staff(
 struct CreateStaffRequest {
     username: String,
     password: String,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::wire::values::StaffRoleValues)]
     role: Role,
 }
 
@@ -70,7 +70,7 @@ async fn create_staff(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateStaffRequest {
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::wire::values::StaffRoleValues>)]
     role: Option<Role>,
     disabled: Option<bool>,
 }

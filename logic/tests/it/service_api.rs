@@ -640,3 +640,50 @@ async fn the_contract_is_published_without_a_credential() {
     assert!(html.contains("Idempotency-Key"));
     assert!(!html.contains("<script"));
 }
+
+/// The document lists each enumeration's values from a mirror in `wire::values`; the database
+/// type is the truth, so a label added to one and not the other fails here.
+#[tokio::test]
+async fn the_documented_values_are_the_databases() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app
+        .http
+        .get(app.url("/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut conn = app.state.pool.acquire().await.unwrap();
+    for (schema, database_type) in logic::wire::values::DATABASE_TYPES {
+        let documented: Vec<String> =
+            serde_json::from_value(doc["components"]["schemas"][schema]["enum"].clone())
+                .unwrap_or_else(|_| panic!("{schema} is documented with its values"));
+        let labels = data::testing::enum_labels(&mut conn, database_type).await;
+        assert!(
+            !labels.is_empty(),
+            "{database_type} is a type of the schema"
+        );
+        assert_eq!(
+            documented, labels,
+            "{schema} lists the labels of {database_type}"
+        );
+    }
+    // Staff roles are some of the users' roles.
+    let roles = data::testing::enum_labels(&mut conn, "user_role").await;
+    let staff_roles = doc["components"]["schemas"]["StaffRole"]["enum"]
+        .as_array()
+        .unwrap();
+    assert!(!staff_roles.is_empty());
+    assert!(
+        staff_roles
+            .iter()
+            .all(|r| roles.contains(&r.as_str().unwrap().to_owned()))
+    );
+    // The fields refer to them.
+    assert_eq!(
+        doc["components"]["schemas"]["TransferResponse"]["properties"]["kind"]["$ref"],
+        "#/components/schemas/TransferKind"
+    );
+}

@@ -136,14 +136,14 @@ fn properties_table(schema: &Value) -> String {
 
 /// An example value for a schema: its own example, else one made from its properties or type.
 fn example(doc: &Value, schema: &Value, depth: usize) -> Value {
+    if let Some(value) = schema.get("example") {
+        return value.clone();
+    }
     if let Some(name) = ref_name(schema) {
         return match doc["components"]["schemas"].get(name) {
             Some(target) if depth < 4 => example(doc, target, depth + 1),
             _ => Value::Null,
         };
-    }
-    if let Some(value) = schema.get("example") {
-        return value.clone();
     }
     if let Some(first) = schema
         .get("enum")
