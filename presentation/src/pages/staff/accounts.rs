@@ -66,7 +66,7 @@ async fn page(
     let number = digits(&number)?;
     let account: Account = staff.get(&state, &format!("/v1/accounts/{number}")).await?;
     let holds: HoldList = staff
-        .get(&state, &format!("/v1/accounts/{number}/holds"))
+        .get(&state, &format!("/v1/accounts/{number}/holds?limit=100"))
         .await?;
     let pending = if matches!(staff.role(), "teller" | "supervisor") {
         let list: ApprovalList = staff

@@ -73,7 +73,7 @@ async fn home_page(
         (0, false)
     };
     let drawers = if counter {
-        let list: DrawerList = staff.get(state, "/v1/drawers").await?;
+        let list: DrawerList = staff.get(state, "/v1/drawers?limit=10").await?;
         list.drawers
             .into_iter()
             .filter(|d| d.state == "open")

@@ -53,7 +53,7 @@ async fn page(
     Query(messages): Query<Messages>,
 ) -> Result<DrawerPage, PageError> {
     require(&staff, &["teller", "supervisor"])?;
-    let list: DrawerList = staff.get(&state, "/v1/drawers").await?;
+    let list: DrawerList = staff.get(&state, "/v1/drawers?limit=10").await?;
     let (open, closed): (Vec<Drawer>, Vec<Drawer>) =
         list.drawers.into_iter().partition(|d| d.state == "open");
     let open = match open.into_iter().next() {
