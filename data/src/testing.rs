@@ -70,6 +70,25 @@ pub async fn fresh_database(connections_max: u32) -> TestDatabase {
     TestDatabase { pool, url }
 }
 
+/// Creates a new database with no schema at all on the process's throwaway cluster, for tests of
+/// the migrations themselves.
+pub async fn empty_database(connections_max: u32) -> TestDatabase {
+    let server = server_url();
+    let name = format!("empty_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = admin_connection(&server).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create an empty database");
+    let url = format!("{server}/{name}");
+    let pool = PgPoolOptions::new()
+        .max_connections(connections_max)
+        .connect(&url)
+        .await
+        .expect("connect to the empty database");
+    TestDatabase { pool, url }
+}
+
 /// The URL of the process's throwaway server (without a database name), starting it if needed.
 pub fn server_url() -> String {
     SERVER

@@ -353,3 +353,63 @@ async fn housekeeping_forgets_only_what_has_expired() {
         "stale"
     );
 }
+
+/// The schema as a deployment of an earlier release has it: the migrations up to `last`, less
+/// those added since that release (`added_since`).
+async fn deployed(pool: &PgPool, last: i64, added_since: &[i64]) {
+    let earlier: Vec<sqlx::migrate::Migration> = data::pool::MIGRATOR
+        .iter()
+        .filter(|m| m.version <= last && !added_since.contains(&m.version))
+        .cloned()
+        .collect();
+    let migrator = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(earlier),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    migrator.run(pool).await.unwrap();
+}
+
+/// A database of an earlier release, holding the web tier's credential, upgrades to the current
+/// schema; the credential survives as the web tier's. Three earlier states are tried: before the
+/// service API; stuck after its first migration (where its second used to fail on the
+/// credential); and with the whole service API applied, from a database that had no credential
+/// when it was.
+#[tokio::test]
+async fn a_database_with_credentials_upgrades_to_the_current_schema() {
+    for last in [20261122000002, 20261123000001, 20261123000002] {
+        let db = data::testing::empty_database(2).await;
+        deployed(&db.pool, last, &[20261122000003]).await;
+        let id = Uuid::new_v4();
+        let insert = if last < 20261123000002 {
+            "INSERT INTO service_clients (id, name, key_hash) VALUES ($1, 'presentation', $2)"
+        } else {
+            "INSERT INTO service_clients (id, name, key_hash, acts_for_users)
+             VALUES ($1, 'presentation', $2, true)"
+        };
+        sqlx::query(insert)
+            .bind(id)
+            .bind(vec![7u8; 32])
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        data::pool::migrate(&db.pool)
+            .await
+            .unwrap_or_else(|e| panic!("upgrade from {last}: {e}"));
+        let (name, acts_for_users): (String, bool) =
+            sqlx::query_as("SELECT name, acts_for_users FROM service_clients WHERE id = $1")
+                .bind(id)
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(name, "presentation");
+        assert!(acts_for_users, "an earlier credential is the web tier's");
+        let left: Option<String> =
+            sqlx::query_scalar("SELECT to_regclass('service_clients_set_aside')::text")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(left, None, "nothing set aside is left behind");
+        // Running the migrations again changes nothing.
+        data::pool::migrate(&db.pool).await.unwrap();
+    }
+}
