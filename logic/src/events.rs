@@ -45,6 +45,34 @@ pub async fn sequence(state: &AppState) -> Result<u64, ApiError> {
     }
 }
 
+/// Longest a reader may ask to wait for an event, in seconds: well inside the load balancer's
+/// timeouts, and short enough not to hold up a rolling restart for long.
+pub const WAIT_MAX_S: u64 = 20;
+/// How often a waiting reader looks again.
+const WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Like [`read`], but when nothing follows `after` yet, looks again until an event arrives or
+/// `wait` has passed (a long poll): a consumer learns of an event within a fraction of a second
+/// without asking many times a second.
+pub async fn read_waiting(
+    state: &AppState,
+    user: &SessionUser,
+    after: &str,
+    types: &[String],
+    limit: i64,
+    wait: std::time::Duration,
+) -> Result<EventPage, ApiError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let page = read(state, user, after, types, limit).await?;
+        let now = tokio::time::Instant::now();
+        if !page.events.is_empty() || now >= deadline {
+            return Ok(page);
+        }
+        tokio::time::sleep(WAIT_POLL.min(deadline - now)).await;
+    }
+}
+
 /// The events after `after`, oldest first, of the given types (all when empty).
 pub async fn read(
     state: &AppState,

@@ -286,13 +286,18 @@ pub struct EventsQuery {
     /// Page size, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
+    /// When no event follows `after` yet, wait up to this many seconds (0 to 20, default 0) for
+    /// one before answering: a long poll. The answer comes as soon as an event arrives.
+    #[param(minimum = 0, maximum = 20, example = 10)]
+    wait: Option<u64>,
 }
 
 /// Read the event feed
 ///
 /// Every posted, reversed, pending and voided transfer and every account status change, in the
 /// order they committed. Delivery is at least once: keep the cursor of the last event you
-/// processed and resume after it.
+/// processed and resume after it. With `wait`, an empty page waits for the next event (long
+/// poll), so a consumer can follow the feed closely without asking many times a second.
 #[utoipa::path(get, path = "/events", tag = "events", params(EventsQuery),
     responses((status = 200, description = "The next events", body = EventPage)))]
 async fn events(
@@ -301,6 +306,17 @@ async fn events(
     ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<Json<EventPage>, ApiError> {
     let limit = crate::cursor::page_size(query.limit, 100, 1000)?;
+    let wait = match query.wait {
+        None => 0,
+        Some(seconds) if seconds <= crate::events::WAIT_MAX_S => seconds,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_query",
+                "wait",
+                format!("wait is 0 to {} seconds", crate::events::WAIT_MAX_S),
+            ));
+        }
+    };
     let types: Vec<String> = query
         .types
         .as_deref()
@@ -311,12 +327,13 @@ async fn events(
         .map(str::to_owned)
         .collect();
     Ok(Json(
-        crate::events::read(
+        crate::events::read_waiting(
             &state,
             &signed_in.user,
             query.after.as_deref().unwrap_or("0"),
             &types,
             limit,
+            std::time::Duration::from_secs(wait),
         )
         .await?,
     ))

@@ -592,6 +592,53 @@ async fn the_feed_holds_every_posted_transfer_once_in_commit_order_and_resumes_f
     }
 }
 
+/// A reader that asks to wait gets the next event when it is posted, not an empty page first; with
+/// nothing posted it gets an empty page after the wait; a longer wait than allowed is refused.
+#[tokio::test]
+async fn a_feed_reader_may_wait_for_the_next_event() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let from = app.account(&teller, &alice, "100.00").await;
+    let to = app.account(&teller, &alice, "0").await;
+    let (_, key) = issue_key(&app, "ledger-mirror", &["events:read"], 1_000).await;
+    let (_, end) = drain(&app, &key, "0".into(), 1000).await;
+
+    let waiting = format!("/v1/events?after={end}&wait=15");
+    let (answer, posted) = tokio::join!(key_get(&app, &key, &waiting), async {
+        // Posted a second after the reader asked: an answer without waiting would be empty.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        app.transfer(&alice.token, "after-the-ask", &from, &to, "5.00")
+            .await
+    });
+    assert_eq!(posted.status(), StatusCode::CREATED);
+    let posted: Value = posted.json().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let page: Value = answer.json().await.unwrap();
+    let events = page["events"].as_array().unwrap();
+    assert_eq!(
+        events.len(),
+        1,
+        "the one event posted while the reader waited"
+    );
+    assert_eq!(events[0]["type"], "transfer.posted");
+    assert_eq!(events[0]["subject_id"], posted["id"]);
+
+    // Nothing more: an empty page after the wait, at the same place.
+    let after = page["next_cursor"].as_str().unwrap();
+    let quiet: Value = key_get(&app, &key, &format!("/v1/events?after={after}&wait=1"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(quiet["events"].as_array().unwrap().is_empty());
+    assert_eq!(quiet["next_cursor"], after);
+
+    let refused = key_get(&app, &key, &format!("/v1/events?after={after}&wait=21")).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem_code(refused).await, "invalid_query");
+}
+
 #[tokio::test]
 async fn the_contract_is_published_without_a_credential() {
     let app = TestApp::spawn().await;
