@@ -64,7 +64,15 @@ async fn every_answer_conforms_to_the_published_contract_and_none_is_a_server_er
 async fn run(schemathesis: &str, app: &TestApp, headers: &[String], filters: &[&str]) {
     let schema = app.url("/v1/openapi.json");
     let base = app.base.clone();
-    let report = std::env::temp_dir().join(format!("schemathesis-{}", std::process::id()));
+    let report = std::env::temp_dir().join(format!(
+        "schemathesis-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    // Schemathesis keeps a cache (`.schemathesis/`) in its working directory and replays what it
+    // holds: it runs in the report's directory so that no run depends on an earlier one and
+    // nothing lands in the source tree.
+    std::fs::create_dir_all(&report).expect("create the report directory");
     let schemathesis = schemathesis.to_owned();
     let headers: Vec<String> = headers
         .iter()
@@ -73,6 +81,7 @@ async fn run(schemathesis: &str, app: &TestApp, headers: &[String], filters: &[&
         .collect();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(schemathesis)
+            .current_dir(&report)
             .args(["run", &schema, "--url", &base])
             .args(&headers)
             .args([
