@@ -127,6 +127,11 @@ pub fn page_size(limit: Option<i64>, default: i64, max: i64) -> Result<i64, ApiE
     }
 }
 
+/// The page size asked for on a list of the usual bounds: [`PAGE_DEFAULT`], at most [`PAGE_MAX`].
+pub fn page_size_default(limit: Option<i64>) -> Result<i64, ApiError> {
+    page_size(limit, PAGE_DEFAULT, PAGE_MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,11 +85,7 @@ async fn list(
     signed_in: SignedIn,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<AccountListResponse>, ApiError> {
-    let limit = crate::cursor::page_size(
-        query.limit,
-        crate::cursor::PAGE_DEFAULT,
-        crate::cursor::PAGE_MAX,
-    )?;
+    let limit = crate::cursor::page_size_default(query.limit)?;
     let (rows, next_cursor) = crate::accounts::list(
         &state,
         &signed_in.user,

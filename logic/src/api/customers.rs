@@ -91,11 +91,7 @@ async fn search(
     signed_in: SignedIn,
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Json<CustomerListResponse>, ApiError> {
-    let limit = crate::cursor::page_size(
-        query.limit,
-        crate::cursor::PAGE_DEFAULT,
-        crate::cursor::PAGE_MAX,
-    )?;
+    let limit = crate::cursor::page_size_default(query.limit)?;
     Ok(Json(
         crate::customers::search(
             &state,

@@ -72,11 +72,7 @@ async fn list(
     signed_in: SignedIn,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<DrawerListResponse>, ApiError> {
-    let limit = crate::cursor::page_size(
-        query.limit,
-        crate::cursor::PAGE_DEFAULT,
-        crate::cursor::PAGE_MAX,
-    )?;
+    let limit = crate::cursor::page_size_default(query.limit)?;
     Ok(Json(
         crate::drawers::list(
             &state,

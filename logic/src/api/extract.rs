@@ -196,10 +196,6 @@ pub struct PageQuery {
 impl PageQuery {
     /// The page size asked for, refused as `invalid_query` when out of bounds.
     pub fn size(&self) -> Result<i64, ApiError> {
-        crate::cursor::page_size(
-            self.limit,
-            crate::cursor::PAGE_DEFAULT,
-            crate::cursor::PAGE_MAX,
-        )
+        crate::cursor::page_size_default(self.limit)
     }
 }
