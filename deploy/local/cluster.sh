@@ -1,19 +1,58 @@
-# The replicated data tier and the load-balanced tiers: etcd, three PostgreSQL nodes managed by
-# Patroni, HAProxy in front of the primary, the replicas, two logic and two portal instances.
-# Sourced by the deploy/local commands after lib.sh.
+# The replicated data tier and the load-balanced tiers, every process under supervisord: a
+# three-member etcd, three PostgreSQL nodes managed by Patroni, HAProxy in front of the primary,
+# the replicas, two logic and two portal instances. Sourced by the deploy/local commands after
+# lib.sh.
 # shellcheck shell=bash
 
 CLUSTER_DIR="$STATE_DIR/cluster"
+SUPERVISOR_DIR="$STATE_DIR/supervisor"
+SUPERVISOR_CONF="$SUPERVISOR_DIR/supervisord.conf"
 # Every port moves with BANK_PORT_OFFSET, so a test cluster can run beside a working one.
 PORT_OFFSET="${BANK_PORT_OFFSET:-0}"
-ETCD_CLIENT_PORT=$((2479 + PORT_OFFSET))
-ETCD_PEER_PORT=$((2480 + PORT_OFFSET))
 HAPROXY_STATS_PORT=$((58404 + PORT_OFFSET))
+REPLICA_PORT=$((55433 + PORT_OFFSET))
 NODES=(pg1 pg2 pg3)
-node_pg_port() { echo $((55440 + ${1#pg} + PORT_OFFSET)); }
-node_rest_port() { echo $((58008 + ${1#pg} + PORT_OFFSET)); }
+# One etcd member per database node, as on real hosts: etcdN lives beside pgN.
+ETCD_MEMBERS=(etcd1 etcd2 etcd3)
 LOGIC_INSTANCES=(logic1 logic2)
 PORTAL_INSTANCES=(portal1 portal2)
+
+# Patroni from PyPI (Debian's 3.0.2 takes the leader key without compare-and-swap; see
+# patroni-requirements.txt), in a venv the postgres user can run.
+PATRONI_VERSION=4.1.5
+PATRONI_VENV="$TOOLS_DIR/patroni-$PATRONI_VERSION"
+PATRONI="$PATRONI_VENV/bin/patroni"
+
+# The network the database nodes live on. "loopback": every node on 127.0.0.1 (the default).
+# "netns": every node in a network namespace of its own with an address from 198.18.0.0/15 (the
+# block set aside for network tests), joined by a bridge, so that a node can be cut off from the
+# others (root only; the fault campaign uses it). Chosen at the first start, kept in the state.
+if [ -s "$STATE_DIR/network" ]; then
+  NETWORK="$(cat "$STATE_DIR/network")"
+else
+  NETWORK="${BANK_NETWORK:-loopback}"
+fi
+NET_INDEX=$(((PORT_OFFSET / 1000) % 250))
+NET_PREFIX="198.18.$NET_INDEX"
+# The address the host side (HAProxy, the logic tier, the operator) has on the nodes' network.
+NET_HOST_ADDR="$NET_PREFIX.254"
+NET_BRIDGE="bankbr$NET_INDEX"
+
+node_index() { echo "${1//[!0-9]/}"; }
+# The address of a database node or etcd member (pgN and etcdN share node N).
+node_host() {
+  if [ "$NETWORK" = netns ]; then echo "$NET_PREFIX.$(node_index "$1")"; else echo 127.0.0.1; fi
+}
+node_netns() { echo "bank$NET_INDEX-n$(node_index "$1")"; }
+# The command prefix that runs something on node N's network.
+on_node() {
+  if [ "$NETWORK" = netns ]; then echo "ip netns exec $(node_netns "$1")"; fi
+}
+node_pg_port() { echo $((55440 + $(node_index "$1") + PORT_OFFSET)); }
+node_rest_port() { echo $((58008 + $(node_index "$1") + PORT_OFFSET)); }
+etcd_client_port() { echo $((2470 + 2 * $(node_index "$1") + PORT_OFFSET)); }
+etcd_peer_port() { echo $((2471 + 2 * $(node_index "$1") + PORT_OFFSET)); }
+etcd_client_url() { echo "http://$(node_host "$1"):$(etcd_client_port "$1")"; }
 instance_port() {
   case "$1" in
     logic1) echo $((18081 + PORT_OFFSET)) ;;
@@ -22,7 +61,6 @@ instance_port() {
     portal2) echo $((18083 + PORT_OFFSET)) ;;
   esac
 }
-REPLICA_PORT=$((55433 + PORT_OFFSET))
 
 secret() {
   local file="$STATE_DIR/secrets/$1"
@@ -30,8 +68,62 @@ secret() {
   cat "$file"
 }
 
+ensure_patroni() {
+  if [ -x "$PATRONI" ] && "$PATRONI" --version 2>/dev/null | grep -qx "patroni $PATRONI_VERSION"; then
+    return 0
+  fi
+  ensure_packages python3-venv
+  step "installing Patroni $PATRONI_VERSION from PyPI into $PATRONI_VENV"
+  mkdir -p "$TOOLS_DIR"
+  rm -rf "$PATRONI_VENV"
+  # Debian's python3, not one under a home directory: the postgres user must be able to run it.
+  /usr/bin/python3 -m venv "$PATRONI_VENV"
+  "$PATRONI_VENV/bin/pip" install --quiet --disable-pip-version-check \
+    -r "$REPO_ROOT/deploy/local/patroni-requirements.txt"
+  chmod -R a+rX "$PATRONI_VENV"
+  "$PATRONI" --version | grep -qx "patroni $PATRONI_VERSION" || fail "Patroni $PATRONI_VERSION did not install"
+}
+
+# The node namespaces and the bridge between them (netns network only; idempotent).
+setup_network() {
+  [ "$NETWORK" = netns ] || return 0
+  is_root || fail "the netns network needs root"
+  if ! ip link show "$NET_BRIDGE" >/dev/null 2>&1; then
+    ip link add "$NET_BRIDGE" type bridge
+    ip addr add "$NET_HOST_ADDR/24" dev "$NET_BRIDGE"
+    ip link set "$NET_BRIDGE" up
+  fi
+  local node ns veth
+  for node in "${NODES[@]}"; do
+    ns=$(node_netns "$node")
+    veth="bk${NET_INDEX}n$(node_index "$node")"
+    ip netns list | grep -qw "^$ns" && continue
+    ip netns add "$ns"
+    ip link add "$veth" type veth peer name "${veth}p"
+    ip link set "${veth}p" netns "$ns"
+    ip link set "$veth" master "$NET_BRIDGE" up
+    ip netns exec "$ns" ip addr add "$(node_host "$node")/24" dev "${veth}p"
+    ip netns exec "$ns" ip link set "${veth}p" up
+    ip netns exec "$ns" ip link set lo up
+  done
+}
+
+teardown_network() {
+  [ "$NETWORK" = netns ] || return 0
+  local node
+  for node in "${NODES[@]}"; do
+    ip netns del "$(node_netns "$node")" 2>/dev/null || true
+  done
+  ip link del "$NET_BRIDGE" 2>/dev/null || true
+}
+
 write_patroni_config() {
-  local node=$1 dir="$CLUSTER_DIR/$1"
+  local node=$1 dir="$CLUSTER_DIR/$1" host member hosts=() net
+  host=$(node_host "$node")
+  for member in "${ETCD_MEMBERS[@]}"; do
+    hosts+=("$(node_host "$member"):$(etcd_client_port "$member")")
+  done
+  if [ "$NETWORK" = netns ]; then net="$NET_PREFIX.0/24"; else net="127.0.0.1/32"; fi
   mkdir -p "$dir"
   is_root && chown postgres:postgres "$dir"
   cat > "$CLUSTER_DIR/$node.yml" <<YAML
@@ -41,10 +133,10 @@ name: $node
 log:
   level: INFO
 restapi:
-  listen: 127.0.0.1:$(node_rest_port "$node")
-  connect_address: 127.0.0.1:$(node_rest_port "$node")
+  listen: $host:$(node_rest_port "$node")
+  connect_address: $host:$(node_rest_port "$node")
 etcd3:
-  hosts: 127.0.0.1:$ETCD_CLIENT_PORT
+  hosts: $(IFS=,; echo "${hosts[*]}")
 bootstrap:
   dcs:
     # The shortest Patroni allows: a lost leader is replaced within about 20 s.
@@ -70,16 +162,17 @@ bootstrap:
     - encoding: UTF8
     - locale: C.UTF-8
     - data-checksums
-  pg_hba:
-    - local all all trust
-    - host replication replicator 127.0.0.1/32 scram-sha-256
-    - host all all 127.0.0.1/32 scram-sha-256
 postgresql:
-  listen: 127.0.0.1:$(node_pg_port "$node")
-  connect_address: 127.0.0.1:$(node_pg_port "$node")
+  listen: $host:$(node_pg_port "$node")
+  connect_address: $host:$(node_pg_port "$node")
   data_dir: $dir/data
   bin_dir: $PG_BIN
   pgpass: $dir/pgpass
+  # The whole file: initdb's own lines (trust for every local connection) never survive.
+  pg_hba:
+    - local all all scram-sha-256
+    - host replication replicator $net scram-sha-256
+    - host all all $net scram-sha-256
   authentication:
     superuser:
       username: postgres
@@ -92,6 +185,7 @@ postgresql:
       password: $(secret pg-rewind-password)
   parameters:
     unix_socket_directories: $dir
+    password_encryption: scram-sha-256
 tags:
   nofailover: false
   noloadbalance: false
@@ -102,10 +196,9 @@ YAML
 }
 
 write_haproxy_config() {
-  local servers_primary="" servers_replica="" node
+  local servers="" node
   for node in "${NODES[@]}"; do
-    servers_primary+="  server $node 127.0.0.1:$(node_pg_port "$node") check port $(node_rest_port "$node")"$'\n'
-    servers_replica+="  server $node 127.0.0.1:$(node_pg_port "$node") check port $(node_rest_port "$node")"$'\n'
+    servers+="  server $node $(node_host "$node"):$(node_pg_port "$node") check port $(node_rest_port "$node")"$'\n'
   done
   cat > "$CLUSTER_DIR/haproxy.cfg" <<CFG
 global
@@ -117,15 +210,16 @@ defaults
   timeout server 30m
   timeout check 2s
 
-# The writable endpoint: only the node whose Patroni says it is the primary. When a node stops
-# being primary, its sessions are cut so clients reconnect to the new one at once.
+# The writable endpoint: only the node whose Patroni says it is the primary (a node that lost its
+# leader key says so on /primary even before it has demoted). When a node stops being primary,
+# or stops answering, its sessions are cut so clients reconnect to the new one at once.
 listen primary
   mode tcp
   bind 127.0.0.1:$PG_PORT
   option httpchk GET /primary
   http-check expect status 200
-  default-server inter 1s fastinter 500ms fall 2 rise 1 on-marked-down shutdown-sessions
-$servers_primary
+  default-server inter 500ms fastinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions
+$servers
 # Read-only endpoint: the replicas, for reads that tolerate a little staleness.
 listen replicas
   mode tcp
@@ -134,33 +228,44 @@ listen replicas
   option httpchk GET /replica
   http-check expect status 200
   default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
-$servers_replica
-# The two logic instances. A request that cannot reach one instance is tried on the other.
+$servers
+# The logic instances. A frozen or very slow instance fails its health check within about 2 s:
+# it is marked down and the requests waiting on it are cut, so clients retry on the other one.
+# A request is sent again to another instance only when that is safe: a GET or HEAD, or a
+# request carrying an Idempotency-Key (the logic tier answers a repeat from its stored result).
+# A POST without one is never replayed; a refused connection never reached anyone and is
+# always retried.
 listen logic
   mode http
   bind 127.0.0.1:$LOGIC_PORT
   balance roundrobin
   option httpchk GET /healthz
+  timeout check 1s
   retries 3
   retry-on conn-failure empty-response response-timeout
-  option redispatch
-  timeout server 60s
-  default-server inter 500ms fall 1 rise 1
+  http-request disable-l7-retry unless METH_GET || METH_HEAD || { req.hdr(idempotency-key) -m found }
+  option redispatch 1
+  # Longer than the logic tier's retry budget (30 s), which covers a database failover.
+  timeout server 45s
+  default-server inter 400ms fastinter 200ms fall 2 rise 2 on-marked-down shutdown-sessions
   server logic1 127.0.0.1:$(instance_port logic1) check
   server logic2 127.0.0.1:$(instance_port logic2) check
 
-# The two portal instances; no sticky sessions: either serves any customer.
+# The portal instances; no sticky sessions: either serves any customer. Same rules as the API;
+# a browser's form POST is never replayed.
 listen portal
   mode http
   bind 127.0.0.1:$PORTAL_PORT
   balance roundrobin
   option httpchk GET /healthz
   option forwardfor
+  timeout check 1s
   retries 3
   retry-on conn-failure empty-response response-timeout
-  option redispatch
-  timeout server 60s
-  default-server inter 500ms fall 1 rise 1
+  http-request disable-l7-retry unless METH_GET || METH_HEAD
+  option redispatch 1
+  timeout server 45s
+  default-server inter 400ms fastinter 200ms fall 2 rise 2 on-marked-down shutdown-sessions
   server portal1 127.0.0.1:$(instance_port portal1) check
   server portal2 127.0.0.1:$(instance_port portal2) check
 
@@ -172,56 +277,183 @@ listen stats
 CFG
 }
 
-start_etcd() {
-  if pid_alive "$CLUSTER_DIR/etcd.pid"; then
-    note "etcd is running (pid $(cat "$CLUSTER_DIR/etcd.pid"))"
-    return
+# supervisord's configuration: one program per long-running process, restarted whenever it
+# dies. Programs do not start with supervisord: deploy/local/up starts them in order (the
+# database before the schema migration, the API before the portal); once started, supervisord
+# keeps them running. Groups stop together (all database nodes at once, so no replica takes
+# over from a primary that is only stopping).
+write_supervisor_config() {
+  mkdir -p "$SUPERVISOR_DIR"
+  chmod 700 "$SUPERVISOR_DIR"
+  local as_postgres="" as_etcd="" member node name port peers=() etcd_user=""
+  if is_root; then
+    as_postgres="setpriv --reuid=postgres --regid=postgres --init-groups --"
+    if id etcd >/dev/null 2>&1; then
+      etcd_user=etcd
+      as_etcd="setpriv --reuid=etcd --regid=etcd --init-groups --"
+    fi
   fi
-  require_free_port etcd "$ETCD_CLIENT_PORT" BANK_PORT_OFFSET
-  step "starting etcd on 127.0.0.1:$ETCD_CLIENT_PORT"
-  setsid etcd --name bank-etcd --data-dir "$CLUSTER_DIR/etcd" \
-    --listen-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" \
-    --advertise-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" \
-    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-    --initial-cluster "bank-etcd=http://127.0.0.1:$ETCD_PEER_PORT" \
-    >> "$LOG_DIR/etcd.log" 2>&1 < /dev/null &
-  echo $! > "$CLUSTER_DIR/etcd.pid"
-  wait_http "http://127.0.0.1:$ETCD_CLIENT_PORT/health" 30 || fail "etcd did not start; see $LOG_DIR/etcd.log"
+  for member in "${ETCD_MEMBERS[@]}"; do
+    peers+=("$member=http://$(node_host "$member"):$(etcd_peer_port "$member")")
+  done
+  {
+    cat <<CONF
+[unix_http_server]
+file=$SUPERVISOR_DIR/supervisor.sock
+chmod=0700
+
+[supervisord]
+logfile=$LOG_DIR/supervisord.log
+logfile_maxbytes=10MB
+logfile_backups=3
+pidfile=$SUPERVISOR_DIR/supervisord.pid
+childlogdir=$LOG_DIR
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://$SUPERVISOR_DIR/supervisor.sock
+
+[group:etcd]
+programs=$(IFS=,; echo "${ETCD_MEMBERS[*]}")
+priority=10
+
+[group:db]
+programs=$(IFS=,; echo "${NODES[*]}")
+priority=20
+
+[group:logic]
+programs=$(IFS=,; echo "${LOGIC_INSTANCES[*]}")
+priority=40
+
+[group:portal]
+programs=$(IFS=,; echo "${PORTAL_INSTANCES[*]}")
+priority=50
+CONF
+    for member in "${ETCD_MEMBERS[@]}"; do
+      mkdir -p "$CLUSTER_DIR/$member"
+      chmod 700 "$CLUSTER_DIR/$member"
+      [ -n "$etcd_user" ] && chown "$etcd_user:" "$CLUSTER_DIR/$member"
+      supervisor_program "$member" 15 "" \
+        "$(on_node "$member") $as_etcd /usr/bin/etcd --name $member --data-dir $CLUSTER_DIR/$member \
+--listen-client-urls $(etcd_client_url "$member") --advertise-client-urls $(etcd_client_url "$member") \
+--listen-peer-urls http://$(node_host "$member"):$(etcd_peer_port "$member") \
+--initial-advertise-peer-urls http://$(node_host "$member"):$(etcd_peer_port "$member") \
+--initial-cluster $(IFS=,; echo "${peers[*]}") --initial-cluster-token bank-$PORT_OFFSET \
+--initial-cluster-state new"
+    done
+    for node in "${NODES[@]}"; do
+      # Patroni stops its PostgreSQL on SIGTERM; a fast shutdown may need a checkpoint first.
+      supervisor_program "$node" 60 "" "$(on_node "$node") $as_postgres $PATRONI $CLUSTER_DIR/$node.yml"
+    done
+    supervisor_program haproxy 10 "" "/usr/sbin/haproxy -f $CLUSTER_DIR/haproxy.cfg -db"
+    echo "priority=30"
+    for name in "${LOGIC_INSTANCES[@]}"; do
+      port=$(instance_port "$name")
+      supervisor_program "$name" 35 \
+        "BANK_DATABASE_URL=\"$(database_url)\",BANK_LISTEN_ADDR=\"127.0.0.1:$port\",BANK_LOG_FORMAT=\"json\",BANK_PATRONI_URLS=\"$(patroni_urls)\"" \
+        "$RELEASE_DIR/logic serve"
+    done
+    for name in "${PORTAL_INSTANCES[@]}"; do
+      port=$(instance_port "$name")
+      supervisor_program "$name" 35 \
+        "PORTAL_LISTEN_ADDR=\"127.0.0.1:$port\",BANK_LOGIC_URL=\"http://127.0.0.1:$LOGIC_PORT\",PORTAL_SERVICE_KEY_FILE=\"$STATE_DIR/secrets/presentation.key\",PORTAL_STATIC_DIR=\"$REPO_ROOT/static\",PORTAL_LOG_FORMAT=\"json\"" \
+        "$RELEASE_DIR/presentation"
+    done
+  } > "$SUPERVISOR_CONF.new"
+  chmod 600 "$SUPERVISOR_CONF.new"
+  mv "$SUPERVISOR_CONF.new" "$SUPERVISOR_CONF"
 }
 
-start_patroni() {
-  local node=$1
-  if pid_alive "$CLUSTER_DIR/$node.pid"; then
-    note "Patroni $node is running (pid $(cat "$CLUSTER_DIR/$node.pid"))"
-    return
-  fi
-  require_free_port "PostgreSQL $node" "$(node_pg_port "$node")" BANK_PORT_OFFSET
-  write_patroni_config "$node"
-  step "starting Patroni $node (PostgreSQL on 127.0.0.1:$(node_pg_port "$node"))"
-  # setpriv execs, so the pid is Patroni's own.
-  setsid setpriv --reuid=postgres --regid=postgres --init-groups -- \
-    patroni "$CLUSTER_DIR/$node.yml" >> "$LOG_DIR/patroni-$node.log" 2>&1 < /dev/null &
-  echo $! > "$CLUSTER_DIR/$node.pid"
+# supervisor_program NAME STOP_WAIT_S ENVIRONMENT COMMAND: one [program:] section. A process
+# that dies is started again at once (autorestart); its output goes to a log rotated at 50 MB.
+supervisor_program() {
+  local name=$1 stop_wait=$2 environment=$3 command=$4
+  command="$(echo "$command" | tr -s ' ' | sed 's/^ //')"
+  cat <<CONF
+
+[program:$name]
+command=$command
+autostart=false
+autorestart=true
+startsecs=1
+startretries=10
+stopsignal=TERM
+stopwaitsecs=$stop_wait
+redirect_stderr=true
+stdout_logfile=$LOG_DIR/$name.log
+stdout_logfile_maxbytes=50MB
+stdout_logfile_backups=5
+CONF
+  [ -n "$environment" ] && echo "environment=$environment"
+  return 0
 }
 
-start_haproxy() {
-  if pid_alive "$CLUSTER_DIR/haproxy.pid"; then
-    note "HAProxy is running (pid $(cat "$CLUSTER_DIR/haproxy.pid"))"
-    return
+# supervisorctl against this state directory's supervisord.
+supervise() {
+  supervisorctl -c "$SUPERVISOR_CONF" "$@"
+}
+
+supervisord_running() {
+  [ -S "$SUPERVISOR_DIR/supervisor.sock" ] && supervise pid >/dev/null 2>&1
+}
+
+# Starts supervisord, or makes a running one read its configuration again (programs whose
+# configuration changed are restarted; the others are left alone).
+ensure_supervisord() {
+  write_supervisor_config
+  if supervisord_running; then
+    supervise update >/dev/null
+  else
+    step "starting supervisord"
+    supervisord -c "$SUPERVISOR_CONF"
+    for _ in $(seq 1 50); do
+      supervisord_running && return 0
+      sleep 0.1
+    done
+    fail "supervisord did not start; see $LOG_DIR/supervisord.log"
   fi
-  write_haproxy_config
-  require_free_port "HAProxy" "$PG_PORT" BANK_PG_PORT
-  step "starting HAProxy (primary 127.0.0.1:$PG_PORT, replicas $REPLICA_PORT, API $LOGIC_PORT, portal $PORTAL_PORT)"
-  haproxy -f "$CLUSTER_DIR/haproxy.cfg" -db >> "$LOG_DIR/haproxy.log" 2>&1 < /dev/null &
-  echo $! > "$CLUSTER_DIR/haproxy.pid"
+}
+
+# The supervisor's name of a process: etcd:etcd1, db:pg1, haproxy, logic:logic1, portal:portal1.
+program_of() {
+  case "$1" in
+    etcd*) echo "etcd:$1" ;;
+    pg*) echo "db:$1" ;;
+    logic*) echo "logic:$1" ;;
+    portal*) echo "portal:$1" ;;
+    *) echo "$1" ;;
+  esac
+}
+
+# The pid of a supervised process, or nothing when it is not running.
+program_pid() {
+  local pid
+  pid=$(supervise pid "$(program_of "$1")" 2>/dev/null || true)
+  [[ "$pid" =~ ^[1-9][0-9]*$ ]] && echo "$pid"
+  return 0
+}
+
+# start_programs NAME...: starts those not running yet (supervisorctl waits for each to stay up
+# for a second).
+start_programs() {
+  local name
+  for name in "$@"; do
+    if [ -n "$(program_pid "$name")" ]; then
+      note "$name is running (pid $(program_pid "$name"))"
+    else
+      supervise start "$(program_of "$name")" >/dev/null || fail "$name did not start; see $LOG_DIR/$name.log"
+      note "started $name (pid $(program_pid "$name"))"
+    fi
+  done
 }
 
 # The cluster as Patroni sees it (JSON), from the first node that answers.
 cluster_json() {
   local node
   for node in "${NODES[@]}"; do
-    curl -fsS --max-time 2 "http://127.0.0.1:$(node_rest_port "$node")/cluster" 2>/dev/null && return 0
+    curl -fsS --max-time 2 "http://$(node_host "$node"):$(node_rest_port "$node")/cluster" 2>/dev/null && return 0
   done
   return 1
 }
@@ -268,32 +500,32 @@ psql_cluster() {
 patroni_urls() {
   local node urls=()
   for node in "${NODES[@]}"; do
-    urls+=("http://127.0.0.1:$(node_rest_port "$node")")
+    urls+=("http://$(node_host "$node"):$(node_rest_port "$node")")
   done
   (IFS=,; echo "${urls[*]}")
 }
 
-start_instance() {
-  local name=$1 port
-  port=$(instance_port "$name")
-  if pid_alive "$STATE_DIR/$name.pid"; then
-    note "$name is running (pid $(cat "$STATE_DIR/$name.pid"))"
-    return
-  fi
-  require_free_port "$name" "$port" BANK_PORT_OFFSET
-  case "$name" in
-    logic*)
-      BANK_DATABASE_URL="$(database_url)" BANK_LISTEN_ADDR="127.0.0.1:$port" BANK_LOG_FORMAT=json \
-        BANK_PATRONI_URLS="$(patroni_urls)" \
-        setsid "$RELEASE_DIR/logic" serve >> "$LOG_DIR/$name.log" 2>&1 < /dev/null &
-      ;;
-    portal*)
-      PORTAL_LISTEN_ADDR="127.0.0.1:$port" BANK_LOGIC_URL="http://127.0.0.1:$LOGIC_PORT" \
-        PORTAL_SERVICE_KEY_FILE="$STATE_DIR/secrets/presentation.key" \
-        PORTAL_STATIC_DIR="$REPO_ROOT/static" PORTAL_LOG_FORMAT=json \
-        setsid "$RELEASE_DIR/presentation" >> "$LOG_DIR/$name.log" 2>&1 < /dev/null &
-      ;;
-  esac
-  echo $! > "$STATE_DIR/$name.pid"
-  step "started $name on 127.0.0.1:$port (pid $(cat "$STATE_DIR/$name.pid"))"
+# etcd's view of its members as JSON lines: name, client URL, whether it leads, from every member
+# that answers.
+etcd_status() {
+  local member
+  for member in "${ETCD_MEMBERS[@]}"; do
+    ETCDCTL_API=3 etcdctl --endpoints "$(etcd_client_url "$member")" --dial-timeout 1s \
+      --command-timeout 2s endpoint status -w json 2>/dev/null || true
+  done
+}
+
+# The name of the etcd member that leads, or nothing.
+etcd_leader() {
+  etcd_status | /usr/bin/python3 -c '
+import json, sys
+for line in sys.stdin:
+    for s in json.loads(line):
+        if s["Status"]["header"]["member_id"] == s["Status"]["leader"]:
+            print(s["Endpoint"]); sys.exit(0)
+' | while read -r endpoint; do
+    for member in "${ETCD_MEMBERS[@]}"; do
+      [ "$(etcd_client_url "$member")" = "$endpoint" ] && echo "$member"
+    done
+  done
 }

@@ -13,6 +13,13 @@ LOGIC_PORT="${BANK_LOGIC_PORT:-$((8081 + ${BANK_PORT_OFFSET:-0}))}"
 PORTAL_PORT="${BANK_PORTAL_PORT:-$((8080 + ${BANK_PORT_OFFSET:-0}))}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 RELEASE_DIR="$REPO_ROOT/target/release"
+# Tools installed from PyPI (Patroni, schemathesis), shared by every state directory: a system
+# directory when root (the postgres user must be able to run Patroni), else under the home.
+if [ "$(id -u)" = 0 ]; then
+  TOOLS_DIR="${BANK_TOOLS_DIR:-/opt/bank-tools}"
+else
+  TOOLS_DIR="${BANK_TOOLS_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/bank-tools}"
+fi
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
@@ -43,7 +50,7 @@ ensure_packages() {
 # The contract tester, from PyPI, in a venv of its own; prints the path of its executable.
 SCHEMATHESIS_VERSION=4.32.5
 ensure_schemathesis() {
-  local venv="$STATE_DIR/tools/schemathesis-$SCHEMATHESIS_VERSION"
+  local venv="$TOOLS_DIR/schemathesis-$SCHEMATHESIS_VERSION"
   if [ ! -x "$venv/bin/schemathesis" ]; then
     ensure_packages python3-venv >&2
     step "installing schemathesis $SCHEMATHESIS_VERSION from PyPI" >&2

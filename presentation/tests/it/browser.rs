@@ -106,6 +106,31 @@ impl Browser {
         }
     }
 
+    /// The downloaded file with this extension, once Chromium has finished writing it. Chromium
+    /// reserves the final name with an empty file while the bytes go to a `.crdownload` file and
+    /// renames that over it at the end: a file of the right name alone is no proof of a download.
+    async fn finished_download(&self, extension: &str) -> PathBuf {
+        for _ in 0..300 {
+            let paths: Vec<PathBuf> = std::fs::read_dir(&self.downloads)
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .collect();
+            let in_progress = paths
+                .iter()
+                .any(|p| p.extension().is_some_and(|e| e == "crdownload"));
+            let done = paths.into_iter().find(|p| {
+                p.extension().is_some_and(|e| e == extension)
+                    && std::fs::metadata(p).is_ok_and(|m| m.len() > 0)
+            });
+            if let (Some(file), false) = (done, in_progress) {
+                return file;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no finished {extension} download in 30 s");
+    }
+
     async fn goto(&self, path: &str) {
         self.client
             .goto(&format!("{}{path}", self.base))
@@ -352,19 +377,7 @@ async fn a_statement_downloads_as_csv_and_as_a_pdf_stating_the_closing_balance()
         browser
             .click("#statement-title ~ form button[type=submit]")
             .await;
-        let mut file = None;
-        for _ in 0..100 {
-            file = std::fs::read_dir(&browser.downloads)
-                .unwrap()
-                .flatten()
-                .map(|e| e.path())
-                .find(|p| p.extension().is_some_and(|e| e == extension));
-            if file.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let file = file.unwrap_or_else(|| panic!("no {extension} download"));
+        let file = browser.finished_download(extension).await;
         if extension == "csv" {
             let text = std::fs::read_to_string(&file).unwrap();
             let last: Vec<&str> = text.lines().last().unwrap().split(',').collect();
