@@ -76,6 +76,7 @@ fn is_transient_sqlstate(code: &str) -> bool {
             | "57P02" // crash_shutdown
             | "57P03" // cannot_connect_now
             | "25006" // read_only_sql_transaction: a standby, or a primary being demoted
+            | "25P03" // idle_in_transaction_session_timeout: this process stalled mid-transaction
             | "53300" // too_many_connections
     ) || code.starts_with("08") // connection_exception
 }
@@ -127,7 +128,7 @@ mod tests {
     #[test]
     fn failover_and_concurrency_sqlstates_are_transient() {
         for code in [
-            "40001", "40P01", "57P01", "57P02", "57P03", "25006", "08006", "08003",
+            "40001", "40P01", "57P01", "57P02", "57P03", "25006", "25P03", "08006", "08003",
         ] {
             assert!(is_transient_sqlstate(code), "{code}");
         }

@@ -15,6 +15,12 @@ pub struct PoolSettings {
     /// How long a request may wait for a connection before the attempt counts as failed (and is
     /// retried by the caller's budget). Short, so a dead endpoint is noticed quickly.
     pub acquire_timeout_ms: u64,
+    /// How long PostgreSQL lets one of this pool's sessions sit inside a transaction without
+    /// sending its next statement before it ends the session and rolls the transaction back.
+    /// A logic instance that freezes (a stop-the-world pause, a stalled host) mid-transaction
+    /// would otherwise hold its row locks, and every transfer touching those accounts would wait
+    /// for it to wake. No unit of work pauses this long between statements on purpose.
+    pub idle_in_transaction_timeout_ms: u64,
 }
 
 impl Default for PoolSettings {
@@ -23,6 +29,7 @@ impl Default for PoolSettings {
         Self {
             connections_max: 20,
             acquire_timeout_ms: 2_000,
+            idle_in_transaction_timeout_ms: 2_000,
         }
     }
 }
@@ -30,6 +37,10 @@ impl Default for PoolSettings {
 /// A pool that connects lazily, so a process can start while the database is still coming up.
 pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.parse()?;
+    let options = options.options([(
+        "idle_in_transaction_session_timeout",
+        settings.idle_in_transaction_timeout_ms.to_string(),
+    )]);
     Ok(PgPoolOptions::new()
         .max_connections(settings.connections_max)
         .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))

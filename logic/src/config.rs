@@ -63,6 +63,10 @@ impl Settings {
                     "BANK_DB_ACQUIRE_TIMEOUT_MS",
                     &defaults.acquire_timeout_ms.to_string(),
                 )?,
+                idle_in_transaction_timeout_ms: env_or(
+                    "BANK_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+                    &defaults.idle_in_transaction_timeout_ms.to_string(),
+                )?,
             },
             retry_budget_ms: env_or("BANK_RETRY_BUDGET_MS", "30000")?,
             session_ttl_s: env_or("BANK_SESSION_TTL_S", "28800")?,

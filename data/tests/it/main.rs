@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 struct Ledger {
     pool: PgPool,
+    url: String,
     capital: Uuid,
     customer: Uuid,
 }
@@ -73,6 +74,7 @@ async fn ledger() -> Ledger {
     .unwrap();
     Ledger {
         pool: db.pool,
+        url: db.url,
         capital: capital.id,
         customer: customer.id,
     }
@@ -412,4 +414,39 @@ async fn a_database_with_credentials_upgrades_to_the_current_schema() {
         // Running the migrations again changes nothing.
         data::pool::migrate(&db.pool).await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn a_session_that_stalls_inside_a_transaction_gives_up_its_locks() {
+    let ledger = ledger().await;
+    // A pool as the logic tier makes it, with a short limit for the test.
+    let stalled_pool = data::pool::connect_lazy(
+        &ledger.url,
+        &data::pool::PoolSettings {
+            idle_in_transaction_timeout_ms: 300,
+            ..data::pool::PoolSettings::default()
+        },
+    )
+    .unwrap();
+    let mut stalled = stalled_pool.begin().await.unwrap();
+    data::accounts::lock_accounts(&mut stalled, &[ledger.customer])
+        .await
+        .unwrap();
+    // The holder stops sending statements, as a frozen process would. Another session waits for
+    // the row no longer than the limit and a margin: it gets the lock.
+    let mut other = ledger.pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL lock_timeout = '5s'")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    data::accounts::lock_accounts(&mut other, &[ledger.customer])
+        .await
+        .expect("the stalled session's lock was released");
+    other.rollback().await.unwrap();
+    // The stalled session's transaction is gone: its next statement fails, and the failure is
+    // one a unit of work retries.
+    let error = data::accounts::lock_accounts(&mut stalled, &[ledger.customer])
+        .await
+        .unwrap_err();
+    assert!(error.is_transient(), "{error}");
 }
