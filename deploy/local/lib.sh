@@ -75,11 +75,6 @@ as_db_user() {
   fi
 }
 
-# pid_alive FILE: whether the pid in FILE is a running process.
-pid_alive() {
-  [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
-}
-
 # wait_http URL SECONDS: waits until URL answers 2xx.
 wait_http() {
   local url=$1 seconds=$2
@@ -88,26 +83,6 @@ wait_http() {
     sleep 0.1
   done
   return 1
-}
-
-# stop_pid NAME FILE: SIGTERM, wait for the drain, then SIGKILL if it will not go.
-stop_pid() {
-  local name=$1 file=$2
-  if pid_alive "$file"; then
-    local pid
-    pid=$(cat "$file")
-    kill -TERM "$pid"
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      note "$name did not stop in 10 s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    note "stopped $name (pid $pid)"
-  fi
-  rm -f "$file"
 }
 
 # port_free PORT: whether nothing listens on 127.0.0.1:PORT.
