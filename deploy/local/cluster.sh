@@ -525,7 +525,7 @@ for line in sys.stdin:
             print(s["Endpoint"]); sys.exit(0)
 ' | while read -r endpoint; do
     for member in "${ETCD_MEMBERS[@]}"; do
-      [ "$(etcd_client_url "$member")" = "$endpoint" ] && echo "$member"
+      if [ "$(etcd_client_url "$member")" = "$endpoint" ]; then echo "$member"; fi
     done
   done
 }
