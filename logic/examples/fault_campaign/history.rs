@@ -297,7 +297,13 @@ mod tests {
             at_ms: 5,
             balances: eur(&[900, 1100]),
         }];
-        let verdict = check(&ops, &reads, &found, &eur(&[1000, 1000]), &eur(&[950, 1050]));
+        let verdict = check(
+            &ops,
+            &reads,
+            &found,
+            &eur(&[1000, 1000]),
+            &eur(&[950, 1050]),
+        );
         assert!(verdict.holds(), "{verdict:?}");
         assert_eq!((verdict.acknowledged, verdict.unknown_applied), (1, 1));
     }
@@ -353,7 +359,13 @@ mod tests {
                 balances: eur(&[2100, -100]),
             },
         ];
-        let verdict = check(&[], &reads, &HashMap::new(), &eur(&[1000, 1000]), &eur(&[1000, 1000]));
+        let verdict = check(
+            &[],
+            &reads,
+            &HashMap::new(),
+            &eur(&[1000, 1000]),
+            &eur(&[1000, 1000]),
+        );
         assert_eq!(verdict.bad_reads.len(), 2, "{verdict:?}");
     }
 

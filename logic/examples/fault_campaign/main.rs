@@ -313,7 +313,10 @@ async fn setup(api: &Api, out: &PathBuf) {
         "api_key": key["secret"],
     });
     std::fs::write(out, serde_json::to_vec_pretty(&bank).unwrap()).unwrap();
-    println!("customer {} with {ACCOUNTS} accounts of {OPENING_BALANCE} EUR", customer["id"]);
+    println!(
+        "customer {} with {ACCOUNTS} accounts of {OPENING_BALANCE} EUR",
+        customer["id"]
+    );
 }
 
 /// Everything the clients, readers and nemesis recorded.
@@ -364,7 +367,11 @@ impl Campaign {
             .map(|a| {
                 (
                     a["number"].as_str().unwrap_or(""),
-                    a["ledger_balance"].as_str().unwrap_or("x").parse().unwrap_or(Decimal::MIN),
+                    a["ledger_balance"]
+                        .as_str()
+                        .unwrap_or("x")
+                        .parse()
+                        .unwrap_or(Decimal::MIN),
                 )
             })
             .collect();
@@ -464,7 +471,13 @@ async fn writer(campaign: &Campaign, client: usize, run_id: &str, seed: u64) {
             attempts += 1;
             let answer = campaign
                 .api
-                .call(reqwest::Method::POST, "/v1/transfers", None, Some(&body), Some(&key))
+                .call(
+                    reqwest::Method::POST,
+                    "/v1/transfers",
+                    None,
+                    Some(&body),
+                    Some(&key),
+                )
                 .await;
             let last_error = match answer {
                 Ok((200 | 201, body)) => {
@@ -472,7 +485,9 @@ async fn writer(campaign: &Campaign, client: usize, run_id: &str, seed: u64) {
                         transfer_id: body["id"].as_str().unwrap_or("").to_owned(),
                     };
                 }
-                Ok((status, body)) if (400..500).contains(&status) && status != 408 && status != 429 => {
+                Ok((status, body))
+                    if (400..500).contains(&status) && status != 408 && status != 429 =>
+                {
                     break Outcome::Refused {
                         status,
                         code: body["code"].as_str().unwrap_or("").to_owned(),
@@ -487,17 +502,22 @@ async fn writer(campaign: &Campaign, client: usize, run_id: &str, seed: u64) {
             tokio::time::sleep(Duration::from_millis(RETRY_PAUSE_MS)).await;
         };
         let answered_ms = campaign.now_ms();
-        campaign.recorded.lock().unwrap().operations.push(Operation {
-            client,
-            key,
-            debit,
-            credit,
-            amount,
-            sent_ms,
-            answered_ms,
-            attempts,
-            outcome,
-        });
+        campaign
+            .recorded
+            .lock()
+            .unwrap()
+            .operations
+            .push(Operation {
+                client,
+                key,
+                debit,
+                credit,
+                amount,
+                sent_ms,
+                answered_ms,
+                attempts,
+                outcome,
+            });
     }
 }
 
@@ -554,7 +574,12 @@ fn nemesis_command(args: &RunArgs, action: &[&str]) -> String {
 /// Injects faults one at a time in a random order (every kind once per round, shuffled), with a
 /// random quiet time before each, holds each for its time, heals it and waits for the whole
 /// topology to be healthy before the next.
-async fn nemesis(campaign: &Arc<Campaign>, args: &RunArgs, kinds: &[(&'static str, u64)], seed: u64) {
+async fn nemesis(
+    campaign: &Arc<Campaign>,
+    args: &RunArgs,
+    kinds: &[(&'static str, u64)],
+    seed: u64,
+) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut round: Vec<(&'static str, u64)> = Vec::new();
     let mut done = 0;
@@ -573,10 +598,11 @@ async fn nemesis(campaign: &Arc<Campaign>, args: &RunArgs, kinds: &[(&'static st
         tokio::time::sleep(Duration::from_millis(quiet_ms)).await;
         let started_ms = campaign.now_ms();
         let args_inject = args.clone();
-        let target = tokio::task::spawn_blocking(move || nemesis_command(&args_inject, &["inject", kind]))
-            .await
-            .unwrap();
-        println!("{:>7.1} s  {kind}: {target}", started_ms as f64 / 1000.0);
+        let target =
+            tokio::task::spawn_blocking(move || nemesis_command(&args_inject, &["inject", kind]))
+                .await
+                .unwrap();
+        println!("{:>7} s  {kind}: {target}", seconds(started_ms));
         tokio::time::sleep(Duration::from_secs(hold_s)).await;
         let args_heal = args.clone();
         tokio::task::spawn_blocking(move || nemesis_command(&args_heal, &["heal", kind]))
@@ -589,9 +615,9 @@ async fn nemesis(campaign: &Arc<Campaign>, args: &RunArgs, kinds: &[(&'static st
             .unwrap();
         let recovered_ms = campaign.now_ms();
         println!(
-            "{:>7.1} s  {kind}: healed, healthy again after {:.1} s",
-            recovered_ms as f64 / 1000.0,
-            (recovered_ms - healed_ms) as f64 / 1000.0
+            "{:>7} s  {kind}: healed, healthy again after {} s",
+            seconds(recovered_ms),
+            seconds(recovered_ms - healed_ms)
         );
         campaign.recorded.lock().unwrap().faults.push(FaultRecord {
             kind: kind.to_owned(),
@@ -611,7 +637,11 @@ async fn check_history(campaign: &Campaign, args: &RunArgs, opening: &[Decimal])
     let closing = campaign.read_all().await.unwrap();
     let mut posted: HashMap<String, Option<Posted>> = HashMap::new();
     // Ask in parallel, a few at a time.
-    let keys: Vec<&str> = recorded.operations.iter().map(|op| op.key.as_str()).collect();
+    let keys: Vec<&str> = recorded
+        .operations
+        .iter()
+        .map(|op| op.key.as_str())
+        .collect();
     for chunk in keys.chunks(16) {
         let answers = futures::future::join_all(chunk.iter().map(|key| async move {
             let body = campaign
@@ -627,7 +657,11 @@ async fn check_history(campaign: &Campaign, args: &RunArgs, opening: &[Decimal])
                 .await;
             let found = body["id"].as_str().map(|id| Posted {
                 transfer_id: id.to_owned(),
-                amount: body["amount"].as_str().unwrap_or("0").parse().unwrap_or_default(),
+                amount: body["amount"]
+                    .as_str()
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or_default(),
             });
             ((*key).to_owned(), found)
         }))
@@ -647,7 +681,11 @@ async fn check_history(campaign: &Campaign, args: &RunArgs, opening: &[Decimal])
     let portal_gaps = history::write_gaps_ms(&portal_ok_ms, &recorded.faults);
     write_history(&args.history, &recorded);
 
-    let errors_seen: usize = recorded.operations.iter().map(|op| op.attempts as usize - 1).sum();
+    let errors_seen: usize = recorded
+        .operations
+        .iter()
+        .map(|op| op.attempts as usize - 1)
+        .sum();
     println!();
     println!(
         "faults: {} ({})",
@@ -683,9 +721,9 @@ async fn check_history(campaign: &Campaign, args: &RunArgs, opening: &[Decimal])
     println!("longest write gap per fault kind (API transfers / portal pages):");
     for (kind, gap) in &gaps {
         println!(
-            "  {kind:<20} {:>6.1} s / {:>6.1} s",
-            *gap as f64 / 1000.0,
-            portal_gaps.get(kind).copied().unwrap_or(0) as f64 / 1000.0
+            "  {kind:<20} {:>6} s / {:>6} s",
+            seconds(*gap),
+            seconds(portal_gaps.get(kind).copied().unwrap_or(0))
         );
     }
     for problem in verdict
@@ -693,9 +731,19 @@ async fn check_history(campaign: &Campaign, args: &RunArgs, opening: &[Decimal])
         .iter()
         .map(|p| format!("LOST {p}"))
         .chain(verdict.wrong.iter().map(|p| format!("WRONG {p}")))
-        .chain(verdict.refused_but_applied.iter().map(|p| format!("REFUSED BUT POSTED {p}")))
+        .chain(
+            verdict
+                .refused_but_applied
+                .iter()
+                .map(|p| format!("REFUSED BUT POSTED {p}")),
+        )
         .chain(verdict.bad_reads.iter().map(|p| format!("BAD READ {p}")))
-        .chain(verdict.balance_mismatches.iter().map(|p| format!("BALANCE {p}")))
+        .chain(
+            verdict
+                .balance_mismatches
+                .iter()
+                .map(|p| format!("BALANCE {p}")),
+        )
         .take(50)
     {
         println!("  {problem}");
@@ -710,6 +758,11 @@ async fn check_history(campaign: &Campaign, args: &RunArgs, opening: &[Decimal])
         }
     );
     holds
+}
+
+/// Milliseconds as seconds with one decimal, for people.
+fn seconds(ms: u64) -> String {
+    format!("{}.{}", ms / 1000, ms % 1000 / 100)
 }
 
 fn summarise_kinds(faults: &[FaultRecord]) -> String {
