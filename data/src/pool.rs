@@ -37,10 +37,16 @@ impl Default for PoolSettings {
 /// A pool that connects lazily, so a process can start while the database is still coming up.
 pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.parse()?;
-    let options = options.options([(
-        "idle_in_transaction_session_timeout",
-        settings.idle_in_transaction_timeout_ms.to_string(),
-    )]);
+    let options = options.options([
+        (
+            "idle_in_transaction_session_timeout",
+            settings.idle_in_transaction_timeout_ms.to_string(),
+        ),
+        // Never a statement timeout, whatever the role or database says: a COMMIT cancelled
+        // while it waits for the synchronous standby reports success with only a warning, for
+        // a transaction the standby may not have. Units of work are bounded by the retry budget.
+        ("statement_timeout", "0".to_owned()),
+    ]);
     Ok(PgPoolOptions::new()
         .max_connections(settings.connections_max)
         .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))

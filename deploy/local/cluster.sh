@@ -158,6 +158,10 @@ bootstrap:
         max_replication_slots: 10
         max_connections: 200
         wal_keep_size: 256MB
+        # A standby whose upstream went away (a switchover, a failover) tries the new one after
+        # half a second, not five: the new primary has a synchronous standby, and takes writes,
+        # that much sooner.
+        wal_retrieve_retry_interval: 500ms
   initdb:
     - encoding: UTF8
     - locale: C.UTF-8
@@ -231,10 +235,11 @@ listen replicas
 $servers
 # The logic instances. A frozen or very slow instance fails its health check within about 2 s:
 # it is marked down and the requests waiting on it are cut, so clients retry on the other one.
-# A request is sent again to another instance only when that is safe: a GET or HEAD, or a
-# request carrying an Idempotency-Key (the logic tier answers a repeat from its stored result).
-# A POST without one is never replayed; a refused connection never reached anyone and is
-# always retried.
+# A request is sent again to another instance only when that is safe: a GET or HEAD, or a POST
+# with an Idempotency-Key to an operation that keeps its answer under that key (the logic tier
+# answers a repeat from its stored result). Any other POST is never replayed; a refused
+# connection never reached anyone and is always retried. The list of keyed operations is checked
+# against the API's own document by a test (logic's tests/it/contract.rs).
 listen logic
   mode http
   bind 127.0.0.1:$LOGIC_PORT
@@ -243,7 +248,9 @@ listen logic
   timeout check 1s
   retries 3
   retry-on conn-failure empty-response response-timeout
-  http-request disable-l7-retry unless METH_GET || METH_HEAD || { req.hdr(idempotency-key) -m found }
+  # keyed-operations
+  acl keyed_operation path_reg ^/v1/(transfers(/[^/]+/reversals)?|cash/(deposits|withdrawals)|drawers(/[^/]+/(close|vault-transfers))?|pending-transfers(/[^/]+/(post|void))?|transfer-batches)\$
+  http-request disable-l7-retry unless METH_GET || METH_HEAD || METH_POST keyed_operation { req.hdr(idempotency-key) -m found }
   option redispatch 1
   # Longer than the logic tier's retry budget (30 s), which covers a database failover.
   timeout server 45s
@@ -430,6 +437,8 @@ program_of() {
 # The pid of a supervised process, or nothing when it is not running.
 program_pid() {
   local pid
+  # With no name supervisorctl answers supervisord's own pid: never a process of the topology.
+  [ -n "${1:-}" ] || return 0
   pid=$(supervise pid "$(program_of "$1")" 2>/dev/null || true)
   [[ "$pid" =~ ^[1-9][0-9]*$ ]] && echo "$pid"
   return 0

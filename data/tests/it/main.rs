@@ -450,3 +450,24 @@ async fn a_session_that_stalls_inside_a_transaction_gives_up_its_locks() {
         .unwrap_err();
     assert!(error.is_transient(), "{error}");
 }
+
+#[tokio::test]
+async fn the_pool_never_runs_under_a_statement_timeout_whatever_the_database_says() {
+    let ledger = ledger().await;
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&ledger.pool)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {database} SET statement_timeout = '1ms'"
+    )))
+    .execute(&ledger.pool)
+    .await
+    .unwrap();
+    let pool = data::pool::connect_lazy(&ledger.url, &data::pool::PoolSettings::default()).unwrap();
+    let timeout: String = sqlx::query_scalar("SHOW statement_timeout")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(timeout, "0");
+}

@@ -178,6 +178,13 @@ pub fn check(
             ));
         }
     }
+    if closing.len() != expected.len() {
+        verdict.balance_mismatches.push(format!(
+            "{} accounts at the end, {} at the start",
+            closing.len(),
+            expected.len()
+        ));
+    }
     for (index, (want, have)) in expected.iter().zip(closing).enumerate() {
         if want != have {
             verdict.balance_mismatches.push(format!(

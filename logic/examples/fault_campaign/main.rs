@@ -39,8 +39,9 @@ use history::{FaultRecord, Operation, Outcome, Posted, SnapshotRead};
 
 /// Accounts the clients move money between.
 const ACCOUNTS: usize = 8;
-/// Money put into each account at the start.
-const OPENING_BALANCE: &str = "1000.00";
+/// Money put into each account at the start: little enough that transfers of up to 20.00 drain
+/// accounts now and then, so refusals (insufficient funds) happen and are checked too.
+const OPENING_BALANCE: &str = "200.00";
 /// How long one attempt may take: longer than HAProxy's server timeout for the API (45 s), so
 /// the balancer, not the client, ends an attempt that hangs.
 const ATTEMPT_TIMEOUT_MS: u64 = 50_000;
@@ -107,6 +108,10 @@ struct RunArgs {
     /// Where the history goes, one JSON object a line.
     #[arg(long)]
     history: PathBuf,
+    /// Where the acknowledged transfers go (key, transfer id, amount; CSV), for a check straight
+    /// against the ledger's tables.
+    #[arg(long)]
+    acknowledged: PathBuf,
     /// Whether the topology can cut a node off the network (database nodes in namespaces).
     #[arg(long)]
     partitions: bool,
@@ -127,6 +132,8 @@ const FAULTS: &[(&str, u64)] = &[
     ("etcd-member-pause", 15),
     ("etcd-leader-kill", 0),
     ("etcd-leader-pause", 15),
+    // Two of three members: no quorum, so writes stop until they return; nothing may be lost.
+    ("etcd-quorum-loss", 15),
     ("logic-kill", 0),
     ("logic-freeze", 20),
     ("portal-kill", 0),
@@ -443,6 +450,11 @@ async fn run(args: RunArgs) -> bool {
     for task in tasks {
         task.await.unwrap();
     }
+    // No attempt a client abandoned may still be on its way when the bank is asked.
+    let args_quiet = args.clone();
+    tokio::task::spawn_blocking(move || nemesis_command(&args_quiet, &["wait-quiet"], 0))
+        .await
+        .unwrap();
     check_history(&campaign, &args, &opening).await
 }
 
@@ -557,9 +569,10 @@ async fn portal_prober(campaign: &Campaign) {
     }
 }
 
-fn nemesis_command(args: &RunArgs, action: &[&str]) -> String {
+fn nemesis_command(args: &RunArgs, action: &[&str], seed: u64) -> String {
     let output = Command::new(&args.nemesis)
         .args(action)
+        .env("NEMESIS_SEED", (seed % 32_768).to_string())
         .output()
         .unwrap_or_else(|e| panic!("run {}: {e}", args.nemesis.display()));
     let stdout = String::from_utf8_lossy(&output.stdout).trim().to_owned();
@@ -598,19 +611,21 @@ async fn nemesis(
         tokio::time::sleep(Duration::from_millis(quiet_ms)).await;
         let started_ms = campaign.now_ms();
         let args_inject = args.clone();
-        let target =
-            tokio::task::spawn_blocking(move || nemesis_command(&args_inject, &["inject", kind]))
-                .await
-                .unwrap();
+        let fault_seed = rng.random::<u64>();
+        let target = tokio::task::spawn_blocking(move || {
+            nemesis_command(&args_inject, &["inject", kind], fault_seed)
+        })
+        .await
+        .unwrap();
         println!("{:>7} s  {kind}: {target}", seconds(started_ms));
         tokio::time::sleep(Duration::from_secs(hold_s)).await;
         let args_heal = args.clone();
-        tokio::task::spawn_blocking(move || nemesis_command(&args_heal, &["heal", kind]))
+        tokio::task::spawn_blocking(move || nemesis_command(&args_heal, &["heal", kind], 0))
             .await
             .unwrap();
         let healed_ms = campaign.now_ms();
         let args_wait = args.clone();
-        tokio::task::spawn_blocking(move || nemesis_command(&args_wait, &["wait-healthy"]))
+        tokio::task::spawn_blocking(move || nemesis_command(&args_wait, &["wait-healthy"], 0))
             .await
             .unwrap();
         let recovered_ms = campaign.now_ms();
@@ -680,6 +695,7 @@ async fn check_history(campaign: &Campaign, args: &RunArgs, opening: &[Decimal])
     portal_ok_ms.sort_unstable();
     let portal_gaps = history::write_gaps_ms(&portal_ok_ms, &recorded.faults);
     write_history(&args.history, &recorded);
+    write_acknowledged(&args.acknowledged, &recorded.operations);
 
     let errors_seen: usize = recorded
         .operations
@@ -748,7 +764,8 @@ async fn check_history(campaign: &Campaign, args: &RunArgs, opening: &[Decimal])
     {
         println!("  {problem}");
     }
-    let holds = verdict.holds() && verdict.acknowledged > 0;
+    // A run in which nothing was acknowledged, or nothing refused, checked too little.
+    let holds = verdict.holds() && verdict.acknowledged > 0 && verdict.refused > 0;
     println!(
         "verdict: {}",
         if holds {
@@ -775,6 +792,15 @@ fn summarise_kinds(faults: &[FaultRecord]) -> String {
         .map(|(kind, n)| format!("{kind} ×{n}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn write_acknowledged(path: &PathBuf, operations: &[Operation]) {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for op in operations {
+        if let Outcome::Ok { transfer_id } = &op.outcome {
+            writeln!(file, "{},{transfer_id},{}", op.key, op.amount).unwrap();
+        }
+    }
 }
 
 fn write_history(path: &PathBuf, recorded: &Recorded) {

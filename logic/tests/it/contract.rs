@@ -105,3 +105,63 @@ async fn run(schemathesis: &str, app: &TestApp, headers: &[String], filters: &[&
     eprintln!("{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "schemathesis found violations");
 }
+
+/// HAProxy sends a POST again to the other logic instance (after a frozen instance's cut, an
+/// empty answer or a timeout) only when it carries an Idempotency-Key *and* goes to an operation
+/// that keeps its answer under that key. Its list of such operations (`acl keyed_operation` in
+/// `deploy/local/cluster.sh`) must be exactly the operations whose documented parameters include
+/// the key: one missing is a lost chance to hide a fault; one too many replays an operation that
+/// would run twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_balancer_replays_exactly_the_posts_that_keep_their_answer_under_a_key() {
+    let app = TestApp::spawn().await;
+    let document: Value = app
+        .http
+        .get(app.url("/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let config = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/local/cluster.sh"
+    ))
+    .unwrap();
+    let pattern = config
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("acl keyed_operation path_reg "))
+        .expect("cluster.sh has the keyed_operation acl")
+        // The line sits in an unquoted here-document: the shell turns \$ into $.
+        .replace("\\$", "$");
+    let keyed = regex::Regex::new(&pattern).unwrap();
+    let placeholder = regex::Regex::new(r"\{[^}]+\}").unwrap();
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let Some(post) = item.get("post") else {
+            continue;
+        };
+        let takes_key = post["parameters"]
+            .as_array()
+            .is_some_and(|params| params.iter().any(|p| p["name"] == "Idempotency-Key"));
+        let full = if path.starts_with("/v1/") {
+            path.clone()
+        } else {
+            format!("/v1{path}")
+        };
+        let concrete = placeholder.replace_all(&full, "0a1b2c");
+        assert_eq!(
+            keyed.is_match(&concrete),
+            takes_key,
+            "POST {full}: {} the Idempotency-Key, but HAProxy {} replay it",
+            if takes_key { "takes" } else { "does not take" },
+            if takes_key { "would not" } else { "would" },
+        );
+        checked += 1;
+    }
+    assert!(
+        checked > 20,
+        "only {checked} POST operations in the document"
+    );
+}
