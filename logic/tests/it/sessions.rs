@@ -25,7 +25,9 @@ async fn wrong_password_and_unknown_user_get_the_same_answer_in_about_the_same_t
         ("nobody.here", "not-the-password"),
     ] {
         let mut durations = Vec::new();
-        for _ in 0..3 {
+        // The fastest of five: the suite runs many tests at once on two cores, and only the
+        // fastest attempt shows what the path itself costs rather than what it waited for.
+        for _ in 0..5 {
             let started = Instant::now();
             let response = app.sign_in_response(username, password).await;
             durations.push(started.elapsed());
@@ -34,8 +36,7 @@ async fn wrong_password_and_unknown_user_get_the_same_answer_in_about_the_same_t
             body.as_object_mut().unwrap().remove("request_id");
             answers.push((status, body));
         }
-        durations.sort();
-        timings.push(durations[1]);
+        timings.push(durations.into_iter().min().unwrap());
     }
     assert!(
         answers.windows(2).all(|pair| pair[0] == pair[1]),
