@@ -162,6 +162,13 @@ bootstrap:
         # half a second, not five: the new primary has a synchronous standby, and takes writes,
         # that much sooner.
         wal_retrieve_retry_interval: 500ms
+        # A standby that stops answering (paused, stalled, cut off) is dropped by the primary
+        # after 3 s, not 60: Patroni then makes the other replica synchronous, and commits that
+        # were waiting on the silent one complete. The walsender asks for a reply at half the
+        # timeout, so a live standby is never dropped for being quiet.
+        wal_sender_timeout: 3s
+        # And a standby gives up on a primary that stopped answering after 5 s.
+        wal_receiver_timeout: 5s
   initdb:
     - encoding: UTF8
     - locale: C.UTF-8
@@ -233,7 +240,7 @@ listen replicas
   http-check expect status 200
   default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
 $servers
-# The logic instances. A frozen or very slow instance fails its health check within about 2 s:
+# The logic instances. A frozen or very slow instance fails its health check within about 1.5 s:
 # it is marked down and the requests waiting on it are cut, so clients retry on the other one.
 # A request is sent again to another instance only when that is safe: a GET or HEAD, or a POST
 # with an Idempotency-Key to an operation that keeps its answer under that key (the logic tier
@@ -245,7 +252,7 @@ listen logic
   bind 127.0.0.1:$LOGIC_PORT
   balance roundrobin
   option httpchk GET /healthz
-  timeout check 1s
+  timeout check 800ms
   retries 3
   retry-on conn-failure empty-response response-timeout
   # keyed-operations
@@ -254,7 +261,7 @@ listen logic
   option redispatch 1
   # Longer than the logic tier's retry budget (30 s), which covers a database failover.
   timeout server 45s
-  default-server inter 400ms fastinter 200ms fall 2 rise 2 on-marked-down shutdown-sessions
+  default-server inter 300ms fastinter 150ms fall 2 rise 2 on-marked-down shutdown-sessions
   server logic1 127.0.0.1:$(instance_port logic1) check
   server logic2 127.0.0.1:$(instance_port logic2) check
 
@@ -266,13 +273,13 @@ listen portal
   balance roundrobin
   option httpchk GET /healthz
   option forwardfor
-  timeout check 1s
+  timeout check 800ms
   retries 3
   retry-on conn-failure empty-response response-timeout
   http-request disable-l7-retry unless METH_GET || METH_HEAD
   option redispatch 1
   timeout server 45s
-  default-server inter 400ms fastinter 200ms fall 2 rise 2 on-marked-down shutdown-sessions
+  default-server inter 300ms fastinter 150ms fall 2 rise 2 on-marked-down shutdown-sessions
   server portal1 127.0.0.1:$(instance_port portal1) check
   server portal2 127.0.0.1:$(instance_port portal2) check
 
