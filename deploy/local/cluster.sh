@@ -197,6 +197,12 @@ postgresql:
   parameters:
     unix_socket_directories: $dir
     password_encryption: scram-sha-256
+  # A former primary that pg_rewind cannot bring onto the new timeline (the rewind failed, or its
+  # timeline diverged where a rewind does not help) is cloned afresh from the primary, instead of
+  # waiting forever for WAL that exists nowhere. What it drops was never acknowledged: in strict
+  # synchronous mode a commit is acknowledged only once the standby that was promoted has it.
+  remove_data_directory_on_rewind_failure: true
+  remove_data_directory_on_diverged_timelines: true
 tags:
   nofailover: false
   noloadbalance: false
