@@ -58,7 +58,15 @@ fn screenshots() -> PathBuf {
 struct Browser {
     client: Client,
     base: String,
+    /// Chromium's profile directory, downloads included: removed with the browser.
+    profile: PathBuf,
     downloads: PathBuf,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
 }
 
 impl Browser {
@@ -102,6 +110,7 @@ impl Browser {
         Self {
             client,
             base: base.to_owned(),
+            profile,
             downloads,
         }
     }
@@ -221,7 +230,7 @@ impl Browser {
     }
 
     async fn close(self) {
-        self.client.close().await.unwrap();
+        self.client.clone().close().await.unwrap();
     }
 }
 
