@@ -19,7 +19,11 @@ PORTAL_INSTANCES=(portal1 portal2)
 
 # Patroni from PyPI (Debian's 3.0.2 takes the leader key without compare-and-swap; see
 # patroni-requirements.txt), in a venv the postgres user can run.
-PATRONI_VERSION=4.1.5
+# BANK_PATRONI_VERSION runs another Patroni release from PyPI (everything else pinned as usual),
+# only to see the fault campaign catch what an older one loses: 3.0.2, Debian 12's, overwrote the
+# leader key, and a primary resuming from a pause took the lead back and lost acknowledged commits.
+PATRONI_PINNED=4.1.5
+PATRONI_VERSION="${BANK_PATRONI_VERSION:-$PATRONI_PINNED}"
 PATRONI_VENV="$TOOLS_DIR/patroni-$PATRONI_VERSION"
 PATRONI="$PATRONI_VENV/bin/patroni"
 
@@ -78,8 +82,14 @@ ensure_patroni() {
   rm -rf "$PATRONI_VENV"
   # Debian's python3, not one under a home directory: the postgres user must be able to run it.
   /usr/bin/python3 -m venv "$PATRONI_VENV"
-  "$PATRONI_VENV/bin/pip" install --quiet --disable-pip-version-check \
-    -r "$REPO_ROOT/deploy/local/patroni-requirements.txt"
+  local requirements="$REPO_ROOT/deploy/local/patroni-requirements.txt"
+  if [ "$PATRONI_VERSION" = "$PATRONI_PINNED" ]; then
+    "$PATRONI_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  else
+    # shellcheck disable=SC2046 # one pin per word
+    "$PATRONI_VENV/bin/pip" install --quiet --disable-pip-version-check "patroni==$PATRONI_VERSION" \
+      $(grep -vE '^#|^patroni==' "$requirements")
+  fi
   chmod -R a+rX "$PATRONI_VENV"
   "$PATRONI" --version | grep -qx "patroni $PATRONI_VERSION" || fail "Patroni $PATRONI_VERSION did not install"
 }
