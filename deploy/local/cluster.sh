@@ -507,16 +507,20 @@ wait_writable() {
   return 1
 }
 
-# Waits until every node is running and the synchronous standby is in place.
+# Waits until the primary runs, both replicas stream from it (Patroni 4 reports "streaming"; a
+# replica that runs but does not stream is not healed) and the synchronous standby is in place.
 wait_healthy() {
   local seconds=$1
   for _ in $(seq 1 $((seconds * 2))); do
     if cluster_json 2>/dev/null | /usr/bin/python3 -c '
 import json, sys
 members = json.load(sys.stdin)["members"]
-running = [m for m in members if m["state"] in ("running", "streaming")]
+replica_ok = ("streaming",) if sys.argv[1] >= "4" else ("running", "streaming")
+leader = ("leader", "master", "primary")
+primary = [m for m in members if m["role"] in leader and m["state"] == "running"]
+streaming = [m for m in members if m["role"] not in leader and m["state"] in replica_ok]
 sync = [m for m in members if m["role"] == "sync_standby"]
-sys.exit(0 if len(running) == 3 and sync else 1)' 2>/dev/null; then
+sys.exit(0 if primary and len(streaming) == 2 and sync else 1)' "$PATRONI_VERSION" 2>/dev/null; then
       return 0
     fi
     sleep 0.5

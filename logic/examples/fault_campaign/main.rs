@@ -83,8 +83,8 @@ struct RunArgs {
     portal_url: String,
     #[arg(long)]
     bank: PathBuf,
-    /// The command that injects and heals faults: `NEMESIS inject KIND`, `NEMESIS heal KIND`,
-    /// `NEMESIS wait-healthy`.
+    /// The command that injects and heals faults: `NEMESIS inject KIND`, `NEMESIS heal KIND`
+    /// (which heals every fault), `NEMESIS wait-healthy`.
     #[arg(long)]
     nemesis: PathBuf,
     /// The seed of the nemesis's choices; printed, so a run can be replayed.
@@ -630,8 +630,9 @@ async fn nemesis(
             .unwrap();
         let recovered_ms = campaign.now_ms();
         println!(
-            "{:>7} s  {kind}: healed, healthy again after {} s",
+            "{:>7} s  {kind}: healed after {} s, whole and healthy again {} s later",
             seconds(recovered_ms),
+            seconds(healed_ms - started_ms),
             seconds(recovered_ms - healed_ms)
         );
         campaign.recorded.lock().unwrap().faults.push(FaultRecord {
@@ -709,7 +710,7 @@ async fn check_history(campaign: &Campaign, args: &RunArgs, opening: &[Decimal])
         summarise_kinds(&recorded.faults)
     );
     println!(
-        "operations: {} acknowledged, {} lost, {} wrong, {} refused ({} of them posted), {} unknown ({} of them posted once, {} not posted); {} attempts retried",
+        "operations: {} acknowledged, {} lost, {} wrong, {} refused with a definite 4xx, such as insufficient funds ({} of them posted), {} unknown ({} of them posted once, {} not posted); {} attempts retried",
         verdict.acknowledged,
         verdict.lost.len(),
         verdict.wrong.len(),
