@@ -115,6 +115,11 @@ setup_network() {
     ip netns exec "$ns" ip addr add "$(node_host "$node")/24" dev "${veth}p"
     ip netns exec "$ns" ip link set "${veth}p" up
     ip netns exec "$ns" ip link set lo up
+    # A connection whose peer is cut off is dropped after about 11 s of silence, not the
+    # kernel's two hours: a replica cloning itself from a node that is then cut off starts
+    # again when the cut heals, instead of waiting on a dead connection.
+    ip netns exec "$ns" sysctl -qw net.ipv4.tcp_keepalive_time=5 net.ipv4.tcp_keepalive_intvl=2 \
+      net.ipv4.tcp_keepalive_probes=3
   done
 }
 
@@ -207,12 +212,11 @@ postgresql:
   parameters:
     unix_socket_directories: $dir
     password_encryption: scram-sha-256
-  # A former primary that pg_rewind cannot bring onto the new timeline (the rewind failed, or its
-  # timeline diverged where a rewind does not help) is cloned afresh from the primary, instead of
-  # waiting forever for WAL that exists nowhere. What it drops was never acknowledged: in strict
-  # synchronous mode a commit is acknowledged only once the standby that was promoted has it.
+  # A former primary whose pg_rewind fails (with the primary answering) is cloned afresh from the
+  # primary, instead of starting on its diverged WAL and waiting forever for WAL that exists
+  # nowhere. What it drops was never acknowledged: in strict synchronous mode a commit is
+  # acknowledged only once the standby that was promoted has it.
   remove_data_directory_on_rewind_failure: true
-  remove_data_directory_on_diverged_timelines: true
 tags:
   nofailover: false
   noloadbalance: false
