@@ -519,7 +519,8 @@ wait_healthy() {
     if cluster_json 2>/dev/null | /usr/bin/python3 -c '
 import json, sys
 members = json.load(sys.stdin)["members"]
-replica_ok = ("streaming",) if sys.argv[1] >= "4" else ("running", "streaming")
+# Patroni before 4 (only run to compare releases) reports no "streaming" state.
+replica_ok = ("streaming",) if int(sys.argv[1].split(".")[0]) >= 4 else ("running", "streaming")
 leader = ("leader", "master", "primary")
 primary = [m for m in members if m["role"] in leader and m["state"] == "running"]
 streaming = [m for m in members if m["role"] not in leader and m["state"] in replica_ok]
@@ -530,6 +531,15 @@ sys.exit(0 if primary and len(streaming) == 2 and sync else 1)' "$PATRONI_VERSIO
     sleep 0.5
   done
   return 1
+}
+
+# The members with a role ("replica" includes the synchronous standby), space-separated.
+member_with_role() {
+  cluster_json | /usr/bin/python3 -c '
+import json, sys
+role = sys.argv[1]
+names = [m["name"] for m in json.load(sys.stdin)["members"] if m["role"] == role or (role == "replica" and m["role"] in ("replica", "sync_standby"))]
+print(" ".join(names))' "$1"
 }
 
 psql_cluster() {
