@@ -172,7 +172,12 @@ bootstrap:
         max_wal_senders: 10
         max_replication_slots: 10
         max_connections: 200
-        wal_keep_size: 256MB
+        # A former primary rewound by pg_rewind replays from the last checkpoint the two nodes
+        # shared, and streams that WAL from the new primary: keep a checkpoint at most a minute
+        # old, and a gigabyte of WAL (minutes of the fault campaign's load), so it is still there.
+        # Short of this the node asks for "a WAL segment that has already been removed" forever.
+        wal_keep_size: 1GB
+        checkpoint_timeout: 1min
         # A standby whose upstream went away (a switchover, a failover) tries the new one after
         # half a second, not five: the new primary has a synchronous standby, and takes writes,
         # that much sooner.
