@@ -12,7 +12,11 @@ PORT_OFFSET="${BANK_PORT_OFFSET:-0}"
 HAPROXY_STATS_PORT=$((58404 + PORT_OFFSET))
 REPLICA_PORT=$((55433 + PORT_OFFSET))
 NODES=(pg1 pg2 pg3)
-# One etcd member per database node, as on real hosts: etcdN lives beside pgN.
+# The coordination service on hosts of its own (in the netns network, namespaces of their own):
+# a fault of a database node is never also a fault of etcd. Beside pgN, a partition of the primary
+# would cut off an etcd member too, and when that member leads, etcd's new leader renews every
+# lease to its full TTL (etcd-io/etcd#9395), which keeps the lost primary's leader key alive 2-3 s
+# longer and pushed failover past 25 s.
 ETCD_MEMBERS=(etcd1 etcd2 etcd3)
 LOGIC_INSTANCES=(logic1 logic2)
 PORTAL_INSTANCES=(portal1 portal2)
@@ -43,11 +47,15 @@ NET_HOST_ADDR="$NET_PREFIX.254"
 NET_BRIDGE="bankbr$NET_INDEX"
 
 node_index() { echo "${1//[!0-9]/}"; }
-# The address of a database node or etcd member (pgN and etcdN share node N).
+# The address of a database node (pgN: .N) or an etcd member (etcdN: .1N), each a host of its own.
 node_host() {
-  if [ "$NETWORK" = netns ]; then echo "$NET_PREFIX.$(node_index "$1")"; else echo 127.0.0.1; fi
+  if [ "$NETWORK" != netns ]; then echo 127.0.0.1
+  elif [ "${1#etcd}" != "$1" ]; then echo "$NET_PREFIX.$((10 + $(node_index "$1")))"
+  else echo "$NET_PREFIX.$(node_index "$1")"; fi
 }
-node_netns() { echo "bank$NET_INDEX-n$(node_index "$1")"; }
+# A host's namespace and the host end of its veth pair: bankI-nN/bkInN for pgN, -eN/eN for etcdN.
+host_tag() { if [ "${1#etcd}" != "$1" ]; then echo "e$(node_index "$1")"; else echo "n$(node_index "$1")"; fi; }
+node_netns() { echo "bank$NET_INDEX-$(host_tag "$1")"; }
 # The command prefix that runs something on node N's network.
 on_node() {
   if [ "$NETWORK" = netns ]; then echo "ip netns exec $(node_netns "$1")"; fi
@@ -94,7 +102,7 @@ ensure_patroni() {
   "$PATRONI" --version | grep -qx "patroni $PATRONI_VERSION" || fail "Patroni $PATRONI_VERSION did not install"
 }
 
-# The node namespaces and the bridge between them (netns network only; idempotent).
+# The hosts' namespaces and the bridge between them (netns network only; idempotent).
 setup_network() {
   [ "$NETWORK" = netns ] || return 0
   is_root || fail "the netns network needs root"
@@ -104,9 +112,9 @@ setup_network() {
     ip link set "$NET_BRIDGE" up
   fi
   local node ns veth
-  for node in "${NODES[@]}"; do
+  for node in "${NODES[@]}" "${ETCD_MEMBERS[@]}"; do
     ns=$(node_netns "$node")
-    veth="bk${NET_INDEX}n$(node_index "$node")"
+    veth="bk${NET_INDEX}$(host_tag "$node")"
     ip netns list | grep -qw "^$ns" && continue
     ip netns add "$ns"
     ip link add "$veth" type veth peer name "${veth}p"
@@ -126,7 +134,7 @@ setup_network() {
 teardown_network() {
   [ "$NETWORK" = netns ] || return 0
   local node
-  for node in "${NODES[@]}"; do
+  for node in "${NODES[@]}" "${ETCD_MEMBERS[@]}"; do
     ip netns del "$(node_netns "$node")" 2>/dev/null || true
   done
   ip link del "$NET_BRIDGE" 2>/dev/null || true
