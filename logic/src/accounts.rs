@@ -4,11 +4,11 @@ use data::accounts::{AccountKind, AccountRow, NewAccount, NormalSide, Product};
 use data::transfers::HistoryQuery;
 use data::users::Role;
 use rust_decimal::Decimal;
-use time::{Date, Duration, Time};
+use time::Duration;
 use uuid::Uuid;
 
 use crate::auth::SessionUser;
-use crate::domain::{AccountNumber, Currency};
+use crate::domain::{AccountNumber, Currency, Day};
 use crate::error::{ApiError, account_not_found};
 use crate::state::AppState;
 use crate::wire::{AccountResponse, EntryResponse, HistoryResponse};
@@ -226,9 +226,9 @@ pub async fn list(
 #[derive(Debug, Clone, Default)]
 pub struct HistoryFilter {
     /// First day included (UTC).
-    pub from: Option<Date>,
+    pub from: Option<Day>,
     /// Last day included (UTC).
-    pub to: Option<Date>,
+    pub to: Option<Day>,
     pub cursor: Option<String>,
     pub limit: Option<i64>,
     /// Only entries whose memo or counterparty account contains this text.
@@ -278,11 +278,10 @@ pub async fn history(
         _ => None,
     };
     let account = get(state, user, number).await?;
-    let start_of = |day: Date| day.with_time(Time::MIDNIGHT).assume_utc();
     let query = HistoryQuery {
         account_id: account.id,
-        posted_from: filter.from.map(start_of),
-        posted_before: filter.to.map(|day| start_of(day) + Duration::days(1)),
+        posted_from: filter.from.map(Day::start),
+        posted_before: filter.to.map(Day::end),
         before_entry_id,
         text,
         limit: limit + 1,
@@ -311,8 +310,8 @@ pub async fn statement(
     state: &AppState,
     user: &SessionUser,
     number: &AccountNumber,
-    from: Date,
-    to: Date,
+    from: Day,
+    to: Day,
 ) -> Result<crate::wire::StatementResponse, ApiError> {
     if from > to {
         return Err(ApiError::invalid(
@@ -322,8 +321,7 @@ pub async fn statement(
         ));
     }
     let account = get(state, user, number).await?;
-    let start = from.with_time(Time::MIDNIGHT).assume_utc();
-    let end = to.with_time(Time::MIDNIGHT).assume_utc() + Duration::days(1);
+    let (start, end) = (from.start(), to.end());
     let (opening, rows) = crate::retry::run(state.settings.retry_budget_ms, || async {
         // One snapshot, so the opening balance and the entries agree.
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
@@ -369,8 +367,8 @@ pub async fn statement(
         account: account.number.clone(),
         account_name: account.name.clone(),
         currency: currency.clone(),
-        from,
-        to,
+        from: from.date(),
+        to: to.date(),
         opening_balance: format(opening),
         closing_balance: format(closing),
         total_in: format(total_in),

@@ -8,10 +8,10 @@ use data::audit::AuditFilter;
 use data::users::Role;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use time::{Date, Duration, Time};
 use uuid::Uuid;
 
 use crate::auth::SessionUser;
+use crate::domain::Day;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::wire::{AuditListResponse, AuditRecordResponse, VerificationResponse};
@@ -65,8 +65,8 @@ pub struct Search {
     pub customer_id: Option<Uuid>,
     pub account: Option<String>,
     pub action: Option<String>,
-    pub from: Option<Date>,
-    pub to: Option<Date>,
+    pub from: Option<Day>,
+    pub to: Option<Day>,
     pub cursor: Option<String>,
     pub limit: Option<i64>,
 }
@@ -122,7 +122,6 @@ pub async fn search(
     let before_id = present(&search.cursor)
         .map(crate::cursor::decode_serial)
         .transpose()?;
-    let start_of = |day: Date| day.with_time(Time::MIDNIGHT).assume_utc();
     let actor = present(&search.actor).map(str::to_ascii_lowercase);
     let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
@@ -139,8 +138,8 @@ pub async fn search(
             customer_id: search.customer_id,
             account_number: account.clone(),
             action: action.clone(),
-            occurred_from: search.from.map(start_of),
-            occurred_before: search.to.map(|d| start_of(d) + Duration::days(1)),
+            occurred_from: search.from.map(Day::start),
+            occurred_before: search.to.map(Day::end),
             before_id,
             limit: limit + 1,
         };

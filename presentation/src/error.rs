@@ -15,6 +15,9 @@ pub enum PageError {
     NotFound,
     #[error("forbidden")]
     Forbidden,
+    /// The logic tier refused what a link or form asked (an edited address, say): nothing changed.
+    #[error("refused: {0}")]
+    BadRequest(String),
     #[error("the bank is not reachable: {0}")]
     Unavailable(String),
     #[error("internal: {0}")]
@@ -37,6 +40,9 @@ impl From<LogicError> for PageError {
             _ if error.is_signed_out() => PageError::SignedOut,
             LogicError::Problem(problem) if problem.status == 404 => PageError::NotFound,
             LogicError::Problem(problem) if problem.status == 403 => PageError::Forbidden,
+            LogicError::Problem(problem) if matches!(problem.status, 400 | 422) => {
+                PageError::BadRequest(problem.code.clone())
+            }
             LogicError::Problem(_) => PageError::Internal(error.to_string()),
         }
     }
@@ -69,6 +75,11 @@ impl IntoResponse for PageError {
                 StatusCode::FORBIDDEN,
                 "Not allowed",
                 "This action was refused. If you followed a link from another site, go back to the bank's pages and try again.",
+            ),
+            PageError::BadRequest(_) => (
+                StatusCode::BAD_REQUEST,
+                "This request could not be used",
+                "Something in the address or the form was not valid, and nothing was changed. Go back, check it and try again.",
             ),
             PageError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,

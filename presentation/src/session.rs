@@ -9,11 +9,13 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::error::PageError;
+use crate::logic::types::TotpEnrolment;
 use crate::request_id::RequestId;
 
 const AUTH_KEY: &str = "auth";
 const CSRF_KEY: &str = "csrf";
 const CHALLENGE_KEY: &str = "challenge";
+const PENDING_TOTP_KEY: &str = "pending_totp";
 
 /// A signed-in user, as the session remembers them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,6 +107,22 @@ impl Visitor {
 
     pub async fn challenge(&self) -> Result<Option<(String, String)>, PageError> {
         Ok(self.session.get::<(String, String)>(CHALLENGE_KEY).await?)
+    }
+
+    /// The second factor being set up, kept here between showing its code and confirming it:
+    /// the page never round-trips the secret, so a form cannot swap in another.
+    pub async fn set_pending_totp(&self, enrolment: &TotpEnrolment) -> Result<(), PageError> {
+        self.session.insert(PENDING_TOTP_KEY, enrolment).await?;
+        Ok(())
+    }
+
+    pub async fn pending_totp(&self) -> Result<Option<TotpEnrolment>, PageError> {
+        Ok(self.session.get::<TotpEnrolment>(PENDING_TOTP_KEY).await?)
+    }
+
+    pub async fn clear_pending_totp(&self) -> Result<(), PageError> {
+        self.session.remove_value(PENDING_TOTP_KEY).await?;
+        Ok(())
     }
 }
 

@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use data::accounts::Product;
 use serde::Deserialize;
-use time::Date;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -13,7 +12,7 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ApiQuery, PageQuery, RequestId};
 use crate::accounts::{HistoryFilter, Opening};
 use crate::auth::SignedIn;
-use crate::domain::AccountNumber;
+use crate::domain::{AccountNumber, Day};
 use crate::error::{ApiError, invalid_account_number};
 use crate::state::AppState;
 use crate::wire::{AccountListResponse, AccountResponse, HistoryResponse};
@@ -120,9 +119,9 @@ async fn read(
 #[serde(deny_unknown_fields)]
 struct HistoryQueryParams {
     /// First day included, `YYYY-MM-DD` (UTC).
-    from: Option<Date>,
+    from: Option<Day>,
     /// Last day included, `YYYY-MM-DD` (UTC).
-    to: Option<Date>,
+    to: Option<Day>,
     cursor: Option<String>,
     limit: Option<i64>,
     /// Text the memo or counterparty account contains.
@@ -153,8 +152,10 @@ async fn history(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct StatementQuery {
-    from: Date,
-    to: Date,
+    /// First day included, `YYYY-MM-DD` (UTC).
+    from: Day,
+    /// Last day included, `YYYY-MM-DD` (UTC).
+    to: Day,
 }
 
 #[utoipa::path(get, path = "/accounts/{number}/statement", tag = "accounts", summary = "A statement for a period: opening and closing balance, entries, totals", params(("number" = String, Path), StatementQuery), responses((status = 200, description = "OK", body = crate::wire::StatementResponse)))]

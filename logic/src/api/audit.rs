@@ -3,13 +3,13 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use time::Date;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiQuery, RequestId};
 use crate::auth::SignedIn;
+use crate::domain::Day;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::wire::{AuditListResponse, VerificationResponse};
@@ -30,8 +30,10 @@ struct SearchQuery {
     account: Option<String>,
     /// An action (`account.freeze`) or a family of them (`account.`).
     action: Option<String>,
-    from: Option<Date>,
-    to: Option<Date>,
+    /// First day included, `YYYY-MM-DD` (UTC).
+    from: Option<Day>,
+    /// Last day included, `YYYY-MM-DD` (UTC).
+    to: Option<Day>,
     cursor: Option<String>,
     limit: Option<i64>,
 }

@@ -2,8 +2,10 @@
 //! it, no code sees an unchecked amount, currency or account number.
 
 pub mod account_number;
+pub mod day;
 pub mod money;
 pub mod text;
 
 pub use account_number::AccountNumber;
+pub use day::Day;
 pub use money::{Amount, Currency};

@@ -349,3 +349,51 @@ async fn a_bad_cursor_or_page_size_is_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_day_out_of_range_is_refused_never_a_server_error() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let supervisor = app.sign_in(SUPERVISOR).await;
+    let alice = app.customer(&teller, "alice").await;
+    let account = app.account(&teller, &alice, "0").await;
+    // The day after 9999-12-31 does not exist, and PostgreSQL holds no year before 4713 BC.
+    for (from, to) in [
+        ("2026-01-01", "9999-12-31"),
+        ("-9999-01-01", "2026-01-31"),
+        ("1899-12-31", "2026-01-31"),
+        ("9999-12-31", "9999-12-31"),
+    ] {
+        let days = format!("from={from}&to={to}");
+        for (path, token) in [
+            (format!("/v1/accounts/{account}/entries?{days}"), &teller),
+            (format!("/v1/accounts/{account}/statement?{days}"), &teller),
+            (format!("/v1/audit?{days}"), &supervisor),
+        ] {
+            let response = app.get(&path, token).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{path}"
+            );
+            assert_eq!(problem_code(response).await, "invalid_query", "{path}");
+        }
+    }
+    // The edges of the range are days like any other.
+    for path in [
+        format!("/v1/accounts/{account}/entries?from=1900-01-01&to=9999-12-30"),
+        format!("/v1/accounts/{account}/statement?from=1900-01-01&to=9999-12-30"),
+    ] {
+        assert_eq!(
+            app.get(&path, &teller).await.status(),
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        app.get("/v1/audit?from=1900-01-01&to=9999-12-30", &supervisor)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}

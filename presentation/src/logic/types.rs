@@ -144,7 +144,7 @@ pub struct SessionList {
 
 paged!(SessionList, sessions, SessionInfo);
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct TotpEnrolment {
     pub secret: String,
     pub otpauth_url: String,

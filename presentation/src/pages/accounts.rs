@@ -4,7 +4,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_htmx::HxRequest;
@@ -19,6 +19,16 @@ use crate::state::AppState;
 
 /// Entries per page of history: a screenful.
 const HISTORY_PAGE: u32 = 25;
+/// A `from`–`to` pair of optional days, or the message to show beside them.
+fn day_range(from: &str, to: &str) -> Result<(Option<Date>, Option<Date>), &'static str> {
+    let (from, to) = (super::parse_day(from)?, super::parse_day(to)?);
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        return Err("The first date must not be after the second.");
+    }
+    Ok((from, to))
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -97,23 +107,7 @@ impl HistoryFilter {
     }
 
     fn validate(&self) -> Option<&'static str> {
-        let parse = |text: &str| {
-            (!text.is_empty()).then(|| {
-                Date::parse(
-                    text,
-                    time::macros::format_description!("[year]-[month]-[day]"),
-                )
-            })
-        };
-        match (parse(&self.from), parse(&self.to)) {
-            (Some(Err(_)), _) | (_, Some(Err(_))) => {
-                Some("Enter dates as year-month-day, such as 2026-11-21.")
-            }
-            (Some(Ok(from)), Some(Ok(to))) if from > to => {
-                Some("The first date must not be after the second.")
-            }
-            _ => None,
-        }
+        day_range(&self.from, &self.to).err()
     }
 }
 
@@ -136,6 +130,14 @@ struct AccountPage {
     filtered: bool,
     statement_from: String,
     statement_to: String,
+    statement_error: Option<&'static str>,
+}
+
+/// The statement form as the customer left it.
+struct StatementForm {
+    from: String,
+    to: String,
+    error: Option<&'static str>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -172,6 +174,23 @@ async fn account(
     Query(filter): Query<HistoryFilter>,
 ) -> Result<AccountPage, PageError> {
     let number = clean_number(&number)?;
+    let today = OffsetDateTime::now_utc().date();
+    let month_start = today.replace_day(1).unwrap_or(today);
+    let statement = StatementForm {
+        from: month_start.to_string(),
+        to: today.to_string(),
+        error: None,
+    };
+    account_page(&state, &customer, &number, filter, statement).await
+}
+
+async fn account_page(
+    state: &AppState,
+    customer: &Customer,
+    number: &str,
+    filter: HistoryFilter,
+    statement: StatementForm,
+) -> Result<AccountPage, PageError> {
     let account: Account = state
         .logic
         .get(&format!("/v1/accounts/{number}"), customer.caller())
@@ -180,10 +199,8 @@ async fn account(
     let (entries, more_link) = if filter_error.is_some() {
         (Vec::new(), None)
     } else {
-        load_history(&state, &customer, &number, &filter).await?
+        load_history(state, customer, number, &filter).await?
     };
-    let today = OffsetDateTime::now_utc().date();
-    let month_start = today.replace_day(1).unwrap_or(today);
     Ok(AccountPage {
         csrf: customer.csrf().to_owned(),
         signed_in: true,
@@ -194,8 +211,9 @@ async fn account(
         filter_error,
         entries,
         more_link,
-        statement_from: month_start.to_string(),
-        statement_to: today.to_string(),
+        statement_from: statement.from,
+        statement_to: statement.to,
+        statement_error: statement.error,
     })
 }
 
@@ -234,7 +252,9 @@ async fn entries(
 
 #[derive(Deserialize)]
 struct StatementQuery {
+    #[serde(default)]
     from: String,
+    #[serde(default)]
     to: String,
     #[serde(default)]
     format: String,
@@ -247,14 +267,26 @@ async fn statement(
     Query(query): Query<StatementQuery>,
 ) -> Result<Response, PageError> {
     let number = clean_number(&number)?;
-    let date = |text: &str| {
-        Date::parse(
-            text,
-            time::macros::format_description!("[year]-[month]-[day]"),
-        )
-        .map_err(|_| PageError::NotFound)
+    let (from, to) = match day_range(&query.from, &query.to) {
+        Ok((Some(from), Some(to))) => (from, to),
+        refused => {
+            // The account page again, the form as it was sent and the reason beside it.
+            let statement = StatementForm {
+                from: query.from,
+                to: query.to,
+                error: Some(refused.err().unwrap_or("Enter the first and the last day.")),
+            };
+            let page = account_page(
+                &state,
+                &customer,
+                &number,
+                HistoryFilter::default(),
+                statement,
+            )
+            .await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
     };
-    let (from, to) = (date(&query.from)?, date(&query.to)?);
     let path = format!("/v1/accounts/{number}/statement?from={from}&to={to}");
     let statement: Statement = state.logic.get(&path, customer.caller()).await?;
     let stem = format!("statement-{}-{from}-{to}", statement.account);

@@ -21,6 +21,28 @@ pub fn router() -> Router<AppState> {
         .merge(staff::router())
 }
 
+/// The days the logic tier answers for (its `domain::day`): a date outside them is refused here,
+/// beside the field, before it is sent.
+const FIRST_DAY: time::Date = time::macros::date!(1900 - 01 - 01);
+const LAST_DAY: time::Date = time::macros::date!(9999 - 12 - 30);
+
+/// An optional `YYYY-MM-DD` field, or the message to show beside it.
+pub fn parse_day(text: &str) -> Result<Option<time::Date>, &'static str> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let day = time::Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| "Enter dates as year-month-day, such as 2026-11-21.")?;
+    if !(FIRST_DAY..=LAST_DAY).contains(&day) {
+        return Err("Enter dates between 1900-01-01 and 9999-12-30.");
+    }
+    Ok(Some(day))
+}
+
 /// Turns a logic-tier problem code into plain language for the field it concerns.
 pub fn plain_language(code: &str) -> &'static str {
     match code {

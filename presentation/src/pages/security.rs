@@ -123,7 +123,6 @@ struct EnrolPage {
     signed_in: bool,
     section: &'static str,
     secret: String,
-    otpauth_url: String,
     qr_svg: String,
     error: Option<&'static str>,
 }
@@ -151,7 +150,6 @@ fn enrol_page(
         section: "security",
         qr_svg: qr_svg(&enrolment.otpauth_url)?,
         secret: enrolment.secret,
-        otpauth_url: enrolment.otpauth_url,
         error,
     })
 }
@@ -164,6 +162,7 @@ async fn start_totp(
         .logic
         .post::<_, TotpEnrolment>("/v1/me/totp", customer.caller(), &serde_json::json!({}))
         .await?;
+    customer.visitor.set_pending_totp(&enrolment).await?;
     enrol_page(&customer, enrolment, None)
 }
 
@@ -179,8 +178,6 @@ struct CodesPage {
 #[derive(Deserialize)]
 struct ConfirmForm {
     code: String,
-    secret: String,
-    otpauth_url: String,
 }
 
 async fn confirm_totp(
@@ -194,18 +191,21 @@ async fn confirm_totp(
         .post::<_, RecoveryCodes>("/v1/me/totp/confirm", customer.caller(), &body)
         .await
     {
-        Ok((_, codes)) => Ok(CodesPage {
-            csrf: customer.csrf().to_owned(),
-            signed_in: true,
-            section: "security",
-            codes: codes.recovery_codes,
+        Ok((_, codes)) => {
+            customer.visitor.clear_pending_totp().await?;
+            Ok(CodesPage {
+                csrf: customer.csrf().to_owned(),
+                signed_in: true,
+                section: "security",
+                codes: codes.recovery_codes,
+            }
+            .into_response())
         }
-        .into_response()),
         Err(error) if error.is_signed_out() => Err(error.into()),
         Err(LogicError::Problem(problem)) if problem.code == "invalid_second_factor" => {
-            let enrolment = TotpEnrolment {
-                secret: form.secret,
-                otpauth_url: form.otpauth_url,
+            // The code the customer is looking at again; without one, setting up starts over.
+            let Some(enrolment) = customer.visitor.pending_totp().await? else {
+                return Ok(Redirect::to("/security").into_response());
             };
             let page = enrol_page(
                 &customer,

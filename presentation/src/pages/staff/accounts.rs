@@ -164,11 +164,15 @@ async fn place_hold(
 ) -> Result<Response, PageError> {
     let number = digits(&number)?;
     let back = format!("/staff/accounts/{number}");
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let Ok(day) = time::Date::parse(form.until.trim(), &format) else {
+    // A hold ends at the end of its last day: a day the bank answers for, with a day after it.
+    let Some(next_day) = super::super::parse_day(&form.until)
+        .ok()
+        .flatten()
+        .and_then(time::Date::next_day)
+    else {
         return super::refuse(&back, "invalid_field");
     };
-    let expires_at = (day + time::Duration::days(1))
+    let expires_at = next_day
         .with_time(time::Time::MIDNIGHT)
         .assume_utc()
         .format(&time::format_description::well_known::Rfc3339)
