@@ -244,6 +244,8 @@ write_haproxy_config() {
   for node in "${NODES[@]}"; do
     servers+="  server $node $(node_host "$node"):$(node_pg_port "$node") check port $(node_rest_port "$node")"$'\n'
   done
+  # It holds the statistics page's password.
+  (umask 077 && : > "$CLUSTER_DIR/haproxy.cfg")
   cat > "$CLUSTER_DIR/haproxy.cfg" <<CFG
 global
   maxconn 4000
@@ -288,6 +290,11 @@ listen logic
   timeout check 800ms
   retries 3
   retry-on conn-failure empty-response response-timeout
+  # A body over the instances' limit (16 KiB, BODY_MAX_BYTES in both tiers) is refused here,
+  # whole: an instance that refused it half-read would cut the connection under the client.
+  http-request deny deny_status 413 if { req.hdr_val(content-length) gt 16384 }
+  # Metrics are scraped from each instance's own address, never through the balancer.
+  http-request deny deny_status 404 if { path /metrics }
   # keyed-operations
   acl keyed_operation path_reg ^/v1/(transfers(/[^/]+/reversals)?|cash/(deposits|withdrawals)|drawers(/[^/]+/(close|vault-transfers))?|pending-transfers(/[^/]+/(post|void))?|transfer-batches)\$
   http-request disable-l7-retry unless METH_GET || METH_HEAD || METH_POST keyed_operation { req.hdr(idempotency-key) -m found }
@@ -305,8 +312,13 @@ listen portal
   bind 127.0.0.1:$PORTAL_PORT
   balance roundrobin
   option httpchk GET /healthz
-  option forwardfor
   timeout check 800ms
+  # The public edge names every request and records the address it sees, whatever a browser
+  # sends: X-Request-Id is always a fresh one, X-Forwarded-For is set (never appended to).
+  http-request set-header X-Request-Id %[uuid]
+  http-request set-header X-Forwarded-For %[src]
+  http-request deny deny_status 413 if { req.hdr_val(content-length) gt 16384 }
+  http-request deny deny_status 404 if { path /metrics }
   retries 3
   retry-on conn-failure empty-response response-timeout
   http-request disable-l7-retry unless METH_GET || METH_HEAD
@@ -316,11 +328,13 @@ listen portal
   server portal1 127.0.0.1:$(instance_port portal1) check
   server portal2 127.0.0.1:$(instance_port portal2) check
 
+# Statistics for operators only (haproxy_stats below).
 listen stats
   mode http
   bind 127.0.0.1:$HAPROXY_STATS_PORT
   stats enable
   stats uri /
+  stats auth ops:$(secret haproxy-stats)
 CFG
 }
 
@@ -566,6 +580,13 @@ patroni_urls() {
     urls+=("http://$(node_host "$node"):$(node_rest_port "$node")")
   done
   (IFS=,; echo "${urls[*]}")
+}
+
+# HAProxy's statistics page (PATH after the root, such as ";csv"), with the operator's password
+# given to curl on its standard input, never on a command line another user can read.
+haproxy_stats() {
+  printf 'user = "ops:%s"\n' "$(secret haproxy-stats)" \
+    | curl -fsS --max-time 2 -K - "http://127.0.0.1:$HAPROXY_STATS_PORT/${1:-}"
 }
 
 # etcd's view of its members as JSON lines: name, client URL, whether it leads, from every member

@@ -57,7 +57,7 @@ const INTRO: &str = "The bank's business-logic tier. Internal services (a paymen
 
 **Rate limits.** Answers to an API key carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds); past the limit the answer is `429` with `Retry-After`.
 
-**Request ids.** Send `X-Request-Id` to name your request, or read the one the bank gave it; it is echoed on every answer and in every problem.";
+**Request ids.** The bank names every request itself: read `X-Request-Id` on the answer (it is in every problem too) and quote it. An `X-Request-Id` you send stays yours: it comes back in `X-Caller-Request-Id` and is logged beside the bank's id, never as it.";
 
 /// The document's fixed parts; the operations come from the routers.
 pub fn base() -> utoipa::openapi::OpenApi {

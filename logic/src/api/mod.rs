@@ -17,6 +17,7 @@ mod health;
 pub mod metrics;
 mod payees;
 mod portal_sessions;
+pub mod request_id;
 mod security;
 mod service;
 mod sessions;
@@ -29,7 +30,6 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -93,33 +93,35 @@ pub fn router_and_openapi(state: AppState) -> (Router, serde_json::Value) {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("a handler panicked".into()).into_response()
         }))
-        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(middleware::from_fn(request_id::layer))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
-                    let request_id = request
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("");
+                    // Both ids are written once the request's is settled (`request_id`).
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
                         path = %request.uri().path(),
-                        request_id,
+                        request_id = tracing::field::Empty,
+                        caller_request_id = tracing::field::Empty,
                     )
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state);
     (router, openapi)
 }
 
 /// Adds the request id to every problem body, so a client can quote it and an operator find it.
 async fn stamp_problem_request_id(request: Request, next: Next) -> Response {
-    let request_id = request.headers().get("x-request-id").cloned();
+    let naming = request.extensions().get::<request_id::Naming>().cloned();
+    // The id as it is now, for a request that is never settled otherwise (no such route).
+    let fresh = request.headers().get(request_id::X_REQUEST_ID).cloned();
     let response = next.run(request).await;
+    let request_id = naming
+        .and_then(|naming| naming.id())
+        .and_then(|id| HeaderValue::from_str(&id).ok())
+        .or(fresh);
     let is_problem = response
         .headers()
         .get(header::CONTENT_TYPE)

@@ -99,8 +99,12 @@ pub async fn require_service(
 ) -> Response {
     let caller = match resolve(&state, request.headers()).await {
         Ok(caller) => caller,
-        Err(error) => return error.into_response(),
+        Err(error) => {
+            crate::api::request_id::settle_for_caller(&mut request, false);
+            return error.into_response();
+        }
     };
+    crate::api::request_id::settle_for_caller(&mut request, caller.service.acts_for_users);
     if caller.service.acts_for_users {
         request.extensions_mut().insert(caller);
         return next.run(request).await;

@@ -734,3 +734,91 @@ async fn the_documented_values_are_the_databases() {
         "#/components/schemas/TransferKind"
     );
 }
+
+#[tokio::test]
+async fn a_request_id_offered_from_outside_is_never_the_banks_own() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let supervisor = app.sign_in(crate::app::SUPERVISOR).await;
+    let (_, secret) = issue_key(&app, "request-ids", &ALL, 600).await;
+    let audited_request_id = |customer_id: String| {
+        let (app, supervisor) = (&app, &supervisor);
+        async move {
+            let audit: Value = app
+                .get(&format!("/v1/audit?customer_id={customer_id}"), supervisor)
+                .await
+                .json()
+                .await
+                .unwrap();
+            audit["records"][0]["request_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let new_customer = |name: &str| json!({ "full_name": format!("Customer {name}"), "email": format!("{name}@example.org") });
+
+    // An API key's client: the bank names the request itself and echoes the offer apart.
+    let response = with_key(&app, Method::POST, "/v1/customers", &secret)
+        .header("x-request-id", "chosen-by-the-caller")
+        .json(&new_customer("keyed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let bank_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(uuid::Uuid::parse_str(&bank_id).is_ok(), "{bank_id}");
+    assert_eq!(
+        response.headers()["x-caller-request-id"],
+        "chosen-by-the-caller"
+    );
+    let created: Value = response.json().await.unwrap();
+    let customer_id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(audited_request_id(customer_id).await, bank_id);
+
+    // The web tier's id (minted at its own edge) is the request's: page, log and audit agree.
+    let response = app
+        .request(Method::POST, "/v1/customers", Some(&teller))
+        .header("x-request-id", "minted-by-the-web-tier")
+        .json(&new_customer("counter"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["x-request-id"], "minted-by-the-web-tier");
+    assert!(response.headers().get("x-caller-request-id").is_none());
+    let created: Value = response.json().await.unwrap();
+    let customer_id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        audited_request_id(customer_id).await,
+        "minted-by-the-web-tier"
+    );
+
+    // Without a valid credential, or outside /v1, the offer is never the bank's id either.
+    for request in [
+        app.http
+            .get(app.url("/v1/accounts"))
+            .header("x-api-key", "bak_not-a-key"),
+        app.http.get(app.url("/v1/accounts")),
+        app.http.get(app.url("/v1/no-such-route")),
+        app.http.get(app.url("/healthz")),
+    ] {
+        let response = request
+            .header("x-request-id", "chosen-by-the-caller")
+            .send()
+            .await
+            .unwrap();
+        let bank_id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(uuid::Uuid::parse_str(&bank_id).is_ok(), "{bank_id}");
+        if response.status().is_client_error() {
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["request_id"], bank_id.as_str());
+        }
+    }
+}

@@ -80,9 +80,16 @@ fn end_user(headers: &HeaderMap) -> EndUser {
     };
     EndUser {
         user_agent: header("user-agent"),
-        // Set by the load balancer in front of the portal; the first hop is the browser.
-        ip: header("x-forwarded-for")
-            .and_then(|v| v.split(',').next().map(|ip| ip.trim().to_owned())),
+        // Set by the load balancer in front of the portal, which replaces whatever the browser
+        // sent: only its hop (the last) is taken, and only if it is an address.
+        ip: headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok())
+            .map(|ip| ip.to_string()),
     }
 }
 

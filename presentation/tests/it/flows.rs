@@ -636,6 +636,26 @@ async fn a_hold_until_a_day_the_bank_cannot_answer_for_is_refused_beside_the_for
 }
 
 #[tokio::test]
+async fn a_session_records_the_address_the_balancer_saw_never_one_the_browser_chose() {
+    let portal = Portal::spawn().await;
+    // The balancer's hop is the last; a browser can only put words before it.
+    let browser = portal.browser();
+    let answer = browser
+        .sign_in_from(ALICE, "203.0.113.66, 198.18.0.9")
+        .await;
+    assert_eq!(answer.location.as_deref(), Some("/"));
+    let page = browser.get("/security").await;
+    assert!(page.body.contains("198.18.0.9"), "{}", page.body);
+    assert!(!page.body.contains("203.0.113.66"));
+    // Something that is not an address is no address at all.
+    let other = portal.browser();
+    other.sign_in_from(BOB, "<script>alert(1)</script>").await;
+    let page = other.get("/security").await;
+    assert!(!page.body.contains("alert(1)"));
+    assert!(page.body.contains("unknown"));
+}
+
+#[tokio::test]
 async fn change_details_goes_back_to_the_form_as_filled_in() {
     let portal = Portal::spawn().await;
     let browser = portal.browser();

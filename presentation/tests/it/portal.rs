@@ -308,6 +308,29 @@ impl Client {
             .await
     }
 
+    /// Signs in through a balancer that says the browser is at `forwarded_for`.
+    pub async fn sign_in_from(
+        &self,
+        (username, password): (&str, &str),
+        forwarded_for: &str,
+    ) -> Page {
+        let csrf = self.get("/sign-in").await.csrf();
+        Self::read(
+            self.http
+                .post(format!("{}/sign-in", self.base))
+                .header("x-forwarded-for", forwarded_for)
+                .form(&[
+                    ("csrf_token", csrf.as_str()),
+                    ("username", username),
+                    ("password", password),
+                ])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     pub async fn sign_in(&self, (username, password): (&str, &str)) -> Page {
         let form = self.get("/sign-in").await;
         let csrf = form.csrf();
