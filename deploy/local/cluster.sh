@@ -158,8 +158,16 @@ log:
 restapi:
   listen: $host:$(node_rest_port "$node")
   connect_address: $host:$(node_rest_port "$node")
+  # Every endpoint that changes something (switchover, failover, restart, reinitialize, reload,
+  # config) wants this user; the read-only ones (health checks, the cluster page) stay open.
+  authentication:
+    username: patroni
+    password: $(secret patroni-rest-password)
 etcd3:
   hosts: $(IFS=,; echo "${hosts[*]}")
+  # etcd has authentication on (secure_etcd); this user's role reaches this cluster's prefix only.
+  username: patroni
+  password: $(secret etcd-patroni-password)
 bootstrap:
   dcs:
     # The shortest Patroni allows: a lost leader is replaced within about 20 s.
@@ -580,6 +588,58 @@ patroni_urls() {
     urls+=("http://$(node_host "$node"):$(node_rest_port "$node")")
   done
   (IFS=,; echo "${urls[*]}")
+}
+
+# etcdctl against every member, as etcd's root user (the password in the environment, which only
+# this user can read, never on a command line).
+etcd_root() {
+  ETCDCTL_API=3 ETCDCTL_USER="root:$(secret etcd-root-password)" etcdctl --endpoints "$(etcd_endpoints)" \
+    --dial-timeout 2s --command-timeout 5s "$@"
+}
+
+etcd_endpoints() {
+  local member urls=()
+  for member in "${ETCD_MEMBERS[@]}"; do urls+=("$(etcd_client_url "$member")"); done
+  (IFS=,; echo "${urls[*]}")
+}
+
+# Authentication on in etcd: the root user for operators, and Patroni's own user, whose role
+# reads and writes this cluster's prefix and nothing else. Once on, it stays on; run again, this
+# changes nothing. Needs etcd's quorum.
+secure_etcd() {
+  local prefix="/bank-$PORT_OFFSET/" anonymous="" answered=0
+  for _ in $(seq 1 60); do
+    if anonymous=$(ETCDCTL_API=3 etcdctl --endpoints "$(etcd_endpoints)" --dial-timeout 1s \
+      --command-timeout 2s user list 2>&1); then
+      answered=1
+      break
+    fi
+    # With authentication on, an anonymous request is refused for having no user.
+    grep -q "user name is empty" <<< "$anonymous" && return 0
+    sleep 0.5
+  done
+  [ "$answered" = 1 ] || fail "etcd did not answer: $anonymous"
+  local as_anonymous=(env ETCDCTL_API=3 etcdctl --endpoints "$(etcd_endpoints)" --dial-timeout 2s
+    --command-timeout 5s)
+  grep -qx root <<< "$anonymous" \
+    || secret etcd-root-password | "${as_anonymous[@]}" user add root --interactive=false > /dev/null
+  "${as_anonymous[@]}" user grant-role root root > /dev/null
+  "${as_anonymous[@]}" role add patroni > /dev/null 2>&1 || true
+  "${as_anonymous[@]}" role grant-permission patroni --prefix=true readwrite "$prefix" > /dev/null
+  grep -qx patroni <<< "$anonymous" \
+    || secret etcd-patroni-password | "${as_anonymous[@]}" user add patroni --interactive=false > /dev/null
+  "${as_anonymous[@]}" user grant-role patroni patroni > /dev/null
+  "${as_anonymous[@]}" auth enable > /dev/null
+  note "etcd: authentication on; Patroni's user reaches $prefix only"
+}
+
+# A change through Patroni's REST API: patroni_rest METHOD URL [curl options...]. The password goes
+# to curl on its standard input, never on a command line another user can read.
+patroni_rest() {
+  local method=$1 url=$2
+  shift 2
+  printf 'user = "patroni:%s"\n' "$(secret patroni-rest-password)" \
+    | curl -K - -X "$method" "$url" "$@"
 }
 
 # HAProxy's statistics page (PATH after the root, such as ";csv"), with the operator's password
