@@ -3,7 +3,11 @@
 //!
 //! The cluster runs as the `postgres` user when the tests run as root (PostgreSQL refuses root),
 //! and receives SIGQUIT when the test process ends, so nothing outlives the run. Set
-//! `BANK_TEST_SERVER_URL` to use an already running server instead.
+//! `BANK_TEST_SERVER_URL` to use an already running server instead (a superuser's URL).
+//!
+//! The roles are production's: the schema belongs to `bank_owner`, which migrates it, and a test
+//! database's pool logs in as `bank`, a member of `bank_runtime`, with only the runtime's
+//! privileges, so a test fails where the runtime would lack one.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -15,15 +19,31 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 
 const TEMPLATE_DATABASE: &str = "bank_template";
+/// The schema's owner, which runs the migrations.
+pub const OWNER: &str = "bank_owner";
+/// The logic tier's login, a member of `bank_runtime`.
+pub const RUNTIME: &str = "bank";
+/// The test cluster's superuser (`initdb --username`).
+const SUPERUSER: &str = "postgres";
 /// How long a fresh cluster may take to accept connections; `initdb` plus start-up take about two
 /// seconds here, so this only trips when something is really wrong.
 const STARTUP_TIMEOUT_MS: u64 = 60_000;
 
-/// A database of its own for one test.
+/// A database of its own for one test: `pool` and `url` log in as the runtime role
+/// (`empty_database`: as the owner, to migrate it).
 #[derive(Debug, Clone)]
 pub struct TestDatabase {
     pub pool: PgPool,
     pub url: String,
+    /// The same database as the superuser, for what no role of the bank may do (tampering).
+    pub superuser_url: String,
+}
+
+/// `url` (`postgres://user@host:port/db`) as another user.
+pub fn as_user(url: &str, user: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+    let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{user}@{host}")
 }
 
 /// Creates a new, migrated database on the process's throwaway cluster and connects to it.
@@ -31,16 +51,17 @@ pub async fn fresh_database(connections_max: u32) -> TestDatabase {
     let server = server_url();
     TEMPLATE
         .get_or_init(|| async {
+            ensure_roles(&server).await;
             let mut admin = admin_connection(&server).await;
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "CREATE DATABASE {TEMPLATE_DATABASE}"
+                "CREATE DATABASE {TEMPLATE_DATABASE} OWNER {OWNER}"
             )))
             .execute(&mut admin)
             .await
             .expect("create the template database");
             let template = PgPoolOptions::new()
                 .max_connections(1)
-                .connect(&format!("{server}/{TEMPLATE_DATABASE}"))
+                .connect(&format!("{}/{TEMPLATE_DATABASE}", as_user(&server, OWNER)))
                 .await
                 .expect("connect to the template database");
             crate::pool::migrate(&template)
@@ -55,19 +76,54 @@ pub async fn fresh_database(connections_max: u32) -> TestDatabase {
         let _one_at_a_time = CREATE_LOCK.lock().await;
         let mut admin = admin_connection(&server).await;
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE {name} TEMPLATE {TEMPLATE_DATABASE}"
+            "CREATE DATABASE {name} TEMPLATE {TEMPLATE_DATABASE} OWNER {OWNER}"
         )))
         .execute(&mut admin)
         .await
         .expect("create a test database");
     }
-    let url = format!("{server}/{name}");
+    let url = format!("{}/{name}", as_user(&server, RUNTIME));
     let pool = PgPoolOptions::new()
         .max_connections(connections_max)
         .connect(&url)
         .await
         .expect("connect to the test database");
-    TestDatabase { pool, url }
+    TestDatabase {
+        pool,
+        url,
+        superuser_url: format!("{server}/{name}"),
+    }
+}
+
+/// The roles production has (deploy/local/up makes them): the owner, the runtime group and the
+/// runtime login. Roles belong to the cluster, so the first test database makes them.
+async fn ensure_roles(server: &str) {
+    ROLES
+        .get_or_init(|| async {
+            let mut admin = admin_connection(server).await;
+            create_roles(&mut admin).await;
+        })
+        .await;
+}
+
+async fn create_roles(admin: &mut PgConnection) {
+    for statement in [
+        format!("CREATE ROLE {OWNER} LOGIN"),
+        "CREATE ROLE bank_runtime NOLOGIN".to_owned(),
+        format!("CREATE ROLE {RUNTIME} LOGIN IN ROLE bank_runtime"),
+    ] {
+        if let Err(error) = sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
+            .execute(&mut *admin)
+            .await
+        {
+            // A server given by BANK_TEST_SERVER_URL may have them already.
+            let exists = error
+                .as_database_error()
+                .and_then(|e| e.code())
+                .is_some_and(|code| code == "42710");
+            assert!(exists, "{statement}: {error}");
+        }
+    }
 }
 
 /// Creates a new database with no schema at all on the process's throwaway cluster, for tests of
@@ -75,18 +131,25 @@ pub async fn fresh_database(connections_max: u32) -> TestDatabase {
 pub async fn empty_database(connections_max: u32) -> TestDatabase {
     let server = server_url();
     let name = format!("empty_{}", uuid::Uuid::new_v4().simple());
+    ensure_roles(&server).await;
     let mut admin = admin_connection(&server).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .expect("create an empty database");
-    let url = format!("{server}/{name}");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE {name} OWNER {OWNER}"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("create an empty database");
+    let url = format!("{}/{name}", as_user(&server, OWNER));
     let pool = PgPoolOptions::new()
         .max_connections(connections_max)
         .connect(&url)
         .await
         .expect("connect to the empty database");
-    TestDatabase { pool, url }
+    TestDatabase {
+        pool,
+        url,
+        superuser_url: format!("{server}/{name}"),
+    }
 }
 
 /// The URL of the process's throwaway server (without a database name), starting it if needed.
@@ -101,6 +164,7 @@ pub fn server_url() -> String {
 
 static SERVER: OnceLock<String> = OnceLock::new();
 static TEMPLATE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+static ROLES: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
 static CREATE_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn admin_connection(server: &str) -> PgConnection {
@@ -123,7 +187,7 @@ fn start_cluster() -> String {
     run(as_database_user(as_root, &bin.join("initdb"))
         .args([
             "--auth=trust",
-            "--username=bank",
+            "--username=postgres",
             "--encoding=UTF8",
             "--locale=C",
             "--no-sync",
@@ -175,7 +239,7 @@ fn start_cluster() -> String {
             "-p",
             &port.to_string(),
             "-U",
-            "bank",
+            SUPERUSER,
             "-d",
             "postgres",
         ])
@@ -190,7 +254,7 @@ fn start_cluster() -> String {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    format!("postgres://bank@127.0.0.1:{port}")
+    format!("postgres://{SUPERUSER}@127.0.0.1:{port}")
 }
 
 fn as_database_user(as_root: bool, program: &Path) -> Command {
@@ -267,9 +331,20 @@ pub async fn terminate_other_sessions(url: &str) -> i64 {
     .expect("terminate sessions")
 }
 
-/// Rewrites the second audit record's `after` behind the append-only trigger's back, as someone
-/// with direct database access might; returns the record's id. For tests of the verifiers.
-pub async fn tamper_with_second_audit_row(conn: &mut PgConnection) -> i64 {
+/// The database of `url` as the test server's superuser.
+pub fn superuser_url(url: &str) -> String {
+    let database = url.rsplit('/').next().unwrap_or_default();
+    format!("{}/{database}", server_url())
+}
+
+/// Rewrites the second audit record's `after` behind the append-only trigger's back, as a
+/// superuser with direct database access might (no role of the bank can); returns the record's
+/// id. For tests of the verifiers. `url` is the test database's.
+pub async fn tamper_with_second_audit_row(url: &str) -> i64 {
+    let mut conn = PgConnection::connect(&superuser_url(url))
+        .await
+        .expect("connect as the superuser");
+    let conn = &mut conn;
     let id: i64 = sqlx::query_scalar("SELECT id FROM audit_log ORDER BY id OFFSET 1 LIMIT 1")
         .fetch_one(&mut *conn)
         .await

@@ -577,6 +577,30 @@ names = [m["name"] for m in json.load(sys.stdin)["members"] if m["role"] == role
 print(" ".join(names))' "$1"
 }
 
+# The database and its roles. bank_owner owns the schema and alone changes it (migrations);
+# bank, the logic tier's login, is a member of bank_runtime, which the migrations grant only what
+# the runtime uses: the ledger's tables are append-only to it. A database an earlier release made,
+# where bank owned everything, is handed over to bank_owner. Passwords go to psql on its standard
+# input, never on a command line.
+ensure_database_roles() {
+  local owner_password runtime_password
+  secret db-owner-password > /dev/null
+  owner_password=$(secret db-owner-password)
+  runtime_password=$(secret db-password)
+  psql_cluster -d postgres <<SQL
+SET client_min_messages = warning;
+SELECT 'CREATE ROLE bank_owner LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bank_owner') \gexec
+SELECT 'CREATE ROLE bank_runtime NOLOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bank_runtime') \gexec
+SELECT 'CREATE ROLE bank LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bank') \gexec
+ALTER ROLE bank_owner PASSWORD '$owner_password';
+ALTER ROLE bank PASSWORD '$runtime_password';
+GRANT bank_runtime TO bank;
+SELECT 'CREATE DATABASE bank OWNER bank_owner' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'bank') \gexec
+ALTER DATABASE bank OWNER TO bank_owner;
+SQL
+  psql_cluster -d bank -c "REASSIGN OWNED BY bank TO bank_owner"
+}
+
 psql_cluster() {
   PGPASSWORD="$(secret pg-superuser-password)" "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" \
     -U postgres -v ON_ERROR_STOP=1 -qAt "$@"

@@ -98,3 +98,8 @@ require_free_port() {
 database_url() {
   echo "postgres://bank:$(cat "$STATE_DIR/secrets/db-password")@127.0.0.1:$PG_PORT/bank"
 }
+
+# The schema owner's, for migrations only.
+owner_database_url() {
+  echo "postgres://bank_owner:$(cat "$STATE_DIR/secrets/db-owner-password")@127.0.0.1:$PG_PORT/bank"
+}

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! logic serve                      serve the API (the default)
-//! logic migrate                    bring the schema up to date
+//! logic migrate                    bring the schema up to date (as the schema's owner)
 //! logic seed-demo                  seed the demo bank unless it has users already
 //! logic create-service-key NAME    register a calling service and print its credential once
 //! logic verify-ledger              check the audit chain and the ledger end to end, offline;
@@ -35,7 +35,7 @@ async fn main() -> Result<()> {
             Ok(())
         }
         ["seed-demo"] => {
-            data::pool::migrate(&pool).await.context("migrate")?;
+            // Run after `migrate`, by the migration owner; this runs as the runtime role.
             let state = AppState::new(pool, settings).await?;
             if logic::seed::seed_demo(&state).await? {
                 println!("seeded the demo bank");

@@ -9,6 +9,7 @@ use data::accounts::{AccountKind, InternalLedger, NewAccount, NormalSide, Produc
 use data::transfers::{NewTransfer, TransferKind};
 use data::{DataError, PgPool, Violation};
 use rust_decimal::Decimal;
+use sqlx::Connection;
 use uuid::Uuid;
 
 struct Ledger {
@@ -249,12 +250,15 @@ async fn a_tampered_audit_row_breaks_the_chain_where_it_was_changed() {
         .await;
     assert!(refused.is_err(), "the audit log is append-only");
     // A superuser can switch the guard off; the chain still tells.
+    let mut superuser = sqlx::PgConnection::connect(&data::testing::superuser_url(&ledger.url))
+        .await
+        .unwrap();
     sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
-        .execute(&mut *conn)
+        .execute(&mut superuser)
         .await
         .unwrap();
     sqlx::query("UPDATE audit_log SET after = '{\"n\": 9}' WHERE id = 2")
-        .execute(&mut *conn)
+        .execute(&mut superuser)
         .await
         .unwrap();
     assert_eq!(
@@ -458,10 +462,13 @@ async fn the_pool_never_runs_under_a_statement_timeout_whatever_the_database_say
         .fetch_one(&ledger.pool)
         .await
         .unwrap();
+    let mut superuser = sqlx::PgConnection::connect(&data::testing::superuser_url(&ledger.url))
+        .await
+        .unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "ALTER DATABASE {database} SET statement_timeout = '1ms'"
     )))
-    .execute(&ledger.pool)
+    .execute(&mut superuser)
     .await
     .unwrap();
     let pool = data::pool::connect_lazy(&ledger.url, &data::pool::PoolSettings::default()).unwrap();
@@ -470,4 +477,69 @@ async fn the_pool_never_runs_under_a_statement_timeout_whatever_the_database_say
         .await
         .unwrap();
     assert_eq!(timeout, "0");
+}
+
+/// The logic tier's credential cannot rewrite the ledger's facts even with the triggers'
+/// help removed: it may read and add to transfers, entries and the audit log, and nothing else;
+/// no DDL anywhere. Every statement is refused for want of the privilege.
+#[tokio::test]
+async fn the_runtime_role_cannot_change_the_ledgers_facts_or_the_schema() {
+    let ledger = ledger().await;
+    let mut conn = ledger.pool.acquire().await.unwrap();
+    let role: String = sqlx::query_scalar("SELECT current_user")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        role,
+        data::testing::RUNTIME,
+        "the pool logs in as the runtime role"
+    );
+    let mut refused = Vec::new();
+    for (table, column) in [
+        ("transfers", "memo"),
+        ("ledger_entries", "amount"),
+        ("audit_log", "after"),
+    ] {
+        for statement in [
+            format!("UPDATE {table} SET {column} = {column}"),
+            format!("DELETE FROM {table}"),
+            format!("TRUNCATE {table}"),
+            format!("ALTER TABLE {table} DISABLE TRIGGER ALL"),
+            format!("ALTER TABLE {table} ADD COLUMN note text"),
+            format!("DROP TABLE {table}"),
+            format!(
+                "CREATE TRIGGER sneak BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()"
+            ),
+            format!("ALTER TABLE {table} OWNER TO {}", data::testing::RUNTIME),
+        ] {
+            refused.push(statement);
+        }
+    }
+    refused.extend([
+        "CREATE TABLE shadow (id int)".to_owned(),
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'".to_owned(),
+        "ALTER TABLE accounts DISABLE TRIGGER ALL".to_owned(),
+        "SELECT setval('audit_log_id_seq', 1)".to_owned(),
+        "UPDATE currencies SET minor_units = 0".to_owned(),
+        "DELETE FROM accounts".to_owned(),
+        "SET session_replication_role = replica".to_owned(),
+    ]);
+    for statement in refused {
+        let error = sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
+            .execute(&mut *conn)
+            .await
+            .expect_err(&statement);
+        let code = error
+            .as_database_error()
+            .and_then(|e| e.code())
+            .map(|c| c.into_owned());
+        // 42501 insufficient_privilege: refused for the privilege, not for some other reason.
+        assert_eq!(code.as_deref(), Some("42501"), "{statement}: {error}");
+    }
+    // What it may do, it can: read and add.
+    sqlx::query("SELECT count(*) FROM transfers")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
 }

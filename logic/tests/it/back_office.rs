@@ -729,9 +729,7 @@ async fn tampering_with_one_audit_row_is_found_by_the_api_and_the_command_line()
         String::from_utf8_lossy(&cli.stdout)
     );
     // Someone with database access rewrites history: the trigger that refuses it is bypassed.
-    let mut conn = app.state.pool.acquire().await.unwrap();
-    let victim = data::testing::tamper_with_second_audit_row(&mut conn).await;
-    drop(conn);
+    let victim = data::testing::tamper_with_second_audit_row(&app.database_url).await;
     let report = json_of(app.post("/v1/audit/verify", &supervisor, &json!({})).await).await;
     assert_eq!(report["intact"], false);
     assert_eq!(report["audit_chain_broken_at"], victim);

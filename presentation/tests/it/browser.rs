@@ -870,9 +870,9 @@ async fn tampering_with_the_audit_log_shows_on_the_verify_page() {
     browser.goto("/staff/audit").await;
     browser.click_and_load("#verify-form button").await;
     assert!(browser.text("#verification").await.starts_with("Intact"));
-    let mut conn = portal.logic.pool.acquire().await.unwrap();
-    let victim = data::testing::tamper_with_second_audit_row(&mut conn).await;
-    drop(conn);
+    let victim =
+        data::testing::tamper_with_second_audit_row(portal.logic.settings.database_url.expose())
+            .await;
     browser.click_and_load("#verify-form button").await;
     assert_eq!(
         browser.text("#broken-at").await,
