@@ -241,13 +241,15 @@ pub async fn sign_in_locked_until(
     .map(Option::flatten)
 }
 
-/// Counts one more failed sign-in for `username`, forgetting failures older than
-/// `window_s`, and returns the count in the current window.
-pub async fn record_sign_in_failure(
+/// Takes one attempt for `key` before it is checked: counts it, forgetting attempts older than
+/// `window_s`, and returns its number in the window; `None` while the key is locked (nothing is
+/// counted then). The row stays locked until the transaction ends, so concurrent attempts are
+/// numbered one after another and see a lock set in the same transaction.
+pub async fn take_sign_in_attempt(
     conn: &mut PgConnection,
-    username: &str,
+    key: &str,
     window_s: i64,
-) -> Result<i32, DataError> {
+) -> Result<Option<i32>, DataError> {
     sqlx::query_scalar(
         "INSERT INTO sign_in_throttle AS t (username, failures, last_failure)
          VALUES ($1, 1, now())
@@ -255,13 +257,26 @@ pub async fn record_sign_in_failure(
              failures = CASE WHEN t.last_failure < now() - $2 * interval '1 second'
                              THEN 1 ELSE t.failures + 1 END,
              last_failure = now()
+         WHERE t.locked_until IS NULL OR t.locked_until <= now()
          RETURNING failures",
     )
-    .bind(username)
+    .bind(key)
     .bind(window_s)
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await
     .classify()
+}
+
+/// Takes back one attempt of `key` that turned out well (a correct password from a source).
+pub async fn forgive_sign_in_attempt(conn: &mut PgConnection, key: &str) -> Result<(), DataError> {
+    sqlx::query(
+        "UPDATE sign_in_throttle SET failures = greatest(failures - 1, 0) WHERE username = $1",
+    )
+    .bind(key)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(())
 }
 
 pub async fn lock_sign_in(

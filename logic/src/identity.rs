@@ -1,10 +1,17 @@
 //! Signing in and out. Passwords are verified here and nowhere else.
 //!
 //! A wrong password and an unknown username get the same answer after the same work: an unknown
-//! username is verified against a dummy hash made with the same parameters. Failures are counted
-//! per attempted username (existing or not); after [`FAILURES_BEFORE_LOCK`] in
-//! [`FAILURE_WINDOW_S`], sign-ins for that name are refused for a lock that doubles with each
-//! further failure, up to [`LOCK_MAX_S`].
+//! username is verified against a dummy hash made with the same parameters.
+//!
+//! Every attempt is counted *before* its password is checked, in one statement that numbers it:
+//! per attempted username (existing or not) and per source address (as the web tier's balancer
+//! saw it). The attempt that reaches a limit sets the lock before its own check, so a burst of
+//! any size gets at most the limit's checks. After [`FAILURES_BEFORE_LOCK`] attempts for a name,
+//! or [`SOURCE_FAILURES_BEFORE_LOCK`] from an address, in [`FAILURE_WINDOW_S`], the name (or the
+//! address) is locked for [`LOCK_FIRST_S`], doubling with each further attempt up to
+//! [`LOCK_MAX_S`]. A correct password clears the name's count and takes back its attempt from the
+//! address. Second-factor codes are limited per account across challenges the same way
+//! ([`SECOND_FACTOR_FAILURES_BEFORE_LOCK`]).
 
 use data::users::Role;
 use time::{Duration, OffsetDateTime};
@@ -19,6 +26,11 @@ use data::sessions::ClientInfo;
 
 /// Failed sign-ins allowed per username in the window before it is locked: enough for typos.
 pub const FAILURES_BEFORE_LOCK: i32 = 5;
+/// Failed sign-ins allowed per source address in the window: a person mistyping never comes near
+/// it; one client trying a password against many usernames (spraying) does.
+pub const SOURCE_FAILURES_BEFORE_LOCK: i32 = 20;
+/// Wrong second-factor codes allowed per account in the window, whatever the challenge.
+pub const SECOND_FACTOR_FAILURES_BEFORE_LOCK: i32 = 10;
 /// Failures older than this are forgotten: fifteen minutes.
 pub const FAILURE_WINDOW_S: i64 = 900;
 /// The first lock, doubled for every failure past the limit.
@@ -36,8 +48,71 @@ fn invalid_credentials() -> ApiError {
 fn throttled(retry_after_s: u64) -> ApiError {
     ApiError::TooManyRequests {
         code: "sign_in_throttled",
-        detail: "too many failed sign-ins for this username; wait before trying again",
+        detail: "too many failed sign-ins for this username or from this address; wait before trying again",
         retry_after_s,
+    }
+}
+
+/// The throttle's key for a source address, when the web tier sent one that is an address.
+fn source_key(ip: Option<&str>) -> Option<String> {
+    ip.and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok())
+        .map(|ip| format!("source:{ip}"))
+}
+
+/// Counts one check of `key` (a username, or [`second_factor_key`]) before it is made, in a
+/// transaction of its own: a signed-in session re-proving who it is (changing the password,
+/// replacing the second factor) is throttled like a sign-in, so a stolen token buys no guesses.
+pub(crate) async fn take_check(state: &AppState, key: &str, limit: i32) -> Result<(), ApiError> {
+    let wait_s = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        let wait_s = take_attempt(&mut tx, key, limit).await?;
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(wait_s)
+    })
+    .await?;
+    match wait_s {
+        Some(wait_s) => Err(throttled(wait_s)),
+        None => Ok(()),
+    }
+}
+
+/// Forgets `key`'s counted checks after one succeeded.
+pub(crate) async fn clear_checks(state: &AppState, key: &str) -> Result<(), ApiError> {
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::users::clear_sign_in_failures(&mut conn, key).await?)
+    })
+    .await
+}
+
+/// The throttle's key for an account's second-factor codes.
+pub(crate) fn second_factor_key(user_id: Uuid) -> String {
+    format!("second-factor:{user_id}")
+}
+
+/// Takes one attempt for `key` before its check; the seconds to wait if the key is locked. The
+/// attempt that reaches `limit` locks the key before it is checked.
+async fn take_attempt(
+    tx: &mut data::PgConnection,
+    key: &str,
+    limit: i32,
+) -> Result<Option<u64>, ApiError> {
+    match data::users::take_sign_in_attempt(tx, key, FAILURE_WINDOW_S).await? {
+        None => {
+            let until = data::users::sign_in_locked_until(tx, key).await?;
+            let wait_s = until.map_or(1, |until| {
+                (until - OffsetDateTime::now_utc()).whole_seconds().max(1)
+            });
+            Ok(Some(u64::try_from(wait_s).unwrap_or(1)))
+        }
+        Some(attempt) => {
+            if let Some(lock_s) = lock_seconds(attempt, limit) {
+                let until = OffsetDateTime::now_utc() + Duration::seconds(lock_s);
+                data::users::lock_sign_in(tx, key, until).await?;
+                tracing::warn!(attempt, lock_s, "sign-ins locked after repeated attempts");
+            }
+            Ok(None)
+        }
     }
 }
 
@@ -66,17 +141,29 @@ pub async fn sign_in(
     let password_fits = !password.is_empty() && password.chars().count() <= PASSWORD_MAX_CHARS;
     let budget = state.settings.retry_budget_ms;
 
-    let (locked_until, user) = crate::retry::run(budget, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        let locked = data::users::sign_in_locked_until(&mut conn, &username).await?;
-        let user = data::users::find_user_by_username(&mut conn, &username).await?;
-        Ok((locked, user))
+    let source = source_key(client.ip.as_deref());
+    let taken = crate::retry::run(budget, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        // The address first: a locked address counts nothing against the name.
+        let mut wait_s = match &source {
+            Some(source) => take_attempt(&mut tx, source, SOURCE_FAILURES_BEFORE_LOCK).await?,
+            None => None,
+        };
+        if wait_s.is_none() && !username.is_empty() {
+            wait_s = take_attempt(&mut tx, &username, FAILURES_BEFORE_LOCK).await?;
+        }
+        let user = match wait_s {
+            Some(_) => None,
+            None => data::users::find_user_by_username(&mut tx, &username).await?,
+        };
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok((wait_s, user))
     })
     .await?;
-    if let Some(until) = locked_until {
-        let wait_s = (until - OffsetDateTime::now_utc()).whole_seconds().max(1);
-        return Err(throttled(u64::try_from(wait_s).unwrap_or(1)));
-    }
+    let user = match taken {
+        (Some(wait_s), _) => return Err(throttled(wait_s)),
+        (None, user) => user,
+    };
 
     let hash = match &user {
         Some(user) => user.password_hash.clone(),
@@ -94,10 +181,8 @@ pub async fn sign_in(
         && password_fits;
     let user = match user {
         Some(user) if verified && !user.disabled && !username.is_empty() => user,
-        _ => {
-            record_failure(state, &username).await?;
-            return Err(invalid_credentials());
-        }
+        // Counted already, before the check.
+        _ => return Err(invalid_credentials()),
     };
 
     if user.totp_secret.is_some() {
@@ -107,6 +192,9 @@ pub async fn sign_in(
         crate::retry::run(budget, || async {
             let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
             data::users::clear_sign_in_failures(&mut tx, &username).await?;
+            if let Some(source) = &source {
+                data::users::forgive_sign_in_attempt(&mut tx, source).await?;
+            }
             data::sessions::insert_challenge(&mut tx, user.id, &challenge_hash, expires_at, client)
                 .await?;
             tx.commit().await.map_err(data::DataError::from)?;
@@ -119,7 +207,7 @@ pub async fn sign_in(
             expires_at,
         }));
     }
-    let session = start_session(state, &user, client, Some(&username)).await?;
+    let session = start_session(state, &user, client, Some(&username), source.as_deref()).await?;
     Ok(SignIn::Session(session))
 }
 
@@ -143,12 +231,25 @@ pub async fn second_factor(
         else {
             return Ok(None);
         };
+        // Counted per account before the code is checked, so new challenges buy no new guesses.
+        let key = second_factor_key(row.user_id);
+        if let Some(wait_s) =
+            take_attempt(&mut tx, &key, SECOND_FACTOR_FAILURES_BEFORE_LOCK).await?
+        {
+            tx.commit().await.map_err(data::DataError::from)?;
+            return Err(ApiError::TooManyRequests {
+                code: "second_factor_throttled",
+                detail: "too many wrong codes for this account; wait before trying again",
+                retry_after_s: wait_s,
+            });
+        }
         let user = data::users::find_user(&mut tx, row.user_id)
             .await?
             .ok_or_else(|| ApiError::Internal("challenge without user".into()))?;
         let accepted = crate::security::accept_code(&mut tx, &user, &code).await?;
         if accepted && !user.disabled {
             data::sessions::use_challenge(&mut tx, row.id).await?;
+            data::users::clear_sign_in_failures(&mut tx, &key).await?;
         }
         tx.commit().await.map_err(data::DataError::from)?;
         Ok(Some((accepted && !user.disabled, user, row)))
@@ -170,7 +271,7 @@ pub async fn second_factor(
         user_agent: row.user_agent,
         ip: row.client_ip,
     };
-    start_session(state, &user, &client, None).await
+    start_session(state, &user, &client, None, None).await
 }
 
 async fn start_session(
@@ -178,6 +279,7 @@ async fn start_session(
     user: &data::users::UserRow,
     client: &ClientInfo,
     clear_failures_of: Option<&str>,
+    forgive_source: Option<&str>,
 ) -> Result<SessionResponse, ApiError> {
     let token = secrets::generate("bts");
     let token_hash = secrets::digest(&token);
@@ -186,6 +288,9 @@ async fn start_session(
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         if let Some(username) = clear_failures_of {
             data::users::clear_sign_in_failures(&mut tx, username).await?;
+        }
+        if let Some(source) = forgive_source {
+            data::users::forgive_sign_in_attempt(&mut tx, source).await?;
         }
         data::sessions::insert_session(
             &mut tx,
@@ -213,28 +318,10 @@ async fn start_session(
     })
 }
 
-async fn record_failure(state: &AppState, username: &str) -> Result<(), ApiError> {
-    if username.is_empty() {
-        return Ok(());
-    }
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let failures =
-            data::users::record_sign_in_failure(&mut tx, username, FAILURE_WINDOW_S).await?;
-        if let Some(lock_s) = lock_seconds(failures) {
-            let until = OffsetDateTime::now_utc() + Duration::seconds(lock_s);
-            data::users::lock_sign_in(&mut tx, username, until).await?;
-            tracing::warn!(failures, lock_s, "sign-in locked after repeated failures");
-        }
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(())
-    })
-    .await
-}
-
-/// How long to lock sign-ins after `failures` failures in the window, if at all.
-pub fn lock_seconds(failures: i32) -> Option<i64> {
-    let past = failures - FAILURES_BEFORE_LOCK;
+/// How long to lock a key at its `attempt`-th attempt in the window, if at all: from the
+/// `limit`-th on, before that attempt is checked.
+pub fn lock_seconds(attempt: i32, limit: i32) -> Option<i64> {
+    let past = attempt - limit;
     if past < 0 {
         return None;
     }
@@ -299,11 +386,11 @@ mod tests {
 
     #[test]
     fn locks_grow_from_the_fifth_failure_and_stop_at_the_maximum() {
-        assert_eq!(lock_seconds(4), None);
-        assert_eq!(lock_seconds(5), Some(30));
-        assert_eq!(lock_seconds(6), Some(60));
-        assert_eq!(lock_seconds(9), Some(480));
-        assert_eq!(lock_seconds(10), Some(900));
-        assert_eq!(lock_seconds(1_000), Some(900));
+        assert_eq!(lock_seconds(4, FAILURES_BEFORE_LOCK), None);
+        assert_eq!(lock_seconds(5, FAILURES_BEFORE_LOCK), Some(30));
+        assert_eq!(lock_seconds(6, FAILURES_BEFORE_LOCK), Some(60));
+        assert_eq!(lock_seconds(9, FAILURES_BEFORE_LOCK), Some(480));
+        assert_eq!(lock_seconds(10, FAILURES_BEFORE_LOCK), Some(900));
+        assert_eq!(lock_seconds(1_000, FAILURES_BEFORE_LOCK), Some(900));
     }
 }

@@ -55,11 +55,32 @@ pub async fn accept_code(
     Ok(data::users::use_recovery_code(conn, user.id, &secrets::digest(&normalised)).await?)
 }
 
-/// Starts enrolment: a new secret, pending until [`confirm_totp`] sees a code made from it.
+/// Starts enrolment: a new secret, pending until [`confirm_totp`] sees a code made from it. To
+/// replace a second factor that is on (and with it the recovery codes), the user proves who they
+/// are again: the password and a current code, not the session's token alone.
 pub async fn enrol_totp(
     state: &AppState,
     user: &SessionUser,
+    password: Option<String>,
+    code: Option<&str>,
 ) -> Result<TotpEnrolmentResponse, ApiError> {
+    let enabled = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+        Ok(data::users::find_user(&mut conn, user.user_id).await?)
+    })
+    .await?
+    .is_some_and(|row| row.totp_secret.is_some());
+    if enabled {
+        let (Some(password), Some(code)) = (password, code) else {
+            return Err(ApiError::invalid(
+                "reauthentication_required",
+                "password",
+                "two-step sign-in is on: replacing it needs your password and a current code",
+            ));
+        };
+        verify_own_password(state, user, password).await?;
+        verify_own_code(state, user, code).await?;
+    }
     let mut secret = [0u8; TOTP_SECRET_BYTES];
     getrandom::fill(&mut secret).expect("the operating system's random source");
     let totp = totp(&secret, &user.username)?;
@@ -168,6 +189,9 @@ async fn verify_own_password(
     user: &SessionUser,
     password: String,
 ) -> Result<(), ApiError> {
+    // Counted before the check, as a sign-in is: a stolen token buys no password guesses.
+    crate::identity::take_check(state, &user.username, crate::identity::FAILURES_BEFORE_LOCK)
+        .await?;
     let row = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
         Ok(data::users::find_user(&mut conn, user.user_id).await?)
@@ -183,7 +207,37 @@ async fn verify_own_password(
             "your current password is not correct",
         ));
     }
-    Ok(())
+    crate::identity::clear_checks(state, &user.username).await
+}
+
+/// A current code of the user's second factor (or a recovery code, which it spends), counted
+/// per account before it is checked.
+async fn verify_own_code(state: &AppState, user: &SessionUser, code: &str) -> Result<(), ApiError> {
+    let key = crate::identity::second_factor_key(user.user_id);
+    crate::identity::take_check(
+        state,
+        &key,
+        crate::identity::SECOND_FACTOR_FAILURES_BEFORE_LOCK,
+    )
+    .await?;
+    let accepted = crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        let row = data::users::find_user(&mut tx, user.user_id)
+            .await?
+            .ok_or_else(|| ApiError::Internal("signed-in user vanished".into()))?;
+        let accepted = accept_code(&mut tx, &row, code).await?;
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(accepted)
+    })
+    .await?;
+    if !accepted {
+        return Err(ApiError::invalid(
+            "invalid_second_factor",
+            "code",
+            "the code is not correct",
+        ));
+    }
+    crate::identity::clear_checks(state, &key).await
 }
 
 /// A page of the user's live sessions, newest sign-in first.

@@ -341,7 +341,7 @@ async fn housekeeping_forgets_only_what_has_expired() {
             .unwrap()
             .is_some()
     );
-    data::users::record_sign_in_failure(&mut conn, "someone", 900)
+    data::users::take_sign_in_attempt(&mut conn, "someone", 900)
         .await
         .unwrap();
     assert_eq!(

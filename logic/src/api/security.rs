@@ -60,13 +60,29 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/me/totp", tag = "portal", summary = "Start enrolling a TOTP second factor", responses((status = 200, description = "OK", body = TotpEnrolmentResponse)))]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct EnrolTotpRequest {
+    /// Required when two-step sign-in is on already (replacing it): the current password.
+    password: Option<String>,
+    /// Required with `password`: a current code, or a recovery code (which it spends).
+    code: Option<String>,
+}
+
+#[utoipa::path(post, path = "/me/totp", tag = "portal", summary = "Start enrolling a TOTP second factor (replacing one needs the password and a current code)", request_body = EnrolTotpRequest, responses((status = 200, description = "OK", body = TotpEnrolmentResponse)))]
 async fn enrol_totp(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    ApiJson(request): ApiJson<EnrolTotpRequest>,
 ) -> Result<Json<TotpEnrolmentResponse>, ApiError> {
     Ok(Json(
-        crate::security::enrol_totp(&state, &signed_in.user).await?,
+        crate::security::enrol_totp(
+            &state,
+            &signed_in.user,
+            request.password,
+            request.code.as_deref(),
+        )
+        .await?,
     ))
 }
 

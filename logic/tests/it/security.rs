@@ -397,3 +397,141 @@ async fn only_the_presentation_service_keeps_portal_sessions() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn wrong_codes_are_limited_per_account_across_challenges() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let enrolment: Value = app
+        .post("/v1/me/totp", &alice.token, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = enrolment["secret"].as_str().unwrap().to_owned();
+    app.post(
+        "/v1/me/totp/confirm",
+        &alice.token,
+        &json!({ "code": code_for(&secret, 0) }),
+    )
+    .await;
+    let challenge = || async {
+        let response = app.sign_in_response("alice", "alice-test-password").await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        response.json::<Value>().await.unwrap()["challenge"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let answer = |challenge: String, code: String| {
+        let app = &app;
+        async move {
+            app.request(Method::POST, "/v1/sessions/second-factor", None)
+                .json(&json!({ "challenge": challenge, "code": code }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // New challenges buy no new guesses: two challenges' worth of wrong codes use the account's.
+    let per_challenge = 5;
+    let limit = logic::identity::SECOND_FACTOR_FAILURES_BEFORE_LOCK;
+    for _ in 0..limit / per_challenge {
+        let challenge = challenge().await;
+        for _ in 0..per_challenge {
+            let response = answer(challenge.clone(), "000001".to_owned()).await;
+            assert_eq!(problem_code(response).await, "invalid_second_factor");
+        }
+    }
+    // A fresh challenge with the right code waits out the lock.
+    let response = answer(challenge().await, code_for(&secret, 0)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(problem_code(response).await, "second_factor_throttled");
+}
+
+#[tokio::test]
+async fn replacing_the_second_factor_needs_the_password_and_a_current_code() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let enrolment: Value = app
+        .post("/v1/me/totp", &alice.token, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = enrolment["secret"].as_str().unwrap().to_owned();
+    let confirmed = app
+        .post(
+            "/v1/me/totp/confirm",
+            &alice.token,
+            &json!({ "code": code_for(&secret, 0) }),
+        )
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    // A token alone (stolen, say) cannot replace it, nor with one proof of the two.
+    for (body, code) in [
+        (json!({}), "reauthentication_required"),
+        (
+            json!({ "password": "alice-test-password" }),
+            "reauthentication_required",
+        ),
+        (
+            json!({ "password": "not-her-password", "code": code_for(&secret, 0) }),
+            "invalid_current_password",
+        ),
+        (
+            json!({ "password": "alice-test-password", "code": "000001" }),
+            "invalid_second_factor",
+        ),
+    ] {
+        let response = app.post("/v1/me/totp", &alice.token, &body).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+        assert_eq!(problem_code(response).await, code, "{body}");
+    }
+    // With both, a new secret is issued (the old one stays until the new one is confirmed).
+    let response = app
+        .post(
+            "/v1/me/totp",
+            &alice.token,
+            &json!({ "password": "alice-test-password", "code": code_for(&secret, 1) }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let replacement: Value = response.json().await.unwrap();
+    assert_ne!(replacement["secret"], secret.as_str());
+}
+
+#[tokio::test]
+async fn a_session_guessing_its_own_password_is_throttled_like_a_sign_in() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let change = |current: &str| json!({ "current_password": current, "new_password": "a-brand-new-password" });
+    for n in 0..logic::identity::FAILURES_BEFORE_LOCK {
+        let response = app
+            .post(
+                "/v1/me/password",
+                &alice.token,
+                &change(&format!("guess-{n}-guess")),
+            )
+            .await;
+        assert_eq!(problem_code(response).await, "invalid_current_password");
+    }
+    // Locked: even the right one waits, and so does signing in by that name.
+    let response = app
+        .post(
+            "/v1/me/password",
+            &alice.token,
+            &change("alice-test-password"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let response = app.sign_in_response("alice", "alice-test-password").await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}

@@ -180,3 +180,69 @@ async fn health_probes_answer_without_credentials() {
         .unwrap();
     assert_eq!(ready["database"], "writable");
 }
+
+/// Sends a sign-in as the web tier does for a person at `address`.
+async fn sign_in_from(
+    app: &TestApp,
+    (username, password): (&str, &str),
+    address: &str,
+) -> reqwest::Response {
+    app.request(Method::POST, "/v1/sessions", None)
+        .header("x-end-user-ip", address)
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_burst_of_guesses_gets_no_more_checks_than_the_limit() {
+    let app = TestApp::spawn().await;
+    // 25 wrong passwords at once: each is counted before it is checked, and the one that reaches
+    // the limit locks the name before its own check.
+    let answers = futures::future::join_all(
+        (0..25).map(|_| app.sign_in_response(TELLER.0, "wrong-password")),
+    )
+    .await;
+    let statuses: Vec<StatusCode> = answers.iter().map(reqwest::Response::status).collect();
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(
+        checked <= logic::identity::FAILURES_BEFORE_LOCK as usize,
+        "{checked} checked: {statuses:?}"
+    );
+    assert_eq!(checked + throttled, 25, "{statuses:?}");
+    // The right password after the burst waits out the lock like any other guess.
+    let response = app.sign_in_response(TELLER.0, TELLER.1).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn one_address_trying_many_names_is_stopped_and_other_addresses_are_not() {
+    let app = TestApp::spawn().await;
+    // Spraying: one wrong password for each of many names, from one address.
+    for n in 0..logic::identity::SOURCE_FAILURES_BEFORE_LOCK {
+        let response =
+            sign_in_from(&app, (&format!("sprayed.{n}"), "Winter2026!"), "198.18.0.7").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    // The address is locked: even a real user's right password from it is refused unchecked.
+    let response = sign_in_from(&app, TELLER, "198.18.0.7").await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(problem_code(response).await, "sign_in_throttled");
+    // The name itself was never tried wrongly: from another address it signs in.
+    let response = sign_in_from(&app, TELLER, "198.18.0.8").await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // Correct sign-ins do not use up an address (one office behind one address).
+    let app = TestApp::spawn().await;
+    for _ in 0..logic::identity::SOURCE_FAILURES_BEFORE_LOCK + 5 {
+        let response = sign_in_from(&app, TELLER, "198.18.0.9").await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+}
