@@ -509,10 +509,19 @@ program_pid() {
 # start_programs NAME...: starts those not running yet (supervisorctl waits for each to stay up
 # for a second).
 start_programs() {
-  local name
+  local name pid exe
   for name in "$@"; do
-    if [ -n "$(program_pid "$name")" ]; then
-      note "$name is running (pid $(program_pid "$name"))"
+    pid=$(program_pid "$name")
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
+    if [ -n "$pid" ] && [[ "$exe" == "$RELEASE_DIR/"*" (deleted)" ]]; then
+      # Runs a binary the build has since replaced: restart it on the new one, and wait until it
+      # serves before the next, so one instance of each tier always answers.
+      supervise restart "$(program_of "$name")" >/dev/null || fail "$name did not restart; see $LOG_DIR/$name.log"
+      wait_http "http://127.0.0.1:$(instance_port "$name")/healthz" 60 \
+        || fail "$name did not come back on the new build; see $LOG_DIR/$name.log"
+      note "restarted $name on the new build (pid $(program_pid "$name"))"
+    elif [ -n "$pid" ]; then
+      note "$name is running (pid $pid)"
     else
       supervise start "$(program_of "$name")" >/dev/null || fail "$name did not start; see $LOG_DIR/$name.log"
       note "started $name (pid $(program_pid "$name"))"

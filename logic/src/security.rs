@@ -71,14 +71,19 @@ pub async fn enrol_totp(
     .await?
     .is_some_and(|row| row.totp_secret.is_some());
     if enabled {
+        let missing = if password.is_none() {
+            "password"
+        } else {
+            "code"
+        };
         let (Some(password), Some(code)) = (password, code) else {
             return Err(ApiError::invalid(
                 "reauthentication_required",
-                "password",
+                missing,
                 "two-step sign-in is on: replacing it needs your password and a current code",
             ));
         };
-        verify_own_password(state, user, password).await?;
+        verify_own_password(state, user, password, "password").await?;
         verify_own_code(state, user, code).await?;
     }
     let mut secret = [0u8; TOTP_SECRET_BYTES];
@@ -147,7 +152,7 @@ pub async fn disable_totp(
     user: &SessionUser,
     password: String,
 ) -> Result<(), ApiError> {
-    verify_own_password(state, user, password).await?;
+    verify_own_password(state, user, password, "password").await?;
     crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
         Ok(data::users::disable_totp(&mut conn, user.user_id).await?)
@@ -170,7 +175,7 @@ pub async fn change_password(
             "choose a password you have not used here",
         ));
     }
-    verify_own_password(state, user, current).await?;
+    verify_own_password(state, user, current, "current_password").await?;
     let hash = password::hash(new).await?;
     crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
@@ -184,10 +189,12 @@ pub async fn change_password(
     Ok(())
 }
 
+/// The user's own password, refused as `field` when wrong.
 async fn verify_own_password(
     state: &AppState,
     user: &SessionUser,
     password: String,
+    field: &'static str,
 ) -> Result<(), ApiError> {
     // Counted before the check, as a sign-in is: a stolen token buys no password guesses.
     crate::identity::take_check(state, &user.username, crate::identity::FAILURES_BEFORE_LOCK)
@@ -203,7 +210,7 @@ async fn verify_own_password(
     {
         return Err(ApiError::invalid(
             "invalid_current_password",
-            "current_password",
+            field,
             "your current password is not correct",
         ));
     }

@@ -118,9 +118,11 @@ async fn read(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct HistoryQueryParams {
-    /// First day included, `YYYY-MM-DD` (UTC).
+    /// First day included, `YYYY-MM-DD` (UTC), from 1900-01-01 to 9999-12-30.
+    #[param(value_type = Option<String>, format = Date)]
     from: Option<Day>,
-    /// Last day included, `YYYY-MM-DD` (UTC).
+    /// Last day included, `YYYY-MM-DD` (UTC), from 1900-01-01 to 9999-12-30.
+    #[param(value_type = Option<String>, format = Date)]
     to: Option<Day>,
     cursor: Option<String>,
     limit: Option<i64>,
@@ -152,9 +154,11 @@ async fn history(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct StatementQuery {
-    /// First day included, `YYYY-MM-DD` (UTC).
+    /// First day included, `YYYY-MM-DD` (UTC), from 1900-01-01 to 9999-12-30.
+    #[param(value_type = String, format = Date)]
     from: Day,
-    /// Last day included, `YYYY-MM-DD` (UTC).
+    /// Last day included, `YYYY-MM-DD` (UTC), from 1900-01-01 to 9999-12-30.
+    #[param(value_type = String, format = Date)]
     to: Day,
 }
 

@@ -30,9 +30,11 @@ struct SearchQuery {
     account: Option<String>,
     /// An action (`account.freeze`) or a family of them (`account.`).
     action: Option<String>,
-    /// First day included, `YYYY-MM-DD` (UTC).
+    /// First day included, `YYYY-MM-DD` (UTC), from 1900-01-01 to 9999-12-30.
+    #[param(value_type = Option<String>, format = Date)]
     from: Option<Day>,
-    /// Last day included, `YYYY-MM-DD` (UTC).
+    /// Last day included, `YYYY-MM-DD` (UTC), from 1900-01-01 to 9999-12-30.
+    #[param(value_type = Option<String>, format = Date)]
     to: Option<Day>,
     cursor: Option<String>,
     limit: Option<i64>,

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{ApiJson, ApiQuery, PageQuery};
+use super::extract::{ApiJson, ApiQuery, OptionalJson, PageQuery};
 use crate::auth::SignedIn;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -69,11 +69,11 @@ struct EnrolTotpRequest {
     code: Option<String>,
 }
 
-#[utoipa::path(post, path = "/me/totp", tag = "portal", summary = "Start enrolling a TOTP second factor (replacing one needs the password and a current code)", request_body = EnrolTotpRequest, responses((status = 200, description = "OK", body = TotpEnrolmentResponse)))]
+#[utoipa::path(post, path = "/me/totp", tag = "portal", summary = "Start enrolling a TOTP second factor (replacing one needs the password and a current code)", request_body(content = Option<EnrolTotpRequest>), responses((status = 200, description = "OK", body = TotpEnrolmentResponse)))]
 async fn enrol_totp(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    ApiJson(request): ApiJson<EnrolTotpRequest>,
+    OptionalJson(request): OptionalJson<EnrolTotpRequest>,
 ) -> Result<Json<TotpEnrolmentResponse>, ApiError> {
     Ok(Json(
         crate::security::enrol_totp(

@@ -11,8 +11,8 @@ pub const FIRST: Date = date!(1900 - 01 - 01);
 /// The last day a query may name: its end, the next midnight, is still a day `time` can hold.
 pub const LAST: Date = date!(9999 - 12 - 30);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, utoipa::ToSchema)]
-#[schema(value_type = String, format = Date, example = "2026-11-30")]
+/// In the API document a `date` string (the parameters say `value_type = String, format = Date`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Day(Date);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -494,6 +494,24 @@ async fn replacing_the_second_factor_needs_the_password_and_a_current_code() {
         );
         assert_eq!(problem_code(response).await, code, "{body}");
     }
+    // The field named is the one missing.
+    let response = app
+        .post(
+            "/v1/me/totp",
+            &alice.token,
+            &json!({ "password": "alice-test-password" }),
+        )
+        .await;
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["field"], "code");
+    // A first enrolment needs no body at all.
+    let bob = app.customer(&teller, "bob").await;
+    let response = app
+        .request(Method::POST, "/v1/me/totp", Some(&bob.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
     // With both, a new secret is issued (the old one stays until the new one is confirmed).
     let response = app
         .post(

@@ -131,6 +131,8 @@ struct AccountPage {
     statement_from: String,
     statement_to: String,
     statement_error: Option<&'static str>,
+    /// For the entries' rows (`entries.html`): the page shows `filter_error` above them instead.
+    error: Option<&'static str>,
 }
 
 /// The statement form as the customer left it.
@@ -146,6 +148,8 @@ struct EntriesPartial {
     entries: Vec<Entry>,
     more_link: Option<MoreLink>,
     filtered: bool,
+    /// Why the filter was not applied (a date the bank cannot answer for, say).
+    error: Option<&'static str>,
 }
 
 async fn load_history(
@@ -214,6 +218,7 @@ async fn account_page(
         statement_from: statement.from,
         statement_to: statement.to,
         statement_error: statement.error,
+        error: None,
     })
 }
 
@@ -233,11 +238,12 @@ async fn entries(
             axum::response::Redirect::to(&format!("/accounts/{number}?{query}")).into_response(),
         );
     }
-    if filter.validate().is_some() {
+    if let Some(message) = filter.validate() {
         return Ok(EntriesPartial {
             entries: Vec::new(),
             more_link: None,
             filtered: true,
+            error: Some(message),
         }
         .into_response());
     }
@@ -246,6 +252,7 @@ async fn entries(
         entries,
         more_link,
         filtered: filter.is_filtered(),
+        error: None,
     }
     .into_response())
 }

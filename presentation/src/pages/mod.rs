@@ -66,7 +66,10 @@ pub fn plain_language(code: &str) -> &'static str {
         "too_many_payees" => "You have the most payees we keep. Remove one first.",
         "invalid_credentials" => "The username or password is not correct.",
         "sign_in_throttled" => {
-            "Too many attempts. For your security, wait a few minutes before trying again."
+            "Too many attempts. For your security, wait a little (up to 15 minutes) before trying again."
+        }
+        "second_factor_throttled" => {
+            "Too many wrong codes. For your security, wait a little (up to 15 minutes) before trying again."
         }
         "invalid_second_factor" => {
             "That code is not correct. Use the newest code from your app, or a recovery code."

@@ -244,7 +244,8 @@ async fn history_filters_and_loads_more_with_and_without_javascript() {
         bad.body
             .contains("The first date must not be after the second.")
     );
-    // Days the bank cannot answer for get a message beside the filter, as a mistyped one does.
+    // Days the bank cannot answer for get a message beside the filter, as a mistyped one does,
+    // on the page and in the rows htmx swaps in.
     for days in ["to=9999-12-31", "from=-9999-01-01", "from=1899-12-31"] {
         let page = browser.get(&format!("/accounts/{from}?{days}")).await;
         assert_eq!(page.status, StatusCode::OK, "{days}");
@@ -253,6 +254,15 @@ async fn history_filters_and_loads_more_with_and_without_javascript() {
                 .contains("Enter dates between 1900-01-01 and 9999-12-30."),
             "{days}: {}",
             page.body
+        );
+        let rows = browser
+            .get_htmx(&format!("/accounts/{from}/entries?{days}"))
+            .await;
+        assert!(
+            rows.body
+                .contains("Enter dates between 1900-01-01 and 9999-12-30."),
+            "{days}: {}",
+            rows.body
         );
     }
     // An edited "load more" link is refused with a page that says so, not a server error.
