@@ -518,7 +518,7 @@ pub async fn place_hold(
         let now = data::transaction_now(&mut tx).await?;
         if expires_at <= now || expires_at > now + Duration::days(HOLD_DAYS_MAX) {
             return Err(ApiError::invalid(
-                "invalid_field",
+                "hold_expiry_out_of_range",
                 "expires_at",
                 format!("a hold expires in the future, within {HOLD_DAYS_MAX} days"),
             ));

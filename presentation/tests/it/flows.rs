@@ -610,7 +610,7 @@ async fn a_hold_until_a_day_the_bank_cannot_answer_for_is_refused_beside_the_for
     let page = teller.get(&format!("/staff/accounts/{number}")).await;
     assert_eq!(page.status, StatusCode::OK);
     let csrf = page.csrf();
-    let back = format!("/staff/accounts/{number}?error=invalid_field");
+    let back = format!("/staff/accounts/{number}?error=hold_expiry_out_of_range");
     // 9999-12-31 has no day after it; a year before 1900 (or BC) is no day a hold can end.
     for until in ["9999-12-31", "-9999-01-01", "1899-12-31", "tomorrow", ""] {
         let answer = teller
@@ -627,6 +627,26 @@ async fn a_hold_until_a_day_the_bank_cannot_answer_for_is_refused_beside_the_for
         assert_eq!(answer.status, StatusCode::SEE_OTHER, "{until}");
         assert_eq!(answer.location.as_deref(), Some(back.as_str()), "{until}");
     }
+    // A day the bank can name but further than a hold may last: refused by the logic tier, with
+    // the same message.
+    let answer = teller
+        .post(
+            &format!("/staff/accounts/{number}/holds"),
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("amount", "10.00"),
+                ("reason", "Card dispute"),
+                ("until", "2999-01-01"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.location.as_deref(), Some(back.as_str()));
+    let page = teller.get(&back).await;
+    assert!(
+        page.body.contains("A hold lasts until the end of a day"),
+        "{}",
+        page.body
+    );
     let in_a_week = time::OffsetDateTime::now_utc().date() + time::Duration::days(7);
     let held = teller
         .post(

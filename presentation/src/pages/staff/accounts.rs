@@ -170,7 +170,7 @@ async fn place_hold(
         .flatten()
         .and_then(time::Date::next_day)
     else {
-        return super::refuse(&back, "invalid_field");
+        return super::refuse(&back, "hold_expiry_out_of_range");
     };
     let expires_at = next_day
         .with_time(time::Time::MIDNIGHT)

@@ -104,11 +104,14 @@ fn error_words(code: &str) -> &'static str {
         "username_taken" => "This username is taken.",
         "daily_limit_exceeded" => "This is more than the customer's daily limit allows.",
         "hold_not_active" => "This hold was already released or has expired.",
+        "hold_expiry_out_of_range" => {
+            "A hold lasts until the end of a day from today to a year ahead: enter that last day as year-month-day."
+        }
         "hold_guards_approval" => "This hold guards a request waiting for approval.",
         "own_access" => "You cannot remove your own admin access.",
         "invalid_count" => "Count whole pieces of each note and coin.",
         "invalid_query" => {
-            "Check the search: it needs at least two characters, and dates in order."
+            "Check the search: it needs at least two characters, and dates in order between 1900-01-01 and 9999-12-30."
         }
         code => super::plain_language(code),
     }
