@@ -81,6 +81,14 @@ pub async fn fresh_database(connections_max: u32) -> TestDatabase {
         .execute(&mut admin)
         .await
         .expect("create a test database");
+        // A database's own privileges are not copied from its template: revoke here what the
+        // migrations revoke on the database they run in (20261130000002_runtime_hardening.sql).
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "REVOKE TEMPORARY ON DATABASE {name} FROM PUBLIC"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("revoke temporary objects");
     }
     let url = format!("{}/{name}", as_user(&server, RUNTIME));
     let pool = PgPoolOptions::new()

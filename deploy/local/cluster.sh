@@ -372,6 +372,8 @@ file=$SUPERVISOR_DIR/supervisor.sock
 chmod=0700
 
 [supervisord]
+; Logs name customers, accounts and users: not for other users of the host.
+umask=027
 logfile=$LOG_DIR/supervisord.log
 logfile_maxbytes=10MB
 logfile_backups=3

@@ -122,7 +122,14 @@ pub async fn search(
     let before_id = present(&search.cursor)
         .map(crate::cursor::decode_serial)
         .transpose()?;
-    let actor = present(&search.actor).map(str::to_ascii_lowercase);
+    // A username, or nobody: anything else (a NUL byte, say) is refused here, not by PostgreSQL.
+    let actor = present(&search.actor)
+        .map(|name| {
+            crate::domain::text::username(name).map_err(|_| {
+                ApiError::invalid("invalid_query", "actor", "an actor is a staff username")
+            })
+        })
+        .transpose()?;
     let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
         let actor_user_id = match &actor {

@@ -146,13 +146,16 @@ pub async fn confirm_totp(
     })
 }
 
-/// Turns the second factor off; the password must be given again.
+/// Turns the second factor off. The user proves who they are again, with the password and a
+/// current code: with the password alone, a stolen session could turn it off and enrol its own.
 pub async fn disable_totp(
     state: &AppState,
     user: &SessionUser,
     password: String,
+    code: &str,
 ) -> Result<(), ApiError> {
     verify_own_password(state, user, password, "password").await?;
+    verify_own_code(state, user, code).await?;
     crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
         Ok(data::users::disable_totp(&mut conn, user.user_id).await?)

@@ -524,6 +524,11 @@ async fn the_runtime_role_cannot_change_the_ledgers_facts_or_the_schema() {
         "UPDATE currencies SET minor_units = 0".to_owned(),
         "DELETE FROM accounts".to_owned(),
         "SET session_replication_role = replica".to_owned(),
+        // No temporary objects: a temporary trigger once moved a balance past the guard, and a
+        // temporary table named ledger_entries once fooled the balance check.
+        "CREATE TEMP TABLE ledger_entries (transfer_id uuid, amount numeric)".to_owned(),
+        "CREATE FUNCTION pg_temp.mint() RETURNS int LANGUAGE sql AS 'SELECT 1'".to_owned(),
+        "CREATE TEMP SEQUENCE audit_log_id_seq".to_owned(),
     ]);
     for statement in refused {
         let error = sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
@@ -542,4 +547,23 @@ async fn the_runtime_role_cannot_change_the_ledgers_facts_or_the_schema() {
         .execute(&mut *conn)
         .await
         .unwrap();
+}
+
+/// Every function of the schema fixes its search path with pg_temp last, so no caller's objects
+/// stand in for the ledger's tables inside a trigger.
+#[tokio::test]
+async fn every_function_of_the_schema_fixes_its_search_path() {
+    let ledger = ledger().await;
+    let loose: Vec<String> = sqlx::query_scalar(
+        "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+         WHERE n.nspname = 'public' AND p.prokind = 'f'
+           AND NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=pg_catalog, public, pg_temp']",
+    )
+    .fetch_all(&ledger.pool)
+    .await
+    .unwrap();
+    assert!(
+        loose.is_empty(),
+        "functions without a fixed search path: {loose:?}"
+    );
 }

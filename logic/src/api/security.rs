@@ -107,14 +107,16 @@ async fn confirm_totp(
 #[serde(deny_unknown_fields)]
 struct DisableTotpRequest {
     password: String,
+    /// A current code, or a recovery code (which it spends).
+    code: String,
 }
 
-#[utoipa::path(post, path = "/me/totp/disable", tag = "portal", summary = "Turn the TOTP second factor off", request_body = DisableTotpRequest, responses((status = 204, description = "Done")))]
+#[utoipa::path(post, path = "/me/totp/disable", tag = "portal", summary = "Turn the TOTP second factor off (needs the password and a current code)", request_body = DisableTotpRequest, responses((status = 204, description = "Done")))]
 async fn disable_totp(
     State(state): State<AppState>,
     signed_in: SignedIn,
     ApiJson(request): ApiJson<DisableTotpRequest>,
 ) -> Result<StatusCode, ApiError> {
-    crate::security::disable_totp(&state, &signed_in.user, request.password).await?;
+    crate::security::disable_totp(&state, &signed_in.user, request.password, &request.code).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -379,6 +379,17 @@ async fn a_day_out_of_range_is_refused_never_a_server_error() {
             assert_eq!(problem_code(response).await, "invalid_query", "{path}");
         }
     }
+    // Text that is no username is refused, not handed to PostgreSQL (a NUL byte once gave 500).
+    for actor in ["%00", "a%00b", "%C0%AF", "x"] {
+        let response = app
+            .get(&format!("/v1/audit?actor={actor}"), &supervisor)
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{actor}"
+        );
+    }
     // The edges of the range are days like any other.
     for path in [
         format!("/v1/accounts/{account}/entries?from=1900-01-01&to=9999-12-30"),

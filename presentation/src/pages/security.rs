@@ -222,6 +222,7 @@ async fn confirm_totp(
 #[derive(Deserialize)]
 struct DisableForm {
     password: String,
+    code: String,
 }
 
 async fn disable_totp(
@@ -229,7 +230,7 @@ async fn disable_totp(
     customer: Customer,
     Form(form): Form<DisableForm>,
 ) -> Result<Response, PageError> {
-    let body = serde_json::json!({ "password": form.password });
+    let body = serde_json::json!({ "password": form.password, "code": form.code });
     match state
         .logic
         .post::<_, serde_json::Value>("/v1/me/totp/disable", customer.caller(), &body)
@@ -243,9 +244,9 @@ async fn disable_totp(
             Ok(render(&state, &customer, messages).await?.into_response())
         }
         Err(error) if error.is_signed_out() => Err(error.into()),
-        Err(LogicError::Problem(_)) => {
+        Err(LogicError::Problem(problem)) => {
             let messages = Messages {
-                totp_error: Some(super::plain_language("invalid_current_password")),
+                totp_error: Some(super::plain_language(&problem.code)),
                 ..Messages::default()
             };
             Ok((

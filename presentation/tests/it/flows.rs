@@ -719,7 +719,7 @@ async fn change_details_goes_back_to_the_form_as_filled_in() {
 }
 
 #[tokio::test]
-async fn two_step_sign_in_is_turned_off_only_with_the_password() {
+async fn two_step_sign_in_is_turned_off_only_with_the_password_and_a_code() {
     let portal = Portal::spawn().await;
     let browser = portal.browser();
     browser.signed_in(ALICE).await;
@@ -750,15 +750,40 @@ async fn two_step_sign_in_is_turned_off_only_with_the_password() {
     let wrong = browser
         .post(
             "/security/totp/disable",
-            &[("csrf_token", &csrf), ("password", "not-the-password")],
+            &[
+                ("csrf_token", &csrf),
+                ("password", "not-the-password"),
+                ("code", &next_code(&secret)),
+            ],
         )
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wrong.body.contains("Turn off two-step sign-in"), "still on");
+    // The password alone (a stolen session knows it, say) is not enough.
+    let no_code = browser
+        .post(
+            "/security/totp/disable",
+            &[
+                ("csrf_token", &csrf),
+                ("password", ALICE.1),
+                ("code", "000001"),
+            ],
+        )
+        .await;
+    assert_eq!(no_code.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        no_code.body.contains("That code is not correct"),
+        "{}",
+        no_code.body
+    );
     let off = browser
         .post(
             "/security/totp/disable",
-            &[("csrf_token", &csrf), ("password", ALICE.1)],
+            &[
+                ("csrf_token", &csrf),
+                ("password", ALICE.1),
+                ("code", &next_code(&secret)),
+            ],
         )
         .await;
     assert_eq!(off.status, StatusCode::OK);
