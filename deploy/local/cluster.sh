@@ -140,6 +140,37 @@ teardown_network() {
   ip link del "$NET_BRIDGE" 2>/dev/null || true
 }
 
+# Who on this host may open a connection to etcd: root (the operator's scripts), Patroni's user and
+# etcd's own; anyone else is refused by the kernel before etcd reads a byte. etcd 3.4 answers
+# some lease calls without credentials (listing leases, and keeping any lease alive: a local user
+# could hold a lost primary's leader key forever), and its peer port has no authentication at
+# all. Root only (nftables), for the loopback and the netns network alike; undone by down.
+fence_etcd() {
+  is_root || return 0
+  local member addrs=() ports=() uids=0 user
+  for member in "${ETCD_MEMBERS[@]}"; do
+    addrs+=("$(node_host "$member")")
+    ports+=("$(etcd_client_port "$member")" "$(etcd_peer_port "$member")")
+  done
+  for user in postgres etcd; do
+    id -u "$user" > /dev/null 2>&1 && uids+=", $(id -u "$user")"
+  done
+  unfence_etcd
+  nft -f - <<NFT
+table inet bank_etcd_$NET_INDEX {
+  chain output {
+    type filter hook output priority 0; policy accept;
+    ip daddr { $(printf '%s\n' "${addrs[@]}" | sort -u | paste -sd, -) } tcp dport { $(IFS=,; echo "${ports[*]}") } meta skuid != { $uids } reject with tcp reset
+  }
+}
+NFT
+}
+
+unfence_etcd() {
+  is_root || return 0
+  nft delete table inet "bank_etcd_$NET_INDEX" 2>/dev/null || true
+}
+
 write_patroni_config() {
   local node=$1 dir="$CLUSTER_DIR/$1" host member hosts=() net
   host=$(node_host "$node")
