@@ -144,13 +144,19 @@ teardown_network() {
 # etcd's own; anyone else is refused by the kernel before etcd reads a byte. etcd 3.4 answers
 # some lease calls without credentials (listing leases, and keeping any lease alive: a local user
 # could hold a lost primary's leader key forever), and its peer port has no authentication at
-# all. Root only (nftables), for the loopback and the netns network alike; undone by down.
+# all. The logic and portal instances the same way, for root alone (HAProxy and the operator):
+# a local user going round the balancer could choose the X-Forwarded-For and X-Request-Id the
+# edge otherwise sets. Root only (nftables), for the loopback and the netns network alike;
+# undone by down.
 fence_etcd() {
   is_root || return 0
-  local member addrs=() ports=() uids=0 user
+  local member addrs=() ports=() uids=0 user instance instance_ports=()
   for member in "${ETCD_MEMBERS[@]}"; do
     addrs+=("$(node_host "$member")")
     ports+=("$(etcd_client_port "$member")" "$(etcd_peer_port "$member")")
+  done
+  for instance in "${LOGIC_INSTANCES[@]}" "${PORTAL_INSTANCES[@]}"; do
+    instance_ports+=("$(instance_port "$instance")")
   done
   for user in postgres etcd; do
     id -u "$user" > /dev/null 2>&1 && uids+=", $(id -u "$user")"
@@ -161,6 +167,7 @@ table inet bank_etcd_$NET_INDEX {
   chain output {
     type filter hook output priority 0; policy accept;
     ip daddr { $(printf '%s\n' "${addrs[@]}" | sort -u | paste -sd, -) } tcp dport { $(IFS=,; echo "${ports[*]}") } meta skuid != { $uids } reject with tcp reset
+    ip daddr 127.0.0.1 tcp dport { $(IFS=,; echo "${instance_ports[*]}") } meta skuid != 0 reject with tcp reset
   }
 }
 NFT
