@@ -16,6 +16,26 @@ fn code_for(secret_base32: &str, step_offset: i64) -> String {
     totp.generate(u64::try_from(now).unwrap()).to_string()
 }
 
+/// Turns two-step sign-in on for the session's user; returns the secret (step 0 is spent).
+async fn enrolled(app: &TestApp, token: &str) -> String {
+    let enrolment: Value = app
+        .post("/v1/me/totp", token, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = enrolment["secret"].as_str().unwrap().to_owned();
+    let confirmed = app
+        .post(
+            "/v1/me/totp/confirm",
+            token,
+            &json!({ "code": code_for(&secret, 0) }),
+        )
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    secret
+}
+
 #[tokio::test]
 async fn a_customer_enrols_totp_and_then_signs_in_with_a_code_or_a_recovery_code() {
     let app = TestApp::spawn().await;
@@ -110,19 +130,7 @@ async fn a_challenge_allows_five_attempts() {
     let app = TestApp::spawn().await;
     let teller = app.sign_in(TELLER).await;
     let alice = app.customer(&teller, "alice").await;
-    let enrolment: Value = app
-        .post("/v1/me/totp", &alice.token, &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let secret = enrolment["secret"].as_str().unwrap().to_owned();
-    app.post(
-        "/v1/me/totp/confirm",
-        &alice.token,
-        &json!({ "code": code_for(&secret, 0) }),
-    )
-    .await;
+    let secret = enrolled(&app, &alice.token).await;
     let response = app.sign_in_response("alice", "alice-test-password").await;
     let challenge = response.json::<Value>().await.unwrap()["challenge"]
         .as_str()
@@ -403,19 +411,7 @@ async fn wrong_codes_are_limited_per_account_across_challenges() {
     let app = TestApp::spawn().await;
     let teller = app.sign_in(TELLER).await;
     let alice = app.customer(&teller, "alice").await;
-    let enrolment: Value = app
-        .post("/v1/me/totp", &alice.token, &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let secret = enrolment["secret"].as_str().unwrap().to_owned();
-    app.post(
-        "/v1/me/totp/confirm",
-        &alice.token,
-        &json!({ "code": code_for(&secret, 0) }),
-    )
-    .await;
+    let secret = enrolled(&app, &alice.token).await;
     let challenge = || async {
         let response = app.sign_in_response("alice", "alice-test-password").await;
         assert_eq!(response.status(), StatusCode::ACCEPTED);
@@ -455,21 +451,7 @@ async fn replacing_the_second_factor_needs_the_password_and_a_current_code() {
     let app = TestApp::spawn().await;
     let teller = app.sign_in(TELLER).await;
     let alice = app.customer(&teller, "alice").await;
-    let enrolment: Value = app
-        .post("/v1/me/totp", &alice.token, &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let secret = enrolment["secret"].as_str().unwrap().to_owned();
-    let confirmed = app
-        .post(
-            "/v1/me/totp/confirm",
-            &alice.token,
-            &json!({ "code": code_for(&secret, 0) }),
-        )
-        .await;
-    assert_eq!(confirmed.status(), StatusCode::OK);
+    let secret = enrolled(&app, &alice.token).await;
     // A token alone (stolen, say) cannot replace it, nor with one proof of the two.
     for (body, code) in [
         (json!({}), "reauthentication_required"),

@@ -391,6 +391,17 @@ async fn payees_are_saved_paid_and_removed() {
     assert!(!browser.get("/payees").await.body.contains("Pay Bob"));
 }
 
+/// The TOTP secret the enrolment page shows for typing in by hand.
+fn shown_secret(body: &str) -> String {
+    body.split("data-testid=\"totp-secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 fn current_code(secret: &str) -> String {
     crate::portal::totp_code(secret, 0)
 }
@@ -410,15 +421,7 @@ async fn a_customer_enrols_totp_and_signs_in_with_a_code() {
         .await;
     assert_eq!(enrol.status, StatusCode::OK);
     assert!(enrol.body.contains("<svg"), "a QR code is drawn");
-    let secret = enrol
-        .body
-        .split("data-testid=\"totp-secret\">")
-        .nth(1)
-        .unwrap()
-        .split('<')
-        .next()
-        .unwrap()
-        .to_owned();
+    let secret = shown_secret(&enrol.body);
     // A wrong code shows the same secret again, whatever secret or otpauth URL a hand-made form
     // sends along (the page keeps neither in the form: a 4 KB URL once drew no QR code and a 500).
     let planted = format!("otpauth://totp/Bank:x?secret={}", "A".repeat(4096));
@@ -727,15 +730,7 @@ async fn two_step_sign_in_is_turned_off_only_with_the_password_and_a_code() {
     let enrol = browser
         .post("/security/totp/start", &[("csrf_token", &security.csrf())])
         .await;
-    let secret = enrol
-        .body
-        .split("data-testid=\"totp-secret\">")
-        .nth(1)
-        .unwrap()
-        .split('<')
-        .next()
-        .unwrap()
-        .to_owned();
+    let secret = shown_secret(&enrol.body);
     let code = current_code(&secret);
     let confirm = [("csrf_token", enrol.csrf()), ("code", code)];
     let confirm: Vec<(&str, &str)> = confirm.iter().map(|(k, v)| (*k, v.as_str())).collect();
