@@ -9,6 +9,9 @@
 //! database's pool logs in as `bank`, a member of `bank_runtime`, with only the runtime's
 //! privileges, so a test fails where the runtime would lack one.
 
+#[cfg(feature = "test-harness")]
+pub mod tls;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -203,6 +206,23 @@ fn start_cluster() -> String {
         .arg("-D")
         .arg(&data)
         .stdout(Stdio::null()));
+    // TLS as in production, with the test authority's certificate: a client may insist on
+    // sslmode=verify-full (the logic binary does); sqlx's default, prefer, uses it too.
+    let tls = tls::certificates();
+    let (cert, key) = (root.join("server.crt"), root.join("server.key"));
+    std::fs::copy(&tls.cert_file, &cert).expect("copy the server certificate");
+    std::fs::copy(&tls.key_file, &key).expect("copy the server key");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+            .expect("close the server key");
+    }
+    if as_root {
+        run(Command::new("chown")
+            .arg("postgres:postgres")
+            .arg(&cert)
+            .arg(&key));
+    }
     let port = free_port();
     let log = std::fs::File::create(root.join("postgres.log")).expect("create the server log");
     let mut postgres = as_database_user(as_root, &bin.join("postgres"));
@@ -222,6 +242,11 @@ fn start_cluster() -> String {
             "full_page_writes=off",
         ])
         .args(["-c", "max_connections=400", "-c", "shared_buffers=128MB"])
+        .args(["-c", "ssl=on"])
+        .arg("-c")
+        .arg(format!("ssl_cert_file={}", cert.display()))
+        .arg("-c")
+        .arg(format!("ssl_key_file={}", key.display()))
         .stdout(log.try_clone().expect("clone the log handle"))
         .stderr(log);
     // The server gets SIGQUIT when the thread that started it ends, so it is started from a
@@ -301,14 +326,17 @@ fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
-/// Removes clusters left by test processes that no longer exist.
+/// Removes clusters (and test certificates) left by test processes that no longer exist.
 fn remove_stale_clusters(tmp: &Path) {
     let Ok(entries) = std::fs::read_dir(tmp) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("bank-test-pg-")) else {
+        let Some(pid) = name.to_str().and_then(|n| {
+            n.strip_prefix("bank-test-pg-")
+                .or_else(|| n.strip_prefix("bank-test-tls-"))
+        }) else {
             continue;
         };
         if !Path::new("/proc").join(pid).exists() {

@@ -64,7 +64,8 @@ node_pg_port() { echo $((55440 + $(node_index "$1") + PORT_OFFSET)); }
 node_rest_port() { echo $((58008 + $(node_index "$1") + PORT_OFFSET)); }
 etcd_client_port() { echo $((2470 + 2 * $(node_index "$1") + PORT_OFFSET)); }
 etcd_peer_port() { echo $((2471 + 2 * $(node_index "$1") + PORT_OFFSET)); }
-etcd_client_url() { echo "http://$(node_host "$1"):$(etcd_client_port "$1")"; }
+etcd_client_url() { echo "https://$(node_host "$1"):$(etcd_client_port "$1")"; }
+etcd_peer_url() { echo "https://$(node_host "$1"):$(etcd_peer_port "$1")"; }
 instance_port() {
   case "$1" in
     logic1) echo $((18081 + PORT_OFFSET)) ;;
@@ -78,6 +79,67 @@ secret() {
   local file="$STATE_DIR/secrets/$1"
   [ -s "$file" ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$file"
   cat "$file"
+}
+
+# The topology's certificate authority and a certificate for each kind of service it signs:
+#   db      PostgreSQL and Patroni's REST API on the three nodes (the postgres user's key)
+#   etcd    the three members, as servers to clients and to each other, and as clients of each
+#           other (peer traffic wants a certificate of this authority: it has no other credential)
+#   logic   the logic instances, behind HAProxy
+#   portal  the portal instances, behind HAProxy
+#   edge    HAProxy's own listeners: the portal, the API and the statistics page
+# Each names the addresses it is reached at and a name of its own (db.bank.internal, ...) that
+# HAProxy checks. Keys are readable only by the user of the service. A certificate that expires
+# within 30 days, or whose authority is not this one, is issued again at the next up (and the
+# service that reads it must then be restarted). openssl from Debian; ECDSA P-256.
+CA_KEY="$TLS_DIR/ca.key"
+ensure_certificates() {
+  ensure_packages openssl
+  mkdir -p "$TLS_DIR"
+  chmod 755 "$TLS_DIR"
+  if [ ! -s "$CA_FILE" ] || [ ! -s "$CA_KEY" ] || ! openssl x509 -checkend $((30 * 86400)) -noout -in "$CA_FILE" > /dev/null; then
+    (umask 077 && openssl req -x509 -new -noenc -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+      -keyout "$CA_KEY" -out "$CA_FILE" -days 3650 -subj "/O=Bank/CN=Bank local certificate authority $PORT_OFFSET" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2> /dev/null) \
+      || fail "could not create the certificate authority"
+    chmod 644 "$CA_FILE"
+    note "created the certificate authority $CA_FILE"
+  fi
+  local node member db_sans="" etcd_sans="" etcd_user=root
+  if [ "$NETWORK" = netns ]; then
+    for node in "${NODES[@]}"; do db_sans+=",IP:$(node_host "$node")"; done
+    for member in "${ETCD_MEMBERS[@]}"; do etcd_sans+=",IP:$(node_host "$member")"; done
+  fi
+  is_root && id etcd > /dev/null 2>&1 && etcd_user=etcd
+  issue_certificate db postgres "DNS:db.bank.internal,DNS:localhost,IP:127.0.0.1$db_sans"
+  issue_certificate etcd "$etcd_user" "DNS:etcd.bank.internal,DNS:localhost,IP:127.0.0.1$etcd_sans"
+  issue_certificate logic root "DNS:logic.bank.internal,DNS:localhost,IP:127.0.0.1"
+  issue_certificate portal root "DNS:portal.bank.internal,DNS:localhost,IP:127.0.0.1"
+  issue_certificate edge root "DNS:localhost,IP:127.0.0.1"
+  # HAProxy reads a certificate and its key from one file.
+  (umask 077 && cat "$TLS_DIR/edge.crt" "$TLS_DIR/edge.key" > "$TLS_DIR/edge.pem")
+}
+
+# issue_certificate NAME OWNER SANS: NAME.crt and NAME.key (mode 600, OWNER's when root), valid
+# for SANS, for server and client authentication.
+issue_certificate() {
+  local name=$1 owner=$2 sans=$3 cert="$TLS_DIR/$1.crt" key="$TLS_DIR/$1.key"
+  if [ -s "$cert" ] && [ -s "$key" ] && openssl x509 -checkend $((30 * 86400)) -noout -in "$cert" > /dev/null \
+      && openssl verify -CAfile "$CA_FILE" "$cert" > /dev/null 2>&1 \
+      && [ "$(openssl x509 -noout -ext subjectAltName -in "$cert" | tail -n +2 | tr -d ' ' | sed 's/IPAddress/IP/g')" = "$sans" ]; then
+    return 0
+  fi
+  local csr
+  csr=$(umask 077 && openssl req -new -noenc -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout "$key" \
+    -subj "/O=Bank/CN=$name.bank.internal" 2> /dev/null) || fail "could not make the $name key"
+  openssl x509 -req -CA "$CA_FILE" -CAkey "$CA_KEY" -CAcreateserial -days 397 -out "$cert" \
+    -extfile <(printf '%s\n' "subjectAltName=$sans" "basicConstraints=critical,CA:FALSE" \
+      "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth,clientAuth") \
+    <<< "$csr" 2> /dev/null || fail "could not issue the $name certificate"
+  chmod 644 "$cert"
+  chmod 600 "$key"
+  is_root && chown "$owner:" "$key"
+  note "issued the $name certificate ($sans)"
 }
 
 ensure_patroni() {
@@ -201,8 +263,17 @@ restapi:
   authentication:
     username: patroni
     password: $(secret patroni-rest-password)
+  # HTTPS only, with the db certificate; the authority is also the one Patroni trusts when it
+  # calls another node's REST API.
+  certfile: $TLS_DIR/db.crt
+  keyfile: $TLS_DIR/db.key
+  cafile: $CA_FILE
+ctl:
+  cacert: $CA_FILE
 etcd3:
   hosts: $(IFS=,; echo "${hosts[*]}")
+  protocol: https
+  cacert: $CA_FILE
   # etcd has authentication on (secure_etcd); this user's role reaches this cluster's prefix only.
   username: patroni
   password: $(secret etcd-patroni-password)
@@ -253,24 +324,39 @@ postgresql:
   data_dir: $dir/data
   bin_dir: $PG_BIN
   pgpass: $dir/pgpass
-  # The whole file: initdb's own lines (trust for every local connection) never survive.
+  # The whole file: initdb's own lines (trust for every local connection) never survive. On the
+  # socket the superuser is the postgres OS user alone (peer); over the network every connection
+  # is TLS (hostssl: a plain one matches no line and is refused) with a SCRAM password, and
+  # replication is the replication user's alone.
   pg_hba:
+    - local all postgres peer
     - local all all scram-sha-256
-    - host replication replicator $net scram-sha-256
-    - host all all $net scram-sha-256
+    - hostssl replication replicator $net scram-sha-256
+    - hostssl all all $net scram-sha-256
+  # Patroni's own connections, replication and pg_rewind's check the server's certificate too.
   authentication:
     superuser:
       username: postgres
       password: $(secret pg-superuser-password)
+      sslmode: verify-full
+      sslrootcert: $CA_FILE
     replication:
       username: replicator
       password: $(secret pg-replication-password)
+      sslmode: verify-full
+      sslrootcert: $CA_FILE
     rewind:
       username: rewinder
       password: $(secret pg-rewind-password)
+      sslmode: verify-full
+      sslrootcert: $CA_FILE
   parameters:
     unix_socket_directories: $dir
     password_encryption: scram-sha-256
+    ssl: "on"
+    ssl_cert_file: $TLS_DIR/db.crt
+    ssl_key_file: $TLS_DIR/db.key
+    ssl_min_protocol_version: TLSv1.2
   # A former primary whose pg_rewind fails (with the primary answering) is cloned afresh from the
   # primary, instead of starting on its diverged WAL and waiting forever for WAL that exists
   # nowhere. What it drops was never acknowledged: in strict synchronous mode a commit is
@@ -287,14 +373,18 @@ YAML
 
 write_haproxy_config() {
   local servers="" node
+  # Health checks ask Patroni over HTTPS; the database traffic itself is TLS end to end (HAProxy
+  # passes the bytes, the client checks the node's certificate).
   for node in "${NODES[@]}"; do
-    servers+="  server $node $(node_host "$node"):$(node_pg_port "$node") check port $(node_rest_port "$node")"$'\n'
+    servers+="  server $node $(node_host "$node"):$(node_pg_port "$node") check port $(node_rest_port "$node") check-ssl verify required ca-file $CA_FILE verifyhost db.bank.internal"$'\n'
   done
   # It holds the statistics page's password.
   (umask 077 && : > "$CLUSTER_DIR/haproxy.cfg")
   cat > "$CLUSTER_DIR/haproxy.cfg" <<CFG
 global
   maxconn 4000
+  ssl-default-bind-options ssl-min-ver TLSv1.2
+  ssl-default-server-options ssl-min-ver TLSv1.2
 
 defaults
   timeout connect 2s
@@ -330,7 +420,7 @@ $servers
 # against the API's own document by a test (logic's tests/it/contract.rs).
 listen logic
   mode http
-  bind 127.0.0.1:$LOGIC_PORT
+  bind 127.0.0.1:$LOGIC_PORT ssl crt $TLS_DIR/edge.pem alpn http/1.1
   balance roundrobin
   option httpchk GET /healthz
   timeout check 800ms
@@ -339,6 +429,9 @@ listen logic
   # A body over the instances' limit (16 KiB, BODY_MAX_BYTES in both tiers) is refused here,
   # whole: an instance that refused it half-read would cut the connection under the client.
   http-request deny deny_status 413 if { req.hdr_val(content-length) gt 16384 }
+  # A body of unannounced length (chunked) could not be measured before it is passed on: the
+  # bank wants the length first (411), as every browser and HTTP library can send it.
+  http-request return status 411 content-type application/problem+json string '{"type":"about:blank","title":"Length Required","status":411,"code":"length_required","detail":"send the body with a Content-Length; chunked bodies are not accepted"}' if { req.hdr(transfer-encoding) -m found }
   # Metrics are scraped from each instance's own address, never through the balancer.
   http-request deny deny_status 404 if { path /metrics }
   # keyed-operations
@@ -347,7 +440,8 @@ listen logic
   option redispatch 1
   # Longer than the logic tier's retry budget (30 s), which covers a database failover.
   timeout server 45s
-  default-server inter 300ms fastinter 150ms fall 2 rise 2 on-marked-down shutdown-sessions
+  # HTTPS to the instances too, their certificate checked.
+  default-server inter 300ms fastinter 150ms fall 2 rise 2 on-marked-down shutdown-sessions ssl verify required ca-file $CA_FILE verifyhost logic.bank.internal
   server logic1 127.0.0.1:$(instance_port logic1) check
   server logic2 127.0.0.1:$(instance_port logic2) check
 
@@ -355,7 +449,9 @@ listen logic
 # a browser's form POST is never replayed.
 listen portal
   mode http
-  bind 127.0.0.1:$PORTAL_PORT
+  # HTTPS only; browsers are told to come back over HTTPS alone for a year (HSTS).
+  bind 127.0.0.1:$PORTAL_PORT ssl crt $TLS_DIR/edge.pem alpn http/1.1
+  http-response set-header Strict-Transport-Security "max-age=31536000"
   balance roundrobin
   option httpchk GET /healthz
   timeout check 800ms
@@ -364,20 +460,21 @@ listen portal
   http-request set-header X-Request-Id %[uuid]
   http-request set-header X-Forwarded-For %[src]
   http-request deny deny_status 413 if { req.hdr_val(content-length) gt 16384 }
+  http-request return status 411 content-type text/plain string 'Length Required' if { req.hdr(transfer-encoding) -m found }
   http-request deny deny_status 404 if { path /metrics }
   retries 3
   retry-on conn-failure empty-response response-timeout
   http-request disable-l7-retry unless METH_GET || METH_HEAD
   option redispatch 1
   timeout server 45s
-  default-server inter 300ms fastinter 150ms fall 2 rise 2 on-marked-down shutdown-sessions
+  default-server inter 300ms fastinter 150ms fall 2 rise 2 on-marked-down shutdown-sessions ssl verify required ca-file $CA_FILE verifyhost portal.bank.internal
   server portal1 127.0.0.1:$(instance_port portal1) check
   server portal2 127.0.0.1:$(instance_port portal2) check
 
 # Statistics for operators only (haproxy_stats below).
 listen stats
   mode http
-  bind 127.0.0.1:$HAPROXY_STATS_PORT
+  bind 127.0.0.1:$HAPROXY_STATS_PORT ssl crt $TLS_DIR/edge.pem alpn http/1.1
   stats enable
   stats uri /
   stats auth ops:$(secret haproxy-stats)
@@ -392,16 +489,17 @@ CFG
 write_supervisor_config() {
   mkdir -p "$SUPERVISOR_DIR"
   chmod 700 "$SUPERVISOR_DIR"
-  local as_postgres="" as_etcd="" member node name port peers=() etcd_user=""
+  local as_postgres="" as_etcd="" member node name port peers=() etcd_user="" postgres_home=""
   if is_root; then
     as_postgres="setpriv --reuid=postgres --regid=postgres --init-groups --"
+    postgres_home="HOME=\"$(getent passwd postgres | cut -d: -f6)\""
     if id etcd >/dev/null 2>&1; then
       etcd_user=etcd
       as_etcd="setpriv --reuid=etcd --regid=etcd --init-groups --"
     fi
   fi
   for member in "${ETCD_MEMBERS[@]}"; do
-    peers+=("$member=http://$(node_host "$member"):$(etcd_peer_port "$member")")
+    peers+=("$member=$(etcd_peer_url "$member")")
   done
   {
     cat <<CONF
@@ -447,27 +545,31 @@ CONF
       supervisor_program "$member" 15 "" \
         "$(on_node "$member") $as_etcd /usr/bin/etcd --name $member --data-dir $CLUSTER_DIR/$member \
 --listen-client-urls $(etcd_client_url "$member") --advertise-client-urls $(etcd_client_url "$member") \
---listen-peer-urls http://$(node_host "$member"):$(etcd_peer_port "$member") \
---initial-advertise-peer-urls http://$(node_host "$member"):$(etcd_peer_port "$member") \
+--cert-file $TLS_DIR/etcd.crt --key-file $TLS_DIR/etcd.key \
+--listen-peer-urls $(etcd_peer_url "$member") --initial-advertise-peer-urls $(etcd_peer_url "$member") \
+--peer-cert-file $TLS_DIR/etcd.crt --peer-key-file $TLS_DIR/etcd.key \
+--peer-trusted-ca-file $CA_FILE --peer-client-cert-auth \
 --initial-cluster $(IFS=,; echo "${peers[*]}") --initial-cluster-token bank-$PORT_OFFSET \
 --initial-cluster-state new"
     done
     for node in "${NODES[@]}"; do
       # Patroni stops its PostgreSQL on SIGTERM; a fast shutdown may need a checkpoint first.
-      supervisor_program "$node" 60 "" "$(on_node "$node") $as_postgres $PATRONI $CLUSTER_DIR/$node.yml"
+      # Under the postgres user's own home: libpq looks there for client certificates, and root's
+      # is closed to it.
+      supervisor_program "$node" 60 "$postgres_home" "$(on_node "$node") $as_postgres $PATRONI $CLUSTER_DIR/$node.yml"
     done
     supervisor_program haproxy 10 "" "/usr/sbin/haproxy -f $CLUSTER_DIR/haproxy.cfg -db"
     echo "priority=30"
     for name in "${LOGIC_INSTANCES[@]}"; do
       port=$(instance_port "$name")
       supervisor_program "$name" 35 \
-        "BANK_DATABASE_URL=\"$(database_url)\",BANK_LISTEN_ADDR=\"127.0.0.1:$port\",BANK_LOG_FORMAT=\"json\",BANK_PATRONI_URLS=\"$(patroni_urls)\"" \
+        "BANK_DATABASE_URL=\"$(database_url)\",BANK_LISTEN_ADDR=\"127.0.0.1:$port\",BANK_LOG_FORMAT=\"json\",BANK_PATRONI_URLS=\"$(patroni_urls)\",BANK_CA_FILE=\"$CA_FILE\",BANK_TLS_CERT_FILE=\"$TLS_DIR/logic.crt\",BANK_TLS_KEY_FILE=\"$TLS_DIR/logic.key\"" \
         "$RELEASE_DIR/logic serve"
     done
     for name in "${PORTAL_INSTANCES[@]}"; do
       port=$(instance_port "$name")
       supervisor_program "$name" 35 \
-        "PORTAL_LISTEN_ADDR=\"127.0.0.1:$port\",BANK_LOGIC_URL=\"http://127.0.0.1:$LOGIC_PORT\",PORTAL_SERVICE_KEY_FILE=\"$STATE_DIR/secrets/presentation.key\",PORTAL_STATIC_DIR=\"$REPO_ROOT/static\",PORTAL_LOG_FORMAT=\"json\"" \
+        "PORTAL_LISTEN_ADDR=\"127.0.0.1:$port\",PORTAL_TLS_CERT_FILE=\"$TLS_DIR/portal.crt\",PORTAL_TLS_KEY_FILE=\"$TLS_DIR/portal.key\",BANK_LOGIC_URL=\"https://127.0.0.1:$LOGIC_PORT\",BANK_LOGIC_CA_FILE=\"$CA_FILE\",PORTAL_SERVICE_KEY_FILE=\"$STATE_DIR/secrets/presentation.key\",PORTAL_STATIC_DIR=\"$REPO_ROOT/static\",PORTAL_LOG_FORMAT=\"json\"" \
         "$RELEASE_DIR/presentation"
     done
   } > "$SUPERVISOR_CONF.new"
@@ -557,7 +659,7 @@ start_programs() {
       # Runs a binary the build has since replaced: restart it on the new one, and wait until it
       # serves before the next, so one instance of each tier always answers.
       supervise restart "$(program_of "$name")" >/dev/null || fail "$name did not restart; see $LOG_DIR/$name.log"
-      wait_http "http://127.0.0.1:$(instance_port "$name")/healthz" 60 \
+      wait_http "https://127.0.0.1:$(instance_port "$name")/healthz" 60 \
         || fail "$name did not come back on the new build; see $LOG_DIR/$name.log"
       note "restarted $name on the new build (pid $(program_pid "$name"))"
     elif [ -n "$pid" ]; then
@@ -573,7 +675,7 @@ start_programs() {
 cluster_json() {
   local node
   for node in "${NODES[@]}"; do
-    curl -fsS --max-time 2 "http://$(node_host "$node"):$(node_rest_port "$node")/cluster" 2>/dev/null && return 0
+    curl -fsS --max-time 2 "https://$(node_host "$node"):$(node_rest_port "$node")/cluster" 2>/dev/null && return 0
   done
   return 1
 }
@@ -586,7 +688,8 @@ leader_name() {
 wait_writable() {
   local seconds=$1
   for _ in $(seq 1 $((seconds * 2))); do
-    if PGPASSWORD="$(secret pg-superuser-password)" "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" \
+    if PGPASSWORD="$(secret pg-superuser-password)" PGSSLMODE=verify-full PGSSLROOTCERT="$CA_FILE" \
+        "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" \
         -U postgres -d postgres -qAtc "SELECT NOT pg_is_in_recovery()" 2>/dev/null | grep -q t; then
       return 0
     fi
@@ -650,15 +753,18 @@ SQL
   psql_cluster -d bank -c "REASSIGN OWNED BY bank TO bank_owner"
 }
 
+# psql through HAProxy to the primary, as the superuser, over TLS with the node's certificate
+# checked.
 psql_cluster() {
-  PGPASSWORD="$(secret pg-superuser-password)" "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" \
+  PGPASSWORD="$(secret pg-superuser-password)" PGSSLMODE=verify-full PGSSLROOTCERT="$CA_FILE" \
+    "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" \
     -U postgres -v ON_ERROR_STOP=1 -qAt "$@"
 }
 
 patroni_urls() {
   local node urls=()
   for node in "${NODES[@]}"; do
-    urls+=("http://$(node_host "$node"):$(node_rest_port "$node")")
+    urls+=("https://$(node_host "$node"):$(node_rest_port "$node")")
   done
   (IFS=,; echo "${urls[*]}")
 }
@@ -719,7 +825,7 @@ patroni_rest() {
 # given to curl on its standard input, never on a command line another user can read.
 haproxy_stats() {
   printf 'user = "ops:%s"\n' "$(secret haproxy-stats)" \
-    | curl -fsS --max-time 2 -K - "http://127.0.0.1:$HAPROXY_STATS_PORT/${1:-}"
+    | curl -fsS --max-time 2 -K - "https://127.0.0.1:$HAPROXY_STATS_PORT/${1:-}"
 }
 
 # etcd's view of its members as JSON lines: name, client URL, whether it leads, from every member

@@ -12,6 +12,11 @@ PG_PORT="${BANK_PG_PORT:-$((55432 + ${BANK_PORT_OFFSET:-0}))}"
 LOGIC_PORT="${BANK_LOGIC_PORT:-$((8081 + ${BANK_PORT_OFFSET:-0}))}"
 PORTAL_PORT="${BANK_PORTAL_PORT:-$((8080 + ${BANK_PORT_OFFSET:-0}))}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+# The topology's own certificate authority and the certificates it issues (ensure_certificates):
+# every service speaks TLS. curl and etcdctl trust this authority, and only it, in these commands.
+TLS_DIR="$STATE_DIR/tls"
+CA_FILE="$TLS_DIR/ca.crt"
+export CURL_CA_BUNDLE="$CA_FILE" ETCDCTL_CACERT="$CA_FILE"
 RELEASE_DIR="$REPO_ROOT/target/release"
 # Tools installed from PyPI (Patroni, schemathesis), shared by every state directory: a system
 # directory when root (the postgres user must be able to run Patroni), else under the home.
@@ -95,11 +100,12 @@ require_free_port() {
   port_free "$2" || fail "port $2 (for $1) is taken by another program; free it or set $3"
 }
 
+# Over TLS, the server's certificate checked against the topology's authority and its address.
 database_url() {
-  echo "postgres://bank:$(cat "$STATE_DIR/secrets/db-password")@127.0.0.1:$PG_PORT/bank"
+  echo "postgres://bank:$(cat "$STATE_DIR/secrets/db-password")@127.0.0.1:$PG_PORT/bank?sslmode=verify-full&sslrootcert=$CA_FILE"
 }
 
 # The schema owner's, for migrations only.
 owner_database_url() {
-  echo "postgres://bank_owner:$(cat "$STATE_DIR/secrets/db-owner-password")@127.0.0.1:$PG_PORT/bank"
+  echo "postgres://bank_owner:$(cat "$STATE_DIR/secrets/db-owner-password")@127.0.0.1:$PG_PORT/bank?sslmode=verify-full&sslrootcert=$CA_FILE"
 }

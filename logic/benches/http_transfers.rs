@@ -2,7 +2,7 @@
 //! the logic tier's HTTP API for a fixed time, then transfers/s and latency percentiles.
 //!
 //! ```text
-//! cargo bench -p logic --bench http_transfers -- --url http://127.0.0.1:8081 \
+//! cargo bench -p logic --bench http_transfers -- --url https://127.0.0.1:8081 \
 //!     --service-key bsk_… [--clients 16] [--seconds 20]
 //! ```
 //! It signs in as the demo teller, onboards a customer of its own with ten funded accounts, and
@@ -21,6 +21,8 @@ const DEPOSIT: &str = "2000.00";
 
 struct Options {
     url: String,
+    /// The certificate authority (PEM) the server's certificate must come from.
+    ca_file: Option<std::path::PathBuf>,
     service_key: String,
     clients: usize,
     seconds: u64,
@@ -29,7 +31,8 @@ struct Options {
 
 fn options() -> Options {
     let mut options = Options {
-        url: "http://127.0.0.1:8081".into(),
+        url: "https://127.0.0.1:8081".into(),
+        ca_file: None,
         service_key: String::new(),
         clients: 16,
         seconds: 20,
@@ -39,6 +42,7 @@ fn options() -> Options {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--url" => options.url = args.next().unwrap(),
+            "--ca-file" => options.ca_file = Some(args.next().unwrap().into()),
             "--service-key" => options.service_key = args.next().unwrap(),
             "--clients" => options.clients = args.next().unwrap().parse().unwrap(),
             "--seconds" => options.seconds = args.next().unwrap().parse().unwrap(),
@@ -105,7 +109,7 @@ impl Api {
 async fn main() {
     let options = options();
     let api = std::sync::Arc::new(Api {
-        http: reqwest::Client::builder()
+        http: http_client(options.ca_file.as_deref())
             .pool_max_idle_per_host(options.clients)
             .build()
             .unwrap(),
@@ -238,4 +242,16 @@ async fn main() {
         tenths_per_s / 10,
         tenths_per_s % 10
     );
+}
+
+/// A client builder that trusts only the authority in `ca_file` (the deployment's own), when given.
+fn http_client(ca_file: Option<&std::path::Path>) -> reqwest::ClientBuilder {
+    let builder = reqwest::Client::builder();
+    match ca_file {
+        Some(file) => {
+            let pem = std::fs::read(file).unwrap();
+            builder.tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        }
+        None => builder,
+    }
 }

@@ -51,8 +51,18 @@ struct PatroniMember {
 /// Asks the Patroni nodes in turn; the first that answers describes the whole cluster.
 pub async fn status(state: &AppState, user: &SessionUser) -> Result<ClusterResponse, ApiError> {
     user.require_role(&[Role::Admin])?;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_millis(PATRONI_TIMEOUT_MS))
+    let mut http = reqwest::Client::builder().timeout(Duration::from_millis(PATRONI_TIMEOUT_MS));
+    if let Some(ca_file) = &state.settings.ca_file {
+        // Patroni's REST API presents a certificate of the bank's own authority, and only that
+        // authority is trusted for it.
+        let pem = tokio::fs::read(ca_file)
+            .await
+            .map_err(|e| ApiError::Internal(format!("read {}: {e}", ca_file.display())))?;
+        let authority = reqwest::Certificate::from_pem(&pem)
+            .map_err(|e| ApiError::Internal(format!("{}: {e}", ca_file.display())))?;
+        http = http.tls_certs_only([authority]);
+    }
+    let http = http
         .build()
         .map_err(|e| ApiError::Internal(format!("http client: {e}")))?;
     for url in &state.settings.patroni_urls {

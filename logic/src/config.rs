@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
@@ -44,6 +45,48 @@ pub struct Settings {
     /// Patroni REST endpoints of the database nodes, for the cluster page; empty when the
     /// database is a single server.
     pub patroni_urls: Vec<String>,
+    /// The certificate authority whose certificates the data tier's HTTPS endpoints (Patroni's
+    /// REST API) must present; without it, the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// How `serve` listens.
+    pub listen: Listen,
+}
+
+/// How the API is served: over HTTPS with this certificate (chain) and private key, or over plain
+/// HTTP, which only an explicit development flag allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    Https {
+        cert_file: PathBuf,
+        key_file: PathBuf,
+    },
+    PlainHttpForDevelopment,
+    /// Neither a certificate nor the development flag: `serve` refuses to start.
+    Unconfigured,
+}
+
+impl Listen {
+    /// From `PREFIX_TLS_CERT_FILE`, `PREFIX_TLS_KEY_FILE` and `PREFIX_DEV_PLAIN_HTTP=1`.
+    pub fn from_env(prefix: &str) -> Result<Self> {
+        Self::from_lookup(prefix, |name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(prefix: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let var = |name: &str| lookup(&format!("{prefix}_{name}"));
+        match (var("TLS_CERT_FILE"), var("TLS_KEY_FILE")) {
+            (Some(cert_file), Some(key_file)) => Ok(Self::Https {
+                cert_file: cert_file.into(),
+                key_file: key_file.into(),
+            }),
+            (None, None) if var("DEV_PLAIN_HTTP").as_deref() == Some("1") => {
+                Ok(Self::PlainHttpForDevelopment)
+            }
+            (None, None) => Ok(Self::Unconfigured),
+            _ => anyhow::bail!(
+                "{prefix}_TLS_CERT_FILE and {prefix}_TLS_KEY_FILE are set together or not at all"
+            ),
+        }
+    }
 }
 
 impl Settings {
@@ -80,6 +123,8 @@ impl Settings {
                 .filter(|url| !url.is_empty())
                 .map(|url| url.trim_end_matches('/').to_owned())
                 .collect(),
+            ca_file: std::env::var("BANK_CA_FILE").ok().map(PathBuf::from),
+            listen: Listen::from_env("BANK")?,
         })
     }
 }
@@ -92,4 +137,44 @@ where
     value
         .parse()
         .with_context(|| format!("{name}={value:?} is not valid"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Listen;
+
+    fn listen(vars: &[(&str, &str)]) -> anyhow::Result<Listen> {
+        Listen::from_lookup("BANK", |name| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    #[test]
+    fn https_needs_both_files_and_plain_http_the_explicit_flag() {
+        assert_eq!(
+            listen(&[
+                ("BANK_TLS_CERT_FILE", "c.pem"),
+                ("BANK_TLS_KEY_FILE", "k.pem")
+            ])
+            .unwrap(),
+            Listen::Https {
+                cert_file: "c.pem".into(),
+                key_file: "k.pem".into()
+            }
+        );
+        assert_eq!(listen(&[]).unwrap(), Listen::Unconfigured);
+        assert_eq!(
+            listen(&[("BANK_DEV_PLAIN_HTTP", "yes")]).unwrap(),
+            Listen::Unconfigured
+        );
+        assert_eq!(
+            listen(&[("BANK_DEV_PLAIN_HTTP", "1")]).unwrap(),
+            Listen::PlainHttpForDevelopment
+        );
+        assert!(listen(&[("BANK_TLS_CERT_FILE", "c.pem")]).is_err());
+        // A certificate half configured is an error even with the flag: never a silent downgrade.
+        assert!(listen(&[("BANK_TLS_KEY_FILE", "k.pem"), ("BANK_DEV_PLAIN_HTTP", "1")]).is_err());
+    }
 }

@@ -11,9 +11,9 @@
 //! Settings come from `BANK_*` environment variables (see `config.rs`).
 
 use anyhow::{Context, Result, bail};
+use axum_server::tls_rustls::RustlsConfig;
 use logic::AppState;
-use logic::config::Settings;
-use tokio::net::TcpListener;
+use logic::config::{Listen, Settings};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -96,20 +96,69 @@ async fn main() -> Result<()> {
 
 async fn serve(pool: data::PgPool, settings: Settings) -> Result<()> {
     let addr = settings.listen_addr;
+    let listen = settings.listen.clone();
+    if listen == Listen::Unconfigured {
+        bail!(
+            "BANK_TLS_CERT_FILE and BANK_TLS_KEY_FILE are not set: the API is served over HTTPS \
+             only (BANK_DEV_PLAIN_HTTP=1 serves plain HTTP, for development)"
+        );
+    }
+    if listen != Listen::PlainHttpForDevelopment
+        && !settings
+            .database_url
+            .expose()
+            .contains("sslmode=verify-full")
+    {
+        bail!(
+            "BANK_DATABASE_URL must ask for sslmode=verify-full (with sslrootcert): the database \
+             is reached over TLS with its certificate checked (BANK_DEV_PLAIN_HTTP=1 allows \
+             otherwise, for development)"
+        );
+    }
     let state = AppState::new(pool, settings).await?;
     logic::janitor::spawn(state.clone());
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("bind {addr}"))?;
-    tracing::info!(%addr, "logic tier listening");
-    axum::serve(listener, logic::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let app = logic::router(state).into_make_service();
+    let handle = axum_server::Handle::new();
+    tokio::spawn(drain_on_signal(handle.clone()));
+    match listen {
+        Listen::Https {
+            cert_file,
+            key_file,
+        } => {
+            let tls = RustlsConfig::from_pem_file(&cert_file, &key_file)
+                .await
+                .with_context(|| {
+                    format!("read {} and {}", cert_file.display(), key_file.display())
+                })?;
+            tracing::info!(%addr, "logic tier listening (HTTPS)");
+            axum_server::bind_rustls(addr, tls)
+                .handle(handle)
+                .serve(app)
+                .await
+                .with_context(|| format!("serve on {addr}"))?;
+        }
+        Listen::PlainHttpForDevelopment => {
+            tracing::warn!(%addr, "logic tier listening over plain HTTP (development only)");
+            axum_server::bind(addr)
+                .handle(handle)
+                .serve(app)
+                .await
+                .with_context(|| format!("serve on {addr}"))?;
+        }
+        Listen::Unconfigured => unreachable!("refused above"),
+    }
     tracing::info!("drained; exiting");
     Ok(())
 }
 
-/// Resolves on SIGTERM or Ctrl-C; axum then stops accepting and drains in-flight requests.
+/// On SIGTERM or Ctrl-C the server stops accepting and drains in-flight requests (up to 30 s,
+/// the retry budget of a request).
+async fn drain_on_signal(handle: axum_server::Handle<std::net::SocketAddr>) {
+    shutdown_signal().await;
+    handle.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -2,7 +2,7 @@
 //! dashboard and an account page in turn for a fixed time; pages/s and latency percentiles.
 //!
 //! ```text
-//! cargo bench -p presentation --bench portal_pages -- --url http://127.0.0.1:8080 \
+//! cargo bench -p presentation --bench portal_pages -- --url https://127.0.0.1:8080 \
 //!     [--sessions 32] [--seconds 20] [--user alice:alice-demo-pass]
 //! ```
 
@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 struct Options {
     url: String,
+    /// The certificate authority (PEM) the server's certificate must come from.
+    ca_file: Option<std::path::PathBuf>,
     sessions: usize,
     seconds: u64,
     user: (String, String),
@@ -21,7 +23,8 @@ struct Options {
 
 fn options() -> Options {
     let mut options = Options {
-        url: "http://127.0.0.1:8080".into(),
+        url: "https://127.0.0.1:8080".into(),
+        ca_file: None,
         sessions: 32,
         seconds: 20,
         user: ("alice".into(), "alice-demo-pass".into()),
@@ -30,6 +33,7 @@ fn options() -> Options {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--url" => options.url = args.next().unwrap(),
+            "--ca-file" => options.ca_file = Some(args.next().unwrap().into()),
             "--sessions" => options.sessions = args.next().unwrap().parse().unwrap(),
             "--seconds" => options.seconds = args.next().unwrap().parse().unwrap(),
             "--user" => {
@@ -51,11 +55,12 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
 }
 
 /// A signed-in session: its own cookie jar.
-async fn sign_in(url: &str, (user, password): &(String, String)) -> reqwest::Client {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
+async fn sign_in(
+    url: &str,
+    (user, password): &(String, String),
+    ca_file: Option<&std::path::Path>,
+) -> reqwest::Client {
+    let client = http_client(ca_file).cookie_store(true).build().unwrap();
     let page = client
         .get(format!("{url}/sign-in"))
         .send()
@@ -89,7 +94,7 @@ async fn main() {
     let url = Arc::new(options.url.trim_end_matches('/').to_owned());
     let mut clients = Vec::new();
     for _ in 0..options.sessions {
-        clients.push(sign_in(&url, &options.user).await);
+        clients.push(sign_in(&url, &options.user, options.ca_file.as_deref()).await);
     }
     let dashboard = clients[0]
         .get(format!("{url}/"))
@@ -167,4 +172,16 @@ async fn main() {
         tenths_per_s / 10,
         tenths_per_s % 10
     );
+}
+
+/// A client builder that trusts only the authority in `ca_file` (the deployment's own), when given.
+fn http_client(ca_file: Option<&std::path::Path>) -> reqwest::ClientBuilder {
+    let builder = reqwest::Client::builder();
+    match ca_file {
+        Some(file) => {
+            let pem = std::fs::read(file).unwrap();
+            builder.tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        }
+        None => builder,
+    }
 }

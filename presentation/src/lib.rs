@@ -46,10 +46,17 @@ pub struct Settings {
     pub static_dir: String,
     /// Send the session cookie over HTTPS only; on wherever the portal is served over TLS.
     pub secure_cookies: bool,
+    /// The certificate authority (PEM) whose certificate the logic tier must present; without
+    /// it, the system's roots.
+    pub logic_ca_pem: Option<Vec<u8>>,
 }
 
 pub fn app(settings: &Settings) -> anyhow::Result<Router> {
-    let logic = Logic::new(&settings.logic_url, &settings.service_key)?;
+    let logic = Logic::new(
+        &settings.logic_url,
+        &settings.service_key,
+        settings.logic_ca_pem.as_deref(),
+    )?;
     let sessions = SessionManagerLayer::new(LogicSessionStore::new(logic.clone()))
         .with_name("bank_session")
         .with_http_only(true)

@@ -2,15 +2,20 @@
 //!
 //! ```text
 //! PORTAL_LISTEN_ADDR        where to listen (127.0.0.1:8080)
-//! BANK_LOGIC_URL            the logic tier (http://127.0.0.1:8081)
+//! PORTAL_TLS_CERT_FILE      the certificate (chain, PEM) the portal serves HTTPS with
+//! PORTAL_TLS_KEY_FILE       its private key (PEM)
+//! BANK_LOGIC_URL            the logic tier (https://127.0.0.1:8081)
+//! BANK_LOGIC_CA_FILE        the authority whose certificate the logic tier must present
 //! PORTAL_SERVICE_KEY_FILE   file holding this tier's credential at the logic tier
 //! PORTAL_STATIC_DIR         the static assets (static)
-//! PORTAL_SECURE_COOKIES     true when served over HTTPS
+//! PORTAL_DEV_PLAIN_HTTP=1   development only: serve plain HTTP, call the logic tier over plain
+//!                           HTTP, and send the session cookie without `Secure`
 //! ```
 
 use std::net::SocketAddr;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use axum_server::tls_rustls::RustlsConfig;
 use presentation::Settings;
 
 #[tokio::main]
@@ -30,30 +35,70 @@ async fn main() -> Result<()> {
         .unwrap_or_else(|_| "127.0.0.1:8080".into())
         .parse()
         .context("PORTAL_LISTEN_ADDR")?;
+    let plain_http = std::env::var("PORTAL_DEV_PLAIN_HTTP").is_ok_and(|v| v == "1");
+    let tls_files = match (
+        std::env::var("PORTAL_TLS_CERT_FILE"),
+        std::env::var("PORTAL_TLS_KEY_FILE"),
+    ) {
+        (Ok(cert), Ok(key)) => Some((cert, key)),
+        (Err(_), Err(_)) if plain_http => None,
+        _ => bail!(
+            "PORTAL_TLS_CERT_FILE and PORTAL_TLS_KEY_FILE are not both set: the portal is served \
+             over HTTPS only (PORTAL_DEV_PLAIN_HTTP=1 serves plain HTTP, for development)"
+        ),
+    };
+    let logic_url =
+        std::env::var("BANK_LOGIC_URL").unwrap_or_else(|_| "https://127.0.0.1:8081".into());
+    if !plain_http && !logic_url.starts_with("https://") {
+        bail!(
+            "BANK_LOGIC_URL must be https:// (PORTAL_DEV_PLAIN_HTTP=1 allows http://, for \
+             development)"
+        );
+    }
+    let logic_ca_pem = match std::env::var("BANK_LOGIC_CA_FILE") {
+        Ok(file) => Some(std::fs::read(&file).with_context(|| format!("read {file}"))?),
+        Err(_) => None,
+    };
     let key_file =
         std::env::var("PORTAL_SERVICE_KEY_FILE").context("PORTAL_SERVICE_KEY_FILE is not set")?;
     let service_key =
         std::fs::read_to_string(&key_file).with_context(|| format!("read {key_file}"))?;
     let settings = Settings {
-        logic_url: std::env::var("BANK_LOGIC_URL")
-            .unwrap_or_else(|_| "http://127.0.0.1:8081".into()),
+        logic_url,
         service_key: service_key.trim().to_owned(),
         static_dir: std::env::var("PORTAL_STATIC_DIR").unwrap_or_else(|_| "static".into()),
-        secure_cookies: std::env::var("PORTAL_SECURE_COOKIES").is_ok_and(|v| v == "true"),
+        secure_cookies: !plain_http,
+        logic_ca_pem,
     };
-    let app = presentation::app(&settings)?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("bind {addr}"))?;
-    tracing::info!(%addr, "presentation tier listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let app = presentation::app(&settings)?.into_make_service();
+    let handle = axum_server::Handle::new();
+    let draining = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        draining.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+    });
+    if let Some((cert, key)) = tls_files {
+        let tls = RustlsConfig::from_pem_file(&cert, &key)
+            .await
+            .with_context(|| format!("read {cert} and {key}"))?;
+        tracing::info!(%addr, "presentation tier listening (HTTPS)");
+        axum_server::bind_rustls(addr, tls)
+            .handle(handle)
+            .serve(app)
+            .await
+            .with_context(|| format!("serve on {addr}"))?;
+    } else {
+        tracing::warn!(%addr, "presentation tier listening over plain HTTP (development only)");
+        axum_server::bind(addr)
+            .handle(handle)
+            .serve(app)
+            .await
+            .with_context(|| format!("serve on {addr}"))?;
+    }
     tracing::info!("drained; exiting");
     Ok(())
 }
-
-/// Resolves on SIGTERM or Ctrl-C; axum then stops accepting and drains in-flight requests.
+/// Resolves on SIGTERM or Ctrl-C; the server then stops accepting and drains in-flight requests.
 async fn shutdown_signal() {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {

@@ -53,8 +53,23 @@ const RETRY_PAUSE_MS: u64 = 200;
 #[derive(Parser)]
 #[command(about = "The fault campaign: clients, a seeded nemesis and a history checker")]
 struct Cli {
+    /// The certificate authority (PEM) the API's and the portal's certificates must come from.
+    #[arg(long, global = true)]
+    ca_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Commands,
+}
+
+/// A client that trusts only the authority in `ca_file` (the deployment's own), when given.
+fn http_client(ca_file: Option<&std::path::Path>) -> reqwest::ClientBuilder {
+    let builder = reqwest::Client::builder();
+    match ca_file {
+        Some(file) => {
+            let pem = std::fs::read(file).unwrap();
+            builder.tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        }
+        None => builder,
+    }
 }
 
 #[derive(Subcommand)]
@@ -148,9 +163,9 @@ struct Api {
 }
 
 impl Api {
-    fn new(url: &str, key: &str) -> Self {
+    fn new(url: &str, key: &str, ca_file: Option<&std::path::Path>) -> Self {
         Self {
-            http: reqwest::Client::builder()
+            http: http_client(ca_file)
                 .timeout(Duration::from_millis(ATTEMPT_TIMEOUT_MS))
                 .build()
                 .unwrap(),
@@ -237,14 +252,16 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 #[tokio::main]
 async fn main() {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let ca_file = cli.ca_file.as_deref();
+    match cli.command {
         Commands::Setup {
             url,
             service_key,
             out,
-        } => setup(&Api::new(&url, &service_key), &out).await,
+        } => setup(&Api::new(&url, &service_key, ca_file), &out).await,
         Commands::Run(args) => {
-            if !run(args).await {
+            if !run(args, ca_file).await {
                 std::process::exit(1);
             }
         }
@@ -390,13 +407,13 @@ impl Campaign {
     }
 }
 
-async fn run(args: RunArgs) -> bool {
+async fn run(args: RunArgs, ca_file: Option<&std::path::Path>) -> bool {
     let bank: Value = serde_json::from_slice(&std::fs::read(&args.bank).unwrap()).unwrap();
     let seed = args.seed.unwrap_or_else(rand::random);
     println!("seed {seed} (replay with --seed {seed})");
     let campaign = Arc::new(Campaign {
-        api: Api::new(&args.url, bank["api_key"].as_str().unwrap()),
-        portal: reqwest::Client::builder()
+        api: Api::new(&args.url, bank["api_key"].as_str().unwrap(), ca_file),
+        portal: http_client(ca_file)
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap(),

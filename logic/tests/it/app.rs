@@ -29,6 +29,8 @@ pub struct AppOptions {
     pub session_ttl_s: i64,
     pub connections_max: u32,
     pub patroni_urls: Vec<String>,
+    /// The authority the Patroni endpoints' certificates are checked against.
+    pub ca_file: Option<std::path::PathBuf>,
     pub approval_ttl_s: i64,
 }
 
@@ -39,6 +41,7 @@ impl Default for AppOptions {
             session_ttl_s: 3_600,
             connections_max: 10,
             patroni_urls: Vec::new(),
+            ca_file: None,
         }
     }
 }
@@ -66,6 +69,8 @@ impl TestApp {
             approval_ttl_s: options.approval_ttl_s,
             log_json: false,
             patroni_urls: options.patroni_urls.clone(),
+            ca_file: options.ca_file.clone(),
+            listen: logic::config::Listen::PlainHttpForDevelopment,
         };
         let state = AppState::new(db.pool.clone(), settings).await.unwrap();
         let service_key = logic::auth::secrets::generate("bsk");

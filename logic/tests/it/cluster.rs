@@ -17,9 +17,24 @@ async fn patroni_stand_in() -> String {
             ]}))
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    // Over HTTPS, with a certificate of the test authority, as the deployment's Patroni serves.
+    let tls = data::testing::tls::certificates();
+    let config =
+        axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert_file, &tls.key_file)
+            .await
+            .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}",
+        listener.local_addr().unwrap().port()
+    );
+    tokio::spawn(async move {
+        axum_server::from_tcp_rustls(listener, config)
+            .unwrap()
+            .serve(router.into_make_service())
+            .await
+            .unwrap();
+    });
     url
 }
 
@@ -28,7 +43,8 @@ async fn admins_see_each_database_node_with_its_role_and_lag() {
     let patroni = patroni_stand_in().await;
     // The first endpoint is down: the next one answers for the whole cluster.
     let options = AppOptions {
-        patroni_urls: vec!["http://127.0.0.1:9".into(), patroni],
+        patroni_urls: vec!["https://127.0.0.1:9".into(), patroni],
+        ca_file: Some(data::testing::tls::certificates().ca_file.clone()),
         ..AppOptions::default()
     };
     let app = TestApp::spawn_with(options).await;
@@ -65,6 +81,24 @@ async fn admins_see_each_database_node_with_its_role_and_lag() {
 #[tokio::test]
 async fn an_unreachable_cluster_is_reported_as_such() {
     let app = TestApp::spawn().await;
+    let admin = app.sign_in(ADMIN).await;
+    let cluster: Value = app
+        .get("/v1/admin/cluster", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cluster["reachable"], false);
+}
+
+#[tokio::test]
+async fn a_patroni_certificate_of_another_authority_is_not_trusted() {
+    // The same stand-in, but the logic tier trusts only the system's roots: no answer counts.
+    let options = AppOptions {
+        patroni_urls: vec![patroni_stand_in().await],
+        ..AppOptions::default()
+    };
+    let app = TestApp::spawn_with(options).await;
     let admin = app.sign_in(ADMIN).await;
     let cluster: Value = app
         .get("/v1/admin/cluster", &admin)

@@ -18,4 +18,5 @@ mod roles;
 mod security;
 mod service_api;
 mod sessions;
+mod tls;
 mod transfers;

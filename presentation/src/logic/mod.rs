@@ -88,12 +88,17 @@ pub struct EndUser {
 }
 
 impl Logic {
-    pub fn new(base: &str, service_key: &str) -> anyhow::Result<Self> {
+    /// A client of the logic tier at `base`; with `ca_pem`, only a certificate of that authority
+    /// is trusted for it.
+    pub fn new(base: &str, service_key: &str, ca_pem: Option<&[u8]>) -> anyhow::Result<Self> {
+        let mut http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(CALL_TIMEOUT_MS))
+            .pool_idle_timeout(Duration::from_secs(30));
+        if let Some(pem) = ca_pem {
+            http = http.tls_certs_only([reqwest::Certificate::from_pem(pem)?]);
+        }
         Ok(Self {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_millis(CALL_TIMEOUT_MS))
-                .pool_idle_timeout(Duration::from_secs(30))
-                .build()?,
+            http: http.build()?,
             base: base.trim_end_matches('/').into(),
             service_key: service_key.into(),
         })

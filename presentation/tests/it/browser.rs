@@ -49,6 +49,14 @@ fn chromedriver() -> &'static str {
     })
 }
 
+/// The base64 SHA-256 of the test server key's SubjectPublicKeyInfo, as Chromium pins keys.
+fn server_spki_pin() -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let spki = &data::testing::tls::certificates().server_spki_der;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(spki))
+}
+
 fn screenshots() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -97,6 +105,10 @@ impl Browser {
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--no-first-run", "--disable-extensions",
                     format!("--user-data-dir={}", profile.display()),
+                    // The portal is served over HTTPS with a certificate of the tests' own
+                    // authority: Chromium accepts that one key, as if the authority were
+                    // installed, and nothing else.
+                    format!("--ignore-certificate-errors-spki-list={}", server_spki_pin()),
                     format!("--window-size={width},{height}"),
                 ],
                 "prefs": prefs,
@@ -890,7 +902,7 @@ async fn tampering_with_the_audit_log_shows_on_the_verify_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_issues_an_api_key_that_works_until_it_is_revoked() {
     let portal = Portal::spawn().await;
-    let http = reqwest::Client::new();
+    let http = crate::portal::http().build().unwrap();
     let reference = http
         .get(format!("{}/v1/reference", portal.logic_url))
         .send()

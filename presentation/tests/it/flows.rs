@@ -17,8 +17,14 @@ async fn a_customer_signs_in_and_sees_every_account_with_both_balances() {
         .unwrap()
         .to_owned();
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && cookie.contains("Secure"),
         "{cookie}"
+    );
+    assert_eq!(
+        signed_in.headers["strict-transport-security"],
+        "max-age=31536000"
     );
     let dashboard = browser.follow(&signed_in).await;
     assert!(dashboard.body.contains("Hello, Alice Martin"));
@@ -862,7 +868,7 @@ async fn the_cluster_page_is_for_admins_only() {
 #[tokio::test]
 async fn staff_page_through_many_search_matches() {
     let portal = Portal::spawn().await;
-    let http = reqwest::Client::new();
+    let http = crate::portal::http().build().unwrap();
     let session: serde_json::Value = http
         .post(format!("{}/v1/sessions", portal.logic_url))
         .header("x-api-key", &portal.api_key)

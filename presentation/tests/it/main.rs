@@ -7,4 +7,5 @@
 mod browser;
 mod flows;
 mod portal;
+mod tls;
 mod transfers;

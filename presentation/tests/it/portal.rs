@@ -21,11 +21,28 @@ pub struct Portal {
     pub api_key: String,
 }
 
+/// Serves `router` over HTTPS on a port of its own, with the test authority's certificate.
 async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let tls = data::testing::tls::certificates();
+    let config =
+        axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert_file, &tls.key_file)
+            .await
+            .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}",
+        listener.local_addr().unwrap().port()
+    );
+    let server = axum_server::from_tcp_rustls(listener, config).unwrap();
+    tokio::spawn(async move { server.serve(router.into_make_service()).await.unwrap() });
     url
+}
+
+/// An HTTP client that trusts the test authority, and only it, as the tiers do theirs.
+pub fn http() -> reqwest::ClientBuilder {
+    let authority = reqwest::Certificate::from_pem(&data::testing::tls::certificates().ca_pem);
+    reqwest::Client::builder().tls_certs_only([authority.unwrap()])
 }
 
 impl Portal {
@@ -48,6 +65,8 @@ impl Portal {
             approval_ttl_s: 3_600,
             log_json: false,
             patroni_urls: Vec::new(),
+            ca_file: None,
+            listen: logic::config::Listen::PlainHttpForDevelopment,
         };
         let logic = LogicState::new(db.pool.clone(), settings).await.unwrap();
         logic::seed::seed_demo(&logic).await.unwrap();
@@ -87,7 +106,8 @@ impl Portal {
             logic_url: logic_url.to_owned(),
             service_key: portal_key.to_owned(),
             static_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../static").to_owned(),
-            secure_cookies: false,
+            secure_cookies: true,
+            logic_ca_pem: Some(data::testing::tls::certificates().ca_pem.clone()),
         };
         serve(presentation::app(&settings).unwrap()).await
     }
@@ -98,7 +118,7 @@ impl Portal {
 
     /// A customer's accounts, as the logic tier has them.
     pub async fn accounts(&self, (username, password): (&str, &str)) -> Vec<Value> {
-        let http = reqwest::Client::new();
+        let http = http().build().unwrap();
         let session: Value = http
             .post(format!("{}/v1/sessions", self.logic_url))
             .header("x-api-key", &self.api_key)
@@ -131,7 +151,7 @@ impl Portal {
         to: &str,
         amount: &str,
     ) -> Value {
-        let http = reqwest::Client::new();
+        let http = http().build().unwrap();
         let session: Value = http
             .post(format!("{}/v1/sessions", self.logic_url))
             .header("x-api-key", &self.api_key)
@@ -197,7 +217,7 @@ impl Page {
 impl Client {
     pub fn new(base: &str) -> Self {
         let jar = Arc::new(reqwest::cookie::Jar::default());
-        let http = reqwest::Client::builder()
+        let http = http()
             .cookie_provider(jar.clone())
             .redirect(Policy::none())
             .build()
@@ -220,7 +240,7 @@ impl Client {
                 jar.add_cookie_str(cookie, &other);
             }
         }
-        let http = reqwest::Client::builder()
+        let http = http()
             .cookie_provider(jar.clone())
             .redirect(Policy::none())
             .build()
@@ -382,7 +402,7 @@ impl LogicProxy {
     pub async fn spawn(target: &str) -> Self {
         let state = ProxyState {
             target: target.to_owned(),
-            http: reqwest::Client::new(),
+            http: http().build().unwrap(),
             lose: Arc::default(),
             request_ids: Arc::default(),
         };
