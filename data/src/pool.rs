@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 
 /// The schema, embedded at build time from the repository's `migrations/` folder.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -54,7 +54,40 @@ pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<PgPool, sqlx::
         .connect_lazy_with(options.application_name("bank-logic")))
 }
 
+/// Whether a database URL makes the client check the server's certificate and name
+/// (`sslmode=verify-full`), as the URL's parser reads it: an unparsable URL does not.
+pub fn verifies_server(url: &str) -> bool {
+    url.parse::<PgConnectOptions>()
+        .is_ok_and(|options| matches!(options.get_ssl_mode(), PgSslMode::VerifyFull))
+}
+
 /// Applies every migration not yet applied.
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::verifies_server;
+
+    #[test]
+    fn only_verify_full_checks_the_server() {
+        let base = "postgres://bank@db.bank.internal:5432/bank";
+        assert!(verifies_server(&format!(
+            "{base}?sslmode=verify-full&sslrootcert=/ca.crt"
+        )));
+        for weaker in [
+            "",
+            "?sslmode=require",
+            "?sslmode=verify-ca",
+            "?sslmode=prefer",
+        ] {
+            assert!(!verifies_server(&format!("{base}{weaker}")), "{weaker}");
+        }
+        // The words elsewhere in the URL are not the setting.
+        assert!(!verifies_server(&format!(
+            "{base}?application_name=sslmode=verify-full"
+        )));
+        assert!(!verifies_server("not a url sslmode=verify-full"));
+    }
 }

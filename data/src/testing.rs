@@ -412,3 +412,32 @@ pub async fn enum_labels(conn: &mut PgConnection, type_name: &str) -> Vec<String
     .await
     .expect("read an enumeration's labels")
 }
+
+/// Runs a server binary that must refuse to start and returns what it wrote to standard error.
+/// Panics if it is still running after 30 s (it started when it should not have); it is killed
+/// first, so a broken refusal fails the test instead of hanging it.
+pub fn refusal(mut command: Command) -> String {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the binary");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the binary") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("it started, and was still running after 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("piped"), &mut stderr)
+        .expect("read its error output");
+    assert!(!status.success(), "it exited successfully: {stderr}");
+    stderr
+}

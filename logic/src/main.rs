@@ -104,10 +104,7 @@ async fn serve(pool: data::PgPool, settings: Settings) -> Result<()> {
         );
     }
     if listen != Listen::PlainHttpForDevelopment
-        && !settings
-            .database_url
-            .expose()
-            .contains("sslmode=verify-full")
+        && !data::pool::verifies_server(settings.database_url.expose())
     {
         bail!(
             "BANK_DATABASE_URL must ask for sslmode=verify-full (with sslrootcert): the database \

@@ -21,11 +21,8 @@ fn serve(vars: &[(&str, &str)]) -> Command {
     command
 }
 
-/// Runs a `serve` that must refuse to start; its error output.
 fn refusal(vars: &[(&str, &str)]) -> String {
-    let out = serve(vars).output().unwrap();
-    assert!(!out.status.success(), "started: {out:?}");
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    data::testing::refusal(serve(vars))
 }
 
 #[tokio::test]

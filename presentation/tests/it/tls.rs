@@ -13,9 +13,7 @@ fn portal(vars: &[(&str, &str)]) -> Command {
 }
 
 fn refusal(vars: &[(&str, &str)]) -> String {
-    let out = portal(vars).output().unwrap();
-    assert!(!out.status.success(), "started: {out:?}");
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    data::testing::refusal(portal(vars))
 }
 
 #[tokio::test]
