@@ -401,6 +401,42 @@ pub async fn tamper_with_second_audit_row(url: &str) -> i64 {
     id
 }
 
+/// A user's second factor as the database stores it: the TOTP secret and the digests of the
+/// recovery codes, read as the superuser (what a stolen backup would show).
+pub async fn stored_second_factor(url: &str, username: &str) -> (Option<Vec<u8>>, Vec<Vec<u8>>) {
+    let mut conn = PgConnection::connect(&superuser_url(url))
+        .await
+        .expect("connect as the superuser");
+    let secret: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT totp_secret FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_one(&mut conn)
+            .await
+            .expect("the user");
+    let codes: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT r.code_hash FROM recovery_codes r JOIN users u ON u.id = r.user_id
+         WHERE u.username = $1",
+    )
+    .bind(username)
+    .fetch_all(&mut conn)
+    .await
+    .expect("the recovery codes");
+    (secret, codes)
+}
+
+/// Overwrites a user's stored TOTP secret, as someone who can write to the database would.
+pub async fn overwrite_totp_secret(url: &str, username: &str, stored: &[u8]) {
+    let mut conn = PgConnection::connect(&superuser_url(url))
+        .await
+        .expect("connect as the superuser");
+    sqlx::query("UPDATE users SET totp_secret = $2 WHERE username = $1")
+        .bind(username)
+        .bind(stored)
+        .execute(&mut conn)
+        .await
+        .expect("overwrite the TOTP secret");
+}
+
 /// The labels of a PostgreSQL enumeration type, in their declared order.
 pub async fn enum_labels(conn: &mut PgConnection, type_name: &str) -> Vec<String> {
     sqlx::query_scalar(
@@ -440,4 +476,31 @@ pub fn refusal(mut command: Command) -> String {
         .expect("read its error output");
     assert!(!status.success(), "it exited successfully: {stderr}");
     stderr
+}
+
+/// A server-key file for the logic tier (64 hexadecimal characters, mode 0600), made once per
+/// test process beside its certificates.
+pub fn server_key_file() -> &'static Path {
+    static FILE: OnceLock<PathBuf> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let dir = tls::certificates()
+            .ca_file
+            .parent()
+            .expect("the certificates' directory")
+            .to_path_buf();
+        let path = dir.join("server-secrets.key");
+        let key = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        std::fs::write(&path, key).expect("write the server key");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .expect("close the server key to others");
+        }
+        path
+    })
 }

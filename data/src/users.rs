@@ -98,6 +98,24 @@ pub async fn set_password_hash(
     Ok(())
 }
 
+/// Replaces a TOTP secret stored before sealing with its sealed form, unless it changed since it
+/// was read.
+pub async fn reseal_totp_secret(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    stored: &[u8],
+    sealed: &[u8],
+) -> Result<(), DataError> {
+    sqlx::query("UPDATE users SET totp_secret = $3 WHERE id = $1 AND totp_secret = $2")
+        .bind(user_id)
+        .bind(stored)
+        .bind(sealed)
+        .execute(conn)
+        .await
+        .classify()?;
+    Ok(())
+}
+
 /// Keeps a new TOTP secret aside until the user proves they hold it.
 pub async fn set_pending_totp_secret(
     conn: &mut PgConnection,

@@ -105,6 +105,19 @@ database_url() {
   echo "postgres://bank:$(cat "$STATE_DIR/secrets/db-password")@127.0.0.1:$PG_PORT/bank?sslmode=verify-full&sslrootcert=$CA_FILE"
 }
 
+# The logic tier's server key, which seals second-factor secrets and keys the recovery codes'
+# HMAC: made once (openssl rand -hex 32, mode 0600) and never replaced, since the secrets sealed
+# under it open under no other. It lives beside the topology, not in the database: back it up
+# apart from the database's backups.
+SERVER_KEY_FILE="$STATE_DIR/secrets/server.key"
+ensure_server_key() {
+  if [ ! -s "$SERVER_KEY_FILE" ]; then
+    (umask 077 && openssl rand -hex 32 > "$SERVER_KEY_FILE.new")
+    mv "$SERVER_KEY_FILE.new" "$SERVER_KEY_FILE"
+  fi
+  chmod 600 "$SERVER_KEY_FILE"
+}
+
 # The schema owner's, for migrations only.
 owner_database_url() {
   echo "postgres://bank_owner:$(cat "$STATE_DIR/secrets/db-owner-password")@127.0.0.1:$PG_PORT/bank?sslmode=verify-full&sslrootcert=$CA_FILE"

@@ -50,6 +50,9 @@ pub struct Settings {
     pub ca_file: Option<PathBuf>,
     /// How `serve` listens.
     pub listen: Listen,
+    /// The file holding the server key that seals second-factor secrets and keys the recovery
+    /// codes' HMAC (`BANK_SECRETS_KEY_FILE`), outside the database; needed to serve.
+    pub server_key_file: Option<PathBuf>,
 }
 
 /// How the API is served: over HTTPS with this certificate (chain) and private key, or over plain
@@ -125,6 +128,9 @@ impl Settings {
                 .collect(),
             ca_file: std::env::var("BANK_CA_FILE").ok().map(PathBuf::from),
             listen: Listen::from_env("BANK")?,
+            server_key_file: std::env::var("BANK_SECRETS_KEY_FILE")
+                .ok()
+                .map(PathBuf::from),
         })
     }
 }

@@ -246,7 +246,8 @@ pub async fn second_factor(
         let user = data::users::find_user(&mut tx, row.user_id)
             .await?
             .ok_or_else(|| ApiError::Internal("challenge without user".into()))?;
-        let accepted = crate::security::accept_code(&mut tx, &user, &code).await?;
+        let accepted =
+            crate::security::accept_code(&mut tx, &state.server_key, &user, &code).await?;
         if accepted && !user.disabled {
             data::sessions::use_challenge(&mut tx, row.id).await?;
             data::users::clear_sign_in_failures(&mut tx, &key).await?;

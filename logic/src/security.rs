@@ -6,7 +6,8 @@ use data::users::UserRow;
 use totp_rs::{Algorithm, Builder, Totp};
 use uuid::Uuid;
 
-use crate::auth::{SessionUser, password, secrets};
+use crate::auth::server_key::{Opened, ServerKey};
+use crate::auth::{SessionUser, password};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::wire::{RecoveryCodesResponse, SessionInfo, SessionListResponse, TotpEnrolmentResponse};
@@ -19,6 +20,13 @@ const TOTP_SECRET_BYTES: usize = 20;
 const RECOVERY_CODES: usize = 10;
 /// Characters of a recovery code, without ambiguous ones (0/o, 1/l/i).
 const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+/// Characters of a recovery code: 20 from 31 is about 99 bits, past the 80 a code that stands
+/// in for the second factor needs.
+const RECOVERY_CODE_CHARS: usize = 20;
+/// Characters per group as a code is shown (`xxxxx-xxxxx-xxxxx-xxxxx`).
+const RECOVERY_GROUP_CHARS: usize = 5;
+/// The longest input read as a recovery code (a shown code with spaces around its groups).
+const RECOVERY_INPUT_CHARS_MAX: usize = 64;
 
 fn totp(secret: &[u8], account: &str) -> Result<Totp, ApiError> {
     Builder::new()
@@ -30,29 +38,60 @@ fn totp(secret: &[u8], account: &str) -> Result<Totp, ApiError> {
         .map_err(|e| ApiError::Internal(format!("build a TOTP: {e:?}")))
 }
 
+/// The user's TOTP secret opened from its stored, sealed form.
+fn open_secret(key: &ServerKey, user_id: Uuid, stored: &[u8]) -> Result<Opened, ApiError> {
+    key.open_totp(user_id, stored).ok_or_else(|| {
+        ApiError::Internal(format!(
+            "the second-factor secret of user {user_id} does not open under the server key"
+        ))
+    })
+}
+
+/// A recovery code as typed, in the form its digest is taken of: lower case, without the
+/// spaces and hyphens between groups. `None` if it cannot be one.
+fn normalise_recovery_code(code: &str) -> Option<String> {
+    if code.chars().count() > RECOVERY_INPUT_CHARS_MAX {
+        return None;
+    }
+    let normalised: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    (normalised.len() == RECOVERY_CODE_CHARS
+        && normalised.bytes().all(|b| RECOVERY_ALPHABET.contains(&b)))
+    .then_some(normalised)
+}
+
 /// Whether `code` is a valid, unused TOTP code or recovery code of the user; spends it if so.
-/// Runs inside the caller's transaction.
+/// Runs inside the caller's transaction. A secret stored before sealing is sealed here.
 pub async fn accept_code(
     conn: &mut PgConnection,
+    key: &ServerKey,
     user: &UserRow,
     code: &str,
 ) -> Result<bool, ApiError> {
-    let Some(secret) = &user.totp_secret else {
+    let Some(stored) = &user.totp_secret else {
         return Ok(false);
     };
     let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
-        let Some(step) = totp(secret, &user.username)?.check_current(&digits) else {
+        let opened = open_secret(key, user.id, stored)?;
+        let Some(step) = totp(opened.secret(), &user.username)?.check_current(&digits) else {
             return Ok(false);
         };
         let step = i64::try_from(step).unwrap_or(i64::MAX);
-        return Ok(data::users::advance_totp_step(conn, user.id, step).await?);
+        let accepted = data::users::advance_totp_step(conn, user.id, step).await?;
+        if accepted && let Opened::Legacy(secret) = &opened {
+            data::users::reseal_totp_secret(conn, user.id, stored, &key.seal_totp(user.id, secret))
+                .await?;
+        }
+        return Ok(accepted);
     }
-    let normalised = code.trim().to_ascii_lowercase();
-    if normalised.len() > 32 {
+    let Some(normalised) = normalise_recovery_code(code) else {
         return Ok(false);
-    }
-    Ok(data::users::use_recovery_code(conn, user.id, &secrets::digest(&normalised)).await?)
+    };
+    Ok(data::users::use_recovery_code(conn, user.id, &key.recovery_digest(&normalised)).await?)
 }
 
 /// Starts enrolment: a new secret, pending until [`confirm_totp`] sees a code made from it. To
@@ -89,9 +128,10 @@ pub async fn enrol_totp(
     let mut secret = [0u8; TOTP_SECRET_BYTES];
     getrandom::fill(&mut secret).expect("the operating system's random source");
     let totp = totp(&secret, &user.username)?;
+    let sealed = state.server_key.seal_totp(user.user_id, &secret);
     crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::users::set_pending_totp_secret(&mut conn, user.user_id, &secret).await?)
+        Ok(data::users::set_pending_totp_secret(&mut conn, user.user_id, &sealed).await?)
     })
     .await?;
     Ok(TotpEnrolmentResponse {
@@ -109,7 +149,12 @@ pub async fn confirm_totp(
     code: &str,
 ) -> Result<RecoveryCodesResponse, ApiError> {
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
-    let hashes: Vec<Vec<u8>> = codes.iter().map(|c| secrets::digest(c)).collect();
+    let hashes: Vec<Vec<u8>> = codes
+        .iter()
+        .filter_map(|c| normalise_recovery_code(c))
+        .map(|c| state.server_key.recovery_digest(&c))
+        .collect();
+    debug_assert_eq!(hashes.len(), codes.len());
     let code = code.trim().to_owned();
     crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
@@ -122,7 +167,8 @@ pub async fn confirm_totp(
                 "start the enrolment first",
             ));
         };
-        let Some(step) = totp(pending, &row.username)?.check_current(&code) else {
+        let pending = open_secret(&state.server_key, row.id, pending)?;
+        let Some(step) = totp(pending.secret(), &row.username)?.check_current(&code) else {
             return Err(ApiError::invalid(
                 "invalid_second_factor",
                 "code",
@@ -235,7 +281,7 @@ async fn verify_own_code(state: &AppState, user: &SessionUser, code: &str) -> Re
         let row = data::users::find_user(&mut tx, user.user_id)
             .await?
             .ok_or_else(|| ApiError::Internal("signed-in user vanished".into()))?;
-        let accepted = accept_code(&mut tx, &row, code).await?;
+        let accepted = accept_code(&mut tx, &state.server_key, &row, code).await?;
         tx.commit().await.map_err(data::DataError::from)?;
         Ok(accepted)
     })
@@ -299,13 +345,74 @@ pub async fn totp_enabled(state: &AppState, user_id: Uuid) -> Result<bool, ApiEr
     Ok(row.is_some_and(|r| r.totp_secret.is_some()))
 }
 
-/// Eight characters from an unambiguous alphabet, as `xxxx-xxxx`: about 40 bits each.
+/// [`RECOVERY_CODE_CHARS`] characters drawn uniformly from an unambiguous alphabet (random bytes
+/// past the largest multiple of its size are drawn again, so no character is likelier), shown
+/// in groups: `xxxxx-xxxxx-xxxxx-xxxxx`.
 fn recovery_code() -> String {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).expect("the operating system's random source");
-    let chars: String = bytes
-        .iter()
-        .map(|b| char::from(RECOVERY_ALPHABET[usize::from(*b) % RECOVERY_ALPHABET.len()]))
-        .collect();
-    format!("{}-{}", &chars[..4], &chars[4..])
+    let alphabet = RECOVERY_ALPHABET.len();
+    let unbiased_below = 256 - 256 % alphabet;
+    let mut chars = Vec::with_capacity(RECOVERY_CODE_CHARS);
+    while chars.len() < RECOVERY_CODE_CHARS {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).expect("the operating system's random source");
+        chars.extend(
+            bytes
+                .iter()
+                .map(|b| usize::from(*b))
+                .filter(|b| *b < unbiased_below)
+                .map(|b| char::from(RECOVERY_ALPHABET[b % alphabet])),
+        );
+    }
+    chars.truncate(RECOVERY_CODE_CHARS);
+    chars
+        .chunks(RECOVERY_GROUP_CHARS)
+        .map(|group| group.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_codes_carry_over_80_bits_and_read_back_however_typed() {
+        let bits = RECOVERY_CODE_CHARS as f64 * (RECOVERY_ALPHABET.len() as f64).log2();
+        assert!(bits >= 80.0, "{bits}");
+        let code = recovery_code();
+        assert_eq!(code.len(), RECOVERY_CODE_CHARS + 3, "{code}");
+        assert_eq!(code.matches('-').count(), 3, "{code}");
+        let plain = normalise_recovery_code(&code).unwrap();
+        assert_eq!(plain.len(), RECOVERY_CODE_CHARS);
+        let typed = format!("  {} ", code.to_uppercase().replace('-', " - "));
+        assert_eq!(
+            normalise_recovery_code(&typed).as_deref(),
+            Some(plain.as_str())
+        );
+        assert_eq!(normalise_recovery_code(&code[..10]), None);
+        assert_eq!(normalise_recovery_code(&"0".repeat(20)), None);
+        assert_eq!(normalise_recovery_code(&"a".repeat(65)), None);
+        assert_ne!(recovery_code(), recovery_code());
+    }
+
+    #[test]
+    fn every_character_of_the_alphabet_is_drawn_about_equally_often() {
+        let mut counts = [0usize; 256];
+        for _ in 0..20_000 {
+            for b in normalise_recovery_code(&recovery_code()).unwrap().bytes() {
+                counts[usize::from(b)] += 1;
+            }
+        }
+        // 400,000 draws over 31 characters: about 12,900 each (a standard deviation of 112).
+        // Bytes taken modulo 31 without redrawing would give the first eight characters 9/256
+        // each, about 14,060: ten deviations out.
+        for &c in RECOVERY_ALPHABET {
+            let n = counts[usize::from(c)];
+            assert!(
+                (12_300..13_500).contains(&n),
+                "{} drawn {n} times",
+                char::from(c)
+            );
+        }
+    }
 }

@@ -15,10 +15,19 @@ pub struct AppState {
     pub dummy_password_hash: Arc<str>,
     /// Per-API-key request budgets of this instance.
     pub rate_limiter: Arc<crate::auth::rate_limit::RateLimiter>,
+    /// Seals TOTP secrets and keys recovery codes; read from a file outside the database.
+    pub server_key: Arc<crate::auth::server_key::ServerKey>,
 }
 
 impl AppState {
     pub async fn new(pool: PgPool, settings: Settings) -> anyhow::Result<Self> {
+        let key_file = settings.server_key_file.as_deref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "BANK_SECRETS_KEY_FILE is not set: it names the file holding the server key that \
+                 seals second-factor secrets (make one with `openssl rand -hex 32`, mode 0600)"
+            )
+        })?;
+        let server_key = crate::auth::server_key::ServerKey::from_file(key_file)?;
         let dummy = crate::auth::password::hash(crate::auth::secrets::generate("dummy"))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -27,6 +36,7 @@ impl AppState {
             settings: Arc::new(settings),
             dummy_password_hash: dummy.into(),
             rate_limiter: Arc::default(),
+            server_key: Arc::new(server_key),
         })
     }
 }

@@ -12,6 +12,7 @@ pub mod password;
 pub mod rate_limit;
 pub mod scopes;
 pub mod secrets;
+pub mod server_key;
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;

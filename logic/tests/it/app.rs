@@ -71,6 +71,7 @@ impl TestApp {
             patroni_urls: options.patroni_urls.clone(),
             ca_file: options.ca_file.clone(),
             listen: logic::config::Listen::PlainHttpForDevelopment,
+            server_key_file: Some(data::testing::server_key_file().to_path_buf()),
         };
         let state = AppState::new(db.pool.clone(), settings).await.unwrap();
         let service_key = logic::auth::secrets::generate("bsk");

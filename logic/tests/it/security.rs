@@ -535,3 +535,102 @@ async fn a_session_guessing_its_own_password_is_throttled_like_a_sign_in() {
     let response = app.sign_in_response("alice", "alice-test-password").await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// A second-factor challenge for the user, then the answer to it with `code`.
+async fn answer_challenge(app: &TestApp, username: &str, code: &str) -> reqwest::Response {
+    let first = app
+        .sign_in_response(username, &format!("{username}-test-password"))
+        .await;
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let challenge = first.json::<Value>().await.unwrap()["challenge"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.request(Method::POST, "/v1/sessions/second-factor", None)
+        .json(&json!({ "challenge": challenge, "code": code }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_database_alone_yields_no_second_factor_and_no_recovery_code() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let bob = app.customer(&teller, "bob").await;
+    let enrolment: Value = app
+        .post("/v1/me/totp", &alice.token, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = enrolment["secret"].as_str().unwrap().to_owned();
+    let codes: Value = app
+        .post(
+            "/v1/me/totp/confirm",
+            &alice.token,
+            &json!({ "code": code_for(&secret, 0) }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let codes: Vec<String> = codes["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    enrolled(&app, &bob.token).await;
+
+    // What a stolen backup shows: the secret sealed (not its bytes), the codes under a key.
+    let (stored, digests) = data::testing::stored_second_factor(&app.database_url, "alice").await;
+    let stored = stored.unwrap();
+    let raw = Secret::try_from_base32(&secret)
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    assert!(!stored.windows(raw.len()).any(|w| w == raw.as_slice()));
+    assert_eq!(digests.len(), 10);
+    for code in &codes {
+        // 20 characters of 31: about 99 bits.
+        assert_eq!(code.replace('-', "").len(), 20, "{code}");
+        for form in [code.clone(), code.replace('-', "")] {
+            assert!(!digests.contains(&logic::auth::secrets::digest(&form)));
+        }
+    }
+
+    // Alice's sealed secret copied onto Bob's row does not open there: Alice's codes do not
+    // sign Bob in.
+    let (bobs, _) = data::testing::stored_second_factor(&app.database_url, "bob").await;
+    data::testing::overwrite_totp_secret(&app.database_url, "bob", &stored).await;
+    let moved = answer_challenge(&app, "bob", &code_for(&secret, 1)).await;
+    assert_ne!(moved.status(), StatusCode::CREATED);
+    data::testing::overwrite_totp_secret(&app.database_url, "bob", &bobs.unwrap()).await;
+
+    // A recovery code typed in capitals with spaces still signs in, once.
+    let typed = codes[0].to_uppercase().replace('-', " ");
+    assert_eq!(
+        answer_challenge(&app, "alice", &typed).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        problem_code(answer_challenge(&app, "alice", &codes[0]).await).await,
+        "invalid_second_factor"
+    );
+
+    // A secret stored in the clear before sealing still works, and is sealed on its first use.
+    data::testing::overwrite_totp_secret(&app.database_url, "alice", &raw).await;
+    assert_eq!(
+        answer_challenge(&app, "alice", &code_for(&secret, 1))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let (resealed, _) = data::testing::stored_second_factor(&app.database_url, "alice").await;
+    let resealed = resealed.unwrap();
+    assert_ne!(resealed, raw);
+    assert!(!resealed.windows(raw.len()).any(|w| w == raw.as_slice()));
+}

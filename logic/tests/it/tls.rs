@@ -52,11 +52,22 @@ async fn the_api_is_served_over_https_to_a_database_reached_over_verified_tls() 
     ]);
     assert!(stderr.contains("sslmode=verify-full"), "{stderr}");
 
+    // Everything but the server key that seals second factors: it does not start.
+    let stderr = refusal(&[
+        ("BANK_DATABASE_URL", &verified),
+        ("BANK_LISTEN_ADDR", &addr),
+        ("BANK_TLS_CERT_FILE", cert),
+        ("BANK_TLS_KEY_FILE", key),
+    ]);
+    assert!(stderr.contains("BANK_SECRETS_KEY_FILE"), "{stderr}");
+
+    let server_key = data::testing::server_key_file().to_str().unwrap();
     let mut server = serve(&[
         ("BANK_DATABASE_URL", &verified),
         ("BANK_LISTEN_ADDR", &addr),
         ("BANK_TLS_CERT_FILE", cert),
         ("BANK_TLS_KEY_FILE", key),
+        ("BANK_SECRETS_KEY_FILE", server_key),
     ])
     .stdout(Stdio::null())
     .stderr(Stdio::null())

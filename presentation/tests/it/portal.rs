@@ -67,6 +67,7 @@ impl Portal {
             patroni_urls: Vec::new(),
             ca_file: None,
             listen: logic::config::Listen::PlainHttpForDevelopment,
+            server_key_file: Some(data::testing::server_key_file().to_path_buf()),
         };
         let logic = LogicState::new(db.pool.clone(), settings).await.unwrap();
         logic::seed::seed_demo(&logic).await.unwrap();
