@@ -333,3 +333,65 @@ pub async fn use_challenge(conn: &mut PgConnection, id: Uuid) -> Result<(), Data
         .classify()?;
     Ok(())
 }
+
+/// The username whose known device holds the token with this digest, if it has not expired.
+pub async fn known_device_username(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+) -> Result<Option<String>, DataError> {
+    sqlx::query_scalar(
+        "SELECT u.username FROM known_devices d JOIN users u ON u.id = d.user_id
+         WHERE d.token_hash = $1 AND d.expires_at > now()",
+    )
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await
+    .classify()
+}
+
+/// Remembers a device the user signed in from, forgetting `replaces` (the token the device held
+/// before) and all but the user's `keep` newest devices.
+pub async fn remember_device(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    token_hash: &[u8],
+    replaces: Option<&[u8]>,
+    expires_at: OffsetDateTime,
+    keep: i64,
+) -> Result<(), DataError> {
+    if let Some(old) = replaces {
+        sqlx::query("DELETE FROM known_devices WHERE token_hash = $1 AND user_id = $2")
+            .bind(old)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await
+            .classify()?;
+    }
+    sqlx::query("INSERT INTO known_devices (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(expires_at)
+        .execute(&mut *conn)
+        .await
+        .classify()?;
+    sqlx::query(
+        "DELETE FROM known_devices WHERE user_id = $1 AND token_hash NOT IN (
+             SELECT token_hash FROM known_devices WHERE user_id = $1
+             ORDER BY created_at DESC, token_hash LIMIT $2)",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .execute(&mut *conn)
+    .await
+    .classify()?;
+    Ok(())
+}
+
+/// Forgets devices whose tokens have expired.
+pub async fn purge_expired_devices(conn: &mut PgConnection) -> Result<u64, DataError> {
+    let done = sqlx::query("DELETE FROM known_devices WHERE expires_at <= now()")
+        .execute(conn)
+        .await
+        .classify()?;
+    Ok(done.rows_affected())
+}

@@ -53,6 +53,9 @@ pub struct Settings {
     /// The file holding the server key that seals second-factor secrets and keys the recovery
     /// codes' HMAC (`BANK_SECRETS_KEY_FILE`), outside the database; needed to serve.
     pub server_key_file: Option<PathBuf>,
+    /// The bank-wide brake on password spraying: password checks per minute, per instance, for
+    /// sign-ins from devices not known to the user (a correct password gives its check back).
+    pub sign_in_unknown_device_checks_per_minute: u32,
 }
 
 /// How the API is served: over HTTPS with this certificate (chain) and private key, or over plain
@@ -128,6 +131,10 @@ impl Settings {
                 .collect(),
             ca_file: std::env::var("BANK_CA_FILE").ok().map(PathBuf::from),
             listen: Listen::from_env("BANK")?,
+            sign_in_unknown_device_checks_per_minute: env_or(
+                "BANK_SIGN_IN_UNKNOWN_DEVICE_CHECKS_PER_MINUTE",
+                "300",
+            )?,
             server_key_file: std::env::var("BANK_SECRETS_KEY_FILE")
                 .ok()
                 .map(PathBuf::from),

@@ -12,6 +12,15 @@
 //! [`LOCK_MAX_S`]. A correct password clears the name's count and takes back its attempt from the
 //! address. Second-factor codes are limited per account across challenges the same way
 //! ([`SECOND_FACTOR_FAILURES_BEFORE_LOCK`]).
+//!
+//! A lock on a name must not let a stranger keep its owner out. Every full sign-in hands the
+//! device a token of its own (the portal keeps it in a long-lived cookie); a later sign-in that
+//! presents a device token known for that username is counted against the device, not the name,
+//! so failures under the name by anyone else do not stop it. Sign-ins from devices not known to
+//! the user also pass a bank-wide brake, a budget of password checks per minute
+//! (`sign_in_unknown_device_checks_per_minute`, a correct password giving its check back): one
+//! client spraying a password over many names from many addresses slows down every unknown
+//! device's sign-in, never a known one's.
 
 use data::users::Role;
 use time::{Duration, OffsetDateTime};
@@ -31,6 +40,12 @@ pub const FAILURES_BEFORE_LOCK: i32 = 5;
 pub const SOURCE_FAILURES_BEFORE_LOCK: i32 = 20;
 /// Wrong second-factor codes allowed per account in the window, whatever the challenge.
 pub const SECOND_FACTOR_FAILURES_BEFORE_LOCK: i32 = 10;
+/// How long a device stays known after a sign-in from it: ninety days.
+pub const DEVICE_TTL_S: i64 = 90 * 86_400;
+/// Devices remembered per user; the oldest beyond this is forgotten.
+pub const DEVICES_KEPT: i64 = 10;
+/// The longest device token read (a real one is 48 characters).
+const DEVICE_TOKEN_CHARS_MAX: usize = 100;
 /// Failures older than this are forgotten: fifteen minutes.
 pub const FAILURE_WINDOW_S: i64 = 900;
 /// The first lock, doubled for every failure past the limit.
@@ -51,6 +66,25 @@ fn throttled(retry_after_s: u64) -> ApiError {
         detail: "too many failed sign-ins for this username or from this address; wait before trying again",
         retry_after_s,
     }
+}
+
+fn brake_engaged(retry_after_s: u64) -> ApiError {
+    ApiError::TooManyRequests {
+        code: "sign_in_throttled",
+        detail: "the bank is seeing many failed sign-ins and is slowing down sign-ins from new \
+                 devices; wait a moment, or sign in from a device you have used here before",
+        retry_after_s,
+    }
+}
+
+/// The throttle's key for a known device, from its token's digest.
+fn device_key(token_hash: &[u8]) -> String {
+    let hex: String = token_hash
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("device:{hex}")
 }
 
 /// The throttle's key for a source address, when the web tier sent one that is an address.
@@ -134,35 +168,58 @@ pub async fn sign_in(
     username: &str,
     password: String,
     client: &ClientInfo,
+    device_token: Option<&str>,
 ) -> Result<SignIn, ApiError> {
     // Malformed names and oversized passwords cannot match; they get the same answer as any
     // other failure, after the same work.
     let username = crate::domain::text::username(username).unwrap_or_default();
     let password_fits = !password.is_empty() && password.chars().count() <= PASSWORD_MAX_CHARS;
     let budget = state.settings.retry_budget_ms;
+    let device_hash = device_token
+        .filter(|token| !token.is_empty() && token.chars().count() <= DEVICE_TOKEN_CHARS_MAX)
+        .map(secrets::digest);
+    let brake_per_minute = state.settings.sign_in_unknown_device_checks_per_minute;
 
     let source = source_key(client.ip.as_deref());
     let taken = crate::retry::run(budget, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        // The address first: a locked address counts nothing against the name.
+        let known_device = match &device_hash {
+            Some(hash) if !username.is_empty() => {
+                data::sessions::known_device_username(&mut tx, hash)
+                    .await?
+                    .is_some_and(|owner| owner == username)
+            }
+            _ => false,
+        };
+        if !known_device {
+            let decision = state.sign_in_brake.check(Uuid::nil(), brake_per_minute);
+            if !decision.allowed {
+                return Ok(Err(brake_engaged(decision.retry_after_s)));
+            }
+        }
+        // The address first: a locked address counts nothing against the name (or device).
         let mut wait_s = match &source {
             Some(source) => take_attempt(&mut tx, source, SOURCE_FAILURES_BEFORE_LOCK).await?,
             None => None,
         };
+        let name_key = match &device_hash {
+            Some(hash) if known_device => device_key(hash),
+            _ => username.clone(),
+        };
         if wait_s.is_none() && !username.is_empty() {
-            wait_s = take_attempt(&mut tx, &username, FAILURES_BEFORE_LOCK).await?;
+            wait_s = take_attempt(&mut tx, &name_key, FAILURES_BEFORE_LOCK).await?;
         }
         let user = match wait_s {
             Some(_) => None,
             None => data::users::find_user_by_username(&mut tx, &username).await?,
         };
         tx.commit().await.map_err(data::DataError::from)?;
-        Ok((wait_s, user))
+        Ok(Ok((wait_s, user, known_device, name_key)))
     })
-    .await?;
-    let user = match taken {
-        (Some(wait_s), _) => return Err(throttled(wait_s)),
-        (None, user) => user,
+    .await??;
+    let (user, known_device, name_key) = match taken {
+        (Some(wait_s), _, _, _) => return Err(throttled(wait_s)),
+        (None, user, known_device, name_key) => (user, known_device, name_key),
     };
 
     let hash = match &user {
@@ -184,6 +241,9 @@ pub async fn sign_in(
         // Counted already, before the check.
         _ => return Err(invalid_credentials()),
     };
+    if !known_device {
+        state.sign_in_brake.refund(Uuid::nil(), brake_per_minute);
+    }
 
     if user.totp_secret.is_some() {
         let challenge = secrets::generate("btc");
@@ -191,7 +251,7 @@ pub async fn sign_in(
         let expires_at = OffsetDateTime::now_utc() + Duration::seconds(CHALLENGE_TTL_S);
         crate::retry::run(budget, || async {
             let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-            data::users::clear_sign_in_failures(&mut tx, &username).await?;
+            data::users::clear_sign_in_failures(&mut tx, &name_key).await?;
             if let Some(source) = &source {
                 data::users::forgive_sign_in_attempt(&mut tx, source).await?;
             }
@@ -207,7 +267,18 @@ pub async fn sign_in(
             expires_at,
         }));
     }
-    let session = start_session(state, &user, client, Some(&username), source.as_deref()).await?;
+    let device = Device {
+        replaces: device_hash.filter(|_| known_device),
+    };
+    let session = start_session(
+        state,
+        &user,
+        client,
+        Some(&name_key),
+        source.as_deref(),
+        device,
+    )
+    .await?;
     Ok(SignIn::Session(session))
 }
 
@@ -272,7 +343,13 @@ pub async fn second_factor(
         user_agent: row.user_agent,
         ip: row.client_ip,
     };
-    start_session(state, &user, &client, None, None).await
+    start_session(state, &user, &client, None, None, Device { replaces: None }).await
+}
+
+/// The device a session starts on: it is given a new device token, which replaces the one it
+/// presented if that was known.
+struct Device {
+    replaces: Option<Vec<u8>>,
 }
 
 async fn start_session(
@@ -281,12 +358,25 @@ async fn start_session(
     client: &ClientInfo,
     clear_failures_of: Option<&str>,
     forgive_source: Option<&str>,
+    device: Device,
 ) -> Result<SessionResponse, ApiError> {
     let token = secrets::generate("bts");
     let token_hash = secrets::digest(&token);
-    let expires_at = OffsetDateTime::now_utc() + Duration::seconds(state.settings.session_ttl_s);
+    let now = OffsetDateTime::now_utc();
+    let expires_at = now + Duration::seconds(state.settings.session_ttl_s);
+    let device_token = secrets::generate("bdt");
+    let device_hash = secrets::digest(&device_token);
     crate::retry::run(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        data::sessions::remember_device(
+            &mut tx,
+            user.id,
+            &device_hash,
+            device.replaces.as_deref(),
+            now + Duration::seconds(DEVICE_TTL_S),
+            DEVICES_KEPT,
+        )
+        .await?;
         if let Some(username) = clear_failures_of {
             data::users::clear_sign_in_failures(&mut tx, username).await?;
         }
@@ -310,6 +400,7 @@ async fn start_session(
     Ok(SessionResponse {
         token,
         expires_at,
+        device_token: Some(device_token),
         user: UserResponse {
             id: user.id,
             username: user.username.clone(),

@@ -50,11 +50,13 @@ async fn sweep(state: &AppState) -> Result<(), crate::error::ApiError> {
     let sessions = data::portal_sessions::purge_expired(&mut conn).await?;
     let throttle =
         data::users::purge_sign_in_throttle(&mut conn, crate::identity::FAILURE_WINDOW_S).await?;
-    if sessions + throttle > 0 {
+    let devices = data::sessions::purge_expired_devices(&mut conn).await?;
+    if sessions + throttle + devices > 0 {
         tracing::info!(
             sessions,
             throttle,
-            "forgot expired portal sessions and sign-in failures"
+            devices,
+            "forgot expired portal sessions, sign-in failures and known devices"
         );
     }
     Ok(())

@@ -15,6 +15,8 @@ pub struct AppState {
     pub dummy_password_hash: Arc<str>,
     /// Per-API-key request budgets of this instance.
     pub rate_limiter: Arc<crate::auth::rate_limit::RateLimiter>,
+    /// The bank-wide brake on sign-ins from unknown devices (one key: the nil UUID).
+    pub sign_in_brake: Arc<crate::auth::rate_limit::RateLimiter>,
     /// Seals TOTP secrets and keys recovery codes; read from a file outside the database.
     pub server_key: Arc<crate::auth::server_key::ServerKey>,
 }
@@ -36,6 +38,7 @@ impl AppState {
             settings: Arc::new(settings),
             dummy_password_hash: dummy.into(),
             rate_limiter: Arc::default(),
+            sign_in_brake: Arc::default(),
             server_key: Arc::new(server_key),
         })
     }

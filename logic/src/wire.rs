@@ -170,6 +170,11 @@ pub struct SessionResponse {
     pub token: String,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// A token for the device that signed in, shown once: presented with its later sign-ins
+    /// (`device_token`), it counts their failures against the device rather than the username,
+    /// so nobody else's failures lock the user out there. Replaces the one presented.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
     pub user: UserResponse,
 }
 

@@ -5,6 +5,7 @@
 //! in the logic tier ([`session_store`]), so any instance serves any customer and a restart signs
 //! nobody out. Every page and form works with JavaScript off.
 
+pub mod device;
 pub mod error;
 pub mod filters;
 pub mod logic;
@@ -63,7 +64,10 @@ pub fn app(settings: &Settings) -> anyhow::Result<Router> {
         .with_same_site(SameSite::Strict)
         .with_secure(settings.secure_cookies)
         .with_expiry(Expiry::OnInactivity(Duration::minutes(IDLE_EXPIRY_MIN)));
-    let state = AppState { logic };
+    let state = AppState {
+        logic,
+        secure_cookies: settings.secure_cookies,
+    };
     metrics::handle();
     Ok(Router::new()
         .merge(pages::router())

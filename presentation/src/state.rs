@@ -5,4 +5,6 @@ use crate::logic::Logic;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub logic: Logic,
+    /// Cookies are sent over HTTPS only (and the device cookie takes the `__Host-` prefix).
+    pub secure_cookies: bool,
 }

@@ -29,6 +29,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 struct SignInRequest {
     username: String,
     password: String,
+    /// The device token a previous sign-in from this device returned, if any.
+    #[serde(default)]
+    device_token: Option<String>,
 }
 
 /// Where the person signing in is, as the calling service saw them; shown in their session list.
@@ -60,7 +63,15 @@ async fn sign_in(
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<Response, ApiError> {
     let client = client_info(&headers);
-    match crate::identity::sign_in(&state, &request.username, request.password, &client).await? {
+    match crate::identity::sign_in(
+        &state,
+        &request.username,
+        request.password,
+        &client,
+        request.device_token.as_deref(),
+    )
+    .await?
+    {
         SignIn::Session(session) => Ok((StatusCode::CREATED, Json(session)).into_response()),
         SignIn::SecondFactor(challenge) => {
             Ok((StatusCode::ACCEPTED, Json(challenge)).into_response())

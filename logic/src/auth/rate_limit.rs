@@ -87,6 +87,19 @@ impl RateLimiter {
             retry_after_s: 0,
         }
     }
+
+    /// Gives back one request of `key` that should not count after all (a sign-in that turned
+    /// out to be correct, for the bank-wide sign-in brake).
+    pub fn refund(&self, key: Uuid, per_minute: u32) {
+        let interval = MINUTE_NS / u128::from(per_minute.max(1));
+        let mut cells = self
+            .cells
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(tat) = cells.get_mut(&key) {
+            *tat = tat.saturating_sub(interval);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -112,6 +125,19 @@ mod tests {
         // Ten seconds later one more request passes, and only one.
         assert!(limiter.check_at(key, 6, start + 10_000_000_000).allowed);
         assert!(!limiter.check_at(key, 6, start + 10_000_000_000).allowed);
+    }
+
+    #[test]
+    fn a_refunded_request_does_not_count() {
+        let limiter = RateLimiter::default();
+        let key = Uuid::new_v4();
+        let start = 1_000 * MINUTE_NS;
+        assert!(limiter.check_at(key, 2, start).allowed);
+        assert!(limiter.check_at(key, 2, start).allowed);
+        assert!(!limiter.check_at(key, 2, start).allowed);
+        limiter.refund(key, 2);
+        assert!(limiter.check_at(key, 2, start).allowed);
+        assert!(!limiter.check_at(key, 2, start).allowed);
     }
 
     #[test]

@@ -32,12 +32,14 @@ pub struct AppOptions {
     /// The authority the Patroni endpoints' certificates are checked against.
     pub ca_file: Option<std::path::PathBuf>,
     pub approval_ttl_s: i64,
+    pub sign_in_unknown_device_checks_per_minute: u32,
 }
 
 impl Default for AppOptions {
     fn default() -> Self {
         Self {
             approval_ttl_s: 3_600,
+            sign_in_unknown_device_checks_per_minute: 300,
             session_ttl_s: 3_600,
             connections_max: 10,
             patroni_urls: Vec::new(),
@@ -72,6 +74,8 @@ impl TestApp {
             ca_file: options.ca_file.clone(),
             listen: logic::config::Listen::PlainHttpForDevelopment,
             server_key_file: Some(data::testing::server_key_file().to_path_buf()),
+            sign_in_unknown_device_checks_per_minute: options
+                .sign_in_unknown_device_checks_per_minute,
         };
         let state = AppState::new(db.pool.clone(), settings).await.unwrap();
         let service_key = logic::auth::secrets::generate("bsk");

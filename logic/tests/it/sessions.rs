@@ -184,15 +184,32 @@ async fn health_probes_answer_without_credentials() {
 /// Sends a sign-in as the web tier does for a person at `address`.
 async fn sign_in_from(
     app: &TestApp,
+    credentials: (&str, &str),
+    address: &str,
+) -> reqwest::Response {
+    sign_in_on_device(app, credentials, address, None).await
+}
+
+/// A sign-in from `address` presenting the device token a previous sign-in returned.
+async fn sign_in_on_device(
+    app: &TestApp,
     (username, password): (&str, &str),
     address: &str,
+    device_token: Option<&str>,
 ) -> reqwest::Response {
     app.request(Method::POST, "/v1/sessions", None)
         .header("x-end-user-ip", address)
-        .json(&json!({ "username": username, "password": password }))
+        .json(&json!({ "username": username, "password": password, "device_token": device_token }))
         .send()
         .await
         .unwrap()
+}
+
+/// The device token of a successful sign-in.
+async fn device_token_of(response: reqwest::Response) -> String {
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    body["device_token"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -245,4 +262,91 @@ async fn one_address_trying_many_names_is_stopped_and_other_addresses_are_not() 
         let response = sign_in_from(&app, TELLER, "198.18.0.9").await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }
+}
+
+#[tokio::test]
+async fn a_stranger_failing_under_a_name_cannot_lock_its_owner_out_of_a_known_device() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    app.customer(&teller, "alice").await;
+    app.customer(&teller, "bob").await;
+    let alice = ("alice", "alice-test-password");
+    let home = "198.18.1.10";
+    let first = device_token_of(sign_in_from(&app, alice, home).await).await;
+    let bobs = device_token_of(sign_in_from(&app, ("bob", "bob-test-password"), home).await).await;
+
+    // A stranger fails under Alice's name until it is locked.
+    let burst = futures::future::join_all(
+        (0..10).map(|_| sign_in_from(&app, ("alice", "guess-guess"), "198.18.1.66")),
+    )
+    .await;
+    assert!(
+        burst
+            .iter()
+            .any(|r| r.status() == StatusCode::TOO_MANY_REQUESTS)
+    );
+    // The name is locked for anyone without Alice's device, even with her password, and Bob's
+    // device token is no key to Alice's name.
+    for device in [None, Some(bobs.as_str()), Some("bdt_made-up")] {
+        let response = sign_in_on_device(&app, alice, home, device).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "{device:?}"
+        );
+    }
+    // From her own device she signs in, and the device gets a new token for the old one.
+    let second = device_token_of(sign_in_on_device(&app, alice, home, Some(&first)).await).await;
+    assert_ne!(second, first);
+    let response = sign_in_on_device(&app, alice, home, Some(&first)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // The device token signs nobody in by itself, and its own guesses are limited like a name's.
+    for _ in 0..logic::identity::FAILURES_BEFORE_LOCK {
+        let response = sign_in_on_device(&app, ("alice", "guess-guess"), home, Some(&second)).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = sign_in_on_device(&app, alice, home, Some(&second)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(problem_code(response).await, "sign_in_throttled");
+}
+
+#[tokio::test]
+async fn spraying_from_many_addresses_meets_a_bank_wide_brake_that_known_devices_pass() {
+    let app = TestApp::spawn_with(AppOptions {
+        sign_in_unknown_device_checks_per_minute: 3,
+        ..AppOptions::default()
+    })
+    .await;
+    let teller = app.sign_in(TELLER).await;
+    app.customer(&teller, "alice").await;
+    let alice = ("alice", "alice-test-password");
+    // Correct sign-ins give their check back: any number of them pass.
+    let mut device = String::new();
+    for _ in 0..5 {
+        device = device_token_of(sign_in_from(&app, alice, "198.18.2.1").await).await;
+    }
+    // One wrong password for each of three names, each from an address of its own: the budget.
+    for n in 0..3 {
+        let response = sign_in_from(
+            &app,
+            (&format!("sprayed.{n}"), "Winter2026!"),
+            &format!("198.18.2.{}", 100 + n),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    // The next unknown device is slowed down, right password or not, and told why.
+    let response = sign_in_from(&app, TELLER, "198.18.2.200").await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["code"], "sign_in_throttled");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("new devices"),
+        "{problem}"
+    );
+    // A device Alice has signed in from before passes.
+    let response = sign_in_on_device(&app, alice, "198.18.2.1", Some(&device)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
 }

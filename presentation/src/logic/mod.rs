@@ -243,10 +243,15 @@ impl Logic {
         end_user: &EndUser,
         username: &str,
         password: &str,
+        device_token: Option<&str>,
     ) -> Result<(StatusCode, Value), LogicError> {
-        let mut request = self
-            .request(Method::POST, "/v1/sessions", caller)
-            .json(&serde_json::json!({ "username": username, "password": password }));
+        let mut request =
+            self.request(Method::POST, "/v1/sessions", caller)
+                .json(&serde_json::json!({
+                    "username": username,
+                    "password": password,
+                    "device_token": device_token,
+                }));
         if let Some(agent) = &end_user.user_agent {
             request = request.header("x-end-user-agent", agent);
         }

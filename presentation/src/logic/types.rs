@@ -28,6 +28,9 @@ pub struct User {
 pub struct Session {
     pub token: String,
     pub expires_at: String,
+    /// A new token for this browser's device cookie.
+    #[serde(default)]
+    pub device_token: Option<String>,
     pub user: User,
 }
 

@@ -103,9 +103,16 @@ async fn sign_in(
         token: None,
         request_id: &visitor.request_id,
     };
+    let device = crate::device::token(&headers, state.secure_cookies);
     let answer = state
         .logic
-        .sign_in(caller, &end_user(&headers), &form.username, &form.password)
+        .sign_in(
+            caller,
+            &end_user(&headers),
+            &form.username,
+            &form.password,
+            device.as_deref(),
+        )
         .await;
     match answer {
         Ok((StatusCode::ACCEPTED, body)) => {
@@ -172,7 +179,17 @@ async fn finish_sign_in(
     };
     visitor.sign_in(&auth).await?;
     let home = if auth.is_customer() { "/" } else { "/staff" };
-    Ok(Redirect::to(home).into_response())
+    let mut response = Redirect::to(home).into_response();
+    if let Some(cookie) = session
+        .device_token
+        .as_deref()
+        .and_then(|token| crate::device::set_cookie(token, state.secure_cookies))
+    {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 #[derive(Template, WebTemplate)]

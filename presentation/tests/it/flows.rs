@@ -9,19 +9,31 @@ async fn a_customer_signs_in_and_sees_every_account_with_both_balances() {
     let portal = Portal::spawn().await;
     let browser = portal.browser();
     let signed_in = browser.sign_in(ALICE).await;
-    let cookie = signed_in
+    let cookies: Vec<&str> = signed_in
         .headers
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap())
+        .collect();
     assert!(
-        cookie.contains("HttpOnly")
-            && cookie.contains("SameSite=Strict")
-            && cookie.contains("Secure"),
-        "{cookie}"
+        cookies.iter().any(|c| c.starts_with("bank_session=")),
+        "{cookies:?}"
     );
+    // The device cookie: nothing but HTTPS, this host and this site may set or read it.
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("__Host-bank_device=bdt_") && c.contains("Path=/;")),
+        "{cookies:?}"
+    );
+    for cookie in &cookies {
+        assert!(
+            cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Strict")
+                && cookie.contains("Secure"),
+            "{cookie}"
+        );
+    }
     assert_eq!(
         signed_in.headers["strict-transport-security"],
         "max-age=31536000"
@@ -934,4 +946,38 @@ async fn staff_page_through_many_search_matches() {
         .get("/staff/customers?q=searchable&cursor=nonsense")
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_stranger_locking_a_name_does_not_lock_its_owner_out_of_her_own_browser() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    // Alice has signed in from this browser before, and signed out.
+    let dashboard = browser.signed_in(ALICE).await;
+    let out = browser
+        .post("/sign-out", &[("csrf_token", &dashboard.csrf())])
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+
+    // Someone else fails under her name until it is locked; her password no longer works there.
+    let stranger = portal.browser();
+    let mut locked = false;
+    for _ in 0..8 {
+        let page = stranger.sign_in((ALICE.0, "not-her-password")).await;
+        locked |= page.status == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(locked);
+    let page = stranger.sign_in(ALICE).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // Her own browser still signs her in.
+    let page = browser.sign_in(ALICE).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert!(
+        browser
+            .follow(&page)
+            .await
+            .body
+            .contains("Hello, Alice Martin")
+    );
 }

@@ -68,6 +68,7 @@ impl Portal {
             ca_file: None,
             listen: logic::config::Listen::PlainHttpForDevelopment,
             server_key_file: Some(data::testing::server_key_file().to_path_buf()),
+            sign_in_unknown_device_checks_per_minute: 300,
         };
         let logic = LogicState::new(db.pool.clone(), settings).await.unwrap();
         logic::seed::seed_demo(&logic).await.unwrap();
