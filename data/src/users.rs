@@ -98,6 +98,21 @@ pub async fn set_password_hash(
     Ok(())
 }
 
+/// Users whose TOTP secret, or pending one, is still stored in the clear (the 20 bytes of a secret
+/// from before sealing), locked until the transaction ends: `(id, secret, pending secret)`.
+pub async fn lock_unsealed_totp_secrets(
+    conn: &mut PgConnection,
+) -> Result<Vec<(Uuid, Option<Vec<u8>>, Option<Vec<u8>>)>, DataError> {
+    sqlx::query_as(
+        "SELECT id, totp_secret, totp_pending_secret FROM users
+         WHERE length(totp_secret) = 20 OR length(totp_pending_secret) = 20
+         ORDER BY id FOR UPDATE",
+    )
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
 /// Replaces a TOTP secret stored before sealing with its sealed form, unless it changed since it
 /// was read.
 pub async fn reseal_totp_secret(

@@ -5,6 +5,8 @@
 //! logic migrate                    bring the schema up to date (as the schema's owner)
 //! logic seed-demo                  seed the demo bank unless it has users already
 //! logic create-service-key NAME    register a calling service and print its credential once
+//! logic seal-secrets               seal second-factor secrets stored in the clear before
+//!                                  sealing, under the server key (BANK_SECRETS_KEY_FILE)
 //! logic verify-ledger              check the audit chain and the ledger end to end, offline;
 //!                                  exits 1 and says where if anything does not hold
 //! ```
@@ -56,6 +58,14 @@ async fn main() -> Result<()> {
             .await
             .with_context(|| format!("register service {name}"))?;
             println!("{key}");
+            Ok(())
+        }
+        ["seal-secrets"] => {
+            let state = AppState::new(pool, settings).await?;
+            let sealed = logic::security::seal_unsealed_secrets(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("sealed the second-factor secrets of {sealed} users stored in the clear");
             Ok(())
         }
         ["verify-ledger"] => {

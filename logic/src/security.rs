@@ -38,6 +38,34 @@ fn totp(secret: &[u8], account: &str) -> Result<Totp, ApiError> {
         .map_err(|e| ApiError::Internal(format!("build a TOTP: {e:?}")))
 }
 
+/// Seals every TOTP secret, active or pending, still stored in the clear (from before sealing);
+/// returns how many users' secrets it sealed. `up` runs it after migrating.
+pub async fn seal_unsealed_secrets(state: &AppState) -> Result<usize, ApiError> {
+    let key = &state.server_key;
+    crate::retry::run(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        let rows = data::users::lock_unsealed_totp_secrets(&mut tx).await?;
+        for (user_id, secret, pending) in &rows {
+            if let Some(Opened::Legacy(plain)) =
+                secret.as_deref().and_then(|s| key.open_totp(*user_id, s))
+            {
+                let stored = secret.as_deref().unwrap_or_default();
+                let sealed = key.seal_totp(*user_id, &plain);
+                data::users::reseal_totp_secret(&mut tx, *user_id, stored, &sealed).await?;
+            }
+            if let Some(Opened::Legacy(plain)) =
+                pending.as_deref().and_then(|s| key.open_totp(*user_id, s))
+            {
+                let sealed = key.seal_totp(*user_id, &plain);
+                data::users::set_pending_totp_secret(&mut tx, *user_id, &sealed).await?;
+            }
+        }
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(rows.len())
+    })
+    .await
+}
+
 /// The user's TOTP secret opened from its stored, sealed form.
 fn open_secret(key: &ServerKey, user_id: Uuid, stored: &[u8]) -> Result<Opened, ApiError> {
     key.open_totp(user_id, stored).ok_or_else(|| {

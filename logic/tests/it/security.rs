@@ -583,7 +583,7 @@ async fn the_database_alone_yields_no_second_factor_and_no_recovery_code() {
         .map(|c| c.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(codes.len(), 10);
-    enrolled(&app, &bob.token).await;
+    let bob_secret = enrolled(&app, &bob.token).await;
 
     // What a stolen backup shows: the secret sealed (not its bytes), the codes under a key.
     let (stored, digests) = data::testing::stored_second_factor(&app.database_url, "alice").await;
@@ -633,4 +633,35 @@ async fn the_database_alone_yields_no_second_factor_and_no_recovery_code() {
     let resealed = resealed.unwrap();
     assert_ne!(resealed, raw);
     assert!(!resealed.windows(raw.len()).any(|w| w == raw.as_slice()));
+
+    // `logic seal-secrets` (which `up` runs) seals what is still in the clear without waiting.
+    let bob_raw = Secret::try_from_base32(&bob_secret)
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    data::testing::overwrite_totp_secret(&app.database_url, "bob", &bob_raw).await;
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_logic"))
+        .arg("seal-secrets")
+        .env("BANK_DATABASE_URL", &app.database_url)
+        .env("BANK_SECRETS_KEY_FILE", data::testing::server_key_file())
+        .output()
+        .unwrap();
+    assert!(cli.status.success(), "{cli:?}");
+    assert!(
+        String::from_utf8_lossy(&cli.stdout).contains("of 1 users"),
+        "{cli:?}"
+    );
+    let (sealed, _) = data::testing::stored_second_factor(&app.database_url, "bob").await;
+    let sealed = sealed.unwrap();
+    assert!(
+        !sealed
+            .windows(bob_raw.len())
+            .any(|w| w == bob_raw.as_slice())
+    );
+    assert_eq!(
+        answer_challenge(&app, "bob", &code_for(&bob_secret, 1))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
 }
