@@ -405,8 +405,10 @@ mod tests {
 
     #[test]
     fn recovery_codes_carry_over_80_bits_and_read_back_however_typed() {
-        let bits = RECOVERY_CODE_CHARS as f64 * (RECOVERY_ALPHABET.len() as f64).log2();
-        assert!(bits >= 80.0, "{bits}");
+        // alphabet ^ length ≥ 2 ^ 80, in integers.
+        let alphabet = u128::try_from(RECOVERY_ALPHABET.len()).unwrap();
+        let codes = alphabet.checked_pow(u32::try_from(RECOVERY_CODE_CHARS).unwrap());
+        assert!(codes.is_none_or(|codes| codes >= 1 << 80), "{codes:?}");
         let code = recovery_code();
         assert_eq!(code.len(), RECOVERY_CODE_CHARS + 3, "{code}");
         assert_eq!(code.matches('-').count(), 3, "{code}");
