@@ -1,5 +1,6 @@
 //! Accounts: opening by staff, reading balances, listing, and history.
 
+use bank_api::ProblemCode;
 use data::accounts::{AccountKind, AccountRow, NewAccount, NormalSide, Product};
 use data::transfers::HistoryQuery;
 use data::users::Role;
@@ -51,12 +52,14 @@ impl Opening {
             None => Decimal::ZERO,
             Some("0") => Decimal::ZERO,
             Some(text) => crate::domain::Amount::parse(text, currency)
-                .map_err(|e| ApiError::invalid("invalid_amount", "overdraft_limit", e.to_string()))?
+                .map_err(|e| {
+                    ApiError::invalid(ProblemCode::InvalidAmount, "overdraft_limit", e.to_string())
+                })?
                 .value(),
         };
         if product == Product::Savings && overdraft_limit > Decimal::ZERO {
             return Err(ApiError::invalid(
-                "invalid_field",
+                ProblemCode::InvalidField,
                 "overdraft_limit",
                 "savings accounts have no overdraft",
             ));
@@ -93,7 +96,7 @@ pub async fn open(
             .is_none()
         {
             return Err(ApiError::NotFound {
-                code: "customer_not_found",
+                code: ProblemCode::CustomerNotFound,
                 detail: "no such customer",
             });
         }
@@ -188,7 +191,7 @@ pub async fn list(
 ) -> Result<(Vec<AccountRow>, Option<String>), ApiError> {
     let customer_id = if user.reaches_every_customer() {
         customer_id.ok_or_else(|| ApiError::BadRequest {
-            code: "customer_id_required",
+            code: ProblemCode::CustomerIdRequired,
             detail: "staff list accounts of one customer: add ?customer_id=".into(),
         })?
     } else {
@@ -250,7 +253,7 @@ pub async fn history(
     let limit = filter.limit.unwrap_or(HISTORY_PAGE_DEFAULT);
     if !(1..=HISTORY_PAGE_MAX).contains(&limit) {
         return Err(ApiError::invalid(
-            "invalid_query",
+            ProblemCode::InvalidQuery,
             "limit",
             format!("limit must be between 1 and {HISTORY_PAGE_MAX}"),
         ));
@@ -259,7 +262,7 @@ pub async fn history(
         && from > to
     {
         return Err(ApiError::invalid(
-            "invalid_query",
+            ProblemCode::InvalidQuery,
             "from",
             "from must not be after to",
         ));
@@ -315,7 +318,7 @@ pub async fn statement(
 ) -> Result<crate::wire::StatementResponse, ApiError> {
     if from > to {
         return Err(ApiError::invalid(
-            "invalid_query",
+            ProblemCode::InvalidQuery,
             "from",
             "from must not be after to",
         ));
@@ -340,7 +343,7 @@ pub async fn statement(
     .await?;
     if rows.len() as i64 > STATEMENT_ENTRIES_MAX {
         return Err(ApiError::invalid(
-            "statement_too_long",
+            ProblemCode::StatementTooLong,
             "to",
             format!(
                 "this period has more than {STATEMENT_ENTRIES_MAX} entries; choose a shorter one"
@@ -420,7 +423,7 @@ pub async fn change_status(
         let refused = |code, detail: &str| Err(ApiError::refused(code, detail.to_owned()));
         let (status, scope, action) = match (change, account.status) {
             (_, AccountStatus::Closed) => {
-                return refused("account_closed", "the account is closed");
+                return refused(ProblemCode::AccountClosed, "the account is closed");
             }
             (StatusChange::Freeze(scope), _) => {
                 (AccountStatus::Frozen, Some(scope), "account.freeze")
@@ -429,17 +432,20 @@ pub async fn change_status(
                 (AccountStatus::Open, None, "account.unfreeze")
             }
             (StatusChange::Unfreeze, _) => {
-                return refused("account_not_frozen", "the account is not frozen");
+                return refused(ProblemCode::AccountNotFrozen, "the account is not frozen");
             }
             (StatusChange::Close, _) => {
                 if account.balance != Decimal::ZERO {
                     return refused(
-                        "balance_not_zero",
+                        ProblemCode::BalanceNotZero,
                         "the account still holds money: pay out or transfer the balance first",
                     );
                 }
                 if account.held > Decimal::ZERO {
-                    return refused("holds_active", "release the account's holds first");
+                    return refused(
+                        ProblemCode::HoldsActive,
+                        "release the account's holds first",
+                    );
                 }
                 let pending = data::approvals::list_approvals(
                     &mut tx,
@@ -454,7 +460,7 @@ pub async fn change_status(
                 .await?;
                 if !pending.is_empty() {
                     return refused(
-                        "approval_pending",
+                        ProblemCode::ApprovalPending,
                         "a request for this account awaits approval; decide it first",
                     );
                 }
@@ -465,7 +471,7 @@ pub async fn change_status(
             .await
             .map_err(|e| match e.violation() {
                 Some(data::Violation::Other(c)) if c == "accounts_closed_at_zero" => {
-                    ApiError::refused("balance_not_zero", "the account still holds money")
+                    ApiError::refused(ProblemCode::BalanceNotZero, "the account still holds money")
                 }
                 _ => ApiError::from(e),
             })?;
@@ -518,13 +524,16 @@ pub async fn place_hold(
         let now = data::transaction_now(&mut tx).await?;
         if expires_at <= now || expires_at > now + Duration::days(HOLD_DAYS_MAX) {
             return Err(ApiError::invalid(
-                "hold_expiry_out_of_range",
+                ProblemCode::HoldExpiryOutOfRange,
                 "expires_at",
                 format!("a hold expires in the future, within {HOLD_DAYS_MAX} days"),
             ));
         }
         if account.status == data::accounts::AccountStatus::Closed {
-            return Err(ApiError::refused("account_closed", "the account is closed"));
+            return Err(ApiError::refused(
+                ProblemCode::AccountClosed,
+                "the account is closed",
+            ));
         }
         crate::ledger::check_floor(&account, -amount.value())?;
         let id = Uuid::new_v4();
@@ -603,7 +612,7 @@ pub async fn release_hold(
 ) -> Result<crate::wire::HoldResponse, ApiError> {
     staff.require_role(&[Role::Teller, Role::Supervisor])?;
     let not_found = || ApiError::NotFound {
-        code: "hold_not_found",
+        code: ProblemCode::HoldNotFound,
         detail: "no such hold",
     };
     crate::retry::run(state.settings.retry_budget_ms, || async {
@@ -618,7 +627,7 @@ pub async fn release_hold(
         let guarding = data::approvals::hold_guards_pending(&mut tx, id).await?;
         if guarding {
             return Err(ApiError::refused(
-                "hold_guards_approval",
+                ProblemCode::HoldGuardsApproval,
                 "this hold guards a request awaiting approval; approve or reject the request",
             ));
         }
@@ -626,7 +635,7 @@ pub async fn release_hold(
         let before = crate::wire::HoldResponse::new(&hold, &account, now);
         if !data::holds::release_hold(&mut tx, id, Some(staff.user_id)).await? {
             return Err(ApiError::Conflict {
-                code: "hold_not_active",
+                code: ProblemCode::HoldNotActive,
                 detail: "this hold was already released or has expired".into(),
             });
         }

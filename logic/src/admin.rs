@@ -1,6 +1,7 @@
 //! Administration: staff users and their roles, and the bank's limits. Admins only; every change
 //! is audited with before and after.
 
+use bank_api::ProblemCode;
 use data::users::Role;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -14,7 +15,7 @@ use crate::wire::{CurrencyLimitsResponse, StaffListResponse, StaffResponse};
 
 fn staff_not_found() -> ApiError {
     ApiError::NotFound {
-        code: "staff_not_found",
+        code: ProblemCode::StaffNotFound,
         detail: "no such member of staff",
     }
 }
@@ -23,7 +24,7 @@ fn staff_role(role: Role) -> Result<Role, ApiError> {
     match role {
         Role::Teller | Role::Supervisor | Role::Admin => Ok(role),
         Role::Customer | Role::Service => Err(ApiError::invalid(
-            "invalid_field",
+            ProblemCode::InvalidField,
             "role",
             "staff are tellers, supervisors or admins; customers are onboarded as customers and \
              services get API keys",
@@ -107,7 +108,7 @@ pub async fn update_staff(
     let role = role.map(staff_role).transpose()?;
     if id == admin.user_id && (role.is_some_and(|r| r != Role::Admin) || disabled == Some(true)) {
         return Err(ApiError::refused(
-            "own_access",
+            ProblemCode::OwnAccess,
             "you cannot remove your own admin access; ask another admin",
         ));
     }
@@ -181,7 +182,7 @@ pub async fn set_limits(
     admin.require_role(&[Role::Admin])?;
     let parse = |field: &'static str, text: &str| -> Result<Decimal, ApiError> {
         Ok(Amount::parse(text, currency)
-            .map_err(|e| ApiError::invalid("invalid_amount", field, e.to_string()))?
+            .map_err(|e| ApiError::invalid(ProblemCode::InvalidAmount, field, e.to_string()))?
             .value())
     };
     let threshold = parse("approval_threshold", approval_threshold)?;
@@ -192,7 +193,7 @@ pub async fn set_limits(
             .await?
             .ok_or_else(|| {
                 ApiError::invalid(
-                    "invalid_currency",
+                    ProblemCode::InvalidCurrency,
                     "currency",
                     "no limits for this currency",
                 )

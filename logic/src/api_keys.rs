@@ -3,6 +3,7 @@
 //! The secret is shown once, at creation or rotation; the bank stores its SHA-256 only. Every
 //! change is audited.
 
+use bank_api::ProblemCode;
 use data::api_keys::{ApiKeyRow, NewApiKey};
 use data::users::Role;
 use time::Duration;
@@ -44,14 +45,14 @@ impl NewKey {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
         if !valid {
             return Err(ApiError::invalid(
-                "invalid_field",
+                ProblemCode::InvalidField,
                 "name",
                 "a key's name is 2 to 40 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit",
             ));
         }
         if scopes.is_empty() {
             return Err(ApiError::invalid(
-                "invalid_field",
+                ProblemCode::InvalidField,
                 "scopes",
                 "a key needs at least one scope",
             ));
@@ -59,7 +60,7 @@ impl NewKey {
         let rate = rate_limit_per_minute.unwrap_or(600);
         if !(1..=100_000).contains(&rate) {
             return Err(ApiError::invalid(
-                "invalid_field",
+                ProblemCode::InvalidField,
                 "rate_limit_per_minute",
                 "the rate limit is 1 to 100000 requests a minute",
             ));
@@ -77,7 +78,7 @@ impl NewKey {
 
 fn not_found() -> ApiError {
     ApiError::NotFound {
-        code: "api_key_not_found",
+        code: ProblemCode::ApiKeyNotFound,
         detail: "there is no API key with this id",
     }
 }
@@ -146,7 +147,7 @@ pub async fn create(
         .await
         .map_err(|e| match e.violation() {
             Some(data::Violation::UsernameTaken) => ApiError::Conflict {
-                code: "api_key_name_taken",
+                code: ProblemCode::ApiKeyNameTaken,
                 detail: format!(
                     "an API key named {} exists or existed; choose another name",
                     new.name
@@ -220,7 +221,7 @@ pub async fn change(
         && !(0..=MAX_GRACE_S).contains(&grace_s)
     {
         return Err(ApiError::invalid(
-            "invalid_field",
+            ProblemCode::InvalidField,
             "grace_seconds",
             format!("the old secret may keep working for 0 to {MAX_GRACE_S} seconds"),
         ));
@@ -233,7 +234,7 @@ pub async fn change(
             .ok_or_else(not_found)?;
         if before.revoked_at.is_some() {
             return Err(ApiError::Conflict {
-                code: "api_key_revoked",
+                code: ProblemCode::ApiKeyRevoked,
                 detail: "the key is revoked; create a new one".into(),
             });
         }

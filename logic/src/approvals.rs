@@ -8,6 +8,7 @@
 //! route around this module can either.
 
 use axum::http::StatusCode;
+use bank_api::ProblemCode;
 use data::PgConnection;
 use data::accounts::{AccountKind, AccountRow};
 use data::approvals::{ApprovalFilter, ApprovalKind, ApprovalRow, ApprovalStatus, NewApproval};
@@ -159,7 +160,7 @@ fn kind_word(kind: ApprovalKind) -> &'static str {
 
 fn not_found() -> ApiError {
     ApiError::NotFound {
-        code: "approval_not_found",
+        code: ProblemCode::ApprovalNotFound,
         detail: "no such approval request",
     }
 }
@@ -254,7 +255,7 @@ pub async fn file_order(
     let currency = order.amount.currency().code();
     if account.currency != currency {
         return Err(ApiError::refused(
-            "currency_mismatch",
+            ProblemCode::CurrencyMismatch,
             format!(
                 "account {} holds {}, not {currency}",
                 account.number, account.currency
@@ -341,7 +342,7 @@ pub async fn file_reversal(
         let original = data::transfers::find_transfer(&mut tx, transfer_id)
             .await?
             .ok_or(ApiError::NotFound {
-                code: "transfer_not_found",
+                code: ProblemCode::TransferNotFound,
                 detail: "no such transfer",
             })?;
         if !matches!(
@@ -349,7 +350,7 @@ pub async fn file_reversal(
             TransferKind::Transfer | TransferKind::CashDeposit | TransferKind::CashWithdrawal
         ) {
             return Err(ApiError::refused(
-                "not_reversible",
+                ProblemCode::NotReversible,
                 "only transfers and cash deposits and withdrawals are reversed; correct drawer and vault movements with a new one",
             ));
         }
@@ -448,14 +449,14 @@ pub async fn file_reversal(
 
 fn reversal_pending() -> ApiError {
     ApiError::Conflict {
-        code: "reversal_pending",
+        code: ProblemCode::ReversalPending,
         detail: "a reversal of this transfer is already waiting for approval".into(),
     }
 }
 
 fn already_reversed() -> ApiError {
     ApiError::Conflict {
-        code: "already_reversed",
+        code: ProblemCode::AlreadyReversed,
         detail: "this transfer has already been reversed".into(),
     }
 }
@@ -480,26 +481,26 @@ pub async fn file_overdraft_limit(
             Decimal::ZERO
         } else {
             Amount::parse(limit, currency)
-                .map_err(|e| ApiError::invalid("invalid_amount", "limit", e.to_string()))?
+                .map_err(|e| ApiError::invalid(ProblemCode::InvalidAmount, "limit", e.to_string()))?
                 .value()
         };
         if account.product == Some(data::accounts::Product::Savings) && limit > Decimal::ZERO {
             return Err(ApiError::invalid(
-                "invalid_field",
+                ProblemCode::InvalidField,
                 "limit",
                 "savings accounts have no overdraft",
             ));
         }
         if limit == account.overdraft_limit {
             return Err(ApiError::invalid(
-                "invalid_field",
+                ProblemCode::InvalidField,
                 "limit",
                 "this is already the account's overdraft limit",
             ));
         }
         if account.status == data::accounts::AccountStatus::Closed {
             return Err(ApiError::refused(
-                "account_not_open",
+                ProblemCode::AccountNotOpen,
                 "the account is closed",
             ));
         }
@@ -620,9 +621,10 @@ pub async fn decide(
             .ok_or_else(not_found)?;
         let before = ApprovalResponse::from(&row);
         if row.maker_id == checker.user_id {
-            return Err(ApiError::Forbidden(
-                "you made this request: a different supervisor must decide it",
-            ));
+            return Err(ApiError::Forbidden {
+                code: ProblemCode::OwnRequest,
+                detail: "you made this request: a different supervisor must decide it",
+            });
         }
         let wanted = match decision {
             Decision::Approve => ApprovalStatus::Approved,
@@ -634,7 +636,7 @@ pub async fn decide(
                 return Ok(Ok(before));
             }
             return Err(ApiError::Conflict {
-                code: "approval_decided",
+                code: ProblemCode::ApprovalDecided,
                 detail: format!("this request is already {}", status_word(row.status)),
             });
         }
@@ -643,7 +645,7 @@ pub async fn decide(
             expire(&mut tx, &row, request_id).await?;
             tx.commit().await.map_err(data::DataError::from)?;
             return Ok(Err(ApiError::Conflict {
-                code: "approval_expired",
+                code: ProblemCode::ApprovalExpired,
                 detail: "this request expired before it was decided; the maker must file it again"
                     .into(),
             }));
@@ -743,7 +745,7 @@ async fn carry_out(
                 .map_err(|_| ApiError::Internal("stored limit".into()))?;
             if locked.status == data::accounts::AccountStatus::Closed {
                 return Err(ApiError::refused(
-                    "account_not_open",
+                    ProblemCode::AccountNotOpen,
                     "the account is closed",
                 ));
             }
@@ -801,7 +803,7 @@ async fn reverse(
     for account in [debit, credit] {
         if account.status == data::accounts::AccountStatus::Closed {
             return Err(ApiError::refused(
-                "account_not_open",
+                ProblemCode::AccountNotOpen,
                 format!("account {} is closed", account.number),
             ));
         }

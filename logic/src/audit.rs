@@ -3,6 +3,7 @@
 //! the stored fields, so a tampered row is found even if the database's own hash function were
 //! changed too; `logic verify-ledger` runs the same checks from the command line.
 
+use bank_api::ProblemCode;
 use data::PgConnection;
 use data::audit::AuditFilter;
 use data::users::Role;
@@ -84,7 +85,7 @@ pub async fn search(
     let limit = search.limit.unwrap_or(PAGE_DEFAULT);
     if !(1..=PAGE_MAX).contains(&limit) {
         return Err(ApiError::invalid(
-            "invalid_query",
+            ProblemCode::InvalidQuery,
             "limit",
             format!("limit must be between 1 and {PAGE_MAX}"),
         ));
@@ -93,7 +94,7 @@ pub async fn search(
         && from > to
     {
         return Err(ApiError::invalid(
-            "invalid_query",
+            ProblemCode::InvalidQuery,
             "from",
             "from must not be after to",
         ));
@@ -105,7 +106,7 @@ pub async fn search(
                     .all(|c| c.is_ascii_lowercase() || "._".contains(c));
             valid.then(|| a.to_owned()).ok_or_else(|| {
                 ApiError::invalid(
-                    "invalid_query",
+                    ProblemCode::InvalidQuery,
                     "action",
                     "an action looks like account.freeze",
                 )
@@ -126,7 +127,11 @@ pub async fn search(
     let actor = present(&search.actor)
         .map(|name| {
             crate::domain::text::username(name).map_err(|_| {
-                ApiError::invalid("invalid_query", "actor", "an actor is a staff username")
+                ApiError::invalid(
+                    ProblemCode::InvalidQuery,
+                    "actor",
+                    "an actor is a staff username",
+                )
             })
         })
         .transpose()?;

@@ -3,6 +3,7 @@
 //! original answer without posting anything again.
 
 use axum::http::StatusCode;
+use bank_api::ProblemCode;
 use data::users::Role;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -27,7 +28,7 @@ pub async fn post(
     actor.user.require_role(&[Role::Service])?;
     if legs.is_empty() || legs.len() > MAX_LEGS {
         return Err(ApiError::invalid(
-            "invalid_batch_size",
+            ProblemCode::InvalidBatchSize,
             "transfers",
             format!("a batch carries 1 to {MAX_LEGS} transfers"),
         ));
@@ -43,7 +44,7 @@ pub async fn post(
             return Err(ApiError::InBatch {
                 leg,
                 error: Box::new(ApiError::refused(
-                    "same_account",
+                    ProblemCode::SameAccount,
                     "the two accounts of a transfer must differ",
                 )),
             });
@@ -110,7 +111,7 @@ pub async fn post(
 
 pub fn not_found() -> ApiError {
     ApiError::NotFound {
-        code: "batch_not_found",
+        code: ProblemCode::BatchNotFound,
         detail: "you posted no batch with this id",
     }
 }

@@ -7,6 +7,7 @@
 //! by a keyset condition in the data crate, so a page costs the same wherever it starts and rows
 //! added meanwhile neither shift nor repeat the rows still to come.
 
+use bank_api::ProblemCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
@@ -21,7 +22,11 @@ pub const PAGE_DEFAULT: i64 = 50;
 pub const PAGE_MAX: i64 = 100;
 
 fn invalid() -> ApiError {
-    ApiError::invalid("invalid_query", "cursor", "the cursor is not valid")
+    ApiError::invalid(
+        ProblemCode::InvalidQuery,
+        "cursor",
+        "the cursor is not valid",
+    )
 }
 
 /// Encodes a row's place in its list.
@@ -107,7 +112,7 @@ pub fn decode_position(cursor: &str) -> Result<i64, ApiError> {
         .filter(|p| *p >= 0)
         .ok_or_else(|| {
             ApiError::invalid(
-                "invalid_query",
+                ProblemCode::InvalidQuery,
                 "after",
                 "`after` is a cursor from this feed: a whole number, 0 for the start",
             )
@@ -120,7 +125,7 @@ pub fn page_size(limit: Option<i64>, default: i64, max: i64) -> Result<i64, ApiE
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),
         Some(_) => Err(ApiError::invalid(
-            "invalid_query",
+            ProblemCode::InvalidQuery,
             "limit",
             format!("limit is between 1 and {max}"),
         )),

@@ -1,6 +1,7 @@
 //! Customers: onboarding and edits by staff (audited with before and after), search, profiles,
 //! recent activity and daily transfer limits.
 
+use bank_api::ProblemCode;
 use data::customers::NewCustomer;
 use data::users::Role;
 use rust_decimal::Decimal;
@@ -54,7 +55,7 @@ impl Identity {
             && (born > today || born.year() < today.year() - 130)
         {
             return Err(ApiError::invalid(
-                "invalid_field",
+                ProblemCode::InvalidField,
                 "date_of_birth",
                 "the date of birth must be a real date in the past",
             ));
@@ -114,7 +115,7 @@ impl Onboarding {
 fn email_taken(e: data::DataError) -> ApiError {
     match e.violation() {
         Some(data::Violation::EmailTaken) => ApiError::Conflict {
-            code: "email_taken",
+            code: ProblemCode::EmailTaken,
             detail: "another customer has this email address".into(),
         },
         _ => ApiError::from(e),
@@ -123,7 +124,7 @@ fn email_taken(e: data::DataError) -> ApiError {
 
 fn not_found() -> ApiError {
     ApiError::NotFound {
-        code: "customer_not_found",
+        code: ProblemCode::CustomerNotFound,
         detail: "no such customer",
     }
 }
@@ -224,7 +225,7 @@ pub async fn search(
     let text = text::bounded("q", text, 200)?;
     if text.chars().count() < SEARCH_MIN_CHARS {
         return Err(ApiError::invalid(
-            "invalid_query",
+            ProblemCode::InvalidQuery,
             "q",
             format!("search with at least {SEARCH_MIN_CHARS} characters"),
         ));
@@ -345,7 +346,9 @@ pub async fn set_daily_limit(
         Some("0") => Some(Decimal::ZERO),
         Some(text) => Some(
             crate::domain::Amount::parse(text, *currency)
-                .map_err(|e| ApiError::invalid("invalid_amount", "daily_limit", e.to_string()))?
+                .map_err(|e| {
+                    ApiError::invalid(ProblemCode::InvalidAmount, "daily_limit", e.to_string())
+                })?
                 .value(),
         ),
     };

@@ -3,6 +3,7 @@
 //! the notes and coins. A difference between the count and the ledger is posted to the over/short
 //! account, and the counted cash goes back to the vault, leaving the drawer's account at zero.
 
+use bank_api::ProblemCode;
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
@@ -31,7 +32,7 @@ const PIECES_MAX: u32 = 100_000;
 
 fn not_found() -> ApiError {
     ApiError::NotFound {
-        code: "drawer_not_found",
+        code: ProblemCode::DrawerNotFound,
         detail: "no such drawer",
     }
 }
@@ -96,7 +97,7 @@ async fn post_internal(
     .await
     .map_err(|e| match e.violation() {
         Some(data::Violation::BalanceBelowFloor) => ApiError::refused(
-            "vault_cash_insufficient",
+            ProblemCode::VaultCashInsufficient,
             "the vault does not hold enough cash for this",
         ),
         _ => ApiError::from(e),
@@ -129,7 +130,7 @@ pub async fn open(
             .is_some()
         {
             return Err(ApiError::Conflict {
-                code: "drawer_already_open",
+                code: ProblemCode::DrawerAlreadyOpen,
                 detail: format!("you already have an open {code} drawer"),
             });
         }
@@ -138,7 +139,7 @@ pub async fn open(
             .await?
             .ok_or_else(|| {
                 ApiError::refused(
-                    "no_vault_for_currency",
+                    ProblemCode::NoVaultForCurrency,
                     format!("the branch holds no {code} cash"),
                 )
             })?;
@@ -158,7 +159,7 @@ pub async fn open(
         .map_err(|e| match e.violation() {
             Some(data::Violation::Other(c)) if c == "teller_drawers_open_key" => {
                 ApiError::Conflict {
-                    code: "drawer_already_open",
+                    code: ProblemCode::DrawerAlreadyOpen,
                     detail: format!("you already have an open {code} drawer"),
                 }
             }
@@ -342,7 +343,7 @@ fn count(
 ) -> Result<(Value, Decimal), ApiError> {
     if denominations.len() > DENOMINATIONS_MAX {
         return Err(ApiError::invalid(
-            "invalid_field",
+            ProblemCode::InvalidField,
             "denominations",
             format!("at most {DENOMINATIONS_MAX} denominations"),
         ));
@@ -353,7 +354,7 @@ fn count(
         let value = Amount::parse(denomination, currency)
             .map_err(|_| {
                 ApiError::invalid(
-                    "invalid_field",
+                    ProblemCode::InvalidField,
                     "denominations",
                     format!(
                         "{denomination:?} is not a denomination of {}",
@@ -364,7 +365,7 @@ fn count(
             .value();
         if *pieces > PIECES_MAX {
             return Err(ApiError::invalid(
-                "invalid_field",
+                ProblemCode::InvalidField,
                 "denominations",
                 format!("at most {PIECES_MAX} pieces of one denomination"),
             ));
@@ -404,7 +405,7 @@ pub async fn close(
                 row.teller_id == actor.user.user_id || actor.user.role == Role::Supervisor
             })
             .ok_or(ApiError::NotFound {
-                code: "drawer_not_found",
+                code: ProblemCode::DrawerNotFound,
                 detail: "no such open drawer of yours",
             })?;
         let currency = Currency::parse(&drawer.currency)?;
@@ -414,7 +415,7 @@ pub async fn close(
             .await?
             .ok_or_else(|| {
                 ApiError::refused(
-                    "no_vault_for_currency",
+                    ProblemCode::NoVaultForCurrency,
                     format!("the branch holds no {code} cash to return the drawer to"),
                 )
             })?;

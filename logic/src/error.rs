@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bank_api::ProblemCode;
 use serde::Serialize;
 
 use crate::domain::account_number::AccountNumberError;
@@ -18,38 +19,41 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 pub enum ApiError {
     /// The request could not be understood (bad JSON, bad query, bad header).
     #[error("{code}: {detail}")]
-    BadRequest { code: &'static str, detail: String },
+    BadRequest { code: ProblemCode, detail: String },
     /// The request was understood but a field is not acceptable.
     #[error("{code}: {detail}")]
     Invalid {
-        code: &'static str,
+        code: ProblemCode,
         detail: String,
         field: Option<&'static str>,
     },
     #[error("{code}: {detail}")]
     Unauthenticated {
-        code: &'static str,
+        code: ProblemCode,
         detail: &'static str,
     },
-    #[error("forbidden: {0}")]
-    Forbidden(&'static str),
+    #[error("{code}: {detail}")]
+    Forbidden {
+        code: ProblemCode,
+        detail: &'static str,
+    },
     /// An API key lacks the scope the endpoint needs.
     #[error("scope missing: {}", .0.as_str())]
     ScopeMissing(crate::auth::scopes::Scope),
     /// Not found, or not the caller's to see: the two are deliberately indistinguishable.
     #[error("{code}")]
     NotFound {
-        code: &'static str,
+        code: ProblemCode,
         detail: &'static str,
     },
     #[error("{code}: {detail}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict { code: ProblemCode, detail: String },
     /// A business rule refused the operation (insufficient funds, account not open, …).
     #[error("{code}: {detail}")]
-    Refused { code: &'static str, detail: String },
+    Refused { code: ProblemCode, detail: String },
     #[error("too many attempts")]
     TooManyRequests {
-        code: &'static str,
+        code: ProblemCode,
         detail: &'static str,
         retry_after_s: u64,
     },
@@ -76,13 +80,13 @@ struct Problem<'a> {
     title: &'a str,
     status: u16,
     detail: &'a str,
-    code: &'a str,
+    code: ProblemCode,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<Cow<'static, str>>,
 }
 
 impl ApiError {
-    pub fn invalid(code: &'static str, field: &'static str, detail: impl Into<String>) -> Self {
+    pub fn invalid(code: ProblemCode, field: &'static str, detail: impl Into<String>) -> Self {
         ApiError::Invalid {
             code,
             detail: detail.into(),
@@ -90,7 +94,7 @@ impl ApiError {
         }
     }
 
-    pub fn refused(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn refused(code: ProblemCode, detail: impl Into<String>) -> Self {
         ApiError::Refused {
             code,
             detail: detail.into(),
@@ -110,7 +114,7 @@ impl ApiError {
         &self,
     ) -> (
         StatusCode,
-        &'static str,
+        ProblemCode,
         &'static str,
         String,
         Option<Cow<'static, str>>,
@@ -132,7 +136,7 @@ impl ApiError {
             }
             ApiError::BadRequest { code, detail } => (
                 StatusCode::BAD_REQUEST,
-                code,
+                *code,
                 "Bad request",
                 detail.clone(),
                 None,
@@ -143,73 +147,77 @@ impl ApiError {
                 field,
             } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                code,
+                *code,
                 "Invalid request",
                 detail.clone(),
                 field.map(Cow::Borrowed),
             ),
             ApiError::Unauthenticated { code, detail } => (
                 StatusCode::UNAUTHORIZED,
-                code,
+                *code,
                 "Not signed in",
                 (*detail).into(),
                 None,
             ),
-            ApiError::Forbidden(detail) => (
+            ApiError::Forbidden { code, detail } => (
                 StatusCode::FORBIDDEN,
-                "forbidden",
+                *code,
                 "Not allowed",
                 (*detail).into(),
                 None,
             ),
             ApiError::ScopeMissing(scope) => (
                 StatusCode::FORBIDDEN,
-                "scope_missing",
+                ProblemCode::ScopeMissing,
                 "Not allowed",
                 format!("this API key lacks the scope {}", scope.as_str()),
                 None,
             ),
             ApiError::NotFound { code, detail } => (
                 StatusCode::NOT_FOUND,
-                code,
+                *code,
                 "Not found",
                 (*detail).into(),
                 None,
             ),
-            ApiError::Conflict { code, detail } => {
-                (StatusCode::CONFLICT, code, "Conflict", detail.clone(), None)
-            }
+            ApiError::Conflict { code, detail } => (
+                StatusCode::CONFLICT,
+                *code,
+                "Conflict",
+                detail.clone(),
+                None,
+            ),
             ApiError::Refused { code, detail } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                code,
+                *code,
                 "Refused",
                 detail.clone(),
                 None,
             ),
             ApiError::TooManyRequests { code, detail, .. } => (
                 StatusCode::TOO_MANY_REQUESTS,
-                code,
+                *code,
                 "Too many requests",
                 (*detail).into(),
                 None,
             ),
             ApiError::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ProblemCode::PayloadTooLarge,
                 "Payload too large",
                 "the request body is larger than the API accepts".into(),
                 None,
             ),
             ApiError::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ProblemCode::UnsupportedMediaType,
                 "Unsupported media type",
                 "send the body as application/json".into(),
                 None,
             ),
             ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "service_unavailable",
+                ProblemCode::ServiceUnavailable,
                 "Service unavailable",
                 "the bank cannot complete this right now; retry with the same Idempotency-Key"
                     .into(),
@@ -217,7 +225,7 @@ impl ApiError {
             ),
             ApiError::Data(error) if error.is_transient() => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "service_unavailable",
+                ProblemCode::ServiceUnavailable,
                 "Service unavailable",
                 "the bank cannot complete this right now; retry with the same Idempotency-Key"
                     .into(),
@@ -225,7 +233,7 @@ impl ApiError {
             ),
             ApiError::Data(_) | ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
+                ProblemCode::InternalError,
                 "Internal error",
                 "something went wrong on our side; quote the request id if you contact us".into(),
                 None,
@@ -241,7 +249,7 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %self, "request failed");
         }
         let problem = Problem {
-            type_: format!("urn:bank:problem:{code}"),
+            type_: format!("urn:bank:problem:{}", code.as_str()),
             title,
             status: status.as_u16(),
             detail: &detail,
@@ -271,9 +279,9 @@ impl From<MoneyError> for ApiError {
     fn from(error: MoneyError) -> Self {
         match error {
             MoneyError::UnknownCurrency(_) => {
-                ApiError::invalid("invalid_currency", "currency", error.to_string())
+                ApiError::invalid(ProblemCode::InvalidCurrency, "currency", error.to_string())
             }
-            _ => ApiError::invalid("invalid_amount", "amount", error.to_string()),
+            _ => ApiError::invalid(ProblemCode::InvalidAmount, "amount", error.to_string()),
         }
     }
 }
@@ -286,18 +294,18 @@ impl From<TextError> for ApiError {
             | TextError::ControlCharacters { field }
             | TextError::Invalid { field, .. } => *field,
         };
-        ApiError::invalid("invalid_field", field, error.to_string())
+        ApiError::invalid(ProblemCode::InvalidField, field, error.to_string())
     }
 }
 
 /// Builds the error for an account number that does not parse, naming the field it came from.
 pub fn invalid_account_number(field: &'static str, error: AccountNumberError) -> ApiError {
-    ApiError::invalid("invalid_account_number", field, error.to_string())
+    ApiError::invalid(ProblemCode::InvalidAccountNumber, field, error.to_string())
 }
 
 pub fn account_not_found() -> ApiError {
     ApiError::NotFound {
-        code: "account_not_found",
+        code: ProblemCode::AccountNotFound,
         detail: "there is no account with this number that you can use",
     }
 }

@@ -8,6 +8,7 @@
 //! after a position misses nothing. Delivery is at least once: a consumer that crashes before
 //! saving its cursor reads some events again and must ignore ids it has seen.
 
+use bank_api::ProblemCode;
 use data::users::Role;
 
 use crate::auth::SessionUser;
@@ -85,7 +86,7 @@ pub async fn read(
     let position = crate::cursor::decode_position(after)?;
     if let Some(unknown) = types.iter().find(|t| !TYPES.contains(&t.as_str())) {
         return Err(ApiError::invalid(
-            "invalid_query",
+            ProblemCode::InvalidQuery,
             "types",
             format!(
                 "unknown event type {unknown:?}; the types are {}",

@@ -22,6 +22,7 @@
 //! client spraying a password over many names from many addresses slows down every unknown
 //! device's sign-in, never a known one's.
 
+use bank_api::ProblemCode;
 use data::users::Role;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -55,14 +56,14 @@ pub const LOCK_MAX_S: i64 = 900;
 
 fn invalid_credentials() -> ApiError {
     ApiError::Unauthenticated {
-        code: "invalid_credentials",
+        code: ProblemCode::InvalidCredentials,
         detail: "the username or password is not correct",
     }
 }
 
 fn throttled(retry_after_s: u64) -> ApiError {
     ApiError::TooManyRequests {
-        code: "sign_in_throttled",
+        code: ProblemCode::SignInThrottled,
         detail: "too many failed sign-ins for this username or from this address; wait before trying again",
         retry_after_s,
     }
@@ -70,7 +71,7 @@ fn throttled(retry_after_s: u64) -> ApiError {
 
 fn brake_engaged(retry_after_s: u64) -> ApiError {
     ApiError::TooManyRequests {
-        code: "sign_in_throttled",
+        code: ProblemCode::SignInThrottled,
         detail: "the bank is seeing many failed sign-ins and is slowing down sign-ins from new \
                  devices; wait a moment, or sign in from a device you have used here before",
         retry_after_s,
@@ -309,7 +310,7 @@ pub async fn second_factor(
         {
             tx.commit().await.map_err(data::DataError::from)?;
             return Err(ApiError::TooManyRequests {
-                code: "second_factor_throttled",
+                code: ProblemCode::SecondFactorThrottled,
                 detail: "too many wrong codes for this account; wait before trying again",
                 retry_after_s: wait_s,
             });
@@ -329,13 +330,13 @@ pub async fn second_factor(
     .await?;
     let Some((accepted, user, row)) = outcome else {
         return Err(ApiError::Unauthenticated {
-            code: "challenge_invalid",
+            code: ProblemCode::ChallengeInvalid,
             detail: "this sign-in has expired or used all its attempts; sign in again",
         });
     };
     if !accepted {
         return Err(ApiError::Unauthenticated {
-            code: "invalid_second_factor",
+            code: ProblemCode::InvalidSecondFactor,
             detail: "the code is not correct",
         });
     }
@@ -464,7 +465,7 @@ pub async fn new_user(
     .await
     .map_err(|e| match e.violation() {
         Some(data::Violation::UsernameTaken) => ApiError::Conflict {
-            code: "username_taken",
+            code: ProblemCode::UsernameTaken,
             detail: "this username is taken".into(),
         },
         _ => ApiError::from(e),

@@ -4,6 +4,7 @@
 //! appends the audit record. The whole unit is retried through transient failures.
 
 use axum::http::StatusCode;
+use bank_api::ProblemCode;
 use data::accounts::{AccountKind, AccountRow, AccountStatus, InternalLedger, NormalSide};
 use data::idempotency::Claim;
 use data::transfers::{NewTransfer, TransferKind, TransferRow, TransferStatus};
@@ -35,7 +36,7 @@ impl IdempotencyKey {
             && text.bytes().all(|b| b.is_ascii_graphic());
         if !valid {
             return Err(ApiError::BadRequest {
-                code: "idempotency_key_invalid",
+                code: ProblemCode::IdempotencyKeyInvalid,
                 detail: format!(
                     "Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LEN} visible ASCII characters"
                 ),
@@ -159,7 +160,7 @@ pub async fn claim(
         Claim::Completed(record) => {
             if record.request_hash != request_hash {
                 return Err(ApiError::Conflict {
-                    code: "idempotency_key_reused",
+                    code: ProblemCode::IdempotencyKeyReused,
                     detail: "this Idempotency-Key was already used for a different request".into(),
                 });
             }
@@ -189,7 +190,7 @@ pub async fn post(
         && debit == credit
     {
         return Err(ApiError::refused(
-            "same_account",
+            ProblemCode::SameAccount,
             "the two accounts of a transfer must differ",
         ));
     }
@@ -250,7 +251,7 @@ pub async fn post(
     let outcome = match &result {
         Ok(outcome) if outcome.replayed => "replayed",
         Ok(_) => "posted",
-        Err(ApiError::Refused { code, .. }) => code,
+        Err(ApiError::Refused { code, .. }) => code.as_str(),
         Err(ApiError::Unavailable(_)) => "unavailable",
         Err(_) => "refused",
     };
@@ -506,7 +507,7 @@ pub fn check_movable(account: &AccountRow, side: Side) -> Result<(), ApiError> {
         Side::Credit => "receive money",
     };
     Err(ApiError::refused(
-        "account_not_open",
+        ProblemCode::AccountNotOpen,
         format!(
             "account {} is {} and cannot {what}",
             account.number,
@@ -520,7 +521,7 @@ pub fn check_currency(accounts: &[&AccountRow], currency: &str) -> Result<(), Ap
     match accounts.iter().find(|account| account.currency != currency) {
         None => Ok(()),
         Some(account) => Err(ApiError::refused(
-            "currency_mismatch",
+            ProblemCode::CurrencyMismatch,
             format!(
                 "account {} holds {}, not {currency}",
                 account.number, account.currency
@@ -544,7 +545,7 @@ async fn check_daily_limit(
         let used = total - amount;
         let left = (limit - used).max(Decimal::ZERO);
         return Err(ApiError::refused(
-            "daily_limit_exceeded",
+            ProblemCode::DailyLimitExceeded,
             format!(
                 "this transfer would exceed the daily limit of {} {currency}; {} {currency} is left today",
                 crate::domain::money::format_in_scale(limit, currency),
@@ -572,15 +573,15 @@ pub fn check_floor(account: &AccountRow, signed_amount: Decimal) -> Result<(), A
 pub fn insufficient(account: &AccountRow) -> ApiError {
     match (account.ledger, account.normal_side) {
         (Some(InternalLedger::TellerDrawer), _) => ApiError::refused(
-            "drawer_cash_insufficient",
+            ProblemCode::DrawerCashInsufficient,
             "the drawer does not hold enough cash for this",
         ),
         (Some(_), NormalSide::Debit) => ApiError::refused(
-            "vault_cash_insufficient",
+            ProblemCode::VaultCashInsufficient,
             "the vault does not hold enough cash for this",
         ),
         _ => ApiError::refused(
-            "insufficient_funds",
+            ProblemCode::InsufficientFunds,
             "the available balance is not enough for this amount",
         ),
     }
@@ -605,7 +606,7 @@ async fn drawer_number(
         .map(|drawer| drawer.account_number)
         .ok_or_else(|| {
             ApiError::refused(
-                "drawer_not_open",
+                ProblemCode::DrawerNotOpen,
                 format!("open your {currency} cash drawer before handling {currency} cash"),
             )
         })
@@ -618,7 +619,7 @@ pub async fn vault_number(conn: &mut PgConnection, currency: &str) -> Result<Str
         .map(|vault| vault.number)
         .ok_or_else(|| {
             ApiError::refused(
-                "no_vault_for_currency",
+                ProblemCode::NoVaultForCurrency,
                 format!("the branch holds no {currency} cash"),
             )
         })
@@ -641,7 +642,7 @@ pub async fn find(state: &AppState, user: &SessionUser, id: Uuid) -> Result<Tran
             Ok(row)
         }
         _ => Err(ApiError::NotFound {
-            code: "transfer_not_found",
+            code: ProblemCode::TransferNotFound,
             detail: "no such transfer",
         }),
     }
@@ -660,7 +661,7 @@ pub async fn find_by_key(
     })
     .await?;
     record.map(|r| r.response_body).ok_or(ApiError::NotFound {
-        code: "transfer_not_found",
+        code: ProblemCode::TransferNotFound,
         detail: "no completed request of yours has this Idempotency-Key; nothing was moved",
     })
 }

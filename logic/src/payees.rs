@@ -1,5 +1,6 @@
 //! A customer's saved payees.
 
+use bank_api::ProblemCode;
 use uuid::Uuid;
 
 use crate::auth::SessionUser;
@@ -13,8 +14,10 @@ pub const PAYEES_MAX: i64 = 100;
 const NICKNAME_MAX_CHARS: usize = 40;
 
 fn customer_of(user: &SessionUser) -> Result<Uuid, ApiError> {
-    user.customer_id
-        .ok_or(ApiError::Forbidden("payees belong to customers"))
+    user.customer_id.ok_or(ApiError::Forbidden {
+        code: ProblemCode::Forbidden,
+        detail: "payees belong to customers",
+    })
 }
 
 fn response(row: data::payees::PayeeRow) -> PayeeResponse {
@@ -62,7 +65,7 @@ pub async fn add(
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         if data::payees::count_payees(&mut tx, customer).await? >= PAYEES_MAX {
             return Err(ApiError::refused(
-                "too_many_payees",
+                ProblemCode::TooManyPayees,
                 format!("keep at most {PAYEES_MAX} payees"),
             ));
         }
@@ -77,7 +80,7 @@ pub async fn add(
             .map_err(|e| match e.violation() {
                 Some(data::Violation::Other(name)) if name == "payees_nickname_key" => {
                     ApiError::Conflict {
-                        code: "nickname_taken",
+                        code: ProblemCode::NicknameTaken,
                         detail: "you already have a payee with this nickname".into(),
                     }
                 }
@@ -101,7 +104,7 @@ pub async fn remove(state: &AppState, user: &SessionUser, id: Uuid) -> Result<()
         Ok(())
     } else {
         Err(ApiError::NotFound {
-            code: "payee_not_found",
+            code: ProblemCode::PayeeNotFound,
             detail: "no such payee",
         })
     }

@@ -4,6 +4,7 @@
 //! transfer is resolved at most once however many requests race for it.
 
 use axum::http::StatusCode;
+use bank_api::ProblemCode;
 use data::accounts::AccountKind;
 use data::holds::NewHold;
 use data::pending::{NewPending, PendingRow, PendingStatus};
@@ -53,7 +54,7 @@ impl PendingOrder {
 
 fn not_found() -> ApiError {
     ApiError::NotFound {
-        code: "pending_transfer_not_found",
+        code: ProblemCode::PendingTransferNotFound,
         detail: "no pending transfer of yours has this id",
     }
 }
@@ -73,7 +74,7 @@ pub async fn create(
     authorise(&actor)?;
     if order.debit == order.credit {
         return Err(ApiError::refused(
-            "same_account",
+            ProblemCode::SameAccount,
             "the two accounts of a transfer must differ",
         ));
     }
@@ -221,7 +222,7 @@ pub async fn resolve(
         Err(()) => {
             expire(state, id).await?;
             Err(ApiError::Conflict {
-                code: "pending_transfer_expired",
+                code: ProblemCode::PendingTransferExpired,
                 detail: "the pending transfer expired and was voided; its funds are released"
                     .into(),
             })
@@ -250,7 +251,7 @@ async fn resolve_once(
         .ok_or_else(not_found)?;
     if row.status != PendingStatus::Pending {
         return Err(Stop::Error(ApiError::Conflict {
-            code: "pending_transfer_resolved",
+            code: ProblemCode::PendingTransferResolved,
             detail: format!(
                 "the pending transfer was already {}",
                 match row.status {
@@ -278,7 +279,7 @@ async fn resolve_once(
             };
             if amount.value() > row.amount {
                 return Err(Stop::Error(ApiError::invalid(
-                    "amount_exceeds_pending",
+                    ProblemCode::AmountExceedsPending,
                     "amount",
                     "a pending transfer posts for at most the amount it holds",
                 )));
@@ -401,7 +402,7 @@ pub fn timeout(seconds: Option<i64>) -> Result<i64, ApiError> {
         None => Ok(DEFAULT_TIMEOUT_S),
         Some(s) if (1..=MAX_TIMEOUT_S).contains(&s) => Ok(s),
         Some(_) => Err(ApiError::invalid(
-            "invalid_timeout",
+            ProblemCode::InvalidTimeout,
             "timeout_seconds",
             format!("a pending transfer holds its funds for 1 to {MAX_TIMEOUT_S} seconds"),
         )),

@@ -2,6 +2,7 @@
 //! hold no state. Only the presentation service may use it; the records are opaque here: keyed
 //! by a digest of the session cookie and encrypted with a key derived from it.
 
+use bank_api::ProblemCode;
 use time::OffsetDateTime;
 
 use crate::auth::Service;
@@ -21,7 +22,7 @@ pub struct RecordKey(Vec<u8>);
 impl RecordKey {
     pub fn parse(hex: &str) -> Result<Self, ApiError> {
         let invalid = || ApiError::NotFound {
-            code: "portal_session_not_found",
+            code: ProblemCode::PortalSessionNotFound,
             detail: "no such session",
         };
         if hex.len() != 64 {
@@ -39,9 +40,10 @@ fn require_portal(service: &Service) -> Result<(), ApiError> {
     if service.name == PORTAL_SERVICE {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(
-            "only the presentation tier keeps portal sessions",
-        ))
+        Err(ApiError::Forbidden {
+            code: ProblemCode::Forbidden,
+            detail: "only the presentation tier keeps portal sessions",
+        })
     }
 }
 
@@ -49,7 +51,13 @@ fn decode(record: &PortalSessionRecord) -> Result<Vec<u8>, ApiError> {
     use base64::Engine;
     let payload = base64::engine::general_purpose::STANDARD
         .decode(record.payload.as_bytes())
-        .map_err(|_| ApiError::invalid("invalid_field", "payload", "payload is not base64"))?;
+        .map_err(|_| {
+            ApiError::invalid(
+                ProblemCode::InvalidField,
+                "payload",
+                "payload is not base64",
+            )
+        })?;
     if payload.len() > PAYLOAD_MAX_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
@@ -74,7 +82,7 @@ pub async fn create(
         Ok(())
     } else {
         Err(ApiError::Conflict {
-            code: "portal_session_exists",
+            code: ProblemCode::PortalSessionExists,
             detail: "this session id is taken".into(),
         })
     }
@@ -108,7 +116,7 @@ pub async fn load(
     })
     .await?;
     let (payload, expires_at): (Vec<u8>, OffsetDateTime) = row.ok_or(ApiError::NotFound {
-        code: "portal_session_not_found",
+        code: ProblemCode::PortalSessionNotFound,
         detail: "no such session",
     })?;
     Ok(PortalSessionRecord {

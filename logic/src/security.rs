@@ -1,6 +1,7 @@
 //! A user's own security settings: the TOTP second factor and its recovery codes, the password,
 //! and the list of live sessions.
 
+use bank_api::ProblemCode;
 use data::PgConnection;
 use data::users::UserRow;
 use totp_rs::{Algorithm, Builder, Totp};
@@ -145,7 +146,7 @@ pub async fn enrol_totp(
         };
         let (Some(password), Some(code)) = (password, code) else {
             return Err(ApiError::invalid(
-                "reauthentication_required",
+                ProblemCode::ReauthenticationRequired,
                 missing,
                 "two-step sign-in is on: replacing it needs your password and a current code",
             ));
@@ -191,14 +192,14 @@ pub async fn confirm_totp(
             .ok_or_else(|| ApiError::Internal("signed-in user vanished".into()))?;
         let Some(pending) = &row.totp_pending_secret else {
             return Err(ApiError::refused(
-                "totp_not_pending",
+                ProblemCode::TotpNotPending,
                 "start the enrolment first",
             ));
         };
         let pending = open_secret(&state.server_key, row.id, pending)?;
         let Some(step) = totp(pending.secret(), &row.username)?.check_current(&code) else {
             return Err(ApiError::invalid(
-                "invalid_second_factor",
+                ProblemCode::InvalidSecondFactor,
                 "code",
                 "the code is not correct; check the time on your phone and try the next code",
             ));
@@ -247,7 +248,7 @@ pub async fn change_password(
     password::check_policy(&new)?;
     if new == current {
         return Err(ApiError::invalid(
-            "weak_password",
+            ProblemCode::WeakPassword,
             "new_password",
             "choose a password you have not used here",
         ));
@@ -286,7 +287,7 @@ async fn verify_own_password(
         || !password::verify(password, row.password_hash).await
     {
         return Err(ApiError::invalid(
-            "invalid_current_password",
+            ProblemCode::InvalidCurrentPassword,
             field,
             "your current password is not correct",
         ));
@@ -316,7 +317,7 @@ async fn verify_own_code(state: &AppState, user: &SessionUser, code: &str) -> Re
     .await?;
     if !accepted {
         return Err(ApiError::invalid(
-            "invalid_second_factor",
+            ProblemCode::InvalidSecondFactor,
             "code",
             "the code is not correct",
         ));

@@ -17,7 +17,7 @@ pub enum PageError {
     Forbidden,
     /// The logic tier refused what a link or form asked (an edited address, say): nothing changed.
     #[error("refused: {0}")]
-    BadRequest(String),
+    BadRequest(bank_api::ProblemCode),
     #[error("the bank is not reachable: {0}")]
     Unavailable(String),
     #[error("internal: {0}")]
@@ -41,7 +41,7 @@ impl From<LogicError> for PageError {
             LogicError::Problem(problem) if problem.status == 404 => PageError::NotFound,
             LogicError::Problem(problem) if problem.status == 403 => PageError::Forbidden,
             LogicError::Problem(problem) if matches!(problem.status, 400 | 422) => {
-                PageError::BadRequest(problem.code.clone())
+                PageError::BadRequest(problem.code)
             }
             LogicError::Problem(_) => PageError::Internal(error.to_string()),
         }

@@ -68,13 +68,16 @@ pub fn app(settings: &Settings) -> anyhow::Result<Router> {
         logic,
         secure_cookies: settings.secure_cookies,
     };
-    metrics::handle();
+    bank_api::metrics::handle();
     Ok(Router::new()
         .merge(pages::router())
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))
-        .route_layer(axum::middleware::from_fn(metrics::track))
+        .route_layer(axum::middleware::from_fn_with_state(
+            &metrics::REQUESTS,
+            bank_api::metrics::track,
+        ))
         .nest_service("/static", ServeDir::new(&settings.static_dir))
         .fallback(|| async { error::PageError::NotFound })
         .layer(axum::middleware::from_fn(middleware::verify_csrf))

@@ -1,54 +1,13 @@
-//! `/metrics` in Prometheus text format: pages by route, method and status, with latencies.
+//! `/metrics` of the portal: the shared request series (`bank_api::metrics`) under
+//! `portal_requests_total` and `portal_request_duration_seconds`.
 
-use std::sync::OnceLock;
-use std::time::Instant;
+use bank_api::metrics::RequestSeries;
 
-use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
-use axum::response::Response;
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-
-/// The process-wide recorder, installed on first use.
-pub fn handle() -> &'static PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE.get_or_init(|| {
-        let recorder = PrometheusBuilder::new()
-            .set_buckets_for_metric(
-                Matcher::Suffix("duration_seconds".into()),
-                // Seconds: from a cached read to a request that waited out a failover.
-                &[
-                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0,
-                    30.0,
-                ],
-            )
-            .expect("valid buckets")
-            .build_recorder();
-        let handle = recorder.handle();
-        // A second installation (several apps in one test process) keeps the first recorder.
-        let _ = metrics::set_global_recorder(recorder);
-        handle
-    })
-}
-
-/// Counts and times every routed request by its route template, never by its raw path.
-pub async fn track(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let method = request.method().to_string();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let labels = [
-        ("route", route),
-        ("method", method),
-        ("status", response.status().as_u16().to_string()),
-    ];
-    metrics::counter!("portal_requests_total", &labels).increment(1);
-    metrics::histogram!("portal_request_duration_seconds", &labels).record(started.elapsed());
-    response
-}
+pub static REQUESTS: RequestSeries = RequestSeries {
+    total: "portal_requests_total",
+    duration: "portal_request_duration_seconds",
+};
 
 pub async fn render() -> String {
-    handle().render()
+    bank_api::metrics::handle().render()
 }

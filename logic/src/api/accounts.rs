@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use bank_api::ProblemCode;
 use data::accounts::Product;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -336,7 +337,7 @@ async fn release_hold(
     Path(id): Path<String>,
 ) -> Result<Json<crate::wire::HoldResponse>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound {
-        code: "hold_not_found",
+        code: ProblemCode::HoldNotFound,
         detail: "no such hold",
     })?;
     Ok(Json(

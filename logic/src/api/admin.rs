@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use bank_api::ProblemCode;
 use data::users::Role;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -84,7 +85,7 @@ async fn update_staff(
     ApiJson(request): ApiJson<UpdateStaffRequest>,
 ) -> Result<Json<StaffResponse>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound {
-        code: "staff_not_found",
+        code: ProblemCode::StaffNotFound,
         detail: "no such member of staff",
     })?;
     Ok(Json(

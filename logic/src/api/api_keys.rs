@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use bank_api::ProblemCode;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,7 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 fn key_id(id: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id).map_err(|_| ApiError::NotFound {
-        code: "api_key_not_found",
+        code: ProblemCode::ApiKeyNotFound,
         detail: "there is no API key with this id",
     })
 }

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use bank_api::ProblemCode;
 use data::approvals::{ApprovalFilter, ApprovalStatus};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -83,7 +84,7 @@ async fn list(
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id).map_err(|_| ApiError::NotFound {
-        code: "approval_not_found",
+        code: ProblemCode::ApprovalNotFound,
         detail: "no such approval request",
     })
 }

@@ -35,8 +35,7 @@ pub struct ProblemDoc {
     #[schema(example = "the available balance is not enough for this amount")]
     detail: String,
     /// Stable, machine-readable: branch on this, never on `detail`.
-    #[schema(example = "insufficient_funds")]
-    code: String,
+    code: bank_api::ProblemCode,
     /// The request field at fault, when there is one (`transfers[2].amount` in a batch).
     field: Option<String>,
     /// The request's id (also in the `X-Request-Id` header): quote it to the bank.

@@ -1,5 +1,6 @@
 //! `/v1/drawers`: a teller's cash drawer, from opening to the count at closing.
 
+use bank_api::ProblemCode;
 use std::collections::BTreeMap;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -87,7 +88,7 @@ async fn list(
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id).map_err(|_| ApiError::NotFound {
-        code: "drawer_not_found",
+        code: ProblemCode::DrawerNotFound,
         detail: "no such drawer",
     })
 }
@@ -131,7 +132,7 @@ async fn vault_transfer(
     let drawer = crate::drawers::get(&state, &signed_in.user, parse_id(&id)?).await?;
     if drawer.state != "open" || drawer.teller != signed_in.user.username {
         return Err(ApiError::refused(
-            "drawer_not_open",
+            ProblemCode::DrawerNotOpen,
             "this is not an open drawer of yours",
         ));
     }

@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use bank_api::ProblemCode;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -27,12 +28,12 @@ where
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(match rejection {
                 JsonRejection::JsonDataError(e) => ApiError::Invalid {
-                    code: "invalid_request",
+                    code: ProblemCode::InvalidRequest,
                     detail: e.body_text(),
                     field: None,
                 },
                 JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest {
-                    code: "malformed_json",
+                    code: ProblemCode::MalformedJson,
                     detail: e.body_text(),
                 },
                 JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
@@ -40,7 +41,7 @@ where
                     ApiError::PayloadTooLarge
                 }
                 other => ApiError::BadRequest {
-                    code: "malformed_request",
+                    code: ProblemCode::MalformedRequest,
                     detail: other.body_text(),
                 },
             }),
@@ -67,7 +68,7 @@ where
                     ApiError::PayloadTooLarge
                 } else {
                     ApiError::BadRequest {
-                        code: "malformed_request",
+                        code: ProblemCode::MalformedRequest,
                         detail: rejection.body_text(),
                     }
                 }
@@ -80,13 +81,13 @@ where
             .map_err(|e: serde_json::Error| {
                 if e.is_data() {
                     ApiError::Invalid {
-                        code: "invalid_request",
+                        code: ProblemCode::InvalidRequest,
                         detail: e.to_string(),
                         field: None,
                     }
                 } else {
                     ApiError::BadRequest {
-                        code: "malformed_json",
+                        code: ProblemCode::MalformedJson,
                         detail: e.to_string(),
                     }
                 }
@@ -109,12 +110,12 @@ where
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::Invalid {
-                code: "invalid_query",
+                code: ProblemCode::InvalidQuery,
                 detail: e.body_text(),
                 field: None,
             }),
             Err(other) => Err(ApiError::BadRequest {
-                code: "invalid_query",
+                code: ProblemCode::InvalidQuery,
                 detail: other.body_text(),
             }),
         }
@@ -157,11 +158,11 @@ impl<S: Send + Sync> FromRequestParts<S> for RequiredIdempotencyKey {
             .headers
             .get("idempotency-key")
             .ok_or(ApiError::BadRequest {
-                code: "idempotency_key_missing",
+                code: ProblemCode::IdempotencyKeyMissing,
                 detail: "money-moving requests need an Idempotency-Key header".into(),
             })?;
         let text = value.to_str().map_err(|_| ApiError::BadRequest {
-            code: "idempotency_key_invalid",
+            code: ProblemCode::IdempotencyKeyInvalid,
             detail: "Idempotency-Key must be visible ASCII".into(),
         })?;
         Ok(Self(IdempotencyKey::parse(text)?))

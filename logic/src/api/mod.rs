@@ -29,6 +29,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use bank_api::ProblemCode;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -75,16 +76,19 @@ pub fn router_and_openapi(state: AppState) -> (Router, serde_json::Value) {
         .split_for_parts();
     let openapi = docs::finish(openapi);
     let published = docs::Published::new(&openapi);
-    metrics::handle();
+    bank_api::metrics::handle();
     let router = Router::new()
         .merge(v1)
         .merge(docs::router(published))
         .merge(health::router())
         .route("/metrics", axum::routing::get(metrics::render))
-        .route_layer(middleware::from_fn(metrics::track))
+        .route_layer(middleware::from_fn_with_state(
+            &metrics::REQUESTS,
+            bank_api::metrics::track,
+        ))
         .fallback(|| async {
             ApiError::NotFound {
-                code: "route_not_found",
+                code: ProblemCode::RouteNotFound,
                 detail: "there is no such endpoint",
             }
         })

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use bank_api::ProblemCode;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -62,7 +63,7 @@ async fn remove(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound {
-        code: "payee_not_found",
+        code: ProblemCode::PayeeNotFound,
         detail: "no such payee",
     })?;
     crate::payees::remove(&state, &signed_in.user, id).await?;

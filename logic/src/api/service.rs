@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use bank_api::ProblemCode;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -39,7 +40,7 @@ fn actor<'a>(signed_in: &'a SignedIn, request_id: &'a RequestId) -> Actor<'a> {
 
 fn pending_id(id: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id).map_err(|_| ApiError::NotFound {
-        code: "pending_transfer_not_found",
+        code: ProblemCode::PendingTransferNotFound,
         detail: "no pending transfer of yours has this id",
     })
 }
@@ -311,7 +312,7 @@ async fn events(
         Some(seconds) if seconds <= crate::events::WAIT_MAX_S => seconds,
         Some(_) => {
             return Err(ApiError::invalid(
-                "invalid_query",
+                ProblemCode::InvalidQuery,
                 "wait",
                 format!("wait is 0 to {} seconds", crate::events::WAIT_MAX_S),
             ));

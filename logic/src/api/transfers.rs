@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use bank_api::ProblemCode;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -94,7 +95,7 @@ async fn read(
     Path(id): Path<String>,
 ) -> Result<Json<TransferResponse>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound {
-        code: "transfer_not_found",
+        code: ProblemCode::TransferNotFound,
         detail: "no such transfer",
     })?;
     let row = crate::ledger::find(&state, &signed_in.user, id).await?;
@@ -138,7 +139,7 @@ async fn reverse(
     ApiJson(request): ApiJson<ReversalRequest>,
 ) -> Result<Outcome, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound {
-        code: "transfer_not_found",
+        code: ProblemCode::TransferNotFound,
         detail: "no such transfer",
     })?;
     let reason = crate::domain::text::required("reason", &request.reason, 200)?;

@@ -19,6 +19,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use bank_api::ProblemCode;
 use data::users::Role;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -70,7 +71,10 @@ impl SessionUser {
         if roles.contains(&self.role) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden("your role does not allow this"))
+            Err(ApiError::Forbidden {
+                code: ProblemCode::Forbidden,
+                detail: "your role does not allow this",
+            })
         }
     }
 }
@@ -125,7 +129,7 @@ pub async fn require_service(
         }
     } else {
         ApiError::TooManyRequests {
-            code: "rate_limited",
+            code: ProblemCode::RateLimited,
             detail: "this API key has used up its rate limit; retry after the Retry-After seconds",
             retry_after_s: decision.retry_after_s,
         }
@@ -146,9 +150,10 @@ fn key_may_call(caller: &Caller, request: &Request) -> Result<(), ApiError> {
         .map(|p| p.as_str().trim_start_matches("/v1"))
         .unwrap_or_default();
     let Some(scope) = scopes::required_scope(request.method(), path) else {
-        return Err(ApiError::Forbidden(
-            "API keys cannot call this endpoint; it serves signed-in users",
-        ));
+        return Err(ApiError::Forbidden {
+            code: ProblemCode::Forbidden,
+            detail: "API keys cannot call this endpoint; it serves signed-in users",
+        });
     };
     match &caller.user {
         UserState::Valid(user) if user.scopes.contains(&scope) => Ok(()),
@@ -161,7 +166,7 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErr
         .get(SERVICE_KEY_HEADER)
         .and_then(|v| v.to_str().ok())
         .ok_or(ApiError::Unauthenticated {
-            code: "service_credential_missing",
+            code: ProblemCode::ServiceCredentialMissing,
             detail: "every call must carry the calling service's credential in X-Api-Key",
         })?;
     let token = match headers.get(header::AUTHORIZATION) {
@@ -173,7 +178,7 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErr
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .map(str::trim)
                 .ok_or(ApiError::Unauthenticated {
-                    code: "session_invalid",
+                    code: ProblemCode::SessionInvalid,
                     detail: "the Authorization header must be 'Bearer <session token>'",
                 })?,
         ),
@@ -192,13 +197,13 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErr
     })
     .await?;
     let service = callers.service.ok_or(ApiError::Unauthenticated {
-        code: "service_credential_invalid",
+        code: ProblemCode::ServiceCredentialInvalid,
         detail: "the API key is not valid: unknown, rotated or revoked",
     })?;
     if let Some((account_id, account_name)) = service.service_account.clone() {
         if token.is_some() {
             return Err(ApiError::BadRequest {
-                code: "bearer_with_api_key",
+                code: ProblemCode::BearerWithApiKey,
                 detail: "an API key acts as its own service account; send no Authorization header"
                     .into(),
             });
@@ -286,11 +291,11 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
                 service: caller.service,
             }),
             UserState::Absent => Err(ApiError::Unauthenticated {
-                code: "session_required",
+                code: ProblemCode::SessionRequired,
                 detail: "sign in first: send 'Authorization: Bearer <session token>'",
             }),
             UserState::Rejected => Err(ApiError::Unauthenticated {
-                code: "session_invalid",
+                code: ProblemCode::SessionInvalid,
                 detail: "the session has expired or was signed out; sign in again",
             }),
         }

@@ -3,6 +3,7 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use bank_api::ProblemCode;
 
 use crate::error::ApiError;
 
@@ -15,7 +16,7 @@ pub fn check_policy(password: &str) -> Result<(), ApiError> {
     let chars = password.chars().count();
     if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&chars) {
         return Err(ApiError::invalid(
-            "weak_password",
+            ProblemCode::WeakPassword,
             "password",
             format!("a password has {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters"),
         ));

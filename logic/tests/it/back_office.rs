@@ -275,9 +275,14 @@ async fn a_reversal_needs_a_different_supervisor_and_happens_once() {
     assert_eq!(problem_code(second).await, "reversal_pending");
     // The maker cannot approve, nor can a teller or the customer.
     let approve = format!("/v1/approvals/{approval}/approve");
-    for token in [&supervisor, &teller, &alice.token] {
+    for (token, code) in [
+        (&supervisor, "own_request"),
+        (&teller, "forbidden"),
+        (&alice.token, "forbidden"),
+    ] {
         let response = app.post(&approve, token, &json!({})).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(problem_code(response).await, code);
     }
     // Nor by writing to the database directly.
     let mut conn = app.state.pool.acquire().await.unwrap();

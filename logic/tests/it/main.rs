@@ -14,6 +14,7 @@ mod contract;
 mod customers;
 mod idempotency;
 mod pagination;
+mod problem_codes;
 mod roles;
 mod security;
 mod service_api;

@@ -6,6 +6,7 @@ pub mod types;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bank_api::ProblemCode;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -34,7 +35,7 @@ impl std::fmt::Debug for Logic {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Problem {
     pub status: u16,
-    pub code: String,
+    pub code: ProblemCode,
     #[serde(default)]
     pub detail: String,
     pub field: Option<String>,
@@ -51,16 +52,19 @@ pub enum LogicError {
 }
 
 impl LogicError {
-    pub fn code(&self) -> Option<&str> {
+    pub fn code(&self) -> Option<ProblemCode> {
         match self {
-            LogicError::Problem(problem) => Some(&problem.code),
+            LogicError::Problem(problem) => Some(problem.code),
             LogicError::Unavailable(_) => None,
         }
     }
 
     /// Whether the user's session at the logic tier has ended (expired, revoked, idle).
     pub fn is_signed_out(&self) -> bool {
-        matches!(self.code(), Some("session_invalid" | "session_required"))
+        matches!(
+            self.code(),
+            Some(ProblemCode::SessionInvalid | ProblemCode::SessionRequired)
+        )
     }
 }
 
@@ -148,7 +152,7 @@ impl Logic {
         }
         let problem = response.json::<Problem>().await.unwrap_or(Problem {
             status: status.as_u16(),
-            code: "unexpected".into(),
+            code: ProblemCode::Unrecognised,
             detail: String::new(),
             field: None,
         });

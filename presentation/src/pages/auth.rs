@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use bank_api::ProblemCode;
 use serde::Deserialize;
 
 use crate::error::PageError;
@@ -129,7 +130,7 @@ async fn sign_in(
             finish_sign_in(&state, &visitor, session).await
         }
         Err(LogicError::Problem(problem)) => {
-            let status = if problem.code == "sign_in_throttled" {
+            let status = if problem.code == ProblemCode::SignInThrottled {
                 StatusCode::TOO_MANY_REQUESTS
             } else {
                 StatusCode::UNAUTHORIZED
@@ -139,7 +140,7 @@ async fn sign_in(
                 signed_in: false,
                 section: "",
                 username: form.username.chars().take(64).collect(),
-                error: Some(super::plain_language(&problem.code)),
+                error: Some(super::plain_language(problem.code)),
                 notice: None,
             };
             Ok((status, page).into_response())
@@ -240,7 +241,7 @@ async fn code(
         .await
     {
         Ok((_, session)) => finish_sign_in(&state, &visitor, session).await,
-        Err(LogicError::Problem(problem)) if problem.code == "challenge_invalid" => {
+        Err(LogicError::Problem(problem)) if problem.code == ProblemCode::ChallengeInvalid => {
             Ok(Redirect::to("/sign-in").into_response())
         }
         Err(LogicError::Problem(problem)) => {
@@ -249,7 +250,7 @@ async fn code(
                 signed_in: false,
                 section: "",
                 username,
-                error: Some(super::plain_language(&problem.code)),
+                error: Some(super::plain_language(problem.code)),
             };
             Ok((StatusCode::UNAUTHORIZED, page).into_response())
         }

@@ -8,6 +8,7 @@ mod staff;
 mod transfer;
 
 use axum::Router;
+use bank_api::ProblemCode;
 
 use crate::state::AppState;
 
@@ -44,43 +45,45 @@ pub fn parse_day(text: &str) -> Result<Option<time::Date>, &'static str> {
 }
 
 /// Turns a logic-tier problem code into plain language for the field it concerns.
-pub fn plain_language(code: &str) -> &'static str {
+pub fn plain_language(code: ProblemCode) -> &'static str {
     match code {
-        "insufficient_funds" => {
+        ProblemCode::InsufficientFunds => {
             "There is not enough money available in this account for that amount."
         }
-        "invalid_amount" => {
+        ProblemCode::InvalidAmount => {
             "Enter an amount greater than zero, with at most two decimals, such as 25.00."
         }
-        "invalid_account_number" => {
+        ProblemCode::InvalidAccountNumber => {
             "This account number is not valid. Check it and try again: it has 10 digits."
         }
-        "account_not_found" => {
+        ProblemCode::AccountNotFound => {
             "We could not find an open account with this number that you can use."
         }
-        "account_not_open" => "This account cannot send or receive money at the moment.",
-        "currency_mismatch" => "The two accounts hold different currencies.",
-        "same_account" => "Choose two different accounts.",
-        "invalid_field" => "Check this field.",
-        "nickname_taken" => "You already have a payee with this nickname.",
-        "too_many_payees" => "You have the most payees we keep. Remove one first.",
-        "invalid_credentials" => "The username or password is not correct.",
-        "sign_in_throttled" => {
+        ProblemCode::AccountNotOpen => "This account cannot send or receive money at the moment.",
+        ProblemCode::CurrencyMismatch => "The two accounts hold different currencies.",
+        ProblemCode::SameAccount => "Choose two different accounts.",
+        ProblemCode::InvalidField => "Check this field.",
+        ProblemCode::NicknameTaken => "You already have a payee with this nickname.",
+        ProblemCode::TooManyPayees => "You have the most payees we keep. Remove one first.",
+        ProblemCode::InvalidCredentials => "The username or password is not correct.",
+        ProblemCode::SignInThrottled => {
             "Too many attempts. For your security, wait a little (up to 15 minutes) before trying again."
         }
-        "second_factor_throttled" => {
+        ProblemCode::SecondFactorThrottled => {
             "Too many wrong codes. For your security, wait a little (up to 15 minutes) before trying again."
         }
-        "invalid_second_factor" => {
+        ProblemCode::InvalidSecondFactor => {
             "That code is not correct. Use the newest code from your app, or a recovery code."
         }
-        "challenge_invalid" => "This sign-in has expired. Please sign in again.",
-        "invalid_current_password" => "Your current password is not correct.",
-        "weak_password" => {
+        ProblemCode::ChallengeInvalid => "This sign-in has expired. Please sign in again.",
+        ProblemCode::InvalidCurrentPassword => "Your current password is not correct.",
+        ProblemCode::WeakPassword => {
             "Choose a new password of at least 12 characters that you have not used here."
         }
-        "statement_too_long" => "This period is too long for one statement. Choose a shorter one.",
-        "invalid_query" => "Check the dates: the first must not be after the second.",
+        ProblemCode::StatementTooLong => {
+            "This period is too long for one statement. Choose a shorter one."
+        }
+        ProblemCode::InvalidQuery => "Check the dates: the first must not be after the second.",
         _ => "We could not do this. Check the details and try again.",
     }
 }

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use bank_api::ProblemCode;
 use serde::Deserialize;
 
 use crate::error::PageError;
@@ -81,8 +82,8 @@ async fn add(
         Ok(_) => Ok(Redirect::to("/payees").into_response()),
         Err(error) if error.is_signed_out() => Err(error.into()),
         Err(LogicError::Problem(problem)) => {
-            let message = match (problem.code.as_str(), problem.field.as_deref()) {
-                ("invalid_field", Some("nickname")) => {
+            let message = match (problem.code, problem.field.as_deref()) {
+                (ProblemCode::InvalidField, Some("nickname")) => {
                     "Give the payee a nickname of up to 40 characters."
                 }
                 (code, _) => super::plain_language(code),

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use bank_api::ProblemCode;
 use serde::Deserialize;
 
 use crate::error::PageError;
@@ -103,7 +104,7 @@ async fn change_password(
         Err(error) if error.is_signed_out() => Err(error.into()),
         Err(LogicError::Problem(problem)) => {
             let messages = Messages {
-                password_error: Some(super::plain_language(&problem.code)),
+                password_error: Some(super::plain_language(problem.code)),
                 ..Messages::default()
             };
             Ok((
@@ -202,7 +203,7 @@ async fn confirm_totp(
             .into_response())
         }
         Err(error) if error.is_signed_out() => Err(error.into()),
-        Err(LogicError::Problem(problem)) if problem.code == "invalid_second_factor" => {
+        Err(LogicError::Problem(problem)) if problem.code == ProblemCode::InvalidSecondFactor => {
             // The code the customer is looking at again; without one, setting up starts over.
             let Some(enrolment) = customer.visitor.pending_totp().await? else {
                 return Ok(Redirect::to("/security").into_response());
@@ -210,7 +211,7 @@ async fn confirm_totp(
             let page = enrol_page(
                 &customer,
                 enrolment,
-                Some(super::plain_language(&problem.code)),
+                Some(super::plain_language(problem.code)),
             )?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
@@ -246,7 +247,7 @@ async fn disable_totp(
         Err(error) if error.is_signed_out() => Err(error.into()),
         Err(LogicError::Problem(problem)) => {
             let messages = Messages {
-                totp_error: Some(super::plain_language(&problem.code)),
+                totp_error: Some(super::plain_language(problem.code)),
                 ..Messages::default()
             };
             Ok((

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use bank_api::ProblemCode;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -99,19 +100,18 @@ impl FieldErrors {
     }
 
     /// Places a logic-tier refusal next to the field it concerns.
-    fn from_problem(code: &str, field: Option<&str>) -> Self {
+    fn from_problem(code: ProblemCode, field: Option<&str>) -> Self {
         let message = Some(super::plain_language(code));
         let mut errors = Self::default();
         match (code, field) {
-            ("insufficient_funds" | "invalid_amount", _) | (_, Some("amount")) => {
-                errors.amount = message
-            }
+            (ProblemCode::InsufficientFunds | ProblemCode::InvalidAmount, _)
+            | (_, Some("amount")) => errors.amount = message,
             (
-                "account_not_found"
-                | "invalid_account_number"
-                | "same_account"
-                | "account_not_open"
-                | "currency_mismatch",
+                ProblemCode::AccountNotFound
+                | ProblemCode::InvalidAccountNumber
+                | ProblemCode::SameAccount
+                | ProblemCode::AccountNotOpen
+                | ProblemCode::CurrencyMismatch,
                 _,
             )
             | (_, Some("credit_account")) => errors.to = message,
@@ -259,15 +259,15 @@ async fn prepare(
     if to.is_empty() {
         errors.to = Some("Choose where the money goes, or enter an account number.");
     } else if to.len() != 10 || !to.bytes().all(|b| b.is_ascii_digit()) {
-        errors.to = Some(super::plain_language("invalid_account_number"));
+        errors.to = Some(super::plain_language(ProblemCode::InvalidAccountNumber));
     } else if to == form.from_account {
-        errors.to = Some(super::plain_language("same_account"));
+        errors.to = Some(super::plain_language(ProblemCode::SameAccount));
     }
     let amount = form
         .amount()
         .filter(|a| *a > Decimal::ZERO && a.normalize().scale() <= 2);
     if amount.is_none() {
-        errors.amount = Some(super::plain_language("invalid_amount"));
+        errors.amount = Some(super::plain_language(ProblemCode::InvalidAmount));
     }
     if form.memo.chars().count() > 140 {
         errors.memo = Some("A reference has at most 140 characters.");
@@ -280,7 +280,7 @@ async fn prepare(
     };
     let available: Decimal = from.available_balance.parse().unwrap_or(Decimal::ZERO);
     if amount > available {
-        errors.amount = Some(super::plain_language("insufficient_funds"));
+        errors.amount = Some(super::plain_language(ProblemCode::InsufficientFunds));
         return Ok(Err(errors));
     }
     let to_label = if let Some(own) = accounts.iter().find(|a| a.number == to) {
@@ -416,12 +416,12 @@ async fn confirm(
                 .into_response())
         }
         Err(error) if error.is_signed_out() => Err(error.into()),
-        Err(LogicError::Problem(problem)) if problem.code == "idempotency_key_reused" => {
+        Err(LogicError::Problem(problem)) if problem.code == ProblemCode::IdempotencyKeyReused => {
             // The key already moved money with other details: never reuse it for these.
             Ok(Redirect::to(&receipt_url(&form.idempotency_key)).into_response())
         }
         Err(LogicError::Problem(problem)) => {
-            let errors = FieldErrors::from_problem(&problem.code, problem.field.as_deref());
+            let errors = FieldErrors::from_problem(problem.code, problem.field.as_deref());
             render_form(&state, &customer, form, errors).await
         }
     }

@@ -47,9 +47,8 @@ pub fn http() -> reqwest::ClientBuilder {
 
 impl Portal {
     pub async fn spawn() -> Self {
-        // Both tiers run in this one process, and a process has one metrics recorder: the
-        // portal's, since these tests read the portal's /metrics.
-        presentation::metrics::handle();
+        // Both tiers run in this one process and share its one metrics recorder.
+        bank_api::metrics::handle();
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()

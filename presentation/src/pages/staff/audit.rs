@@ -107,7 +107,7 @@ async fn page(
             None,
         ),
         Err(crate::logic::LogicError::Problem(problem)) if problem.status == 422 => {
-            (Vec::new(), None, Some(super::error_words(&problem.code)))
+            (Vec::new(), None, Some(super::refusal_words(problem.code)))
         }
         Err(error) => return Err(error.into()),
     };

@@ -7,6 +7,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use bank_api::ProblemCode;
 use serde::Deserialize;
 
 use super::{Messages, query_value, require};
@@ -145,7 +146,7 @@ async fn search(
                 &staff,
                 q,
                 None,
-                Some(super::error_words(&problem.code)),
+                Some(super::refusal_words(problem.code)),
             )
             .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
@@ -250,7 +251,7 @@ struct OnboardForm {
     login_password: String,
 }
 
-fn field_message(field: Option<&str>, code: &str) -> &'static str {
+fn field_message(field: Option<&str>, code: ProblemCode) -> &'static str {
     match (field, code) {
         (Some("full_name"), _) => "Enter the customer's full name.",
         (Some("email"), _) => "Enter an email address such as name@example.org.",
@@ -263,8 +264,8 @@ fn field_message(field: Option<&str>, code: &str) -> &'static str {
         (Some("username"), _) => {
             "Usernames have 3 to 64 letters, digits, dots, hyphens or underscores."
         }
-        (_, "weak_password") => "The first password needs at least 12 characters.",
-        (_, code) => super::error_words(code),
+        (_, ProblemCode::WeakPassword) => "The first password needs at least 12 characters.",
+        (_, code) => super::refusal_words(code),
     }
 }
 
@@ -293,7 +294,7 @@ async fn onboard(
         .into_response()),
         Err(error) if error.is_signed_out() => Err(error.into()),
         Err(LogicError::Problem(problem)) if problem.status != 403 => {
-            let message = field_message(problem.field.as_deref(), &problem.code);
+            let message = field_message(problem.field.as_deref(), problem.code);
             let field = problem.field.clone().unwrap_or_default();
             let page = new_customer_page(
                 &staff,

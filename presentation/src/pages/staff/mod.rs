@@ -14,6 +14,7 @@ mod drawer;
 use axum::Router;
 use axum::http::Method;
 use axum::response::{IntoResponse, Redirect, Response};
+use bank_api::ProblemCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -77,40 +78,57 @@ fn notice_words(code: &str) -> &'static str {
     }
 }
 
+/// The words for an `error=` code in a staff page's address: a refusal the portal made itself
+/// before any call (never a code of the logic tier's), or one of the logic tier's.
 fn error_words(code: &str) -> &'static str {
     match code {
-        "drawer_not_open" => "Open your cash drawer first.",
         "invalid_rate_limit" => "The rate limit is a whole number of requests a minute.",
-        "api_key_name_taken" => "A key with this name exists or existed; choose another name.",
-        "api_key_revoked" => "That key is revoked; issue a new one instead.",
-        "drawer_already_open" => "You already have an open drawer in this currency.",
-        "drawer_cash_insufficient" => "Your drawer does not hold enough cash for this.",
-        "vault_cash_insufficient" => "The vault does not hold enough cash for this.",
-        "balance_not_zero" => "The account still holds money: pay it out or transfer it first.",
-        "holds_active" => "Release the account's holds first.",
-        "approval_pending" => {
+        "invalid_count" => "Count whole pieces of each note and coin.",
+        code => refusal_words(ProblemCode::parse(code)),
+    }
+}
+
+/// The words for a refusal of the logic tier's, on a staff page.
+fn refusal_words(code: ProblemCode) -> &'static str {
+    match code {
+        ProblemCode::DrawerNotOpen => "Open your cash drawer first.",
+        ProblemCode::ApiKeyNameTaken => {
+            "A key with this name exists or existed; choose another name."
+        }
+        ProblemCode::ApiKeyRevoked => "That key is revoked; issue a new one instead.",
+        ProblemCode::DrawerAlreadyOpen => "You already have an open drawer in this currency.",
+        ProblemCode::DrawerCashInsufficient => "Your drawer does not hold enough cash for this.",
+        ProblemCode::VaultCashInsufficient => "The vault does not hold enough cash for this.",
+        ProblemCode::BalanceNotZero => {
+            "The account still holds money: pay it out or transfer it first."
+        }
+        ProblemCode::HoldsActive => "Release the account's holds first.",
+        ProblemCode::ApprovalPending => {
             "A request for this account is waiting for approval: decide it first."
         }
-        "account_closed" => "This account is closed.",
-        "account_not_frozen" => "This account is not frozen.",
-        "already_reversed" => "This transfer has already been reversed.",
-        "reversal_pending" => "A reversal of this transfer is already waiting for approval.",
-        "not_reversible" => "Only transfers and cash deposits and withdrawals can be reversed.",
-        "approval_decided" => "This request has already been decided.",
-        "approval_expired" => "This request expired before anyone decided it.",
-        "own_request" => "You made this request: a different supervisor must decide it.",
-        "forbidden" => "Your role does not allow this.",
-        "email_taken" => "Another customer has this email address.",
-        "username_taken" => "This username is taken.",
-        "daily_limit_exceeded" => "This is more than the customer's daily limit allows.",
-        "hold_not_active" => "This hold was already released or has expired.",
-        "hold_expiry_out_of_range" => {
+        ProblemCode::AccountClosed => "This account is closed.",
+        ProblemCode::AccountNotFrozen => "This account is not frozen.",
+        ProblemCode::AlreadyReversed => "This transfer has already been reversed.",
+        ProblemCode::ReversalPending => {
+            "A reversal of this transfer is already waiting for approval."
+        }
+        ProblemCode::NotReversible => {
+            "Only transfers and cash deposits and withdrawals can be reversed."
+        }
+        ProblemCode::ApprovalDecided => "This request has already been decided.",
+        ProblemCode::ApprovalExpired => "This request expired before anyone decided it.",
+        ProblemCode::OwnRequest => "You made this request: a different supervisor must decide it.",
+        ProblemCode::Forbidden => "Your role does not allow this.",
+        ProblemCode::EmailTaken => "Another customer has this email address.",
+        ProblemCode::UsernameTaken => "This username is taken.",
+        ProblemCode::DailyLimitExceeded => "This is more than the customer's daily limit allows.",
+        ProblemCode::HoldNotActive => "This hold was already released or has expired.",
+        ProblemCode::HoldExpiryOutOfRange => {
             "A hold lasts until the end of a day from today to a year ahead: enter that last day as year-month-day."
         }
-        "hold_guards_approval" => "This hold guards a request waiting for approval.",
-        "own_access" => "You cannot remove your own admin access.",
-        "invalid_count" => "Count whole pieces of each note and coin.",
-        "invalid_query" => {
+        ProblemCode::HoldGuardsApproval => "This hold guards a request waiting for approval.",
+        ProblemCode::OwnAccess => "You cannot remove your own admin access.",
+        ProblemCode::InvalidQuery => {
             "Check the search: it needs at least two characters, and dates in order between 1900-01-01 and 9999-12-30."
         }
         code => super::plain_language(code),
@@ -180,15 +198,12 @@ pub fn redirect_after(
         }
         Err(error) if error.is_signed_out() => Err(error.into()),
         Err(LogicError::Problem(problem)) => {
-            let code = match (problem.status, problem.code.as_str()) {
-                (403, _) if problem.detail.contains("made this request") => "own_request",
-                (403, _) => "forbidden",
+            // Every other refusal for lack of a right reads the same to staff.
+            let code = match (problem.status, problem.code) {
+                (_, ProblemCode::OwnRequest) => ProblemCode::OwnRequest,
+                (403, _) => ProblemCode::Forbidden,
                 (_, code) => code,
             };
-            let code: String = code
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
             Ok(Redirect::to(&format!("{back}{separator}error={code}")).into_response())
         }
         Err(error) => Err(error.into()),
@@ -197,13 +212,8 @@ pub fn redirect_after(
 
 /// Back to `back` with the error of `code`, for input refused before any call.
 pub fn refuse(back: &str, code: &str) -> Result<Response, PageError> {
-    let problem = crate::logic::Problem {
-        status: 422,
-        code: code.to_owned(),
-        detail: String::new(),
-        field: None,
-    };
-    redirect_after(Err(LogicError::Problem(problem)), back, "")
+    let separator = if back.contains('?') { '&' } else { '?' };
+    Ok(Redirect::to(&format!("{back}{separator}error={code}")).into_response())
 }
 
 /// Refuses a page to roles that never use it (the logic tier refuses the calls anyway).
@@ -227,4 +237,21 @@ pub fn query_value(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_portals_own_refusals_are_not_logic_codes_and_have_words() {
+        for code in ["invalid_rate_limit", "invalid_count"] {
+            assert_eq!(ProblemCode::parse(code), ProblemCode::Unrecognised);
+            assert_ne!(error_words(code), refusal_words(ProblemCode::Unrecognised));
+        }
+        assert_eq!(
+            error_words("own_request"),
+            refusal_words(ProblemCode::OwnRequest)
+        );
+    }
 }

@@ -1,0 +1,65 @@
+//! `/metrics` in Prometheus text format, the same way in both servers: one process-wide
+//! recorder, and every routed request counted and timed by its route template (never its raw
+//! path, which would make a series per account number).
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// The process-wide recorder, installed on first use.
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Suffix("duration_seconds".into()),
+                // Seconds: from a cached read to a request that waited out a failover.
+                &[
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0,
+                    30.0,
+                ],
+            )
+            .expect("valid buckets")
+            .build_recorder();
+        let handle = recorder.handle();
+        // A second installation (several apps in one test process) keeps the first recorder.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+/// The names a server's request series go by.
+#[derive(Debug)]
+pub struct RequestSeries {
+    /// Counter of requests by route, method and status.
+    pub total: &'static str,
+    /// Histogram of their latency in seconds (its name ends in `duration_seconds`).
+    pub duration: &'static str,
+}
+
+/// Counts and times a request, as `axum::middleware::from_fn_with_state(&SERIES, track)`.
+pub async fn track(
+    State(series): State<&'static RequestSeries>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let labels = [
+        ("route", route),
+        ("method", method),
+        ("status", response.status().as_u16().to_string()),
+    ];
+    metrics::counter!(series.total, &labels).increment(1);
+    metrics::histogram!(series.duration, &labels).record(started.elapsed());
+    response
+}
