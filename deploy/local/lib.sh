@@ -66,6 +66,25 @@ ensure_schemathesis() {
   echo "$venv/bin/schemathesis"
 }
 
+# The OpenAPI tools of the contract step, in a venv of their own: openapi-spec-validator checks
+# the served document, openapi-python-client generates the client that makes a transfer with it
+# (ruff, which it formats with, comes along). Prints the venv's bin directory.
+OPENAPI_PYTHON_CLIENT_VERSION=0.29.1
+OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0
+ensure_openapi_tools() {
+  local venv="$TOOLS_DIR/openapi-tools-$OPENAPI_PYTHON_CLIENT_VERSION-$OPENAPI_SPEC_VALIDATOR_VERSION"
+  if [ ! -x "$venv/bin/openapi-python-client" ] || [ ! -x "$venv/bin/openapi-spec-validator" ]; then
+    ensure_packages python3-venv >&2
+    step "installing openapi-python-client and openapi-spec-validator from PyPI" >&2
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+      "openapi-python-client==$OPENAPI_PYTHON_CLIENT_VERSION" \
+      "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION" >&2
+  fi
+  echo "$venv/bin"
+}
+
 ensure_toolchain() {
   command -v cargo >/dev/null 2>&1 || fail "cargo is not installed; install the Rust toolchain (rustup) first"
 }

@@ -72,6 +72,29 @@ pub fn base() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// Names a module's operations `<module>.<handler>` (`transfers.create`), so that an id is
+/// unique in the document and says where its handler is.
+pub fn namespaced(
+    module: &str,
+    mut router: utoipa_axum::router::OpenApiRouter<AppState>,
+) -> utoipa_axum::router::OpenApiRouter<AppState> {
+    for item in router.get_openapi_mut().paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            if let Some(id) = operation.operation_id.as_mut() {
+                *id = format!("{module}.{id}");
+            }
+        }
+    }
+    router
+}
+
 /// Operations that need no signed-in user: the sign-in steps and the web tier's session store.
 fn takes_no_session(path: &str) -> bool {
     path == "/v1/sessions"

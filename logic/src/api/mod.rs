@@ -52,21 +52,24 @@ pub fn router(state: AppState) -> Router {
 /// disagree.
 pub fn router_and_openapi(state: AppState) -> (Router, serde_json::Value) {
     let v1 = utoipa_axum::router::OpenApiRouter::with_openapi(docs::base())
-        .merge(sessions::router())
-        .merge(customers::router())
-        .merge(accounts::router())
-        .merge(transfers::router())
-        .merge(cash::router())
-        .merge(cluster::router())
-        .merge(security::router())
-        .merge(payees::router())
-        .merge(portal_sessions::router())
-        .merge(drawers::router())
-        .merge(approvals::router())
-        .merge(audit::router())
-        .merge(admin::router())
-        .merge(api_keys::router())
-        .merge(service::router())
+        .merge(docs::namespaced("sessions", sessions::router()))
+        .merge(docs::namespaced("customers", customers::router()))
+        .merge(docs::namespaced("accounts", accounts::router()))
+        .merge(docs::namespaced("transfers", transfers::router()))
+        .merge(docs::namespaced("cash", cash::router()))
+        .merge(docs::namespaced("cluster", cluster::router()))
+        .merge(docs::namespaced("security", security::router()))
+        .merge(docs::namespaced("payees", payees::router()))
+        .merge(docs::namespaced(
+            "portal_sessions",
+            portal_sessions::router(),
+        ))
+        .merge(docs::namespaced("drawers", drawers::router()))
+        .merge(docs::namespaced("approvals", approvals::router()))
+        .merge(docs::namespaced("audit", audit::router()))
+        .merge(docs::namespaced("admin", admin::router()))
+        .merge(docs::namespaced("api_keys", api_keys::router()))
+        .merge(docs::namespaced("service", service::router()))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_service,

@@ -165,3 +165,117 @@ async fn the_balancer_replays_exactly_the_posts_that_keep_their_answer_under_a_k
         "only {checked} POST operations in the document"
     );
 }
+
+/// The served document is valid OpenAPI (openapi-spec-validator), and a client generated from it
+/// (openapi-python-client, as an internal service would) compiles and moves money: one transfer,
+/// answered 201, and the same request again replays it. Both from PyPI: `deploy/local/test`
+/// installs them and runs this test with `BANK_OPENAPI_TOOLS` naming their `bin` directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs openapi-spec-validator and openapi-python-client: deploy/local/test runs this"]
+async fn a_client_generated_from_the_document_makes_a_transfer() {
+    let tools = std::path::PathBuf::from(
+        std::env::var("BANK_OPENAPI_TOOLS").expect("BANK_OPENAPI_TOOLS names the tools' bin"),
+    );
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let bob = app.customer(&teller, "bob").await;
+    let from = app.account(&teller, &alice, "100.00").await;
+    let to = app.account(&teller, &bob, "0").await;
+    let admin = app.sign_in(ADMIN).await;
+    let key = app
+        .post(
+            "/v1/admin/api-keys",
+            &admin,
+            &json!({ "name": "generated-client", "rate_limit_per_minute": 600,
+                     "scopes": ["transfers:write", "transfers:read"] }),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let doc = app
+        .http
+        .get(app.url("/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let work = std::env::temp_dir().join(format!("generated-client-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("openapi.json"), doc).unwrap();
+
+    // The generator formats what it writes with ruff, installed beside it.
+    let path = format!(
+        "{}:{}",
+        tools.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = |command: &mut Command| {
+        let output = command
+            .current_dir(&work)
+            .env("PATH", &path)
+            .output()
+            .expect("run the tool");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        println!("{text}");
+        (output.status.success(), text)
+    };
+    let (valid, report) =
+        output(Command::new(tools.join("openapi-spec-validator")).arg("openapi.json"));
+    assert!(valid, "the document is not valid OpenAPI: {report}");
+    let (generated, report) = output(
+        Command::new(tools.join("openapi-python-client"))
+            .args(["generate", "--path", "openapi.json", "--meta", "none"])
+            .args(["--output-path", "bank_client"]),
+    );
+    assert!(generated, "no client generated: {report}");
+    assert!(
+        !report.contains("Warning"),
+        "parts of the document the generator could not read: {report}"
+    );
+    let (compiled, report) =
+        output(Command::new(tools.join("python")).args(["-m", "compileall", "-q", "bank_client"]));
+    assert!(compiled, "the generated client does not compile: {report}");
+
+    let script = format!(
+        r#"
+import sys
+from bank_client import Client
+from bank_client.api.transfers import transfers_create
+from bank_client.models import TransferRequest, TransferResponse
+
+client = Client(base_url="{base}", headers={{"X-Api-Key": "{key}"}}, verify_ssl="{ca}")
+request = TransferRequest(debit_account="{from}", credit_account="{to}", amount="12.50",
+                          currency="EUR", memo="generated client")
+answers = [transfers_create.sync_detailed(client=client, body=request, idempotency_key="gen-1")
+           for _ in range(2)]
+for answer in answers:
+    assert answer.status_code == 201, (answer.status_code, answer.content)
+    assert isinstance(answer.parsed, TransferResponse), answer.parsed
+assert answers[0].parsed.id == answers[1].parsed.id
+assert answers[1].headers.get("idempotent-replayed") == "true"
+print("transfer", answers[0].parsed.id, answers[0].parsed.amount)
+"#,
+        base = app.base,
+        ca = data::testing::tls::certificates().ca_file.display(),
+    );
+    let (moved, report) = output(Command::new(tools.join("python")).args(["-c", &script]));
+    assert!(
+        moved,
+        "the generated client could not make a transfer: {report}"
+    );
+    let balance = app.get(&format!("/v1/accounts/{to}"), &teller).await;
+    let balance = balance.json::<Value>().await.unwrap();
+    assert_eq!(balance["ledger_balance"], "12.50", "{balance}");
+    std::fs::remove_dir_all(&work).ok();
+}

@@ -652,6 +652,24 @@ async fn the_contract_is_published_without_a_credential() {
         .await
         .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    // Every operation has an id of its own, `<module>.<handler>`: a client generated from the
+    // document names its methods by them.
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            let (module, handler) = id.split_once('.').unwrap_or_default();
+            assert!(
+                !module.is_empty() && !handler.is_empty(),
+                "{method} {path}: operationId {id:?} is not <module>.<handler>"
+            );
+            assert!(ids.insert(id.to_owned()), "operationId {id} twice");
+        }
+    }
+    assert_eq!(
+        doc["paths"]["/v1/transfers"]["post"]["operationId"],
+        "transfers.create"
+    );
     for (path, method) in [
         ("/v1/transfers", "post"),
         ("/v1/pending-transfers/{id}/post", "post"),
