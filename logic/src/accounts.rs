@@ -89,34 +89,34 @@ pub async fn open(
         // Lending is a supervisor's decision.
         staff.require_role(&[Role::Supervisor])?;
     }
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        if data::customers::find_customer(&mut tx, opening.customer_id)
-            .await?
-            .is_none()
-        {
-            return Err(ApiError::NotFound {
-                code: ProblemCode::CustomerNotFound,
-                detail: "no such customer",
-            });
-        }
-        let row = insert_with_fresh_number(&mut tx, opening).await?;
-        let response = AccountResponse::from(&row);
-        crate::audit::record(
-            &mut tx,
-            Some(staff.user_id),
-            request_id,
-            crate::audit::Change {
-                action: "account.open",
-                subject_type: "account",
-                subject_id: row.number.clone(),
-                before: None,
-                after: serde_json::to_value(&response).ok(),
-            },
-        )
-        .await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(response)
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            if data::customers::find_customer(&mut *tx, opening.customer_id)
+                .await?
+                .is_none()
+            {
+                return Err(ApiError::NotFound {
+                    code: ProblemCode::CustomerNotFound,
+                    detail: "no such customer",
+                });
+            }
+            let row = insert_with_fresh_number(&mut *tx, opening).await?;
+            let response = AccountResponse::from(&row);
+            crate::audit::record(
+                &mut *tx,
+                Some(staff.user_id),
+                request_id,
+                crate::audit::Change {
+                    action: "account.open",
+                    subject_type: "account",
+                    subject_id: row.number.clone(),
+                    before: None,
+                    after: serde_json::to_value(&response).ok(),
+                },
+            )
+            .await?;
+            Ok(response)
+        })
     })
     .await
 }
@@ -164,9 +164,10 @@ pub async fn get(
     user: &SessionUser,
     number: &AccountNumber,
 ) -> Result<AccountRow, ApiError> {
-    let row = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::accounts::find_account_by_number(&mut conn, number.as_str()).await?)
+    let row = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            Ok(data::accounts::find_account_by_number(&mut *conn, number.as_str()).await?)
+        })
     })
     .await?;
     match row {
@@ -208,18 +209,19 @@ pub async fn list(
             Some((crate::cursor::from_instant(at)?, number))
         }
     };
-    let rows =
-        crate::retry::run(state.settings.retry_budget_ms, || async {
-            let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+    let after = &after;
+    let rows = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
             Ok(data::accounts::list_customer_accounts(
-                &mut conn,
+                &mut *conn,
                 customer_id,
                 after.clone(),
                 limit + 1,
             )
             .await?)
         })
-        .await?;
+    })
+    .await?;
     Ok(crate::cursor::page(rows, limit, |row| {
         crate::cursor::encode(&(crate::cursor::instant(row.created_at), &row.number))
     }))
@@ -289,9 +291,9 @@ pub async fn history(
         text,
         limit: limit + 1,
     };
-    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::transfers::account_history(&mut conn, &query).await?)
+    let query = &query;
+    let rows = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { Ok(data::transfers::account_history(&mut *conn, query).await?) })
     })
     .await?;
     let (rows, next_cursor) =
@@ -325,7 +327,7 @@ pub async fn statement(
     }
     let account = get(state, user, number).await?;
     let (start, end) = (from.start(), to.end());
-    let (opening, rows) = crate::retry::run(state.settings.retry_budget_ms, || async {
+    let (opening, rows) = crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
         // One snapshot, so the opening balance and the entries agree.
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let opening = data::transfers::balance_before(&mut tx, account.id, start).await?;
@@ -413,87 +415,91 @@ pub async fn change_status(
         StatusChange::Unfreeze => staff.require_role(&[Role::Supervisor])?,
     }
     let reason = crate::domain::text::required("reason", reason, REASON_MAX_CHARS)?;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let account = data::accounts::lock_account_by_number(&mut tx, number.as_str())
-            .await?
-            .filter(|a| a.kind == AccountKind::Customer)
-            .ok_or_else(account_not_found)?;
-        let before = AccountResponse::from(&account);
-        let refused = |code, detail: &str| Err(ApiError::refused(code, detail.to_owned()));
-        let (status, scope, action) = match (change, account.status) {
-            (_, AccountStatus::Closed) => {
-                return refused(ProblemCode::AccountClosed, "the account is closed");
-            }
-            (StatusChange::Freeze(scope), _) => {
-                (AccountStatus::Frozen, Some(scope), "account.freeze")
-            }
-            (StatusChange::Unfreeze, AccountStatus::Frozen) => {
-                (AccountStatus::Open, None, "account.unfreeze")
-            }
-            (StatusChange::Unfreeze, _) => {
-                return refused(ProblemCode::AccountNotFrozen, "the account is not frozen");
-            }
-            (StatusChange::Close, _) => {
-                if account.balance != Decimal::ZERO {
-                    return refused(
-                        ProblemCode::BalanceNotZero,
-                        "the account still holds money: pay out or transfer the balance first",
-                    );
+    let reason = &reason;
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            let account = data::accounts::lock_account_by_number(&mut *tx, number.as_str())
+                .await?
+                .filter(|a| a.kind == AccountKind::Customer)
+                .ok_or_else(account_not_found)?;
+            let before = AccountResponse::from(&account);
+            let refused = |code, detail: &str| Err(ApiError::refused(code, detail.to_owned()));
+            let (status, scope, action) = match (change, account.status) {
+                (_, AccountStatus::Closed) => {
+                    return refused(ProblemCode::AccountClosed, "the account is closed");
                 }
-                if account.held > Decimal::ZERO {
-                    return refused(
-                        ProblemCode::HoldsActive,
-                        "release the account's holds first",
-                    );
+                (StatusChange::Freeze(scope), _) => {
+                    (AccountStatus::Frozen, Some(scope), "account.freeze")
                 }
-                let pending = data::approvals::list_approvals(
-                    &mut tx,
-                    &data::approvals::ApprovalFilter {
-                        status: Some(data::approvals::ApprovalStatus::Pending),
-                        account_id: Some(account.id),
-                        customer_id: None,
-                        before: None,
-                        limit: 1,
-                    },
-                )
-                .await?;
-                if !pending.is_empty() {
-                    return refused(
-                        ProblemCode::ApprovalPending,
-                        "a request for this account awaits approval; decide it first",
-                    );
+                (StatusChange::Unfreeze, AccountStatus::Frozen) => {
+                    (AccountStatus::Open, None, "account.unfreeze")
                 }
-                (AccountStatus::Closed, None, "account.close")
-            }
-        };
-        data::accounts::set_status(&mut tx, account.id, status, scope, &reason)
-            .await
-            .map_err(|e| match e.violation() {
-                Some(data::Violation::Other(c)) if c == "accounts_closed_at_zero" => {
-                    ApiError::refused(ProblemCode::BalanceNotZero, "the account still holds money")
+                (StatusChange::Unfreeze, _) => {
+                    return refused(ProblemCode::AccountNotFrozen, "the account is not frozen");
                 }
-                _ => ApiError::from(e),
-            })?;
-        let after_row = data::accounts::find_account(&mut tx, account.id)
-            .await?
-            .ok_or_else(account_not_found)?;
-        let after = AccountResponse::from(&after_row);
-        crate::audit::record(
-            &mut tx,
-            Some(staff.user_id),
-            request_id,
-            crate::audit::Change {
-                action,
-                subject_type: "account",
-                subject_id: account.number.clone(),
-                before: serde_json::to_value(&before).ok(),
-                after: serde_json::to_value(&after).ok(),
-            },
-        )
-        .await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(after)
+                (StatusChange::Close, _) => {
+                    if account.balance != Decimal::ZERO {
+                        return refused(
+                            ProblemCode::BalanceNotZero,
+                            "the account still holds money: pay out or transfer the balance first",
+                        );
+                    }
+                    if account.held > Decimal::ZERO {
+                        return refused(
+                            ProblemCode::HoldsActive,
+                            "release the account's holds first",
+                        );
+                    }
+                    let pending = data::approvals::list_approvals(
+                        &mut *tx,
+                        &data::approvals::ApprovalFilter {
+                            status: Some(data::approvals::ApprovalStatus::Pending),
+                            account_id: Some(account.id),
+                            customer_id: None,
+                            before: None,
+                            limit: 1,
+                        },
+                    )
+                    .await?;
+                    if !pending.is_empty() {
+                        return refused(
+                            ProblemCode::ApprovalPending,
+                            "a request for this account awaits approval; decide it first",
+                        );
+                    }
+                    (AccountStatus::Closed, None, "account.close")
+                }
+            };
+            data::accounts::set_status(&mut *tx, account.id, status, scope, reason)
+                .await
+                .map_err(|e| match e.violation() {
+                    Some(data::Violation::Other(c)) if c == "accounts_closed_at_zero" => {
+                        ApiError::refused(
+                            ProblemCode::BalanceNotZero,
+                            "the account still holds money",
+                        )
+                    }
+                    _ => ApiError::from(e),
+                })?;
+            let after_row = data::accounts::find_account(&mut *tx, account.id)
+                .await?
+                .ok_or_else(account_not_found)?;
+            let after = AccountResponse::from(&after_row);
+            crate::audit::record(
+                &mut *tx,
+                Some(staff.user_id),
+                request_id,
+                crate::audit::Change {
+                    action,
+                    subject_type: "account",
+                    subject_id: account.number.clone(),
+                    before: serde_json::to_value(&before).ok(),
+                    after: serde_json::to_value(&after).ok(),
+                },
+            )
+            .await?;
+            Ok(after)
+        })
     })
     .await
 }
@@ -514,60 +520,61 @@ pub async fn place_hold(
 ) -> Result<crate::wire::HoldResponse, ApiError> {
     staff.require_role(&[Role::Teller, Role::Supervisor])?;
     let reason = crate::domain::text::required("reason", reason, REASON_MAX_CHARS)?;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let account = data::accounts::lock_account_by_number(&mut tx, number.as_str())
-            .await?
-            .filter(|a| a.kind == AccountKind::Customer)
-            .ok_or_else(account_not_found)?;
-        let amount = crate::domain::Amount::parse(amount, Currency::parse(&account.currency)?)?;
-        let now = data::transaction_now(&mut tx).await?;
-        if expires_at <= now || expires_at > now + Duration::days(HOLD_DAYS_MAX) {
-            return Err(ApiError::invalid(
-                ProblemCode::HoldExpiryOutOfRange,
-                "expires_at",
-                format!("a hold expires in the future, within {HOLD_DAYS_MAX} days"),
-            ));
-        }
-        if account.status == data::accounts::AccountStatus::Closed {
-            return Err(ApiError::refused(
-                ProblemCode::AccountClosed,
-                "the account is closed",
-            ));
-        }
-        crate::ledger::check_floor(&account, -amount.value())?;
-        let id = Uuid::new_v4();
-        data::holds::insert_hold(
-            &mut tx,
-            &data::holds::NewHold {
-                id,
-                account_id: account.id,
-                amount: amount.value(),
-                reason: &reason,
-                expires_at,
-                placed_by: Some(staff.user_id),
-            },
-        )
-        .await?;
-        let row = data::holds::find_hold(&mut tx, id)
-            .await?
-            .ok_or_else(|| ApiError::Internal("the hold just placed is gone".into()))?;
-        let response = crate::wire::HoldResponse::new(&row, &account, now);
-        crate::audit::record(
-            &mut tx,
-            Some(staff.user_id),
-            request_id,
-            crate::audit::Change {
-                action: "hold.place",
-                subject_type: "account",
-                subject_id: account.number.clone(),
-                before: None,
-                after: serde_json::to_value(&response).ok(),
-            },
-        )
-        .await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(response)
+    let reason = &reason;
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            let account = data::accounts::lock_account_by_number(&mut *tx, number.as_str())
+                .await?
+                .filter(|a| a.kind == AccountKind::Customer)
+                .ok_or_else(account_not_found)?;
+            let amount = crate::domain::Amount::parse(amount, Currency::parse(&account.currency)?)?;
+            let now = data::transaction_now(&mut *tx).await?;
+            if expires_at <= now || expires_at > now + Duration::days(HOLD_DAYS_MAX) {
+                return Err(ApiError::invalid(
+                    ProblemCode::HoldExpiryOutOfRange,
+                    "expires_at",
+                    format!("a hold expires in the future, within {HOLD_DAYS_MAX} days"),
+                ));
+            }
+            if account.status == data::accounts::AccountStatus::Closed {
+                return Err(ApiError::refused(
+                    ProblemCode::AccountClosed,
+                    "the account is closed",
+                ));
+            }
+            crate::ledger::check_floor(&account, -amount.value())?;
+            let id = Uuid::new_v4();
+            data::holds::insert_hold(
+                &mut *tx,
+                &data::holds::NewHold {
+                    id,
+                    account_id: account.id,
+                    amount: amount.value(),
+                    reason,
+                    expires_at,
+                    placed_by: Some(staff.user_id),
+                },
+            )
+            .await?;
+            let row = data::holds::find_hold(&mut *tx, id)
+                .await?
+                .ok_or_else(|| ApiError::Internal("the hold just placed is gone".into()))?;
+            let response = crate::wire::HoldResponse::new(&row, &account, now);
+            crate::audit::record(
+                &mut *tx,
+                Some(staff.user_id),
+                request_id,
+                crate::audit::Change {
+                    action: "hold.place",
+                    subject_type: "account",
+                    subject_id: account.number.clone(),
+                    before: None,
+                    after: serde_json::to_value(&response).ok(),
+                },
+            )
+            .await?;
+            Ok(response)
+        })
     })
     .await
 }
@@ -583,11 +590,13 @@ pub async fn holds(
     staff.require_role(&[Role::Teller, Role::Supervisor, Role::Admin])?;
     let before = cursor.map(crate::cursor::decode_time).transpose()?;
     let account = get(state, staff, number).await?;
-    let (rows, now) = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        let now = data::transaction_now(&mut conn).await?;
-        let rows = data::holds::account_holds(&mut conn, account.id, before, limit + 1).await?;
-        Ok((rows, now))
+    let (rows, now) = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            let now = data::transaction_now(&mut *conn).await?;
+            let rows =
+                data::holds::account_holds(&mut *conn, account.id, before, limit + 1).await?;
+            Ok((rows, now))
+        })
     })
     .await?;
     let (rows, next_cursor) = crate::cursor::page(rows, limit, |row| {
@@ -615,49 +624,49 @@ pub async fn release_hold(
         code: ProblemCode::HoldNotFound,
         detail: "no such hold",
     };
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let hold = data::holds::find_hold(&mut tx, id)
-            .await?
-            .ok_or_else(not_found)?;
-        let account = data::accounts::lock_accounts(&mut tx, &[hold.account_id])
-            .await?
-            .pop()
-            .ok_or_else(not_found)?;
-        let guarding = data::approvals::hold_guards_pending(&mut tx, id).await?;
-        if guarding {
-            return Err(ApiError::refused(
-                ProblemCode::HoldGuardsApproval,
-                "this hold guards a request awaiting approval; approve or reject the request",
-            ));
-        }
-        let now = data::transaction_now(&mut tx).await?;
-        let before = crate::wire::HoldResponse::new(&hold, &account, now);
-        if !data::holds::release_hold(&mut tx, id, Some(staff.user_id)).await? {
-            return Err(ApiError::Conflict {
-                code: ProblemCode::HoldNotActive,
-                detail: "this hold was already released or has expired".into(),
-            });
-        }
-        let row = data::holds::find_hold(&mut tx, id)
-            .await?
-            .ok_or_else(not_found)?;
-        let after = crate::wire::HoldResponse::new(&row, &account, now);
-        crate::audit::record(
-            &mut tx,
-            Some(staff.user_id),
-            request_id,
-            crate::audit::Change {
-                action: "hold.release",
-                subject_type: "account",
-                subject_id: account.number.clone(),
-                before: serde_json::to_value(&before).ok(),
-                after: serde_json::to_value(&after).ok(),
-            },
-        )
-        .await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(after)
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            let hold = data::holds::find_hold(&mut *tx, id)
+                .await?
+                .ok_or_else(not_found)?;
+            let account = data::accounts::lock_accounts(&mut *tx, &[hold.account_id])
+                .await?
+                .pop()
+                .ok_or_else(not_found)?;
+            let guarding = data::approvals::hold_guards_pending(&mut *tx, id).await?;
+            if guarding {
+                return Err(ApiError::refused(
+                    ProblemCode::HoldGuardsApproval,
+                    "this hold guards a request awaiting approval; approve or reject the request",
+                ));
+            }
+            let now = data::transaction_now(&mut *tx).await?;
+            let before = crate::wire::HoldResponse::new(&hold, &account, now);
+            if !data::holds::release_hold(&mut *tx, id, Some(staff.user_id)).await? {
+                return Err(ApiError::Conflict {
+                    code: ProblemCode::HoldNotActive,
+                    detail: "this hold was already released or has expired".into(),
+                });
+            }
+            let row = data::holds::find_hold(&mut *tx, id)
+                .await?
+                .ok_or_else(not_found)?;
+            let after = crate::wire::HoldResponse::new(&row, &account, now);
+            crate::audit::record(
+                &mut *tx,
+                Some(staff.user_id),
+                request_id,
+                crate::audit::Change {
+                    action: "hold.release",
+                    subject_type: "account",
+                    subject_id: account.number.clone(),
+                    before: serde_json::to_value(&before).ok(),
+                    after: serde_json::to_value(&after).ok(),
+                },
+            )
+            .await?;
+            Ok(after)
+        })
     })
     .await
 }

@@ -41,9 +41,11 @@ pub async fn list_staff(
 ) -> Result<StaffListResponse, ApiError> {
     admin.require_role(&[Role::Admin])?;
     let after: Option<String> = cursor.map(crate::cursor::decode).transpose()?;
-    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::users::list_staff(&mut conn, after.as_deref(), limit + 1).await?)
+    let after = &after;
+    let rows = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            Ok(data::users::list_staff(&mut *conn, after.as_deref(), limit + 1).await?)
+        })
     })
     .await?;
     let (rows, next_cursor) =
@@ -67,29 +69,31 @@ pub async fn create_staff(
     let role = staff_role(role)?;
     let username = crate::domain::text::username(username)?;
     crate::auth::password::check_policy(&password)?;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let id =
-            crate::identity::new_user(&mut tx, &username, password.clone(), role, None).await?;
-        let row = data::users::lock_staff(&mut tx, id)
-            .await?
-            .ok_or_else(staff_not_found)?;
-        let response = StaffResponse::from(&row);
-        crate::audit::record(
-            &mut tx,
-            Some(admin.user_id),
-            request_id,
-            crate::audit::Change {
-                action: "staff.create",
-                subject_type: "user",
-                subject_id: id.to_string(),
-                before: None,
-                after: serde_json::to_value(&response).ok(),
-            },
-        )
-        .await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(response)
+    let username = &username;
+    let password = &password;
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            let id =
+                crate::identity::new_user(&mut *tx, username, password.clone(), role, None).await?;
+            let row = data::users::lock_staff(&mut *tx, id)
+                .await?
+                .ok_or_else(staff_not_found)?;
+            let response = StaffResponse::from(&row);
+            crate::audit::record(
+                &mut *tx,
+                Some(admin.user_id),
+                request_id,
+                crate::audit::Change {
+                    action: "staff.create",
+                    subject_type: "user",
+                    subject_id: id.to_string(),
+                    before: None,
+                    after: serde_json::to_value(&response).ok(),
+                },
+            )
+            .await?;
+            Ok(response)
+        })
     })
     .await
 }
@@ -112,37 +116,37 @@ pub async fn update_staff(
             "you cannot remove your own admin access; ask another admin",
         ));
     }
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let before = data::users::lock_staff(&mut tx, id)
-            .await?
-            .ok_or_else(staff_not_found)?;
-        let new_role = role.unwrap_or(before.role);
-        let new_disabled = disabled.unwrap_or(before.disabled);
-        data::users::set_role_and_access(&mut tx, id, new_role, new_disabled).await?;
-        if new_disabled || new_role != before.role {
-            // A new role or no access at all: their sessions end now.
-            data::sessions::revoke_all_sessions(&mut tx, id).await?;
-        }
-        let after = data::users::lock_staff(&mut tx, id)
-            .await?
-            .ok_or_else(staff_not_found)?;
-        let (before, after) = (StaffResponse::from(&before), StaffResponse::from(&after));
-        crate::audit::record(
-            &mut tx,
-            Some(admin.user_id),
-            request_id,
-            crate::audit::Change {
-                action: "staff.update",
-                subject_type: "user",
-                subject_id: id.to_string(),
-                before: serde_json::to_value(&before).ok(),
-                after: serde_json::to_value(&after).ok(),
-            },
-        )
-        .await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(after)
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            let before = data::users::lock_staff(&mut *tx, id)
+                .await?
+                .ok_or_else(staff_not_found)?;
+            let new_role = role.unwrap_or(before.role);
+            let new_disabled = disabled.unwrap_or(before.disabled);
+            data::users::set_role_and_access(&mut *tx, id, new_role, new_disabled).await?;
+            if new_disabled || new_role != before.role {
+                // A new role or no access at all: their sessions end now.
+                data::sessions::revoke_all_sessions(&mut *tx, id).await?;
+            }
+            let after = data::users::lock_staff(&mut *tx, id)
+                .await?
+                .ok_or_else(staff_not_found)?;
+            let (before, after) = (StaffResponse::from(&before), StaffResponse::from(&after));
+            crate::audit::record(
+                &mut *tx,
+                Some(admin.user_id),
+                request_id,
+                crate::audit::Change {
+                    action: "staff.update",
+                    subject_type: "user",
+                    subject_id: id.to_string(),
+                    before: serde_json::to_value(&before).ok(),
+                    after: serde_json::to_value(&after).ok(),
+                },
+            )
+            .await?;
+            Ok(after)
+        })
     })
     .await
 }
@@ -163,9 +167,8 @@ pub async fn limits(
     user: &SessionUser,
 ) -> Result<Vec<CurrencyLimitsResponse>, ApiError> {
     user.require_role(&[Role::Teller, Role::Supervisor, Role::Admin])?;
-    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::limits::currency_limits(&mut conn).await?)
+    let rows = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { Ok(data::limits::currency_limits(&mut *conn).await?) })
     })
     .await?;
     Ok(rows.iter().map(limits_response).collect())
@@ -187,43 +190,43 @@ pub async fn set_limits(
     };
     let threshold = parse("approval_threshold", approval_threshold)?;
     let daily = parse("daily_transfer_limit", daily_transfer_limit)?;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let before = data::limits::lock_currency_limits(&mut tx, currency.code())
-            .await?
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    ProblemCode::InvalidCurrency,
-                    "currency",
-                    "no limits for this currency",
-                )
-            })?;
-        data::limits::set_currency_limits(
-            &mut tx,
-            currency.code(),
-            threshold,
-            daily,
-            admin.user_id,
-        )
-        .await?;
-        let after = data::limits::lock_currency_limits(&mut tx, currency.code())
-            .await?
-            .ok_or_else(|| ApiError::Internal("limits vanished".into()))?;
-        crate::audit::record(
-            &mut tx,
-            Some(admin.user_id),
-            request_id,
-            crate::audit::Change {
-                action: "limits.update",
-                subject_type: "currency",
-                subject_id: currency.code().to_owned(),
-                before: serde_json::to_value(limits_response(&before)).ok(),
-                after: serde_json::to_value(limits_response(&after)).ok(),
-            },
-        )
-        .await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(())
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            let before = data::limits::lock_currency_limits(&mut *tx, currency.code())
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        ProblemCode::InvalidCurrency,
+                        "currency",
+                        "no limits for this currency",
+                    )
+                })?;
+            data::limits::set_currency_limits(
+                &mut *tx,
+                currency.code(),
+                threshold,
+                daily,
+                admin.user_id,
+            )
+            .await?;
+            let after = data::limits::lock_currency_limits(&mut *tx, currency.code())
+                .await?
+                .ok_or_else(|| ApiError::Internal("limits vanished".into()))?;
+            crate::audit::record(
+                &mut *tx,
+                Some(admin.user_id),
+                request_id,
+                crate::audit::Change {
+                    action: "limits.update",
+                    subject_type: "currency",
+                    subject_id: currency.code().to_owned(),
+                    before: serde_json::to_value(limits_response(&before)).ok(),
+                    after: serde_json::to_value(limits_response(&after)).ok(),
+                },
+            )
+            .await?;
+            Ok(())
+        })
     })
     .await?;
     limits(state, admin).await

@@ -127,52 +127,56 @@ pub async fn create(
     let hash = crate::auth::secrets::digest(&secret);
     let scopes: Vec<String> = new.scopes.iter().map(|s| s.as_str().to_owned()).collect();
     let username = service_account_name(&new.name);
-    let row = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let id = Uuid::new_v4();
-        data::api_keys::insert_api_key(
-            &mut tx,
-            &NewApiKey {
-                id,
-                name: &new.name,
-                key_hash: &hash,
-                key_prefix: &prefix,
-                scopes: &scopes,
-                rate_limit_per_minute: new.rate_limit_per_minute,
-                service_account_id: Uuid::new_v4(),
-                service_account_username: &username,
-                created_by: admin.user_id,
-            },
-        )
-        .await
-        .map_err(|e| match e.violation() {
-            Some(data::Violation::UsernameTaken) => ApiError::Conflict {
-                code: ProblemCode::ApiKeyNameTaken,
-                detail: format!(
-                    "an API key named {} exists or existed; choose another name",
-                    new.name
-                ),
-            },
-            _ => e.into(),
-        })?;
-        let row = data::api_keys::lock_api_key(&mut tx, id)
-            .await?
-            .ok_or_else(not_found)?;
-        crate::audit::record(
-            &mut tx,
-            Some(admin.user_id),
-            request_id,
-            crate::audit::Change {
-                action: "api_key.create",
-                subject_type: "api_key",
-                subject_id: id.to_string(),
-                before: None,
-                after: audit_after(&row),
-            },
-        )
-        .await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(row)
+    let username = &username;
+    let scopes = &scopes;
+    let prefix = &prefix;
+    let hash = &hash;
+    let row = crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            let id = Uuid::new_v4();
+            data::api_keys::insert_api_key(
+                &mut *tx,
+                &NewApiKey {
+                    id,
+                    name: &new.name,
+                    key_hash: hash,
+                    key_prefix: prefix,
+                    scopes,
+                    rate_limit_per_minute: new.rate_limit_per_minute,
+                    service_account_id: Uuid::new_v4(),
+                    service_account_username: username,
+                    created_by: admin.user_id,
+                },
+            )
+            .await
+            .map_err(|e| match e.violation() {
+                Some(data::Violation::UsernameTaken) => ApiError::Conflict {
+                    code: ProblemCode::ApiKeyNameTaken,
+                    detail: format!(
+                        "an API key named {} exists or existed; choose another name",
+                        new.name
+                    ),
+                },
+                _ => e.into(),
+            })?;
+            let row = data::api_keys::lock_api_key(&mut *tx, id)
+                .await?
+                .ok_or_else(not_found)?;
+            crate::audit::record(
+                &mut *tx,
+                Some(admin.user_id),
+                request_id,
+                crate::audit::Change {
+                    action: "api_key.create",
+                    subject_type: "api_key",
+                    subject_id: id.to_string(),
+                    before: None,
+                    after: audit_after(&row),
+                },
+            )
+            .await?;
+            Ok(row)
+        })
     })
     .await?;
     Ok(ApiKeySecretResponse {
@@ -189,9 +193,10 @@ pub async fn list(
 ) -> Result<(Vec<ApiKeyRow>, Option<String>), ApiError> {
     admin.require_role(&[Role::Admin])?;
     let after = cursor.map(crate::cursor::decode_time).transpose()?;
-    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::api_keys::list_api_keys(&mut conn, after, limit + 1).await?)
+    let rows = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(
+            async move { Ok(data::api_keys::list_api_keys(&mut *conn, after, limit + 1).await?) },
+        )
     })
     .await?;
     Ok(crate::cursor::page(rows, limit, |row| {
@@ -227,54 +232,55 @@ pub async fn change(
         ));
     }
     let minted = matches!(change, KeyChange::Rotate { .. }).then(mint);
-    let (row, secret) = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let before = data::api_keys::lock_api_key(&mut tx, id)
-            .await?
-            .ok_or_else(not_found)?;
-        if before.revoked_at.is_some() {
-            return Err(ApiError::Conflict {
-                code: ProblemCode::ApiKeyRevoked,
-                detail: "the key is revoked; create a new one".into(),
-            });
-        }
-        let action = match (change, &minted) {
-            (KeyChange::Rotate { grace_s }, Some((secret, prefix))) => {
-                let now = data::transaction_now(&mut tx).await?;
-                let until = (grace_s > 0).then(|| now + Duration::seconds(grace_s));
-                data::api_keys::rotate_api_key(
-                    &mut tx,
-                    id,
-                    &crate::auth::secrets::digest(secret),
-                    prefix,
-                    until,
-                )
-                .await?;
-                "api_key.rotate"
+    let minted = &minted;
+    let (row, secret) = crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            let before = data::api_keys::lock_api_key(&mut *tx, id)
+                .await?
+                .ok_or_else(not_found)?;
+            if before.revoked_at.is_some() {
+                return Err(ApiError::Conflict {
+                    code: ProblemCode::ApiKeyRevoked,
+                    detail: "the key is revoked; create a new one".into(),
+                });
             }
-            _ => {
-                data::api_keys::revoke_api_key(&mut tx, id, admin.user_id).await?;
-                "api_key.revoke"
-            }
-        };
-        let after = data::api_keys::lock_api_key(&mut tx, id)
-            .await?
-            .ok_or_else(not_found)?;
-        crate::audit::record(
-            &mut tx,
-            Some(admin.user_id),
-            request_id,
-            crate::audit::Change {
-                action,
-                subject_type: "api_key",
-                subject_id: id.to_string(),
-                before: audit_after(&before),
-                after: audit_after(&after),
-            },
-        )
-        .await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok((after, minted.as_ref().map(|(secret, _)| secret.clone())))
+            let action = match (change, &minted) {
+                (KeyChange::Rotate { grace_s }, Some((secret, prefix))) => {
+                    let now = data::transaction_now(&mut *tx).await?;
+                    let until = (grace_s > 0).then(|| now + Duration::seconds(grace_s));
+                    data::api_keys::rotate_api_key(
+                        &mut *tx,
+                        id,
+                        &crate::auth::secrets::digest(secret),
+                        prefix,
+                        until,
+                    )
+                    .await?;
+                    "api_key.rotate"
+                }
+                _ => {
+                    data::api_keys::revoke_api_key(&mut *tx, id, admin.user_id).await?;
+                    "api_key.revoke"
+                }
+            };
+            let after = data::api_keys::lock_api_key(&mut *tx, id)
+                .await?
+                .ok_or_else(not_found)?;
+            crate::audit::record(
+                &mut *tx,
+                Some(admin.user_id),
+                request_id,
+                crate::audit::Change {
+                    action,
+                    subject_type: "api_key",
+                    subject_id: id.to_string(),
+                    before: audit_after(&before),
+                    after: audit_after(&after),
+                },
+            )
+            .await?;
+            Ok((after, minted.as_ref().map(|(secret, _)| secret.clone())))
+        })
     })
     .await?;
     Ok((response(&row), secret))

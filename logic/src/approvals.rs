@@ -333,7 +333,7 @@ pub async fn file_reversal(
 ) -> Result<Outcome, ApiError> {
     actor.user.require_role(&[Role::Teller, Role::Supervisor])?;
     let request_hash = Sha256::digest(format!("reversal\n{transfer_id}\n{reason}")).to_vec();
-    crate::retry::run(state.settings.retry_budget_ms, || async {
+    crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let now = match crate::ledger::claim(&mut tx, actor.user.user_id, key, &request_hash).await? {
             Claimed::Replay(outcome) => return Ok(outcome),
@@ -470,88 +470,90 @@ pub async fn file_overdraft_limit(
     reason: &str,
 ) -> Result<ApprovalResponse, ApiError> {
     actor.user.require_role(&[Role::Teller, Role::Supervisor])?;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let account = data::accounts::lock_account_by_number(&mut tx, number.as_str())
-            .await?
-            .filter(|a| a.kind == AccountKind::Customer)
-            .ok_or_else(account_not_found)?;
-        let currency = Currency::parse(&account.currency)?;
-        let limit = if limit.trim() == "0" {
-            Decimal::ZERO
-        } else {
-            Amount::parse(limit, currency)
-                .map_err(|e| ApiError::invalid(ProblemCode::InvalidAmount, "limit", e.to_string()))?
-                .value()
-        };
-        if account.product == Some(data::accounts::Product::Savings) && limit > Decimal::ZERO {
-            return Err(ApiError::invalid(
-                ProblemCode::InvalidField,
-                "limit",
-                "savings accounts have no overdraft",
-            ));
-        }
-        if limit == account.overdraft_limit {
-            return Err(ApiError::invalid(
-                ProblemCode::InvalidField,
-                "limit",
-                "this is already the account's overdraft limit",
-            ));
-        }
-        if account.status == data::accounts::AccountStatus::Closed {
-            return Err(ApiError::refused(
-                ProblemCode::AccountNotOpen,
-                "the account is closed",
-            ));
-        }
-        let code = currency.code();
-        let summary = format!(
-            "Overdraft limit of {} from {} to {} {code}",
-            account.number,
-            format_in_scale(account.overdraft_limit, code),
-            format_in_scale(limit, code)
-        );
-        let now = data::transaction_now(&mut tx).await?;
-        let id = Uuid::new_v4();
-        let operation = serde_json::to_value(Operation::OverdraftLimit {
-            account: account.number.clone(),
-            limit: limit.to_string(),
-            currency: code.to_owned(),
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            let account = data::accounts::lock_account_by_number(&mut *tx, number.as_str())
+                .await?
+                .filter(|a| a.kind == AccountKind::Customer)
+                .ok_or_else(account_not_found)?;
+            let currency = Currency::parse(&account.currency)?;
+            let limit = if limit.trim() == "0" {
+                Decimal::ZERO
+            } else {
+                Amount::parse(limit, currency)
+                    .map_err(|e| {
+                        ApiError::invalid(ProblemCode::InvalidAmount, "limit", e.to_string())
+                    })?
+                    .value()
+            };
+            if account.product == Some(data::accounts::Product::Savings) && limit > Decimal::ZERO {
+                return Err(ApiError::invalid(
+                    ProblemCode::InvalidField,
+                    "limit",
+                    "savings accounts have no overdraft",
+                ));
+            }
+            if limit == account.overdraft_limit {
+                return Err(ApiError::invalid(
+                    ProblemCode::InvalidField,
+                    "limit",
+                    "this is already the account's overdraft limit",
+                ));
+            }
+            if account.status == data::accounts::AccountStatus::Closed {
+                return Err(ApiError::refused(
+                    ProblemCode::AccountNotOpen,
+                    "the account is closed",
+                ));
+            }
+            let code = currency.code();
+            let summary = format!(
+                "Overdraft limit of {} from {} to {} {code}",
+                account.number,
+                format_in_scale(account.overdraft_limit, code),
+                format_in_scale(limit, code)
+            );
+            let now = data::transaction_now(&mut *tx).await?;
+            let id = Uuid::new_v4();
+            let operation = serde_json::to_value(Operation::OverdraftLimit {
+                account: account.number.clone(),
+                limit: limit.to_string(),
+                currency: code.to_owned(),
+            })
+            .map_err(|e| ApiError::Internal(format!("serialise an operation: {e}")))?;
+            data::approvals::insert_approval(
+                &mut *tx,
+                &NewApproval {
+                    id,
+                    kind: ApprovalKind::OverdraftLimit,
+                    maker_id: actor.user.user_id,
+                    account_id: account.id,
+                    customer_id: account.customer_id,
+                    amount: (limit > Decimal::ZERO).then_some(limit),
+                    currency: Some(code),
+                    summary: &summary,
+                    reason,
+                    operation: &operation,
+                    idempotency_key: None,
+                    hold_id: None,
+                    reverses_transfer_id: None,
+                    expires_at: now + Duration::seconds(state.settings.approval_ttl_s),
+                    request_id: actor.request_id,
+                },
+            )
+            .await?;
+            let filed = load(&mut *tx, id).await?;
+            audit(
+                &mut *tx,
+                Some(actor.user.user_id),
+                "approval.request",
+                None,
+                &filed,
+                actor.request_id,
+            )
+            .await?;
+            Ok(filed)
         })
-        .map_err(|e| ApiError::Internal(format!("serialise an operation: {e}")))?;
-        data::approvals::insert_approval(
-            &mut tx,
-            &NewApproval {
-                id,
-                kind: ApprovalKind::OverdraftLimit,
-                maker_id: actor.user.user_id,
-                account_id: account.id,
-                customer_id: account.customer_id,
-                amount: (limit > Decimal::ZERO).then_some(limit),
-                currency: Some(code),
-                summary: &summary,
-                reason,
-                operation: &operation,
-                idempotency_key: None,
-                hold_id: None,
-                reverses_transfer_id: None,
-                expires_at: now + Duration::seconds(state.settings.approval_ttl_s),
-                request_id: actor.request_id,
-            },
-        )
-        .await?;
-        let filed = load(&mut tx, id).await?;
-        audit(
-            &mut tx,
-            Some(actor.user.user_id),
-            "approval.request",
-            None,
-            &filed,
-            actor.request_id,
-        )
-        .await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(filed)
     })
     .await
 }
@@ -570,9 +572,9 @@ pub async fn list(
         limit: limit + 1,
         ..filter
     };
-    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::approvals::list_approvals(&mut conn, &filter).await?)
+    let filter = &filter;
+    let rows = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { Ok(data::approvals::list_approvals(&mut *conn, filter).await?) })
     })
     .await?;
     let (rows, next_cursor) = crate::cursor::page(rows, limit, |row| {
@@ -590,9 +592,8 @@ pub async fn get(
     id: Uuid,
 ) -> Result<ApprovalResponse, ApiError> {
     user.require_role(&[Role::Teller, Role::Supervisor])?;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        load(&mut conn, id).await
+    crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { load(&mut *conn, id).await })
     })
     .await
 }
@@ -614,7 +615,7 @@ pub async fn decide(
     request_id: Option<&str>,
 ) -> Result<ApprovalResponse, ApiError> {
     checker.require_role(&[Role::Supervisor])?;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
+    crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let row = data::approvals::lock_approval(&mut tx, id)
             .await?

@@ -135,27 +135,33 @@ pub async fn search(
             })
         })
         .transpose()?;
-    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        let actor_user_id = match &actor {
-            None => None,
-            Some(name) => match data::users::find_user_id_by_username(&mut conn, name).await? {
-                Some(id) => Some(id),
-                // Nobody by that name has done anything.
-                None => return Ok(Vec::new()),
-            },
-        };
-        let filter = AuditFilter {
-            actor_user_id,
-            customer_id: search.customer_id,
-            account_number: account.clone(),
-            action: action.clone(),
-            occurred_from: search.from.map(Day::start),
-            occurred_before: search.to.map(Day::end),
-            before_id,
-            limit: limit + 1,
-        };
-        Ok(data::audit::search(&mut conn, &filter).await?)
+    let actor = &actor;
+    let action = &action;
+    let account = &account;
+    let rows = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            let actor_user_id = match &actor {
+                None => None,
+                Some(name) => {
+                    match data::users::find_user_id_by_username(&mut *conn, name).await? {
+                        Some(id) => Some(id),
+                        // Nobody by that name has done anything.
+                        None => return Ok(Vec::new()),
+                    }
+                }
+            };
+            let filter = AuditFilter {
+                actor_user_id,
+                customer_id: search.customer_id,
+                account_number: account.clone(),
+                action: action.clone(),
+                occurred_from: search.from.map(Day::start),
+                occurred_before: search.to.map(Day::end),
+                before_id,
+                limit: limit + 1,
+            };
+            Ok(data::audit::search(&mut *conn, &filter).await?)
+        })
     })
     .await?;
     let (rows, next_cursor) =
@@ -238,31 +244,32 @@ pub async fn verify(
     request_id: Option<&str>,
 ) -> Result<VerificationResponse, ApiError> {
     user.require_role(&[Role::Supervisor, Role::Admin])?;
-    let report = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        data::set_snapshot_isolation(&mut tx).await?;
-        let report = verify_ledger(&mut tx).await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(report)
+    let report = crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            data::set_snapshot_isolation(&mut *tx).await?;
+            let report = verify_ledger(&mut *tx).await?;
+            Ok(report)
+        })
     })
     .await?;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        record(
-            &mut tx,
-            Some(user.user_id),
-            request_id,
-            Change {
-                action: "audit.verify",
-                subject_type: "ledger",
-                subject_id: "all".into(),
-                before: None,
-                after: serde_json::to_value(&report).ok(),
-            },
-        )
-        .await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(())
+    let verified = &report;
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            record(
+                &mut *tx,
+                Some(user.user_id),
+                request_id,
+                Change {
+                    action: "audit.verify",
+                    subject_type: "ledger",
+                    subject_id: "all".into(),
+                    before: None,
+                    after: serde_json::to_value(verified).ok(),
+                },
+            )
+            .await?;
+            Ok(())
+        })
     })
     .await?;
     Ok(report)

@@ -58,7 +58,7 @@ pub async fn post(
     let request_hash = hasher.finalize().to_vec();
     let initiator = Initiator::from(actor.user);
     let size = i32::try_from(legs.len()).unwrap_or(i32::MAX);
-    crate::retry::run(state.settings.retry_budget_ms, || async {
+    crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let now = match crate::ledger::claim(&mut tx, initiator.user_id, key, &request_hash).await?
         {
@@ -120,14 +120,15 @@ pub fn not_found() -> ApiError {
 /// `reversed`). Another service's batch is not found.
 pub async fn get(state: &AppState, actor: Actor<'_>, id: Uuid) -> Result<BatchResponse, ApiError> {
     actor.user.require_role(&[Role::Service])?;
-    let (batch, transfers) = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        let batch = data::transfers::find_batch(&mut conn, id)
-            .await?
-            .filter(|batch| batch.initiated_by == actor.user.user_id)
-            .ok_or_else(not_found)?;
-        let transfers = data::transfers::batch_transfers(&mut conn, id).await?;
-        Ok((batch, transfers))
+    let (batch, transfers) = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            let batch = data::transfers::find_batch(&mut *conn, id)
+                .await?
+                .filter(|batch| batch.initiated_by == actor.user.user_id)
+                .ok_or_else(not_found)?;
+            let transfers = data::transfers::batch_transfers(&mut *conn, id).await?;
+            Ok((batch, transfers))
+        })
     })
     .await?;
     Ok(BatchResponse {

@@ -136,41 +136,41 @@ pub async fn onboard(
     onboarding: &Onboarding,
 ) -> Result<CustomerResponse, ApiError> {
     staff.require_role(&[Role::Teller, Role::Supervisor, Role::Service])?;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let id = Uuid::new_v4();
-        data::customers::insert_customer(&mut tx, &onboarding.identity.row(id))
-            .await
-            .map_err(email_taken)?;
-        if let Some((username, password)) = &onboarding.login {
-            crate::identity::new_user(
-                &mut tx,
-                username,
-                password.clone(),
-                Role::Customer,
-                Some(id),
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            let id = Uuid::new_v4();
+            data::customers::insert_customer(&mut *tx, &onboarding.identity.row(id))
+                .await
+                .map_err(email_taken)?;
+            if let Some((username, password)) = &onboarding.login {
+                crate::identity::new_user(
+                    &mut *tx,
+                    username,
+                    password.clone(),
+                    Role::Customer,
+                    Some(id),
+                )
+                .await?;
+            }
+            let row = data::customers::find_customer(&mut *tx, id)
+                .await?
+                .ok_or_else(not_found)?;
+            let response = CustomerResponse::from(row);
+            crate::audit::record(
+                &mut *tx,
+                Some(staff.user_id),
+                request_id,
+                crate::audit::Change {
+                    action: "customer.create",
+                    subject_type: "customer",
+                    subject_id: response.id.to_string(),
+                    before: None,
+                    after: serde_json::to_value(&response).ok(),
+                },
             )
             .await?;
-        }
-        let row = data::customers::find_customer(&mut tx, id)
-            .await?
-            .ok_or_else(not_found)?;
-        let response = CustomerResponse::from(row);
-        crate::audit::record(
-            &mut tx,
-            Some(staff.user_id),
-            request_id,
-            crate::audit::Change {
-                action: "customer.create",
-                subject_type: "customer",
-                subject_id: response.id.to_string(),
-                before: None,
-                after: serde_json::to_value(&response).ok(),
-            },
-        )
-        .await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(response)
+            Ok(response)
+        })
     })
     .await
 }
@@ -184,31 +184,31 @@ pub async fn update(
     identity: &Identity,
 ) -> Result<CustomerResponse, ApiError> {
     staff.require_role(&[Role::Teller, Role::Supervisor, Role::Service])?;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let before = data::customers::lock_customer(&mut tx, id)
-            .await?
-            .map(CustomerResponse::from)
-            .ok_or_else(not_found)?;
-        let after = data::customers::update_customer(&mut tx, &identity.row(id))
-            .await
-            .map_err(email_taken)?;
-        let after = CustomerResponse::from(after);
-        crate::audit::record(
-            &mut tx,
-            Some(staff.user_id),
-            request_id,
-            crate::audit::Change {
-                action: "customer.update",
-                subject_type: "customer",
-                subject_id: id.to_string(),
-                before: serde_json::to_value(&before).ok(),
-                after: serde_json::to_value(&after).ok(),
-            },
-        )
-        .await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(after)
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            let before = data::customers::lock_customer(&mut *tx, id)
+                .await?
+                .map(CustomerResponse::from)
+                .ok_or_else(not_found)?;
+            let after = data::customers::update_customer(&mut *tx, &identity.row(id))
+                .await
+                .map_err(email_taken)?;
+            let after = CustomerResponse::from(after);
+            crate::audit::record(
+                &mut *tx,
+                Some(staff.user_id),
+                request_id,
+                crate::audit::Change {
+                    action: "customer.update",
+                    subject_type: "customer",
+                    subject_id: id.to_string(),
+                    before: serde_json::to_value(&before).ok(),
+                    after: serde_json::to_value(&after).ok(),
+                },
+            )
+            .await?;
+            Ok(after)
+        })
     })
     .await
 }
@@ -231,9 +231,15 @@ pub async fn search(
         ));
     }
     let after = cursor.map(crate::cursor::decode_text).transpose()?;
-    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::customers::search_customers(&mut conn, &text, after.clone(), limit + 1).await?)
+    let text = &text;
+    let after = &after;
+    let rows = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            Ok(
+                data::customers::search_customers(&mut *conn, text, after.clone(), limit + 1)
+                    .await?,
+            )
+        })
     })
     .await?;
     let (rows, next_cursor) = crate::cursor::page(rows, limit, |row| {
@@ -254,9 +260,8 @@ pub async fn profile(
     if !user.reaches_every_customer() && user.customer_id != Some(id) {
         return Err(not_found());
     }
-    let row = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::customers::find_customer(&mut conn, id).await?)
+    let row = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { Ok(data::customers::find_customer(&mut *conn, id).await?) })
     })
     .await?
     .ok_or_else(not_found)?;
@@ -273,9 +278,10 @@ pub async fn activity(
 ) -> Result<ActivityListResponse, ApiError> {
     staff.require_role(&[Role::Teller, Role::Supervisor, Role::Admin])?;
     let before = cursor.map(crate::cursor::decode_serial).transpose()?;
-    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::transfers::customer_recent_entries(&mut conn, id, before, limit + 1).await?)
+    let rows = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            Ok(data::transfers::customer_recent_entries(&mut *conn, id, before, limit + 1).await?)
+        })
     })
     .await?;
     let (rows, next_cursor) = crate::cursor::page(rows, limit, |row| {
@@ -308,15 +314,16 @@ pub async fn daily_limits(
     if !user.reaches_every_customer() && user.customer_id != Some(id) {
         return Err(not_found());
     }
-    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        if data::customers::find_customer(&mut conn, id)
-            .await?
-            .is_none()
-        {
-            return Err(not_found());
-        }
-        Ok(data::limits::customer_daily_limits(&mut conn, id).await?)
+    let rows = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            if data::customers::find_customer(&mut *conn, id)
+                .await?
+                .is_none()
+            {
+                return Err(not_found());
+            }
+            Ok(data::limits::customer_daily_limits(&mut *conn, id).await?)
+        })
     })
     .await?;
     Ok(rows
@@ -352,45 +359,48 @@ pub async fn set_daily_limit(
                 .value(),
         ),
     };
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        if data::customers::lock_customer(&mut tx, id).await?.is_none() {
-            return Err(not_found());
-        }
-        let before = data::limits::customer_daily_limits(&mut tx, id)
-            .await?
-            .into_iter()
-            .find(|row| row.currency == currency.code());
-        data::limits::set_customer_daily_limit(&mut tx, id, currency.code(), limit).await?;
-        let after = data::limits::customer_daily_limits(&mut tx, id)
-            .await?
-            .into_iter()
-            .find(|row| row.currency == currency.code());
-        let describe = |row: Option<data::limits::DailyLimitRow>| {
-            row.map(|row| {
-                serde_json::json!({
-                    "customer_id": id,
-                    "currency": row.currency,
-                    "daily_limit": row.daily_limit.to_string(),
-                    "own": row.own,
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            if data::customers::lock_customer(&mut *tx, id)
+                .await?
+                .is_none()
+            {
+                return Err(not_found());
+            }
+            let before = data::limits::customer_daily_limits(&mut *tx, id)
+                .await?
+                .into_iter()
+                .find(|row| row.currency == currency.code());
+            data::limits::set_customer_daily_limit(&mut *tx, id, currency.code(), limit).await?;
+            let after = data::limits::customer_daily_limits(&mut *tx, id)
+                .await?
+                .into_iter()
+                .find(|row| row.currency == currency.code());
+            let describe = |row: Option<data::limits::DailyLimitRow>| {
+                row.map(|row| {
+                    serde_json::json!({
+                        "customer_id": id,
+                        "currency": row.currency,
+                        "daily_limit": row.daily_limit.to_string(),
+                        "own": row.own,
+                    })
                 })
-            })
-        };
-        crate::audit::record(
-            &mut tx,
-            Some(admin.user_id),
-            request_id,
-            crate::audit::Change {
-                action: "customer.daily_limit",
-                subject_type: "customer",
-                subject_id: id.to_string(),
-                before: describe(before),
-                after: describe(after),
-            },
-        )
-        .await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(())
+            };
+            crate::audit::record(
+                &mut *tx,
+                Some(admin.user_id),
+                request_id,
+                crate::audit::Change {
+                    action: "customer.daily_limit",
+                    subject_type: "customer",
+                    subject_id: id.to_string(),
+                    before: describe(before),
+                    after: describe(after),
+                },
+            )
+            .await?;
+            Ok(())
+        })
     })
     .await?;
     daily_limits(state, admin, id).await

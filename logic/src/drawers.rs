@@ -119,7 +119,7 @@ pub async fn open(
     };
     let code = currency.code();
     let request_hash = Sha256::digest(format!("drawer_open\n{code}\n{float}")).to_vec();
-    crate::retry::run(state.settings.retry_budget_ms, || async {
+    crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         match crate::ledger::claim(&mut tx, actor.user.user_id, key, &request_hash).await? {
             Claimed::Replay(outcome) => return Ok(outcome),
@@ -268,7 +268,7 @@ pub async fn get(
     id: Uuid,
 ) -> Result<DrawerResponse, ApiError> {
     user.require_role(&[Role::Teller, Role::Supervisor])?;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
+    crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let row = data::drawers::find_drawer(&mut tx, id)
             .await?
@@ -318,9 +318,10 @@ pub async fn list(
         }
     };
     let teller = (!all).then_some(user.user_id);
-    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::drawers::list_drawers(&mut conn, teller, after, limit + 1).await?)
+    let rows = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            Ok(data::drawers::list_drawers(&mut *conn, teller, after, limit + 1).await?)
+        })
     })
     .await?;
     let (rows, next_cursor) = crate::cursor::page(rows, limit, |row| {
@@ -393,7 +394,7 @@ pub async fn close(
         serde_json::to_string(denominations).unwrap_or_default()
     ))
     .to_vec();
-    crate::retry::run(state.settings.retry_budget_ms, || async {
+    crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         match crate::ledger::claim(&mut tx, actor.user.user_id, key, &request_hash).await? {
             Claimed::Replay(outcome) => return Ok(outcome),

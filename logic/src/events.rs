@@ -32,11 +32,11 @@ pub const TYPES: [&str; 5] = [
 pub async fn sequence(state: &AppState) -> Result<u64, ApiError> {
     let mut total = 0;
     loop {
-        let done = crate::retry::run(state.settings.retry_budget_ms, || async {
-            let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-            let done = data::events::sequence(&mut tx, SEQUENCE_BATCH).await?;
-            tx.commit().await.map_err(data::DataError::from)?;
-            Ok(done)
+        let done = crate::unit_of_work::write(state, |tx, _| {
+            Box::pin(async move {
+                let done = data::events::sequence(&mut *tx, SEQUENCE_BATCH).await?;
+                Ok(done)
+            })
         })
         .await?;
         total += done;
@@ -95,9 +95,8 @@ pub async fn read(
         ));
     }
     sequence(state).await?;
-    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::events::after(&mut conn, position, types, limit).await?)
+    let rows = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { Ok(data::events::after(&mut *conn, position, types, limit).await?) })
     })
     .await?;
     let next_cursor = rows.last().map_or(position, |row| row.position);

@@ -98,11 +98,11 @@ fn source_key(ip: Option<&str>) -> Option<String> {
 /// transaction of its own: a signed-in session re-proving who it is (changing the password,
 /// replacing the second factor) is throttled like a sign-in, so a stolen token buys no guesses.
 pub(crate) async fn take_check(state: &AppState, key: &str, limit: i32) -> Result<(), ApiError> {
-    let wait_s = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let wait_s = take_attempt(&mut tx, key, limit).await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(wait_s)
+    let wait_s = crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            let wait_s = take_attempt(&mut *tx, key, limit).await?;
+            Ok(wait_s)
+        })
     })
     .await?;
     match wait_s {
@@ -113,9 +113,8 @@ pub(crate) async fn take_check(state: &AppState, key: &str, limit: i32) -> Resul
 
 /// Forgets `key`'s counted checks after one succeeded.
 pub(crate) async fn clear_checks(state: &AppState, key: &str) -> Result<(), ApiError> {
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::users::clear_sign_in_failures(&mut conn, key).await?)
+    crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { Ok(data::users::clear_sign_in_failures(&mut *conn, key).await?) })
     })
     .await
 }
@@ -182,7 +181,7 @@ pub async fn sign_in(
     let brake_per_minute = state.settings.sign_in_unknown_device_checks_per_minute;
 
     let source = source_key(client.ip.as_deref());
-    let taken = crate::retry::run(budget, || async {
+    let taken = crate::unit_of_work::retried(budget, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let known_device = match &device_hash {
             Some(hash) if !username.is_empty() => {
@@ -250,7 +249,7 @@ pub async fn sign_in(
         let challenge = secrets::generate("btc");
         let challenge_hash = secrets::digest(&challenge);
         let expires_at = OffsetDateTime::now_utc() + Duration::seconds(CHALLENGE_TTL_S);
-        crate::retry::run(budget, || async {
+        crate::unit_of_work::retried(budget, || async {
             let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
             data::users::clear_sign_in_failures(&mut tx, &name_key).await?;
             if let Some(source) = &source {
@@ -292,7 +291,7 @@ pub async fn second_factor(
 ) -> Result<SessionResponse, ApiError> {
     let challenge_hash = secrets::digest(challenge);
     let code = code.trim().to_owned();
-    let outcome = crate::retry::run(state.settings.retry_budget_ms, || async {
+    let outcome = crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let Some(row) = data::sessions::take_challenge_attempt(
             &mut tx,
@@ -367,34 +366,37 @@ async fn start_session(
     let expires_at = now + Duration::seconds(state.settings.session_ttl_s);
     let device_token = secrets::generate("bdt");
     let device_hash = secrets::digest(&device_token);
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        data::sessions::remember_device(
-            &mut tx,
-            user.id,
-            &device_hash,
-            device.replaces.as_deref(),
-            now + Duration::seconds(DEVICE_TTL_S),
-            DEVICES_KEPT,
-        )
-        .await?;
-        if let Some(username) = clear_failures_of {
-            data::users::clear_sign_in_failures(&mut tx, username).await?;
-        }
-        if let Some(source) = forgive_source {
-            data::users::forgive_sign_in_attempt(&mut tx, source).await?;
-        }
-        data::sessions::insert_session(
-            &mut tx,
-            Uuid::new_v4(),
-            user.id,
-            &token_hash,
-            expires_at,
-            client,
-        )
-        .await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(())
+    let token_hash = &token_hash;
+    let device_hash = &device_hash;
+    let replaces = device.replaces.as_deref();
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            data::sessions::remember_device(
+                &mut *tx,
+                user.id,
+                device_hash,
+                replaces,
+                now + Duration::seconds(DEVICE_TTL_S),
+                DEVICES_KEPT,
+            )
+            .await?;
+            if let Some(username) = clear_failures_of {
+                data::users::clear_sign_in_failures(&mut *tx, username).await?;
+            }
+            if let Some(source) = forgive_source {
+                data::users::forgive_sign_in_attempt(&mut *tx, source).await?;
+            }
+            data::sessions::insert_session(
+                &mut *tx,
+                Uuid::new_v4(),
+                user.id,
+                token_hash,
+                expires_at,
+                client,
+            )
+            .await?;
+            Ok(())
+        })
     })
     .await?;
     tracing::info!(user_id = %user.id, "signed in");
@@ -425,18 +427,20 @@ pub fn lock_seconds(attempt: i32, limit: i32) -> Option<i64> {
 }
 
 pub async fn sign_out(state: &AppState, user: &SessionUser) -> Result<(), ApiError> {
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::sessions::revoke_session(&mut conn, user.session_id).await?)
+    crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(
+            async move { Ok(data::sessions::revoke_session(&mut *conn, user.session_id).await?) },
+        )
     })
     .await
 }
 
 /// Signs the user out of every session, this one included.
 pub async fn sign_out_everywhere(state: &AppState, user: &SessionUser) -> Result<u64, ApiError> {
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::sessions::revoke_all_sessions(&mut conn, user.user_id).await?)
+    crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(
+            async move { Ok(data::sessions::revoke_all_sessions(&mut *conn, user.user_id).await?) },
+        )
     })
     .await
 }

@@ -197,7 +197,7 @@ pub async fn post(
     let request_hash = order.request_hash();
     let kind = order.kind();
     let initiator = Initiator::from(actor.user);
-    let result = crate::retry::run(state.settings.retry_budget_ms, || async {
+    let result = crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let now = match claim(&mut tx, actor.user.user_id, key, &request_hash).await? {
             Claimed::Replay(outcome) => return Ok(outcome),
@@ -627,9 +627,8 @@ pub async fn vault_number(conn: &mut PgConnection, currency: &str) -> Result<Str
 
 /// A transfer the user may see: staff any, a customer only one that touches their accounts.
 pub async fn find(state: &AppState, user: &SessionUser, id: Uuid) -> Result<TransferRow, ApiError> {
-    let row = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::transfers::find_transfer(&mut conn, id).await?)
+    let row = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { Ok(data::transfers::find_transfer(&mut *conn, id).await?) })
     })
     .await?;
     match row {
@@ -655,9 +654,10 @@ pub async fn find_by_key(
     user: &SessionUser,
     key: &IdempotencyKey,
 ) -> Result<Value, ApiError> {
-    let record = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::idempotency::find_completed(&mut conn, user.user_id, key.as_str()).await?)
+    let record = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            Ok(data::idempotency::find_completed(&mut *conn, user.user_id, key.as_str()).await?)
+        })
     })
     .await?;
     record.map(|r| r.response_body).ok_or(ApiError::NotFound {

@@ -27,10 +27,10 @@ pub mod ledger;
 pub mod payees;
 pub mod pending;
 pub mod portal_sessions;
-pub mod retry;
 pub mod security;
 pub mod seed;
 pub mod state;
+pub mod unit_of_work;
 pub mod wire;
 
 pub use api::router;

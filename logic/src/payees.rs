@@ -38,9 +38,11 @@ pub async fn list(
 ) -> Result<PayeeListResponse, ApiError> {
     let customer = customer_of(user)?;
     let after = cursor.map(crate::cursor::decode_text).transpose()?;
-    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::payees::list_payees(&mut conn, customer, after.clone(), limit + 1).await?)
+    let after = &after;
+    let rows = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            Ok(data::payees::list_payees(conn, customer, after.clone(), limit + 1).await?)
+        })
     })
     .await?;
     let (rows, next_cursor) = crate::cursor::page(rows, limit, |row| {
@@ -61,33 +63,34 @@ pub async fn add(
 ) -> Result<PayeeResponse, ApiError> {
     let customer = customer_of(user)?;
     let nickname = crate::domain::text::required("nickname", nickname, NICKNAME_MAX_CHARS)?;
-    let row = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        if data::payees::count_payees(&mut tx, customer).await? >= PAYEES_MAX {
-            return Err(ApiError::refused(
-                ProblemCode::TooManyPayees,
-                format!("keep at most {PAYEES_MAX} payees"),
-            ));
-        }
-        match data::accounts::find_account_by_number(&mut tx, number.as_str()).await? {
-            Some(account)
-                if account.kind == data::accounts::AccountKind::Customer
-                    && account.status == data::accounts::AccountStatus::Open => {}
-            _ => return Err(account_not_found()),
-        }
-        let row = data::payees::insert_payee(&mut tx, customer, &nickname, number.as_str())
-            .await
-            .map_err(|e| match e.violation() {
-                Some(data::Violation::Other(name)) if name == "payees_nickname_key" => {
-                    ApiError::Conflict {
-                        code: ProblemCode::NicknameTaken,
-                        detail: "you already have a payee with this nickname".into(),
+    let nickname = &nickname;
+    let row = crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            if data::payees::count_payees(&mut *tx, customer).await? >= PAYEES_MAX {
+                return Err(ApiError::refused(
+                    ProblemCode::TooManyPayees,
+                    format!("keep at most {PAYEES_MAX} payees"),
+                ));
+            }
+            match data::accounts::find_account_by_number(&mut *tx, number.as_str()).await? {
+                Some(account)
+                    if account.kind == data::accounts::AccountKind::Customer
+                        && account.status == data::accounts::AccountStatus::Open => {}
+                _ => return Err(account_not_found()),
+            }
+            let row = data::payees::insert_payee(&mut *tx, customer, nickname, number.as_str())
+                .await
+                .map_err(|e| match e.violation() {
+                    Some(data::Violation::Other(name)) if name == "payees_nickname_key" => {
+                        ApiError::Conflict {
+                            code: ProblemCode::NicknameTaken,
+                            detail: "you already have a payee with this nickname".into(),
+                        }
                     }
-                }
-                _ => ApiError::from(e),
-            })?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(row)
+                    _ => ApiError::from(e),
+                })?;
+            Ok(row)
+        })
     })
     .await?;
     Ok(response(row))
@@ -95,9 +98,8 @@ pub async fn add(
 
 pub async fn remove(state: &AppState, user: &SessionUser, id: Uuid) -> Result<(), ApiError> {
     let customer = customer_of(user)?;
-    let removed = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::payees::delete_payee(&mut conn, customer, id).await?)
+    let removed = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { Ok(data::payees::delete_payee(&mut *conn, customer, id).await?) })
     })
     .await?;
     if removed {

@@ -80,7 +80,7 @@ pub async fn create(
     }
     let request_hash = order.request_hash();
     let user_id = actor.user.user_id;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
+    crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let now = match crate::ledger::claim(&mut tx, user_id, key, &request_hash).await? {
             Claimed::Replay(outcome) => return Ok(outcome),
@@ -199,7 +199,7 @@ pub async fn resolve(
     };
     let request_hash = Sha256::digest(canonical.as_bytes()).to_vec();
     let initiator = Initiator::from(actor.user);
-    let outcome = crate::retry::run(state.settings.retry_budget_ms, || async {
+    let outcome = crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
         match resolve_once(
             state,
             &actor,
@@ -330,7 +330,7 @@ fn to_body(response: &PendingTransferResponse) -> Result<serde_json::Value, ApiE
 
 /// Voids one pending transfer whose expiry has passed, if it is still pending.
 async fn expire(state: &AppState, id: Uuid) -> Result<bool, ApiError> {
-    crate::retry::run(state.settings.retry_budget_ms, || async {
+    crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let now = data::transaction_now(&mut tx).await?;
         let Some(row) = data::pending::lock_pending(&mut tx, id).await? else {
@@ -348,9 +348,8 @@ async fn expire(state: &AppState, id: Uuid) -> Result<bool, ApiError> {
 
 /// Voids every pending transfer whose expiry has passed; returns how many it voided.
 pub async fn expire_due(state: &AppState) -> Result<usize, ApiError> {
-    let due = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::pending::due_for_expiry(&mut conn, 500).await?)
+    let due = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { Ok(data::pending::due_for_expiry(&mut *conn, 500).await?) })
     })
     .await?;
     let mut voided = 0;
@@ -365,9 +364,8 @@ pub async fn expire_due(state: &AppState) -> Result<usize, ApiError> {
 /// One of the caller's pending transfers.
 pub async fn get(state: &AppState, actor: Actor<'_>, id: Uuid) -> Result<PendingRow, ApiError> {
     authorise(&actor)?;
-    let row = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::pending::find_pending(&mut conn, id).await?)
+    let row = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { Ok(data::pending::find_pending(&mut *conn, id).await?) })
     })
     .await?;
     row.filter(|row| row.initiated_by == actor.user.user_id)
@@ -383,12 +381,13 @@ pub async fn list(
 ) -> Result<(Vec<PendingRow>, Option<String>), ApiError> {
     authorise(&actor)?;
     let after = cursor.map(crate::cursor::decode_time).transpose()?;
-    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(
-            data::pending::list_pending(&mut conn, Some(actor.user.user_id), after, limit + 1)
-                .await?,
-        )
+    let rows = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            Ok(
+                data::pending::list_pending(&mut *conn, Some(actor.user.user_id), after, limit + 1)
+                    .await?,
+            )
+        })
     })
     .await?;
     Ok(crate::cursor::page(rows, limit, |row| {

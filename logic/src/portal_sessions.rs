@@ -73,9 +73,14 @@ pub async fn create(
 ) -> Result<(), ApiError> {
     require_portal(service)?;
     let payload = decode(record)?;
-    let created = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::portal_sessions::create(&mut conn, &key.0, &payload, record.expires_at).await?)
+    let payload = &payload;
+    let created = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            Ok(
+                data::portal_sessions::create(&mut *conn, &key.0, payload, record.expires_at)
+                    .await?,
+            )
+        })
     })
     .await?;
     if created {
@@ -96,9 +101,11 @@ pub async fn save(
 ) -> Result<(), ApiError> {
     require_portal(service)?;
     let payload = decode(record)?;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::portal_sessions::save(&mut conn, &key.0, &payload, record.expires_at).await?)
+    let payload = &payload;
+    crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            Ok(data::portal_sessions::save(&mut *conn, &key.0, payload, record.expires_at).await?)
+        })
     })
     .await
 }
@@ -110,9 +117,8 @@ pub async fn load(
 ) -> Result<PortalSessionRecord, ApiError> {
     use base64::Engine;
     require_portal(service)?;
-    let row = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::portal_sessions::load(&mut conn, &key.0).await?)
+    let row = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { Ok(data::portal_sessions::load(&mut *conn, &key.0).await?) })
     })
     .await?;
     let (payload, expires_at): (Vec<u8>, OffsetDateTime) = row.ok_or(ApiError::NotFound {
@@ -127,9 +133,8 @@ pub async fn load(
 
 pub async fn delete(state: &AppState, service: &Service, key: &RecordKey) -> Result<(), ApiError> {
     require_portal(service)?;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::portal_sessions::delete(&mut conn, &key.0).await?)
+    crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { Ok(data::portal_sessions::delete(&mut *conn, &key.0).await?) })
     })
     .await
 }

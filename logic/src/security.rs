@@ -43,26 +43,26 @@ fn totp(secret: &[u8], account: &str) -> Result<Totp, ApiError> {
 /// returns how many users' secrets it sealed. `up` runs it after migrating.
 pub async fn seal_unsealed_secrets(state: &AppState) -> Result<usize, ApiError> {
     let key = &state.server_key;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let rows = data::users::lock_unsealed_totp_secrets(&mut tx).await?;
-        for (user_id, secret, pending) in &rows {
-            if let Some(Opened::Legacy(plain)) =
-                secret.as_deref().and_then(|s| key.open_totp(*user_id, s))
-            {
-                let stored = secret.as_deref().unwrap_or_default();
-                let sealed = key.seal_totp(*user_id, &plain);
-                data::users::reseal_totp_secret(&mut tx, *user_id, stored, &sealed).await?;
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            let rows = data::users::lock_unsealed_totp_secrets(&mut *tx).await?;
+            for (user_id, secret, pending) in &rows {
+                if let Some(Opened::Legacy(plain)) =
+                    secret.as_deref().and_then(|s| key.open_totp(*user_id, s))
+                {
+                    let stored = secret.as_deref().unwrap_or_default();
+                    let sealed = key.seal_totp(*user_id, &plain);
+                    data::users::reseal_totp_secret(&mut *tx, *user_id, stored, &sealed).await?;
+                }
+                if let Some(Opened::Legacy(plain)) =
+                    pending.as_deref().and_then(|s| key.open_totp(*user_id, s))
+                {
+                    let sealed = key.seal_totp(*user_id, &plain);
+                    data::users::set_pending_totp_secret(&mut *tx, *user_id, &sealed).await?;
+                }
             }
-            if let Some(Opened::Legacy(plain)) =
-                pending.as_deref().and_then(|s| key.open_totp(*user_id, s))
-            {
-                let sealed = key.seal_totp(*user_id, &plain);
-                data::users::set_pending_totp_secret(&mut tx, *user_id, &sealed).await?;
-            }
-        }
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(rows.len())
+            Ok(rows.len())
+        })
     })
     .await
 }
@@ -132,9 +132,8 @@ pub async fn enrol_totp(
     password: Option<String>,
     code: Option<&str>,
 ) -> Result<TotpEnrolmentResponse, ApiError> {
-    let enabled = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::users::find_user(&mut conn, user.user_id).await?)
+    let enabled = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { Ok(data::users::find_user(&mut *conn, user.user_id).await?) })
     })
     .await?
     .is_some_and(|row| row.totp_secret.is_some());
@@ -158,9 +157,11 @@ pub async fn enrol_totp(
     getrandom::fill(&mut secret).expect("the operating system's random source");
     let totp = totp(&secret, &user.username)?;
     let sealed = state.server_key.seal_totp(user.user_id, &secret);
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::users::set_pending_totp_secret(&mut conn, user.user_id, &sealed).await?)
+    let sealed = &sealed;
+    crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            Ok(data::users::set_pending_totp_secret(&mut *conn, user.user_id, sealed).await?)
+        })
     })
     .await?;
     Ok(TotpEnrolmentResponse {
@@ -185,34 +186,36 @@ pub async fn confirm_totp(
         .collect();
     debug_assert_eq!(hashes.len(), codes.len());
     let code = code.trim().to_owned();
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let row = data::users::find_user(&mut tx, user.user_id)
-            .await?
-            .ok_or_else(|| ApiError::Internal("signed-in user vanished".into()))?;
-        let Some(pending) = &row.totp_pending_secret else {
-            return Err(ApiError::refused(
-                ProblemCode::TotpNotPending,
-                "start the enrolment first",
-            ));
-        };
-        let pending = open_secret(&state.server_key, row.id, pending)?;
-        let Some(step) = totp(pending.secret(), &row.username)?.check_current(&code) else {
-            return Err(ApiError::invalid(
-                ProblemCode::InvalidSecondFactor,
-                "code",
-                "the code is not correct; check the time on your phone and try the next code",
-            ));
-        };
-        data::users::enable_totp(
-            &mut tx,
-            user.user_id,
-            i64::try_from(step).unwrap_or(i64::MAX),
-        )
-        .await?;
-        data::users::replace_recovery_codes(&mut tx, user.user_id, &hashes).await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(())
+    let hashes = &hashes;
+    let code = &code;
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            let row = data::users::find_user(&mut *tx, user.user_id)
+                .await?
+                .ok_or_else(|| ApiError::Internal("signed-in user vanished".into()))?;
+            let Some(pending) = &row.totp_pending_secret else {
+                return Err(ApiError::refused(
+                    ProblemCode::TotpNotPending,
+                    "start the enrolment first",
+                ));
+            };
+            let pending = open_secret(&state.server_key, row.id, pending)?;
+            let Some(step) = totp(pending.secret(), &row.username)?.check_current(code) else {
+                return Err(ApiError::invalid(
+                    ProblemCode::InvalidSecondFactor,
+                    "code",
+                    "the code is not correct; check the time on your phone and try the next code",
+                ));
+            };
+            data::users::enable_totp(
+                &mut *tx,
+                user.user_id,
+                i64::try_from(step).unwrap_or(i64::MAX),
+            )
+            .await?;
+            data::users::replace_recovery_codes(&mut *tx, user.user_id, hashes).await?;
+            Ok(())
+        })
     })
     .await?;
     tracing::info!(user_id = %user.user_id, "second factor enabled");
@@ -231,9 +234,8 @@ pub async fn disable_totp(
 ) -> Result<(), ApiError> {
     verify_own_password(state, user, password, "password").await?;
     verify_own_code(state, user, code).await?;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::users::disable_totp(&mut conn, user.user_id).await?)
+    crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { Ok(data::users::disable_totp(&mut *conn, user.user_id).await?) })
     })
     .await
 }
@@ -255,12 +257,13 @@ pub async fn change_password(
     }
     verify_own_password(state, user, current, "current_password").await?;
     let hash = password::hash(new).await?;
-    crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        data::users::set_password_hash(&mut tx, user.user_id, &hash).await?;
-        data::sessions::revoke_other_sessions(&mut tx, user.user_id, user.session_id).await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(())
+    let hash = &hash;
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            data::users::set_password_hash(&mut *tx, user.user_id, hash).await?;
+            data::sessions::revoke_other_sessions(&mut *tx, user.user_id, user.session_id).await?;
+            Ok(())
+        })
     })
     .await?;
     tracing::info!(user_id = %user.user_id, "password changed; other sessions signed out");
@@ -277,9 +280,8 @@ async fn verify_own_password(
     // Counted before the check, as a sign-in is: a stolen token buys no password guesses.
     crate::identity::take_check(state, &user.username, crate::identity::FAILURES_BEFORE_LOCK)
         .await?;
-    let row = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::users::find_user(&mut conn, user.user_id).await?)
+    let row = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { Ok(data::users::find_user(&mut *conn, user.user_id).await?) })
     })
     .await?
     .ok_or_else(|| ApiError::Internal("signed-in user vanished".into()))?;
@@ -305,14 +307,14 @@ async fn verify_own_code(state: &AppState, user: &SessionUser, code: &str) -> Re
         crate::identity::SECOND_FACTOR_FAILURES_BEFORE_LOCK,
     )
     .await?;
-    let accepted = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let row = data::users::find_user(&mut tx, user.user_id)
-            .await?
-            .ok_or_else(|| ApiError::Internal("signed-in user vanished".into()))?;
-        let accepted = accept_code(&mut tx, &state.server_key, &row, code).await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(accepted)
+    let accepted = crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            let row = data::users::find_user(&mut *tx, user.user_id)
+                .await?
+                .ok_or_else(|| ApiError::Internal("signed-in user vanished".into()))?;
+            let accepted = accept_code(&mut *tx, &state.server_key, &row, code).await?;
+            Ok(accepted)
+        })
     })
     .await?;
     if !accepted {
@@ -333,16 +335,17 @@ pub async fn sessions(
     limit: i64,
 ) -> Result<SessionListResponse, ApiError> {
     let before = cursor.map(crate::cursor::decode_time).transpose()?;
-    let rows = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::sessions::list_live_sessions(
-            &mut conn,
-            user.user_id,
-            state.settings.session_idle_s,
-            before,
-            limit + 1,
-        )
-        .await?)
+    let rows = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            Ok(data::sessions::list_live_sessions(
+                &mut *conn,
+                user.user_id,
+                state.settings.session_idle_s,
+                before,
+                limit + 1,
+            )
+            .await?)
+        })
     })
     .await?;
     let (rows, next_cursor) = crate::cursor::page(rows, limit, |row| {
@@ -366,9 +369,8 @@ pub async fn sessions(
 }
 
 pub async fn totp_enabled(state: &AppState, user_id: Uuid) -> Result<bool, ApiError> {
-    let row = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::users::find_user(&mut conn, user_id).await?)
+    let row = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { Ok(data::users::find_user(&mut *conn, user_id).await?) })
     })
     .await?;
     Ok(row.is_some_and(|r| r.totp_secret.is_some()))

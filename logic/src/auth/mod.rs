@@ -185,15 +185,18 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErr
     };
     let service_key_hash = secrets::digest(service_key);
     let token_hash = token.map(secrets::digest);
-    let callers = crate::retry::run(state.settings.retry_budget_ms, || async {
-        let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-        Ok(data::sessions::authenticate(
-            &mut conn,
-            &service_key_hash,
-            token_hash.as_deref(),
-            state.settings.session_idle_s,
-        )
-        .await?)
+    let token_hash = &token_hash;
+    let service_key_hash = &service_key_hash;
+    let callers = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            Ok(data::sessions::authenticate(
+                &mut *conn,
+                service_key_hash,
+                token_hash.as_deref(),
+                state.settings.session_idle_s,
+            )
+            .await?)
+        })
     })
     .await?;
     let service = callers.service.ok_or(ApiError::Unauthenticated {
