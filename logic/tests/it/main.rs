@@ -6,6 +6,7 @@
 
 mod accounts;
 mod app;
+mod architecture;
 mod back_office;
 mod cash;
 mod cluster;
