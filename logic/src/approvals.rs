@@ -7,7 +7,6 @@
 //! database refuses it again (`approval_requests_four_eyes`, `approval_requests_guard`), so no
 //! route around this module can either.
 
-use axum::http::StatusCode;
 use bank_api::ProblemCode;
 use data::PgConnection;
 use data::accounts::{AccountKind, AccountRow};
@@ -26,9 +25,10 @@ use crate::domain::money::format_in_scale;
 use crate::domain::{AccountNumber, Amount, Currency};
 use crate::error::{ApiError, account_not_found};
 use crate::ledger::{
-    Actor, Claimed, IdempotencyKey, Initiator, KeyCompletion, Movement, Order, Outcome, Side,
+    Actor, IdempotencyKey, Initiator, KeyCompletion, Movement, Order, Outcome, Side,
 };
 use crate::state::AppState;
+use crate::unit_of_work::Completion;
 use crate::wire::{ApprovalListResponse, ApprovalResponse, TransferResponse};
 
 /// Most requests one list returns.
@@ -333,13 +333,10 @@ pub async fn file_reversal(
 ) -> Result<Outcome, ApiError> {
     actor.user.require_role(&[Role::Teller, Role::Supervisor])?;
     let request_hash = Sha256::digest(format!("reversal\n{transfer_id}\n{reason}")).to_vec();
-    crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let now = match crate::ledger::claim(&mut tx, actor.user.user_id, key, &request_hash).await? {
-            Claimed::Replay(outcome) => return Ok(outcome),
-            Claimed::Fresh(now) => now,
-        };
-        let original = data::transfers::find_transfer(&mut tx, transfer_id)
+    crate::unit_of_work::write_once(state, actor.user.user_id, key, &request_hash, |tx, ticket, _| {
+ Box::pin(async move {
+ let now = ticket.now();
+        let original = data::transfers::find_transfer(&mut *tx, transfer_id)
             .await?
             .ok_or(ApiError::NotFound {
                 code: ProblemCode::TransferNotFound,
@@ -354,15 +351,15 @@ pub async fn file_reversal(
                 "only transfers and cash deposits and withdrawals are reversed; correct drawer and vault movements with a new one",
             ));
         }
-        if data::transfers::reversal_of(&mut tx, transfer_id).await?.is_some() {
+        if data::transfers::reversal_of(&mut *tx, transfer_id).await?.is_some() {
             return Err(already_reversed());
         }
-        if data::approvals::reversal_pending(&mut tx, transfer_id).await? {
+        if data::approvals::reversal_pending(&mut *tx, transfer_id).await? {
             return Err(reversal_pending());
         }
         // The reversal debits the account the original credited.
         let locked = data::accounts::lock_accounts(
-            &mut tx,
+            &mut *tx,
             &[original.debit_account_id, original.credit_account_id],
         )
         .await?;
@@ -386,7 +383,7 @@ pub async fn file_reversal(
         );
         let expires_at = now + Duration::seconds(state.settings.approval_ttl_s);
         let hold_id = hold_for(
-            &mut tx,
+            &mut *tx,
             to_debit,
             original.amount,
             &summary,
@@ -398,7 +395,7 @@ pub async fn file_reversal(
         let operation = serde_json::to_value(Operation::Reversal { transfer_id })
             .map_err(|e| ApiError::Internal(format!("serialise an operation: {e}")))?;
         data::approvals::insert_approval(
-            &mut tx,
+            &mut *tx,
             &NewApproval {
                 id,
                 kind: ApprovalKind::Reversal,
@@ -424,9 +421,9 @@ pub async fn file_reversal(
             }
             _ => ApiError::from(e),
         })?;
-        let filed = load(&mut tx, id).await?;
+        let filed = load(&mut *tx, id).await?;
         audit(
-            &mut tx,
+            &mut *tx,
             Some(actor.user.user_id),
             "approval.request",
             None,
@@ -436,14 +433,9 @@ pub async fn file_reversal(
         .await?;
         let body = serde_json::to_value(&filed)
             .map_err(|e| ApiError::Internal(format!("serialise: {e}")))?;
-        data::idempotency::complete(&mut tx, actor.user.user_id, key.as_str(), 202, &body).await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(Outcome {
-            status: StatusCode::ACCEPTED,
-            body,
-            replayed: false,
-        })
-    })
+        ticket.complete(&mut *tx, Completion::Accepted, body).await
+ })
+})
     .await
 }
 

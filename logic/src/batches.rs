@@ -2,7 +2,6 @@
 //! is idempotent as a whole: its Idempotency-Key covers every leg, and a retry returns the
 //! original answer without posting anything again.
 
-use axum::http::StatusCode;
 use bank_api::ProblemCode;
 use data::users::Role;
 use sha2::{Digest, Sha256};
@@ -10,9 +9,10 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::ledger::{
-    Actor, Claimed, IdempotencyKey, Initiator, KeyCompletion, Movement, Order, Outcome, Posting,
+    Actor, IdempotencyKey, Initiator, KeyCompletion, Movement, Order, Outcome, Posting,
 };
 use crate::state::AppState;
+use crate::unit_of_work::Completion;
 use crate::wire::{BatchResponse, TransferResponse};
 
 /// The most transfers one batch may carry: enough for a payroll chunk, small enough that the
@@ -58,54 +58,59 @@ pub async fn post(
     let request_hash = hasher.finalize().to_vec();
     let initiator = Initiator::from(actor.user);
     let size = i32::try_from(legs.len()).unwrap_or(i32::MAX);
-    crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let now = match crate::ledger::claim(&mut tx, initiator.user_id, key, &request_hash).await?
-        {
-            Claimed::Replay(outcome) => return Ok(outcome),
-            Claimed::Fresh(now) => now,
-        };
-        let batch_id = Uuid::new_v4();
-        data::transfers::insert_batch(&mut tx, batch_id, initiator.user_id, key.as_str(), size)
-            .await?;
-        // Every account of the batch, locked once and in id order before any leg posts: two
-        // batches sharing accounts queue instead of deadlocking.
-        data::accounts::lock_accounts_by_numbers(&mut tx, &numbers).await?;
-        let posting = Posting {
-            initiator: &initiator,
-            key,
-            now,
-            request_id: actor.request_id,
-            completion: KeyCompletion::Leave,
-            batch_id: Some(batch_id),
-        };
-        let mut transfers = Vec::with_capacity(legs.len());
-        for (leg, order) in legs.iter().enumerate() {
-            let (_, body) = crate::ledger::execute(&mut tx, &posting, order)
-                .await
-                .map_err(|error| ApiError::InBatch {
-                    leg,
-                    error: Box::new(error),
-                })?;
-            transfers.push(
-                serde_json::from_value(body)
-                    .map_err(|e| ApiError::Internal(format!("read back a transfer: {e}")))?,
-            );
-        }
-        let body = serde_json::to_value(BatchResponse {
-            id: batch_id,
-            created_at: now,
-            transfers,
-        })
-        .map_err(|e| ApiError::Internal(format!("serialise a batch: {e}")))?;
-        data::idempotency::complete(&mut tx, initiator.user_id, key.as_str(), 201, &body).await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(Outcome {
-            status: StatusCode::CREATED,
-            body,
-            replayed: false,
-        })
-    })
+    let numbers = &numbers;
+    crate::unit_of_work::write_once(
+        state,
+        initiator.user_id,
+        key,
+        &request_hash,
+        |tx, ticket, _| {
+            Box::pin(async move {
+                let now = ticket.now();
+                let batch_id = Uuid::new_v4();
+                data::transfers::insert_batch(
+                    &mut *tx,
+                    batch_id,
+                    initiator.user_id,
+                    key.as_str(),
+                    size,
+                )
+                .await?;
+                // Every account of the batch, locked once and in id order before any leg posts: two
+                // batches sharing accounts queue instead of deadlocking.
+                data::accounts::lock_accounts_by_numbers(&mut *tx, numbers).await?;
+                let posting = Posting {
+                    initiator: &initiator,
+                    key,
+                    now,
+                    request_id: actor.request_id,
+                    completion: KeyCompletion::Leave,
+                    batch_id: Some(batch_id),
+                };
+                let mut transfers = Vec::with_capacity(legs.len());
+                for (leg, order) in legs.iter().enumerate() {
+                    let (_, body) = crate::ledger::execute(&mut *tx, &posting, order)
+                        .await
+                        .map_err(|error| ApiError::InBatch {
+                            leg,
+                            error: Box::new(error),
+                        })?;
+                    transfers.push(
+                        serde_json::from_value(body).map_err(|e| {
+                            ApiError::Internal(format!("read back a transfer: {e}"))
+                        })?,
+                    );
+                }
+                let body = serde_json::to_value(BatchResponse {
+                    id: batch_id,
+                    created_at: now,
+                    transfers,
+                })
+                .map_err(|e| ApiError::Internal(format!("serialise a batch: {e}")))?;
+                ticket.complete(&mut *tx, Completion::Created, body).await
+            })
+        },
+    )
     .await
 }
 

@@ -6,7 +6,6 @@
 use bank_api::ProblemCode;
 use std::collections::BTreeMap;
 
-use axum::http::StatusCode;
 use data::PgConnection;
 use data::accounts::{AccountKind, AccountStatus, InternalLedger, NewAccount, NormalSide};
 use data::transfers::{NewTransfer, TransferKind};
@@ -20,8 +19,9 @@ use crate::auth::SessionUser;
 use crate::domain::money::format_in_scale;
 use crate::domain::{AccountNumber, Amount, Currency};
 use crate::error::ApiError;
-use crate::ledger::{Actor, Claimed, IdempotencyKey, Outcome};
+use crate::ledger::{Actor, IdempotencyKey, Outcome};
 use crate::state::AppState;
+use crate::unit_of_work::Completion;
 use crate::wire::{DrawerListResponse, DrawerResponse, EntryResponse};
 
 /// Most movements a drawer read lists.
@@ -65,7 +65,10 @@ async fn audit(
 }
 
 /// Posts a transfer between two internal accounts the caller has locked or just created.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one posting's every fact, each a different type; a struct would only rename them"
+)]
 async fn post_internal(
     conn: &mut PgConnection,
     key: &str,
@@ -119,81 +122,82 @@ pub async fn open(
     };
     let code = currency.code();
     let request_hash = Sha256::digest(format!("drawer_open\n{code}\n{float}")).to_vec();
-    crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        match crate::ledger::claim(&mut tx, actor.user.user_id, key, &request_hash).await? {
-            Claimed::Replay(outcome) => return Ok(outcome),
-            Claimed::Fresh(_) => {}
-        }
-        if data::drawers::open_drawer(&mut tx, actor.user.user_id, code)
-            .await?
-            .is_some()
-        {
-            return Err(ApiError::Conflict {
-                code: ProblemCode::DrawerAlreadyOpen,
-                detail: format!("you already have an open {code} drawer"),
-            });
-        }
-        // A drawer's cash comes from and returns to the vault: no vault, no drawer.
-        let vault = data::accounts::find_internal_account(&mut tx, InternalLedger::VaultCash, code)
-            .await?
-            .ok_or_else(|| {
-                ApiError::refused(
-                    ProblemCode::NoVaultForCurrency,
-                    format!("the branch holds no {code} cash"),
-                )
-            })?;
-        let account = insert_drawer_account(&mut tx, &actor.user.username, code).await?;
-        let id = Uuid::new_v4();
-        data::drawers::insert_drawer(
-            &mut tx,
-            &data::drawers::NewDrawer {
-                id,
-                teller_id: actor.user.user_id,
-                account_id: account,
-                currency: code,
-                opening_float: float,
-            },
-        )
-        .await
-        .map_err(|e| match e.violation() {
-            Some(data::Violation::Other(c)) if c == "teller_drawers_open_key" => {
-                ApiError::Conflict {
-                    code: ProblemCode::DrawerAlreadyOpen,
-                    detail: format!("you already have an open {code} drawer"),
+    crate::unit_of_work::write_once(
+        state,
+        actor.user.user_id,
+        key,
+        &request_hash,
+        |tx, ticket, _| {
+            Box::pin(async move {
+                if data::drawers::open_drawer(&mut *tx, actor.user.user_id, code)
+                    .await?
+                    .is_some()
+                {
+                    return Err(ApiError::Conflict {
+                        code: ProblemCode::DrawerAlreadyOpen,
+                        detail: format!("you already have an open {code} drawer"),
+                    });
                 }
-            }
-            _ => ApiError::from(e),
-        })?;
-        if float > Decimal::ZERO {
-            data::accounts::lock_accounts(&mut tx, &[vault.id, account]).await?;
-            post_internal(
-                &mut tx,
-                key.as_str(),
-                TransferKind::DrawerTransfer,
-                float,
-                code,
-                account,
-                vault.id,
-                "Opening float",
-                actor,
-            )
-            .await?;
-        }
-        let row = data::drawers::find_drawer(&mut tx, id)
-            .await?
-            .ok_or_else(not_found)?;
-        let response = DrawerResponse::from(&row);
-        audit(&mut tx, actor, "drawer.open", None, &response).await?;
-        let body = serialise(&response)?;
-        data::idempotency::complete(&mut tx, actor.user.user_id, key.as_str(), 201, &body).await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(Outcome {
-            status: StatusCode::CREATED,
-            body,
-            replayed: false,
-        })
-    })
+                // A drawer's cash comes from and returns to the vault: no vault, no drawer.
+                let vault = data::accounts::find_internal_account(
+                    &mut *tx,
+                    InternalLedger::VaultCash,
+                    code,
+                )
+                .await?
+                .ok_or_else(|| {
+                    ApiError::refused(
+                        ProblemCode::NoVaultForCurrency,
+                        format!("the branch holds no {code} cash"),
+                    )
+                })?;
+                let account = insert_drawer_account(&mut *tx, &actor.user.username, code).await?;
+                let id = Uuid::new_v4();
+                data::drawers::insert_drawer(
+                    &mut *tx,
+                    &data::drawers::NewDrawer {
+                        id,
+                        teller_id: actor.user.user_id,
+                        account_id: account,
+                        currency: code,
+                        opening_float: float,
+                    },
+                )
+                .await
+                .map_err(|e| match e.violation() {
+                    Some(data::Violation::Other(c)) if c == "teller_drawers_open_key" => {
+                        ApiError::Conflict {
+                            code: ProblemCode::DrawerAlreadyOpen,
+                            detail: format!("you already have an open {code} drawer"),
+                        }
+                    }
+                    _ => ApiError::from(e),
+                })?;
+                if float > Decimal::ZERO {
+                    data::accounts::lock_accounts(&mut *tx, &[vault.id, account]).await?;
+                    post_internal(
+                        &mut *tx,
+                        key.as_str(),
+                        TransferKind::DrawerTransfer,
+                        float,
+                        code,
+                        account,
+                        vault.id,
+                        "Opening float",
+                        actor,
+                    )
+                    .await?;
+                }
+                let row = data::drawers::find_drawer(&mut *tx, id)
+                    .await?
+                    .ok_or_else(not_found)?;
+                let response = DrawerResponse::from(&row);
+                audit(&mut *tx, actor, "drawer.open", None, &response).await?;
+                let body = serialise(&response)?;
+                ticket.complete(&mut *tx, Completion::Created, body).await
+            })
+        },
+    )
     .await
 }
 
@@ -394,108 +398,112 @@ pub async fn close(
         serde_json::to_string(denominations).unwrap_or_default()
     ))
     .to_vec();
-    crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        match crate::ledger::claim(&mut tx, actor.user.user_id, key, &request_hash).await? {
-            Claimed::Replay(outcome) => return Ok(outcome),
-            Claimed::Fresh(_) => {}
-        }
-        let drawer = data::drawers::lock_open_drawer(&mut tx, id)
-            .await?
-            .filter(|row| {
-                row.teller_id == actor.user.user_id || actor.user.role == Role::Supervisor
-            })
-            .ok_or(ApiError::NotFound {
-                code: ProblemCode::DrawerNotFound,
-                detail: "no such open drawer of yours",
-            })?;
-        let currency = Currency::parse(&drawer.currency)?;
-        let (denominations, counted) = count(denominations, currency)?;
-        let code = currency.code();
-        let vault = data::accounts::find_internal_account(&mut tx, InternalLedger::VaultCash, code)
-            .await?
-            .ok_or_else(|| {
-                ApiError::refused(
-                    ProblemCode::NoVaultForCurrency,
-                    format!("the branch holds no {code} cash to return the drawer to"),
+    crate::unit_of_work::write_once(
+        state,
+        actor.user.user_id,
+        key,
+        &request_hash,
+        |tx, ticket, _| {
+            Box::pin(async move {
+                let drawer = data::drawers::lock_open_drawer(&mut *tx, id)
+                    .await?
+                    .filter(|row| {
+                        row.teller_id == actor.user.user_id || actor.user.role == Role::Supervisor
+                    })
+                    .ok_or(ApiError::NotFound {
+                        code: ProblemCode::DrawerNotFound,
+                        detail: "no such open drawer of yours",
+                    })?;
+                let currency = Currency::parse(&drawer.currency)?;
+                let (denominations, counted) = count(denominations, currency)?;
+                let code = currency.code();
+                let vault = data::accounts::find_internal_account(
+                    &mut *tx,
+                    InternalLedger::VaultCash,
+                    code,
                 )
-            })?;
-        let over_short = over_short_account(&mut tx, code).await?;
-        let locked =
-            data::accounts::lock_accounts(&mut tx, &[vault.id, over_short, drawer.account_id])
+                .await?
+                .ok_or_else(|| {
+                    ApiError::refused(
+                        ProblemCode::NoVaultForCurrency,
+                        format!("the branch holds no {code} cash to return the drawer to"),
+                    )
+                })?;
+                let over_short = over_short_account(&mut *tx, code).await?;
+                let locked = data::accounts::lock_accounts(
+                    &mut *tx,
+                    &[vault.id, over_short, drawer.account_id],
+                )
                 .await?;
-        let account = locked
-            .iter()
-            .find(|a| a.id == drawer.account_id)
-            .ok_or_else(not_found)?;
-        let before = DrawerResponse::from(&drawer);
-        // The drawer is debit-normal: its cash is minus its signed balance.
-        let expected = -account.balance;
-        let difference = counted - expected;
-        let over_short_key = format!("{}-over-short", key.as_str());
-        if difference > Decimal::ZERO {
-            post_internal(
-                &mut tx,
-                &over_short_key,
-                TransferKind::OverShort,
-                difference,
-                code,
-                drawer.account_id,
-                over_short,
-                "Drawer over at closing",
-                actor,
-            )
-            .await?;
-        } else if difference < Decimal::ZERO {
-            post_internal(
-                &mut tx,
-                &over_short_key,
-                TransferKind::OverShort,
-                -difference,
-                code,
-                over_short,
-                drawer.account_id,
-                "Drawer short at closing",
-                actor,
-            )
-            .await?;
-        }
-        if counted > Decimal::ZERO {
-            post_internal(
-                &mut tx,
-                key.as_str(),
-                TransferKind::DrawerTransfer,
-                counted,
-                code,
-                vault.id,
-                drawer.account_id,
-                "Drawer returned to the vault",
-                actor,
-            )
-            .await?;
-        }
-        data::drawers::close_drawer(&mut tx, id, &denominations, counted, difference).await?;
-        data::accounts::set_status(
-            &mut tx,
-            drawer.account_id,
-            AccountStatus::Closed,
-            None,
-            "drawer closed",
-        )
-        .await?;
-        let row = data::drawers::find_drawer(&mut tx, id)
-            .await?
-            .ok_or_else(not_found)?;
-        let response = DrawerResponse::from(&row);
-        audit(&mut tx, actor, "drawer.close", Some(&before), &response).await?;
-        let body = serialise(&response)?;
-        data::idempotency::complete(&mut tx, actor.user.user_id, key.as_str(), 201, &body).await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(Outcome {
-            status: StatusCode::CREATED,
-            body,
-            replayed: false,
-        })
-    })
+                let account = locked
+                    .iter()
+                    .find(|a| a.id == drawer.account_id)
+                    .ok_or_else(not_found)?;
+                let before = DrawerResponse::from(&drawer);
+                // The drawer is debit-normal: its cash is minus its signed balance.
+                let expected = -account.balance;
+                let difference = counted - expected;
+                let over_short_key = format!("{}-over-short", key.as_str());
+                if difference > Decimal::ZERO {
+                    post_internal(
+                        &mut *tx,
+                        &over_short_key,
+                        TransferKind::OverShort,
+                        difference,
+                        code,
+                        drawer.account_id,
+                        over_short,
+                        "Drawer over at closing",
+                        actor,
+                    )
+                    .await?;
+                } else if difference < Decimal::ZERO {
+                    post_internal(
+                        &mut *tx,
+                        &over_short_key,
+                        TransferKind::OverShort,
+                        -difference,
+                        code,
+                        over_short,
+                        drawer.account_id,
+                        "Drawer short at closing",
+                        actor,
+                    )
+                    .await?;
+                }
+                if counted > Decimal::ZERO {
+                    post_internal(
+                        &mut *tx,
+                        key.as_str(),
+                        TransferKind::DrawerTransfer,
+                        counted,
+                        code,
+                        vault.id,
+                        drawer.account_id,
+                        "Drawer returned to the vault",
+                        actor,
+                    )
+                    .await?;
+                }
+                data::drawers::close_drawer(&mut *tx, id, &denominations, counted, difference)
+                    .await?;
+                data::accounts::set_status(
+                    &mut *tx,
+                    drawer.account_id,
+                    AccountStatus::Closed,
+                    None,
+                    "drawer closed",
+                )
+                .await?;
+                let row = data::drawers::find_drawer(&mut *tx, id)
+                    .await?
+                    .ok_or_else(not_found)?;
+                let response = DrawerResponse::from(&row);
+                audit(&mut *tx, actor, "drawer.close", Some(&before), &response).await?;
+                let body = serialise(&response)?;
+                ticket.complete(&mut *tx, Completion::Created, body).await
+            })
+        },
+    )
     .await
 }

@@ -20,6 +20,7 @@ use crate::ledger::{
     Side, check_currency, check_floor, check_movable,
 };
 use crate::state::AppState;
+use crate::unit_of_work::Completion;
 use crate::wire::PendingTransferResponse;
 
 /// How long a pending transfer holds its funds when the request does not say.
@@ -80,74 +81,66 @@ pub async fn create(
     }
     let request_hash = order.request_hash();
     let user_id = actor.user.user_id;
-    crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let now = match crate::ledger::claim(&mut tx, user_id, key, &request_hash).await? {
-            Claimed::Replay(outcome) => return Ok(outcome),
-            Claimed::Fresh(now) => now,
-        };
-        let locked = data::accounts::lock_accounts_by_number(
-            &mut tx,
-            order.debit.as_str(),
-            order.credit.as_str(),
-        )
-        .await?;
-        let find = |number: &AccountNumber| {
-            locked
-                .iter()
-                .find(|a| a.number == number.as_str() && a.kind == AccountKind::Customer)
-        };
-        let (Some(debit), Some(credit)) = (find(&order.debit), find(&order.credit)) else {
-            return Err(account_not_found());
-        };
-        let currency = order.amount.currency().code();
-        check_movable(debit, Side::Debit)?;
-        check_movable(credit, Side::Credit)?;
-        check_currency(&[debit, credit], currency)?;
-        check_floor(debit, -order.amount.value())?;
-        let id = Uuid::new_v4();
-        let hold_id = Uuid::new_v4();
-        let expires_at = now + Duration::seconds(order.timeout_s);
-        let reason = format!("Pending transfer {}", &id.to_string()[..8]);
-        data::holds::insert_hold(
-            &mut tx,
-            &NewHold {
-                id: hold_id,
-                account_id: debit.id,
-                amount: order.amount.value(),
-                reason: &reason,
-                expires_at,
-                placed_by: Some(user_id),
-            },
-        )
-        .await?;
-        data::pending::insert_pending(
-            &mut tx,
-            &NewPending {
-                id,
-                initiated_by: user_id,
-                idempotency_key: key.as_str(),
-                debit_account_id: debit.id,
-                credit_account_id: credit.id,
-                currency,
-                amount: order.amount.value(),
-                memo: &order.memo,
-                hold_id,
-                expires_at,
-                request_id: actor.request_id,
-            },
-        )
-        .await?;
-        let row = data::pending::find_pending(&mut tx, id)
-            .await?
-            .ok_or_else(|| ApiError::Internal("a pending transfer vanished".into()))?;
-        let body = to_body(&PendingTransferResponse::new(&row, now))?;
-        data::idempotency::complete(&mut tx, user_id, key.as_str(), 201, &body).await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(Outcome {
-            status: StatusCode::CREATED,
-            body,
-            replayed: false,
+    crate::unit_of_work::write_once(state, user_id, key, &request_hash, |tx, ticket, _| {
+        Box::pin(async move {
+            let now = ticket.now();
+            let locked = data::accounts::lock_accounts_by_number(
+                &mut *tx,
+                order.debit.as_str(),
+                order.credit.as_str(),
+            )
+            .await?;
+            let find = |number: &AccountNumber| {
+                locked
+                    .iter()
+                    .find(|a| a.number == number.as_str() && a.kind == AccountKind::Customer)
+            };
+            let (Some(debit), Some(credit)) = (find(&order.debit), find(&order.credit)) else {
+                return Err(account_not_found());
+            };
+            let currency = order.amount.currency().code();
+            check_movable(debit, Side::Debit)?;
+            check_movable(credit, Side::Credit)?;
+            check_currency(&[debit, credit], currency)?;
+            check_floor(debit, -order.amount.value())?;
+            let id = Uuid::new_v4();
+            let hold_id = Uuid::new_v4();
+            let expires_at = now + Duration::seconds(order.timeout_s);
+            let reason = format!("Pending transfer {}", &id.to_string()[..8]);
+            data::holds::insert_hold(
+                &mut *tx,
+                &NewHold {
+                    id: hold_id,
+                    account_id: debit.id,
+                    amount: order.amount.value(),
+                    reason: &reason,
+                    expires_at,
+                    placed_by: Some(user_id),
+                },
+            )
+            .await?;
+            data::pending::insert_pending(
+                &mut *tx,
+                &NewPending {
+                    id,
+                    initiated_by: user_id,
+                    idempotency_key: key.as_str(),
+                    debit_account_id: debit.id,
+                    credit_account_id: credit.id,
+                    currency,
+                    amount: order.amount.value(),
+                    memo: &order.memo,
+                    hold_id,
+                    expires_at,
+                    request_id: actor.request_id,
+                },
+            )
+            .await?;
+            let row = data::pending::find_pending(&mut *tx, id)
+                .await?
+                .ok_or_else(|| ApiError::Internal("a pending transfer vanished".into()))?;
+            let body = to_body(&PendingTransferResponse::new(&row, now))?;
+            ticket.complete(&mut *tx, Completion::Created, body).await
         })
     })
     .await

@@ -15,13 +15,22 @@
 //! - [`read`] lends the work a connection (autocommit: each statement sees the latest commits).
 //! - [`write`] lends it a transaction, committed when the work returns `Ok` and rolled back when
 //!   it returns `Err`.
+//! - [`write_once`] is [`write`] for a request under an idempotency key: it claims the key in the
+//!   transaction and, if the key already holds this request's answer, returns that answer without
+//!   running the work. Otherwise the work gets a [`Ticket`] and must give back the [`Completed`]
+//!   that only [`Ticket::complete`] makes, storing the answer in the same transaction as the work:
+//!   the compiler, not a habit, holds key, request hash and answer to commit together.
 
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
+use axum::http::StatusCode;
 use data::PgConnection;
+use serde_json::Value;
+use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::ledger::{Claimed, IdempotencyKey, Outcome};
 use crate::state::AppState;
 
 /// First pause after a transient failure; doubles up to [`BACKOFF_MAX_MS`].
@@ -67,6 +76,105 @@ pub async fn write<'a, T>(
             let value = work(&mut tx, Scope(std::marker::PhantomData)).await?;
             tx.commit().await.map_err(data::DataError::from)?;
             Ok(value)
+        }
+        .await;
+        match attempt {
+            Err(error) if error.is_transient() => retry.pause(error).await?,
+            done => return done,
+        }
+    }
+}
+
+/// How an idempotent request completed, as its answer will say (and say again to a replay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// Done: a transfer posted, a drawer opened (201).
+    Created,
+    /// Filed for someone else to decide, such as a supervisor's approval (202).
+    Accepted,
+    /// An existing thing changed, such as a pending transfer resolved (200).
+    Changed,
+}
+
+impl Completion {
+    fn status(self) -> StatusCode {
+        match self {
+            Completion::Created => StatusCode::CREATED,
+            Completion::Accepted => StatusCode::ACCEPTED,
+            Completion::Changed => StatusCode::OK,
+        }
+    }
+}
+
+/// An idempotency key claimed by this transaction. Not `Clone`: it is completed once.
+#[derive(Debug)]
+#[must_use = "the work must complete its ticket"]
+pub struct Ticket<'k> {
+    principal: Uuid,
+    key: &'k IdempotencyKey,
+    now: time::OffsetDateTime,
+}
+
+impl Ticket<'_> {
+    /// The transaction's `now()`, which the answer is stamped with.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.now
+    }
+
+    /// Stores `body` as the answer to the key, in the transaction the key was claimed in.
+    pub async fn complete(
+        self,
+        conn: &mut PgConnection,
+        completion: Completion,
+        body: Value,
+    ) -> Result<Completed, ApiError> {
+        let status = completion.status();
+        data::idempotency::complete(
+            conn,
+            self.principal,
+            self.key.as_str(),
+            status.as_u16(),
+            &body,
+        )
+        .await?;
+        Ok(Completed(Outcome {
+            status,
+            body,
+            replayed: false,
+        }))
+    }
+}
+
+/// Proof that a [`Ticket`] was completed; only [`Ticket::complete`] makes one.
+#[derive(Debug)]
+pub struct Completed(Outcome);
+
+/// Runs `work` once per `key` of `principal`: in a transaction that claims the key and commits
+/// with the answer the work completes its ticket with. The same key with the same request gets
+/// the stored answer back (`replayed`); with a different request, 409 `idempotency_key_reused`.
+pub async fn write_once<'a>(
+    state: &AppState,
+    principal: Uuid,
+    key: &'a IdempotencyKey,
+    request_hash: &[u8],
+    mut work: impl for<'c> FnMut(&'c mut PgConnection, Ticket<'a>, Scope<'c, 'a>) -> Work<'c, Completed>,
+) -> Result<Outcome, ApiError> {
+    let mut retry = Retry::new(state.settings.retry_budget_ms);
+    loop {
+        let attempt: Result<Outcome, ApiError> = async {
+            let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+            let now = match crate::ledger::claim(&mut tx, principal, key, request_hash).await? {
+                Claimed::Replay(outcome) => return Ok(outcome),
+                Claimed::Fresh(now) => now,
+            };
+            let ticket = Ticket {
+                principal,
+                key,
+                now,
+            };
+            let Completed(outcome) = work(&mut tx, ticket, Scope(std::marker::PhantomData)).await?;
+            tx.commit().await.map_err(data::DataError::from)?;
+            Ok(outcome)
         }
         .await;
         match attempt {
