@@ -3,7 +3,10 @@
 //! finer than its currency and a tampered audit row.
 
 // Tests unwrap: a panic, with its message, is the failure report.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test's panic, with its message, is its failure report"
+)]
 
 use data::accounts::{AccountKind, InternalLedger, NewAccount, NormalSide, Product};
 use data::transfers::{NewTransfer, TransferKind};

@@ -44,7 +44,16 @@ struct OpenAccountRequest {
     overdraft_limit: Option<String>,
 }
 
-#[utoipa::path(post, path = "/accounts", tag = "accounts", summary = "Open an account for a customer", request_body = OpenAccountRequest, responses((status = 201, description = "Created", body = AccountResponse)))]
+#[utoipa::path(
+    post,
+    path = "/accounts",
+    tag = "accounts",
+    summary = "Open an account for a customer",
+    request_body = OpenAccountRequest,
+    responses(
+        (status = 201, description = "Created", body = AccountResponse)
+    )
+)]
 async fn open(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -79,7 +88,17 @@ struct ListQuery {
 /// List a customer's accounts
 ///
 /// Oldest first, closed ones included.
-#[utoipa::path(get, path = "/accounts", tag = "accounts", params(ListQuery), responses((status = 200, description = "A page of accounts", body = AccountListResponse)))]
+#[utoipa::path(
+    get,
+    path = "/accounts",
+    tag = "accounts",
+    params(
+        ListQuery
+    ),
+    responses(
+        (status = 200, description = "A page of accounts", body = AccountListResponse)
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -104,7 +123,18 @@ fn parse_number(number: &str) -> Result<AccountNumber, ApiError> {
     AccountNumber::parse(number).map_err(|e| invalid_account_number("number", e))
 }
 
-#[utoipa::path(get, path = "/accounts/{number}", tag = "accounts", summary = "Read an account with its ledger and available balance", params(("number" = String, Path)), responses((status = 200, description = "OK", body = AccountResponse)))]
+#[utoipa::path(
+    get,
+    path = "/accounts/{number}",
+    tag = "accounts",
+    summary = "Read an account with its ledger and available balance",
+    params(
+        ("number" = String, Path)
+    ),
+    responses(
+        (status = 200, description = "OK", body = AccountResponse)
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -131,7 +161,19 @@ struct HistoryQueryParams {
     q: Option<String>,
 }
 
-#[utoipa::path(get, path = "/accounts/{number}/entries", tag = "accounts", summary = "An account's entries, newest first, with running balance", params(("number" = String, Path), HistoryQueryParams), responses((status = 200, description = "OK", body = HistoryResponse)))]
+#[utoipa::path(
+    get,
+    path = "/accounts/{number}/entries",
+    tag = "accounts",
+    summary = "An account's entries, newest first, with running balance",
+    params(
+        ("number" = String, Path),
+        HistoryQueryParams
+    ),
+    responses(
+        (status = 200, description = "OK", body = HistoryResponse)
+    )
+)]
 async fn history(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -163,7 +205,19 @@ struct StatementQuery {
     to: Day,
 }
 
-#[utoipa::path(get, path = "/accounts/{number}/statement", tag = "accounts", summary = "A statement for a period: opening and closing balance, entries, totals", params(("number" = String, Path), StatementQuery), responses((status = 200, description = "OK", body = crate::wire::StatementResponse)))]
+#[utoipa::path(
+    get,
+    path = "/accounts/{number}/statement",
+    tag = "accounts",
+    summary = "A statement for a period: opening and closing balance, entries, totals",
+    params(
+        ("number" = String, Path),
+        StatementQuery
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::wire::StatementResponse)
+    )
+)]
 async fn statement(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -213,7 +267,19 @@ async fn change_status(
     ))
 }
 
-#[utoipa::path(post, path = "/accounts/{number}/freeze", tag = "accounts", summary = "Freeze an account (all movements, debits or credits)", params(("number" = String, Path)), request_body = FreezeRequest, responses((status = 200, description = "OK", body = AccountResponse)))]
+#[utoipa::path(
+    post,
+    path = "/accounts/{number}/freeze",
+    tag = "accounts",
+    summary = "Freeze an account (all movements, debits or credits)",
+    params(
+        ("number" = String, Path)
+    ),
+    request_body = FreezeRequest,
+    responses(
+        (status = 200, description = "OK", body = AccountResponse)
+    )
+)]
 async fn freeze(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -233,7 +299,19 @@ async fn freeze(
     .await
 }
 
-#[utoipa::path(post, path = "/accounts/{number}/unfreeze", tag = "accounts", summary = "Lift a freeze (supervisors)", params(("number" = String, Path)), request_body = ReasonRequest, responses((status = 200, description = "OK", body = AccountResponse)))]
+#[utoipa::path(
+    post,
+    path = "/accounts/{number}/unfreeze",
+    tag = "accounts",
+    summary = "Lift a freeze (supervisors)",
+    params(
+        ("number" = String, Path)
+    ),
+    request_body = ReasonRequest,
+    responses(
+        (status = 200, description = "OK", body = AccountResponse)
+    )
+)]
 async fn unfreeze(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -253,7 +331,19 @@ async fn unfreeze(
     .await
 }
 
-#[utoipa::path(post, path = "/accounts/{number}/close", tag = "accounts", summary = "Close an account at a zero balance", params(("number" = String, Path)), request_body = ReasonRequest, responses((status = 200, description = "OK", body = AccountResponse)))]
+#[utoipa::path(
+    post,
+    path = "/accounts/{number}/close",
+    tag = "accounts",
+    summary = "Close an account at a zero balance",
+    params(
+        ("number" = String, Path)
+    ),
+    request_body = ReasonRequest,
+    responses(
+        (status = 200, description = "OK", body = AccountResponse)
+    )
+)]
 async fn close(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -276,7 +366,18 @@ async fn close(
 /// List an account's holds
 ///
 /// Newest first: active, released and expired.
-#[utoipa::path(get, path = "/accounts/{number}/holds", tag = "accounts", params(("number" = String, Path), PageQuery), responses((status = 200, description = "A page of holds", body = crate::wire::HoldListResponse)))]
+#[utoipa::path(
+    get,
+    path = "/accounts/{number}/holds",
+    tag = "accounts",
+    params(
+        ("number" = String, Path),
+        PageQuery
+    ),
+    responses(
+        (status = 200, description = "A page of holds", body = crate::wire::HoldListResponse)
+    )
+)]
 async fn holds(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -307,7 +408,19 @@ struct HoldRequest {
     expires_at: time::OffsetDateTime,
 }
 
-#[utoipa::path(post, path = "/accounts/{number}/holds", tag = "accounts", summary = "Place a hold on an account", params(("number" = String, Path)), request_body = HoldRequest, responses((status = 201, description = "Created", body = crate::wire::HoldResponse)))]
+#[utoipa::path(
+    post,
+    path = "/accounts/{number}/holds",
+    tag = "accounts",
+    summary = "Place a hold on an account",
+    params(
+        ("number" = String, Path)
+    ),
+    request_body = HoldRequest,
+    responses(
+        (status = 201, description = "Created", body = crate::wire::HoldResponse)
+    )
+)]
 async fn place_hold(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -329,7 +442,18 @@ async fn place_hold(
     Ok((StatusCode::CREATED, Json(hold)))
 }
 
-#[utoipa::path(post, path = "/holds/{id}/release", tag = "accounts", summary = "Release a hold", params(("id" = String, Path)), responses((status = 200, description = "OK", body = crate::wire::HoldResponse)))]
+#[utoipa::path(
+    post,
+    path = "/holds/{id}/release",
+    tag = "accounts",
+    summary = "Release a hold",
+    params(
+        ("id" = String, Path)
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::wire::HoldResponse)
+    )
+)]
 async fn release_hold(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -354,7 +478,18 @@ struct OverdraftRequest {
 }
 
 /// Files the change for a supervisor's approval (202).
-#[utoipa::path(post, path = "/accounts/{number}/overdraft-limit", tag = "accounts", params(("number" = String, Path)), request_body = OverdraftRequest, responses((status = 202, description = "Filed for approval", body = crate::wire::ApprovalResponse)))]
+#[utoipa::path(
+    post,
+    path = "/accounts/{number}/overdraft-limit",
+    tag = "accounts",
+    params(
+        ("number" = String, Path)
+    ),
+    request_body = OverdraftRequest,
+    responses(
+        (status = 202, description = "Filed for approval", body = crate::wire::ApprovalResponse)
+    )
+)]
 async fn overdraft_limit(
     State(state): State<AppState>,
     signed_in: SignedIn,

@@ -28,7 +28,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// List staff
 ///
 /// Tellers, supervisors and admins in order of username, disabled ones included.
-#[utoipa::path(get, path = "/admin/staff", tag = "administration", params(PageQuery), responses((status = 200, description = "A page of staff", body = StaffListResponse)))]
+#[utoipa::path(
+    get,
+    path = "/admin/staff",
+    tag = "administration",
+    params(
+        PageQuery
+    ),
+    responses(
+        (status = 200, description = "A page of staff", body = StaffListResponse)
+    )
+)]
 async fn list_staff(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -49,7 +59,16 @@ struct CreateStaffRequest {
     role: Role,
 }
 
-#[utoipa::path(post, path = "/admin/staff", tag = "administration", summary = "Add a member of staff", request_body = CreateStaffRequest, responses((status = 201, description = "Created", body = StaffResponse)))]
+#[utoipa::path(
+    post,
+    path = "/admin/staff",
+    tag = "administration",
+    summary = "Add a member of staff",
+    request_body = CreateStaffRequest,
+    responses(
+        (status = 201, description = "Created", body = StaffResponse)
+    )
+)]
 async fn create_staff(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -76,7 +95,19 @@ struct UpdateStaffRequest {
     disabled: Option<bool>,
 }
 
-#[utoipa::path(patch, path = "/admin/staff/{id}", tag = "administration", summary = "Change a member of staff's role or access", params(("id" = String, Path)), request_body = UpdateStaffRequest, responses((status = 200, description = "OK", body = StaffResponse)))]
+#[utoipa::path(
+    patch,
+    path = "/admin/staff/{id}",
+    tag = "administration",
+    summary = "Change a member of staff's role or access",
+    params(
+        ("id" = String, Path)
+    ),
+    request_body = UpdateStaffRequest,
+    responses(
+        (status = 200, description = "OK", body = StaffResponse)
+    )
+)]
 async fn update_staff(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -101,7 +132,15 @@ async fn update_staff(
     ))
 }
 
-#[utoipa::path(get, path = "/admin/limits", tag = "administration", summary = "The approval threshold and default daily limit per currency", responses((status = 200, description = "OK", body = LimitsResponse)))]
+#[utoipa::path(
+    get,
+    path = "/admin/limits",
+    tag = "administration",
+    summary = "The approval threshold and default daily limit per currency",
+    responses(
+        (status = 200, description = "OK", body = LimitsResponse)
+    )
+)]
 async fn limits(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -118,7 +157,19 @@ struct SetLimitsRequest {
     daily_transfer_limit: String,
 }
 
-#[utoipa::path(put, path = "/admin/limits/{currency}", tag = "administration", summary = "Set a currency's approval threshold and default daily limit", params(("currency" = String, Path)), request_body = SetLimitsRequest, responses((status = 200, description = "OK", body = LimitsResponse)))]
+#[utoipa::path(
+    put,
+    path = "/admin/limits/{currency}",
+    tag = "administration",
+    summary = "Set a currency's approval threshold and default daily limit",
+    params(
+        ("currency" = String, Path)
+    ),
+    request_body = SetLimitsRequest,
+    responses(
+        (status = 200, description = "OK", body = LimitsResponse)
+    )
+)]
 async fn set_limits(
     State(state): State<AppState>,
     signed_in: SignedIn,

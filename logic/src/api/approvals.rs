@@ -42,7 +42,17 @@ struct ListQuery {
 /// List approval requests
 ///
 /// Newest first. Pending requests past their expiry are left out when `status` is `pending`.
-#[utoipa::path(get, path = "/approvals", tag = "approvals", params(ListQuery), responses((status = 200, description = "A page of approval requests", body = ApprovalListResponse)))]
+#[utoipa::path(
+    get,
+    path = "/approvals",
+    tag = "approvals",
+    params(
+        ListQuery
+    ),
+    responses(
+        (status = 200, description = "A page of approval requests", body = ApprovalListResponse)
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -89,7 +99,18 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/approvals/{id}", tag = "approvals", summary = "Read an approval request", params(("id" = String, Path)), responses((status = 200, description = "OK", body = ApprovalResponse)))]
+#[utoipa::path(
+    get,
+    path = "/approvals/{id}",
+    tag = "approvals",
+    summary = "Read an approval request",
+    params(
+        ("id" = String, Path)
+    ),
+    responses(
+        (status = 200, description = "OK", body = ApprovalResponse)
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -129,7 +150,19 @@ async fn decide(
     ))
 }
 
-#[utoipa::path(post, path = "/approvals/{id}/approve", tag = "approvals", summary = "Approve a request (a supervisor other than its maker); carries it out", params(("id" = String, Path)), request_body = DecisionRequest, responses((status = 200, description = "OK", body = ApprovalResponse)))]
+#[utoipa::path(
+    post,
+    path = "/approvals/{id}/approve",
+    tag = "approvals",
+    summary = "Approve a request (a supervisor other than its maker); carries it out",
+    params(
+        ("id" = String, Path)
+    ),
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, description = "OK", body = ApprovalResponse)
+    )
+)]
 async fn approve(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -148,7 +181,19 @@ async fn approve(
     .await
 }
 
-#[utoipa::path(post, path = "/approvals/{id}/reject", tag = "approvals", summary = "Reject a request, releasing any held funds", params(("id" = String, Path)), request_body = DecisionRequest, responses((status = 200, description = "OK", body = ApprovalResponse)))]
+#[utoipa::path(
+    post,
+    path = "/approvals/{id}/reject",
+    tag = "approvals",
+    summary = "Reject a request, releasing any held funds",
+    params(
+        ("id" = String, Path)
+    ),
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, description = "OK", body = ApprovalResponse)
+    )
+)]
 async fn reject(
     State(state): State<AppState>,
     signed_in: SignedIn,

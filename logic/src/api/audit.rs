@@ -40,7 +40,18 @@ struct SearchQuery {
     limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/audit", tag = "audit", summary = "Search the audit log", params(SearchQuery), responses((status = 200, description = "OK", body = AuditListResponse)))]
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "audit",
+    summary = "Search the audit log",
+    params(
+        SearchQuery
+    ),
+    responses(
+        (status = 200, description = "OK", body = AuditListResponse)
+    )
+)]
 async fn search(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -61,7 +72,15 @@ async fn search(
     ))
 }
 
-#[utoipa::path(post, path = "/audit/verify", tag = "audit", summary = "Verify the audit chain and the ledger", responses((status = 200, description = "OK", body = VerificationResponse)))]
+#[utoipa::path(
+    post,
+    path = "/audit/verify",
+    tag = "audit",
+    summary = "Verify the audit chain and the ledger",
+    responses(
+        (status = 200, description = "OK", body = VerificationResponse)
+    )
+)]
 async fn verify(
     State(state): State<AppState>,
     signed_in: SignedIn,

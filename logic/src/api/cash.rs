@@ -42,7 +42,20 @@ impl CashRequest {
     }
 }
 
-#[utoipa::path(post, path = "/cash/deposits", tag = "cash", summary = "Pay cash in at the counter (through your open drawer)", params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = CashRequest, responses((status = 201, description = "Posted", body = crate::wire::TransferResponse), (status = 202, description = "Filed for approval", body = crate::wire::ApprovalResponse)))]
+#[utoipa::path(
+    post,
+    path = "/cash/deposits",
+    tag = "cash",
+    summary = "Pay cash in at the counter (through your open drawer)",
+    params(
+        ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")
+    ),
+    request_body = CashRequest,
+    responses(
+        (status = 201, description = "Posted", body = crate::wire::TransferResponse),
+        (status = 202, description = "Filed for approval", body = crate::wire::ApprovalResponse)
+    )
+)]
 async fn deposit(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -58,7 +71,20 @@ async fn deposit(
     crate::ledger::post(&state, actor, &key, &order).await
 }
 
-#[utoipa::path(post, path = "/cash/withdrawals", tag = "cash", summary = "Pay cash out at the counter (through your open drawer)", params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = CashRequest, responses((status = 201, description = "Posted", body = crate::wire::TransferResponse), (status = 202, description = "Filed for approval", body = crate::wire::ApprovalResponse)))]
+#[utoipa::path(
+    post,
+    path = "/cash/withdrawals",
+    tag = "cash",
+    summary = "Pay cash out at the counter (through your open drawer)",
+    params(
+        ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")
+    ),
+    request_body = CashRequest,
+    responses(
+        (status = 201, description = "Posted", body = crate::wire::TransferResponse),
+        (status = 202, description = "Filed for approval", body = crate::wire::ApprovalResponse)
+    )
+)]
 async fn withdraw(
     State(state): State<AppState>,
     signed_in: SignedIn,

@@ -14,7 +14,15 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(cluster))
 }
 
-#[utoipa::path(get, path = "/admin/cluster", tag = "administration", summary = "The database nodes and their roles, as Patroni reports them", responses((status = 200, description = "OK", body = ClusterResponse)))]
+#[utoipa::path(
+    get,
+    path = "/admin/cluster",
+    tag = "administration",
+    summary = "The database nodes and their roles, as Patroni reports them",
+    responses(
+        (status = 200, description = "OK", body = ClusterResponse)
+    )
+)]
 async fn cluster(
     State(state): State<AppState>,
     signed_in: SignedIn,

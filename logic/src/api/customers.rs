@@ -50,7 +50,16 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     })
 }
 
-#[utoipa::path(post, path = "/customers", tag = "customers", summary = "Onboard a customer", request_body = CreateCustomerRequest, responses((status = 201, description = "Created", body = CustomerResponse)))]
+#[utoipa::path(
+    post,
+    path = "/customers",
+    tag = "customers",
+    summary = "Onboard a customer",
+    request_body = CreateCustomerRequest,
+    responses(
+        (status = 201, description = "Created", body = CustomerResponse)
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -86,7 +95,17 @@ struct SearchQuery {
 /// Find customers by name, email, phone, document or account number
 ///
 /// In order of name. Pass the same `q` with each page's cursor.
-#[utoipa::path(get, path = "/customers", tag = "customers", params(SearchQuery), responses((status = 200, description = "A page of matching customers", body = CustomerListResponse)))]
+#[utoipa::path(
+    get,
+    path = "/customers",
+    tag = "customers",
+    params(
+        SearchQuery
+    ),
+    responses(
+        (status = 200, description = "A page of matching customers", body = CustomerListResponse)
+    )
+)]
 async fn search(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -105,7 +124,18 @@ async fn search(
     ))
 }
 
-#[utoipa::path(get, path = "/customers/{id}", tag = "customers", summary = "Read a customer", params(("id" = String, Path)), responses((status = 200, description = "OK", body = CustomerResponse)))]
+#[utoipa::path(
+    get,
+    path = "/customers/{id}",
+    tag = "customers",
+    summary = "Read a customer",
+    params(
+        ("id" = String, Path)
+    ),
+    responses(
+        (status = 200, description = "OK", body = CustomerResponse)
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -117,7 +147,19 @@ async fn read(
     ))
 }
 
-#[utoipa::path(patch, path = "/customers/{id}", tag = "customers", summary = "Correct a customer's identity details", params(("id" = String, Path)), request_body = IdentityFields, responses((status = 200, description = "OK", body = CustomerResponse)))]
+#[utoipa::path(
+    patch,
+    path = "/customers/{id}",
+    tag = "customers",
+    summary = "Correct a customer's identity details",
+    params(
+        ("id" = String, Path)
+    ),
+    request_body = IdentityFields,
+    responses(
+        (status = 200, description = "OK", body = CustomerResponse)
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -142,7 +184,18 @@ async fn update(
 /// A customer's entries across their accounts
 ///
 /// Newest first.
-#[utoipa::path(get, path = "/customers/{id}/activity", tag = "customers", params(("id" = String, Path), PageQuery), responses((status = 200, description = "A page of entries", body = ActivityListResponse)))]
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/activity",
+    tag = "customers",
+    params(
+        ("id" = String, Path),
+        PageQuery
+    ),
+    responses(
+        (status = 200, description = "A page of entries", body = ActivityListResponse)
+    )
+)]
 async fn activity(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -157,7 +210,18 @@ async fn activity(
     ))
 }
 
-#[utoipa::path(get, path = "/customers/{id}/limits", tag = "customers", summary = "A customer's daily transfer limits and what is used today", params(("id" = String, Path)), responses((status = 200, description = "OK", body = DailyLimitListResponse)))]
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/limits",
+    tag = "customers",
+    summary = "A customer's daily transfer limits and what is used today",
+    params(
+        ("id" = String, Path)
+    ),
+    responses(
+        (status = 200, description = "OK", body = DailyLimitListResponse)
+    )
+)]
 async fn limits(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -176,7 +240,20 @@ struct SetLimitRequest {
     daily_limit: Option<String>,
 }
 
-#[utoipa::path(put, path = "/customers/{id}/limits/{currency}", tag = "customers", summary = "Set a customer's daily transfer limit in a currency", params(("id" = String, Path), ("currency" = String, Path)), request_body = SetLimitRequest, responses((status = 200, description = "OK", body = DailyLimitListResponse)))]
+#[utoipa::path(
+    put,
+    path = "/customers/{id}/limits/{currency}",
+    tag = "customers",
+    summary = "Set a customer's daily transfer limit in a currency",
+    params(
+        ("id" = String, Path),
+        ("currency" = String, Path)
+    ),
+    request_body = SetLimitRequest,
+    responses(
+        (status = 200, description = "OK", body = DailyLimitListResponse)
+    )
+)]
 async fn set_limit(
     State(state): State<AppState>,
     signed_in: SignedIn,

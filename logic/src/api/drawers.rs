@@ -34,7 +34,19 @@ struct OpenRequest {
     opening_float: String,
 }
 
-#[utoipa::path(post, path = "/drawers", tag = "cash drawers", summary = "Open your cash drawer with a float from the vault", params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = OpenRequest, responses((status = 201, description = "Opened with its float", body = crate::wire::DrawerResponse)))]
+#[utoipa::path(
+    post,
+    path = "/drawers",
+    tag = "cash drawers",
+    summary = "Open your cash drawer with a float from the vault",
+    params(
+        ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")
+    ),
+    request_body = OpenRequest,
+    responses(
+        (status = 201, description = "Opened with its float", body = crate::wire::DrawerResponse)
+    )
+)]
 async fn open(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -67,7 +79,17 @@ struct ListQuery {
 /// List cash drawers
 ///
 /// Your drawers, open ones first, then the latest opened; with `all`, every open drawer.
-#[utoipa::path(get, path = "/drawers", tag = "cash drawers", params(ListQuery), responses((status = 200, description = "A page of drawers", body = DrawerListResponse)))]
+#[utoipa::path(
+    get,
+    path = "/drawers",
+    tag = "cash drawers",
+    params(
+        ListQuery
+    ),
+    responses(
+        (status = 200, description = "A page of drawers", body = DrawerListResponse)
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -93,7 +115,18 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/drawers/{id}", tag = "cash drawers", summary = "A drawer's position and movements", params(("id" = String, Path)), responses((status = 200, description = "OK", body = DrawerResponse)))]
+#[utoipa::path(
+    get,
+    path = "/drawers/{id}",
+    tag = "cash drawers",
+    summary = "A drawer's position and movements",
+    params(
+        ("id" = String, Path)
+    ),
+    responses(
+        (status = 200, description = "OK", body = DrawerResponse)
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -120,7 +153,20 @@ struct VaultTransferRequest {
     amount: String,
 }
 
-#[utoipa::path(post, path = "/drawers/{id}/vault-transfers", tag = "cash drawers", summary = "Move cash between the vault and your drawer", params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = VaultTransferRequest, responses((status = 201, description = "Moved", body = crate::wire::TransferResponse)))]
+#[utoipa::path(
+    post,
+    path = "/drawers/{id}/vault-transfers",
+    tag = "cash drawers",
+    summary = "Move cash between the vault and your drawer",
+    params(
+        ("id" = String, Path),
+        ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")
+    ),
+    request_body = VaultTransferRequest,
+    responses(
+        (status = 201, description = "Moved", body = crate::wire::TransferResponse)
+    )
+)]
 async fn vault_transfer(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -162,7 +208,20 @@ struct CloseRequest {
     denominations: BTreeMap<String, u32>,
 }
 
-#[utoipa::path(post, path = "/drawers/{id}/close", tag = "cash drawers", summary = "Count and close a drawer", params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = CloseRequest, responses((status = 200, description = "Counted and closed", body = crate::wire::DrawerResponse)))]
+#[utoipa::path(
+    post,
+    path = "/drawers/{id}/close",
+    tag = "cash drawers",
+    summary = "Count and close a drawer",
+    params(
+        ("id" = String, Path),
+        ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")
+    ),
+    request_body = CloseRequest,
+    responses(
+        (status = 200, description = "Counted and closed", body = crate::wire::DrawerResponse)
+    )
+)]
 async fn close(
     State(state): State<AppState>,
     signed_in: SignedIn,

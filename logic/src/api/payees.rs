@@ -25,7 +25,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// List your saved payees
 ///
 /// In order of nickname.
-#[utoipa::path(get, path = "/payees", tag = "portal", params(PageQuery), responses((status = 200, description = "A page of payees", body = PayeeListResponse)))]
+#[utoipa::path(
+    get,
+    path = "/payees",
+    tag = "portal",
+    params(
+        PageQuery
+    ),
+    responses(
+        (status = 200, description = "A page of payees", body = PayeeListResponse)
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -44,7 +54,16 @@ struct AddPayeeRequest {
     account_number: String,
 }
 
-#[utoipa::path(post, path = "/payees", tag = "portal", summary = "Save a payee", request_body = AddPayeeRequest, responses((status = 201, description = "Created", body = PayeeResponse)))]
+#[utoipa::path(
+    post,
+    path = "/payees",
+    tag = "portal",
+    summary = "Save a payee",
+    request_body = AddPayeeRequest,
+    responses(
+        (status = 201, description = "Created", body = PayeeResponse)
+    )
+)]
 async fn add(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -56,7 +75,18 @@ async fn add(
     Ok((StatusCode::CREATED, Json(payee)))
 }
 
-#[utoipa::path(delete, path = "/payees/{id}", tag = "portal", summary = "Remove a saved payee", params(("id" = String, Path)), responses((status = 204, description = "Done")))]
+#[utoipa::path(
+    delete,
+    path = "/payees/{id}",
+    tag = "portal",
+    summary = "Remove a saved payee",
+    params(
+        ("id" = String, Path)
+    ),
+    responses(
+        (status = 204, description = "Done")
+    )
+)]
 async fn remove(
     State(state): State<AppState>,
     signed_in: SignedIn,

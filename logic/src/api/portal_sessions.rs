@@ -17,7 +17,19 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(save, create, load, remove))
 }
 
-#[utoipa::path(post, path = "/portal-sessions/{key}", tag = "portal", summary = "Store a new web-tier session record", params(("key" = String, Path)), request_body = PortalSessionRecord, responses((status = 204, description = "Done")))]
+#[utoipa::path(
+    post,
+    path = "/portal-sessions/{key}",
+    tag = "portal",
+    summary = "Store a new web-tier session record",
+    params(
+        ("key" = String, Path)
+    ),
+    request_body = PortalSessionRecord,
+    responses(
+        (status = 204, description = "Done")
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -29,7 +41,19 @@ async fn create(
     Ok(StatusCode::CREATED)
 }
 
-#[utoipa::path(put, path = "/portal-sessions/{key}", tag = "portal", summary = "Replace a web-tier session record", params(("key" = String, Path)), request_body = PortalSessionRecord, responses((status = 204, description = "Done")))]
+#[utoipa::path(
+    put,
+    path = "/portal-sessions/{key}",
+    tag = "portal",
+    summary = "Replace a web-tier session record",
+    params(
+        ("key" = String, Path)
+    ),
+    request_body = PortalSessionRecord,
+    responses(
+        (status = 204, description = "Done")
+    )
+)]
 async fn save(
     State(state): State<AppState>,
     caller: Caller,
@@ -41,7 +65,18 @@ async fn save(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/portal-sessions/{key}", tag = "portal", summary = "Read a web-tier session record", params(("key" = String, Path)), responses((status = 200, description = "OK", body = PortalSessionRecord)))]
+#[utoipa::path(
+    get,
+    path = "/portal-sessions/{key}",
+    tag = "portal",
+    summary = "Read a web-tier session record",
+    params(
+        ("key" = String, Path)
+    ),
+    responses(
+        (status = 200, description = "OK", body = PortalSessionRecord)
+    )
+)]
 async fn load(
     State(state): State<AppState>,
     caller: Caller,
@@ -52,7 +87,18 @@ async fn load(
     ))
 }
 
-#[utoipa::path(delete, path = "/portal-sessions/{key}", tag = "portal", summary = "Delete a web-tier session record", params(("key" = String, Path)), responses((status = 204, description = "Done")))]
+#[utoipa::path(
+    delete,
+    path = "/portal-sessions/{key}",
+    tag = "portal",
+    summary = "Delete a web-tier session record",
+    params(
+        ("key" = String, Path)
+    ),
+    responses(
+        (status = 204, description = "Done")
+    )
+)]
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,

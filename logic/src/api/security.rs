@@ -25,7 +25,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// List your live sessions
 ///
 /// Newest sign-in first; `current` marks the one making the request.
-#[utoipa::path(get, path = "/me/sessions", tag = "portal", params(PageQuery), responses((status = 200, description = "A page of sessions", body = SessionListResponse)))]
+#[utoipa::path(
+    get,
+    path = "/me/sessions",
+    tag = "portal",
+    params(
+        PageQuery
+    ),
+    responses(
+        (status = 200, description = "A page of sessions", body = SessionListResponse)
+    )
+)]
 async fn sessions(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -44,7 +54,16 @@ struct ChangePasswordRequest {
     new_password: String,
 }
 
-#[utoipa::path(post, path = "/me/password", tag = "portal", summary = "Change your password (signs your other sessions out)", request_body = ChangePasswordRequest, responses((status = 204, description = "Done")))]
+#[utoipa::path(
+    post,
+    path = "/me/password",
+    tag = "portal",
+    summary = "Change your password (signs your other sessions out)",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Done")
+    )
+)]
 async fn change_password(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -69,7 +88,16 @@ struct EnrolTotpRequest {
     code: Option<String>,
 }
 
-#[utoipa::path(post, path = "/me/totp", tag = "portal", summary = "Start enrolling a TOTP second factor (replacing one needs the password and a current code)", request_body(content = Option<EnrolTotpRequest>), responses((status = 200, description = "OK", body = TotpEnrolmentResponse)))]
+#[utoipa::path(
+    post,
+    path = "/me/totp",
+    tag = "portal",
+    summary = "Start enrolling a TOTP second factor (replacing one needs the password and a current code)",
+    request_body(content = Option<EnrolTotpRequest>),
+    responses(
+        (status = 200, description = "OK", body = TotpEnrolmentResponse)
+    )
+)]
 async fn enrol_totp(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -92,7 +120,16 @@ struct ConfirmTotpRequest {
     code: String,
 }
 
-#[utoipa::path(post, path = "/me/totp/confirm", tag = "portal", summary = "Confirm TOTP enrolment with a code (returns recovery codes once)", request_body = ConfirmTotpRequest, responses((status = 200, description = "OK", body = RecoveryCodesResponse)))]
+#[utoipa::path(
+    post,
+    path = "/me/totp/confirm",
+    tag = "portal",
+    summary = "Confirm TOTP enrolment with a code (returns recovery codes once)",
+    request_body = ConfirmTotpRequest,
+    responses(
+        (status = 200, description = "OK", body = RecoveryCodesResponse)
+    )
+)]
 async fn confirm_totp(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -111,7 +148,16 @@ struct DisableTotpRequest {
     code: String,
 }
 
-#[utoipa::path(post, path = "/me/totp/disable", tag = "portal", summary = "Turn the TOTP second factor off (needs the password and a current code)", request_body = DisableTotpRequest, responses((status = 204, description = "Done")))]
+#[utoipa::path(
+    post,
+    path = "/me/totp/disable",
+    tag = "portal",
+    summary = "Turn the TOTP second factor off (needs the password and a current code)",
+    request_body = DisableTotpRequest,
+    responses(
+        (status = 204, description = "Done")
+    )
+)]
 async fn disable_totp(
     State(state): State<AppState>,
     signed_in: SignedIn,

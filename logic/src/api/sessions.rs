@@ -55,7 +55,16 @@ fn client_info(headers: &HeaderMap) -> ClientInfo {
 }
 
 /// 201 with a session, or 202 with a challenge when a second factor is due.
-#[utoipa::path(post, path = "/sessions", tag = "sessions", request_body = SignInRequest, responses((status = 201, description = "Signed in", body = crate::wire::SessionResponse), (status = 202, description = "Password accepted; the second factor is due", body = crate::wire::SecondFactorChallenge)))]
+#[utoipa::path(
+    post,
+    path = "/sessions",
+    tag = "sessions",
+    request_body = SignInRequest,
+    responses(
+        (status = 201, description = "Signed in", body = crate::wire::SessionResponse),
+        (status = 202, description = "Password accepted; the second factor is due", body = crate::wire::SecondFactorChallenge)
+    )
+)]
 async fn sign_in(
     State(state): State<AppState>,
     _: crate::auth::Caller,
@@ -87,7 +96,16 @@ struct SecondFactorRequest {
     code: String,
 }
 
-#[utoipa::path(post, path = "/sessions/second-factor", tag = "sessions", summary = "Finish a sign-in with a TOTP or recovery code", request_body = SecondFactorRequest, responses((status = 201, description = "Created", body = SessionResponse)))]
+#[utoipa::path(
+    post,
+    path = "/sessions/second-factor",
+    tag = "sessions",
+    summary = "Finish a sign-in with a TOTP or recovery code",
+    request_body = SecondFactorRequest,
+    responses(
+        (status = 201, description = "Created", body = SessionResponse)
+    )
+)]
 async fn second_factor(
     State(state): State<AppState>,
     _: crate::auth::Caller,
@@ -97,7 +115,15 @@ async fn second_factor(
     Ok((StatusCode::CREATED, Json(session)))
 }
 
-#[utoipa::path(delete, path = "/sessions/current", tag = "sessions", summary = "Sign out this session", responses((status = 204, description = "Done")))]
+#[utoipa::path(
+    delete,
+    path = "/sessions/current",
+    tag = "sessions",
+    summary = "Sign out this session",
+    responses(
+        (status = 204, description = "Done")
+    )
+)]
 async fn sign_out(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -106,7 +132,15 @@ async fn sign_out(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/sessions", tag = "sessions", summary = "Sign out every session of the user", responses((status = 204, description = "Done")))]
+#[utoipa::path(
+    delete,
+    path = "/sessions",
+    tag = "sessions",
+    summary = "Sign out every session of the user",
+    responses(
+        (status = 204, description = "Done")
+    )
+)]
 async fn sign_out_everywhere(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -115,7 +149,15 @@ async fn sign_out_everywhere(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/me", tag = "sessions", summary = "Who the signed-in user is", responses((status = 200, description = "OK", body = WhoAmIResponse)))]
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "sessions",
+    summary = "Who the signed-in user is",
+    responses(
+        (status = 200, description = "OK", body = WhoAmIResponse)
+    )
+)]
 async fn who_am_i(
     State(state): State<AppState>,
     signed_in: SignedIn,

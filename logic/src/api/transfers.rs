@@ -72,7 +72,20 @@ pub fn parse_transfer(
     })
 }
 
-#[utoipa::path(post, path = "/transfers", tag = "transfers", summary = "Move money between two customer accounts", params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = TransferRequest, responses((status = 201, description = "Posted", body = TransferResponse), (status = 202, description = "Above the teller approval threshold: filed for a supervisor, the funds held", body = crate::wire::ApprovalResponse)))]
+#[utoipa::path(
+    post,
+    path = "/transfers",
+    tag = "transfers",
+    summary = "Move money between two customer accounts",
+    params(
+        ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")
+    ),
+    request_body = TransferRequest,
+    responses(
+        (status = 201, description = "Posted", body = TransferResponse),
+        (status = 202, description = "Above the teller approval threshold: filed for a supervisor, the funds held", body = crate::wire::ApprovalResponse)
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -88,7 +101,18 @@ async fn create(
     crate::ledger::post(&state, actor, &key, &order).await
 }
 
-#[utoipa::path(get, path = "/transfers/{id}", tag = "transfers", summary = "Read a transfer", params(("id" = String, Path)), responses((status = 200, description = "OK", body = TransferResponse)))]
+#[utoipa::path(
+    get,
+    path = "/transfers/{id}",
+    tag = "transfers",
+    summary = "Read a transfer",
+    params(
+        ("id" = String, Path)
+    ),
+    responses(
+        (status = 200, description = "OK", body = TransferResponse)
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -110,7 +134,17 @@ struct ByKeyQuery {
 }
 
 /// The caller's transfer made with this idempotency key, if that request completed.
-#[utoipa::path(get, path = "/transfers", tag = "transfers", params(ByKeyQuery), responses((status = 200, description = "The stored answer to that request: a transfer, or an approval request", body = Object)))]
+#[utoipa::path(
+    get,
+    path = "/transfers",
+    tag = "transfers",
+    params(
+        ByKeyQuery
+    ),
+    responses(
+        (status = 200, description = "The stored answer to that request: a transfer, or an approval request", body = Object)
+    )
+)]
 async fn find_by_key(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -129,7 +163,19 @@ struct ReversalRequest {
 }
 
 /// Asks for a reversal: always filed for a supervisor's approval (202).
-#[utoipa::path(post, path = "/transfers/{id}/reversals", tag = "transfers", params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")), request_body = ReversalRequest, responses((status = 202, description = "Filed for a second supervisor's approval", body = crate::wire::ApprovalResponse)))]
+#[utoipa::path(
+    post,
+    path = "/transfers/{id}/reversals",
+    tag = "transfers",
+    params(
+        ("id" = String, Path),
+        ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")
+    ),
+    request_body = ReversalRequest,
+    responses(
+        (status = 202, description = "Filed for a second supervisor's approval", body = crate::wire::ApprovalResponse)
+    )
+)]
 async fn reverse(
     State(state): State<AppState>,
     signed_in: SignedIn,

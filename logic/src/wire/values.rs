@@ -3,8 +3,10 @@
 //! integration test `the_documented_values_are_the_databases` compares every one with the labels
 //! of its PostgreSQL type, so the two cannot drift apart unnoticed.
 
-// These enumerations exist for their schemas: no value of them is ever built.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "these enumerations exist for their schemas: no value of them is ever built"
+)]
 
 use utoipa::ToSchema;
 

@@ -75,7 +75,14 @@ fn there_is_no_sql_outside_the_data_crate() {
 fn normal_dependencies(package: &str) -> Vec<String> {
     let output = Command::new(env!("CARGO"))
         .args(["tree", "--package", package, "--edges", "normal"])
-        .args(["--prefix", "none", "--format", "{p}", "--locked", "--offline"])
+        .args([
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+            "--locked",
+            "--offline",
+        ])
         .current_dir(workspace())
         .output()
         .expect("run cargo tree");

@@ -2,7 +2,10 @@
 //! database of each test's own.
 
 // Tests unwrap: a panic, with its message, is the failure report.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test's panic, with its message, is its failure report"
+)]
 
 mod accounts;
 mod app;

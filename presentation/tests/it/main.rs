@@ -2,7 +2,10 @@
 //! flows over HTTP with a cookie jar, and browser flows in headless Chromium.
 
 // Tests unwrap: a panic, with its message, is the failure report.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test's panic, with its message, is its failure report"
+)]
 
 mod browser;
 mod flows;

@@ -161,7 +161,10 @@ impl Staff {
 
     /// Calls the API for an action and redirects to `back` with a notice on success or the
     /// refusal's plain-language error; a field error names its field.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the call, its body and where to send the answer: each a different part"
+    )]
     pub async fn act<B: Serialize>(
         &self,
         state: &AppState,
