@@ -152,11 +152,14 @@ impl utoipa::PartialSchema for ProblemCode {
         use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
         ObjectBuilder::new()
             .schema_type(SchemaType::Type(Type::String))
+            // The codes of today as examples, not as a closed enumeration: a client generated
+            // from the document must still read a refusal whose code was added later.
             .description(Some(
-                "A refusal's stable code. Clients should treat a code they do not know as a \
-                 general refusal: new codes may be added.",
+                "A refusal's stable code: branch on it, never on `detail`. The examples list \
+                 every code sent today; treat one you do not know as a general refusal, since \
+                 codes are added.",
             ))
-            .enum_values(Some(ProblemCode::ALL.iter().map(|code| code.as_str())))
+            .examples(ProblemCode::ALL.iter().map(|code| code.as_str()))
             .into()
     }
 }

@@ -333,111 +333,128 @@ pub async fn file_reversal(
 ) -> Result<Outcome, ApiError> {
     actor.user.require_role(&[Role::Teller, Role::Supervisor])?;
     let request_hash = Sha256::digest(format!("reversal\n{transfer_id}\n{reason}")).to_vec();
-    crate::unit_of_work::write_once(state, actor.user.user_id, key, &request_hash, |tx, ticket, _| {
- Box::pin(async move {
- let now = ticket.now();
-        let original = data::transfers::find_transfer(&mut *tx, transfer_id)
-            .await?
-            .ok_or(ApiError::NotFound {
-                code: ProblemCode::TransferNotFound,
-                detail: "no such transfer",
-            })?;
-        if !matches!(
-            original.kind,
-            TransferKind::Transfer | TransferKind::CashDeposit | TransferKind::CashWithdrawal
-        ) {
-            return Err(ApiError::refused(
-                ProblemCode::NotReversible,
-                "only transfers and cash deposits and withdrawals are reversed; correct drawer and vault movements with a new one",
-            ));
-        }
-        if data::transfers::reversal_of(&mut *tx, transfer_id).await?.is_some() {
-            return Err(already_reversed());
-        }
-        if data::approvals::reversal_pending(&mut *tx, transfer_id).await? {
-            return Err(reversal_pending());
-        }
-        // The reversal debits the account the original credited.
-        let locked = data::accounts::lock_accounts(
-            &mut *tx,
-            &[original.debit_account_id, original.credit_account_id],
-        )
-        .await?;
-        let find = |id: Uuid| locked.iter().find(|a| a.id == id);
-        let (Some(to_debit), Some(to_credit)) =
-            (find(original.credit_account_id), find(original.debit_account_id))
-        else {
-            return Err(ApiError::Internal("a transfer's account is missing".into()));
-        };
-        let subject = if to_debit.kind == AccountKind::Customer {
-            to_debit
-        } else {
-            to_credit
-        };
-        let currency = &original.currency;
-        let summary = format!(
-            "Reversal of {} {currency}: {} back to {}",
-            format_in_scale(original.amount, currency),
-            to_debit.number,
-            to_credit.number
-        );
-        let expires_at = now + Duration::seconds(state.settings.approval_ttl_s);
-        let hold_id = hold_for(
-            &mut *tx,
-            to_debit,
-            original.amount,
-            &summary,
-            expires_at,
-            actor.user.user_id,
-        )
-        .await?;
-        let id = Uuid::new_v4();
-        let operation = serde_json::to_value(Operation::Reversal { transfer_id })
-            .map_err(|e| ApiError::Internal(format!("serialise an operation: {e}")))?;
-        data::approvals::insert_approval(
-            &mut *tx,
-            &NewApproval {
-                id,
-                kind: ApprovalKind::Reversal,
-                maker_id: actor.user.user_id,
-                account_id: subject.id,
-                customer_id: subject.customer_id,
-                amount: Some(original.amount),
-                currency: Some(currency),
-                summary: &summary,
-                reason,
-                operation: &operation,
-                idempotency_key: Some(key.as_str()),
-                hold_id,
-                reverses_transfer_id: Some(transfer_id),
-                expires_at,
-                request_id: actor.request_id,
-            },
-        )
-        .await
-        .map_err(|e| match e.violation() {
-            Some(data::Violation::Other(c)) if c == "approval_requests_one_reversal_key" => {
-                reversal_pending()
-            }
-            _ => ApiError::from(e),
-        })?;
-        let filed = load(&mut *tx, id).await?;
-        audit(
-            &mut *tx,
-            Some(actor.user.user_id),
-            "approval.request",
-            None,
-            &filed,
-            actor.request_id,
-        )
-        .await?;
-        let body = serde_json::to_value(&filed)
-            .map_err(|e| ApiError::Internal(format!("serialise: {e}")))?;
-        ticket.complete(&mut *tx, Completion::Accepted, body).await
- })
-})
+    crate::unit_of_work::write_once(
+        state,
+        actor.user.user_id,
+        key,
+        &request_hash,
+        |tx, ticket, _| {
+            Box::pin(async move {
+                let now = ticket.now();
+                let original = data::transfers::find_transfer(&mut *tx, transfer_id)
+                    .await?
+                    .ok_or(ApiError::NotFound {
+                        code: ProblemCode::TransferNotFound,
+                        detail: "no such transfer",
+                    })?;
+                if !matches!(
+                    original.kind,
+                    TransferKind::Transfer
+                        | TransferKind::CashDeposit
+                        | TransferKind::CashWithdrawal
+                ) {
+                    return Err(ApiError::refused(
+                        ProblemCode::NotReversible,
+                        NOT_REVERSIBLE,
+                    ));
+                }
+                if data::transfers::reversal_of(&mut *tx, transfer_id)
+                    .await?
+                    .is_some()
+                {
+                    return Err(already_reversed());
+                }
+                if data::approvals::reversal_pending(&mut *tx, transfer_id).await? {
+                    return Err(reversal_pending());
+                }
+                // The reversal debits the account the original credited.
+                let locked = data::accounts::lock_accounts(
+                    &mut *tx,
+                    &[original.debit_account_id, original.credit_account_id],
+                )
+                .await?;
+                let find = |id: Uuid| locked.iter().find(|a| a.id == id);
+                let (Some(to_debit), Some(to_credit)) = (
+                    find(original.credit_account_id),
+                    find(original.debit_account_id),
+                ) else {
+                    return Err(ApiError::Internal("a transfer's account is missing".into()));
+                };
+                let subject = if to_debit.kind == AccountKind::Customer {
+                    to_debit
+                } else {
+                    to_credit
+                };
+                let currency = &original.currency;
+                let summary = format!(
+                    "Reversal of {} {currency}: {} back to {}",
+                    format_in_scale(original.amount, currency),
+                    to_debit.number,
+                    to_credit.number
+                );
+                let expires_at = now + Duration::seconds(state.settings.approval_ttl_s);
+                let hold_id = hold_for(
+                    &mut *tx,
+                    to_debit,
+                    original.amount,
+                    &summary,
+                    expires_at,
+                    actor.user.user_id,
+                )
+                .await?;
+                let id = Uuid::new_v4();
+                let operation = serde_json::to_value(Operation::Reversal { transfer_id })
+                    .map_err(|e| ApiError::Internal(format!("serialise an operation: {e}")))?;
+                data::approvals::insert_approval(
+                    &mut *tx,
+                    &NewApproval {
+                        id,
+                        kind: ApprovalKind::Reversal,
+                        maker_id: actor.user.user_id,
+                        account_id: subject.id,
+                        customer_id: subject.customer_id,
+                        amount: Some(original.amount),
+                        currency: Some(currency),
+                        summary: &summary,
+                        reason,
+                        operation: &operation,
+                        idempotency_key: Some(key.as_str()),
+                        hold_id,
+                        reverses_transfer_id: Some(transfer_id),
+                        expires_at,
+                        request_id: actor.request_id,
+                    },
+                )
+                .await
+                .map_err(|e| match e.violation() {
+                    Some(data::Violation::Other(c))
+                        if c == "approval_requests_one_reversal_key" =>
+                    {
+                        reversal_pending()
+                    }
+                    _ => ApiError::from(e),
+                })?;
+                let filed = load(&mut *tx, id).await?;
+                audit(
+                    &mut *tx,
+                    Some(actor.user.user_id),
+                    "approval.request",
+                    None,
+                    &filed,
+                    actor.request_id,
+                )
+                .await?;
+                let body = serde_json::to_value(&filed)
+                    .map_err(|e| ApiError::Internal(format!("serialise: {e}")))?;
+                ticket.complete(tx, Completion::Accepted, body).await
+            })
+        },
+    )
     .await
 }
+
+const NOT_REVERSIBLE: &str = "only transfers and cash deposits and withdrawals are reversed; \
+     correct drawer and vault movements with a new one";
 
 fn reversal_pending() -> ApiError {
     ApiError::Conflict {

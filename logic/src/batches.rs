@@ -107,7 +107,7 @@ pub async fn post(
                     transfers,
                 })
                 .map_err(|e| ApiError::Internal(format!("serialise a batch: {e}")))?;
-                ticket.complete(&mut *tx, Completion::Created, body).await
+                ticket.complete(tx, Completion::Created, body).await
             })
         },
     )

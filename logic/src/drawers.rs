@@ -194,7 +194,7 @@ pub async fn open(
                 let response = DrawerResponse::from(&row);
                 audit(&mut *tx, actor, "drawer.open", None, &response).await?;
                 let body = serialise(&response)?;
-                ticket.complete(&mut *tx, Completion::Created, body).await
+                ticket.complete(tx, Completion::Created, body).await
             })
         },
     )
@@ -501,7 +501,7 @@ pub async fn close(
                 let response = DrawerResponse::from(&row);
                 audit(&mut *tx, actor, "drawer.close", Some(&before), &response).await?;
                 let body = serialise(&response)?;
-                ticket.complete(&mut *tx, Completion::Created, body).await
+                ticket.complete(tx, Completion::Created, body).await
             })
         },
     )

@@ -140,7 +140,7 @@ pub async fn create(
                 .await?
                 .ok_or_else(|| ApiError::Internal("a pending transfer vanished".into()))?;
             let body = to_body(&PendingTransferResponse::new(&row, now))?;
-            ticket.complete(&mut *tx, Completion::Created, body).await
+            ticket.complete(tx, Completion::Created, body).await
         })
     })
     .await

@@ -234,8 +234,8 @@ pub async fn disable_totp(
 ) -> Result<(), ApiError> {
     verify_own_password(state, user, password, "password").await?;
     verify_own_code(state, user, code).await?;
-    crate::unit_of_work::read(state, |conn, _| {
-        Box::pin(async move { Ok(data::users::disable_totp(&mut *conn, user.user_id).await?) })
+    crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move { Ok(data::users::disable_totp(&mut *tx, user.user_id).await?) })
     })
     .await
 }

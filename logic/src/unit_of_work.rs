@@ -12,7 +12,9 @@
 //! `|conn| Box::pin(async move { … })` (a boxed future states that it is `Send`, which the
 //! compiler cannot yet prove of an async closure's future borrowing the connection).
 //!
-//! - [`read`] lends the work a connection (autocommit: each statement sees the latest commits).
+//! - [`read`] lends the work a connection in autocommit: each statement is its own transaction
+//!   and sees the latest commits. For reads, and for a write of one statement (a session's
+//!   `last_seen_at`, a payee removed); two statements that must hold together use [`write`].
 //! - [`write`] lends it a transaction, committed when the work returns `Ok` and rolled back when
 //!   it returns `Err`.
 //! - [`write_once`] is [`write`] for a request under an idempotency key: it claims the key in the
@@ -106,25 +108,29 @@ impl Completion {
     }
 }
 
-/// An idempotency key claimed by this transaction. Not `Clone`: it is completed once.
+/// An idempotency key claimed by the transaction lent as `&'c mut PgConnection`. Not `Clone`: it
+/// is completed once, and only on that transaction (no other borrow of a connection lives as
+/// long as `'c`).
 #[derive(Debug)]
 #[must_use = "the work must complete its ticket"]
-pub struct Ticket<'k> {
+pub struct Ticket<'k, 'c> {
     principal: Uuid,
     key: &'k IdempotencyKey,
     now: time::OffsetDateTime,
+    transaction: std::marker::PhantomData<&'c ()>,
 }
 
-impl Ticket<'_> {
+impl<'c> Ticket<'_, 'c> {
     /// The transaction's `now()`, which the answer is stamped with.
     pub fn now(&self) -> time::OffsetDateTime {
         self.now
     }
 
-    /// Stores `body` as the answer to the key, in the transaction the key was claimed in.
+    /// Stores `body` as the answer to the key, in the transaction the key was claimed in: the
+    /// work hands back the connection it was lent, as its last use of it.
     pub async fn complete(
         self,
-        conn: &mut PgConnection,
+        conn: &'c mut PgConnection,
         completion: Completion,
         body: Value,
     ) -> Result<Completed, ApiError> {
@@ -157,7 +163,11 @@ pub async fn write_once<'a>(
     principal: Uuid,
     key: &'a IdempotencyKey,
     request_hash: &[u8],
-    mut work: impl for<'c> FnMut(&'c mut PgConnection, Ticket<'a>, Scope<'c, 'a>) -> Work<'c, Completed>,
+    mut work: impl for<'c> FnMut(
+        &'c mut PgConnection,
+        Ticket<'a, 'c>,
+        Scope<'c, 'a>,
+    ) -> Work<'c, Completed>,
 ) -> Result<Outcome, ApiError> {
     let mut retry = Retry::new(state.settings.retry_budget_ms);
     loop {
@@ -171,6 +181,7 @@ pub async fn write_once<'a>(
                 principal,
                 key,
                 now,
+                transaction: std::marker::PhantomData,
             };
             let Completed(outcome) = work(&mut tx, ticket, Scope(std::marker::PhantomData)).await?;
             tx.commit().await.map_err(data::DataError::from)?;

@@ -24,7 +24,12 @@ fn sources(dir: &Path, into: &mut String) {
         if path.is_dir() {
             sources(&path, into);
         } else if path.extension().is_some_and(|ext| ext == "rs") {
-            into.push_str(&std::fs::read_to_string(&path).unwrap());
+            // Code only: a code named in a comment is not sent.
+            for line in std::fs::read_to_string(&path).unwrap().lines() {
+                let code = line.split("//").next().unwrap_or_default();
+                into.push_str(code);
+                into.push('\n');
+            }
         }
     }
 }
