@@ -39,6 +39,27 @@ pub struct RequestSeries {
     pub total: &'static str,
     /// Histogram of their latency in seconds (its name ends in `duration_seconds`).
     pub duration: &'static str,
+    /// Gauge of the requests being answered now, the scrape that reads it among them: what an
+    /// operator (or the fault campaign) waits to fall to that one before calling an instance
+    /// quiet.
+    pub in_flight: &'static str,
+}
+
+/// Holds one request in the in-flight gauge until it is answered or dropped (the client went
+/// away and the server gave up on it): either way it stops counting.
+struct InFlight(&'static str);
+
+impl InFlight {
+    fn enter(name: &'static str) -> Self {
+        metrics::gauge!(name).increment(1.0);
+        InFlight(name)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!(self.0).decrement(1.0);
+    }
 }
 
 /// Counts and times a request, as `axum::middleware::from_fn_with_state(&SERIES, track)`.
@@ -53,7 +74,9 @@ pub async fn track(
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let method = request.method().to_string();
     let started = Instant::now();
+    let in_flight = InFlight::enter(series.in_flight);
     let response = next.run(request).await;
+    drop(in_flight);
     let labels = [
         ("route", route),
         ("method", method),

@@ -367,6 +367,28 @@ pub async fn terminate_other_sessions(url: &str) -> i64 {
     .expect("terminate sessions")
 }
 
+/// A session of its own that locks the account `number`'s row and keeps the transaction open
+/// until the returned connection is dropped: a stuck writer elsewhere (a frozen instance, an
+/// operator's forgotten transaction), which every posting on that account waits behind.
+pub async fn hold_account_lock(url: &str, number: &str) -> PgConnection {
+    let mut conn = PgConnection::connect(url)
+        .await
+        .expect("connect to the test database");
+    sqlx::query("BEGIN")
+        .execute(&mut conn)
+        .await
+        .expect("begin");
+    let locked: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT 1 FROM accounts WHERE number = $1 FOR UPDATE) AS locked",
+    )
+    .bind(number)
+    .fetch_one(&mut conn)
+    .await
+    .expect("lock the account's row");
+    assert_eq!(locked, 1, "no account {number}");
+    conn
+}
+
 /// The database of `url` as the test server's superuser.
 pub fn superuser_url(url: &str) -> String {
     let database = url.rsplit('/').next().unwrap_or_default();

@@ -6,7 +6,12 @@
 //! transaction as its postings, so running it again after an unknown outcome either finds the
 //! committed result or does the work once: retrying is safe. A unit runs until it succeeds, fails
 //! for a reason that retrying cannot fix, or the retry budget has passed, in which case the
-//! client gets a retryable 503.
+//! client gets a retryable 503. An attempt still waiting on the database when the budget and a
+//! short grace have passed is abandoned (its connection dropped, its transaction never committed
+//! by this process) and the client gets the same 503: every unit of work answers within
+//! [`ATTEMPT_GRACE_MS`] of its budget, well inside the balancer's 45 s, whatever the database is
+//! doing. An abandoned COMMIT is an unknown outcome like any other, which the idempotency key
+//! resolves.
 //!
 //! The work is a closure that lends the connection to an async block and boxes it:
 //! `|conn| Box::pin(async move { … })` (a boxed future states that it is `Send`, which the
@@ -41,6 +46,10 @@ const BACKOFF_FIRST_MS: u64 = 25;
 /// routing to it, while a failover's 20 s of retries stay at two attempts a second per request.
 const BACKOFF_MAX_MS: u64 = 500;
 
+/// How long past the retry budget an attempt already under way may still take (a COMMIT waiting
+/// for the synchronous standby, a statement queued behind a lock) before it is abandoned.
+pub const ATTEMPT_GRACE_MS: u64 = 5_000;
+
 /// One attempt of a unit of work, borrowing the connection it was lent.
 pub type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'c>>;
 
@@ -54,11 +63,12 @@ pub async fn read<'a, T>(
 ) -> Result<T, ApiError> {
     let mut retry = Retry::new(state.settings.retry_budget_ms);
     loop {
-        let attempt: Result<T, ApiError> = async {
-            let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-            work(&mut conn, Scope(std::marker::PhantomData)).await
-        }
-        .await;
+        let attempt: Result<T, ApiError> = retry
+            .bounded(async {
+                let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+                work(&mut conn, Scope(std::marker::PhantomData)).await
+            })
+            .await;
         match attempt {
             Err(error) if error.is_transient() => retry.pause(error).await?,
             done => return done,
@@ -73,13 +83,14 @@ pub async fn write<'a, T>(
 ) -> Result<T, ApiError> {
     let mut retry = Retry::new(state.settings.retry_budget_ms);
     loop {
-        let attempt: Result<T, ApiError> = async {
-            let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-            let value = work(&mut tx, Scope(std::marker::PhantomData)).await?;
-            tx.commit().await.map_err(data::DataError::from)?;
-            Ok(value)
-        }
-        .await;
+        let attempt: Result<T, ApiError> = retry
+            .bounded(async {
+                let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+                let value = work(&mut tx, Scope(std::marker::PhantomData)).await?;
+                tx.commit().await.map_err(data::DataError::from)?;
+                Ok(value)
+            })
+            .await;
         match attempt {
             Err(error) if error.is_transient() => retry.pause(error).await?,
             done => return done,
@@ -171,23 +182,25 @@ pub async fn write_once<'a>(
 ) -> Result<Outcome, ApiError> {
     let mut retry = Retry::new(state.settings.retry_budget_ms);
     loop {
-        let attempt: Result<Outcome, ApiError> = async {
-            let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-            let now = match crate::ledger::claim(&mut tx, principal, key, request_hash).await? {
-                Claimed::Replay(outcome) => return Ok(outcome),
-                Claimed::Fresh(now) => now,
-            };
-            let ticket = Ticket {
-                principal,
-                key,
-                now,
-                transaction: std::marker::PhantomData,
-            };
-            let Completed(outcome) = work(&mut tx, ticket, Scope(std::marker::PhantomData)).await?;
-            tx.commit().await.map_err(data::DataError::from)?;
-            Ok(outcome)
-        }
-        .await;
+        let attempt: Result<Outcome, ApiError> = retry
+            .bounded(async {
+                let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+                let now = match crate::ledger::claim(&mut tx, principal, key, request_hash).await? {
+                    Claimed::Replay(outcome) => return Ok(outcome),
+                    Claimed::Fresh(now) => now,
+                };
+                let ticket = Ticket {
+                    principal,
+                    key,
+                    now,
+                    transaction: std::marker::PhantomData,
+                };
+                let Completed(outcome) =
+                    work(&mut tx, ticket, Scope(std::marker::PhantomData)).await?;
+                tx.commit().await.map_err(data::DataError::from)?;
+                Ok(outcome)
+            })
+            .await;
         match attempt {
             Err(error) if error.is_transient() => retry.pause(error).await?,
             done => return done,
@@ -208,6 +221,29 @@ impl Retry {
             deadline: Instant::now() + Duration::from_millis(budget_ms),
             backoff_ms: BACKOFF_FIRST_MS,
             attempt: 1,
+        }
+    }
+
+    /// Runs one attempt, abandoned with the retryable 503 if it is still waiting once the budget
+    /// and [`ATTEMPT_GRACE_MS`] have passed. Dropping it drops its connection mid-statement: the
+    /// pool does not take such a connection back until it answers again.
+    async fn bounded<T>(
+        &self,
+        attempt: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        let cutoff = self.deadline + Duration::from_millis(ATTEMPT_GRACE_MS);
+        match tokio::time::timeout_at(cutoff.into(), attempt).await {
+            Ok(result) => result,
+            Err(_) => {
+                metrics::counter!("bank_unit_of_work_abandoned_total").increment(1);
+                tracing::warn!(
+                    attempt = self.attempt,
+                    "an attempt outlived the retry budget; abandoned"
+                );
+                Err(ApiError::Unavailable(
+                    "the database did not answer within the retry budget".to_owned(),
+                ))
+            }
         }
     }
 
@@ -239,7 +275,7 @@ where
 {
     let mut retry = Retry::new(budget_ms);
     loop {
-        match unit().await {
+        match retry.bounded(unit()).await {
             Err(error) if error.is_transient() => retry.pause(error).await?,
             done => return done,
         }

@@ -1,6 +1,6 @@
 //! `/metrics` of the logic tier: the shared request series (`bank_api::metrics`) under
-//! `http_requests_total` and `http_request_duration_seconds`, transfer outcomes, unit-of-work
-//! retries and the database pool's use, read when scraped.
+//! `http_requests_total`, `http_request_duration_seconds` and `http_requests_in_flight`, transfer
+//! outcomes, unit-of-work retries and the database pool's use, read when scraped.
 
 use axum::extract::State;
 use bank_api::metrics::RequestSeries;
@@ -10,6 +10,7 @@ use crate::state::AppState;
 pub static REQUESTS: RequestSeries = RequestSeries {
     total: "http_requests_total",
     duration: "http_request_duration_seconds",
+    in_flight: "http_requests_in_flight",
 };
 
 pub async fn render(State(state): State<AppState>) -> String {

@@ -33,6 +33,7 @@ pub struct AppOptions {
     pub ca_file: Option<std::path::PathBuf>,
     pub approval_ttl_s: i64,
     pub sign_in_unknown_device_checks_per_minute: u32,
+    pub retry_budget_ms: u64,
 }
 
 impl Default for AppOptions {
@@ -44,6 +45,7 @@ impl Default for AppOptions {
             connections_max: 10,
             patroni_urls: Vec::new(),
             ca_file: None,
+            retry_budget_ms: 10_000,
         }
     }
 }
@@ -65,7 +67,7 @@ impl TestApp {
             database_url: Secret::new(db.url.clone()),
             listen_addr: "127.0.0.1:0".parse().unwrap(),
             database: data::pool::PoolSettings::default(),
-            retry_budget_ms: 10_000,
+            retry_budget_ms: options.retry_budget_ms,
             session_ttl_s: options.session_ttl_s,
             session_idle_s: 900,
             approval_ttl_s: options.approval_ttl_s,

@@ -2,7 +2,7 @@ use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use crate::app::{TELLER, TestApp, problem_code};
+use crate::app::{AppOptions, TELLER, TestApp, problem_code};
 
 #[tokio::test]
 async fn the_same_key_and_body_twice_give_one_transfer_and_identical_responses() {
@@ -102,4 +102,49 @@ async fn a_refused_request_leaves_its_key_free_for_a_corrected_retry() {
             .status(),
         StatusCode::CREATED
     );
+}
+
+/// A transfer stuck behind a lock its writer never lets go of (a frozen instance's transaction, a
+/// forgotten session) is abandoned once its retry budget and grace are spent: the client gets the
+/// retryable 503 instead of a request that outlives the balancer's patience, nothing is posted,
+/// and the same key posts exactly once when the lock is gone.
+#[tokio::test]
+async fn a_transfer_the_database_never_answers_is_abandoned_within_its_budget() {
+    let budget_ms = 500;
+    let app = TestApp::spawn_with(AppOptions {
+        retry_budget_ms: budget_ms,
+        ..AppOptions::default()
+    })
+    .await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let from = app.account(&teller, &alice, "100.00").await;
+    let to = app.account(&teller, &alice, "0").await;
+    let lock = data::testing::hold_account_lock(&app.database_url, &from).await;
+
+    // Without the bound the request waits as long as the lock is held: here, forever.
+    let patience = std::time::Duration::from_millis(
+        budget_ms + logic::unit_of_work::ATTEMPT_GRACE_MS + 10_000,
+    );
+    let stuck = tokio::time::timeout(
+        patience,
+        app.transfer(&alice.token, "stuck", &from, &to, "30.00"),
+    )
+    .await
+    .expect("the request answered within its budget and grace");
+    assert_eq!(stuck.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(stuck.headers().contains_key("retry-after"));
+    assert_eq!(problem_code(stuck).await, "service_unavailable");
+
+    drop(lock);
+    let posted = app
+        .transfer(&alice.token, "stuck", &from, &to, "30.00")
+        .await;
+    assert_eq!(posted.status(), StatusCode::CREATED);
+    let replay = app
+        .transfer(&alice.token, "stuck", &from, &to, "30.00")
+        .await;
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(app.balance(&teller, &from).await, Decimal::new(70, 0));
+    app.assert_ledger_sound().await;
 }

@@ -325,6 +325,7 @@ async fn metrics_count_requests_by_route_and_transfers_by_outcome() {
         "bank_transfers_total{kind=\"transfer.post\",outcome=\"insufficient_funds\"}",
         "http_requests_total{route=\"/v1/transfers\",method=\"POST\",status=\"201\"}",
         "http_request_duration_seconds_bucket{route=\"/v1/transfers\"",
+        "http_requests_in_flight",
         "bank_db_pool_connections",
     ] {
         assert!(text.contains(expected), "{expected} missing from\n{text}");
