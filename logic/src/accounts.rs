@@ -542,7 +542,7 @@ pub async fn place_hold(
                     "the account is closed",
                 ));
             }
-            crate::ledger::check_floor(&account, -amount.value())?;
+            crate::posting::check_floor(&account, -amount.value())?;
             let id = Uuid::new_v4();
             data::holds::insert_hold(
                 &mut *tx,

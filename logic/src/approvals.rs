@@ -11,7 +11,7 @@ use bank_api::ProblemCode;
 use data::PgConnection;
 use data::accounts::{AccountKind, AccountRow};
 use data::approvals::{ApprovalFilter, ApprovalKind, ApprovalRow, ApprovalStatus, NewApproval};
-use data::transfers::{NewTransfer, TransferKind};
+use data::transfers::TransferKind;
 use data::users::Role;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -24,12 +24,11 @@ use crate::auth::SessionUser;
 use crate::domain::money::format_in_scale;
 use crate::domain::{AccountNumber, Amount, Currency};
 use crate::error::{ApiError, account_not_found};
-use crate::ledger::{
-    Actor, IdempotencyKey, Initiator, KeyCompletion, Movement, Order, Outcome, Side,
-};
+use crate::idempotency::{IdempotencyKey, Outcome};
+use crate::posting::{Actor, Initiator, KeyCompletion, Movement, Order, Side};
 use crate::state::AppState;
 use crate::unit_of_work::Completion;
-use crate::wire::{ApprovalListResponse, ApprovalResponse, TransferResponse};
+use crate::wire::{ApprovalListResponse, ApprovalResponse};
 
 /// Most requests one list returns.
 pub const LIST_MAX: i64 = 200;
@@ -210,7 +209,7 @@ async fn hold_for(
     if account.kind != AccountKind::Customer {
         return Ok(None);
     }
-    crate::ledger::check_floor(account, -amount)?;
+    crate::posting::check_floor(account, -amount)?;
     let id = Uuid::new_v4();
     data::holds::insert_hold(
         conn,
@@ -227,7 +226,7 @@ async fn hold_for(
     Ok(Some(id))
 }
 
-/// Files an order that needs a supervisor (see `ledger::post`). Runs in the order's transaction,
+/// Files an order that needs a supervisor (see `orders::post`). Runs in the order's transaction,
 /// after its idempotency key is claimed; returns the response body (202).
 pub async fn file_order(
     conn: &mut PgConnection,
@@ -251,7 +250,7 @@ pub async fn file_order(
         .filter(|a| a.kind == AccountKind::Customer)
         .ok_or_else(account_not_found)?;
     let side = if held { Side::Debit } else { Side::Credit };
-    crate::ledger::check_movable(&account, side)?;
+    crate::posting::check_movable(&account, side)?;
     let currency = order.amount.currency().code();
     if account.currency != currency {
         return Err(ApiError::refused(
@@ -362,7 +361,7 @@ pub async fn file_reversal(
                     .await?
                     .is_some()
                 {
-                    return Err(already_reversed());
+                    return Err(crate::posting::already_reversed());
                 }
                 if data::approvals::reversal_pending(&mut *tx, transfer_id).await? {
                     return Err(reversal_pending());
@@ -460,13 +459,6 @@ fn reversal_pending() -> ApiError {
     ApiError::Conflict {
         code: ProblemCode::ReversalPending,
         detail: "a reversal of this transfer is already waiting for approval".into(),
-    }
-}
-
-fn already_reversed() -> ApiError {
-    ApiError::Conflict {
-        code: ProblemCode::AlreadyReversed,
-        detail: "this transfer has already been reversed".into(),
     }
 }
 
@@ -725,7 +717,7 @@ async fn carry_out(
             customer_id: maker.customer_id,
         };
         let key = IdempotencyKey::parse(row.idempotency_key.as_deref().unwrap_or_default())?;
-        let posting = crate::ledger::Posting {
+        let posting = crate::posting::Posting {
             initiator: &initiator,
             key: &key,
             now,
@@ -733,11 +725,11 @@ async fn carry_out(
             completion: KeyCompletion::Leave,
             batch_id: None,
         };
-        let (transfer, mut body) = crate::ledger::execute(conn, &posting, &order).await?;
+        let (transfer, mut body) = crate::posting::execute(conn, &posting, &order).await?;
         if let Some(object) = body.as_object_mut() {
             object.insert("approval_id".into(), row.id.to_string().into());
         }
-        crate::ledger::audit_posting(conn, checker.user_id, transfer, &body, request_id).await?;
+        crate::posting::audit_posting(conn, checker.user_id, transfer, &body, request_id).await?;
         return Ok(Some(transfer.id));
     }
     match operation {
@@ -784,8 +776,8 @@ async fn carry_out(
     }
 }
 
-/// Posts the reversal of `transfer_id`: the same amount back, from the account it credited to the
-/// account it debited, linked to it. The original stays as it was.
+/// Posts the reversal of `transfer_id` (see [`crate::posting::reverse`]) for the maker, and
+/// audits it as the checker's.
 async fn reverse(
     conn: &mut PgConnection,
     row: &ApprovalRow,
@@ -797,90 +789,28 @@ async fn reverse(
     let original = data::transfers::find_transfer(conn, transfer_id)
         .await?
         .ok_or_else(|| ApiError::Internal("the reversed transfer is gone".into()))?;
-    let locked = data::accounts::lock_accounts(
-        conn,
-        &[original.debit_account_id, original.credit_account_id],
-    )
-    .await?;
-    let find = |id: Uuid| locked.iter().find(|a| a.id == id);
-    let (Some(debit), Some(credit)) = (
-        find(original.credit_account_id),
-        find(original.debit_account_id),
-    ) else {
-        return Err(ApiError::Internal("a transfer's account is missing".into()));
-    };
-    // A correction is not a customer's movement: a freeze does not stop it, closing does.
-    for account in [debit, credit] {
-        if account.status == data::accounts::AccountStatus::Closed {
-            return Err(ApiError::refused(
-                ProblemCode::AccountNotOpen,
-                format!("account {} is closed", account.number),
-            ));
-        }
-    }
-    crate::ledger::check_floor(debit, -original.amount)?;
-    let id = Uuid::new_v4();
-    let memo = format!("Reversal of {}", short_id(transfer_id));
     let key = row
         .idempotency_key
         .clone()
         .unwrap_or_else(|| format!("reversal-{transfer_id}"));
-    data::transfers::post_transfer(
-        conn,
-        &NewTransfer {
-            id,
-            idempotency_key: &key,
-            kind: TransferKind::Reversal,
-            amount: original.amount,
-            currency: &original.currency,
-            debit_account_id: debit.id,
-            credit_account_id: credit.id,
-            memo: &memo,
-            initiated_by: Some(row.maker_id),
-            reverses_transfer_id: Some(transfer_id),
-            request_id,
-            batch_id: None,
-        },
-    )
-    .await
-    .map_err(|e| match e.violation() {
-        Some(data::Violation::AlreadyReversed) => already_reversed(),
-        Some(data::Violation::BalanceBelowFloor) => crate::ledger::insufficient(debit),
-        _ => ApiError::from(e),
-    })?;
-    let response = TransferResponse {
-        id,
-        kind: TransferKind::Reversal,
-        status: data::transfers::TransferStatus::Posted,
-        amount: format_in_scale(original.amount, &original.currency),
-        currency: original.currency.clone(),
-        debit_account: debit.number.clone(),
-        credit_account: credit.number.clone(),
-        memo,
-        created_at: now,
-        reverses_transfer_id: Some(transfer_id),
-    };
-    let mut body = serde_json::to_value(&response)
-        .map_err(|e| ApiError::Internal(format!("serialise a transfer: {e}")))?;
+    let answer =
+        crate::posting::reverse(conn, &original, &key, row.maker_id, request_id, now).await?;
+    let mut body = crate::posting::to_body(&answer)?;
     if let Some(object) = body.as_object_mut() {
         object.insert("approval_id".into(), row.id.to_string().into());
     }
-    crate::ledger::audit_posting(
+    crate::posting::audit_posting(
         conn,
         checker.user_id,
-        crate::ledger::NewTransferSummary {
-            id,
-            kind: TransferKind::Reversal,
+        crate::posting::NewTransferSummary {
+            id: answer.id,
+            kind: answer.kind,
         },
         &body,
         request_id,
     )
     .await?;
-    Ok(id)
-}
-
-fn short_id(id: Uuid) -> String {
-    id.simple().to_string()[..8].to_owned()
+    Ok(answer.id)
 }
 
 /// Lapses a pending request whose time ran out: its hold goes with it.

@@ -8,9 +8,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::ledger::{
-    Actor, IdempotencyKey, Initiator, KeyCompletion, Movement, Order, Outcome, Posting,
-};
+use crate::idempotency::{IdempotencyKey, Outcome};
+use crate::posting::{Actor, Initiator, KeyCompletion, Movement, Order, Posting};
 use crate::state::AppState;
 use crate::unit_of_work::Completion;
 use crate::wire::{BatchResponse, TransferResponse};
@@ -89,7 +88,7 @@ pub async fn post(
                 };
                 let mut transfers = Vec::with_capacity(legs.len());
                 for (leg, order) in legs.iter().enumerate() {
-                    let (_, body) = crate::ledger::execute(&mut *tx, &posting, order)
+                    let (_, body) = crate::posting::execute(&mut *tx, &posting, order)
                         .await
                         .map_err(|error| ApiError::InBatch {
                             leg,

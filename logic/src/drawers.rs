@@ -19,7 +19,8 @@ use crate::auth::SessionUser;
 use crate::domain::money::format_in_scale;
 use crate::domain::{AccountNumber, Amount, Currency};
 use crate::error::ApiError;
-use crate::ledger::{Actor, IdempotencyKey, Outcome};
+use crate::idempotency::{IdempotencyKey, Outcome};
+use crate::posting::Actor;
 use crate::state::AppState;
 use crate::unit_of_work::Completion;
 use crate::wire::{DrawerListResponse, DrawerResponse, EntryResponse};
@@ -80,7 +81,7 @@ async fn post_internal(
     memo: &str,
     actor: Actor<'_>,
 ) -> Result<(), ApiError> {
-    data::transfers::post_transfer(
+    crate::posting::post_internal(
         conn,
         &NewTransfer {
             id: Uuid::new_v4(),
@@ -96,15 +97,14 @@ async fn post_internal(
             request_id: actor.request_id,
             batch_id: None,
         },
+        || {
+            ApiError::refused(
+                ProblemCode::VaultCashInsufficient,
+                "the vault does not hold enough cash for this",
+            )
+        },
     )
     .await
-    .map_err(|e| match e.violation() {
-        Some(data::Violation::BalanceBelowFloor) => ApiError::refused(
-            ProblemCode::VaultCashInsufficient,
-            "the vault does not hold enough cash for this",
-        ),
-        _ => ApiError::from(e),
-    })
 }
 
 /// Opens the teller's drawer in `currency` with `float` from the vault (zero is allowed).

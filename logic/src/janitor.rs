@@ -49,7 +49,7 @@ async fn sweep(state: &AppState) -> Result<(), crate::error::ApiError> {
     let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
     let sessions = data::portal_sessions::purge_expired(&mut conn).await?;
     let throttle =
-        data::users::purge_sign_in_throttle(&mut conn, crate::identity::FAILURE_WINDOW_S).await?;
+        data::users::purge_sign_in_throttle(&mut conn, crate::throttle::FAILURE_WINDOW_S).await?;
     let devices = data::sessions::purge_expired_devices(&mut conn).await?;
     if sessions + throttle + devices > 0 {
         tracing::info!(

@@ -1,6 +1,6 @@
 //! The business-logic tier: every rule of the bank, behind a REST API under `/v1`.
 //!
-//! Layout: `api` is the HTTP surface (wire parsing, thin handlers); `ledger`, `accounts`,
+//! Layout: `api` is the HTTP surface (wire parsing, thin handlers); `orders`, `posting`, `accounts`,
 //! `customers` and `identity` hold the rules and decide where each unit of work begins and ends;
 //! `domain` holds parsed values (money, account numbers, text); `wire` the response bodies; the
 //! `data` crate executes every SQL statement.
@@ -21,15 +21,18 @@ pub mod domain;
 pub mod drawers;
 pub mod error;
 pub mod events;
+pub mod idempotency;
 pub mod identity;
 pub mod janitor;
-pub mod ledger;
+pub mod orders;
 pub mod payees;
 pub mod pending;
 pub mod portal_sessions;
+pub mod posting;
 pub mod security;
 pub mod seed;
 pub mod state;
+pub mod throttle;
 pub mod unit_of_work;
 pub mod wire;
 

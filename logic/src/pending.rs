@@ -13,11 +13,13 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::domain::money::format_in_scale;
 use crate::domain::{AccountNumber, Amount, Currency};
 use crate::error::{ApiError, account_not_found};
-use crate::ledger::{
-    Actor, Claimed, IdempotencyKey, Initiator, KeyCompletion, Movement, Order, Outcome, Posting,
-    Side, check_currency, check_floor, check_movable,
+use crate::idempotency::{Claimed, IdempotencyKey, Outcome};
+use crate::posting::{
+    Actor, Initiator, KeyCompletion, Movement, Order, Posting, Side, check_currency, check_floor,
+    check_movable,
 };
 use crate::state::AppState;
 use crate::unit_of_work::Completion;
@@ -61,7 +63,7 @@ fn not_found() -> ApiError {
 }
 
 /// Two-phase transfers are a primitive of the service API: tellers' and customers' money
-/// movements go through the approval and limit rules of [`crate::ledger::post`] instead.
+/// movements go through the approval and limit rules of [`crate::orders::post`] instead.
 fn authorise(actor: &Actor<'_>) -> Result<(), ApiError> {
     actor.user.require_role(&[Role::Service])
 }
@@ -234,7 +236,7 @@ async fn resolve_once(
 ) -> Result<Outcome, Stop> {
     let user_id = actor.user.user_id;
     let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-    let now = match crate::ledger::claim(&mut tx, user_id, key, request_hash).await? {
+    let now = match crate::idempotency::claim(&mut tx, user_id, key, request_hash).await? {
         Claimed::Replay(outcome) => return Ok(outcome),
         Claimed::Fresh(now) => now,
     };
@@ -294,7 +296,7 @@ async fn resolve_once(
                 completion: KeyCompletion::Leave,
                 batch_id: None,
             };
-            let (transfer, _) = crate::ledger::execute(&mut tx, &posting, &order).await?;
+            let (transfer, _) = crate::posting::execute(&mut tx, &posting, &order).await?;
             data::pending::mark_posted(&mut tx, id, Some(user_id), amount.value(), transfer.id)
                 .await?;
         }
@@ -398,6 +400,30 @@ pub fn timeout(seconds: Option<i64>) -> Result<i64, ApiError> {
             "timeout_seconds",
             format!("a pending transfer holds its funds for 1 to {MAX_TIMEOUT_S} seconds"),
         )),
+    }
+}
+
+/// A pending transfer as a reader sees it at `now` (see [`effective`]).
+impl PendingTransferResponse {
+    pub fn new(row: &PendingRow, now: OffsetDateTime) -> Self {
+        let (status, void_reason) = effective(row, now);
+        Self {
+            id: row.id,
+            status,
+            amount: format_in_scale(row.amount, &row.currency),
+            currency: row.currency.clone(),
+            debit_account: row.debit_account_number.clone(),
+            credit_account: row.credit_account_number.clone(),
+            memo: row.memo.clone(),
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            resolved_at: row.resolved_at,
+            void_reason: void_reason.map(str::to_owned),
+            posted_amount: row
+                .posted_amount
+                .map(|amount| format_in_scale(amount, &row.currency)),
+            transfer_id: row.posted_transfer_id,
+        }
     }
 }
 

@@ -278,7 +278,7 @@ async fn verify_own_password(
     field: &'static str,
 ) -> Result<(), ApiError> {
     // Counted before the check, as a sign-in is: a stolen token buys no password guesses.
-    crate::identity::take_check(state, &user.username, crate::identity::FAILURES_BEFORE_LOCK)
+    crate::throttle::take_check(state, &user.username, crate::throttle::FAILURES_BEFORE_LOCK)
         .await?;
     let row = crate::unit_of_work::read(state, |conn, _| {
         Box::pin(async move { Ok(data::users::find_user(&mut *conn, user.user_id).await?) })
@@ -294,17 +294,17 @@ async fn verify_own_password(
             "your current password is not correct",
         ));
     }
-    crate::identity::clear_checks(state, &user.username).await
+    crate::throttle::clear_checks(state, &user.username).await
 }
 
 /// A current code of the user's second factor (or a recovery code, which it spends), counted
 /// per account before it is checked.
 async fn verify_own_code(state: &AppState, user: &SessionUser, code: &str) -> Result<(), ApiError> {
-    let key = crate::identity::second_factor_key(user.user_id);
-    crate::identity::take_check(
+    let key = crate::throttle::second_factor_key(user.user_id);
+    crate::throttle::take_check(
         state,
         &key,
-        crate::identity::SECOND_FACTOR_FAILURES_BEFORE_LOCK,
+        crate::throttle::SECOND_FACTOR_FAILURES_BEFORE_LOCK,
     )
     .await?;
     let accepted = crate::unit_of_work::write(state, |tx, _| {
@@ -324,7 +324,7 @@ async fn verify_own_code(state: &AppState, user: &SessionUser, code: &str) -> Re
             "the code is not correct",
         ));
     }
-    crate::identity::clear_checks(state, &key).await
+    crate::throttle::clear_checks(state, &key).await
 }
 
 /// A page of the user's live sessions, newest sign-in first.

@@ -13,7 +13,8 @@ use crate::accounts::Opening;
 use crate::auth::SessionUser;
 use crate::customers::{IdentityFields, Onboarding};
 use crate::domain::{AccountNumber, Amount, Currency};
-use crate::ledger::{Actor, IdempotencyKey, Movement, Order};
+use crate::idempotency::IdempotencyKey;
+use crate::posting::{Actor, Movement, Order};
 use crate::state::AppState;
 
 /// Demo sign-ins: (username, password, role). Printed by `deploy/local/up`; for a local demo only.
@@ -64,7 +65,10 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
     let mut ids = [vault, capital];
     ids.sort();
     data::accounts::lock_accounts(&mut tx, &ids).await?;
-    data::transfers::post_transfer(&mut tx, &opening).await?;
+    crate::posting::post_internal(&mut tx, &opening, || {
+        crate::error::ApiError::Internal("the vault cannot hold its opening cash".into())
+    })
+    .await?;
     let mut staff = Vec::new();
     for (username, password, role) in &DEMO_SIGN_INS[3..] {
         let role = match *role {
@@ -201,7 +205,7 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
             paid_in += order.amount.value();
             let key = IdempotencyKey::parse(&format!("seed-deposit-{key_counter}"))
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            crate::ledger::post(
+            crate::orders::post(
                 state,
                 Actor {
                     user: teller,

@@ -37,7 +37,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::ledger::{Claimed, IdempotencyKey, Outcome};
+use crate::idempotency::{Claimed, IdempotencyKey, Outcome};
 use crate::state::AppState;
 
 /// First pause after a transient failure; doubles up to [`BACKOFF_MAX_MS`].
@@ -185,10 +185,11 @@ pub async fn write_once<'a>(
         let attempt: Result<Outcome, ApiError> = retry
             .bounded(async {
                 let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-                let now = match crate::ledger::claim(&mut tx, principal, key, request_hash).await? {
-                    Claimed::Replay(outcome) => return Ok(outcome),
-                    Claimed::Fresh(now) => now,
-                };
+                let now =
+                    match crate::idempotency::claim(&mut tx, principal, key, request_hash).await? {
+                        Claimed::Replay(outcome) => return Ok(outcome),
+                        Claimed::Fresh(now) => now,
+                    };
                 let ticket = Ticket {
                     principal,
                     key,

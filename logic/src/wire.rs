@@ -645,29 +645,6 @@ pub struct PendingTransferResponse {
     pub transfer_id: Option<Uuid>,
 }
 
-impl PendingTransferResponse {
-    pub fn new(row: &data::pending::PendingRow, now: OffsetDateTime) -> Self {
-        let (status, void_reason) = crate::pending::effective(row, now);
-        Self {
-            id: row.id,
-            status,
-            amount: format_in_scale(row.amount, &row.currency),
-            currency: row.currency.clone(),
-            debit_account: row.debit_account_number.clone(),
-            credit_account: row.credit_account_number.clone(),
-            memo: row.memo.clone(),
-            created_at: row.created_at,
-            expires_at: row.expires_at,
-            resolved_at: row.resolved_at,
-            void_reason: void_reason.map(str::to_owned),
-            posted_amount: row
-                .posted_amount
-                .map(|amount| format_in_scale(amount, &row.currency)),
-            transfer_id: row.posted_transfer_id,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PendingTransferListResponse {
     pub pending_transfers: Vec<PendingTransferResponse>,

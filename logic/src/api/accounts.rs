@@ -499,7 +499,7 @@ async fn overdraft_limit(
 ) -> Result<(StatusCode, Json<crate::wire::ApprovalResponse>), ApiError> {
     let number = parse_number(&number)?;
     let reason = crate::domain::text::required("reason", &request.reason, 200)?;
-    let actor = crate::ledger::Actor {
+    let actor = crate::posting::Actor {
         user: &signed_in.user,
         request_id: request_id.as_deref(),
     };

@@ -10,7 +10,8 @@ use crate::auth::SignedIn;
 use crate::domain::text::{MEMO_MAX_CHARS, bounded};
 use crate::domain::{AccountNumber, Amount, Currency};
 use crate::error::{ApiError, invalid_account_number};
-use crate::ledger::{Actor, Movement, Order, Outcome};
+use crate::idempotency::Outcome;
+use crate::posting::{Actor, Movement, Order};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -68,7 +69,7 @@ async fn deposit(
         user: &signed_in.user,
         request_id: request_id.as_deref(),
     };
-    crate::ledger::post(&state, actor, &key, &order).await
+    crate::orders::post(&state, actor, &key, &order).await
 }
 
 #[utoipa::path(
@@ -97,5 +98,5 @@ async fn withdraw(
         user: &signed_in.user,
         request_id: request_id.as_deref(),
     };
-    crate::ledger::post(&state, actor, &key, &order).await
+    crate::orders::post(&state, actor, &key, &order).await
 }

@@ -14,7 +14,8 @@ use super::extract::{ApiJson, ApiQuery, RequestId, RequiredIdempotencyKey};
 use crate::auth::SignedIn;
 use crate::domain::{Amount, Currency};
 use crate::error::ApiError;
-use crate::ledger::{Actor, Movement, Order, Outcome};
+use crate::idempotency::Outcome;
+use crate::posting::{Actor, Movement, Order};
 use crate::state::AppState;
 use crate::wire::{DrawerListResponse, DrawerResponse};
 
@@ -198,7 +199,7 @@ async fn vault_transfer(
         user: &signed_in.user,
         request_id: request_id.as_deref(),
     };
-    crate::ledger::post(&state, actor, &key, &order).await
+    crate::orders::post(&state, actor, &key, &order).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -10,7 +10,7 @@ use bank_api::ProblemCode;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::ledger::{IdempotencyKey, Outcome};
+use crate::idempotency::{IdempotencyKey, Outcome};
 
 /// JSON body; syntax errors are 400 `malformed_json`, type errors 422 `invalid_request`.
 #[derive(Debug)]

@@ -13,6 +13,7 @@ mod customers;
 pub mod docs;
 mod drawers;
 pub mod extract;
+mod gate;
 mod health;
 pub mod metrics;
 mod payees;
@@ -72,7 +73,7 @@ pub fn router_and_openapi(state: AppState) -> (Router, serde_json::Value) {
         .merge(docs::namespaced("service", service::router()))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::require_service,
+            gate::require_service,
         ));
     let (v1, openapi) = utoipa_axum::router::OpenApiRouter::new()
         .nest("/v1", v1)

@@ -15,8 +15,9 @@ use super::extract::{
 use super::transfers::{TransferRequest, parse_transfer};
 use crate::auth::SignedIn;
 use crate::error::ApiError;
-use crate::ledger::{Actor, Movement, Order, Outcome};
+use crate::idempotency::Outcome;
 use crate::pending::{PendingOrder, Resolution};
+use crate::posting::{Actor, Movement, Order};
 use crate::state::AppState;
 use crate::wire::{BatchResponse, EventPage, PendingTransferListResponse, PendingTransferResponse};
 

@@ -13,7 +13,8 @@ use crate::auth::SignedIn;
 use crate::domain::text::{MEMO_MAX_CHARS, bounded};
 use crate::domain::{AccountNumber, Amount, Currency};
 use crate::error::{ApiError, invalid_account_number};
-use crate::ledger::{Actor, Movement, Order, Outcome};
+use crate::idempotency::Outcome;
+use crate::posting::{Actor, Movement, Order};
 use crate::state::AppState;
 use crate::wire::TransferResponse;
 
@@ -98,7 +99,7 @@ async fn create(
         user: &signed_in.user,
         request_id: request_id.as_deref(),
     };
-    crate::ledger::post(&state, actor, &key, &order).await
+    crate::orders::post(&state, actor, &key, &order).await
 }
 
 #[utoipa::path(
@@ -122,7 +123,7 @@ async fn read(
         code: ProblemCode::TransferNotFound,
         detail: "no such transfer",
     })?;
-    let row = crate::ledger::find(&state, &signed_in.user, id).await?;
+    let row = crate::posting::find(&state, &signed_in.user, id).await?;
     Ok(Json(TransferResponse::from(&row)))
 }
 
@@ -150,9 +151,9 @@ async fn find_by_key(
     signed_in: SignedIn,
     super::extract::ApiQuery(query): super::extract::ApiQuery<ByKeyQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let key = crate::ledger::IdempotencyKey::parse(&query.idempotency_key)?;
+    let key = crate::idempotency::IdempotencyKey::parse(&query.idempotency_key)?;
     Ok(Json(
-        crate::ledger::find_by_key(&state, &signed_in.user, &key).await?,
+        crate::posting::find_by_key(&state, &signed_in.user, &key).await?,
     ))
 }
 

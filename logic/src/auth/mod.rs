@@ -1,7 +1,7 @@
 //! Who is calling: the calling service by its credential, and the signed-in user by their token.
 //!
-//! Every `/v1` request passes [`require_service`], which resolves both in one query and leaves a
-//! [`Caller`] in the request's extensions. Handlers then ask for what they need with the
+//! Every `/v1` request passes the API's gate (`api::gate`), which resolves both in one query
+//! ([`resolve`]) and leaves a [`Caller`] in the request's extensions. Handlers then ask for what they need with the
 //! [`SignedIn`] extractor and check roles and ownership with the methods on [`SessionUser`].
 //!
 //! An internal service's API key is a credential of its own: it acts as its service account
@@ -14,11 +14,9 @@ pub mod scopes;
 pub mod secrets;
 pub mod server_key;
 
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, header};
 use bank_api::ProblemCode;
 use data::users::Role;
 use time::OffsetDateTime;
@@ -80,7 +78,7 @@ impl SessionUser {
 }
 
 #[derive(Debug, Clone)]
-enum UserState {
+pub(crate) enum UserState {
     /// No bearer token was sent.
     Absent,
     /// A token was sent but it is unknown, expired or revoked.
@@ -92,76 +90,12 @@ enum UserState {
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub service: Service,
-    user: UserState,
+    pub(crate) user: UserState,
 }
 
-/// Middleware for every `/v1` route: refuses a request without a valid service credential and
-/// resolves the user's token if one was sent.
-pub async fn require_service(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let caller = match resolve(&state, request.headers()).await {
-        Ok(caller) => caller,
-        Err(error) => {
-            crate::api::request_id::settle_for_caller(&mut request, false);
-            return error.into_response();
-        }
-    };
-    crate::api::request_id::settle_for_caller(&mut request, caller.service.acts_for_users);
-    if caller.service.acts_for_users {
-        request.extensions_mut().insert(caller);
-        return next.run(request).await;
-    }
-    // An API key: every request it makes counts against its rate limit; the route must be open
-    // to keys and the key must hold the route's scope.
-    let decision = state
-        .rate_limiter
-        .check(caller.service.id, caller.service.rate_limit_per_minute);
-    let mut response = if decision.allowed {
-        match key_may_call(&caller, &request) {
-            Ok(()) => {
-                request.extensions_mut().insert(caller);
-                next.run(request).await
-            }
-            Err(error) => error.into_response(),
-        }
-    } else {
-        ApiError::TooManyRequests {
-            code: ProblemCode::RateLimited,
-            detail: "this API key has used up its rate limit; retry after the Retry-After seconds",
-            retry_after_s: decision.retry_after_s,
-        }
-        .into_response()
-    };
-    let headers = response.headers_mut();
-    headers.insert("ratelimit-limit", HeaderValue::from(decision.limit));
-    headers.insert("ratelimit-remaining", HeaderValue::from(decision.remaining));
-    headers.insert("ratelimit-reset", HeaderValue::from(decision.reset_s));
-    response
-}
-
-/// Refuses an API key's request to a route closed to keys or outside the key's scopes.
-fn key_may_call(caller: &Caller, request: &Request) -> Result<(), ApiError> {
-    let path = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().trim_start_matches("/v1"))
-        .unwrap_or_default();
-    let Some(scope) = scopes::required_scope(request.method(), path) else {
-        return Err(ApiError::Forbidden {
-            code: ProblemCode::Forbidden,
-            detail: "API keys cannot call this endpoint; it serves signed-in users",
-        });
-    };
-    match &caller.user {
-        UserState::Valid(user) if user.scopes.contains(&scope) => Ok(()),
-        _ => Err(ApiError::ScopeMissing(scope)),
-    }
-}
-
-async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+/// The service and the user behind a request's headers, in one query: what [`crate::api::gate`]
+/// leaves in the request's extensions.
+pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let service_key = headers
         .get(SERVICE_KEY_HEADER)
         .and_then(|v| v.to_str().ok())

@@ -140,3 +140,295 @@ fn logic_reaches_the_database_only_through_the_data_crate() {
         .collect();
     assert!(direct.is_empty(), "logic depends on {direct:?} directly");
 }
+
+/// The layers of `logic`, lowest first: a module may use its own layer and those below it, never
+/// one above. A module's layer is that of the longest path listed that contains it (`auth::scopes`
+/// is a value, `auth` is access); a module in no layer fails the test until it is placed.
+const LAYERS: &[(&str, &[&str])] = &[
+    (
+        "values",
+        &[
+            "domain",
+            "cursor",
+            "error",
+            "config",
+            "wire",
+            "auth::scopes",
+            "auth::password",
+            "auth::secrets",
+            "auth::server_key",
+            "auth::rate_limit",
+        ],
+    ),
+    ("kernel", &["state", "idempotency", "unit_of_work"]),
+    ("access", &["auth", "throttle"]),
+    (
+        "rules",
+        &[
+            "accounts",
+            "admin",
+            "api_keys",
+            "approvals",
+            "audit",
+            "batches",
+            "cluster",
+            "customers",
+            "drawers",
+            "events",
+            "identity",
+            "orders",
+            "payees",
+            "pending",
+            "portal_sessions",
+            "posting",
+            "security",
+        ],
+    ),
+    ("edge", &["api", "janitor", "seed"]),
+];
+
+/// `logic`'s modules by path (`auth`, `auth::scopes`, `api::gate`), each with the source of its
+/// file less its unit tests and comments.
+fn logic_modules() -> std::collections::BTreeMap<String, String> {
+    let root = workspace().join("logic/src");
+    let mut modules = std::collections::BTreeMap::new();
+    for (path, text) in sources(&root) {
+        let relative = path.strip_prefix(&root).unwrap().with_extension("");
+        let mut parts: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        if parts.last().is_some_and(|last| last == "mod") {
+            parts.pop();
+        }
+        if parts == ["lib"] || parts == ["main"] {
+            continue;
+        }
+        let code = text.split("#[cfg(test)]\nmod").next().unwrap_or_default();
+        let code: String = code
+            .lines()
+            .map(|line| line.split("//").next().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n");
+        modules.insert(parts.join("::"), code);
+    }
+    modules
+}
+
+/// The paths a source names through `crate::` (groups such as `crate::{a, b::{c, d}}` expanded)
+/// and `super::`, relative to the crate root.
+fn named_paths(module: &str, code: &str) -> Vec<String> {
+    fn expand(prefix: &str, group: &str, out: &mut Vec<String>) {
+        let (mut depth, mut item) = (0, String::new());
+        let mut items = Vec::new();
+        for c in group.chars() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+            if c == ',' && depth == 0 {
+                items.push(std::mem::take(&mut item));
+            } else {
+                item.push(c);
+            }
+        }
+        items.push(item);
+        for item in items {
+            let item = item.trim();
+            let item = item.split(" as ").next().unwrap_or_default().trim();
+            if let Some((head, rest)) = item.split_once('{') {
+                let inner = rest.strip_suffix('}').unwrap_or(rest);
+                let head = head.trim_end_matches(':');
+                expand(&join(prefix, head), inner, out);
+            } else if !item.is_empty() {
+                out.push(join(prefix, item));
+            }
+        }
+    }
+    fn join(prefix: &str, rest: &str) -> String {
+        match (prefix.is_empty(), rest.is_empty()) {
+            (true, _) => rest.to_owned(),
+            (_, true) => prefix.to_owned(),
+            _ => format!("{prefix}::{rest}"),
+        }
+    }
+    let path_char = |c: char| c.is_alphanumeric() || c == '_' || c == ':';
+    let mut paths = Vec::new();
+    for (marker, base) in [
+        ("crate::", String::new()),
+        (
+            "super::",
+            module
+                .rsplit_once("::")
+                .map(|(parent, _)| parent.to_owned())
+                .unwrap_or_default(),
+        ),
+    ] {
+        for (at, _) in code.match_indices(marker) {
+            if code[..at].chars().next_back().is_some_and(path_char) {
+                continue;
+            }
+            let rest = &code[at + marker.len()..];
+            let path: String = rest.chars().take_while(|&c| path_char(c)).collect();
+            let after = &rest[path.len()..];
+            let path = path.trim_end_matches(':');
+            if after.starts_with('{') {
+                let mut depth = 0;
+                let end = after
+                    .char_indices()
+                    .find(|&(_, c)| {
+                        match c {
+                            '{' => depth += 1,
+                            '}' => depth -= 1,
+                            _ => {}
+                        }
+                        depth == 0
+                    })
+                    .map_or(after.len(), |(i, _)| i);
+                expand(&join(&base, path), &after[1..end], &mut paths);
+            } else {
+                paths.push(join(&base, path));
+            }
+        }
+    }
+    paths
+}
+
+/// Which of `modules` a path names: the longest module path it starts with.
+fn owner<'m>(modules: &'m [String], path: &str) -> Option<&'m String> {
+    modules
+        .iter()
+        .filter(|m| path == m.as_str() || path.starts_with(&format!("{m}::")))
+        .max_by_key(|m| m.len())
+}
+
+/// `logic`'s module graph: each module and the other modules it uses (not its own submodules, not
+/// the module it is part of).
+fn module_graph() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let modules = logic_modules();
+    let names: Vec<String> = modules.keys().cloned().collect();
+    let mut graph = std::collections::BTreeMap::new();
+    for (module, code) in &modules {
+        let uses: std::collections::BTreeSet<String> = named_paths(module, code)
+            .iter()
+            .filter_map(|path| owner(&names, path))
+            .filter(|target| {
+                *target != module
+                    && !module.starts_with(&format!("{target}::"))
+                    && !target.starts_with(&format!("{module}::"))
+            })
+            .cloned()
+            .collect();
+        graph.insert(module.clone(), uses);
+    }
+    graph
+}
+
+/// A cycle of `graph` as the modules along it, if it has one.
+fn find_cycle(
+    graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+) -> Option<Vec<String>> {
+    fn visit(
+        graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        module: &str,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|m| m == module) {
+            let mut cycle = path[start..].to_vec();
+            cycle.push(module.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(module) {
+            return None;
+        }
+        path.push(module.to_owned());
+        for next in graph.get(module).into_iter().flatten() {
+            if let Some(cycle) = visit(graph, next, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(module.to_owned());
+        None
+    }
+    let mut done = std::collections::BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|module| visit(graph, module, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_module_graph_of_logic_has_no_cycle() {
+    let graph = module_graph();
+    assert!(
+        graph.len() > 40,
+        "too few modules found: {:?}",
+        graph.keys()
+    );
+    // The reader itself: a module the posting engine is known to use is found.
+    assert!(graph["orders"].contains("posting"), "{:?}", graph["orders"]);
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!(
+            "logic's modules use each other in a cycle: {}",
+            cycle.join(" -> ")
+        );
+    }
+}
+
+#[test]
+fn logic_s_modules_use_only_their_own_layer_and_those_below() {
+    let layer_of = |module: &str| -> Option<(usize, &str)> {
+        LAYERS
+            .iter()
+            .enumerate()
+            .flat_map(|(rank, (layer, paths))| paths.iter().map(move |p| (rank, *layer, *p)))
+            .filter(|(_, _, p)| module == *p || module.starts_with(&format!("{p}::")))
+            .max_by_key(|(_, _, p)| p.len())
+            .map(|(rank, layer, _)| (rank, layer))
+    };
+    let graph = module_graph();
+    let unplaced: Vec<&String> = graph.keys().filter(|m| layer_of(m).is_none()).collect();
+    assert!(
+        unplaced.is_empty(),
+        "modules in no layer (place them in LAYERS): {unplaced:?}"
+    );
+    let mut upward = Vec::new();
+    for (module, uses) in &graph {
+        let (rank, layer) = layer_of(module).unwrap();
+        for target in uses {
+            let (target_rank, target_layer) = layer_of(target).unwrap();
+            if target_rank > rank {
+                upward.push(format!("{module} ({layer}) uses {target} ({target_layer})"));
+            }
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "modules using a layer above their own: {upward:#?}"
+    );
+}
+
+#[test]
+fn only_the_posting_engine_writes_a_transfer() {
+    let engine = workspace().join("logic/src/posting.rs");
+    let mut callers = Vec::new();
+    for crate_dir in ["api", "logic", "presentation"] {
+        for (path, text) in sources(&workspace().join(crate_dir).join("src")) {
+            if path != engine && text.contains("post_transfer(") {
+                callers.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(
+        std::fs::read_to_string(&engine)
+            .unwrap()
+            .contains("data::transfers::post_transfer("),
+        "the engine no longer posts"
+    );
+    assert!(
+        callers.is_empty(),
+        "transfers written outside logic/src/posting.rs: {callers:?}"
+    );
+}

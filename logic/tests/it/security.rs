@@ -432,7 +432,7 @@ async fn wrong_codes_are_limited_per_account_across_challenges() {
     };
     // New challenges buy no new guesses: two challenges' worth of wrong codes use the account's.
     let per_challenge = 5;
-    let limit = logic::identity::SECOND_FACTOR_FAILURES_BEFORE_LOCK;
+    let limit = logic::throttle::SECOND_FACTOR_FAILURES_BEFORE_LOCK;
     for _ in 0..limit / per_challenge {
         let challenge = challenge().await;
         for _ in 0..per_challenge {
@@ -513,7 +513,7 @@ async fn a_session_guessing_its_own_password_is_throttled_like_a_sign_in() {
     let teller = app.sign_in(TELLER).await;
     let alice = app.customer(&teller, "alice").await;
     let change = |current: &str| json!({ "current_password": current, "new_password": "a-brand-new-password" });
-    for n in 0..logic::identity::FAILURES_BEFORE_LOCK {
+    for n in 0..logic::throttle::FAILURES_BEFORE_LOCK {
         let response = app
             .post(
                 "/v1/me/password",

@@ -231,7 +231,7 @@ async fn a_burst_of_guesses_gets_no_more_checks_than_the_limit() {
         .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
         .count();
     assert!(
-        checked <= logic::identity::FAILURES_BEFORE_LOCK as usize,
+        checked <= logic::throttle::FAILURES_BEFORE_LOCK as usize,
         "{checked} checked: {statuses:?}"
     );
     assert_eq!(checked + throttled, 25, "{statuses:?}");
@@ -244,7 +244,7 @@ async fn a_burst_of_guesses_gets_no_more_checks_than_the_limit() {
 async fn one_address_trying_many_names_is_stopped_and_other_addresses_are_not() {
     let app = TestApp::spawn().await;
     // Spraying: one wrong password for each of many names, from one address.
-    for n in 0..logic::identity::SOURCE_FAILURES_BEFORE_LOCK {
+    for n in 0..logic::throttle::SOURCE_FAILURES_BEFORE_LOCK {
         let response =
             sign_in_from(&app, (&format!("sprayed.{n}"), "Winter2026!"), "198.18.0.7").await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {n}");
@@ -258,7 +258,7 @@ async fn one_address_trying_many_names_is_stopped_and_other_addresses_are_not() 
     assert_eq!(response.status(), StatusCode::CREATED);
     // Correct sign-ins do not use up an address (one office behind one address).
     let app = TestApp::spawn().await;
-    for _ in 0..logic::identity::SOURCE_FAILURES_BEFORE_LOCK + 5 {
+    for _ in 0..logic::throttle::SOURCE_FAILURES_BEFORE_LOCK + 5 {
         let response = sign_in_from(&app, TELLER, "198.18.0.9").await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }
@@ -302,7 +302,7 @@ async fn a_stranger_failing_under_a_name_cannot_lock_its_owner_out_of_a_known_de
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
 
     // The device token signs nobody in by itself, and its own guesses are limited like a name's.
-    for _ in 0..logic::identity::FAILURES_BEFORE_LOCK {
+    for _ in 0..logic::throttle::FAILURES_BEFORE_LOCK {
         let response = sign_in_on_device(&app, ("alice", "guess-guess"), home, Some(&second)).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }

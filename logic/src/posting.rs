@@ -1,12 +1,11 @@
-//! The posting engine: every movement of money goes through [`post`], in one database
-//! transaction that claims the idempotency key, locks the accounts in id order, checks the rules
-//! under those locks, writes the transfer and its entries, stores the response and (for staff)
-//! appends the audit record. The whole unit is retried through transient failures.
+//! The posting engine: every movement of money is written by [`execute`], inside the caller's
+//! transaction (an order's, an approval's, a pending transfer's, a batch's): it resolves and locks
+//! the accounts in id order, checks the rules under those locks, writes the transfer and its
+//! entries and builds the transfer's response. Who may ask for what, and under which key, is the
+//! caller's business (`orders`, `approvals`, `pending`, `batches`).
 
-use axum::http::StatusCode;
 use bank_api::ProblemCode;
 use data::accounts::{AccountKind, AccountRow, AccountStatus, InternalLedger, NormalSide};
-use data::idempotency::Claim;
 use data::transfers::{NewTransfer, TransferKind, TransferRow, TransferStatus};
 use data::users::Role;
 use data::{PgConnection, Violation};
@@ -18,37 +17,9 @@ use uuid::Uuid;
 use crate::auth::SessionUser;
 use crate::domain::{AccountNumber, Amount};
 use crate::error::{ApiError, account_not_found};
+use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
 use crate::wire::{TransferResponse, position};
-
-/// Longest idempotency key accepted. A UUID is 36 characters; 128 leaves room for a client's own
-/// scheme while keeping the index small.
-pub const IDEMPOTENCY_KEY_MAX_LEN: usize = 128;
-
-/// A client's idempotency key: 1 to 128 visible ASCII characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey(String);
-
-impl IdempotencyKey {
-    pub fn parse(text: &str) -> Result<Self, ApiError> {
-        let valid = !text.is_empty()
-            && text.len() <= IDEMPOTENCY_KEY_MAX_LEN
-            && text.bytes().all(|b| b.is_ascii_graphic());
-        if !valid {
-            return Err(ApiError::BadRequest {
-                code: ProblemCode::IdempotencyKeyInvalid,
-                detail: format!(
-                    "Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LEN} visible ASCII characters"
-                ),
-            });
-        }
-        Ok(Self(text.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// What a request asks to move.
 #[derive(Debug, Clone)]
@@ -105,15 +76,6 @@ impl Order {
     }
 }
 
-/// The response to a money-moving request, fresh or replayed.
-#[derive(Debug)]
-pub struct Outcome {
-    pub status: StatusCode,
-    pub body: Value,
-    /// True when the key had been used before and this is the stored response.
-    pub replayed: bool,
-}
-
 /// Who asks, and the request's id for the audit trail.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {
@@ -139,128 +101,8 @@ impl From<&SessionUser> for Initiator {
     }
 }
 
-/// The outcome of claiming an idempotency key inside a unit of work.
-pub enum Claimed {
-    /// The key is this transaction's; the work must be done. Carries the transaction's `now()`.
-    Fresh(time::OffsetDateTime),
-    /// The key was used before for the same request: this is the stored response.
-    Replay(Outcome),
-}
-
-/// Claims `key` for `principal` inside the caller's transaction. The same key with a different
-/// request is refused.
-pub async fn claim(
-    conn: &mut PgConnection,
-    principal: Uuid,
-    key: &IdempotencyKey,
-    request_hash: &[u8],
-) -> Result<Claimed, ApiError> {
-    match data::idempotency::claim(conn, principal, key.as_str(), request_hash).await? {
-        Claim::Claimed { now } => Ok(Claimed::Fresh(now)),
-        Claim::Completed(record) => {
-            if record.request_hash != request_hash {
-                return Err(ApiError::Conflict {
-                    code: ProblemCode::IdempotencyKeyReused,
-                    detail: "this Idempotency-Key was already used for a different request".into(),
-                });
-            }
-            let status = u16::try_from(record.response_status)
-                .ok()
-                .and_then(|s| StatusCode::from_u16(s).ok())
-                .unwrap_or(StatusCode::CREATED);
-            Ok(Claimed::Replay(Outcome {
-                status,
-                body: record.response_body,
-                replayed: true,
-            }))
-        }
-    }
-}
-
-/// Moves money exactly once per idempotency key. A teller's operation above the approval
-/// threshold is not posted but filed for a supervisor's approval (202), with the funds held.
-pub async fn post(
-    state: &AppState,
-    actor: Actor<'_>,
-    key: &IdempotencyKey,
-    order: &Order,
-) -> Result<Outcome, ApiError> {
-    authorise(actor.user, &order.movement)?;
-    if let Movement::Transfer { debit, credit } = &order.movement
-        && debit == credit
-    {
-        return Err(ApiError::refused(
-            ProblemCode::SameAccount,
-            "the two accounts of a transfer must differ",
-        ));
-    }
-    let request_hash = order.request_hash();
-    let kind = order.kind();
-    let initiator = Initiator::from(actor.user);
-    let result = crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let now = match claim(&mut tx, actor.user.user_id, key, &request_hash).await? {
-            Claimed::Replay(outcome) => return Ok(outcome),
-            Claimed::Fresh(now) => now,
-        };
-        if needs_approval(&mut tx, &initiator, order).await? {
-            let body = crate::approvals::file_order(
-                &mut tx,
-                actor,
-                key,
-                order,
-                state.settings.approval_ttl_s,
-            )
-            .await?;
-            data::idempotency::complete(&mut tx, actor.user.user_id, key.as_str(), 202, &body)
-                .await?;
-            tx.commit().await.map_err(data::DataError::from)?;
-            return Ok(Outcome {
-                status: StatusCode::ACCEPTED,
-                body,
-                replayed: false,
-            });
-        }
-        let posting = Posting {
-            initiator: &initiator,
-            key,
-            now,
-            request_id: actor.request_id,
-            completion: KeyCompletion::Complete,
-            batch_id: None,
-        };
-        let (transfer, body) = execute(&mut tx, &posting, order).await?;
-        if actor.user.is_staff() {
-            audit_posting(
-                &mut tx,
-                actor.user.user_id,
-                transfer,
-                &body,
-                actor.request_id,
-            )
-            .await?;
-        }
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok(Outcome {
-            status: StatusCode::CREATED,
-            body,
-            replayed: false,
-        })
-    })
-    .await;
-    let outcome = match &result {
-        Ok(outcome) if outcome.replayed => "replayed",
-        Ok(_) => "posted",
-        Err(ApiError::Refused { code, .. }) => code.as_str(),
-        Err(ApiError::Unavailable(_)) => "unavailable",
-        Err(_) => "refused",
-    };
-    metrics::counter!("bank_transfers_total", "kind" => audit_action(kind), "outcome" => outcome)
-        .increment(1);
-    result
-}
-
-fn audit_action(kind: TransferKind) -> &'static str {
+/// The audit action (and metrics label) of a posting of `kind`.
+pub fn audit_action(kind: TransferKind) -> &'static str {
     match kind {
         TransferKind::Transfer => "transfer.post",
         TransferKind::CashDeposit => "cash.deposit",
@@ -296,48 +138,12 @@ pub async fn audit_posting(
     Ok(())
 }
 
-/// Whether a teller's operation is above the approval threshold of its currency. Supervisors'
-/// own operations, and customers' transfers (bounded by their daily limit), post directly.
-async fn needs_approval(
-    conn: &mut PgConnection,
-    initiator: &Initiator,
-    order: &Order,
-) -> Result<bool, ApiError> {
-    let approvable = matches!(
-        order.movement,
-        Movement::Transfer { .. } | Movement::CashDeposit { .. } | Movement::CashWithdrawal { .. }
-    );
-    if initiator.role != Role::Teller || !approvable {
-        return Ok(false);
-    }
-    let threshold = data::limits::approval_threshold(conn, order.amount.currency().code()).await?;
-    Ok(threshold.is_some_and(|threshold| order.amount.value() > threshold))
-}
-
 /// Whether [`execute`] stores the response under the idempotency key (a fresh request) or leaves
 /// the key alone (an approved request, whose key already holds the approval).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyCompletion {
     Complete,
     Leave,
-}
-
-/// Refuses movements the caller's role may never make, before touching the database.
-fn authorise(user: &SessionUser, movement: &Movement) -> Result<(), ApiError> {
-    match movement {
-        // Customers move their own money; tellers and supervisors act for customers. Admins
-        // administer and never move money: separation of duties.
-        Movement::Transfer { .. } => user.require_role(&[
-            Role::Customer,
-            Role::Teller,
-            Role::Supervisor,
-            Role::Service,
-        ]),
-        Movement::CashDeposit { .. }
-        | Movement::CashWithdrawal { .. }
-        | Movement::DrawerFromVault
-        | Movement::DrawerToVault => user.require_role(&[Role::Teller, Role::Supervisor]),
-    }
 }
 
 /// The circumstances of one posting inside a unit of work.
@@ -394,20 +200,15 @@ pub async fn execute(
         kind: order.kind(),
     };
     let amount = order.amount.value();
-    let response = TransferResponse {
-        id: summary.id,
-        kind: summary.kind,
-        status: TransferStatus::Posted,
-        amount: crate::domain::money::format_in_scale(amount, currency),
-        currency: currency.to_owned(),
-        debit_account: debit_number.clone(),
-        credit_account: credit_number.clone(),
-        memo: order.memo.clone(),
-        created_at: now,
-        reverses_transfer_id: None,
-    };
-    let body = serde_json::to_value(&response)
-        .map_err(|e| ApiError::Internal(format!("serialise a transfer: {e}")))?;
+    let body = to_body(&answer(
+        summary,
+        amount,
+        currency,
+        (&debit_number, &credit_number),
+        &order.memo,
+        now,
+        None,
+    ))?;
     if completion == KeyCompletion::Complete {
         data::idempotency::complete(conn, initiator.user_id, key.as_str(), 201, &body).await?;
     }
@@ -472,6 +273,132 @@ pub async fn execute(
             _ => ApiError::from(e),
         })?;
     Ok((summary, body))
+}
+
+/// A posted transfer's answer: the one place it is built, whichever posting made it.
+fn answer(
+    summary: NewTransferSummary,
+    amount: Decimal,
+    currency: &str,
+    (debit_account, credit_account): (&str, &str),
+    memo: &str,
+    created_at: time::OffsetDateTime,
+    reverses_transfer_id: Option<Uuid>,
+) -> TransferResponse {
+    TransferResponse {
+        id: summary.id,
+        kind: summary.kind,
+        status: TransferStatus::Posted,
+        amount: crate::domain::money::format_in_scale(amount, currency),
+        currency: currency.to_owned(),
+        debit_account: debit_account.to_owned(),
+        credit_account: credit_account.to_owned(),
+        memo: memo.to_owned(),
+        created_at,
+        reverses_transfer_id,
+    }
+}
+
+/// An answer as the JSON body stored under its key and sent.
+pub fn to_body(answer: &TransferResponse) -> Result<Value, ApiError> {
+    serde_json::to_value(answer)
+        .map_err(|e| ApiError::Internal(format!("serialise a transfer: {e}")))
+}
+
+/// Posts the reversal of `original`: the same amount back, from the account it credited to the
+/// account it debited, linked to it; the original stays as it was. A correction is not a
+/// customer's movement: a freeze does not stop it, closing does. Runs in the caller's
+/// transaction, under `key` (the request that asked for it), for `initiated_by`.
+pub async fn reverse(
+    conn: &mut PgConnection,
+    original: &TransferRow,
+    key: &str,
+    initiated_by: Uuid,
+    request_id: Option<&str>,
+    now: time::OffsetDateTime,
+) -> Result<TransferResponse, ApiError> {
+    let locked = data::accounts::lock_accounts(
+        conn,
+        &[original.debit_account_id, original.credit_account_id],
+    )
+    .await?;
+    let find = |id: Uuid| locked.iter().find(|a| a.id == id);
+    let (Some(debit), Some(credit)) = (
+        find(original.credit_account_id),
+        find(original.debit_account_id),
+    ) else {
+        return Err(ApiError::Internal("a transfer's account is missing".into()));
+    };
+    for account in [debit, credit] {
+        if account.status == AccountStatus::Closed {
+            return Err(ApiError::refused(
+                ProblemCode::AccountNotOpen,
+                format!("account {} is closed", account.number),
+            ));
+        }
+    }
+    check_floor(debit, -original.amount)?;
+    let summary = NewTransferSummary {
+        id: Uuid::new_v4(),
+        kind: TransferKind::Reversal,
+    };
+    let memo = format!("Reversal of {}", &original.id.simple().to_string()[..8]);
+    data::transfers::post_transfer(
+        conn,
+        &NewTransfer {
+            id: summary.id,
+            idempotency_key: key,
+            kind: summary.kind,
+            amount: original.amount,
+            currency: &original.currency,
+            debit_account_id: debit.id,
+            credit_account_id: credit.id,
+            memo: &memo,
+            initiated_by: Some(initiated_by),
+            reverses_transfer_id: Some(original.id),
+            request_id,
+            batch_id: None,
+        },
+    )
+    .await
+    .map_err(|e| match e.violation() {
+        Some(Violation::AlreadyReversed) => already_reversed(),
+        Some(Violation::BalanceBelowFloor) => insufficient(debit),
+        _ => ApiError::from(e),
+    })?;
+    Ok(answer(
+        summary,
+        original.amount,
+        &original.currency,
+        (&debit.number, &credit.number),
+        &memo,
+        now,
+        Some(original.id),
+    ))
+}
+
+/// The refusal of a second reversal of one transfer.
+pub fn already_reversed() -> ApiError {
+    ApiError::Conflict {
+        code: ProblemCode::AlreadyReversed,
+        detail: "this transfer has already been reversed".into(),
+    }
+}
+
+/// Posts a movement between internal accounts the caller has locked or just created (a drawer's
+/// float and its return, its over/short, the vault's opening cash) for `transfer.initiated_by`.
+/// Only the database's floor can stand in its way: `below_floor` is the refusal then.
+pub async fn post_internal(
+    conn: &mut PgConnection,
+    transfer: &NewTransfer<'_>,
+    below_floor: impl FnOnce() -> ApiError,
+) -> Result<(), ApiError> {
+    data::transfers::post_transfer(conn, transfer)
+        .await
+        .map_err(|e| match e.violation() {
+            Some(Violation::BalanceBelowFloor) => below_floor(),
+            _ => ApiError::from(e),
+        })
 }
 
 /// What the audit record needs of a transfer just posted.

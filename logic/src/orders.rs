@@ -1,0 +1,138 @@
+//! Orders to move money, as clients make them: refused if the caller's role may never make the
+//! movement, filed for a supervisor's approval when a teller's amount is above its currency's
+//! threshold (the funds held meanwhile), and otherwise posted by the ledger's engine, once per
+//! idempotency key.
+
+use axum::http::StatusCode;
+use bank_api::ProblemCode;
+use data::PgConnection;
+use data::users::Role;
+
+use crate::auth::SessionUser;
+use crate::error::ApiError;
+use crate::idempotency::{Claimed, IdempotencyKey, Outcome};
+use crate::posting::{
+    Actor, Initiator, KeyCompletion, Movement, Order, Posting, audit_posting, execute,
+};
+use crate::state::AppState;
+
+/// Moves money exactly once per idempotency key. A teller's operation above the approval
+/// threshold is not posted but filed for a supervisor's approval (202), with the funds held.
+pub async fn post(
+    state: &AppState,
+    actor: Actor<'_>,
+    key: &IdempotencyKey,
+    order: &Order,
+) -> Result<Outcome, ApiError> {
+    authorise(actor.user, &order.movement)?;
+    if let Movement::Transfer { debit, credit } = &order.movement
+        && debit == credit
+    {
+        return Err(ApiError::refused(
+            ProblemCode::SameAccount,
+            "the two accounts of a transfer must differ",
+        ));
+    }
+    let request_hash = order.request_hash();
+    let kind = order.kind();
+    let initiator = Initiator::from(actor.user);
+    let result = crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
+        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+        let now = match crate::idempotency::claim(&mut tx, actor.user.user_id, key, &request_hash)
+            .await?
+        {
+            Claimed::Replay(outcome) => return Ok(outcome),
+            Claimed::Fresh(now) => now,
+        };
+        if needs_approval(&mut tx, &initiator, order).await? {
+            let body = crate::approvals::file_order(
+                &mut tx,
+                actor,
+                key,
+                order,
+                state.settings.approval_ttl_s,
+            )
+            .await?;
+            data::idempotency::complete(&mut tx, actor.user.user_id, key.as_str(), 202, &body)
+                .await?;
+            tx.commit().await.map_err(data::DataError::from)?;
+            return Ok(Outcome {
+                status: StatusCode::ACCEPTED,
+                body,
+                replayed: false,
+            });
+        }
+        let posting = Posting {
+            initiator: &initiator,
+            key,
+            now,
+            request_id: actor.request_id,
+            completion: KeyCompletion::Complete,
+            batch_id: None,
+        };
+        let (transfer, body) = execute(&mut tx, &posting, order).await?;
+        if actor.user.is_staff() {
+            audit_posting(
+                &mut tx,
+                actor.user.user_id,
+                transfer,
+                &body,
+                actor.request_id,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(data::DataError::from)?;
+        Ok(Outcome {
+            status: StatusCode::CREATED,
+            body,
+            replayed: false,
+        })
+    })
+    .await;
+    let outcome = match &result {
+        Ok(outcome) if outcome.replayed => "replayed",
+        Ok(_) => "posted",
+        Err(ApiError::Refused { code, .. }) => code.as_str(),
+        Err(ApiError::Unavailable(_)) => "unavailable",
+        Err(_) => "refused",
+    };
+    metrics::counter!("bank_transfers_total", "kind" => crate::posting::audit_action(kind), "outcome" => outcome)
+        .increment(1);
+    result
+}
+
+/// Whether a teller's operation is above the approval threshold of its currency. Supervisors'
+/// own operations, and customers' transfers (bounded by their daily limit), post directly.
+async fn needs_approval(
+    conn: &mut PgConnection,
+    initiator: &Initiator,
+    order: &Order,
+) -> Result<bool, ApiError> {
+    let approvable = matches!(
+        order.movement,
+        Movement::Transfer { .. } | Movement::CashDeposit { .. } | Movement::CashWithdrawal { .. }
+    );
+    if initiator.role != Role::Teller || !approvable {
+        return Ok(false);
+    }
+    let threshold = data::limits::approval_threshold(conn, order.amount.currency().code()).await?;
+    Ok(threshold.is_some_and(|threshold| order.amount.value() > threshold))
+}
+
+/// Refuses movements the caller's role may never make, before touching the database.
+fn authorise(user: &SessionUser, movement: &Movement) -> Result<(), ApiError> {
+    match movement {
+        // Customers move their own money; tellers and supervisors act for customers. Admins
+        // administer and never move money: separation of duties.
+        Movement::Transfer { .. } => user.require_role(&[
+            Role::Customer,
+            Role::Teller,
+            Role::Supervisor,
+            Role::Service,
+        ]),
+        Movement::CashDeposit { .. }
+        | Movement::CashWithdrawal { .. }
+        | Movement::DrawerFromVault
+        | Movement::DrawerToVault => user.require_role(&[Role::Teller, Role::Supervisor]),
+    }
+}
