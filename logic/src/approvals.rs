@@ -24,10 +24,9 @@ use crate::auth::SessionUser;
 use crate::domain::money::format_in_scale;
 use crate::domain::{AccountNumber, Amount, Currency};
 use crate::error::{ApiError, account_not_found};
-use crate::idempotency::{IdempotencyKey, Outcome};
+use crate::idempotency::{Completion, IdempotencyKey, Outcome};
 use crate::posting::{Actor, Initiator, KeyCompletion, Movement, Order, Side};
 use crate::state::AppState;
-use crate::unit_of_work::Completion;
 use crate::wire::{ApprovalListResponse, ApprovalResponse};
 
 /// Most requests one list returns.

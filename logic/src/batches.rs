@@ -8,10 +8,9 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::idempotency::{IdempotencyKey, Outcome};
+use crate::idempotency::{Completion, IdempotencyKey, Outcome};
 use crate::posting::{Actor, Initiator, KeyCompletion, Movement, Order, Posting};
 use crate::state::AppState;
-use crate::unit_of_work::Completion;
 use crate::wire::{BatchResponse, TransferResponse};
 
 /// The most transfers one batch may carry: enough for a payroll chunk, small enough that the

@@ -19,10 +19,9 @@ use crate::auth::SessionUser;
 use crate::domain::money::format_in_scale;
 use crate::domain::{AccountNumber, Amount, Currency};
 use crate::error::ApiError;
-use crate::idempotency::{IdempotencyKey, Outcome};
+use crate::idempotency::{Completion, IdempotencyKey, Outcome};
 use crate::posting::Actor;
 use crate::state::AppState;
-use crate::unit_of_work::Completion;
 use crate::wire::{DrawerListResponse, DrawerResponse, EntryResponse};
 
 /// Most movements a drawer read lists.

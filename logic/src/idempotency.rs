@@ -1,7 +1,6 @@
 //! Idempotency keys: what a client may send as one, and claiming one inside a unit of work so
 //! that the same request under the same key is answered from the stored response.
 
-use axum::http::StatusCode;
 use bank_api::ProblemCode;
 use data::PgConnection;
 use data::idempotency::Claim;
@@ -39,10 +38,43 @@ impl IdempotencyKey {
     }
 }
 
+/// How an idempotent request completed, as its answer says (and says again to a replay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// Done: a transfer posted, a drawer opened.
+    Created,
+    /// Filed for someone else to decide, such as a supervisor's approval.
+    Accepted,
+    /// An existing thing changed, such as a pending transfer resolved.
+    Changed,
+}
+
+impl Completion {
+    /// The code stored with the answer: the HTTP status the API gives it (201, 202, 200).
+    pub fn code(self) -> u16 {
+        match self {
+            Completion::Created => 201,
+            Completion::Accepted => 202,
+            Completion::Changed => 200,
+        }
+    }
+
+    /// The completion a stored code stands for.
+    pub fn from_code(code: u16) -> Option<Self> {
+        [
+            Completion::Created,
+            Completion::Accepted,
+            Completion::Changed,
+        ]
+        .into_iter()
+        .find(|completion| completion.code() == code)
+    }
+}
+
 /// The response to a money-moving request, fresh or replayed.
 #[derive(Debug)]
 pub struct Outcome {
-    pub status: StatusCode,
+    pub completion: Completion,
     pub body: Value,
     /// True when the key had been used before and this is the stored response.
     pub replayed: bool,
@@ -73,12 +105,17 @@ pub async fn claim(
                     detail: "this Idempotency-Key was already used for a different request".into(),
                 });
             }
-            let status = u16::try_from(record.response_status)
+            let completion = u16::try_from(record.response_status)
                 .ok()
-                .and_then(|s| StatusCode::from_u16(s).ok())
-                .unwrap_or(StatusCode::CREATED);
+                .and_then(Completion::from_code)
+                .ok_or_else(|| {
+                    ApiError::Internal(format!(
+                        "an answer stored with code {}",
+                        record.response_status
+                    ))
+                })?;
             Ok(Claimed::Replay(Outcome {
-                status,
+                completion,
                 body: record.response_body,
                 replayed: true,
             }))

@@ -3,14 +3,13 @@
 //! threshold (the funds held meanwhile), and otherwise posted by the ledger's engine, once per
 //! idempotency key.
 
-use axum::http::StatusCode;
 use bank_api::ProblemCode;
 use data::PgConnection;
 use data::users::Role;
 
 use crate::auth::SessionUser;
 use crate::error::ApiError;
-use crate::idempotency::{Claimed, IdempotencyKey, Outcome};
+use crate::idempotency::{Claimed, Completion, IdempotencyKey, Outcome};
 use crate::posting::{
     Actor, Initiator, KeyCompletion, Movement, Order, Posting, audit_posting, execute,
 };
@@ -53,11 +52,17 @@ pub async fn post(
                 state.settings.approval_ttl_s,
             )
             .await?;
-            data::idempotency::complete(&mut tx, actor.user.user_id, key.as_str(), 202, &body)
-                .await?;
+            data::idempotency::complete(
+                &mut tx,
+                actor.user.user_id,
+                key.as_str(),
+                Completion::Accepted.code(),
+                &body,
+            )
+            .await?;
             tx.commit().await.map_err(data::DataError::from)?;
             return Ok(Outcome {
-                status: StatusCode::ACCEPTED,
+                completion: Completion::Accepted,
                 body,
                 replayed: false,
             });
@@ -83,7 +88,7 @@ pub async fn post(
         }
         tx.commit().await.map_err(data::DataError::from)?;
         Ok(Outcome {
-            status: StatusCode::CREATED,
+            completion: Completion::Created,
             body,
             replayed: false,
         })

@@ -3,7 +3,6 @@
 //! row's lock serialises its resolutions and the database refuses a second one, so a pending
 //! transfer is resolved at most once however many requests race for it.
 
-use axum::http::StatusCode;
 use bank_api::ProblemCode;
 use data::accounts::AccountKind;
 use data::holds::NewHold;
@@ -16,13 +15,12 @@ use uuid::Uuid;
 use crate::domain::money::format_in_scale;
 use crate::domain::{AccountNumber, Amount, Currency};
 use crate::error::{ApiError, account_not_found};
-use crate::idempotency::{Claimed, IdempotencyKey, Outcome};
+use crate::idempotency::{Claimed, Completion, IdempotencyKey, Outcome};
 use crate::posting::{
     Actor, Initiator, KeyCompletion, Movement, Order, Posting, Side, check_currency, check_floor,
     check_movable,
 };
 use crate::state::AppState;
-use crate::unit_of_work::Completion;
 use crate::wire::PendingTransferResponse;
 
 /// How long a pending transfer holds its funds when the request does not say.
@@ -305,10 +303,17 @@ async fn resolve_once(
         .await?
         .ok_or_else(not_found)?;
     let body = to_body(&PendingTransferResponse::new(&row, now))?;
-    data::idempotency::complete(&mut tx, user_id, key.as_str(), 200, &body).await?;
+    data::idempotency::complete(
+        &mut tx,
+        user_id,
+        key.as_str(),
+        Completion::Changed.code(),
+        &body,
+    )
+    .await?;
     tx.commit().await.map_err(data::DataError::from)?;
     Ok(Outcome {
-        status: StatusCode::OK,
+        completion: Completion::Changed,
         body,
         replayed: false,
     })

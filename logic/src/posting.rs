@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::auth::SessionUser;
 use crate::domain::{AccountNumber, Amount};
 use crate::error::{ApiError, account_not_found};
-use crate::idempotency::IdempotencyKey;
+use crate::idempotency::{Completion, IdempotencyKey};
 use crate::state::AppState;
 use crate::wire::{TransferResponse, position};
 
@@ -210,7 +210,14 @@ pub async fn execute(
         None,
     ))?;
     if completion == KeyCompletion::Complete {
-        data::idempotency::complete(conn, initiator.user_id, key.as_str(), 201, &body).await?;
+        data::idempotency::complete(
+            conn,
+            initiator.user_id,
+            key.as_str(),
+            Completion::Created.code(),
+            &body,
+        )
+        .await?;
     }
 
     let locked =

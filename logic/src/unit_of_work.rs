@@ -31,13 +31,12 @@
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
 use data::PgConnection;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::idempotency::{Claimed, IdempotencyKey, Outcome};
+use crate::idempotency::{Claimed, Completion, IdempotencyKey, Outcome};
 use crate::state::AppState;
 
 /// First pause after a transient failure; doubles up to [`BACKOFF_MAX_MS`].
@@ -98,27 +97,6 @@ pub async fn write<'a, T>(
     }
 }
 
-/// How an idempotent request completed, as its answer will say (and say again to a replay).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Completion {
-    /// Done: a transfer posted, a drawer opened (201).
-    Created,
-    /// Filed for someone else to decide, such as a supervisor's approval (202).
-    Accepted,
-    /// An existing thing changed, such as a pending transfer resolved (200).
-    Changed,
-}
-
-impl Completion {
-    fn status(self) -> StatusCode {
-        match self {
-            Completion::Created => StatusCode::CREATED,
-            Completion::Accepted => StatusCode::ACCEPTED,
-            Completion::Changed => StatusCode::OK,
-        }
-    }
-}
-
 /// An idempotency key claimed by the transaction lent as `&'c mut PgConnection`. Not `Clone`: it
 /// is completed once, and only on that transaction (no other borrow of a connection lives as
 /// long as `'c`).
@@ -145,17 +123,16 @@ impl<'c> Ticket<'_, 'c> {
         completion: Completion,
         body: Value,
     ) -> Result<Completed, ApiError> {
-        let status = completion.status();
         data::idempotency::complete(
             conn,
             self.principal,
             self.key.as_str(),
-            status.as_u16(),
+            completion.code(),
             &body,
         )
         .await?;
         Ok(Completed(Outcome {
-            status,
+            completion,
             body,
             replayed: false,
         }))

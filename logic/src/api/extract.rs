@@ -10,7 +10,7 @@ use bank_api::ProblemCode;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::idempotency::{IdempotencyKey, Outcome};
+use crate::idempotency::{Completion, IdempotencyKey, Outcome};
 
 /// JSON body; syntax errors are 400 `malformed_json`, type errors 422 `invalid_request`.
 #[derive(Debug)]
@@ -171,7 +171,12 @@ impl<S: Send + Sync> FromRequestParts<S> for RequiredIdempotencyKey {
 
 impl IntoResponse for Outcome {
     fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(self.body)).into_response();
+        let status = match self.completion {
+            Completion::Created => StatusCode::CREATED,
+            Completion::Accepted => StatusCode::ACCEPTED,
+            Completion::Changed => StatusCode::OK,
+        };
+        let mut response = (status, axum::Json(self.body)).into_response();
         if self.replayed {
             response.headers_mut().insert(
                 "idempotent-replayed",
