@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiQuery, PageQuery, RequestId};
+use super::extract::{ApiJson, ApiQuery, PageQuery, RequestId, actor};
 use crate::accounts::{HistoryFilter, Opening};
 use crate::auth::SignedIn;
 use crate::domain::{AccountNumber, Day};
@@ -499,10 +499,7 @@ async fn overdraft_limit(
 ) -> Result<(StatusCode, Json<crate::wire::ApprovalResponse>), ApiError> {
     let number = parse_number(&number)?;
     let reason = crate::domain::text::required("reason", &request.reason, 200)?;
-    let actor = crate::posting::Actor {
-        user: &signed_in.user,
-        request_id: request_id.as_deref(),
-    };
+    let actor = actor(&signed_in, &request_id);
     let approval =
         crate::approvals::file_overdraft_limit(&state, actor, &number, &request.limit, &reason)
             .await?;

@@ -5,13 +5,13 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{ApiJson, RequestId, RequiredIdempotencyKey};
+use super::extract::{ApiJson, RequestId, RequiredIdempotencyKey, actor};
 use crate::auth::SignedIn;
 use crate::domain::text::{MEMO_MAX_CHARS, bounded};
 use crate::domain::{AccountNumber, Amount, Currency};
 use crate::error::{ApiError, invalid_account_number};
-use crate::idempotency::Outcome;
-use crate::posting::{Actor, Movement, Order};
+use crate::idempotency::{IdempotencyKey, Outcome};
+use crate::posting::{Movement, Order};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -64,12 +64,10 @@ async fn deposit(
     RequiredIdempotencyKey(key): RequiredIdempotencyKey,
     ApiJson(request): ApiJson<CashRequest>,
 ) -> Result<Outcome, ApiError> {
-    let order = request.parse(|account| Movement::CashDeposit { account })?;
-    let actor = Actor {
-        user: &signed_in.user,
-        request_id: request_id.as_deref(),
-    };
-    crate::orders::post(&state, actor, &key, &order).await
+    cash(&state, &signed_in, &request_id, &key, request, |account| {
+        Movement::CashDeposit { account }
+    })
+    .await
 }
 
 #[utoipa::path(
@@ -93,10 +91,22 @@ async fn withdraw(
     RequiredIdempotencyKey(key): RequiredIdempotencyKey,
     ApiJson(request): ApiJson<CashRequest>,
 ) -> Result<Outcome, ApiError> {
-    let order = request.parse(|account| Movement::CashWithdrawal { account })?;
-    let actor = Actor {
-        user: &signed_in.user,
-        request_id: request_id.as_deref(),
-    };
-    crate::orders::post(&state, actor, &key, &order).await
+    cash(&state, &signed_in, &request_id, &key, request, |account| {
+        Movement::CashWithdrawal { account }
+    })
+    .await
+}
+
+/// Pays cash in or out: the request read as the `movement` of its account, then posted as an
+/// order like any other.
+async fn cash(
+    state: &AppState,
+    signed_in: &SignedIn,
+    request_id: &RequestId,
+    key: &IdempotencyKey,
+    request: CashRequest,
+    movement: fn(AccountNumber) -> Movement,
+) -> Result<Outcome, ApiError> {
+    let order = request.parse(movement)?;
+    crate::orders::post(state, actor(signed_in, request_id), key, &order).await
 }

@@ -10,12 +10,12 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiQuery, RequestId, RequiredIdempotencyKey};
+use super::extract::{ApiJson, ApiQuery, RequestId, RequiredIdempotencyKey, actor};
 use crate::auth::SignedIn;
 use crate::domain::{Amount, Currency};
 use crate::error::ApiError;
 use crate::idempotency::Outcome;
-use crate::posting::{Actor, Movement, Order};
+use crate::posting::{Movement, Order};
 use crate::state::AppState;
 use crate::wire::{DrawerListResponse, DrawerResponse};
 
@@ -56,10 +56,7 @@ async fn open(
     ApiJson(request): ApiJson<OpenRequest>,
 ) -> Result<Outcome, ApiError> {
     let currency = Currency::parse(&request.currency)?;
-    let actor = Actor {
-        user: &signed_in.user,
-        request_id: request_id.as_deref(),
-    };
+    let actor = actor(&signed_in, &request_id);
     crate::drawers::open(&state, actor, &key, currency, &request.opening_float).await
 }
 
@@ -195,10 +192,7 @@ async fn vault_transfer(
             Direction::ToVault => "Cash to the vault".into(),
         },
     };
-    let actor = Actor {
-        user: &signed_in.user,
-        request_id: request_id.as_deref(),
-    };
+    let actor = actor(&signed_in, &request_id);
     crate::orders::post(&state, actor, &key, &order).await
 }
 
@@ -231,9 +225,6 @@ async fn close(
     Path(id): Path<String>,
     ApiJson(request): ApiJson<CloseRequest>,
 ) -> Result<Outcome, ApiError> {
-    let actor = Actor {
-        user: &signed_in.user,
-        request_id: request_id.as_deref(),
-    };
+    let actor = actor(&signed_in, &request_id);
     crate::drawers::close(&state, actor, &key, parse_id(&id)?, &request.denominations).await
 }

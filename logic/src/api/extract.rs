@@ -9,8 +9,10 @@ use axum::response::{IntoResponse, Response};
 use bank_api::ProblemCode;
 use serde::de::DeserializeOwned;
 
+use crate::auth::SignedIn;
 use crate::error::ApiError;
 use crate::idempotency::{Completion, IdempotencyKey, Outcome};
+use crate::posting::Actor;
 
 /// JSON body; syntax errors are 400 `malformed_json`, type errors 422 `invalid_request`.
 #[derive(Debug)]
@@ -203,5 +205,13 @@ impl PageQuery {
     /// The page size asked for, refused as `invalid_query` when out of bounds.
     pub fn size(&self) -> Result<i64, ApiError> {
         crate::cursor::page_size_default(self.limit)
+    }
+}
+
+/// Who asks, for the rules: the signed-in user and the request's id for the audit trail.
+pub fn actor<'a>(signed_in: &'a SignedIn, request_id: &'a RequestId) -> Actor<'a> {
+    Actor {
+        user: &signed_in.user,
+        request_id: request_id.as_deref(),
     }
 }

@@ -10,14 +10,14 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{
-    ApiJson, ApiQuery, OptionalJson, PageQuery, RequestId, RequiredIdempotencyKey,
+    ApiJson, ApiQuery, OptionalJson, PageQuery, RequestId, RequiredIdempotencyKey, actor,
 };
 use super::transfers::{TransferRequest, parse_transfer};
 use crate::auth::SignedIn;
 use crate::error::ApiError;
 use crate::idempotency::Outcome;
 use crate::pending::{PendingOrder, Resolution};
-use crate::posting::{Actor, Movement, Order};
+use crate::posting::{Movement, Order};
 use crate::state::AppState;
 use crate::wire::{BatchResponse, EventPage, PendingTransferListResponse, PendingTransferResponse};
 
@@ -30,13 +30,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_batch))
         .routes(routes!(read_batch))
         .routes(routes!(events))
-}
-
-fn actor<'a>(signed_in: &'a SignedIn, request_id: &'a RequestId) -> Actor<'a> {
-    Actor {
-        user: &signed_in.user,
-        request_id: request_id.as_deref(),
-    }
 }
 
 fn pending_id(id: &str) -> Result<Uuid, ApiError> {

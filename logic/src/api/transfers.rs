@@ -8,13 +8,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, RequestId, RequiredIdempotencyKey};
+use super::extract::{ApiJson, RequestId, RequiredIdempotencyKey, actor};
 use crate::auth::SignedIn;
 use crate::domain::text::{MEMO_MAX_CHARS, bounded};
 use crate::domain::{AccountNumber, Amount, Currency};
 use crate::error::{ApiError, invalid_account_number};
 use crate::idempotency::Outcome;
-use crate::posting::{Actor, Movement, Order};
+use crate::posting::{Movement, Order};
 use crate::state::AppState;
 use crate::wire::TransferResponse;
 
@@ -95,10 +95,7 @@ async fn create(
     ApiJson(request): ApiJson<TransferRequest>,
 ) -> Result<Outcome, ApiError> {
     let order = request.parse()?;
-    let actor = Actor {
-        user: &signed_in.user,
-        request_id: request_id.as_deref(),
-    };
+    let actor = actor(&signed_in, &request_id);
     crate::orders::post(&state, actor, &key, &order).await
 }
 
@@ -190,9 +187,6 @@ async fn reverse(
         detail: "no such transfer",
     })?;
     let reason = crate::domain::text::required("reason", &request.reason, 200)?;
-    let actor = Actor {
-        user: &signed_in.user,
-        request_id: request_id.as_deref(),
-    };
+    let actor = actor(&signed_in, &request_id);
     crate::approvals::file_reversal(&state, actor, &key, id, &reason).await
 }

@@ -119,6 +119,18 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The API document, as published at `/v1/openapi.json` (no credential needed).
+    pub async fn openapi(&self) -> Value {
+        let response = self
+            .http
+            .get(self.url("/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
     /// A request carrying the service credential and, if given, the user's token.
     pub fn request(
         &self,

@@ -115,15 +115,7 @@ async fn run(schemathesis: &str, app: &TestApp, headers: &[String], filters: &[&
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_balancer_replays_exactly_the_posts_that_keep_their_answer_under_a_key() {
     let app = TestApp::spawn().await;
-    let document: Value = app
-        .http
-        .get(app.url("/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document = app.openapi().await;
     let config = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../deploy/local/cluster.sh"
@@ -197,15 +189,7 @@ async fn a_client_generated_from_the_document_makes_a_transfer() {
         .as_str()
         .unwrap()
         .to_owned();
-    let doc = app
-        .http
-        .get(app.url("/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let doc = app.openapi().await.to_string();
     let work = std::env::temp_dir().join(format!("generated-client-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&work).unwrap();
     std::fs::write(work.join("openapi.json"), doc).unwrap();

@@ -642,15 +642,7 @@ async fn a_feed_reader_may_wait_for_the_next_event() {
 #[tokio::test]
 async fn the_contract_is_published_without_a_credential() {
     let app = TestApp::spawn().await;
-    let doc: Value = app
-        .http
-        .get(app.url("/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.openapi().await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     // Every operation has an id of its own, `<module>.<handler>`: a client generated from the
     // document names its methods by them.
@@ -711,15 +703,7 @@ async fn the_contract_is_published_without_a_credential() {
 #[tokio::test]
 async fn the_documented_values_are_the_databases() {
     let app = TestApp::spawn().await;
-    let doc: Value = app
-        .http
-        .get(app.url("/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.openapi().await;
     let mut conn = app.state.pool.acquire().await.unwrap();
     for (schema, database_type) in logic::wire::values::DATABASE_TYPES {
         let documented: Vec<String> =
