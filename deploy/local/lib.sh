@@ -85,6 +85,18 @@ ensure_openapi_tools() {
   echo "$venv/bin"
 }
 
+# cargo-deny checks the licences, banned crates and sources of every dependency (deny.toml); it is
+# built from crates.io into a root of its own under $TOOLS_DIR. Prints the binary's path.
+CARGO_DENY_VERSION=0.20.2
+ensure_cargo_deny() {
+  local root="$TOOLS_DIR/cargo-deny-$CARGO_DENY_VERSION"
+  if [ ! -x "$root/bin/cargo-deny" ]; then
+    step "installing cargo-deny $CARGO_DENY_VERSION from crates.io (once)" >&2
+    cargo install --quiet --locked --root "$root" "cargo-deny@$CARGO_DENY_VERSION" >&2
+  fi
+  echo "$root/bin/cargo-deny"
+}
+
 ensure_toolchain() {
   command -v cargo >/dev/null 2>&1 || fail "cargo is not installed; install the Rust toolchain (rustup) first"
 }

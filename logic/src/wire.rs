@@ -626,9 +626,9 @@ pub struct PendingTransferResponse {
     pub amount: String,
     #[schema(example = "EUR")]
     pub currency: String,
-    #[schema(example = "1000000016")]
+    #[schema(example = "1000000018")]
     pub debit_account: String,
-    #[schema(example = "1000000024")]
+    #[schema(example = "1000000026")]
     pub credit_account: String,
     pub memo: String,
     #[serde(with = "time::serde::rfc3339")]

@@ -38,6 +38,8 @@ struct OpenAccountRequest {
     customer_id: Uuid,
     #[schema(value_type = crate::wire::values::ProductValues)]
     product: Product,
+    /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     currency: String,
     name: Option<String>,
     /// Decimal string; only supervisors may grant one.
@@ -401,6 +403,10 @@ async fn holds(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct HoldRequest {
+    /// A decimal string with at most the currency's decimal places (2 for EUR, USD, GBP and CHF,
+    /// 0 for JPY), greater than zero and at most 1000000000; JSON numbers are refused, so no
+    /// amount passes through a float.
+    #[schema(example = "40.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
     amount: String,
     reason: String,
     /// When the hold releases itself, RFC 3339.

@@ -23,10 +23,19 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CashRequest {
+    /// Ten digits, the last a check digit.
+    #[schema(example = "1000000018", pattern = "^[0-9]{10}$")]
     account: String,
+    /// A decimal string with at most the currency's decimal places (2 for EUR, USD, GBP and CHF,
+    /// 0 for JPY), greater than zero and at most 1000000000; JSON numbers are refused, so no
+    /// amount passes through a float.
+    #[schema(example = "50.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
     amount: String,
+    /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     currency: String,
     #[serde(default)]
+    #[schema(max_length = 140)]
     memo: String,
 }
 

@@ -30,8 +30,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OpenRequest {
+    /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     currency: String,
-    /// Cash taken from the vault, a decimal string; "0" opens an empty drawer.
+    /// Cash taken from the vault, a decimal string in the currency's decimal places; "0" opens an
+    /// empty drawer.
+    #[schema(example = "500.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
     opening_float: String,
 }
 
@@ -148,6 +152,10 @@ enum Direction {
 #[serde(deny_unknown_fields)]
 struct VaultTransferRequest {
     direction: Direction,
+    /// A decimal string with at most the currency's decimal places (2 for EUR, USD, GBP and CHF,
+    /// 0 for JPY), greater than zero and at most 1000000000; JSON numbers are refused, so no
+    /// amount passes through a float.
+    #[schema(example = "500.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
     amount: String,
 }
 

@@ -51,6 +51,8 @@ async fn list(
 #[serde(deny_unknown_fields)]
 struct AddPayeeRequest {
     nickname: String,
+    /// Ten digits, the last a check digit.
+    #[schema(example = "1000000026", pattern = "^[0-9]{10}$")]
     account_number: String,
 }
 

@@ -42,14 +42,19 @@ fn pending_id(id: &str) -> Result<Uuid, ApiError> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PendingTransferRequest {
-    #[schema(example = "1000000016")]
+    /// Ten digits, the last a check digit.
+    #[schema(example = "1000000018", pattern = "^[0-9]{10}$")]
     debit_account: String,
-    #[schema(example = "1000000024")]
+    /// Ten digits, the last a check digit.
+    #[schema(example = "1000000026", pattern = "^[0-9]{10}$")]
     credit_account: String,
-    /// A decimal string in the currency's scale; JSON numbers are refused.
-    #[schema(example = "125.00")]
+    /// A decimal string with at most the currency's decimal places (2 for EUR, USD, GBP and CHF,
+    /// 0 for JPY), greater than zero and at most 1000000000; JSON numbers are refused, so no
+    /// amount passes through a float.
+    #[schema(example = "125.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
     amount: String,
-    #[schema(example = "EUR")]
+    /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     currency: String,
     #[serde(default)]
     #[schema(max_length = 140)]
@@ -150,8 +155,9 @@ async fn read_pending(
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostPendingRequest {
-    /// Post for less than was held (the rest is released); omit to post the full amount.
-    #[schema(example = "100.00")]
+    /// Post for less than was held (the rest is released); omit to post the full amount. A
+    /// decimal string in the pending transfer's currency.
+    #[schema(example = "100.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
     amount: Option<String>,
 }
 

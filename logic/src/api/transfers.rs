@@ -28,14 +28,22 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferRequest {
-    #[schema(example = "1000000016")]
+    /// Ten digits, the last a check digit.
+    #[schema(example = "1000000018", pattern = "^[0-9]{10}$")]
     debit_account: String,
-    #[schema(example = "1000000024")]
+    /// Ten digits, the last a check digit.
+    #[schema(example = "1000000026", pattern = "^[0-9]{10}$")]
     credit_account: String,
-    /// A decimal string such as "12.50"; JSON numbers are refused so no amount passes a float.
+    /// A decimal string with at most the currency's decimal places (2 for EUR, USD, GBP and CHF,
+    /// 0 for JPY), greater than zero and at most 1000000000; JSON numbers are refused, so no
+    /// amount passes through a float.
+    #[schema(example = "12.50", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
     amount: String,
+    /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     currency: String,
     #[serde(default)]
+    #[schema(max_length = 140)]
     memo: String,
 }
 

@@ -100,7 +100,7 @@ async fn keys_are_scoped_rate_limited_rotated_and_revoked() {
         &app,
         &secret,
         "/v1/transfers",
-        &json!({"debit_account": "1000000016", "credit_account": "1000000024", "amount": "1.00", "currency": "EUR"}),
+        &json!({"debit_account": "1000000018", "credit_account": "1000000026", "amount": "1.00", "currency": "EUR"}),
     )
     .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
@@ -823,4 +823,58 @@ async fn a_request_id_offered_from_outside_is_never_the_banks_own() {
             assert_eq!(body["request_id"], bank_id.as_str());
         }
     }
+}
+
+/// What a request body's fields must look like is in the document, and it is what the parsers
+/// accept: every account number ten digits, every amount a decimal string no longer than the
+/// largest amount with at most the most decimal places any currency has, every memo within its
+/// limit. A field the document leaves unconstrained fails here.
+#[tokio::test]
+async fn the_document_states_the_limits_the_parsers_hold() {
+    let app = TestApp::spawn().await;
+    let doc = app.openapi().await;
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let most_decimals = logic::domain::Currency::ALL
+        .into_iter()
+        .map(logic::domain::Currency::minor_units)
+        .max()
+        .unwrap();
+    let integer_digits = logic::domain::money::AMOUNT_MAX_UNITS.to_string().len();
+    let amount = format!("^[0-9]{{1,{integer_digits}}}(\\.[0-9]{{1,{most_decimals}}})?$");
+    let mut checked = 0;
+    for (name, schema) in schemas.iter().filter(|(name, _)| name.ends_with("Request")) {
+        for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+            let pattern = property["pattern"].as_str();
+            if field.ends_with("account") || field == "account_number" {
+                assert_eq!(pattern, Some("^[0-9]{10}$"), "{name}.{field}");
+                // Its example is a real account number, check digit and all.
+                let example = property["example"].as_str().unwrap_or_default();
+                assert!(
+                    logic::domain::AccountNumber::parse(example).is_ok(),
+                    "{name}.{field}: example {example:?}"
+                );
+            } else if field == "amount" || field == "opening_float" {
+                assert_eq!(pattern, Some(amount.as_str()), "{name}.{field}");
+            } else if field == "currency" {
+                assert_eq!(pattern, Some("^[A-Z]{3}$"), "{name}.{field}");
+            } else if field == "memo" {
+                assert_eq!(
+                    property["maxLength"].as_u64(),
+                    Some(logic::domain::text::MEMO_MAX_CHARS as u64),
+                    "{name}.{field}"
+                );
+            } else {
+                continue;
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "only {checked} fields checked");
+    // Each pattern is the parsers' rule: what it admits parses, what it refuses does not.
+    let eur = logic::domain::Currency::Eur;
+    assert!(logic::domain::Amount::parse("1000000000.00", eur).is_ok());
+    assert!(logic::domain::Amount::parse("10000000000", eur).is_err());
+    assert!(logic::domain::Amount::parse("1.005", eur).is_err());
+    assert!(logic::domain::AccountNumber::parse("1000000018").is_ok());
+    assert!(logic::domain::AccountNumber::parse("100000001").is_err());
 }
