@@ -126,7 +126,7 @@ async fn insert_with_fresh_number(
     opening: &Opening,
 ) -> Result<AccountRow, ApiError> {
     for _ in 0..NUMBER_ATTEMPTS_MAX {
-        let number = AccountNumber::random_customer();
+        let number = crate::domain::account_number::random_customer();
         // A savepoint, so a taken number does not abort the surrounding transaction.
         let mut attempt = data::savepoint(conn).await?;
         let inserted = data::accounts::insert_account(

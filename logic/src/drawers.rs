@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::auth::SessionUser;
 use crate::domain::money::format_in_scale;
-use crate::domain::{AccountNumber, Amount, Currency};
+use crate::domain::{Amount, Currency};
 use crate::error::ApiError;
 use crate::idempotency::{Completion, IdempotencyKey, Outcome};
 use crate::posting::Actor;
@@ -232,7 +232,7 @@ async fn insert_internal_account(
 ) -> Result<Uuid, ApiError> {
     let name: String = name.chars().take(100).collect();
     for _ in 0..8 {
-        let number = AccountNumber::random_internal();
+        let number = crate::domain::account_number::random_internal();
         let mut attempt = data::savepoint(conn).await?;
         let id = Uuid::new_v4();
         let inserted = data::accounts::insert_account(

@@ -243,7 +243,7 @@ async fn internal_account(
         InternalLedger::OverShort => (NormalSide::Debit, false),
         InternalLedger::TellerDrawer => (NormalSide::Debit, true),
     };
-    let number = AccountNumber::random_internal();
+    let number = crate::domain::account_number::random_internal();
     let row = data::accounts::insert_account(
         conn,
         &NewAccount {

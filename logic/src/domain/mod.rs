@@ -3,9 +3,9 @@
 
 pub mod account_number;
 pub mod day;
-pub mod money;
 pub mod text;
 
 pub use account_number::AccountNumber;
+pub use bank_api::money;
 pub use day::Day;
 pub use money::{Amount, Currency};

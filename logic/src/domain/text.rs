@@ -1,7 +1,7 @@
 //! Free-text and identity fields: bounded, trimmed, printable.
 
 /// Longest memo a transfer carries, as in the `transfers.memo` column.
-pub const MEMO_MAX_CHARS: usize = 140;
+pub use bank_api::MEMO_MAX_CHARS;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {

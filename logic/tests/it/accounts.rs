@@ -77,7 +77,7 @@ async fn a_customer_gets_nothing_about_another_customers_account() {
     let alice = app.customer(&teller, "alice").await;
     let bob = app.customer(&teller, "bob").await;
     let bobs = app.account(&teller, &bob, "50.00").await;
-    let unused = logic::domain::AccountNumber::random_customer();
+    let unused = logic::domain::account_number::random_customer();
     for path in [
         format!("/v1/accounts/{bobs}"),
         format!("/v1/accounts/{bobs}/entries"),

@@ -401,7 +401,7 @@ async fn create_vault(conn: &mut data::PgConnection, cash: i64) {
             false,
         ),
     ] {
-        let number = logic::domain::AccountNumber::random_internal();
+        let number = logic::domain::account_number::random_internal();
         let row = data::accounts::insert_account(
             conn,
             &NewAccount {

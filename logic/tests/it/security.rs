@@ -213,7 +213,7 @@ async fn customers_save_pay_and_remove_payees() {
         )
         .await;
     assert_eq!(problem_code(duplicate).await, "nickname_taken");
-    let unknown = logic::domain::AccountNumber::random_customer().to_string();
+    let unknown = logic::domain::account_number::random_customer().to_string();
     let nobody = app
         .post(
             "/v1/payees",

@@ -91,7 +91,7 @@ async fn bad_transfer_requests_are_refused_and_change_nothing() {
     let closed = app.account(&teller, &bob, "0").await;
     app.set_status(&frozen, AccountStatus::Frozen).await;
     app.set_status(&closed, AccountStatus::Closed).await;
-    let unknown = logic::domain::AccountNumber::random_customer().to_string();
+    let unknown = logic::domain::account_number::random_customer().to_string();
     let mistyped = {
         let mut digits: Vec<char> = to.chars().collect();
         digits.swap(2, 3);

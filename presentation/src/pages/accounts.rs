@@ -65,17 +65,6 @@ async fn dashboard(
     })
 }
 
-/// Account numbers come from the URL: only digits (and the grouping people type) go on to the
-/// logic tier's path.
-fn clean_number(number: &str) -> Result<String, PageError> {
-    let digits: String = number.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    if digits.len() == 10 && digits.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(digits)
-    } else {
-        Err(PageError::NotFound)
-    }
-}
-
 #[derive(Debug, Default, Deserialize)]
 struct HistoryFilter {
     #[serde(default)]
@@ -177,7 +166,7 @@ async fn account(
     Path(number): Path<String>,
     Query(filter): Query<HistoryFilter>,
 ) -> Result<AccountPage, PageError> {
-    let number = clean_number(&number)?;
+    let number = super::account_in_path(&number)?;
     let today = OffsetDateTime::now_utc().date();
     let month_start = today.replace_day(1).unwrap_or(today);
     let statement = StatementForm {
@@ -230,7 +219,7 @@ async fn entries(
     Path(number): Path<String>,
     Query(filter): Query<HistoryFilter>,
 ) -> Result<Response, PageError> {
-    let number = clean_number(&number)?;
+    let number = super::account_in_path(&number)?;
     if !htmx {
         // Without JavaScript the full page shows the same rows.
         let query = filter.query(filter.cursor.as_deref());
@@ -273,7 +262,7 @@ async fn statement(
     Path(number): Path<String>,
     Query(query): Query<StatementQuery>,
 ) -> Result<Response, PageError> {
-    let number = clean_number(&number)?;
+    let number = super::account_in_path(&number)?;
     let (from, to) = match day_range(&query.from, &query.to) {
         Ok((Some(from), Some(to))) => (from, to),
         refused => {

@@ -87,3 +87,11 @@ pub fn plain_language(code: ProblemCode) -> &'static str {
         _ => "We could not do this. Check the details and try again.",
     }
 }
+
+/// An account number from a URL, as the bank writes it (spaces and hyphens between its groups
+/// are read past); anything else is no account, so only digits reach the logic tier's paths.
+pub(crate) fn account_in_path(number: &str) -> Result<String, crate::error::PageError> {
+    bank_api::AccountNumber::parse(number)
+        .map(|number| number.as_str().to_owned())
+        .map_err(|_| crate::error::PageError::NotFound)
+}

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use bank_api::ProblemCode;
+use bank_api::{AccountNumber, Amount, Currency, MEMO_MAX_CHARS, ProblemCode};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -63,8 +63,9 @@ impl TransferForm {
         }
     }
 
-    fn amount(&self) -> Option<Decimal> {
-        self.amount.trim().replace(',', "").parse::<Decimal>().ok()
+    /// The amount as the logic tier will read it, in `currency`'s decimal places.
+    fn amount(&self, currency: Currency) -> Option<Amount> {
+        Amount::parse(&self.normalised_amount(), currency).ok()
     }
 
     fn normalised_amount(&self) -> String {
@@ -133,10 +134,6 @@ struct FormPage {
     accounts: Vec<Account>,
     payees: Vec<Payee>,
     errors: FieldErrors,
-}
-
-fn clean_digits(text: &str) -> String {
-    text.chars().filter(char::is_ascii_digit).take(10).collect()
 }
 
 fn new_key() -> String {
@@ -258,28 +255,33 @@ async fn prepare(
     let to = form.destination();
     if to.is_empty() {
         errors.to = Some("Choose where the money goes, or enter an account number.");
-    } else if to.len() != 10 || !to.bytes().all(|b| b.is_ascii_digit()) {
+    } else if AccountNumber::parse(&to).is_err() {
         errors.to = Some(super::plain_language(ProblemCode::InvalidAccountNumber));
     } else if to == form.from_account {
         errors.to = Some(super::plain_language(ProblemCode::SameAccount));
     }
-    let amount = form
-        .amount()
-        .filter(|a| *a > Decimal::ZERO && a.normalize().scale() <= 2);
+    // The amount is in the currency of the account it leaves; until one is chosen, any of the
+    // bank's currencies will do for checking it.
+    let currency = from.and_then(|a| Currency::parse(&a.currency).ok());
+    let amount = match currency {
+        Some(currency) => form.amount(currency),
+        None => Currency::ALL.into_iter().find_map(|c| form.amount(c)),
+    };
     if amount.is_none() {
-        errors.amount = Some(super::plain_language(ProblemCode::InvalidAmount));
+        errors.amount = Some(amount_words(currency));
     }
-    if form.memo.chars().count() > 140 {
+    if form.memo.chars().count() > MEMO_MAX_CHARS {
         errors.memo = Some("A reference has at most 140 characters.");
     }
     if !form.has_valid_key() {
         errors.general = Some("This form has expired. Please fill it in again.");
     }
-    let (Some(from), Some(amount), false) = (from, amount, errors.any()) else {
+    let (Some(from), Some(amount), Some(currency), false) = (from, amount, currency, errors.any())
+    else {
         return Ok(Err(errors));
     };
     let available: Decimal = from.available_balance.parse().unwrap_or(Decimal::ZERO);
-    if amount > available {
+    if amount.value() > available {
         errors.amount = Some(super::plain_language(ProblemCode::InsufficientFunds));
         return Ok(Err(errors));
     }
@@ -290,16 +292,14 @@ async fn prepare(
     } else {
         "Another customer's account".to_owned()
     };
-    let mut amount = amount.normalize();
-    amount.rescale(2);
-    let mut after = available - amount;
-    after.rescale(2);
+    let mut after = available - amount.value();
+    after.rescale(currency.minor_units());
     Ok(Ok(Review {
         from_account: from.number.clone(),
         from_name: from.name.clone(),
         to_account: to,
         to_label,
-        amount: amount.to_string(),
+        amount: bank_api::money::format_in_scale(amount.value(), currency.code()),
         currency: from.currency.clone(),
         memo: form.memo.trim().to_owned(),
         available_after: after.to_string(),
@@ -365,13 +365,20 @@ async fn confirm(
         .await;
     }
     // The transfer is in the currency of the account it leaves.
-    let from = state
-        .logic
-        .get::<Account>(
-            &format!("/v1/accounts/{}", clean_digits(&form.from_account)),
-            customer.caller(),
-        )
-        .await;
+    let from = match AccountNumber::parse(&form.from_account) {
+        Ok(number) => {
+            state
+                .logic
+                .get::<Account>(&format!("/v1/accounts/{number}"), customer.caller())
+                .await
+        }
+        Err(_) => Err(LogicError::Problem(crate::logic::Problem {
+            status: 422,
+            code: ProblemCode::InvalidAccountNumber,
+            detail: String::new(),
+            field: Some("from_account".to_owned()),
+        })),
+    };
     let currency = match from {
         Ok(account) => account.currency,
         Err(LogicError::Problem(problem)) if problem.status == 404 || problem.status == 422 => {
@@ -497,4 +504,37 @@ async fn receipt(
         transfer,
         from,
     })
+}
+
+/// What to say of an amount the bank cannot take, in the words of its currency's decimal places.
+fn amount_words(currency: Option<Currency>) -> &'static str {
+    match currency.map(Currency::minor_units) {
+        Some(0) => "Enter a whole amount greater than zero, without decimals, such as 2500.",
+        _ => super::plain_language(ProblemCode::InvalidAmount),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(amount: &str) -> TransferForm {
+        TransferForm {
+            amount: amount.to_owned(),
+            ..TransferForm::default()
+        }
+    }
+
+    #[test]
+    fn an_amount_has_its_currencys_decimal_places_not_always_two() {
+        assert!(form("2500").amount(Currency::Jpy).is_some());
+        assert!(form("2500.50").amount(Currency::Jpy).is_none());
+        assert!(form("1,250.50").amount(Currency::Eur).is_some());
+        assert!(form("12.345").amount(Currency::Eur).is_none());
+        assert!(form("0").amount(Currency::Eur).is_none());
+        assert_eq!(
+            amount_words(Some(Currency::Jpy)),
+            "Enter a whole amount greater than zero, without decimals, such as 2500."
+        );
+    }
 }

@@ -147,8 +147,29 @@ async fn refusals_are_explained_next_to_the_field_they_concern() {
         assert!(error.starts_with(expected), "{amount}: {error}");
         assert!(page.body.contains("aria-invalid=\"true\""));
     }
+    // A typing mistake in the number is caught by its check digit at review, before the logic
+    // tier is asked anything.
+    let mut mistyped = transfer.fields("1.00", "");
+    let swapped: String = {
+        let mut digits: Vec<char> = to.chars().collect();
+        let at = (0..9).find(|&i| digits[i] != digits[i + 1]).unwrap();
+        digits.swap(at, at + 1);
+        digits.into_iter().collect()
+    };
+    mistyped[4] = ("to_number", &swapped);
+    let page = browser.post("/transfer/review", &mistyped).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body
+            .split("id=\"to-error\">")
+            .nth(1)
+            .unwrap()
+            .starts_with("This account number is not valid"),
+        "{}",
+        page.body
+    );
     let mut unknown = transfer.fields("1.00", "");
-    let nowhere = logic::domain::AccountNumber::random_customer().to_string();
+    let nowhere = logic::domain::account_number::random_customer().to_string();
     unknown[4] = ("to_number", &nowhere);
     let page = browser.post("/transfer/confirm", &unknown).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);

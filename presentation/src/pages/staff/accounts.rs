@@ -31,15 +31,6 @@ pub fn router() -> Router<AppState> {
         .route("/staff/accounts/{number}/reverse/{transfer}", post(reverse))
 }
 
-fn digits(number: &str) -> Result<String, PageError> {
-    let number: String = number.chars().filter(char::is_ascii_digit).collect();
-    if number.len() == 10 {
-        Ok(number)
-    } else {
-        Err(PageError::NotFound)
-    }
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "staff_account.html")]
 struct AccountPage {
@@ -63,7 +54,7 @@ async fn page(
     Path(number): Path<String>,
     Query(messages): Query<Messages>,
 ) -> Result<AccountPage, PageError> {
-    let number = digits(&number)?;
+    let number = crate::pages::account_in_path(&number)?;
     let account: Account = staff.get(&state, &format!("/v1/accounts/{number}")).await?;
     let holds: HoldList = staff
         .get(&state, &format!("/v1/accounts/{number}/holds?limit=100"))
@@ -115,7 +106,7 @@ async fn status(
     Path(number): Path<String>,
     Form(form): Form<StatusForm>,
 ) -> Result<Response, PageError> {
-    let number = digits(&number)?;
+    let number = crate::pages::account_in_path(&number)?;
     let back = format!("/staff/accounts/{number}");
     let (verb, notice, body) = match form.action.as_str() {
         "freeze" => (
@@ -162,7 +153,7 @@ async fn place_hold(
     Path(number): Path<String>,
     Form(form): Form<HoldForm>,
 ) -> Result<Response, PageError> {
-    let number = digits(&number)?;
+    let number = crate::pages::account_in_path(&number)?;
     let back = format!("/staff/accounts/{number}");
     // A hold ends at the end of its last day: a day the bank answers for, with a day after it.
     let Some(next_day) = super::super::parse_day(&form.until)
@@ -196,7 +187,7 @@ async fn release_hold(
     staff: Staff,
     Path((number, id)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let number = digits(&number)?;
+    let number = crate::pages::account_in_path(&number)?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
     let back = format!("/staff/accounts/{number}");
     staff
@@ -224,7 +215,7 @@ async fn overdraft(
     Path(number): Path<String>,
     Form(form): Form<OverdraftForm>,
 ) -> Result<Response, PageError> {
-    let number = digits(&number)?;
+    let number = crate::pages::account_in_path(&number)?;
     let back = format!("/staff/accounts/{number}");
     let body = serde_json::json!({ "limit": form.limit.trim(), "reason": form.reason });
     staff
@@ -257,7 +248,7 @@ async fn cash(
     Path(number): Path<String>,
     Form(form): Form<CashForm>,
 ) -> Result<Response, PageError> {
-    let number = digits(&number)?;
+    let number = crate::pages::account_in_path(&number)?;
     let back = format!("/staff/accounts/{number}");
     let path = match form.kind.as_str() {
         "deposit" => "/v1/cash/deposits",
@@ -290,7 +281,7 @@ async fn reverse(
     Path((number, transfer)): Path<(String, String)>,
     Form(form): Form<ReverseForm>,
 ) -> Result<Response, PageError> {
-    let number = digits(&number)?;
+    let number = crate::pages::account_in_path(&number)?;
     let transfer = uuid::Uuid::parse_str(&transfer).map_err(|_| PageError::NotFound)?;
     let back = format!("/staff/accounts/{number}");
     let body = serde_json::json!({ "reason": form.reason });
