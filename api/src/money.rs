@@ -100,6 +100,16 @@ impl Amount {
         if !looks_decimal {
             return Err(MoneyError::NotANumber);
         }
+        // Counted in the text: a Decimal rounds past 28 decimal places before its scale could be
+        // checked, and "0.99999999999999999999999999999" would become 1.
+        if let Some((_, fraction)) = text.split_once('.')
+            && fraction.trim_end_matches('0').len() > currency.minor_units() as usize
+        {
+            return Err(MoneyError::TooManyDecimals {
+                currency,
+                minor_units: currency.minor_units(),
+            });
+        }
         let value = Decimal::from_str(text).map_err(|_| MoneyError::NotANumber)?;
         Self::new(value, currency)
     }
@@ -189,6 +199,21 @@ mod tests {
             Amount::parse("1.5", Currency::Jpy),
             Err(MoneyError::TooManyDecimals { .. })
         ));
+        // Past 28 decimal places a Decimal rounds: the text is refused before it can become 1.
+        for text in [
+            "0.99999999999999999999999999999",
+            "999999999.99999999999999999999",
+        ] {
+            for currency in [Currency::Eur, Currency::Jpy] {
+                assert!(
+                    matches!(
+                        Amount::parse(text, currency),
+                        Err(MoneyError::TooManyDecimals { .. })
+                    ),
+                    "{text} {currency}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -63,6 +63,31 @@ pub async fn claim(
     Ok(Claim::Completed(row))
 }
 
+/// Waits until no transaction holds `key` of `principal_id` unfinished, and leaves nothing
+/// behind. A request still under way with the key (its COMMIT waiting for the synchronous
+/// standby, or abandoned by its client but not yet ended in the database) has claimed it with a
+/// row no one else can see yet; a probe insert of the same key waits on the unique index until
+/// that transaction ends, either way, and is then rolled back. After this, what
+/// [`find_completed`] reads is the key's settled state.
+pub async fn wait_until_settled(
+    conn: &mut PgConnection,
+    principal_id: Uuid,
+    key: &str,
+) -> Result<(), DataError> {
+    let mut probe = sqlx::Connection::begin(conn).await.classify()?;
+    sqlx::query(
+        "INSERT INTO idempotency_records (principal_id, idempotency_key, request_hash)
+         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(principal_id)
+    .bind(key)
+    .bind([0u8; 32].as_slice())
+    .execute(&mut *probe)
+    .await
+    .classify()?;
+    probe.rollback().await.classify()
+}
+
 pub async fn complete(
     conn: &mut PgConnection,
     principal_id: Uuid,

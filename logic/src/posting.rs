@@ -590,6 +590,10 @@ pub async fn find_by_key(
 ) -> Result<Value, ApiError> {
     let record = crate::unit_of_work::read(state, |conn, _| {
         Box::pin(async move {
+            // A request under this key may still be committing (its client gave up, or was told
+            // 503): the answer waits for it, so "nothing was moved" is never said of a transfer
+            // about to be.
+            data::idempotency::wait_until_settled(&mut *conn, user.user_id, key.as_str()).await?;
             Ok(data::idempotency::find_completed(&mut *conn, user.user_id, key.as_str()).await?)
         })
     })

@@ -7,11 +7,13 @@
 //! committed result or does the work once: retrying is safe. A unit runs until it succeeds, fails
 //! for a reason that retrying cannot fix, or the retry budget has passed, in which case the
 //! client gets a retryable 503. An attempt still waiting on the database when the budget and a
-//! short grace have passed is abandoned (its connection dropped, its transaction never committed
-//! by this process) and the client gets the same 503: every unit of work answers within
-//! [`ATTEMPT_GRACE_MS`] of its budget, well inside the balancer's 45 s, whatever the database is
-//! doing. An abandoned COMMIT is an unknown outcome like any other, which the idempotency key
-//! resolves.
+//! short grace have passed is abandoned and the client gets the same 503: every unit of work
+//! answers within [`ATTEMPT_GRACE_MS`] of its budget, inside the balancer's 45 s, whatever the
+//! database is doing (a request runs the gate's unit, then its own: each is bounded so). Abandoning does not undo what was sent: a COMMIT already on its way
+//! (waiting for the synchronous standby, say) may still complete. That is an unknown outcome
+//! like any other, which the idempotency key resolves: a retry under the key waits for it on the
+//! key's row and answers from it, and a lookup by key waits for it to settle
+//! (`data::idempotency::wait_until_settled`) before it says whether anything moved.
 //!
 //! The work is a closure that lends the connection to an async block and boxes it:
 //! `|conn| Box::pin(async move { … })` (a boxed future states that it is `Send`, which the

@@ -136,7 +136,24 @@ async fn a_transfer_the_database_never_answers_is_abandoned_within_its_budget() 
     assert!(stuck.headers().contains_key("retry-after"));
     assert_eq!(problem_code(stuck).await, "service_unavailable");
 
+    // The abandoned attempt's transaction still holds the key until the database ends it: asked
+    // by key meanwhile, the bank does not say "nothing was moved", it waits for the answer.
+    let lookup = "/v1/transfers?idempotency_key=stuck";
+    let asked = tokio::time::timeout(
+        std::time::Duration::from_millis(1_500),
+        app.get(lookup, &alice.token),
+    )
+    .await;
+    assert!(
+        asked.is_err(),
+        "answered while the key was still held: {:?}",
+        asked.map(|r| r.status())
+    );
+
     drop(lock);
+    // Settled: the abandoned attempt was rolled back, and now the bank can say so.
+    let settled = app.get(lookup, &alice.token).await;
+    assert_eq!(settled.status(), StatusCode::NOT_FOUND);
     let posted = app
         .transfer(&alice.token, "stuck", &from, &to, "30.00")
         .await;

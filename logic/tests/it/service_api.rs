@@ -870,7 +870,9 @@ async fn the_document_states_the_limits_the_parsers_hold() {
         }
     }
     assert!(checked >= 15, "only {checked} fields checked");
-    // Each pattern is the parsers' rule: what it admits parses, what it refuses does not.
+    // Spot checks that the stated limits are the parsers' own: the largest amount, the decimal
+    // places, the number's length and check digit. (The parsers are a little more lenient than
+    // the patterns, reading "2.500" and "1000 0000-18" too; the patterns state the canonical form.)
     let eur = logic::domain::Currency::Eur;
     assert!(logic::domain::Amount::parse("1000000000.00", eur).is_ok());
     assert!(logic::domain::Amount::parse("10000000000", eur).is_err());

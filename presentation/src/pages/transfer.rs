@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use bank_api::money::MoneyError;
 use bank_api::{AccountNumber, Amount, Currency, MEMO_MAX_CHARS, ProblemCode};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -64,8 +65,8 @@ impl TransferForm {
     }
 
     /// The amount as the logic tier will read it, in `currency`'s decimal places.
-    fn amount(&self, currency: Currency) -> Option<Amount> {
-        Amount::parse(&self.normalised_amount(), currency).ok()
+    fn amount(&self, currency: Currency) -> Result<Amount, MoneyError> {
+        Amount::parse(&self.normalised_amount(), currency)
     }
 
     fn normalised_amount(&self) -> String {
@@ -265,11 +266,19 @@ async fn prepare(
     let currency = from.and_then(|a| Currency::parse(&a.currency).ok());
     let amount = match currency {
         Some(currency) => form.amount(currency),
-        None => Currency::ALL.into_iter().find_map(|c| form.amount(c)),
+        None => Currency::ALL
+            .into_iter()
+            .map(|c| form.amount(c))
+            .find(Result::is_ok)
+            .unwrap_or_else(|| form.amount(Currency::Eur)),
     };
-    if amount.is_none() {
-        errors.amount = Some(amount_words(currency));
-    }
+    let amount = match amount {
+        Ok(amount) => Some(amount),
+        Err(error) => {
+            errors.amount = Some(amount_words(&error));
+            None
+        }
+    };
     if form.memo.chars().count() > MEMO_MAX_CHARS {
         errors.memo = Some("A reference has at most 140 characters.");
     }
@@ -506,10 +515,13 @@ async fn receipt(
     })
 }
 
-/// What to say of an amount the bank cannot take, in the words of its currency's decimal places.
-fn amount_words(currency: Option<Currency>) -> &'static str {
-    match currency.map(Currency::minor_units) {
-        Some(0) => "Enter a whole amount greater than zero, without decimals, such as 2500.",
+/// What to say of an amount the bank cannot take, in the words of what is wrong with it.
+fn amount_words(error: &MoneyError) -> &'static str {
+    match error {
+        MoneyError::TooManyDecimals { minor_units: 0, .. } => {
+            "Enter a whole amount greater than zero, without decimals, such as 2500."
+        }
+        MoneyError::TooLarge => "One transfer can move at most 1,000,000,000.",
         _ => super::plain_language(ProblemCode::InvalidAmount),
     }
 }
@@ -527,14 +539,19 @@ mod tests {
 
     #[test]
     fn an_amount_has_its_currencys_decimal_places_not_always_two() {
-        assert!(form("2500").amount(Currency::Jpy).is_some());
-        assert!(form("2500.50").amount(Currency::Jpy).is_none());
-        assert!(form("1,250.50").amount(Currency::Eur).is_some());
-        assert!(form("12.345").amount(Currency::Eur).is_none());
-        assert!(form("0").amount(Currency::Eur).is_none());
+        assert!(form("2500").amount(Currency::Jpy).is_ok());
+        assert!(form("1,250.50").amount(Currency::Eur).is_ok());
+        assert!(form("12.345").amount(Currency::Eur).is_err());
+        assert!(form("0").amount(Currency::Eur).is_err());
+        let words = |text: &str, currency| amount_words(&form(text).amount(currency).unwrap_err());
         assert_eq!(
-            amount_words(Some(Currency::Jpy)),
+            words("2500.50", Currency::Jpy),
             "Enter a whole amount greater than zero, without decimals, such as 2500."
         );
+        assert_eq!(
+            words("2000000000", Currency::Eur),
+            "One transfer can move at most 1,000,000,000."
+        );
+        assert!(words("12.345", Currency::Eur).starts_with("Enter an amount greater than zero"));
     }
 }
