@@ -383,6 +383,8 @@ write_haproxy_config() {
   cat > "$CLUSTER_DIR/haproxy.cfg" <<CFG
 global
   maxconn 4000
+  # The runtime API, for operators (root) only: what each stream is doing, and cutting one.
+  stats socket $CLUSTER_DIR/haproxy.sock mode 600 level admin
   ssl-default-bind-options ssl-min-ver TLSv1.2
   ssl-default-server-options ssl-min-ver TLSv1.2
 
@@ -823,6 +825,21 @@ patroni_rest() {
 
 # HAProxy's statistics page (PATH after the root, such as ";csv"), with the operator's password
 # given to curl on its standard input, never on a command line another user can read.
+# A command to HAProxy's runtime API (its Unix socket, root's alone), such as "show sess all".
+haproxy_command() {
+  /usr/bin/python3 - "$CLUSTER_DIR/haproxy.sock" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(3)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+out = b""
+while chunk := s.recv(65536):
+    out += chunk
+sys.stdout.write(out.decode(errors="replace"))
+PY
+}
+
 haproxy_stats() {
   printf 'user = "ops:%s"\n' "$(secret haproxy-stats)" \
     | curl -fsS --max-time 2 -K - "https://127.0.0.1:$HAPROXY_STATS_PORT/${1:-}"
