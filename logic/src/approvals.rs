@@ -366,22 +366,12 @@ pub async fn file_reversal(
                     return Err(reversal_pending());
                 }
                 // The reversal debits the account the original credited.
-                let locked = data::accounts::lock_accounts(
-                    &mut *tx,
-                    &[original.debit_account_id, original.credit_account_id],
-                )
-                .await?;
-                let find = |id: Uuid| locked.iter().find(|a| a.id == id);
-                let (Some(to_debit), Some(to_credit)) = (
-                    find(original.credit_account_id),
-                    find(original.debit_account_id),
-                ) else {
-                    return Err(ApiError::Internal("a transfer's account is missing".into()));
-                };
+                let (to_debit, to_credit) =
+                    crate::posting::lock_for_reversal(&mut *tx, &original).await?;
                 let subject = if to_debit.kind == AccountKind::Customer {
-                    to_debit
+                    &to_debit
                 } else {
-                    to_credit
+                    &to_credit
                 };
                 let currency = &original.currency;
                 let summary = format!(
@@ -393,7 +383,7 @@ pub async fn file_reversal(
                 let expires_at = now + Duration::seconds(state.settings.approval_ttl_s);
                 let hold_id = hold_for(
                     &mut *tx,
-                    to_debit,
+                    &to_debit,
                     original.amount,
                     &summary,
                     expires_at,

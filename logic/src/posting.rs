@@ -324,18 +324,8 @@ pub async fn reverse(
     request_id: Option<&str>,
     now: time::OffsetDateTime,
 ) -> Result<TransferResponse, ApiError> {
-    let locked = data::accounts::lock_accounts(
-        conn,
-        &[original.debit_account_id, original.credit_account_id],
-    )
-    .await?;
-    let find = |id: Uuid| locked.iter().find(|a| a.id == id);
-    let (Some(debit), Some(credit)) = (
-        find(original.credit_account_id),
-        find(original.debit_account_id),
-    ) else {
-        return Err(ApiError::Internal("a transfer's account is missing".into()));
-    };
+    let (debit, credit) = lock_for_reversal(conn, original).await?;
+    let (debit, credit) = (&debit, &credit);
     for account in [debit, credit] {
         if account.status == AccountStatus::Closed {
             return Err(ApiError::refused(
@@ -382,6 +372,32 @@ pub async fn reverse(
         now,
         Some(original.id),
     ))
+}
+
+/// Locks the two accounts of `original` and gives them as its reversal moves money: first the
+/// account it credited (debited now), then the one it debited.
+pub async fn lock_for_reversal(
+    conn: &mut PgConnection,
+    original: &TransferRow,
+) -> Result<(AccountRow, AccountRow), ApiError> {
+    let mut locked = data::accounts::lock_accounts(
+        conn,
+        &[original.debit_account_id, original.credit_account_id],
+    )
+    .await?;
+    let mut take = |id: Uuid| {
+        locked
+            .iter()
+            .position(|a| a.id == id)
+            .map(|at| locked.swap_remove(at))
+    };
+    match (
+        take(original.credit_account_id),
+        take(original.debit_account_id),
+    ) {
+        (Some(debit), Some(credit)) => Ok((debit, credit)),
+        _ => Err(ApiError::Internal("a transfer's account is missing".into())),
+    }
 }
 
 /// The refusal of a second reversal of one transfer.

@@ -214,6 +214,21 @@ fn logic_modules() -> std::collections::BTreeMap<String, String> {
     modules
 }
 
+/// Where the brace that opens `text` closes.
+fn closing_brace(text: &str) -> Option<usize> {
+    let mut depth = 0;
+    text.char_indices()
+        .find(|&(_, c)| {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+            depth == 0
+        })
+        .map(|(at, _)| at)
+}
+
 /// `text` without its `#[cfg(test)] mod … { … }` blocks (matched brace for brace, so code after
 /// one still counts).
 fn without_test_modules(text: &str) -> String {
@@ -228,18 +243,7 @@ fn without_test_modules(text: &str) -> String {
             continue;
         };
         out.push_str(&rest[..at]);
-        let mut depth = 0;
-        let end = after[open..]
-            .char_indices()
-            .find(|&(_, c)| {
-                match c {
-                    '{' => depth += 1,
-                    '}' => depth -= 1,
-                    _ => {}
-                }
-                depth == 0
-            })
-            .map_or(after.len(), |(i, _)| open + i + 1);
+        let end = closing_brace(&after[open..]).map_or(after.len(), |close| open + close + 1);
         rest = &after[end..];
     }
     out.push_str(rest);
@@ -337,18 +341,7 @@ fn named_paths(module: &str, code: &str) -> Vec<String> {
             let after = &rest[path.len()..];
             let path = path.trim_end_matches(':');
             if after.starts_with('{') {
-                let mut depth = 0;
-                let end = after
-                    .char_indices()
-                    .find(|&(_, c)| {
-                        match c {
-                            '{' => depth += 1,
-                            '}' => depth -= 1,
-                            _ => {}
-                        }
-                        depth == 0
-                    })
-                    .map_or(after.len(), |(i, _)| i);
+                let end = closing_brace(after).unwrap_or(after.len());
                 expand(&join(&base, path), &after[1..end], &mut paths);
             } else {
                 paths.push(join(&base, path));
