@@ -816,9 +816,11 @@ async fn the_request_id_is_shown_on_error_pages_and_travels_to_the_logic_tier() 
     let browser =
         crate::portal::Client::new(&Portal::instance_at(&proxy.url, &portal.portal_key).await);
     browser.signed_in(ALICE).await;
+    // A well-formed number of no account of hers: the portal asks the logic tier, which refuses.
+    let nobodys = logic::domain::account_number::random_customer();
     let response = browser
         .http
-        .get(format!("{}/accounts/1234567890", browser.base))
+        .get(format!("{}/accounts/{nobodys}", browser.base))
         .header("x-request-id", "trace-me-0001")
         .send()
         .await
