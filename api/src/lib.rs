@@ -1,11 +1,68 @@
-//! The contract between the portal and the logic tier, shared so that the two cannot drift:
-//! every refusal's [`ProblemCode`]; the values both read the same way (an [`AccountNumber`] with
-//! its check digit, an [`Amount`] in its [`Currency`]'s decimal places, from one table), and
-//! (feature `server`) the request [`metrics`] both servers record. It holds no business rule and never touches the database.
+//! The contract between the portal and the logic tier, shared so that the two cannot drift: the
+//! request and response bodies of the logic API, one module per feature; every refusal's
+//! [`ProblemCode`]; the values both read the same way (an [`AccountNumber`] with its check digit,
+//! an [`Amount`] in its [`Currency`]'s decimal places, from one table); and (feature `server`) the
+//! request [`metrics`] both servers record. It holds no business rule and never touches the
+//! database.
+//!
+//! Enumerations a response carries have a catch-all, `Unknown`: a portal built before the logic
+//! tier learnt a new value reads it rather than failing the whole page. The logic tier never sends
+//! it (it cannot be serialised) and no request accepts it.
+
+/// An enumeration of the contract: each value with its label on the wire, `as_str`, `Display`,
+/// `ALL` (every known value) and the catch-all `Unknown` for values a newer logic tier may send.
+macro_rules! values {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $label:literal,)+ }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash,
+            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+        )]
+        pub enum $name {
+            $($(#[$variant_meta])* #[serde(rename = $label)] $variant,)+
+            /// A value this build does not know: read, never sent.
+            #[serde(other, skip_serializing)]
+            Unknown,
+        }
+
+        impl $name {
+            /// Every value this build knows.
+            pub const ALL: &[$name] = &[$($name::$variant),+];
+
+            /// The value's label on the wire; `unknown` for the catch-all.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $label,)+
+                    $name::Unknown => "unknown",
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
 
 pub mod account_number;
+pub mod accounts;
+pub mod admin;
+pub mod approvals;
+pub mod audit;
+pub mod cluster;
+pub mod customers;
+pub mod drawers;
+pub mod events;
 pub mod money;
+pub mod payees;
 pub mod problem;
+pub mod sessions;
+pub mod transfers;
 
 #[cfg(feature = "server")]
 pub mod metrics;
@@ -16,3 +73,34 @@ pub use problem::ProblemCode;
 
 /// The longest memo (reference) a transfer carries, in characters.
 pub const MEMO_MAX_CHARS: usize = 140;
+
+/// Lists are read a page at a time: `next_cursor` leads to the next page.
+pub trait Page {
+    type Item;
+    fn into_parts(self) -> (Vec<Self::Item>, Option<String>);
+}
+
+macro_rules! paged {
+    ($($list:ty => $field:ident: $item:ty,)+) => {
+        $(impl Page for $list {
+            type Item = $item;
+            fn into_parts(self) -> (Vec<$item>, Option<String>) {
+                (self.$field, self.next_cursor)
+            }
+        })+
+    };
+}
+
+paged! {
+    accounts::AccountListResponse => accounts: accounts::AccountResponse,
+    accounts::ActivityListResponse => entries: accounts::ActivityResponse,
+    accounts::HoldListResponse => holds: accounts::HoldResponse,
+    admin::StaffListResponse => staff: admin::StaffResponse,
+    admin::ApiKeyListResponse => api_keys: admin::ApiKeyResponse,
+    approvals::ApprovalListResponse => approvals: approvals::ApprovalResponse,
+    customers::CustomerListResponse => customers: customers::CustomerResponse,
+    drawers::DrawerListResponse => drawers: drawers::DrawerResponse,
+    payees::PayeeListResponse => payees: payees::PayeeResponse,
+    sessions::SessionListResponse => sessions: sessions::SessionInfo,
+    transfers::PendingTransferListResponse => pending_transfers: transfers::PendingTransferResponse,
+}

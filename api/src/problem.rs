@@ -146,7 +146,6 @@ impl<'de> Deserialize<'de> for ProblemCode {
     }
 }
 
-#[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for ProblemCode {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
@@ -164,7 +163,6 @@ impl utoipa::PartialSchema for ProblemCode {
     }
 }
 
-#[cfg(feature = "openapi")]
 impl utoipa::ToSchema for ProblemCode {}
 
 #[cfg(test)]

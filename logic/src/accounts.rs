@@ -12,7 +12,8 @@ use crate::auth::SessionUser;
 use crate::domain::{AccountNumber, Currency, Day};
 use crate::error::{ApiError, account_not_found};
 use crate::state::AppState;
-use crate::wire::{AccountResponse, EntryResponse, HistoryResponse};
+use crate::wire::FromData;
+use crate::wire::{AccountResponse, HistoryResponse};
 
 /// Entries per history page unless the client asks otherwise.
 pub const HISTORY_PAGE_DEFAULT: i64 = 50;
@@ -101,7 +102,7 @@ pub async fn open(
                 });
             }
             let row = insert_with_fresh_number(&mut *tx, opening).await?;
-            let response = AccountResponse::from(&row);
+            let response = AccountResponse::from_data(&row);
             crate::audit::record(
                 &mut *tx,
                 Some(staff.user_id),
@@ -303,7 +304,7 @@ pub async fn history(
         currency: account.currency.clone(),
         entries: rows
             .iter()
-            .map(|row| EntryResponse::new(row, account.normal_side, &account.currency))
+            .map(|row| crate::wire::entry(row, account.normal_side, &account.currency))
             .collect(),
         next_cursor,
     })
@@ -380,7 +381,7 @@ pub async fn statement(
         total_out: format(total_out),
         entries: rows
             .iter()
-            .map(|row| EntryResponse::new(row, side, currency))
+            .map(|row| crate::wire::entry(row, side, currency))
             .collect(),
     })
 }
@@ -422,7 +423,7 @@ pub async fn change_status(
                 .await?
                 .filter(|a| a.kind == AccountKind::Customer)
                 .ok_or_else(account_not_found)?;
-            let before = AccountResponse::from(&account);
+            let before = AccountResponse::from_data(&account);
             let refused = |code, detail: &str| Err(ApiError::refused(code, detail.to_owned()));
             let (status, scope, action) = match (change, account.status) {
                 (_, AccountStatus::Closed) => {
@@ -484,7 +485,7 @@ pub async fn change_status(
             let after_row = data::accounts::find_account(&mut *tx, account.id)
                 .await?
                 .ok_or_else(account_not_found)?;
-            let after = AccountResponse::from(&after_row);
+            let after = AccountResponse::from_data(&after_row);
             crate::audit::record(
                 &mut *tx,
                 Some(staff.user_id),
@@ -559,7 +560,7 @@ pub async fn place_hold(
             let row = data::holds::find_hold(&mut *tx, id)
                 .await?
                 .ok_or_else(|| ApiError::Internal("the hold just placed is gone".into()))?;
-            let response = crate::wire::HoldResponse::new(&row, &account, now);
+            let response = crate::wire::hold(&row, &account, now);
             crate::audit::record(
                 &mut *tx,
                 Some(staff.user_id),
@@ -605,7 +606,7 @@ pub async fn holds(
     Ok(crate::wire::HoldListResponse {
         holds: rows
             .iter()
-            .map(|row| crate::wire::HoldResponse::new(row, &account, now))
+            .map(|row| crate::wire::hold(row, &account, now))
             .collect(),
         next_cursor,
     })
@@ -641,7 +642,7 @@ pub async fn release_hold(
                 ));
             }
             let now = data::transaction_now(&mut *tx).await?;
-            let before = crate::wire::HoldResponse::new(&hold, &account, now);
+            let before = crate::wire::hold(&hold, &account, now);
             if !data::holds::release_hold(&mut *tx, id, Some(staff.user_id)).await? {
                 return Err(ApiError::Conflict {
                     code: ProblemCode::HoldNotActive,
@@ -651,7 +652,7 @@ pub async fn release_hold(
             let row = data::holds::find_hold(&mut *tx, id)
                 .await?
                 .ok_or_else(not_found)?;
-            let after = crate::wire::HoldResponse::new(&row, &account, now);
+            let after = crate::wire::hold(&row, &account, now);
             crate::audit::record(
                 &mut *tx,
                 Some(staff.user_id),

@@ -11,6 +11,7 @@ use crate::domain::money::format_in_scale;
 use crate::domain::{Amount, Currency};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::wire::FromData;
 use crate::wire::{CurrencyLimitsResponse, StaffListResponse, StaffResponse};
 
 fn staff_not_found() -> ApiError {
@@ -51,7 +52,7 @@ pub async fn list_staff(
     let (rows, next_cursor) =
         crate::cursor::page(rows, limit, |row| crate::cursor::encode(&row.username));
     Ok(StaffListResponse {
-        staff: rows.iter().map(StaffResponse::from).collect(),
+        staff: rows.iter().map(StaffResponse::from_data).collect(),
         next_cursor,
     })
 }
@@ -78,7 +79,7 @@ pub async fn create_staff(
             let row = data::users::lock_staff(&mut *tx, id)
                 .await?
                 .ok_or_else(staff_not_found)?;
-            let response = StaffResponse::from(&row);
+            let response = StaffResponse::from_data(&row);
             crate::audit::record(
                 &mut *tx,
                 Some(admin.user_id),
@@ -131,7 +132,10 @@ pub async fn update_staff(
             let after = data::users::lock_staff(&mut *tx, id)
                 .await?
                 .ok_or_else(staff_not_found)?;
-            let (before, after) = (StaffResponse::from(&before), StaffResponse::from(&after));
+            let (before, after) = (
+                StaffResponse::from_data(&before),
+                StaffResponse::from_data(&after),
+            );
             crate::audit::record(
                 &mut *tx,
                 Some(admin.user_id),

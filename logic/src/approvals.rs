@@ -27,6 +27,7 @@ use crate::error::{ApiError, account_not_found};
 use crate::idempotency::{Completion, IdempotencyKey, Outcome};
 use crate::posting::{Actor, Initiator, KeyCompletion, Movement, Order, Side};
 use crate::state::AppState;
+use crate::wire::FromData;
 use crate::wire::{ApprovalListResponse, ApprovalResponse};
 
 /// Most requests one list returns.
@@ -168,7 +169,7 @@ async fn load(conn: &mut PgConnection, id: Uuid) -> Result<ApprovalResponse, Api
     let row = data::approvals::find_approval(conn, id)
         .await?
         .ok_or_else(not_found)?;
-    Ok(ApprovalResponse::from(&row))
+    Ok(ApprovalResponse::from_data(&row))
 }
 
 async fn audit(
@@ -571,7 +572,7 @@ pub async fn list(
         crate::cursor::encode_time(row.created_at, row.id)
     });
     Ok(ApprovalListResponse {
-        approvals: rows.iter().map(ApprovalResponse::from).collect(),
+        approvals: rows.iter().map(ApprovalResponse::from_data).collect(),
         next_cursor,
     })
 }
@@ -610,7 +611,7 @@ pub async fn decide(
         let row = data::approvals::lock_approval(&mut tx, id)
             .await?
             .ok_or_else(not_found)?;
-        let before = ApprovalResponse::from(&row);
+        let before = ApprovalResponse::from_data(&row);
         if row.maker_id == checker.user_id {
             return Err(ApiError::Forbidden {
                 code: ProblemCode::OwnRequest,
@@ -740,12 +741,12 @@ async fn carry_out(
                     "the account is closed",
                 ));
             }
-            let before = crate::wire::AccountResponse::from(&locked);
+            let before = crate::wire::AccountResponse::from_data(&locked);
             data::accounts::set_overdraft_limit(conn, locked.id, limit).await?;
             let after_row = data::accounts::find_account(conn, locked.id)
                 .await?
                 .ok_or_else(account_not_found)?;
-            let after = crate::wire::AccountResponse::from(&after_row);
+            let after = crate::wire::AccountResponse::from_data(&after_row);
             crate::audit::record(
                 conn,
                 Some(checker.user_id),
@@ -793,7 +794,7 @@ async fn reverse(
         checker.user_id,
         crate::posting::NewTransferSummary {
             id: answer.id,
-            kind: answer.kind,
+            kind: TransferKind::Reversal,
         },
         &body,
         request_id,
@@ -808,7 +809,7 @@ async fn expire(
     row: &ApprovalRow,
     request_id: Option<&str>,
 ) -> Result<(), ApiError> {
-    let before = ApprovalResponse::from(row);
+    let before = ApprovalResponse::from_data(row);
     if let Some(hold) = row.hold_id {
         data::holds::release_hold(conn, hold, None).await?;
     }

@@ -15,6 +15,7 @@ use crate::auth::SessionUser;
 use crate::domain::Day;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::wire::FromData;
 use crate::wire::{AuditListResponse, AuditRecordResponse, VerificationResponse};
 
 /// A state change as its audit record tells it.
@@ -167,7 +168,10 @@ pub async fn search(
     let (rows, next_cursor) =
         crate::cursor::page(rows, limit, |row| crate::cursor::encode_serial(row.id));
     Ok(AuditListResponse {
-        records: rows.into_iter().map(AuditRecordResponse::from).collect(),
+        records: rows
+            .into_iter()
+            .map(AuditRecordResponse::from_data)
+            .collect(),
         next_cursor,
     })
 }

@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::idempotency::{Completion, IdempotencyKey, Outcome};
 use crate::posting::{Actor, Initiator, KeyCompletion, Movement, Order, Posting};
 use crate::state::AppState;
+use crate::wire::FromData;
 use crate::wire::{BatchResponse, TransferResponse};
 
 /// The most transfers one batch may carry: enough for a payroll chunk, small enough that the
@@ -137,6 +138,6 @@ pub async fn get(state: &AppState, actor: Actor<'_>, id: Uuid) -> Result<BatchRe
     Ok(BatchResponse {
         id: batch.id,
         created_at: batch.created_at,
-        transfers: transfers.iter().map(TransferResponse::from).collect(),
+        transfers: transfers.iter().map(TransferResponse::from_data).collect(),
     })
 }

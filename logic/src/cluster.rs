@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
+pub use bank_api::cluster::{ClusterMember, ClusterResponse};
 use data::users::Role;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::auth::SessionUser;
 use crate::error::ApiError;
@@ -11,26 +12,6 @@ use crate::state::AppState;
 
 /// How long to wait for one Patroni node before asking the next.
 const PATRONI_TIMEOUT_MS: u64 = 1_500;
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ClusterResponse {
-    /// Whether the logic tier could reach Patroni at all.
-    pub reachable: bool,
-    pub members: Vec<ClusterMember>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ClusterMember {
-    pub name: String,
-    /// `primary`, `sync_standby` or `replica`.
-    pub role: String,
-    /// Patroni's state of the node: `running`, `streaming`, `starting`, `stopped`, …
-    pub state: String,
-    pub address: String,
-    /// Bytes of WAL the replica is behind the primary; absent for the primary.
-    pub lag_bytes: Option<u64>,
-    pub timeline: Option<u64>,
-}
 
 #[derive(Deserialize)]
 struct PatroniCluster {

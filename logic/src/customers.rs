@@ -12,9 +12,10 @@ use crate::auth::SessionUser;
 use crate::domain::text;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::wire::FromData;
 use crate::wire::{
     ActivityListResponse, ActivityResponse, CustomerListResponse, CustomerResponse,
-    DailyLimitResponse, EntryResponse,
+    DailyLimitResponse,
 };
 
 /// Longest name accepted, as in the `customers.full_name` column.
@@ -155,7 +156,7 @@ pub async fn onboard(
             let row = data::customers::find_customer(&mut *tx, id)
                 .await?
                 .ok_or_else(not_found)?;
-            let response = CustomerResponse::from(row);
+            let response = CustomerResponse::from_data(row);
             crate::audit::record(
                 &mut *tx,
                 Some(staff.user_id),
@@ -188,12 +189,12 @@ pub async fn update(
         Box::pin(async move {
             let before = data::customers::lock_customer(&mut *tx, id)
                 .await?
-                .map(CustomerResponse::from)
+                .map(CustomerResponse::from_data)
                 .ok_or_else(not_found)?;
             let after = data::customers::update_customer(&mut *tx, &identity.row(id))
                 .await
                 .map_err(email_taken)?;
-            let after = CustomerResponse::from(after);
+            let after = CustomerResponse::from_data(after);
             crate::audit::record(
                 &mut *tx,
                 Some(staff.user_id),
@@ -246,7 +247,7 @@ pub async fn search(
         crate::cursor::encode_text(&row.full_name, row.id)
     });
     Ok(CustomerListResponse {
-        customers: rows.into_iter().map(CustomerResponse::from).collect(),
+        customers: rows.into_iter().map(CustomerResponse::from_data).collect(),
         next_cursor,
     })
 }
@@ -265,7 +266,7 @@ pub async fn profile(
     })
     .await?
     .ok_or_else(not_found)?;
-    Ok(CustomerResponse::from(row))
+    Ok(CustomerResponse::from_data(row))
 }
 
 /// A page of the entries across the customer's accounts, newest first, for staff.
@@ -292,7 +293,7 @@ pub async fn activity(
         .map(|row| ActivityResponse {
             account: row.account_number.clone(),
             currency: row.currency.clone(),
-            entry: EntryResponse::new(
+            entry: crate::wire::entry(
                 &row.entry,
                 data::accounts::NormalSide::Credit,
                 &row.currency,

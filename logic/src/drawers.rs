@@ -22,7 +22,8 @@ use crate::error::ApiError;
 use crate::idempotency::{Completion, IdempotencyKey, Outcome};
 use crate::posting::Actor;
 use crate::state::AppState;
-use crate::wire::{DrawerListResponse, DrawerResponse, EntryResponse};
+use crate::wire::FromData;
+use crate::wire::{DrawerListResponse, DrawerResponse};
 
 /// Most movements a drawer read lists.
 const DRAWER_ENTRIES_MAX: i64 = 200;
@@ -190,7 +191,7 @@ pub async fn open(
                 let row = data::drawers::find_drawer(&mut *tx, id)
                     .await?
                     .ok_or_else(not_found)?;
-                let response = DrawerResponse::from(&row);
+                let response = DrawerResponse::from_data(&row);
                 audit(&mut *tx, actor, "drawer.open", None, &response).await?;
                 let body = serialise(&response)?;
                 ticket.complete(tx, Completion::Created, body).await
@@ -290,10 +291,10 @@ pub async fn get(
         )
         .await?;
         tx.commit().await.map_err(data::DataError::from)?;
-        let mut response = DrawerResponse::from(&row);
+        let mut response = DrawerResponse::from_data(&row);
         response.entries = entries
             .iter()
-            .map(|entry| EntryResponse::new(entry, NormalSide::Debit, &row.currency))
+            .map(|entry| crate::wire::entry(entry, NormalSide::Debit, &row.currency))
             .collect();
         Ok(response)
     })
@@ -335,7 +336,7 @@ pub async fn list(
         ))
     });
     Ok(DrawerListResponse {
-        drawers: rows.iter().map(DrawerResponse::from).collect(),
+        drawers: rows.iter().map(DrawerResponse::from_data).collect(),
         next_cursor,
     })
 }
@@ -438,7 +439,7 @@ pub async fn close(
                     .iter()
                     .find(|a| a.id == drawer.account_id)
                     .ok_or_else(not_found)?;
-                let before = DrawerResponse::from(&drawer);
+                let before = DrawerResponse::from_data(&drawer);
                 // The drawer is debit-normal: its cash is minus its signed balance.
                 let expected = -account.balance;
                 let difference = counted - expected;
@@ -497,7 +498,7 @@ pub async fn close(
                 let row = data::drawers::find_drawer(&mut *tx, id)
                     .await?
                     .ok_or_else(not_found)?;
-                let response = DrawerResponse::from(&row);
+                let response = DrawerResponse::from_data(&row);
                 audit(&mut *tx, actor, "drawer.close", Some(&before), &response).await?;
                 let body = serialise(&response)?;
                 ticket.complete(tx, Completion::Created, body).await

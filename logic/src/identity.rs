@@ -35,6 +35,7 @@ use crate::throttle::{
     FAILURES_BEFORE_LOCK, SECOND_FACTOR_FAILURES_BEFORE_LOCK, SOURCE_FAILURES_BEFORE_LOCK,
     second_factor_key, take_attempt, throttled,
 };
+use crate::wire::IntoWire;
 use crate::wire::{SecondFactorChallenge, SessionResponse, UserResponse};
 use data::sessions::ClientInfo;
 
@@ -333,7 +334,7 @@ async fn start_session(
         user: UserResponse {
             id: user.id,
             username: user.username.clone(),
-            role: user.role,
+            role: user.role.into_wire(),
             customer_id: user.customer_id,
         },
     })

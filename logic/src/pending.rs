@@ -21,6 +21,7 @@ use crate::posting::{
     check_movable,
 };
 use crate::state::AppState;
+use crate::wire::IntoWire;
 use crate::wire::PendingTransferResponse;
 
 /// How long a pending transfer holds its funds when the request does not say.
@@ -139,7 +140,7 @@ pub async fn create(
             let row = data::pending::find_pending(&mut *tx, id)
                 .await?
                 .ok_or_else(|| ApiError::Internal("a pending transfer vanished".into()))?;
-            let body = to_body(&PendingTransferResponse::new(&row, now))?;
+            let body = to_body(&response(&row, now))?;
             ticket.complete(tx, Completion::Created, body).await
         })
     })
@@ -302,7 +303,7 @@ async fn resolve_once(
     let row = data::pending::find_pending(&mut tx, id)
         .await?
         .ok_or_else(not_found)?;
-    let body = to_body(&PendingTransferResponse::new(&row, now))?;
+    let body = to_body(&response(&row, now))?;
     data::idempotency::complete(
         &mut tx,
         user_id,
@@ -409,26 +410,24 @@ pub fn timeout(seconds: Option<i64>) -> Result<i64, ApiError> {
 }
 
 /// A pending transfer as a reader sees it at `now` (see [`effective`]).
-impl PendingTransferResponse {
-    pub fn new(row: &PendingRow, now: OffsetDateTime) -> Self {
-        let (status, void_reason) = effective(row, now);
-        Self {
-            id: row.id,
-            status,
-            amount: format_in_scale(row.amount, &row.currency),
-            currency: row.currency.clone(),
-            debit_account: row.debit_account_number.clone(),
-            credit_account: row.credit_account_number.clone(),
-            memo: row.memo.clone(),
-            created_at: row.created_at,
-            expires_at: row.expires_at,
-            resolved_at: row.resolved_at,
-            void_reason: void_reason.map(str::to_owned),
-            posted_amount: row
-                .posted_amount
-                .map(|amount| format_in_scale(amount, &row.currency)),
-            transfer_id: row.posted_transfer_id,
-        }
+pub fn response(row: &PendingRow, now: OffsetDateTime) -> PendingTransferResponse {
+    let (status, void_reason) = effective(row, now);
+    PendingTransferResponse {
+        id: row.id,
+        status: status.into_wire(),
+        amount: format_in_scale(row.amount, &row.currency),
+        currency: row.currency.clone(),
+        debit_account: row.debit_account_number.clone(),
+        credit_account: row.credit_account_number.clone(),
+        memo: row.memo.clone(),
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+        resolved_at: row.resolved_at,
+        void_reason: void_reason.map(str::to_owned),
+        posted_amount: row
+            .posted_amount
+            .map(|amount| format_in_scale(amount, &row.currency)),
+        transfer_id: row.posted_transfer_id,
     }
 }
 

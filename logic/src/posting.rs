@@ -6,7 +6,7 @@
 
 use bank_api::ProblemCode;
 use data::accounts::{AccountKind, AccountRow, AccountStatus, InternalLedger, NormalSide};
-use data::transfers::{NewTransfer, TransferKind, TransferRow, TransferStatus};
+use data::transfers::{NewTransfer, TransferKind, TransferRow};
 use data::users::Role;
 use data::{PgConnection, Violation};
 use rust_decimal::Decimal;
@@ -19,6 +19,7 @@ use crate::domain::{AccountNumber, Amount};
 use crate::error::{ApiError, account_not_found};
 use crate::idempotency::{Completion, IdempotencyKey};
 use crate::state::AppState;
+use crate::wire::IntoWire;
 use crate::wire::{TransferResponse, position};
 
 /// What a request asks to move.
@@ -294,8 +295,8 @@ fn answer(
 ) -> TransferResponse {
     TransferResponse {
         id: summary.id,
-        kind: summary.kind,
-        status: TransferStatus::Posted,
+        kind: summary.kind.into_wire(),
+        status: bank_api::transfers::TransferStatus::Posted,
         amount: crate::domain::money::format_in_scale(amount, currency),
         currency: currency.to_owned(),
         debit_account: debit_account.to_owned(),

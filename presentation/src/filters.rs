@@ -1,10 +1,11 @@
 //! Template filters: how money, account numbers and times read on the page.
 
+use std::borrow::Borrow;
 use std::fmt::Display;
 
 use askama::Values;
+use bank_api::transfers::TransferKind;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
 /// `12500.5` → `12,500.50`: thousands separated, sign kept. Works on the decimal text the logic
@@ -48,53 +49,79 @@ pub fn account_number(value: impl Display, _: &dyn Values) -> askama::Result<Str
     Ok(group_account_number(&value.to_string()))
 }
 
-fn parse(value: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(value, &Rfc3339).ok()
+/// A moment a page shows: a time the logic tier sent, a date, or either of them absent.
+pub trait Moment {
+    fn moment(&self) -> Option<OffsetDateTime>;
 }
 
-/// `21 Nov 2026`.
+impl Moment for OffsetDateTime {
+    fn moment(&self) -> Option<OffsetDateTime> {
+        Some(*self)
+    }
+}
+
+impl Moment for time::Date {
+    fn moment(&self) -> Option<OffsetDateTime> {
+        Some(self.midnight().assume_utc())
+    }
+}
+
+impl<T: Moment> Moment for Option<T> {
+    fn moment(&self) -> Option<OffsetDateTime> {
+        self.as_ref().and_then(Moment::moment)
+    }
+}
+
+impl<T: Moment + ?Sized> Moment for &T {
+    fn moment(&self) -> Option<OffsetDateTime> {
+        (**self).moment()
+    }
+}
+
+/// `21 Nov 2026`; nothing for an absent moment.
 #[askama::filter_fn]
-pub fn date(value: impl Display, _: &dyn Values) -> askama::Result<String> {
-    let text = value.to_string();
-    Ok(parse(&text)
+pub fn date(value: impl Moment, _: &dyn Values) -> askama::Result<String> {
+    Ok(value
+        .moment()
         .and_then(|t| {
             t.format(format_description!("[day] [month repr:short] [year]"))
                 .ok()
         })
-        .unwrap_or(text))
+        .unwrap_or_default())
 }
 
-/// `21 Nov 2026, 14:05 UTC`.
+/// `21 Nov 2026, 14:05 UTC`; nothing for an absent moment.
 #[askama::filter_fn]
-pub fn datetime(value: impl Display, _: &dyn Values) -> askama::Result<String> {
-    let text = value.to_string();
-    Ok(parse(&text)
+pub fn datetime(value: impl Moment, _: &dyn Values) -> askama::Result<String> {
+    Ok(value
+        .moment()
         .and_then(|t| {
-            t.format(format_description!(
-                "[day] [month repr:short] [year], [hour]:[minute] UTC"
-            ))
-            .ok()
+            t.to_offset(time::UtcOffset::UTC)
+                .format(format_description!(
+                    "[day] [month repr:short] [year], [hour]:[minute] UTC"
+                ))
+                .ok()
         })
-        .unwrap_or(text))
+        .unwrap_or_default())
 }
 
 /// What kind of entry this is, in words.
-pub fn kind_words(kind: &str) -> &'static str {
+pub fn kind_words(kind: TransferKind) -> &'static str {
     match kind {
-        "transfer" => "Transfer",
-        "cash_deposit" => "Cash deposit",
-        "cash_withdrawal" => "Cash withdrawal",
-        "opening_cash" => "Opening cash",
-        "reversal" => "Correction",
-        "drawer_transfer" => "Drawer and vault",
-        "over_short" => "Drawer over/short",
-        _ => "Entry",
+        TransferKind::Transfer => "Transfer",
+        TransferKind::CashDeposit => "Cash deposit",
+        TransferKind::CashWithdrawal => "Cash withdrawal",
+        TransferKind::OpeningCash => "Opening cash",
+        TransferKind::Reversal => "Correction",
+        TransferKind::DrawerTransfer => "Drawer and vault",
+        TransferKind::OverShort => "Drawer over/short",
+        TransferKind::Unknown => "Entry",
     }
 }
 
 #[askama::filter_fn]
-pub fn kind(value: impl Display, _: &dyn Values) -> askama::Result<&'static str> {
-    Ok(kind_words(&value.to_string()))
+pub fn kind(value: impl Borrow<TransferKind>, _: &dyn Values) -> askama::Result<&'static str> {
+    Ok(kind_words(*value.borrow()))
 }
 
 /// A browser's user agent, shortened to something a person recognises.

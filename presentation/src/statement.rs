@@ -39,8 +39,9 @@ pub fn csv(statement: &Statement) -> String {
         ("currency", true),
         ("transfer_id", true),
     ]);
+    let (from, to) = (statement.from.to_string(), statement.to.to_string());
     line(&[
-        (&statement.from, true),
+        (&from, true),
         ("Opening balance", true),
         ("", true),
         ("", true),
@@ -50,20 +51,21 @@ pub fn csv(statement: &Statement) -> String {
         ("", true),
     ]);
     for entry in &statement.entries {
-        let date = entry.posted_at.get(..10).unwrap_or(&entry.posted_at);
+        let date = entry.posted_at.date().to_string();
+        let transfer_id = entry.transfer_id.to_string();
         line(&[
-            (date, true),
-            (kind_words(&entry.kind), true),
+            (&date, true),
+            (kind_words(entry.kind), true),
             (&entry.memo, true),
             (&entry.counterparty_account, true),
             (&entry.amount, false),
             (&entry.balance_after, false),
             (&statement.currency, true),
-            (&entry.transfer_id, true),
+            (&transfer_id, true),
         ]);
     }
     line(&[
-        (&statement.to, true),
+        (&to, true),
         ("Closing balance", true),
         ("", true),
         ("", true),
@@ -209,13 +211,13 @@ pub fn pdf(statement: &Statement) -> Vec<u8> {
         page.rule(y);
         y -= ROW_HEIGHT;
         for entry in entries {
-            let date = entry.posted_at.get(..10).unwrap_or(&entry.posted_at);
-            let mut description = kind_words(&entry.kind).to_owned();
+            let date = entry.posted_at.date().to_string();
+            let mut description = kind_words(entry.kind).to_owned();
             if !entry.memo.is_empty() {
                 description.push_str(" · ");
                 description.extend(entry.memo.chars().take(40));
             }
-            page.text(REGULAR, 9, MARGIN, y, date);
+            page.text(REGULAR, 9, MARGIN, y, &date);
             page.text(REGULAR, 9, MARGIN + 70, y, &description);
             page.text_right(REGULAR, 9, amount_right, y, &money(&entry.amount));
             page.text_right(REGULAR, 9, balance_right, y, &money(&entry.balance_after));
@@ -293,15 +295,15 @@ pub fn pdf(statement: &Statement) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logic::types::Entry;
+    use crate::logic::types::{Entry, TransferKind};
 
     fn statement(entries: usize) -> Statement {
         Statement {
             account: "1577705556".into(),
             account_name: "Everyday account".into(),
             currency: "EUR".into(),
-            from: "2026-11-01".into(),
-            to: "2026-11-30".into(),
+            from: time::macros::date!(2026 - 11 - 01),
+            to: time::macros::date!(2026 - 11 - 30),
             opening_balance: "100.00".into(),
             closing_balance: "1234.50".into(),
             total_in: "1200.00".into(),
@@ -309,13 +311,13 @@ mod tests {
             entries: (0..entries)
                 .map(|i| Entry {
                     id: i64::try_from(i).unwrap(),
-                    transfer_id: "t".into(),
-                    kind: "transfer".into(),
+                    transfer_id: uuid::Uuid::nil(),
+                    kind: TransferKind::Transfer,
                     amount: "-1.00".into(),
                     balance_after: "99.00".into(),
                     counterparty_account: "2894665470".into(),
                     memo: "=SUM(A1), \"quoted\"".into(),
-                    posted_at: "2026-11-21T10:00:00Z".into(),
+                    posted_at: time::macros::datetime!(2026-11-21 10:00 UTC),
                 })
                 .collect(),
         }

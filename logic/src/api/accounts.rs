@@ -16,6 +16,7 @@ use crate::auth::SignedIn;
 use crate::domain::{AccountNumber, Day};
 use crate::error::{ApiError, invalid_account_number};
 use crate::state::AppState;
+use crate::wire::FromData;
 use crate::wire::{AccountListResponse, AccountResponse, HistoryResponse};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -36,7 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 struct OpenAccountRequest {
     customer_id: Uuid,
-    #[schema(value_type = crate::wire::values::ProductValues)]
+    #[schema(value_type = bank_api::accounts::Product)]
     product: Product,
     /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
     #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
@@ -116,7 +117,7 @@ async fn list(
     )
     .await?;
     Ok(Json(AccountListResponse {
-        accounts: rows.iter().map(AccountResponse::from).collect(),
+        accounts: rows.iter().map(AccountResponse::from_data).collect(),
         next_cursor,
     }))
 }
@@ -144,7 +145,7 @@ async fn read(
 ) -> Result<Json<AccountResponse>, ApiError> {
     let number = parse_number(&number)?;
     let row = crate::accounts::get(&state, &signed_in.user, &number).await?;
-    Ok(Json(AccountResponse::from(&row)))
+    Ok(Json(AccountResponse::from_data(&row)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -236,7 +237,7 @@ async fn statement(
 #[serde(deny_unknown_fields)]
 struct FreezeRequest {
     /// `all`, `debits` or `credits`.
-    #[schema(value_type = crate::wire::values::FreezeScopeValues)]
+    #[schema(value_type = bank_api::accounts::FreezeScope)]
     scope: data::accounts::FreezeScope,
     reason: String,
 }

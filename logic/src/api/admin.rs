@@ -55,7 +55,7 @@ async fn list_staff(
 struct CreateStaffRequest {
     username: String,
     password: String,
-    #[schema(value_type = crate::wire::values::StaffRoleValues)]
+    #[schema(value_type = bank_api::admin::StaffRole)]
     role: Role,
 }
 
@@ -90,7 +90,7 @@ async fn create_staff(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateStaffRequest {
-    #[schema(value_type = Option<crate::wire::values::StaffRoleValues>)]
+    #[schema(value_type = Option<bank_api::admin::StaffRole>)]
     role: Option<Role>,
     disabled: Option<bool>,
 }

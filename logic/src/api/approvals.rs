@@ -28,7 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
-    #[param(value_type = Option<crate::wire::values::ApprovalStatusValues>)]
+    #[param(value_type = Option<bank_api::approvals::ApprovalStatus>)]
     status: Option<ApprovalStatus>,
     customer_id: Option<Uuid>,
     account: Option<String>,

@@ -182,7 +182,9 @@ async fn vault_transfer(
     ApiJson(request): ApiJson<VaultTransferRequest>,
 ) -> Result<Outcome, ApiError> {
     let drawer = crate::drawers::get(&state, &signed_in.user, parse_id(&id)?).await?;
-    if drawer.state != "open" || drawer.teller != signed_in.user.username {
+    if drawer.state != bank_api::drawers::DrawerState::Open
+        || drawer.teller != signed_in.user.username
+    {
         return Err(ApiError::refused(
             ProblemCode::DrawerNotOpen,
             "this is not an open drawer of yours",

@@ -129,7 +129,7 @@ async fn list_pending(
     Ok(Json(PendingTransferListResponse {
         pending_transfers: rows
             .iter()
-            .map(|row| PendingTransferResponse::new(row, now))
+            .map(|row| crate::pending::response(row, now))
             .collect(),
         next_cursor,
     }))
@@ -146,7 +146,7 @@ async fn read_pending(
     Path(id): Path<String>,
 ) -> Result<Json<PendingTransferResponse>, ApiError> {
     let row = crate::pending::get(&state, actor(&signed_in, &request_id), pending_id(&id)?).await?;
-    Ok(Json(PendingTransferResponse::new(
+    Ok(Json(crate::pending::response(
         &row,
         time::OffsetDateTime::now_utc(),
     )))

@@ -14,6 +14,7 @@ use crate::auth::SignedIn;
 use crate::error::ApiError;
 use crate::identity::SignIn;
 use crate::state::AppState;
+use crate::wire::IntoWire;
 use crate::wire::{SessionResponse, UserResponse, WhoAmIResponse};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -169,7 +170,7 @@ async fn who_am_i(
         user: UserResponse {
             id: user.user_id,
             username: user.username,
-            role: user.role,
+            role: user.role.into_wire(),
             customer_id: user.customer_id,
         },
         service: signed_in.service.name,

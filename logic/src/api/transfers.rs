@@ -16,6 +16,7 @@ use crate::error::{ApiError, invalid_account_number};
 use crate::idempotency::Outcome;
 use crate::posting::{Movement, Order};
 use crate::state::AppState;
+use crate::wire::FromData;
 use crate::wire::TransferResponse;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -129,7 +130,7 @@ async fn read(
         detail: "no such transfer",
     })?;
     let row = crate::posting::find(&state, &signed_in.user, id).await?;
-    Ok(Json(TransferResponse::from(&row)))
+    Ok(Json(TransferResponse::from_data(&row)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

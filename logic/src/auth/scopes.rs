@@ -3,68 +3,8 @@
 //! handler runs (deny by default).
 
 use axum::http::Method;
-use serde::{Deserialize, Serialize};
 
-/// A permission an admin grants an API key.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
-)]
-pub enum Scope {
-    #[serde(rename = "accounts:read")]
-    AccountsRead,
-    #[serde(rename = "accounts:write")]
-    AccountsWrite,
-    #[serde(rename = "customers:read")]
-    CustomersRead,
-    #[serde(rename = "customers:write")]
-    CustomersWrite,
-    #[serde(rename = "transfers:read")]
-    TransfersRead,
-    #[serde(rename = "transfers:write")]
-    TransfersWrite,
-    #[serde(rename = "events:read")]
-    EventsRead,
-}
-
-impl Scope {
-    pub const ALL: [Scope; 7] = [
-        Scope::AccountsRead,
-        Scope::AccountsWrite,
-        Scope::CustomersRead,
-        Scope::CustomersWrite,
-        Scope::TransfersRead,
-        Scope::TransfersWrite,
-        Scope::EventsRead,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::AccountsRead => "accounts:read",
-            Scope::AccountsWrite => "accounts:write",
-            Scope::CustomersRead => "customers:read",
-            Scope::CustomersWrite => "customers:write",
-            Scope::TransfersRead => "transfers:read",
-            Scope::TransfersWrite => "transfers:write",
-            Scope::EventsRead => "events:read",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Scope> {
-        Scope::ALL.into_iter().find(|scope| scope.as_str() == text)
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            Scope::AccountsRead => "read any customer account, its balance and its entries",
-            Scope::AccountsWrite => "open accounts for customers",
-            Scope::CustomersRead => "search and read customers",
-            Scope::CustomersWrite => "onboard customers and correct their details",
-            Scope::TransfersRead => "read transfers, pending transfers and batches",
-            Scope::TransfersWrite => "move money: transfers, two-phase transfers and batches",
-            Scope::EventsRead => "read the event feed",
-        }
-    }
-}
+pub use bank_api::admin::Scope;
 
 /// The scope an API key needs for `method` on the route `path` (as routed, with `{…}`
 /// placeholders, without the `/v1` prefix); `None` when API keys may not call it at all.

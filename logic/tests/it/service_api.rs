@@ -705,7 +705,7 @@ async fn the_documented_values_are_the_databases() {
     let app = TestApp::spawn().await;
     let doc = app.openapi().await;
     let mut conn = app.state.pool.acquire().await.unwrap();
-    for (schema, database_type) in logic::wire::values::DATABASE_TYPES {
+    for (schema, database_type) in logic::wire::DATABASE_TYPES {
         let documented: Vec<String> =
             serde_json::from_value(doc["components"]["schemas"][schema]["enum"].clone())
                 .unwrap_or_else(|_| panic!("{schema} is documented with its values"));

@@ -71,11 +71,7 @@ impl LogicError {
 /// Most pages [`Logic::get_all`] reads: at the largest page size, 2,000 items.
 pub const ALL_PAGES_MAX: usize = 20;
 
-/// A page of one of the logic tier's lists: its items, and the cursor of the next page.
-pub trait Page: DeserializeOwned {
-    type Item;
-    fn into_parts(self) -> (Vec<Self::Item>, Option<String>);
-}
+pub use bank_api::Page;
 
 /// Who a call is made for.
 #[derive(Debug, Clone, Copy)]
@@ -170,7 +166,7 @@ impl Logic {
     /// Every item of a paged list, following `next_cursor` from page to page, up to
     /// [`ALL_PAGES_MAX`] pages. For lists a page shows whole, such as a customer's own accounts in
     /// a form's choices.
-    pub async fn get_all<P: Page>(
+    pub async fn get_all<P: Page + DeserializeOwned>(
         &self,
         path: &str,
         caller: Caller<'_>,

@@ -13,7 +13,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::error::PageError;
 use crate::filters;
-use crate::logic::types::{Account, AccountList, Entry, History, Statement};
+use crate::logic::types::{Account, AccountList, AccountStatus, Entry, History, Statement};
 use crate::session::Customer;
 use crate::state::AppState;
 

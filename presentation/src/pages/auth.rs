@@ -175,8 +175,8 @@ async fn finish_sign_in(
         token: session.token,
         display_name,
         username: session.user.username,
-        role: session.user.role,
-        customer_id: session.user.customer_id,
+        role: session.user.role.to_string(),
+        customer_id: session.user.customer_id.map(|id| id.to_string()),
     };
     visitor.sign_in(&auth).await?;
     let home = if auth.is_customer() { "/" } else { "/staff" };

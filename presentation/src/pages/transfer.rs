@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::error::PageError;
 use crate::filters;
 use crate::logic::LogicError;
-use crate::logic::types::{Account, AccountList, Payee, PayeeList, Transfer};
+use crate::logic::types::{Account, AccountList, AccountStatus, Payee, PayeeList, Transfer};
 use crate::session::Customer;
 use crate::state::AppState;
 
@@ -155,7 +155,7 @@ async fn choices(
         .await?;
     let open = accounts
         .into_iter()
-        .filter(|a| a.status == "open")
+        .filter(|a| a.status == AccountStatus::Open)
         .collect();
     Ok((open, payees))
 }

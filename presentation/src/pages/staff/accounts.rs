@@ -13,7 +13,10 @@ use serde::Deserialize;
 use super::{Messages, new_key};
 use crate::error::PageError;
 use crate::filters;
-use crate::logic::types::{Account, Approval, ApprovalList, Entry, History, Hold, HoldList};
+use crate::logic::types::{
+    Account, AccountStatus, Approval, ApprovalList, Entry, History, Hold, HoldList, HoldState,
+    TransferKind,
+};
 use crate::session::Staff;
 use crate::state::AppState;
 

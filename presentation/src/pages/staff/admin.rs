@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{Messages, require};
 use crate::error::PageError;
 use crate::filters;
-use crate::logic::types::{CurrencyLimits, Limits, StaffList, StaffMember};
+use crate::logic::types::{CurrencyLimits, Limits, Role, StaffList, StaffMember};
 use crate::session::Staff;
 use crate::state::AppState;
 

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::{Messages, require};
 use crate::error::PageError;
 use crate::filters;
-use crate::logic::types::{Approval, ApprovalList};
+use crate::logic::types::{Approval, ApprovalList, ApprovalStatus};
 use crate::session::Staff;
 use crate::state::AppState;
 
@@ -54,7 +54,7 @@ async fn queue(
         decided: recent
             .approvals
             .into_iter()
-            .filter(|a| a.status != "pending")
+            .filter(|a| a.status != ApprovalStatus::Pending)
             .collect(),
         error: messages.error(),
         notice: messages.notice(),

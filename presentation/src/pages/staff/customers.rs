@@ -16,7 +16,7 @@ use crate::filters;
 use crate::logic::LogicError;
 use crate::logic::types::{
     Account, AccountList, ActivityList, Approval, ApprovalList, CustomerList, CustomerProfile,
-    DailyLimitList, Drawer, DrawerList,
+    DailyLimitList, Drawer, DrawerList, DrawerState,
 };
 use crate::session::Staff;
 use crate::state::AppState;
@@ -77,7 +77,7 @@ async fn home_page(
         let list: DrawerList = staff.get(state, "/v1/drawers?limit=10").await?;
         list.drawers
             .into_iter()
-            .filter(|d| d.state == "open")
+            .filter(|d| d.state == DrawerState::Open)
             .collect()
     } else {
         Vec::new()
@@ -185,7 +185,10 @@ impl IdentityForm {
     fn from_profile(profile: &CustomerProfile) -> Self {
         Self {
             full_name: profile.full_name.clone(),
-            date_of_birth: profile.date_of_birth.clone().unwrap_or_default(),
+            date_of_birth: profile
+                .date_of_birth
+                .map(|date| date.to_string())
+                .unwrap_or_default(),
             address: profile.address.clone().unwrap_or_default(),
             email: profile.email.clone(),
             phone: profile.phone.clone().unwrap_or_default(),

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{Messages, new_key, require};
 use crate::error::PageError;
 use crate::filters;
-use crate::logic::types::{Drawer, DrawerList};
+use crate::logic::types::{Drawer, DrawerList, DrawerState};
 use crate::session::Staff;
 use crate::state::AppState;
 
@@ -54,8 +54,10 @@ async fn page(
 ) -> Result<DrawerPage, PageError> {
     require(&staff, &["teller", "supervisor"])?;
     let list: DrawerList = staff.get(&state, "/v1/drawers?limit=10").await?;
-    let (open, closed): (Vec<Drawer>, Vec<Drawer>) =
-        list.drawers.into_iter().partition(|d| d.state == "open");
+    let (open, closed): (Vec<Drawer>, Vec<Drawer>) = list
+        .drawers
+        .into_iter()
+        .partition(|d| d.state == DrawerState::Open);
     let open = match open.into_iter().next() {
         Some(drawer) => Some(
             staff

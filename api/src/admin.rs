@@ -1,0 +1,153 @@
+//! The admin area: staff, the bank's limits per currency and internal services' API keys.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::sessions::Role;
+
+values! {
+    /// The roles a member of staff may be given.
+    StaffRole {
+        Teller = "teller",
+        Supervisor = "supervisor",
+        Admin = "admin",
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StaffResponse {
+    pub id: Uuid,
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub totp_enabled: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_sign_in: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StaffListResponse {
+    pub staff: Vec<StaffResponse>,
+    /// Pass as `cursor` to read the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CurrencyLimitsResponse {
+    pub currency: String,
+    pub approval_threshold: String,
+    pub daily_transfer_limit: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub updated_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LimitsResponse {
+    pub currencies: Vec<CurrencyLimitsResponse>,
+}
+
+/// An internal service's API key, as admins see it. The secret is never shown again.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ApiKeyResponse {
+    pub id: Uuid,
+    pub name: String,
+    /// The secret's first characters, to tell keys apart.
+    pub prefix: Option<String>,
+    pub scopes: Vec<Scope>,
+    pub rate_limit_per_minute: i32,
+    /// The service account the key acts as; its actions are recorded under this name.
+    pub service_account: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub created_by: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub rotated_at: Option<OffsetDateTime>,
+    /// Until when the secret replaced by the last rotation still works.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub previous_valid_until: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    pub revoked_by: Option<String>,
+}
+
+/// A key just created or rotated: the only time its secret is shown.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ApiKeySecretResponse {
+    pub key: ApiKeyResponse,
+    /// Send as the `X-Api-Key` header. Store it now: the bank keeps only its hash.
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ApiKeyListResponse {
+    pub api_keys: Vec<ApiKeyResponse>,
+    /// Pass as `cursor` to read the next (older) page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A permission an admin grants an API key.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+pub enum Scope {
+    #[serde(rename = "accounts:read")]
+    AccountsRead,
+    #[serde(rename = "accounts:write")]
+    AccountsWrite,
+    #[serde(rename = "customers:read")]
+    CustomersRead,
+    #[serde(rename = "customers:write")]
+    CustomersWrite,
+    #[serde(rename = "transfers:read")]
+    TransfersRead,
+    #[serde(rename = "transfers:write")]
+    TransfersWrite,
+    #[serde(rename = "events:read")]
+    EventsRead,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 7] = [
+        Scope::AccountsRead,
+        Scope::AccountsWrite,
+        Scope::CustomersRead,
+        Scope::CustomersWrite,
+        Scope::TransfersRead,
+        Scope::TransfersWrite,
+        Scope::EventsRead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::AccountsRead => "accounts:read",
+            Scope::AccountsWrite => "accounts:write",
+            Scope::CustomersRead => "customers:read",
+            Scope::CustomersWrite => "customers:write",
+            Scope::TransfersRead => "transfers:read",
+            Scope::TransfersWrite => "transfers:write",
+            Scope::EventsRead => "events:read",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|scope| scope.as_str() == text)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Scope::AccountsRead => "read any customer account, its balance and its entries",
+            Scope::AccountsWrite => "open accounts for customers",
+            Scope::CustomersRead => "search and read customers",
+            Scope::CustomersWrite => "onboard customers and correct their details",
+            Scope::TransfersRead => "read transfers, pending transfers and batches",
+            Scope::TransfersWrite => "move money: transfers, two-phase transfers and batches",
+            Scope::EventsRead => "read the event feed",
+        }
+    }
+}

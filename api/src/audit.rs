@@ -1,0 +1,39 @@
+//! The audit log and the end-to-end check of it and of the ledger.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditRecordResponse {
+    pub id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    pub actor: Option<String>,
+    pub actor_service: Option<String>,
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditListResponse {
+    pub records: Vec<AuditRecordResponse>,
+    /// Pass as `cursor` to read the next (older) page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The result of checking the audit chain and the ledger end to end.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct VerificationResponse {
+    pub audit_records_checked: i64,
+    /// The first audit record whose hash or link does not match, if any.
+    pub audit_chain_broken_at: Option<i64>,
+    pub transfers_unbalanced: Vec<Uuid>,
+    /// Accounts whose balance differs from the sum of their entries, or is below the floor.
+    pub accounts_mismatched: Vec<String>,
+    pub intact: bool,
+}

@@ -1,0 +1,28 @@
+//! Customers as staff and internal services read them.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CustomerResponse {
+    pub id: Uuid,
+    pub full_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub date_of_birth: Option<time::Date>,
+    pub username: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub address: Option<String>,
+    pub id_document: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub updated_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CustomerListResponse {
+    pub customers: Vec<CustomerResponse>,
+    /// Pass as `cursor` to read the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,107 @@
+//! Signing in and the signed-in user: sessions, second factors and the portal's stored sessions.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+values! {
+    /// Who a user is to the bank.
+    Role {
+        Customer = "customer",
+        Teller = "teller",
+        Supervisor = "supervisor",
+        Admin = "admin",
+        Service = "service",
+    }
+}
+
+impl Role {
+    /// Whether the user is a member of staff (teller, supervisor or admin).
+    pub fn is_staff(self) -> bool {
+        matches!(self, Role::Teller | Role::Supervisor | Role::Admin)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UserResponse {
+    pub id: Uuid,
+    pub username: String,
+    pub role: Role,
+    pub customer_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SessionResponse {
+    /// The bearer token; shown once, stored by the bank only as a digest.
+    pub token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// A token for the device that signed in, shown once: presented with its later sign-ins
+    /// (`device_token`), it counts their failures against the device rather than the username,
+    /// so nobody else's failures lock the user out there. Replaces the one presented.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
+    pub user: UserResponse,
+}
+
+/// The answer to a correct password when a second factor is due.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SecondFactorChallenge {
+    pub second_factor_required: bool,
+    /// Send back with the code to `POST /v1/sessions/second-factor`.
+    pub challenge: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WhoAmIResponse {
+    pub user: UserResponse,
+    pub totp_enabled: bool,
+    pub service: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub session_expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SessionListResponse {
+    pub sessions: Vec<SessionInfo>,
+    /// Pass as `cursor` to read the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub current: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub user_agent: Option<String>,
+    pub client_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TotpEnrolmentResponse {
+    /// The shared secret in base32, for typing into an authenticator app.
+    pub secret: String,
+    /// The `otpauth://` URI an authenticator app reads from a QR code.
+    pub otpauth_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecoveryCodesResponse {
+    /// Shown once; each works once in place of a code.
+    pub recovery_codes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PortalSessionRecord {
+    /// Base64 of the encrypted payload.
+    pub payload: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}

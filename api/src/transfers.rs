@@ -1,0 +1,97 @@
+//! Transfers: a posting as it is answered, atomic batches and two-phase (pending) transfers.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+values! {
+    /// What a transfer is.
+    TransferKind {
+        Transfer = "transfer",
+        CashDeposit = "cash_deposit",
+        CashWithdrawal = "cash_withdrawal",
+        OpeningCash = "opening_cash",
+        Reversal = "reversal",
+        DrawerTransfer = "drawer_transfer",
+        OverShort = "over_short",
+    }
+}
+
+values! {
+    /// Where a posted transfer stands.
+    TransferStatus {
+        Posted = "posted",
+    }
+}
+
+values! {
+    /// Where a two-phase transfer stands; one past its expiry reads as voided.
+    PendingStatus {
+        Pending = "pending",
+        Posted = "posted",
+        Voided = "voided",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TransferResponse {
+    pub id: Uuid,
+    pub kind: TransferKind,
+    pub status: TransferStatus,
+    pub amount: String,
+    pub currency: String,
+    pub debit_account: String,
+    pub credit_account: String,
+    pub memo: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub reverses_transfer_id: Option<Uuid>,
+}
+
+/// An atomic batch: every transfer in it posted together.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BatchResponse {
+    pub id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The posted transfers, in the order the request listed them.
+    pub transfers: Vec<TransferResponse>,
+}
+
+/// A two-phase transfer. `status` is `pending`, `posted` or `voided`; a pending transfer past
+/// its expiry reads as `voided` with `void_reason` `expired`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PendingTransferResponse {
+    pub id: Uuid,
+    #[schema(example = "pending")]
+    pub status: PendingStatus,
+    /// The amount held, in the currency's scale.
+    #[schema(example = "125.00")]
+    pub amount: String,
+    #[schema(example = "EUR")]
+    pub currency: String,
+    #[schema(example = "1000000018")]
+    pub debit_account: String,
+    #[schema(example = "1000000026")]
+    pub credit_account: String,
+    pub memo: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub resolved_at: Option<OffsetDateTime>,
+    /// `voided` (asked for) or `expired`; set only when voided.
+    pub void_reason: Option<String>,
+    /// What was posted (at most `amount`); set only when posted.
+    pub posted_amount: Option<String>,
+    /// The transfer that posted it; set only when posted.
+    pub transfer_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PendingTransferListResponse {
+    pub pending_transfers: Vec<PendingTransferResponse>,
+    /// Pass as `cursor` to read the next (older) page; null on the last page.
+    pub next_cursor: Option<String>,
+}
