@@ -170,3 +170,52 @@ pub struct DailyLimitResponse {
 pub struct DailyLimitListResponse {
     pub limits: Vec<DailyLimitResponse>,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenAccountRequest {
+    pub customer_id: Uuid,
+    pub product: Product,
+    /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
+    pub currency: String,
+    pub name: Option<String>,
+    /// Decimal string; only supervisors may grant one.
+    pub overdraft_limit: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FreezeRequest {
+    /// `all`, `debits` or `credits`.
+    pub scope: FreezeScope,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldRequest {
+    /// A decimal string with at most the currency's decimal places (2 for EUR, USD, GBP and CHF,
+    /// 0 for JPY), greater than zero and at most 1000000000; JSON numbers are refused, so no
+    /// amount passes through a float.
+    #[schema(example = "40.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
+    pub amount: String,
+    pub reason: String,
+    /// When the hold releases itself, RFC 3339.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: time::OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverdraftRequest {
+    /// The new limit, a decimal string; "0" removes the overdraft.
+    pub limit: String,
+    pub reason: String,
+}

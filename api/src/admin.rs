@@ -151,3 +151,46 @@ impl Scope {
         }
     }
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateStaffRequest {
+    pub username: String,
+    pub password: String,
+    pub role: StaffRole,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateStaffRequest {
+    pub role: Option<StaffRole>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetLimitsRequest {
+    pub approval_threshold: String,
+    pub daily_transfer_limit: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKeyRequest {
+    /// The calling service, e.g. `payments-hub`: 2 to 40 lowercase letters, digits, `.`, `_`, `-`.
+    #[schema(example = "payments-hub")]
+    pub name: String,
+    /// At least one scope.
+    pub scopes: Vec<Scope>,
+    /// Requests a minute this key may make (per logic instance); default 600.
+    #[schema(minimum = 1, maximum = 100000)]
+    pub rate_limit_per_minute: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKeyRequest {
+    /// How long the previous secret keeps working, 0 (stops at once, the default) to 604800.
+    #[schema(minimum = 0, maximum = 604800)]
+    pub grace_seconds: Option<i64>,
+}

@@ -58,3 +58,10 @@ pub struct ApprovalListResponse {
     /// Pass as `cursor` to read the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    #[serde(default)]
+    pub note: String,
+}

@@ -26,3 +26,36 @@ pub struct CustomerListResponse {
     /// Pass as `cursor` to read the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCustomerRequest {
+    #[serde(flatten)]
+    pub identity: IdentityFields,
+    pub login: Option<LoginRequest>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetLimitRequest {
+    /// A decimal string; null returns the customer to the bank's limit.
+    pub daily_limit: Option<String>,
+}
+
+/// The identity fields as a request carries them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IdentityFields {
+    pub full_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub date_of_birth: Option<time::Date>,
+    pub address: Option<String>,
+    pub id_document: Option<String>,
+}

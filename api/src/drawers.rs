@@ -1,6 +1,8 @@
 //! Tellers' cash drawers.
 
 use crate::accounts::EntryResponse;
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -41,4 +43,44 @@ pub struct DrawerListResponse {
     pub drawers: Vec<DrawerResponse>,
     /// Pass as `cursor` to read the next page; null on the last page.
     pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenRequest {
+    /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
+    pub currency: String,
+    /// Cash taken from the vault, a decimal string in the currency's decimal places; "0" opens an
+    /// empty drawer.
+    #[schema(example = "500.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
+    pub opening_float: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VaultTransferRequest {
+    pub direction: Direction,
+    /// A decimal string with at most the currency's decimal places (2 for EUR, USD, GBP and CHF,
+    /// 0 for JPY), greater than zero and at most 1000000000; JSON numbers are refused, so no
+    /// amount passes through a float.
+    #[schema(example = "500.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
+    pub amount: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseRequest {
+    /// The count: denomination (such as "50.00" or "0.20") to number of pieces.
+    pub denominations: BTreeMap<String, u32>,
+}
+
+/// Which way cash moves between a drawer and the vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Cash from the vault into the drawer.
+    ToDrawer,
+    /// Cash from the drawer back to the vault.
+    ToVault,
 }

@@ -19,3 +19,12 @@ pub struct PayeeListResponse {
     /// Pass as `cursor` to read the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddPayeeRequest {
+    pub nickname: String,
+    /// Ten digits, the last a check digit.
+    #[schema(example = "1000000026", pattern = "^[0-9]{10}$")]
+    pub account_number: String,
+}

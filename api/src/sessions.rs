@@ -105,3 +105,51 @@ pub struct PortalSessionRecord {
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolTotpRequest {
+    /// Required when two-step sign-in is on already (replacing it): the current password.
+    pub password: Option<String>,
+    /// Required with `password`: a current code, or a recovery code (which it spends).
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmTotpRequest {
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisableTotpRequest {
+    pub password: String,
+    /// A current code, or a recovery code (which it spends).
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInRequest {
+    pub username: String,
+    pub password: String,
+    /// The device token a previous sign-in from this device returned, if any.
+    #[serde(default)]
+    pub device_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorRequest {
+    pub challenge: String,
+    /// A six-digit TOTP code or a recovery code.
+    pub code: String,
+}

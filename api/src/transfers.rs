@@ -95,3 +95,93 @@ pub struct PendingTransferListResponse {
     /// Pass as `cursor` to read the next (older) page; null on the last page.
     pub next_cursor: Option<String>,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CashRequest {
+    /// Ten digits, the last a check digit.
+    #[schema(example = "1000000018", pattern = "^[0-9]{10}$")]
+    pub account: String,
+    /// A decimal string with at most the currency's decimal places (2 for EUR, USD, GBP and CHF,
+    /// 0 for JPY), greater than zero and at most 1000000000; JSON numbers are refused, so no
+    /// amount passes through a float.
+    #[schema(example = "50.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
+    pub amount: String,
+    /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
+    pub currency: String,
+    #[serde(default)]
+    #[schema(max_length = 140)]
+    pub memo: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PendingTransferRequest {
+    /// Ten digits, the last a check digit.
+    #[schema(example = "1000000018", pattern = "^[0-9]{10}$")]
+    pub debit_account: String,
+    /// Ten digits, the last a check digit.
+    #[schema(example = "1000000026", pattern = "^[0-9]{10}$")]
+    pub credit_account: String,
+    /// A decimal string with at most the currency's decimal places (2 for EUR, USD, GBP and CHF,
+    /// 0 for JPY), greater than zero and at most 1000000000; JSON numbers are refused, so no
+    /// amount passes through a float.
+    #[schema(example = "125.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
+    pub amount: String,
+    /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
+    pub currency: String,
+    #[serde(default)]
+    #[schema(max_length = 140)]
+    pub memo: String,
+    /// How long the funds stay held before the transfer voids itself (default 3600, at most
+    /// 604800).
+    #[schema(minimum = 1, maximum = 604800)]
+    pub timeout_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostPendingRequest {
+    /// Post for less than was held (the rest is released); omit to post the full amount. A
+    /// decimal string in the pending transfer's currency.
+    #[schema(example = "100.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
+    pub amount: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// 1 to 100 transfers, posted together or not at all.
+    #[schema(min_items = 1, max_items = 100)]
+    pub transfers: Vec<TransferRequest>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// Ten digits, the last a check digit.
+    #[schema(example = "1000000018", pattern = "^[0-9]{10}$")]
+    pub debit_account: String,
+    /// Ten digits, the last a check digit.
+    #[schema(example = "1000000026", pattern = "^[0-9]{10}$")]
+    pub credit_account: String,
+    /// A decimal string with at most the currency's decimal places (2 for EUR, USD, GBP and CHF,
+    /// 0 for JPY), greater than zero and at most 1000000000; JSON numbers are refused, so no
+    /// amount passes through a float.
+    #[schema(example = "12.50", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
+    pub amount: String,
+    /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
+    pub currency: String,
+    #[serde(default)]
+    #[schema(max_length = 140)]
+    pub memo: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReversalRequest {
+    pub reason: String,
+}

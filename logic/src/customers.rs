@@ -34,16 +34,7 @@ pub struct Identity {
     pub id_document: Option<String>,
 }
 
-/// The identity fields as a request carries them.
-#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
-pub struct IdentityFields {
-    pub full_name: String,
-    pub email: String,
-    pub phone: Option<String>,
-    pub date_of_birth: Option<Date>,
-    pub address: Option<String>,
-    pub id_document: Option<String>,
-}
+pub use bank_api::customers::IdentityFields;
 
 fn present(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())

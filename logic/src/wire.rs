@@ -11,7 +11,10 @@ use data::transfers::EntryRow;
 use rust_decimal::Decimal;
 use time::OffsetDateTime;
 
+use bank_api::ProblemCode;
+
 use crate::domain::money::format_in_scale;
+use crate::error::ApiError;
 
 pub use bank_api::accounts::{
     AccountListResponse, AccountResponse, ActivityListResponse, ActivityResponse,
@@ -92,6 +95,28 @@ same_values!(data::approvals::ApprovalKind => bank_api::approvals::ApprovalKind 
 same_values!(data::approvals::ApprovalStatus => bank_api::approvals::ApprovalStatus {
     Pending, Approved, Rejected, Expired,
 });
+
+/// The contract's value of an enumeration a request carries, as the data tier holds it. The
+/// catch-all (a value this build does not know) is refused, naming the field.
+macro_rules! known_values {
+    ($name:ident: $($to:ident)::+ => $($from:ident)::+, $field:literal, $detail:literal { $($variant:ident),+ $(,)? }) => {
+        pub fn $name(value: $($from)::+) -> Result<$($to)::+, ApiError> {
+            use $($from)::+ as Source;
+            use $($to)::+ as Target;
+            match value {
+                $(Source::$variant => Ok(Target::$variant),)+
+                Source::Unknown => Err(ApiError::invalid(ProblemCode::InvalidField, $field, $detail)),
+            }
+        }
+    };
+}
+
+known_values!(product: data::accounts::Product => bank_api::accounts::Product,
+    "product", "the product is current or savings" { Current, Savings });
+known_values!(freeze_scope: data::accounts::FreezeScope => bank_api::accounts::FreezeScope,
+    "scope", "a freeze stops all, debits or credits" { All, Debits, Credits });
+known_values!(staff_role: data::users::Role => bank_api::admin::StaffRole,
+    "role", "a member of staff is a teller, a supervisor or an admin" { Teller, Supervisor, Admin });
 
 /// Each documented enumeration's schema name and the PostgreSQL type whose labels it lists.
 pub const DATABASE_TYPES: [(&str, &str); 10] = [

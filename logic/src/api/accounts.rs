@@ -4,7 +4,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bank_api::ProblemCode;
-use data::accounts::Product;
+use bank_api::accounts::{
+    FreezeRequest, HoldRequest, OpenAccountRequest, OverdraftRequest, ReasonRequest,
+};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -33,20 +35,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(release_hold))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct OpenAccountRequest {
-    customer_id: Uuid,
-    #[schema(value_type = bank_api::accounts::Product)]
-    product: Product,
-    /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
-    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
-    currency: String,
-    name: Option<String>,
-    /// Decimal string; only supervisors may grant one.
-    overdraft_limit: Option<String>,
-}
-
 #[utoipa::path(
     post,
     path = "/accounts",
@@ -65,7 +53,7 @@ async fn open(
 ) -> Result<(StatusCode, Json<AccountResponse>), ApiError> {
     let opening = Opening::parse(
         request.customer_id,
-        request.product,
+        crate::wire::product(request.product)?,
         &request.currency,
         request.name.as_deref(),
         request.overdraft_limit.as_deref(),
@@ -233,21 +221,6 @@ async fn statement(
     ))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct FreezeRequest {
-    /// `all`, `debits` or `credits`.
-    #[schema(value_type = bank_api::accounts::FreezeScope)]
-    scope: data::accounts::FreezeScope,
-    reason: String,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct ReasonRequest {
-    reason: String,
-}
-
 async fn change_status(
     state: &AppState,
     signed_in: &SignedIn,
@@ -290,7 +263,7 @@ async fn freeze(
     Path(number): Path<String>,
     ApiJson(request): ApiJson<FreezeRequest>,
 ) -> Result<Json<AccountResponse>, ApiError> {
-    let change = crate::accounts::StatusChange::Freeze(request.scope);
+    let change = crate::accounts::StatusChange::Freeze(crate::wire::freeze_scope(request.scope)?);
     change_status(
         &state,
         &signed_in,
@@ -401,20 +374,6 @@ async fn holds(
     ))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct HoldRequest {
-    /// A decimal string with at most the currency's decimal places (2 for EUR, USD, GBP and CHF,
-    /// 0 for JPY), greater than zero and at most 1000000000; JSON numbers are refused, so no
-    /// amount passes through a float.
-    #[schema(example = "40.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
-    amount: String,
-    reason: String,
-    /// When the hold releases itself, RFC 3339.
-    #[serde(with = "time::serde::rfc3339")]
-    expires_at: time::OffsetDateTime,
-}
-
 #[utoipa::path(
     post,
     path = "/accounts/{number}/holds",
@@ -474,14 +433,6 @@ async fn release_hold(
     Ok(Json(
         crate::accounts::release_hold(&state, &signed_in.user, request_id.as_deref(), id).await?,
     ))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct OverdraftRequest {
-    /// The new limit, a decimal string; "0" removes the overdraft.
-    limit: String,
-    reason: String,
 }
 
 /// Files the change for a supervisor's approval (202).

@@ -4,8 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bank_api::ProblemCode;
-use data::users::Role;
-use serde::Deserialize;
+use bank_api::admin::{CreateStaffRequest, SetLimitsRequest, UpdateStaffRequest};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -50,15 +49,6 @@ async fn list_staff(
     ))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct CreateStaffRequest {
-    username: String,
-    password: String,
-    #[schema(value_type = bank_api::admin::StaffRole)]
-    role: Role,
-}
-
 #[utoipa::path(
     post,
     path = "/admin/staff",
@@ -81,18 +71,10 @@ async fn create_staff(
         request_id.as_deref(),
         &request.username,
         request.password,
-        request.role,
+        crate::wire::staff_role(request.role)?,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(staff)))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct UpdateStaffRequest {
-    #[schema(value_type = Option<bank_api::admin::StaffRole>)]
-    role: Option<Role>,
-    disabled: Option<bool>,
 }
 
 #[utoipa::path(
@@ -125,7 +107,7 @@ async fn update_staff(
             &signed_in.user,
             request_id.as_deref(),
             id,
-            request.role,
+            request.role.map(crate::wire::staff_role).transpose()?,
             request.disabled,
         )
         .await?,
@@ -148,13 +130,6 @@ async fn limits(
     Ok(Json(LimitsResponse {
         currencies: crate::admin::limits(&state, &signed_in.user).await?,
     }))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct SetLimitsRequest {
-    approval_threshold: String,
-    daily_transfer_limit: String,
 }
 
 #[utoipa::path(

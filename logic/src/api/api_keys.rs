@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bank_api::ProblemCode;
-use serde::Deserialize;
+use bank_api::admin::{CreateKeyRequest, RotateKeyRequest};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -13,7 +13,6 @@ use super::extract::PageQuery;
 use super::extract::{ApiJson, ApiQuery, OptionalJson, RequestId};
 use crate::api_keys::{KeyChange, NewKey};
 use crate::auth::SignedIn;
-use crate::auth::scopes::Scope;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::wire::{ApiKeyListResponse, ApiKeyResponse, ApiKeySecretResponse};
@@ -51,19 +50,6 @@ async fn list(
     }))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateKeyRequest {
-    /// The calling service, e.g. `payments-hub`: 2 to 40 lowercase letters, digits, `.`, `_`, `-`.
-    #[schema(example = "payments-hub")]
-    name: String,
-    /// At least one scope.
-    scopes: Vec<Scope>,
-    /// Requests a minute this key may make (per logic instance); default 600.
-    #[schema(minimum = 1, maximum = 100000)]
-    rate_limit_per_minute: Option<i32>,
-}
-
 /// Create an API key
 ///
 /// The answer carries the secret, the only time it is shown.
@@ -84,14 +70,6 @@ async fn create(
     let created =
         crate::api_keys::create(&state, &signed_in.user, request_id.as_deref(), &new).await?;
     Ok((StatusCode::CREATED, Json(created)))
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RotateKeyRequest {
-    /// How long the previous secret keeps working, 0 (stops at once, the default) to 604800.
-    #[schema(minimum = 0, maximum = 604800)]
-    grace_seconds: Option<i64>,
 }
 
 /// Rotate an API key

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use bank_api::ProblemCode;
+use bank_api::approvals::DecisionRequest;
 use data::approvals::{ApprovalFilter, ApprovalStatus};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -119,13 +120,6 @@ async fn read(
     Ok(Json(
         crate::approvals::get(&state, &signed_in.user, parse_id(&id)?).await?,
     ))
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct DecisionRequest {
-    #[serde(default)]
-    note: String,
 }
 
 async fn decide(

@@ -1,7 +1,7 @@
 //! `/v1/cash`: a teller's cash deposits and withdrawals, posted against the vault's cash.
 
 use axum::extract::State;
-use serde::Deserialize;
+use bank_api::transfers::CashRequest;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -20,36 +20,19 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(withdraw))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct CashRequest {
-    /// Ten digits, the last a check digit.
-    #[schema(example = "1000000018", pattern = "^[0-9]{10}$")]
-    account: String,
-    /// A decimal string with at most the currency's decimal places (2 for EUR, USD, GBP and CHF,
-    /// 0 for JPY), greater than zero and at most 1000000000; JSON numbers are refused, so no
-    /// amount passes through a float.
-    #[schema(example = "50.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
-    amount: String,
-    /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
-    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
-    currency: String,
-    #[serde(default)]
-    #[schema(max_length = 140)]
-    memo: String,
-}
-
-impl CashRequest {
-    fn parse(&self, movement: fn(AccountNumber) -> Movement) -> Result<Order, ApiError> {
-        let currency = Currency::parse(&self.currency)?;
-        let account = AccountNumber::parse(&self.account)
-            .map_err(|e| invalid_account_number("account", e))?;
-        Ok(Order {
-            movement: movement(account),
-            amount: Amount::parse(&self.amount, currency)?,
-            memo: bounded("memo", &self.memo, MEMO_MAX_CHARS)?,
-        })
-    }
+/// A cash request's fields, parsed into an order for `movement`; each error names its field.
+fn parse_request(
+    request: &CashRequest,
+    movement: fn(AccountNumber) -> Movement,
+) -> Result<Order, ApiError> {
+    let currency = Currency::parse(&request.currency)?;
+    let account =
+        AccountNumber::parse(&request.account).map_err(|e| invalid_account_number("account", e))?;
+    Ok(Order {
+        movement: movement(account),
+        amount: Amount::parse(&request.amount, currency)?,
+        memo: bounded("memo", &request.memo, MEMO_MAX_CHARS)?,
+    })
 }
 
 #[utoipa::path(
@@ -116,6 +99,6 @@ async fn cash(
     request: CashRequest,
     movement: fn(AccountNumber) -> Movement,
 ) -> Result<Outcome, ApiError> {
-    let order = request.parse(movement)?;
+    let order = parse_request(&request, movement)?;
     crate::orders::post(state, actor(signed_in, request_id), key, &order).await
 }

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bank_api::ProblemCode;
+use bank_api::customers::{CreateCustomerRequest, SetLimitRequest};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,21 +27,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(activity))
         .routes(routes!(limits))
         .routes(routes!(set_limit))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct CreateCustomerRequest {
-    #[serde(flatten)]
-    identity: IdentityFields,
-    login: Option<LoginRequest>,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct LoginRequest {
-    username: String,
-    password: String,
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
@@ -231,13 +217,6 @@ async fn limits(
     Ok(Json(DailyLimitListResponse {
         limits: crate::customers::daily_limits(&state, &signed_in.user, id).await?,
     }))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct SetLimitRequest {
-    /// A decimal string; null returns the customer to the bank's limit.
-    daily_limit: Option<String>,
 }
 
 #[utoipa::path(

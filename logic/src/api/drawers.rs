@@ -1,7 +1,7 @@
 //! `/v1/drawers`: a teller's cash drawer, from opening to the count at closing.
 
 use bank_api::ProblemCode;
-use std::collections::BTreeMap;
+use bank_api::drawers::{CloseRequest, Direction, OpenRequest, VaultTransferRequest};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -25,18 +25,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(read))
         .routes(routes!(vault_transfer))
         .routes(routes!(close))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct OpenRequest {
-    /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
-    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
-    currency: String,
-    /// Cash taken from the vault, a decimal string in the currency's decimal places; "0" opens an
-    /// empty drawer.
-    #[schema(example = "500.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
-    opening_float: String,
 }
 
 #[utoipa::path(
@@ -139,26 +127,6 @@ async fn read(
     ))
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-enum Direction {
-    /// Cash from the vault into the drawer.
-    ToDrawer,
-    /// Cash from the drawer back to the vault.
-    ToVault,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct VaultTransferRequest {
-    direction: Direction,
-    /// A decimal string with at most the currency's decimal places (2 for EUR, USD, GBP and CHF,
-    /// 0 for JPY), greater than zero and at most 1000000000; JSON numbers are refused, so no
-    /// amount passes through a float.
-    #[schema(example = "500.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
-    amount: String,
-}
-
 #[utoipa::path(
     post,
     path = "/drawers/{id}/vault-transfers",
@@ -204,13 +172,6 @@ async fn vault_transfer(
     };
     let actor = actor(&signed_in, &request_id);
     crate::orders::post(&state, actor, &key, &order).await
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct CloseRequest {
-    /// The count: denomination (such as "50.00" or "0.20") to number of pieces.
-    denominations: BTreeMap<String, u32>,
 }
 
 #[utoipa::path(

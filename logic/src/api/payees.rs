@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bank_api::ProblemCode;
-use serde::Deserialize;
+use bank_api::payees::AddPayeeRequest;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -45,15 +45,6 @@ async fn list(
     Ok(Json(
         crate::payees::list(&state, &signed_in.user, query.cursor.as_deref(), limit).await?,
     ))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct AddPayeeRequest {
-    nickname: String,
-    /// Ten digits, the last a check digit.
-    #[schema(example = "1000000026", pattern = "^[0-9]{10}$")]
-    account_number: String,
 }
 
 #[utoipa::path(

@@ -3,7 +3,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use bank_api::sessions::{
+    ChangePasswordRequest, ConfirmTotpRequest, DisableTotpRequest, EnrolTotpRequest,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -47,13 +49,6 @@ async fn sessions(
     ))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct ChangePasswordRequest {
-    current_password: String,
-    new_password: String,
-}
-
 #[utoipa::path(
     post,
     path = "/me/password",
@@ -77,15 +72,6 @@ async fn change_password(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct EnrolTotpRequest {
-    /// Required when two-step sign-in is on already (replacing it): the current password.
-    password: Option<String>,
-    /// Required with `password`: a current code, or a recovery code (which it spends).
-    code: Option<String>,
 }
 
 #[utoipa::path(
@@ -114,12 +100,6 @@ async fn enrol_totp(
     ))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct ConfirmTotpRequest {
-    code: String,
-}
-
 #[utoipa::path(
     post,
     path = "/me/totp/confirm",
@@ -138,14 +118,6 @@ async fn confirm_totp(
     Ok(Json(
         crate::security::confirm_totp(&state, &signed_in.user, &request.code).await?,
     ))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct DisableTotpRequest {
-    password: String,
-    /// A current code, or a recovery code (which it spends).
-    code: String,
 }
 
 #[utoipa::path(

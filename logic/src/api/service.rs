@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use bank_api::ProblemCode;
+use bank_api::transfers::{BatchRequest, PendingTransferRequest, PostPendingRequest};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -12,7 +13,7 @@ use uuid::Uuid;
 use super::extract::{
     ApiJson, ApiQuery, OptionalJson, PageQuery, RequestId, RequiredIdempotencyKey, actor,
 };
-use super::transfers::{TransferRequest, parse_transfer};
+use super::transfers::parse_transfer;
 use crate::auth::SignedIn;
 use crate::error::ApiError;
 use crate::idempotency::Outcome;
@@ -37,32 +38,6 @@ fn pending_id(id: &str) -> Result<Uuid, ApiError> {
         code: ProblemCode::PendingTransferNotFound,
         detail: "no pending transfer of yours has this id",
     })
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PendingTransferRequest {
-    /// Ten digits, the last a check digit.
-    #[schema(example = "1000000018", pattern = "^[0-9]{10}$")]
-    debit_account: String,
-    /// Ten digits, the last a check digit.
-    #[schema(example = "1000000026", pattern = "^[0-9]{10}$")]
-    credit_account: String,
-    /// A decimal string with at most the currency's decimal places (2 for EUR, USD, GBP and CHF,
-    /// 0 for JPY), greater than zero and at most 1000000000; JSON numbers are refused, so no
-    /// amount passes through a float.
-    #[schema(example = "125.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
-    amount: String,
-    /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
-    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
-    currency: String,
-    #[serde(default)]
-    #[schema(max_length = 140)]
-    memo: String,
-    /// How long the funds stay held before the transfer voids itself (default 3600, at most
-    /// 604800).
-    #[schema(minimum = 1, maximum = 604800)]
-    timeout_seconds: Option<i64>,
 }
 
 /// Create a pending transfer
@@ -152,15 +127,6 @@ async fn read_pending(
     )))
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PostPendingRequest {
-    /// Post for less than was held (the rest is released); omit to post the full amount. A
-    /// decimal string in the pending transfer's currency.
-    #[schema(example = "100.00", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
-    amount: Option<String>,
-}
-
 /// Post a pending transfer
 ///
 /// Posts the full amount, or less, releasing the rest. A pending transfer is resolved once:
@@ -215,14 +181,6 @@ async fn void_pending(
     .await
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BatchRequest {
-    /// 1 to 100 transfers, posted together or not at all.
-    #[schema(min_items = 1, max_items = 100)]
-    transfers: Vec<TransferRequest>,
-}
-
 /// Post an atomic batch
 ///
 /// Every transfer of the batch posts, or none does: a refused leg (named in the problem's
@@ -244,7 +202,7 @@ async fn create_batch(
         .iter()
         .enumerate()
         .map(|(leg, transfer)| {
-            transfer.parse().map_err(|error| ApiError::InBatch {
+            super::transfers::parse_request(transfer).map_err(|error| ApiError::InBatch {
                 leg,
                 error: Box::new(error),
             })

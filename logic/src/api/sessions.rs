@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bank_api::sessions::{SecondFactorRequest, SignInRequest};
 use data::sessions::ClientInfo;
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,16 +23,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sign_out))
         .routes(routes!(second_factor))
         .routes(routes!(who_am_i))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct SignInRequest {
-    username: String,
-    password: String,
-    /// The device token a previous sign-in from this device returned, if any.
-    #[serde(default)]
-    device_token: Option<String>,
 }
 
 /// Where the person signing in is, as the calling service saw them; shown in their session list.
@@ -87,14 +77,6 @@ async fn sign_in(
             Ok((StatusCode::ACCEPTED, Json(challenge)).into_response())
         }
     }
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct SecondFactorRequest {
-    challenge: String,
-    /// A six-digit TOTP code or a recovery code.
-    code: String,
 }
 
 #[utoipa::path(

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use bank_api::ProblemCode;
+use bank_api::transfers::{ReversalRequest, TransferRequest};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,38 +27,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reverse))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TransferRequest {
-    /// Ten digits, the last a check digit.
-    #[schema(example = "1000000018", pattern = "^[0-9]{10}$")]
-    debit_account: String,
-    /// Ten digits, the last a check digit.
-    #[schema(example = "1000000026", pattern = "^[0-9]{10}$")]
-    credit_account: String,
-    /// A decimal string with at most the currency's decimal places (2 for EUR, USD, GBP and CHF,
-    /// 0 for JPY), greater than zero and at most 1000000000; JSON numbers are refused, so no
-    /// amount passes through a float.
-    #[schema(example = "12.50", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
-    amount: String,
-    /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
-    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
-    currency: String,
-    #[serde(default)]
-    #[schema(max_length = 140)]
-    memo: String,
-}
-
-impl TransferRequest {
-    pub fn parse(&self) -> Result<Order, ApiError> {
-        parse_transfer(
-            &self.debit_account,
-            &self.credit_account,
-            &self.amount,
-            &self.currency,
-            &self.memo,
-        )
-    }
+/// A transfer request's fields, parsed into an order; each error names its field.
+pub fn parse_request(request: &TransferRequest) -> Result<Order, ApiError> {
+    parse_transfer(
+        &request.debit_account,
+        &request.credit_account,
+        &request.amount,
+        &request.currency,
+        &request.memo,
+    )
 }
 
 /// The fields of any movement between two customer accounts, parsed into an order; each error
@@ -103,7 +81,7 @@ async fn create(
     RequiredIdempotencyKey(key): RequiredIdempotencyKey,
     ApiJson(request): ApiJson<TransferRequest>,
 ) -> Result<Outcome, ApiError> {
-    let order = request.parse()?;
+    let order = parse_request(&request)?;
     let actor = actor(&signed_in, &request_id);
     crate::orders::post(&state, actor, &key, &order).await
 }
@@ -161,12 +139,6 @@ async fn find_by_key(
     Ok(Json(
         crate::posting::find_by_key(&state, &signed_in.user, &key).await?,
     ))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct ReversalRequest {
-    reason: String,
 }
 
 /// Asks for a reversal: always filed for a supervisor's approval (202).
