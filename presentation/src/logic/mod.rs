@@ -1,6 +1,7 @@
 //! The logic tier's API, as this tier calls it: one method per endpoint, each carrying the
 //! portal's service credential, the customer's session token and the request id.
 
+mod endpoints;
 pub mod types;
 
 use std::sync::Arc;

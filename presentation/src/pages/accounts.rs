@@ -13,7 +13,9 @@ use time::{Date, OffsetDateTime};
 
 use crate::error::PageError;
 use crate::filters;
-use crate::logic::types::{Account, AccountList, AccountStatus, Entry, History, Statement};
+use bank_api::AccountNumber;
+
+use crate::logic::types::{Account, AccountStatus, Entry};
 use crate::session::Customer;
 use crate::state::AppState;
 
@@ -52,10 +54,7 @@ async fn dashboard(
     State(state): State<AppState>,
     customer: Customer,
 ) -> Result<DashboardPage, PageError> {
-    let accounts = state
-        .logic
-        .get_all::<AccountList>("/v1/accounts?limit=100", customer.caller())
-        .await?;
+    let accounts = state.logic.my_accounts(customer.caller()).await?;
     Ok(DashboardPage {
         csrf: customer.csrf().to_owned(),
         signed_in: true,
@@ -144,12 +143,14 @@ struct EntriesPartial {
 async fn load_history(
     state: &AppState,
     customer: &Customer,
-    number: &str,
+    number: &AccountNumber,
     filter: &HistoryFilter,
 ) -> Result<(Vec<Entry>, Option<MoreLink>), PageError> {
     let query = filter.query(filter.cursor.as_deref());
-    let path = format!("/v1/accounts/{number}/entries?limit={HISTORY_PAGE}&{query}");
-    let history: History = state.logic.get(&path, customer.caller()).await?;
+    let history = state
+        .logic
+        .entries(customer.caller(), number, HISTORY_PAGE, &query)
+        .await?;
     let more_link = history.next_cursor.as_deref().map(|cursor| {
         let query = filter.query(Some(cursor));
         MoreLink {
@@ -180,14 +181,11 @@ async fn account(
 async fn account_page(
     state: &AppState,
     customer: &Customer,
-    number: &str,
+    number: &AccountNumber,
     filter: HistoryFilter,
     statement: StatementForm,
 ) -> Result<AccountPage, PageError> {
-    let account: Account = state
-        .logic
-        .get(&format!("/v1/accounts/{number}"), customer.caller())
-        .await?;
+    let account = state.logic.account(customer.caller(), number).await?;
     let filter_error = filter.validate();
     let (entries, more_link) = if filter_error.is_some() {
         (Vec::new(), None)
@@ -283,8 +281,10 @@ async fn statement(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let path = format!("/v1/accounts/{number}/statement?from={from}&to={to}");
-    let statement: Statement = state.logic.get(&path, customer.caller()).await?;
+    let statement = state
+        .logic
+        .statement(customer.caller(), &number, from, to)
+        .await?;
     let stem = format!("statement-{}-{from}-{to}", statement.account);
     let (body, content_type, extension) = if query.format == "csv" {
         (

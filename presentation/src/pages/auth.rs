@@ -11,6 +11,8 @@ use bank_api::ProblemCode;
 use serde::Deserialize;
 
 use crate::error::PageError;
+use bank_api::sessions::SecondFactorRequest;
+
 use crate::logic::types::{Challenge, Session};
 use crate::logic::{Caller, EndUser, LogicError};
 use crate::session::{Auth, Staff, Visitor};
@@ -160,14 +162,7 @@ async fn finish_sign_in(
                 token: Some(&session.token),
                 request_id: &visitor.request_id,
             };
-            let customer: serde_json::Value = state
-                .logic
-                .get(&format!("/v1/customers/{id}"), caller)
-                .await?;
-            customer["full_name"]
-                .as_str()
-                .unwrap_or(&session.user.username)
-                .to_owned()
+            state.logic.customer(caller, *id).await?.full_name
         }
         None => session.user.username.clone(),
     };
@@ -234,13 +229,12 @@ async fn code(
         token: None,
         request_id: &visitor.request_id,
     };
-    let body = serde_json::json!({ "challenge": challenge, "code": form.code });
-    match state
-        .logic
-        .post::<_, Session>("/v1/sessions/second-factor", caller, &body)
-        .await
-    {
-        Ok((_, session)) => finish_sign_in(&state, &visitor, session).await,
+    let request = SecondFactorRequest {
+        challenge,
+        code: form.code.clone(),
+    };
+    match state.logic.second_factor(caller, &request).await {
+        Ok(session) => finish_sign_in(&state, &visitor, session).await,
         Err(LogicError::Problem(problem)) if problem.code == ProblemCode::ChallengeInvalid => {
             Ok(Redirect::to("/sign-in").into_response())
         }
@@ -265,7 +259,7 @@ async fn sign_out(State(state): State<AppState>, visitor: Visitor) -> Result<Res
             request_id: &visitor.request_id,
         };
         // Signing out locally must not depend on the logic tier answering.
-        if let Err(error) = state.logic.delete("/v1/sessions/current", caller).await {
+        if let Err(error) = state.logic.sign_out(caller).await {
             tracing::warn!(%error, "could not revoke the session at the logic tier");
         }
     }
@@ -292,8 +286,7 @@ async fn cluster(State(state): State<AppState>, staff: Staff) -> Result<ClusterP
         token: Some(&staff.auth.token),
         request_id: &staff.visitor.request_id,
     };
-    let cluster: crate::logic::types::Cluster =
-        state.logic.get("/v1/admin/cluster", caller).await?;
+    let cluster = state.logic.cluster(caller).await?;
     Ok(ClusterPage {
         csrf: staff.visitor.csrf.clone(),
         signed_in: false,

@@ -90,8 +90,8 @@ pub fn plain_language(code: ProblemCode) -> &'static str {
 
 /// An account number from a URL, as the bank writes it (spaces and hyphens between its groups
 /// are read past); anything else is no account, so only digits reach the logic tier's paths.
-pub(crate) fn account_in_path(number: &str) -> Result<String, crate::error::PageError> {
-    bank_api::AccountNumber::parse(number)
-        .map(|number| number.as_str().to_owned())
-        .map_err(|_| crate::error::PageError::NotFound)
+pub(crate) fn account_in_path(
+    number: &str,
+) -> Result<bank_api::AccountNumber, crate::error::PageError> {
+    bank_api::AccountNumber::parse(number).map_err(|_| crate::error::PageError::NotFound)
 }

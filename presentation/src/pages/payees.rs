@@ -13,7 +13,9 @@ use serde::Deserialize;
 use crate::error::PageError;
 use crate::filters;
 use crate::logic::LogicError;
-use crate::logic::types::{Payee, PayeeList};
+use bank_api::payees::AddPayeeRequest;
+
+use crate::logic::types::Payee;
 use crate::session::Customer;
 use crate::state::AppState;
 
@@ -42,10 +44,7 @@ async fn page(
     nickname: String,
     account_number: String,
 ) -> Result<PayeesPage, PageError> {
-    let payees = state
-        .logic
-        .get_all::<PayeeList>("/v1/payees?limit=100", customer.caller())
-        .await?;
+    let payees = state.logic.payees(customer.caller()).await?;
     Ok(PayeesPage {
         csrf: customer.csrf().to_owned(),
         signed_in: true,
@@ -72,13 +71,11 @@ async fn add(
     customer: Customer,
     Form(form): Form<AddForm>,
 ) -> Result<Response, PageError> {
-    let body =
-        serde_json::json!({ "nickname": form.nickname, "account_number": form.account_number });
-    match state
-        .logic
-        .post::<_, Payee>("/v1/payees", customer.caller(), &body)
-        .await
-    {
+    let request = AddPayeeRequest {
+        nickname: form.nickname.clone(),
+        account_number: form.account_number.clone(),
+    };
+    match state.logic.add_payee(customer.caller(), &request).await {
         Ok(_) => Ok(Redirect::to("/payees").into_response()),
         Err(error) if error.is_signed_out() => Err(error.into()),
         Err(LogicError::Problem(problem)) => {
@@ -108,9 +105,6 @@ async fn remove(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
-    state
-        .logic
-        .delete(&format!("/v1/payees/{id}"), customer.caller())
-        .await?;
+    state.logic.remove_payee(customer.caller(), id).await?;
     Ok(Redirect::to("/payees").into_response())
 }

@@ -14,7 +14,9 @@ use serde::Deserialize;
 use crate::error::PageError;
 use crate::filters;
 use crate::logic::LogicError;
-use crate::logic::types::{Me, RecoveryCodes, SessionInfo, SessionList, TotpEnrolment};
+use bank_api::sessions::{ChangePasswordRequest, ConfirmTotpRequest, DisableTotpRequest};
+
+use crate::logic::types::{SessionInfo, TotpEnrolment};
 use crate::session::Customer;
 use crate::state::AppState;
 
@@ -53,11 +55,8 @@ async fn render(
     customer: &Customer,
     messages: Messages,
 ) -> Result<SecurityPage, PageError> {
-    let me: Me = state.logic.get("/v1/me", customer.caller()).await?;
-    let sessions = state
-        .logic
-        .get_all::<SessionList>("/v1/me/sessions?limit=100", customer.caller())
-        .await?;
+    let me = state.logic.me(customer.caller()).await?;
+    let sessions = state.logic.my_sessions(customer.caller()).await?;
     Ok(SecurityPage {
         csrf: customer.csrf().to_owned(),
         signed_in: true,
@@ -88,10 +87,13 @@ async fn change_password(
     customer: Customer,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
-    let body = serde_json::json!({ "current_password": form.current_password, "new_password": form.new_password });
+    let request = ChangePasswordRequest {
+        current_password: form.current_password.clone(),
+        new_password: form.new_password.clone(),
+    };
     match state
         .logic
-        .post::<_, serde_json::Value>("/v1/me/password", customer.caller(), &body)
+        .change_password(customer.caller(), &request)
         .await
     {
         Ok(_) => {
@@ -159,10 +161,7 @@ async fn start_totp(
     State(state): State<AppState>,
     customer: Customer,
 ) -> Result<EnrolPage, PageError> {
-    let (_, enrolment) = state
-        .logic
-        .post::<_, TotpEnrolment>("/v1/me/totp", customer.caller(), &serde_json::json!({}))
-        .await?;
+    let enrolment = state.logic.enrol_totp(customer.caller()).await?;
     customer.visitor.set_pending_totp(&enrolment).await?;
     enrol_page(&customer, enrolment, None)
 }
@@ -186,13 +185,11 @@ async fn confirm_totp(
     customer: Customer,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, PageError> {
-    let body = serde_json::json!({ "code": form.code });
-    match state
-        .logic
-        .post::<_, RecoveryCodes>("/v1/me/totp/confirm", customer.caller(), &body)
-        .await
-    {
-        Ok((_, codes)) => {
+    let request = ConfirmTotpRequest {
+        code: form.code.clone(),
+    };
+    match state.logic.confirm_totp(customer.caller(), &request).await {
+        Ok(codes) => {
             customer.visitor.clear_pending_totp().await?;
             Ok(CodesPage {
                 csrf: customer.csrf().to_owned(),
@@ -231,12 +228,11 @@ async fn disable_totp(
     customer: Customer,
     Form(form): Form<DisableForm>,
 ) -> Result<Response, PageError> {
-    let body = serde_json::json!({ "password": form.password, "code": form.code });
-    match state
-        .logic
-        .post::<_, serde_json::Value>("/v1/me/totp/disable", customer.caller(), &body)
-        .await
-    {
+    let request = DisableTotpRequest {
+        password: form.password.clone(),
+        code: form.code.clone(),
+    };
+    match state.logic.disable_totp(customer.caller(), &request).await {
         Ok(_) => {
             let messages = Messages {
                 notice: Some("Two-step sign-in is off."),
@@ -264,10 +260,7 @@ async fn sign_out_everywhere(
     State(state): State<AppState>,
     customer: Customer,
 ) -> Result<Response, PageError> {
-    state
-        .logic
-        .delete("/v1/sessions", customer.caller())
-        .await?;
+    state.logic.sign_out_everywhere(customer.caller()).await?;
     customer.visitor.sign_out().await?;
     Ok(Redirect::to("/sign-in").into_response())
 }

@@ -18,7 +18,9 @@ use serde::Deserialize;
 use crate::error::PageError;
 use crate::filters;
 use crate::logic::LogicError;
-use crate::logic::types::{Account, AccountList, AccountStatus, Payee, PayeeList, Transfer};
+use bank_api::transfers::TransferRequest;
+
+use crate::logic::types::{Account, AccountStatus, Payee, Transfer};
 use crate::session::Customer;
 use crate::state::AppState;
 
@@ -145,14 +147,8 @@ async fn choices(
     state: &AppState,
     customer: &Customer,
 ) -> Result<(Vec<Account>, Vec<Payee>), PageError> {
-    let accounts = state
-        .logic
-        .get_all::<AccountList>("/v1/accounts?limit=100", customer.caller())
-        .await?;
-    let payees = state
-        .logic
-        .get_all::<PayeeList>("/v1/payees?limit=100", customer.caller())
-        .await?;
+    let accounts = state.logic.my_accounts(customer.caller()).await?;
+    let payees = state.logic.payees(customer.caller()).await?;
     let open = accounts
         .into_iter()
         .filter(|a| a.status == AccountStatus::Open)
@@ -375,12 +371,7 @@ async fn confirm(
     }
     // The transfer is in the currency of the account it leaves.
     let from = match AccountNumber::parse(&form.from_account) {
-        Ok(number) => {
-            state
-                .logic
-                .get::<Account>(&format!("/v1/accounts/{number}"), customer.caller())
-                .await
-        }
+        Ok(number) => state.logic.account(customer.caller(), &number).await,
         Err(_) => Err(LogicError::Problem(crate::logic::Problem {
             status: 422,
             code: ProblemCode::InvalidAccountNumber,
@@ -399,21 +390,16 @@ async fn confirm(
         }
         Err(error) => return Err(error.into()),
     };
-    let body = serde_json::json!({
-        "debit_account": form.from_account,
-        "credit_account": form.destination(),
-        "amount": form.normalised_amount(),
-        "currency": currency,
-        "memo": form.memo.trim(),
-    });
+    let request = TransferRequest {
+        debit_account: form.from_account.clone(),
+        credit_account: form.destination(),
+        amount: form.normalised_amount(),
+        currency,
+        memo: form.memo.trim().to_owned(),
+    };
     let sent = state
         .logic
-        .post_idempotent::<_, Transfer>(
-            "/v1/transfers",
-            customer.caller(),
-            &form.idempotency_key,
-            &body,
-        )
+        .transfer(customer.caller(), &form.idempotency_key, &request)
         .await;
     match sent {
         Ok(_) => Ok(Redirect::to(&receipt_url(&form.idempotency_key)).into_response()),
@@ -450,10 +436,6 @@ async fn status(
     customer: Customer,
     Form(form): Form<TransferForm>,
 ) -> Result<Response, PageError> {
-    let path = format!(
-        "/v1/transfers?idempotency_key={}",
-        url::form_urlencoded::byte_serialize(form.idempotency_key.as_bytes()).collect::<String>()
-    );
     let pending = |not_executed| PendingPage {
         csrf: customer.csrf().to_owned(),
         signed_in: true,
@@ -461,7 +443,11 @@ async fn status(
         form: form.clone(),
         not_executed,
     };
-    match state.logic.get::<Transfer>(&path, customer.caller()).await {
+    match state
+        .logic
+        .transfer_by_key(customer.caller(), &form.idempotency_key)
+        .await
+    {
         Ok(_) => Ok(Redirect::to(&receipt_url(&form.idempotency_key)).into_response()),
         Err(LogicError::Problem(problem)) if problem.status == 404 => {
             Ok(pending(true).into_response())
@@ -493,19 +479,14 @@ async fn receipt(
     customer: Customer,
     Query(query): Query<ReceiptQuery>,
 ) -> Result<ReceiptPage, PageError> {
-    let path = format!(
-        "/v1/transfers?idempotency_key={}",
-        url::form_urlencoded::byte_serialize(query.key.as_bytes()).collect::<String>()
-    );
-    let transfer: Transfer = state.logic.get(&path, customer.caller()).await?;
-    let from = state
+    let transfer = state
         .logic
-        .get::<Account>(
-            &format!("/v1/accounts/{}", transfer.debit_account),
-            customer.caller(),
-        )
-        .await
-        .ok();
+        .transfer_by_key(customer.caller(), &query.key)
+        .await?;
+    let from = match AccountNumber::parse(&transfer.debit_account) {
+        Ok(number) => state.logic.account(customer.caller(), &number).await.ok(),
+        Err(_) => None,
+    };
     Ok(ReceiptPage {
         csrf: customer.csrf().to_owned(),
         signed_in: true,

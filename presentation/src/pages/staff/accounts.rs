@@ -258,7 +258,7 @@ async fn cash(
         "withdrawal" => "/v1/cash/withdrawals",
         _ => return Err(PageError::NotFound),
     };
-    let body = serde_json::json!({ "account": number, "amount": form.amount.trim(), "currency": form.currency, "memo": form.memo });
+    let body = serde_json::json!({ "account": number.as_str(), "amount": form.amount.trim(), "currency": form.currency, "memo": form.memo });
     staff
         .act(
             &state,
