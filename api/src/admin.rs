@@ -91,54 +91,20 @@ pub struct ApiKeyListResponse {
     pub next_cursor: Option<String>,
 }
 
-/// A permission an admin grants an API key.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
-)]
-pub enum Scope {
-    #[serde(rename = "accounts:read")]
-    AccountsRead,
-    #[serde(rename = "accounts:write")]
-    AccountsWrite,
-    #[serde(rename = "customers:read")]
-    CustomersRead,
-    #[serde(rename = "customers:write")]
-    CustomersWrite,
-    #[serde(rename = "transfers:read")]
-    TransfersRead,
-    #[serde(rename = "transfers:write")]
-    TransfersWrite,
-    #[serde(rename = "events:read")]
-    EventsRead,
+values! {
+    /// A permission an admin grants an API key.
+    Scope {
+        AccountsRead = "accounts:read",
+        AccountsWrite = "accounts:write",
+        CustomersRead = "customers:read",
+        CustomersWrite = "customers:write",
+        TransfersRead = "transfers:read",
+        TransfersWrite = "transfers:write",
+        EventsRead = "events:read",
+    }
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
-        Scope::AccountsRead,
-        Scope::AccountsWrite,
-        Scope::CustomersRead,
-        Scope::CustomersWrite,
-        Scope::TransfersRead,
-        Scope::TransfersWrite,
-        Scope::EventsRead,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::AccountsRead => "accounts:read",
-            Scope::AccountsWrite => "accounts:write",
-            Scope::CustomersRead => "customers:read",
-            Scope::CustomersWrite => "customers:write",
-            Scope::TransfersRead => "transfers:read",
-            Scope::TransfersWrite => "transfers:write",
-            Scope::EventsRead => "events:read",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Scope> {
-        Scope::ALL.into_iter().find(|scope| scope.as_str() == text)
-    }
-
     pub fn describe(self) -> &'static str {
         match self {
             Scope::AccountsRead => "read any customer account, its balance and its entries",
@@ -148,6 +114,7 @@ impl Scope {
             Scope::TransfersRead => "read transfers, pending transfers and batches",
             Scope::TransfersWrite => "move money: transfers, two-phase transfers and batches",
             Scope::EventsRead => "read the event feed",
+            Scope::Unknown => "a permission this build does not know",
         }
     }
 }

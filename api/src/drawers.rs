@@ -47,7 +47,7 @@ pub struct DrawerListResponse {
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct OpenRequest {
+pub struct OpenDrawerRequest {
     /// An ISO 4217 code the bank holds: EUR, USD, GBP, CHF or JPY.
     #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     pub currency: String,
@@ -70,7 +70,7 @@ pub struct VaultTransferRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CloseRequest {
+pub struct CloseDrawerRequest {
     /// The count: denomination (such as "50.00" or "0.20") to number of pieces.
     pub denominations: BTreeMap<String, u32>,
 }
@@ -83,4 +83,15 @@ pub enum Direction {
     ToDrawer,
     /// Cash from the drawer back to the vault.
     ToVault,
+}
+
+impl Direction {
+    /// The direction whose label is `label` (`to_drawer`, `to_vault`).
+    pub fn parse(label: &str) -> Option<Self> {
+        match label {
+            "to_drawer" => Some(Direction::ToDrawer),
+            "to_vault" => Some(Direction::ToVault),
+            _ => None,
+        }
+    }
 }

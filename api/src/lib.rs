@@ -18,7 +18,7 @@ macro_rules! values {
     ) => {
         $(#[$meta])*
         #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash,
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
             serde::Serialize, serde::Deserialize, utoipa::ToSchema,
         )]
         pub enum $name {
@@ -31,6 +31,11 @@ macro_rules! values {
         impl $name {
             /// Every value this build knows.
             pub const ALL: &[$name] = &[$($name::$variant),+];
+
+            /// The known value whose label is `label`; `None` for any other text.
+            pub fn parse(label: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|value| value.as_str() == label)
+            }
 
             /// The value's label on the wire; `unknown` for the catch-all.
             pub fn as_str(self) -> &'static str {
@@ -142,6 +147,7 @@ mod tests {
         labels_round_trip(approvals::ApprovalStatus::ALL);
         labels_round_trip(drawers::DrawerState::ALL);
         labels_round_trip(admin::StaffRole::ALL);
+        labels_round_trip(admin::Scope::ALL);
     }
 
     #[test]
@@ -149,5 +155,11 @@ mod tests {
         let read: accounts::AccountStatus = serde_json::from_value("dormant".into()).unwrap();
         assert_eq!(read, accounts::AccountStatus::Unknown);
         assert!(serde_json::to_value(accounts::AccountStatus::Unknown).is_err());
+        assert_eq!(accounts::AccountStatus::parse("dormant"), None);
+        assert_eq!(accounts::AccountStatus::parse("unknown"), None);
+        assert_eq!(
+            accounts::AccountStatus::parse("frozen"),
+            Some(accounts::AccountStatus::Frozen)
+        );
     }
 }

@@ -57,6 +57,20 @@ impl NewKey {
                 "a key needs at least one scope",
             ));
         }
+        if scopes.contains(&Scope::Unknown) {
+            return Err(ApiError::invalid(
+                ProblemCode::InvalidField,
+                "scopes",
+                format!(
+                    "a scope is one of {}",
+                    Scope::ALL
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
         let rate = rate_limit_per_minute.unwrap_or(600);
         if !(1..=100_000).contains(&rate) {
             return Err(ApiError::invalid(

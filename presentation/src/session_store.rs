@@ -6,13 +6,14 @@
 //! reader of the database holds neither the cookie nor the customer's logic-tier token.
 
 use async_trait::async_trait;
+use bank_api::sessions::PortalSessionRecord;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use reqwest::{Method, StatusCode};
-use serde_json::json;
+use reqwest::StatusCode;
+
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
+
 use tower_sessions::SessionStore;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, Result};
@@ -51,7 +52,7 @@ fn lookup_key(id: &Id) -> String {
         .collect()
 }
 
-fn seal(record: &Record) -> Result<serde_json::Value> {
+fn seal(record: &Record) -> Result<PortalSessionRecord> {
     let plaintext = serde_json::to_vec(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
     let cipher = ChaCha20Poly1305::new(&Key::from(derive(b"key", &record.id)));
     let mut nonce = [0u8; NONCE_BYTES];
@@ -62,19 +63,15 @@ fn seal(record: &Record) -> Result<serde_json::Value> {
             .encrypt(&Nonce::from(nonce), plaintext.as_slice())
             .map_err(|e| Error::Encode(e.to_string()))?,
     );
-    let expires_at = record
-        .expiry_date
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| Error::Encode(e.to_string()))?;
-    Ok(json!({
-        "payload": base64::engine::general_purpose::STANDARD.encode(sealed),
-        "expires_at": expires_at,
-    }))
+    Ok(PortalSessionRecord {
+        payload: base64::engine::general_purpose::STANDARD.encode(sealed),
+        expires_at: record.expiry_date,
+    })
 }
 
-fn open(id: &Id, payload: &str, expires_at: &str) -> Result<Record> {
+fn open(id: &Id, stored: &PortalSessionRecord) -> Result<Record> {
     let sealed = base64::engine::general_purpose::STANDARD
-        .decode(payload)
+        .decode(&stored.payload)
         .map_err(|e| Error::Decode(e.to_string()))?;
     if sealed.len() < NONCE_BYTES {
         return Err(Error::Decode("payload too short".into()));
@@ -88,13 +85,10 @@ fn open(id: &Id, payload: &str, expires_at: &str) -> Result<Record> {
         .decrypt(&Nonce::from(nonce), ciphertext)
         .map_err(|_| Error::Decode("the record does not open with this session id".into()))?;
     let data = serde_json::from_slice(&plaintext).map_err(|e| Error::Decode(e.to_string()))?;
-    let expiry_date =
-        OffsetDateTime::parse(expires_at, &time::format_description::well_known::Rfc3339)
-            .map_err(|e| Error::Decode(e.to_string()))?;
     Ok(Record {
         id: *id,
         data,
-        expiry_date,
+        expiry_date: stored.expires_at,
     })
 }
 
@@ -109,7 +103,7 @@ impl SessionStore for LogicSessionStore {
             let body = seal(record)?;
             match self
                 .logic
-                .portal_session(Method::POST, &lookup_key(&record.id), Some(&body))
+                .create_portal_session(&lookup_key(&record.id), &body)
                 .await
             {
                 Ok(_) => return Ok(()),
@@ -127,22 +121,16 @@ impl SessionStore for LogicSessionStore {
     async fn save(&self, record: &Record) -> Result<()> {
         let body = seal(record)?;
         self.logic
-            .portal_session(Method::PUT, &lookup_key(&record.id), Some(&body))
+            .save_portal_session(&lookup_key(&record.id), &body)
             .await
             .map_err(backend)?;
         Ok(())
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        match self
-            .logic
-            .portal_session(Method::GET, &lookup_key(id), None)
-            .await
-        {
-            Ok((_, body)) => {
-                let payload = body["payload"].as_str().unwrap_or_default();
-                let expires_at = body["expires_at"].as_str().unwrap_or_default();
-                match open(id, payload, expires_at) {
+        match self.logic.load_portal_session(&lookup_key(id)).await {
+            Ok(stored) => {
+                match open(id, &stored) {
                     Ok(record) => Ok(Some(record)),
                     // A record that does not open is treated as absent: the visitor starts over.
                     Err(error) => {
@@ -162,7 +150,7 @@ impl SessionStore for LogicSessionStore {
 
     async fn delete(&self, id: &Id) -> Result<()> {
         self.logic
-            .portal_session(Method::DELETE, &lookup_key(id), None)
+            .delete_portal_session(&lookup_key(id))
             .await
             .map_err(backend)?;
         Ok(())
@@ -178,16 +166,19 @@ mod tests {
         let mut record = Record {
             id: Id::default(),
             data: Default::default(),
-            expiry_date: OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
+            expiry_date: time::OffsetDateTime::now_utc()
+                .replace_nanosecond(0)
+                .unwrap(),
         };
-        record.data.insert("token".into(), json!("secret"));
+        record
+            .data
+            .insert("token".into(), serde_json::json!("secret"));
         let sealed = seal(&record).unwrap();
-        let payload = sealed["payload"].as_str().unwrap();
-        let expires_at = sealed["expires_at"].as_str().unwrap();
-        assert!(!payload.contains("secret"));
-        let opened = open(&record.id, payload, expires_at).unwrap();
+        assert!(!sealed.payload.contains("secret"));
+        let opened = open(&record.id, &sealed).unwrap();
         assert_eq!(opened.data, record.data);
-        assert!(open(&Id::default(), payload, expires_at).is_err());
+        assert_eq!(opened.expiry_date, record.expiry_date);
+        assert!(open(&Id::default(), &sealed).is_err());
         assert_ne!(lookup_key(&record.id), lookup_key(&Id::default()));
     }
 }

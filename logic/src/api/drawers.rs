@@ -1,7 +1,7 @@
 //! `/v1/drawers`: a teller's cash drawer, from opening to the count at closing.
 
 use bank_api::ProblemCode;
-use bank_api::drawers::{CloseRequest, Direction, OpenRequest, VaultTransferRequest};
+use bank_api::drawers::{CloseDrawerRequest, Direction, OpenDrawerRequest, VaultTransferRequest};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -35,7 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     params(
         ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")
     ),
-    request_body = OpenRequest,
+    request_body = OpenDrawerRequest,
     responses(
         (status = 201, description = "Opened with its float", body = crate::wire::DrawerResponse)
     )
@@ -45,7 +45,7 @@ async fn open(
     signed_in: SignedIn,
     request_id: RequestId,
     RequiredIdempotencyKey(key): RequiredIdempotencyKey,
-    ApiJson(request): ApiJson<OpenRequest>,
+    ApiJson(request): ApiJson<OpenDrawerRequest>,
 ) -> Result<Outcome, ApiError> {
     let currency = Currency::parse(&request.currency)?;
     let actor = actor(&signed_in, &request_id);
@@ -183,7 +183,7 @@ async fn vault_transfer(
         ("id" = String, Path),
         ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters; repeat it to retry safely")
     ),
-    request_body = CloseRequest,
+    request_body = CloseDrawerRequest,
     responses(
         (status = 200, description = "Counted and closed", body = crate::wire::DrawerResponse)
     )
@@ -194,7 +194,7 @@ async fn close(
     request_id: RequestId,
     RequiredIdempotencyKey(key): RequiredIdempotencyKey,
     Path(id): Path<String>,
-    ApiJson(request): ApiJson<CloseRequest>,
+    ApiJson(request): ApiJson<CloseDrawerRequest>,
 ) -> Result<Outcome, ApiError> {
     let actor = actor(&signed_in, &request_id);
     crate::drawers::close(&state, actor, &key, parse_id(&id)?, &request.denominations).await

@@ -44,7 +44,7 @@ mod tests {
 
     #[test]
     fn scopes_round_trip_through_their_names() {
-        for scope in Scope::ALL {
+        for &scope in Scope::ALL {
             assert_eq!(Scope::parse(scope.as_str()), Some(scope));
         }
         assert_eq!(Scope::parse("admin:all"), None);

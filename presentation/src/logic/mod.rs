@@ -2,12 +2,15 @@
 //! portal's service credential, the customer's session token and the request id.
 
 mod endpoints;
+
+pub use endpoints::ApprovalFilter;
 pub mod types;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bank_api::ProblemCode;
+use bank_api::sessions::{PortalSessionRecord, SignInRequest};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -73,6 +76,21 @@ impl LogicError {
 pub const ALL_PAGES_MAX: usize = 20;
 
 pub use bank_api::Page;
+
+/// The answer of an action a second member of staff may have to approve: carried out, or filed
+/// for approval (`202 Accepted`) with the request that now waits.
+#[derive(Debug)]
+pub enum Filed<T> {
+    Done(T),
+    ForApproval(Box<types::Approval>),
+}
+
+/// The answer to a password: a session, or a second factor to ask for first.
+#[derive(Debug)]
+pub enum SignedIn {
+    Session(types::Session),
+    SecondFactorDue(types::Challenge),
+}
 
 /// Who a call is made for.
 #[derive(Debug, Clone, Copy)]
@@ -156,7 +174,7 @@ impl Logic {
         Err(LogicError::Problem(problem))
     }
 
-    pub async fn get<T: DeserializeOwned>(
+    async fn get<T: DeserializeOwned>(
         &self,
         path: &str,
         caller: Caller<'_>,
@@ -167,7 +185,7 @@ impl Logic {
     /// Every item of a paged list, following `next_cursor` from page to page, up to
     /// [`ALL_PAGES_MAX`] pages. For lists a page shows whole, such as a customer's own accounts in
     /// a form's choices.
-    pub async fn get_all<P: Page + DeserializeOwned>(
+    async fn get_all<P: Page + DeserializeOwned>(
         &self,
         path: &str,
         caller: Caller<'_>,
@@ -191,7 +209,7 @@ impl Logic {
         Ok(items)
     }
 
-    pub async fn post<B: Serialize, T: DeserializeOwned>(
+    async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
         caller: Caller<'_>,
@@ -201,7 +219,7 @@ impl Logic {
             .await
     }
 
-    pub async fn post_idempotent<B: Serialize, T: DeserializeOwned>(
+    async fn post_idempotent<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
         caller: Caller<'_>,
@@ -216,7 +234,7 @@ impl Logic {
     }
 
     /// Any JSON call: the staff pages use PATCH and PUT too, and money-moving ones carry a key.
-    pub async fn call<B: Serialize, T: DeserializeOwned>(
+    async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -224,59 +242,128 @@ impl Logic {
         key: Option<&str>,
         body: &B,
     ) -> Result<T, LogicError> {
+        Ok(self
+            .call_with_status(method, path, caller, key, body)
+            .await?
+            .1)
+    }
+
+    async fn call_with_status<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        caller: Caller<'_>,
+        key: Option<&str>,
+        body: &B,
+    ) -> Result<(StatusCode, T), LogicError> {
         let mut request = self.request(method, path, caller).json(body);
         if let Some(key) = key {
             request = request.header("idempotency-key", key);
         }
-        Ok(self.send(request).await?.1)
+        self.send(request).await
     }
 
-    pub async fn delete(&self, path: &str, caller: Caller<'_>) -> Result<(), LogicError> {
+    /// An action a second member of staff may have to approve: its answer, or (202) the
+    /// approval request filed instead.
+    async fn call_filed<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        caller: Caller<'_>,
+        key: &str,
+        body: &B,
+    ) -> Result<Filed<T>, LogicError> {
+        let (status, answer) = self
+            .call_with_status::<_, Value>(Method::POST, path, caller, Some(key), body)
+            .await?;
+        let unreadable =
+            |e: serde_json::Error| LogicError::Unavailable(format!("unreadable answer: {e}"));
+        if status == StatusCode::ACCEPTED {
+            serde_json::from_value(answer)
+                .map(Filed::ForApproval)
+                .map_err(unreadable)
+        } else {
+            serde_json::from_value(answer)
+                .map(Filed::Done)
+                .map_err(unreadable)
+        }
+    }
+
+    async fn delete(&self, path: &str, caller: Caller<'_>) -> Result<(), LogicError> {
         self.send::<Value>(self.request(Method::DELETE, path, caller))
             .await
             .map(|_| ())
     }
 
-    /// Signs in; the end user's browser and address are passed on for their session list.
+    /// `POST /v1/sessions`: signs in; the end user's browser and address are passed on for
+    /// their session list.
     pub async fn sign_in(
         &self,
         caller: Caller<'_>,
         end_user: &EndUser,
-        username: &str,
-        password: &str,
-        device_token: Option<&str>,
-    ) -> Result<(StatusCode, Value), LogicError> {
-        let mut request =
-            self.request(Method::POST, "/v1/sessions", caller)
-                .json(&serde_json::json!({
-                    "username": username,
-                    "password": password,
-                    "device_token": device_token,
-                }));
+        request: &SignInRequest,
+    ) -> Result<SignedIn, LogicError> {
+        let mut http = self
+            .request(Method::POST, "/v1/sessions", caller)
+            .json(request);
         if let Some(agent) = &end_user.user_agent {
-            request = request.header("x-end-user-agent", agent);
+            http = http.header("x-end-user-agent", agent);
         }
         if let Some(ip) = &end_user.ip {
-            request = request.header("x-end-user-ip", ip);
+            http = http.header("x-end-user-ip", ip);
         }
-        self.send(request).await
+        let (status, answer) = self.send::<Value>(http).await?;
+        let unreadable =
+            |e: serde_json::Error| LogicError::Unavailable(format!("unreadable answer: {e}"));
+        if status == StatusCode::ACCEPTED {
+            serde_json::from_value(answer)
+                .map(SignedIn::SecondFactorDue)
+                .map_err(unreadable)
+        } else {
+            serde_json::from_value(answer)
+                .map(SignedIn::Session)
+                .map_err(unreadable)
+        }
     }
 
-    pub async fn portal_session(
-        &self,
-        method: Method,
-        key: &str,
-        body: Option<&Value>,
-    ) -> Result<(StatusCode, Value), LogicError> {
+    /// A call of the portal's own session store: no user's token, a fixed request id.
+    fn store_request(&self, method: Method, key: &str) -> reqwest::RequestBuilder {
         let caller = Caller {
             token: None,
             request_id: "session-store",
         };
-        let mut request = self.request(method, &format!("/v1/portal-sessions/{key}"), caller);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        self.send(request).await
+        self.request(method, &format!("/v1/portal-sessions/{key}"), caller)
+    }
+
+    /// `POST /v1/portal-sessions/{key}`: stores a new record; a 409 if the key is taken.
+    pub async fn create_portal_session(
+        &self,
+        key: &str,
+        record: &PortalSessionRecord,
+    ) -> Result<(), LogicError> {
+        let request = self.store_request(Method::POST, key).json(record);
+        self.send::<Value>(request).await.map(drop)
+    }
+
+    /// `PUT /v1/portal-sessions/{key}`.
+    pub async fn save_portal_session(
+        &self,
+        key: &str,
+        record: &PortalSessionRecord,
+    ) -> Result<(), LogicError> {
+        let request = self.store_request(Method::PUT, key).json(record);
+        self.send::<Value>(request).await.map(drop)
+    }
+
+    /// `GET /v1/portal-sessions/{key}`.
+    pub async fn load_portal_session(&self, key: &str) -> Result<PortalSessionRecord, LogicError> {
+        let request = self.store_request(Method::GET, key);
+        Ok(self.send(request).await?.1)
+    }
+
+    /// `DELETE /v1/portal-sessions/{key}`.
+    pub async fn delete_portal_session(&self, key: &str) -> Result<(), LogicError> {
+        let request = self.store_request(Method::DELETE, key);
+        self.send::<Value>(request).await.map(drop)
     }
 
     /// Whether the logic tier answers its liveness probe.

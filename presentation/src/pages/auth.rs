@@ -11,9 +11,10 @@ use bank_api::ProblemCode;
 use serde::Deserialize;
 
 use crate::error::PageError;
-use bank_api::sessions::SecondFactorRequest;
+use bank_api::sessions::{SecondFactorRequest, SignInRequest};
 
-use crate::logic::types::{Challenge, Session};
+use crate::logic::SignedIn;
+use crate::logic::types::Session;
 use crate::logic::{Caller, EndUser, LogicError};
 use crate::session::{Auth, Staff, Visitor};
 use crate::state::AppState;
@@ -107,30 +108,23 @@ async fn sign_in(
         request_id: &visitor.request_id,
     };
     let device = crate::device::token(&headers, state.secure_cookies);
+    let request = SignInRequest {
+        username: form.username.clone(),
+        password: form.password.clone(),
+        device_token: device,
+    };
     let answer = state
         .logic
-        .sign_in(
-            caller,
-            &end_user(&headers),
-            &form.username,
-            &form.password,
-            device.as_deref(),
-        )
+        .sign_in(caller, &end_user(&headers), &request)
         .await;
     match answer {
-        Ok((StatusCode::ACCEPTED, body)) => {
-            let challenge: Challenge = serde_json::from_value(body)
-                .map_err(|e| PageError::Internal(format!("challenge: {e}")))?;
+        Ok(SignedIn::SecondFactorDue(challenge)) => {
             visitor
                 .set_challenge(&challenge.challenge, form.username.trim())
                 .await?;
             Ok(Redirect::to("/sign-in/code").into_response())
         }
-        Ok((_, body)) => {
-            let session: Session = serde_json::from_value(body)
-                .map_err(|e| PageError::Internal(format!("session: {e}")))?;
-            finish_sign_in(&state, &visitor, session).await
-        }
+        Ok(SignedIn::Session(session)) => finish_sign_in(&state, &visitor, session).await,
         Err(LogicError::Problem(problem)) => {
             let status = if problem.code == ProblemCode::SignInThrottled {
                 StatusCode::TOO_MANY_REQUESTS

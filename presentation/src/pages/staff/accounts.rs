@@ -4,18 +4,22 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::http::Method;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use bank_api::ProblemCode;
+use bank_api::accounts::{
+    FreezeRequest, FreezeScope, HoldRequest, OverdraftRequest, ReasonRequest,
+};
+use bank_api::transfers::{CashRequest, ReversalRequest};
 use serde::Deserialize;
 
-use super::{Messages, new_key};
+use super::{Messages, new_key, redirect_after, refuse};
 use crate::error::PageError;
 use crate::filters;
+use crate::logic::ApprovalFilter;
 use crate::logic::types::{
-    Account, AccountStatus, Approval, ApprovalList, Entry, History, Hold, HoldList, HoldState,
-    TransferKind,
+    Account, AccountStatus, Approval, ApprovalStatus, Entry, Hold, HoldState, TransferKind,
 };
 use crate::session::Staff;
 use crate::state::AppState;
@@ -58,24 +62,20 @@ async fn page(
     Query(messages): Query<Messages>,
 ) -> Result<AccountPage, PageError> {
     let number = crate::pages::account_in_path(&number)?;
-    let account: Account = staff.get(&state, &format!("/v1/accounts/{number}")).await?;
-    let holds: HoldList = staff
-        .get(&state, &format!("/v1/accounts/{number}/holds?limit=100"))
-        .await?;
+    let logic = &state.logic;
+    let account = logic.account(staff.caller(), &number).await?;
+    let holds = logic.holds(staff.caller(), &number).await?;
     let pending = if matches!(staff.role(), "teller" | "supervisor") {
-        let list: ApprovalList = staff
-            .get(
-                &state,
-                &format!("/v1/approvals?status=pending&account={number}"),
-            )
-            .await?;
-        list.approvals
+        let filter = ApprovalFilter {
+            status: Some(ApprovalStatus::Pending),
+            account: Some(&number),
+            ..ApprovalFilter::default()
+        };
+        logic.approvals(staff.caller(), filter).await?.approvals
     } else {
         Vec::new()
     };
-    let history: History = staff
-        .get(&state, &format!("/v1/accounts/{number}/entries?limit=50"))
-        .await?;
+    let history = logic.entries(staff.caller(), &number, 50, "").await?;
     let in_a_week = time::OffsetDateTime::now_utc().date() + time::Duration::days(7);
     Ok(AccountPage {
         csrf: staff.csrf(),
@@ -111,35 +111,32 @@ async fn status(
 ) -> Result<Response, PageError> {
     let number = crate::pages::account_in_path(&number)?;
     let back = format!("/staff/accounts/{number}");
-    let (verb, notice, body) = match form.action.as_str() {
-        "freeze" => (
-            "freeze",
-            "frozen",
-            serde_json::json!({ "scope": form.scope, "reason": form.reason }),
-        ),
-        "unfreeze" => (
-            "unfreeze",
-            "unfrozen",
-            serde_json::json!({ "reason": form.reason }),
-        ),
-        "close" => (
-            "close",
-            "closed",
-            serde_json::json!({ "reason": form.reason }),
-        ),
-        _ => return Err(PageError::NotFound),
+    let caller = staff.caller();
+    let reason = ReasonRequest {
+        reason: form.reason.clone(),
     };
-    staff
-        .act(
-            &state,
-            Method::POST,
-            &format!("/v1/accounts/{number}/{verb}"),
-            None,
-            &body,
-            &back,
-            notice,
-        )
-        .await
+    match form.action.as_str() {
+        "freeze" => {
+            let Some(scope) = FreezeScope::parse(&form.scope) else {
+                return refuse(&back, ProblemCode::InvalidField.as_str());
+            };
+            let request = FreezeRequest {
+                scope,
+                reason: form.reason,
+            };
+            let answer = state.logic.freeze(caller, &number, &request).await;
+            redirect_after(answer, &back, "frozen")
+        }
+        "unfreeze" => {
+            let answer = state.logic.unfreeze(caller, &number, &reason).await;
+            redirect_after(answer, &back, "unfrozen")
+        }
+        "close" => {
+            let answer = state.logic.close_account(caller, &number, &reason).await;
+            redirect_after(answer, &back, "closed")
+        }
+        _ => Err(PageError::NotFound),
+    }
 }
 
 #[derive(Deserialize)]
@@ -166,23 +163,16 @@ async fn place_hold(
     else {
         return super::refuse(&back, "hold_expiry_out_of_range");
     };
-    let expires_at = next_day
-        .with_time(time::Time::MIDNIGHT)
-        .assume_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| PageError::Internal(e.to_string()))?;
-    let body = serde_json::json!({ "amount": form.amount.trim(), "reason": form.reason, "expires_at": expires_at });
-    staff
-        .act(
-            &state,
-            Method::POST,
-            &format!("/v1/accounts/{number}/holds"),
-            None,
-            &body,
-            &back,
-            "held",
-        )
-        .await
+    let request = HoldRequest {
+        amount: form.amount.trim().to_owned(),
+        reason: form.reason,
+        expires_at: next_day.with_time(time::Time::MIDNIGHT).assume_utc(),
+    };
+    let answer = state
+        .logic
+        .place_hold(staff.caller(), &number, &request)
+        .await;
+    redirect_after(answer, &back, "held")
 }
 
 async fn release_hold(
@@ -193,17 +183,8 @@ async fn release_hold(
     let number = crate::pages::account_in_path(&number)?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
     let back = format!("/staff/accounts/{number}");
-    staff
-        .act(
-            &state,
-            Method::POST,
-            &format!("/v1/holds/{id}/release"),
-            None,
-            &serde_json::json!({}),
-            &back,
-            "released",
-        )
-        .await
+    let answer = state.logic.release_hold(staff.caller(), id).await;
+    redirect_after(answer, &back, "released")
 }
 
 #[derive(Deserialize)]
@@ -220,18 +201,15 @@ async fn overdraft(
 ) -> Result<Response, PageError> {
     let number = crate::pages::account_in_path(&number)?;
     let back = format!("/staff/accounts/{number}");
-    let body = serde_json::json!({ "limit": form.limit.trim(), "reason": form.reason });
-    staff
-        .act(
-            &state,
-            Method::POST,
-            &format!("/v1/accounts/{number}/overdraft-limit"),
-            None,
-            &body,
-            &back,
-            "pending",
-        )
-        .await
+    let request = OverdraftRequest {
+        limit: form.limit.trim().to_owned(),
+        reason: form.reason,
+    };
+    let answer = state
+        .logic
+        .request_overdraft(staff.caller(), &number, &request)
+        .await;
+    redirect_after(answer, &back, "pending")
 }
 
 #[derive(Deserialize)]
@@ -253,23 +231,19 @@ async fn cash(
 ) -> Result<Response, PageError> {
     let number = crate::pages::account_in_path(&number)?;
     let back = format!("/staff/accounts/{number}");
-    let path = match form.kind.as_str() {
-        "deposit" => "/v1/cash/deposits",
-        "withdrawal" => "/v1/cash/withdrawals",
+    let request = CashRequest {
+        account: number.as_str().to_owned(),
+        amount: form.amount.trim().to_owned(),
+        currency: form.currency,
+        memo: form.memo,
+    };
+    let (caller, key) = (staff.caller(), &form.idempotency_key);
+    let answer = match form.kind.as_str() {
+        "deposit" => state.logic.cash_deposit(caller, key, &request).await,
+        "withdrawal" => state.logic.cash_withdrawal(caller, key, &request).await,
         _ => return Err(PageError::NotFound),
     };
-    let body = serde_json::json!({ "account": number.as_str(), "amount": form.amount.trim(), "currency": form.currency, "memo": form.memo });
-    staff
-        .act(
-            &state,
-            Method::POST,
-            path,
-            Some(&form.idempotency_key),
-            &body,
-            &back,
-            "posted",
-        )
-        .await
+    redirect_after(answer, &back, "posted")
 }
 
 #[derive(Deserialize)]
@@ -287,16 +261,12 @@ async fn reverse(
     let number = crate::pages::account_in_path(&number)?;
     let transfer = uuid::Uuid::parse_str(&transfer).map_err(|_| PageError::NotFound)?;
     let back = format!("/staff/accounts/{number}");
-    let body = serde_json::json!({ "reason": form.reason });
-    staff
-        .act(
-            &state,
-            Method::POST,
-            &format!("/v1/transfers/{transfer}/reversals"),
-            Some(&form.idempotency_key),
-            &body,
-            &back,
-            "pending",
-        )
-        .await
+    let request = ReversalRequest {
+        reason: form.reason,
+    };
+    let answer = state
+        .logic
+        .request_reversal(staff.caller(), transfer, &form.idempotency_key, &request)
+        .await;
+    redirect_after(answer, &back, "pending")
 }

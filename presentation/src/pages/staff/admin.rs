@@ -4,16 +4,17 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::http::Method;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use bank_api::admin::{CreateStaffRequest, SetLimitsRequest, StaffRole, UpdateStaffRequest};
+use bank_api::{Currency, ProblemCode};
 use serde::Deserialize;
 
-use super::{Messages, require};
+use super::{Messages, redirect_after, refuse, require};
 use crate::error::PageError;
 use crate::filters;
-use crate::logic::types::{CurrencyLimits, Limits, Role, StaffList, StaffMember};
+use crate::logic::types::{CurrencyLimits, Role, StaffMember};
 use crate::session::Staff;
 use crate::state::AppState;
 
@@ -44,11 +45,8 @@ async fn page(
     Query(messages): Query<Messages>,
 ) -> Result<AdminPage, PageError> {
     require(&staff, &["admin"])?;
-    let members = state
-        .logic
-        .get_all::<StaffList>("/v1/admin/staff?limit=100", staff.caller())
-        .await?;
-    let limits: Limits = staff.get(&state, "/v1/admin/limits").await?;
+    let members = state.logic.staff_members(staff.caller()).await?;
+    let limits = state.logic.bank_limits(staff.caller()).await?;
     Ok(AdminPage {
         csrf: staff.csrf(),
         section: "admin",
@@ -73,18 +71,16 @@ async fn create(
     staff: Staff,
     Form(form): Form<CreateForm>,
 ) -> Result<Response, PageError> {
-    let body = serde_json::json!({ "username": form.username, "password": form.password, "role": form.role });
-    staff
-        .act(
-            &state,
-            Method::POST,
-            "/v1/admin/staff",
-            None,
-            &body,
-            "/staff/admin",
-            "staff_created",
-        )
-        .await
+    let Some(role) = StaffRole::parse(&form.role) else {
+        return refuse("/staff/admin", ProblemCode::InvalidField.as_str());
+    };
+    let request = CreateStaffRequest {
+        username: form.username,
+        password: form.password,
+        role,
+    };
+    let answer = state.logic.create_staff(staff.caller(), &request).await;
+    redirect_after(answer, "/staff/admin", "staff_created")
 }
 
 #[derive(Deserialize)]
@@ -102,18 +98,15 @@ async fn update(
     Form(form): Form<UpdateForm>,
 ) -> Result<Response, PageError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
-    let body = serde_json::json!({ "role": form.role, "disabled": form.disabled.is_some() });
-    staff
-        .act(
-            &state,
-            Method::PATCH,
-            &format!("/v1/admin/staff/{id}"),
-            None,
-            &body,
-            "/staff/admin",
-            "saved",
-        )
-        .await
+    let Some(role) = StaffRole::parse(&form.role) else {
+        return refuse("/staff/admin", ProblemCode::InvalidField.as_str());
+    };
+    let request = UpdateStaffRequest {
+        role: Some(role),
+        disabled: Some(form.disabled.is_some()),
+    };
+    let answer = state.logic.update_staff(staff.caller(), id, &request).await;
+    redirect_after(answer, "/staff/admin", "saved")
 }
 
 #[derive(Deserialize)]
@@ -128,24 +121,16 @@ async fn limits(
     Path(currency): Path<String>,
     Form(form): Form<LimitsForm>,
 ) -> Result<Response, PageError> {
-    let currency: String = currency
-        .chars()
-        .filter(char::is_ascii_alphabetic)
-        .take(3)
-        .collect();
-    let body = serde_json::json!({
-        "approval_threshold": form.approval_threshold.trim(),
-        "daily_transfer_limit": form.daily_transfer_limit.trim(),
-    });
-    staff
-        .act(
-            &state,
-            Method::PUT,
-            &format!("/v1/admin/limits/{currency}"),
-            None,
-            &body,
-            "/staff/admin",
-            "saved",
-        )
-        .await
+    let Ok(currency) = Currency::parse(&currency) else {
+        return refuse("/staff/admin", ProblemCode::InvalidCurrency.as_str());
+    };
+    let request = SetLimitsRequest {
+        approval_threshold: form.approval_threshold.trim().to_owned(),
+        daily_transfer_limit: form.daily_transfer_limit.trim().to_owned(),
+    };
+    let answer = state
+        .logic
+        .set_bank_limits(staff.caller(), currency, &request)
+        .await;
+    redirect_after(answer, "/staff/admin", "saved")
 }

@@ -6,13 +6,17 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use bank_api::ProblemCode;
+use bank_api::admin::{
+    ApiKeyResponse as ApiKey, ApiKeySecretResponse as ApiKeySecret, CreateKeyRequest,
+    RotateKeyRequest, Scope,
+};
 use serde::Deserialize;
 
-use super::{Messages, redirect_after, require};
+use super::{Messages, redirect_after, refuse, require};
 use crate::error::PageError;
 use crate::filters;
 use crate::session::Staff;
@@ -20,60 +24,11 @@ use crate::state::AppState;
 
 const BACK: &str = "/staff/admin/api-keys";
 
-/// The scopes an admin may grant, with what each allows.
-const SCOPES: [(&str, &str); 7] = [
-    ("accounts:read", "read any account, its balance and entries"),
-    ("accounts:write", "open accounts for customers"),
-    ("customers:read", "search and read customers"),
-    (
-        "customers:write",
-        "onboard customers and correct their details",
-    ),
-    ("transfers:read", "read transfers and pending transfers"),
-    (
-        "transfers:write",
-        "move money: transfers, two-phase transfers, batches",
-    ),
-    ("events:read", "read the event feed"),
-];
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(BACK, get(page).post(create))
         .route("/staff/admin/api-keys/{id}/rotate", post(rotate))
         .route("/staff/admin/api-keys/{id}/revoke", post(revoke))
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ApiKey {
-    pub id: String,
-    pub name: String,
-    pub prefix: Option<String>,
-    pub scopes: Vec<String>,
-    pub rate_limit_per_minute: i64,
-    pub service_account: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: time::OffsetDateTime,
-    pub created_by: Option<String>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub last_used_at: Option<time::OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub previous_valid_until: Option<time::OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub revoked_at: Option<time::OffsetDateTime>,
-    pub revoked_by: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ApiKeyList {
-    api_keys: Vec<ApiKey>,
-    next_cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ApiKeySecret {
-    key: ApiKey,
-    secret: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -115,14 +70,10 @@ async fn page(
     Query(query): Query<PageQuery>,
 ) -> Result<KeysPage, PageError> {
     require(&staff, &["admin"])?;
-    let path = match query.cursor.as_deref().filter(|c| {
-        c.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    }) {
-        Some(cursor) => format!("/v1/admin/api-keys?limit=50&cursor={cursor}"),
-        None => "/v1/admin/api-keys?limit=50".to_owned(),
-    };
-    let list: ApiKeyList = staff.get(&state, &path).await?;
+    let list = state
+        .logic
+        .api_keys(staff.caller(), query.cursor.as_deref())
+        .await?;
     Ok(KeysPage {
         csrf: staff.csrf(),
         section: "admin",
@@ -130,7 +81,10 @@ async fn page(
         role: staff.auth.role.clone(),
         keys: list.api_keys,
         next_cursor: list.next_cursor,
-        scopes: SCOPES.to_vec(),
+        scopes: Scope::ALL
+            .iter()
+            .map(|scope| (scope.as_str(), scope.describe()))
+            .collect(),
         error: query.messages.error(),
         notice: query.messages.notice(),
     })
@@ -150,13 +104,16 @@ async fn create(
             .map(|(_, v)| v.trim().to_owned())
             .unwrap_or_default()
     };
-    let scopes: Vec<&str> = fields
+    let Some(scopes) = fields
         .iter()
         .filter(|(k, _)| k == "scope")
-        .map(|(_, v)| v.as_str())
-        .collect();
+        .map(|(_, v)| Scope::parse(v))
+        .collect::<Option<Vec<Scope>>>()
+    else {
+        return refuse(BACK, ProblemCode::InvalidField.as_str());
+    };
     let rate = field("rate_limit_per_minute");
-    let rate: Option<i64> = if rate.is_empty() {
+    let rate: Option<i32> = if rate.is_empty() {
         None
     } else {
         match rate.parse() {
@@ -169,17 +126,12 @@ async fn create(
             }
         }
     };
-    let body = serde_json::json!({ "name": field("name"), "scopes": scopes, "rate_limit_per_minute": rate });
-    let result = state
-        .logic
-        .call::<_, ApiKeySecret>(
-            Method::POST,
-            "/v1/admin/api-keys",
-            staff.caller(),
-            None,
-            &body,
-        )
-        .await;
+    let request = CreateKeyRequest {
+        name: field("name"),
+        scopes,
+        rate_limit_per_minute: rate,
+    };
+    let result = state.logic.create_api_key(staff.caller(), &request).await;
     show_secret(&staff, result, false)
 }
 
@@ -199,7 +151,7 @@ fn show_secret(
             rotated,
         }
         .into_response()),
-        Err(error) => redirect_after(Err(error), BACK, ""),
+        Err(error) => redirect_after(Err::<ApiKey, _>(error), BACK, ""),
     }
 }
 
@@ -217,15 +169,12 @@ async fn rotate(
 ) -> Result<Response, PageError> {
     require(&staff, &["admin"])?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    let request = RotateKeyRequest {
+        grace_seconds: Some(form.grace_seconds),
+    };
     let result = state
         .logic
-        .call::<_, ApiKeySecret>(
-            Method::POST,
-            &format!("/v1/admin/api-keys/{id}/rotate"),
-            staff.caller(),
-            None,
-            &serde_json::json!({ "grace_seconds": form.grace_seconds }),
-        )
+        .rotate_api_key(staff.caller(), id, &request)
         .await;
     show_secret(&staff, result, true)
 }
@@ -237,15 +186,6 @@ async fn revoke(
 ) -> Result<Response, PageError> {
     require(&staff, &["admin"])?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
-    staff
-        .act(
-            &state,
-            Method::POST,
-            &format!("/v1/admin/api-keys/{id}/revoke"),
-            None,
-            &serde_json::json!({}),
-            BACK,
-            "api_key_revoked",
-        )
-        .await
+    let answer = state.logic.revoke_api_key(staff.caller(), id).await;
+    redirect_after(answer, BACK, "api_key_revoked")
 }

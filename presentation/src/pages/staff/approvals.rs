@@ -3,16 +3,17 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::http::Method;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use bank_api::approvals::DecisionRequest;
 use serde::Deserialize;
 
-use super::{Messages, require};
+use super::{Messages, redirect_after, require};
 use crate::error::PageError;
 use crate::filters;
-use crate::logic::types::{Approval, ApprovalList, ApprovalStatus};
+use crate::logic::ApprovalFilter;
+use crate::logic::types::{Approval, ApprovalStatus};
 use crate::session::Staff;
 use crate::state::AppState;
 
@@ -41,10 +42,17 @@ async fn queue(
     Query(messages): Query<Messages>,
 ) -> Result<QueuePage, PageError> {
     require(&staff, &["teller", "supervisor"])?;
-    let pending: ApprovalList = staff
-        .get(&state, "/v1/approvals?status=pending&limit=200")
-        .await?;
-    let recent: ApprovalList = staff.get(&state, "/v1/approvals?limit=30").await?;
+    let pending_only = ApprovalFilter {
+        status: Some(ApprovalStatus::Pending),
+        limit: Some(200),
+        ..ApprovalFilter::default()
+    };
+    let latest = ApprovalFilter {
+        limit: Some(30),
+        ..ApprovalFilter::default()
+    };
+    let pending = state.logic.approvals(staff.caller(), pending_only).await?;
+    let recent = state.logic.approvals(staff.caller(), latest).await?;
     Ok(QueuePage {
         csrf: staff.csrf(),
         section: "approvals",
@@ -74,21 +82,17 @@ async fn decide(
     Form(form): Form<DecisionForm>,
 ) -> Result<Response, PageError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
-    let (verb, notice) = match decision.as_str() {
-        "approve" => ("approve", "approved"),
-        "reject" => ("reject", "rejected"),
+    let request = DecisionRequest { note: form.note };
+    let (answer, notice) = match decision.as_str() {
+        "approve" => (
+            state.logic.approve(staff.caller(), id, &request).await,
+            "approved",
+        ),
+        "reject" => (
+            state.logic.reject(staff.caller(), id, &request).await,
+            "rejected",
+        ),
         _ => return Err(PageError::NotFound),
     };
-    let body = serde_json::json!({ "note": form.note });
-    staff
-        .act(
-            &state,
-            Method::POST,
-            &format!("/v1/approvals/{id}/{verb}"),
-            None,
-            &body,
-            "/staff/approvals",
-            notice,
-        )
-        .await
+    redirect_after(answer, "/staff/approvals", notice)
 }

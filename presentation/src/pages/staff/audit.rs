@@ -4,14 +4,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::Method;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::{query_value, require};
 use crate::error::PageError;
 use crate::filters;
-use crate::logic::types::{AuditList, AuditRecord, Verification};
+use crate::logic::types::{AuditRecord, Verification};
 use crate::session::Staff;
 use crate::state::AppState;
 
@@ -89,10 +88,7 @@ async fn page(
     };
     let (records, next, error) = match state
         .logic
-        .get::<AuditList>(
-            &format!("/v1/audit?limit=50{filters}{cursor}"),
-            staff.caller(),
-        )
+        .audit(staff.caller(), &format!("{filters}{cursor}"))
         .await
     {
         Ok(list) => (
@@ -136,15 +132,6 @@ async fn search(
 /// Checks the whole chain and ledger now and shows the result above the log.
 async fn verify(State(state): State<AppState>, staff: Staff) -> Result<AuditPage, PageError> {
     require(&staff, &["supervisor", "admin"])?;
-    let verification: Verification = state
-        .logic
-        .call(
-            Method::POST,
-            "/v1/audit/verify",
-            staff.caller(),
-            None,
-            &serde_json::json!({}),
-        )
-        .await?;
+    let verification = state.logic.verify_audit(staff.caller()).await?;
     page(&state, &staff, SearchForm::default(), Some(verification)).await
 }

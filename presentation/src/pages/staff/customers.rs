@@ -3,21 +3,22 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use bank_api::ProblemCode;
+use bank_api::accounts::{OpenAccountRequest, Product};
+use bank_api::customers::{CreateCustomerRequest, IdentityFields, LoginRequest, SetLimitRequest};
+use bank_api::{Currency, ProblemCode};
 use serde::Deserialize;
 
-use super::{Messages, query_value, require};
+use super::{Messages, query_value, redirect_after, refuse, require};
 use crate::error::PageError;
 use crate::filters;
-use crate::logic::LogicError;
 use crate::logic::types::{
-    Account, AccountList, ActivityList, Approval, ApprovalList, CustomerList, CustomerProfile,
-    DailyLimitList, Drawer, DrawerList, DrawerState,
+    Account, Approval, ApprovalStatus, CustomerProfile, Drawer, DrawerState,
 };
+use crate::logic::{ApprovalFilter, LogicError};
 use crate::session::Staff;
 use crate::state::AppState;
 
@@ -66,15 +67,18 @@ async fn home_page(
 ) -> Result<HomePage, PageError> {
     let counter = matches!(staff.role(), "teller" | "supervisor");
     let (pending, pending_more) = if counter {
-        let list: ApprovalList = staff
-            .get(state, "/v1/approvals?status=pending&limit=200")
-            .await?;
+        let filter = ApprovalFilter {
+            status: Some(ApprovalStatus::Pending),
+            limit: Some(200),
+            ..ApprovalFilter::default()
+        };
+        let list = state.logic.approvals(staff.caller(), filter).await?;
         (list.approvals.len(), list.next_cursor.is_some())
     } else {
         (0, false)
     };
     let drawers = if counter {
-        let list: DrawerList = staff.get(state, "/v1/drawers?limit=10").await?;
+        let list = state.logic.drawers(staff.caller(), 10).await?;
         list.drawers
             .into_iter()
             .filter(|d| d.state == DrawerState::Open)
@@ -119,11 +123,12 @@ async fn search(
     Query(query): Query<SearchQuery>,
 ) -> Result<Response, PageError> {
     let q = query.q.trim().to_owned();
-    let mut path = format!("/v1/customers?q={}&limit={SEARCH_PAGE}", query_value(&q));
-    if !query.cursor.is_empty() {
-        path.push_str(&format!("&cursor={}", query_value(&query.cursor)));
-    }
-    match state.logic.get::<CustomerList>(&path, staff.caller()).await {
+    let cursor = Some(query.cursor.as_str()).filter(|cursor| !cursor.is_empty());
+    match state
+        .logic
+        .search_customers(staff.caller(), &q, cursor, SEARCH_PAGE)
+        .await
+    {
         Ok(list) => {
             let found = Found {
                 customers: list.customers,
@@ -167,18 +172,24 @@ struct IdentityForm {
 }
 
 impl IdentityForm {
-    fn body(&self) -> serde_json::Value {
+    /// The fields as the logic tier reads them; `Err` names a field the form cannot send as it
+    /// is (a date of birth that is not a date).
+    fn fields(&self) -> Result<IdentityFields, &'static str> {
         let optional = |text: &str| {
             let text = text.trim();
             (!text.is_empty()).then(|| text.to_owned())
         };
-        serde_json::json!({
-            "full_name": self.full_name,
-            "email": self.email,
-            "phone": optional(&self.phone),
-            "date_of_birth": optional(&self.date_of_birth),
-            "address": optional(&self.address),
-            "id_document": optional(&self.id_document),
+        let date_of_birth = match crate::pages::parse_day(&self.date_of_birth) {
+            Ok(day) => day,
+            Err(_) => return Err("date_of_birth"),
+        };
+        Ok(IdentityFields {
+            full_name: self.full_name.clone(),
+            email: self.email.clone(),
+            phone: optional(&self.phone),
+            date_of_birth,
+            address: optional(&self.address),
+            id_document: optional(&self.id_document),
         })
     }
 
@@ -278,18 +289,21 @@ async fn onboard(
     Form(form): Form<OnboardForm>,
 ) -> Result<Response, PageError> {
     require(&staff, &["teller", "supervisor"])?;
-    let mut body = form.identity.body();
-    if !form.login_username.trim().is_empty() {
-        body["login"] = serde_json::json!({
-            "username": form.login_username.trim(),
-            "password": form.login_password,
-        });
-    }
-    match state
-        .logic
-        .call::<_, CustomerProfile>(Method::POST, "/v1/customers", staff.caller(), None, &body)
-        .await
-    {
+    let identity = match form.identity.fields() {
+        Ok(identity) => identity,
+        Err(field) => {
+            let message = field_message(Some(field), ProblemCode::InvalidField);
+            let error = Some((message, field.to_owned()));
+            let page = new_customer_page(&staff, form.identity, form.login_username, error);
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let login = (!form.login_username.trim().is_empty()).then(|| LoginRequest {
+        username: form.login_username.trim().to_owned(),
+        password: form.login_password.clone(),
+    });
+    let request = CreateCustomerRequest { identity, login };
+    match state.logic.onboard(staff.caller(), &request).await {
         Ok(customer) => Ok(Redirect::to(&format!(
             "/staff/customers/{}?notice=onboarded",
             customer.id
@@ -335,31 +349,21 @@ async fn profile(
     Query(messages): Query<Messages>,
 ) -> Result<ProfilePage, PageError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
-    let customer: CustomerProfile = staff.get(&state, &format!("/v1/customers/{id}")).await?;
-    let accounts: Vec<Account> = state
-        .logic
-        .get_all::<AccountList>(
-            &format!("/v1/accounts?customer_id={id}&limit=100"),
-            staff.caller(),
-        )
-        .await?;
-    let activity: ActivityList = staff
-        .get(&state, &format!("/v1/customers/{id}/activity?limit=20"))
-        .await?;
+    let logic = &state.logic;
+    let customer = logic.customer(staff.caller(), id).await?;
+    let accounts = logic.accounts_of(staff.caller(), id).await?;
+    let activity = logic.activity(staff.caller(), id, 20).await?;
     let pending = if matches!(staff.role(), "teller" | "supervisor") {
-        let list: ApprovalList = staff
-            .get(
-                &state,
-                &format!("/v1/approvals?status=pending&customer_id={id}"),
-            )
-            .await?;
-        list.approvals
+        let filter = ApprovalFilter {
+            status: Some(ApprovalStatus::Pending),
+            customer: Some(id),
+            ..ApprovalFilter::default()
+        };
+        logic.approvals(staff.caller(), filter).await?.approvals
     } else {
         Vec::new()
     };
-    let limits: DailyLimitList = staff
-        .get(&state, &format!("/v1/customers/{id}/limits"))
-        .await?;
+    let limits = logic.daily_limits(staff.caller(), id).await?;
     Ok(ProfilePage {
         csrf: staff.csrf(),
         section: "home",
@@ -388,17 +392,14 @@ async fn edit(
 ) -> Result<Response, PageError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
     let back = format!("/staff/customers/{id}");
-    staff
-        .act(
-            &state,
-            Method::PATCH,
-            &back.replace("/staff", "/v1"),
-            None,
-            &form.body(),
-            &back,
-            "saved",
-        )
-        .await
+    let Ok(fields) = form.fields() else {
+        return refuse(&back, ProblemCode::InvalidField.as_str());
+    };
+    let answer = state
+        .logic
+        .correct_customer(staff.caller(), id, &fields)
+        .await;
+    redirect_after(answer, &back, "saved")
 }
 
 #[derive(Deserialize)]
@@ -416,24 +417,19 @@ async fn open_account(
     Form(form): Form<OpenAccountForm>,
 ) -> Result<Response, PageError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
-    let body = serde_json::json!({
-        "customer_id": id,
-        "product": form.product,
-        "currency": form.currency,
-        "name": (!form.name.trim().is_empty()).then(|| form.name.trim().to_owned()),
-    });
     let back = format!("/staff/customers/{id}");
-    staff
-        .act(
-            &state,
-            Method::POST,
-            "/v1/accounts",
-            None,
-            &body,
-            &back,
-            "opened",
-        )
-        .await
+    let Some(product) = Product::parse(&form.product) else {
+        return refuse(&back, ProblemCode::InvalidField.as_str());
+    };
+    let request = OpenAccountRequest {
+        customer_id: id,
+        product,
+        currency: form.currency,
+        name: (!form.name.trim().is_empty()).then(|| form.name.trim().to_owned()),
+        overdraft_limit: None,
+    };
+    let answer = state.logic.open_account(staff.caller(), &request).await;
+    redirect_after(answer, &back, "opened")
 }
 
 #[derive(Deserialize)]
@@ -450,23 +446,17 @@ async fn set_limit(
     Form(form): Form<LimitForm>,
 ) -> Result<Response, PageError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
-    let limit = form.daily_limit.trim();
-    let body = serde_json::json!({ "daily_limit": (!limit.is_empty()).then_some(limit) });
-    let currency: String = form
-        .currency
-        .chars()
-        .filter(char::is_ascii_alphabetic)
-        .collect();
     let back = format!("/staff/customers/{id}");
-    staff
-        .act(
-            &state,
-            Method::PUT,
-            &format!("/v1/customers/{id}/limits/{currency}"),
-            None,
-            &body,
-            &back,
-            "saved",
-        )
-        .await
+    let Ok(currency) = Currency::parse(form.currency.trim()) else {
+        return refuse(&back, ProblemCode::InvalidCurrency.as_str());
+    };
+    let limit = form.daily_limit.trim();
+    let request = SetLimitRequest {
+        daily_limit: (!limit.is_empty()).then(|| limit.to_owned()),
+    };
+    let answer = state
+        .logic
+        .set_daily_limit(staff.caller(), id, currency, &request)
+        .await;
+    redirect_after(answer, &back, "saved")
 }

@@ -4,16 +4,16 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::http::Method;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use bank_api::drawers::{CloseDrawerRequest, Direction, OpenDrawerRequest, VaultTransferRequest};
 use serde::Deserialize;
 
-use super::{Messages, new_key, require};
+use super::{Messages, new_key, redirect_after, refuse, require};
 use crate::error::PageError;
 use crate::filters;
-use crate::logic::types::{Drawer, DrawerList, DrawerState};
+use crate::logic::types::{Drawer, DrawerState};
 use crate::session::Staff;
 use crate::state::AppState;
 
@@ -53,17 +53,13 @@ async fn page(
     Query(messages): Query<Messages>,
 ) -> Result<DrawerPage, PageError> {
     require(&staff, &["teller", "supervisor"])?;
-    let list: DrawerList = staff.get(&state, "/v1/drawers?limit=10").await?;
+    let list = state.logic.drawers(staff.caller(), 10).await?;
     let (open, closed): (Vec<Drawer>, Vec<Drawer>) = list
         .drawers
         .into_iter()
         .partition(|d| d.state == DrawerState::Open);
     let open = match open.into_iter().next() {
-        Some(drawer) => Some(
-            staff
-                .get(&state, &format!("/v1/drawers/{}", drawer.id))
-                .await?,
-        ),
+        Some(drawer) => Some(state.logic.drawer(staff.caller(), drawer.id).await?),
         None => None,
     };
     Ok(DrawerPage {
@@ -94,7 +90,7 @@ async fn position(
 ) -> Result<PositionFragment, PageError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
     Ok(PositionFragment {
-        drawer: staff.get(&state, &format!("/v1/drawers/{id}")).await?,
+        drawer: state.logic.drawer(staff.caller(), id).await?,
     })
 }
 
@@ -110,18 +106,15 @@ async fn open(
     staff: Staff,
     Form(form): Form<OpenForm>,
 ) -> Result<Response, PageError> {
-    let body = serde_json::json!({ "currency": form.currency, "opening_float": form.opening_float.trim() });
-    staff
-        .act(
-            &state,
-            Method::POST,
-            "/v1/drawers",
-            Some(&form.idempotency_key),
-            &body,
-            "/staff/drawer",
-            "drawer_opened",
-        )
-        .await
+    let request = OpenDrawerRequest {
+        currency: form.currency,
+        opening_float: form.opening_float.trim().to_owned(),
+    };
+    let answer = state
+        .logic
+        .open_drawer(staff.caller(), &form.idempotency_key, &request)
+        .await;
+    redirect_after(answer, "/staff/drawer", "drawer_opened")
 }
 
 #[derive(Deserialize)]
@@ -138,18 +131,21 @@ async fn vault(
     Form(form): Form<VaultForm>,
 ) -> Result<Response, PageError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
-    let body = serde_json::json!({ "direction": form.direction, "amount": form.amount.trim() });
-    staff
-        .act(
-            &state,
-            Method::POST,
-            &format!("/v1/drawers/{id}/vault-transfers"),
-            Some(&form.idempotency_key),
-            &body,
+    let Some(direction) = Direction::parse(&form.direction) else {
+        return refuse(
             "/staff/drawer",
-            "posted",
-        )
-        .await
+            bank_api::ProblemCode::InvalidField.as_str(),
+        );
+    };
+    let request = VaultTransferRequest {
+        direction,
+        amount: form.amount.trim().to_owned(),
+    };
+    let answer = state
+        .logic
+        .vault_transfer(staff.caller(), id, &form.idempotency_key, &request)
+        .await;
+    redirect_after(answer, "/staff/drawer", "posted")
 }
 
 async fn close(
@@ -160,7 +156,7 @@ async fn close(
 ) -> Result<Response, PageError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
     let mut key = String::new();
-    let mut denominations = serde_json::Map::new();
+    let mut denominations = std::collections::BTreeMap::new();
     for (name, value) in &form {
         if name == "idempotency_key" {
             key.clone_from(value);
@@ -172,23 +168,17 @@ async fn close(
                 match value.parse() {
                     Ok(pieces) => pieces,
                     Err(_) => {
-                        return super::refuse("/staff/drawer", "invalid_count");
+                        return refuse("/staff/drawer", "invalid_count");
                     }
                 }
             };
-            denominations.insert(denomination.to_owned(), pieces.into());
+            denominations.insert(denomination.to_owned(), pieces);
         }
     }
-    let body = serde_json::json!({ "denominations": denominations });
-    staff
-        .act(
-            &state,
-            Method::POST,
-            &format!("/v1/drawers/{id}/close"),
-            Some(&key),
-            &body,
-            "/staff/drawer",
-            "drawer_closed",
-        )
-        .await
+    let request = CloseDrawerRequest { denominations };
+    let answer = state
+        .logic
+        .close_drawer(staff.caller(), id, &key, &request)
+        .await;
+    redirect_after(answer, "/staff/drawer", "drawer_closed")
 }

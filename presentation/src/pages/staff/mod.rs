@@ -12,14 +12,16 @@ mod customers;
 mod drawer;
 
 use axum::Router;
-use axum::http::Method;
 use axum::response::{IntoResponse, Redirect, Response};
 use bank_api::ProblemCode;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use bank_api::admin::ApiKeyResponse;
 
 use crate::error::PageError;
-use crate::logic::LogicError;
+use crate::logic::types::{
+    Account, Approval, ApprovalStatus, CustomerProfile, DailyLimitList, Drawer, Hold, Limits,
+    StaffMember, Transfer,
+};
+use crate::logic::{Filed, LogicError};
 use crate::session::Staff;
 use crate::state::AppState;
 
@@ -150,49 +152,51 @@ impl Staff {
     pub fn role(&self) -> &str {
         &self.auth.role
     }
+}
 
-    pub async fn get<T: DeserializeOwned>(
-        &self,
-        state: &AppState,
-        path: &str,
-    ) -> Result<T, PageError> {
-        Ok(state.logic.get(path, self.caller()).await?)
-    }
-
-    /// Calls the API for an action and redirects to `back` with a notice on success or the
-    /// refusal's plain-language error; a field error names its field.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the call, its body and where to send the answer: each a different part"
-    )]
-    pub async fn act<B: Serialize>(
-        &self,
-        state: &AppState,
-        method: Method,
-        path: &str,
-        key: Option<&str>,
-        body: &B,
-        back: &str,
-        notice: &str,
-    ) -> Result<Response, PageError> {
-        let result = state
-            .logic
-            .call::<_, serde_json::Value>(method, path, self.caller(), key, body)
-            .await;
-        redirect_after(result, back, notice)
+/// What an action's answer tells the member of staff who asked: carried out, or waiting for a
+/// supervisor's approval.
+pub trait Acted {
+    fn waits_for_approval(&self) -> bool {
+        false
     }
 }
 
+impl Acted for Approval {
+    fn waits_for_approval(&self) -> bool {
+        self.status == ApprovalStatus::Pending
+    }
+}
+
+impl<T> Acted for Filed<T> {
+    fn waits_for_approval(&self) -> bool {
+        match self {
+            Filed::Done(_) => false,
+            Filed::ForApproval(approval) => approval.waits_for_approval(),
+        }
+    }
+}
+
+impl Acted for Account {}
+impl Acted for ApiKeyResponse {}
+impl Acted for CustomerProfile {}
+impl Acted for DailyLimitList {}
+impl Acted for Drawer {}
+impl Acted for Hold {}
+impl Acted for Limits {}
+impl Acted for StaffMember {}
+impl Acted for Transfer {}
+
 /// Where an action sends the browser: back with a notice, or back with the refusal's code.
 pub fn redirect_after(
-    result: Result<serde_json::Value, LogicError>,
+    result: Result<impl Acted, LogicError>,
     back: &str,
     notice: &str,
 ) -> Result<Response, PageError> {
     let separator = if back.contains('?') { '&' } else { '?' };
     match result {
-        Ok(body) => {
-            let notice = if body["status"] == "pending" {
+        Ok(answer) => {
+            let notice = if answer.waits_for_approval() {
                 "pending"
             } else {
                 notice
