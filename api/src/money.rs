@@ -78,6 +78,12 @@ pub enum MoneyError {
     TooLarge,
     #[error("unknown currency \"{0}\"; the bank holds EUR, USD, GBP, CHF and JPY")]
     UnknownCurrency(String),
+    /// One separator before exactly three digits (`1,234`, `1.234`): a thousand and more to some
+    /// readers, one and a fraction to others.
+    #[error(
+        "the amount could be read two ways: write it without the separator, or with its decimals"
+    )]
+    Ambiguous,
 }
 
 /// A strictly positive amount of money, no larger than [`AMOUNT_MAX_UNITS`], with no more decimals
@@ -137,6 +143,101 @@ impl Amount {
 
     pub fn currency(self) -> Currency {
         self.currency
+    }
+}
+
+/// Longest amount a person may type in a form: a billion with separators and decimals fits.
+const TYPED_AMOUNT_MAX_LEN: usize = 40;
+
+/// Reads an amount as a person types it in a form, and answers it as the API writes amounts
+/// (`"1234.50"`): `10.50`, `10,50`, `1,234.50`, `1.234,50`, `1 234,50`, `1'234.50`. A comma or a
+/// point before the last one or two digits (or more, when other separators group the
+/// thousands) is the decimal separator; separators between groups of three digits group the
+/// thousands. Refused: signs, exponents, letters, groups that are not three digits, and a lone
+/// comma or point before exactly three digits, which some read as thousands and others as
+/// decimals ([`MoneyError::Ambiguous`]). What it accepts, every reader reads as the same
+/// amount. The currency's decimal places and limits are [`Amount::parse`]'s to check.
+pub fn read_typed(text: &str) -> Result<String, MoneyError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > TYPED_AMOUNT_MAX_LEN {
+        return Err(MoneyError::NotANumber);
+    }
+    let is_space = |c: char| matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\'');
+    if !text
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == '.' || c == ',' || is_space(c))
+    {
+        return Err(MoneyError::NotANumber);
+    }
+    let points = text.matches('.').count();
+    let commas = text.matches(',').count();
+    let spaced = text.chars().any(is_space);
+    let last = text.rfind(['.', ',']);
+    // Which mark, if any, separates the decimals.
+    let decimal = match (points, commas, last) {
+        (0, 0, _) | (_, _, None) => None,
+        // Both marks: the last one, which must stand once and after every other.
+        (p, c, Some(at)) if p > 0 && c > 0 => {
+            let mark = &text[at..=at];
+            if text.matches(mark).count() != 1 {
+                return Err(MoneyError::NotANumber);
+            }
+            Some(at)
+        }
+        // One mark, more than once: it groups thousands.
+        (p, c, Some(_)) if p + c > 1 => None,
+        // One mark, once.
+        (_, _, Some(at)) => {
+            let after = text[at + 1..].chars().count();
+            if after == 3 && !spaced {
+                return Err(MoneyError::Ambiguous);
+            }
+            if after == 3 && text[..at].contains(['.', ',']) {
+                return Err(MoneyError::NotANumber);
+            }
+            Some(at)
+        }
+    };
+    let (whole, fraction) = match decimal {
+        Some(at) => (&text[..at], &text[at + 1..]),
+        None => (text, ""),
+    };
+    if !fraction.chars().all(|c| c.is_ascii_digit()) || (decimal.is_some() && fraction.is_empty()) {
+        return Err(MoneyError::NotANumber);
+    }
+    // The whole part: digits, or groups of three after a first group of one to three, all
+    // parted by one and the same kind of separator.
+    let separators: Vec<char> = whole.chars().filter(|c| !c.is_ascii_digit()).collect();
+    let digits: String = if separators.is_empty() {
+        whole.to_owned()
+    } else {
+        // Spaces of any width are one kind of separator; an apostrophe, a comma, a point others.
+        let kind = |c: char| if c == '\'' || !is_space(c) { c } else { ' ' };
+        let same_kind = separators.iter().all(|&c| kind(c) == kind(separators[0]));
+        let groups: Vec<&str> = whole.split(|c: char| !c.is_ascii_digit()).collect();
+        let grouped = !groups[0].is_empty()
+            && groups[0].len() <= 3
+            && groups[1..].iter().all(|group| group.len() == 3);
+        if !same_kind || !grouped {
+            return Err(MoneyError::NotANumber);
+        }
+        groups.concat()
+    };
+    if digits.is_empty() && fraction.is_empty() {
+        return Err(MoneyError::NotANumber);
+    }
+    let whole = if digits.is_empty() { "0" } else { &digits };
+    Ok(if fraction.is_empty() {
+        whole.to_owned()
+    } else {
+        format!("{whole}.{fraction}")
+    })
+}
+
+impl Amount {
+    /// An amount as a person types it in a form ([`read_typed`]), in `currency`'s decimal places.
+    pub fn read(text: &str, currency: Currency) -> Result<Self, MoneyError> {
+        Self::parse(&read_typed(text)?, currency)
     }
 }
 
@@ -237,5 +338,217 @@ mod tests {
             assert_eq!(Currency::parse(currency.code()), Ok(currency));
         }
         assert!(Currency::parse("eur").is_err());
+    }
+
+    /// What people type, and what the bank reads: the decimals or `Err`.
+    #[test]
+    fn typed_amounts_read_as_they_read_to_people() {
+        use MoneyError::{Ambiguous, NotANumber, NotPositive, TooLarge};
+        let eur_decimals = MoneyError::TooManyDecimals {
+            currency: Currency::Eur,
+            minor_units: 2,
+        };
+        let cases: &[(&str, Result<&str, MoneyError>)] = &[
+            ("10.50", Ok("10.5")),
+            ("10,50", Ok("10.5")),
+            ("10.5", Ok("10.5")),
+            ("10,5", Ok("10.5")),
+            ("10", Ok("10")),
+            (" 10 ", Ok("10")),
+            ("0.01", Ok("0.01")),
+            (",50", Ok("0.5")),
+            (".5", Ok("0.5")),
+            ("1,234.50", Ok("1234.5")),
+            ("1.234,50", Ok("1234.5")),
+            ("1 234,50", Ok("1234.5")),
+            ("1 234.50", Ok("1234.5")),
+            ("1\u{a0}234,50", Ok("1234.5")),
+            ("1\u{202f}234,50", Ok("1234.5")),
+            ("1'234.50", Ok("1234.5")),
+            ("1 234", Ok("1234")),
+            ("1,234,567", Ok("1234567")),
+            ("1.234.567", Ok("1234567")),
+            ("1,234,567.89", Ok("1234567.89")),
+            ("1.234.567,89", Ok("1234567.89")),
+            ("1 234 567,89", Ok("1234567.89")),
+            ("1000000000", Ok("1000000000")),
+            ("2.500", Err(Ambiguous)),
+            ("1,234", Err(Ambiguous)),
+            ("1.234", Err(Ambiguous)),
+            ("0,999", Err(Ambiguous)),
+            ("1e3", Err(NotANumber)),
+            ("1E3", Err(NotANumber)),
+            ("-10", Err(NotANumber)),
+            ("+10", Err(NotANumber)),
+            ("10€", Err(NotANumber)),
+            ("EUR 10", Err(NotANumber)),
+            ("ten", Err(NotANumber)),
+            ("", Err(NotANumber)),
+            ("   ", Err(NotANumber)),
+            (".", Err(NotANumber)),
+            (",", Err(NotANumber)),
+            ("10.", Err(NotANumber)),
+            ("10,", Err(NotANumber)),
+            ("1,2,3", Err(NotANumber)),
+            ("12,34,567", Err(NotANumber)),
+            ("1,234.567,89", Err(NotANumber)),
+            ("1.234,567.89", Err(NotANumber)),
+            ("1 234,567.89", Err(NotANumber)),
+            ("1,2345.50", Err(NotANumber)),
+            ("1.23,45", Err(NotANumber)),
+            ("10..50", Err(NotANumber)),
+            ("0x10", Err(NotANumber)),
+            ("NaN", Err(NotANumber)),
+            ("10.505", Err(Ambiguous)),
+            ("10.5050", Err(eur_decimals.clone())),
+            ("1 234,567", Err(eur_decimals.clone())),
+            ("0", Err(NotPositive)),
+            ("0,00", Err(NotPositive)),
+            ("1 000 000 000,01", Err(TooLarge)),
+        ];
+        assert!(cases.len() >= 40);
+        for (text, expected) in cases {
+            let read = Amount::read(text, Currency::Eur).map(|a| a.value().to_string());
+            assert_eq!(read.as_deref().map_err(Clone::clone), *expected, "{text:?}");
+        }
+        // No decimals in yen; the grouping is the same.
+        assert_eq!(
+            Amount::read("12 500", Currency::Jpy).map(Amount::value),
+            Ok(Decimal::from(12_500))
+        );
+        assert!(matches!(
+            Amount::read("12,50", Currency::Jpy),
+            Err(MoneyError::TooManyDecimals { minor_units: 0, .. })
+        ));
+    }
+
+    /// A small generator of test cases: the same sequence on every run.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// `value` (in cents) written in one person's way: thousands grouped by `group` (or not at
+    /// all), decimals after `point`.
+    fn written(cents: u64, group: Option<char>, point: char, decimals: bool) -> String {
+        let whole = (cents / 100).to_string();
+        let mut text = String::new();
+        for (i, digit) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i).is_multiple_of(3) {
+                text.extend(group);
+            }
+            text.push(digit);
+        }
+        if decimals {
+            text.push(point);
+            text.push_str(&format!("{:02}", cents % 100));
+        }
+        text
+    }
+
+    /// How one reader reads `text`: thousands grouped by `group` (any run of spaces counts as a
+    /// space), decimals after `point`; `None` when that reader would not read it as a number.
+    fn as_read_by(text: &str, group: char, point: char) -> Option<Decimal> {
+        let (whole, fraction) = match text.split_once(point) {
+            Some((whole, fraction)) => (whole, Some(fraction)),
+            None => (text, None),
+        };
+        let groups: Vec<&str> = whole.split(group).collect();
+        let grouped = groups.len() == 1
+            || (!groups[0].is_empty()
+                && groups[0].len() <= 3
+                && groups[1..].iter().all(|g| g.len() == 3));
+        let digits_only = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+        if !grouped
+            || !groups.iter().all(|g| digits_only(g))
+            || !fraction.is_none_or(|f| !f.is_empty() && digits_only(f))
+        {
+            return None;
+        }
+        let whole = groups.concat();
+        let whole = if whole.is_empty() {
+            "0".to_owned()
+        } else {
+            whole
+        };
+        let text = match fraction {
+            Some(fraction) => format!("{whole}.{fraction}"),
+            None => whole,
+        };
+        Decimal::from_str(&text).ok()
+    }
+
+    /// Whatever is accepted reads the same to every reader who can read it at all (English
+    /// `1,234.50`, continental `1.234,50`, spaced `1 234,50` and `1 234.50`), and every amount
+    /// written in any of those ways reads back as itself.
+    #[test]
+    fn nothing_is_accepted_as_a_different_amount_than_it_reads() {
+        let readers = [
+            (',', '.'),
+            ('.', ','),
+            (' ', ','),
+            (' ', '.'),
+            ('\'', '.'),
+            ('\'', ','),
+        ];
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        // Written by people, read back.
+        for _ in 0..20_000 {
+            let cents = match rng.below(4) {
+                0 => rng.below(100_000),
+                1 => rng.below(10_000_000),
+                _ => rng.below(100_000_000_000) + 1,
+            };
+            let (group, point) = readers[rng.below(readers.len() as u64) as usize];
+            let group = (rng.below(3) > 0).then_some(group);
+            let decimals = rng.below(4) > 0;
+            let text = written(cents, group, point, decimals);
+            let expected = Decimal::new(
+                i64::try_from(if decimals { cents } else { cents / 100 * 100 }).unwrap(),
+                2,
+            );
+            match read_typed(&text) {
+                Ok(read) => assert_eq!(Decimal::from_str(&read).unwrap(), expected, "{text:?}"),
+                // A lone separator before three digits is refused, never misread.
+                Err(MoneyError::Ambiguous) => {
+                    assert_eq!(text.matches([',', '.']).count(), 1, "{text:?}");
+                }
+                Err(error) => panic!("{text:?} refused: {error}"),
+            }
+        }
+        // Typed at random from digits and separators: accepted only when every reader who can
+        // read it reads the same amount.
+        let alphabet = ['1', '2', '0', '5', '9', ',', '.', ' ', '\''];
+        for _ in 0..200_000 {
+            let len = 1 + rng.below(9) as usize;
+            let text: String = (0..len)
+                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
+                .collect();
+            let Ok(read) = read_typed(&text) else {
+                continue;
+            };
+            let read = Decimal::from_str(&read).unwrap();
+            let readings: Vec<Decimal> = readers
+                .iter()
+                .filter_map(|&(group, point)| as_read_by(text.trim(), group, point))
+                .collect();
+            assert!(
+                !readings.is_empty(),
+                "{text:?} accepted but nobody reads it"
+            );
+            for reading in readings {
+                assert_eq!(reading, read, "{text:?} read as {read}, also as {reading}");
+            }
+        }
     }
 }

@@ -60,11 +60,11 @@ impl Logic {
         limit: u32,
         query: &str,
     ) -> Result<History, LogicError> {
-        self.get(
-            &format!("/v1/accounts/{number}/entries?limit={limit}&{query}"),
-            caller,
-        )
-        .await
+        let path = match query {
+            "" => format!("/v1/accounts/{number}/entries?limit={limit}"),
+            query => format!("/v1/accounts/{number}/entries?limit={limit}&{query}"),
+        };
+        self.get(&path, caller).await
     }
 
     /// `GET /v1/accounts/{number}/statement` for the days `from` to `to`.

@@ -92,6 +92,21 @@ pub enum SignedIn {
     SecondFactorDue(types::Challenge),
 }
 
+/// An answer whose type its status tells: `accepted` reads a `202 Accepted`, `done` any other
+/// success.
+fn by_status<A: DeserializeOwned, D: DeserializeOwned, R>(
+    (status, answer): (StatusCode, Value),
+    accepted: fn(A) -> R,
+    done: fn(D) -> R,
+) -> Result<R, LogicError> {
+    let read = if status == StatusCode::ACCEPTED {
+        serde_json::from_value(answer).map(accepted)
+    } else {
+        serde_json::from_value(answer).map(done)
+    };
+    read.map_err(|e| LogicError::Unavailable(format!("unreadable answer: {e}")))
+}
+
 /// Who a call is made for.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller<'a> {
@@ -272,20 +287,10 @@ impl Logic {
         key: &str,
         body: &B,
     ) -> Result<Filed<T>, LogicError> {
-        let (status, answer) = self
+        let answer = self
             .call_with_status::<_, Value>(Method::POST, path, caller, Some(key), body)
             .await?;
-        let unreadable =
-            |e: serde_json::Error| LogicError::Unavailable(format!("unreadable answer: {e}"));
-        if status == StatusCode::ACCEPTED {
-            serde_json::from_value(answer)
-                .map(Filed::ForApproval)
-                .map_err(unreadable)
-        } else {
-            serde_json::from_value(answer)
-                .map(Filed::Done)
-                .map_err(unreadable)
-        }
+        by_status(answer, Filed::ForApproval, Filed::Done)
     }
 
     async fn delete(&self, path: &str, caller: Caller<'_>) -> Result<(), LogicError> {
@@ -311,18 +316,11 @@ impl Logic {
         if let Some(ip) = &end_user.ip {
             http = http.header("x-end-user-ip", ip);
         }
-        let (status, answer) = self.send::<Value>(http).await?;
-        let unreadable =
-            |e: serde_json::Error| LogicError::Unavailable(format!("unreadable answer: {e}"));
-        if status == StatusCode::ACCEPTED {
-            serde_json::from_value(answer)
-                .map(SignedIn::SecondFactorDue)
-                .map_err(unreadable)
-        } else {
-            serde_json::from_value(answer)
-                .map(SignedIn::Session)
-                .map_err(unreadable)
-        }
+        by_status(
+            self.send(http).await?,
+            SignedIn::SecondFactorDue,
+            SignedIn::Session,
+        )
     }
 
     /// A call of the portal's own session store: no user's token, a fixed request id.

@@ -88,6 +88,18 @@ pub fn plain_language(code: ProblemCode) -> &'static str {
     }
 }
 
+/// What to say of an amount typed with one separator before three digits (`1,234`).
+pub(crate) const AMBIGUOUS_AMOUNT: &str = "This could be read two ways: write it without the separator, such as 1234, or with its decimals, such as 1234.00.";
+
+/// An amount field of a form, read as a person types it (`10,50`, `1 234.50`) and written as the
+/// logic tier takes amounts; `Err` is the `error=` code a staff page shows for it.
+pub(crate) fn typed_amount(text: &str) -> Result<String, &'static str> {
+    bank_api::money::read_typed(text).map_err(|error| match error {
+        bank_api::money::MoneyError::Ambiguous => "ambiguous_amount",
+        _ => ProblemCode::InvalidAmount.as_str(),
+    })
+}
+
 /// An account number from a URL, as the bank writes it (spaces and hyphens between its groups
 /// are read past); anything else is no account, so only digits reach the logic tier's paths.
 pub(crate) fn account_in_path(

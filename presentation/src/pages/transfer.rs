@@ -66,13 +66,10 @@ impl TransferForm {
         }
     }
 
-    /// The amount as the logic tier will read it, in `currency`'s decimal places.
+    /// The amount as the customer typed it (`10,50`, `1 234.50`, …), in `currency`'s decimal
+    /// places; refused rather than guessed when it could be read two ways.
     fn amount(&self, currency: Currency) -> Result<Amount, MoneyError> {
-        Amount::parse(&self.normalised_amount(), currency)
-    }
-
-    fn normalised_amount(&self) -> String {
-        self.amount.trim().replace(',', "")
+        Amount::read(&self.amount, currency)
     }
 
     fn has_valid_key(&self) -> bool {
@@ -390,10 +387,21 @@ async fn confirm(
         }
         Err(error) => return Err(error.into()),
     };
+    // What the customer reviewed, read again from the form they confirmed.
+    let amount = match Currency::parse(&currency).and_then(|c| form.amount(c)) {
+        Ok(amount) => amount,
+        Err(error) => {
+            let errors = FieldErrors {
+                amount: Some(amount_words(&error)),
+                ..FieldErrors::default()
+            };
+            return render_form(&state, &customer, form, errors).await;
+        }
+    };
     let request = TransferRequest {
         debit_account: form.from_account.clone(),
         credit_account: form.destination(),
-        amount: form.normalised_amount(),
+        amount: bank_api::money::format_in_scale(amount.value(), &currency),
         currency,
         memo: form.memo.trim().to_owned(),
     };
@@ -503,6 +511,7 @@ fn amount_words(error: &MoneyError) -> &'static str {
             "Enter a whole amount greater than zero, without decimals, such as 2500."
         }
         MoneyError::TooLarge => "One transfer can move at most 1,000,000,000.",
+        MoneyError::Ambiguous => super::AMBIGUOUS_AMOUNT,
         _ => super::plain_language(ProblemCode::InvalidAmount),
     }
 }
@@ -522,7 +531,13 @@ mod tests {
     fn an_amount_has_its_currencys_decimal_places_not_always_two() {
         assert!(form("2500").amount(Currency::Jpy).is_ok());
         assert!(form("1,250.50").amount(Currency::Eur).is_ok());
-        assert!(form("12.345").amount(Currency::Eur).is_err());
+        assert!(form("12.3456").amount(Currency::Eur).is_err());
+        // Typed the way people type: a decimal comma is a decimal, never a thousands mark.
+        let read = |text: &str| form(text).amount(Currency::Eur).map(Amount::value);
+        assert_eq!(read("10,50"), Ok(rust_decimal::Decimal::new(1050, 2)));
+        assert_eq!(read("1 234,50"), Ok(rust_decimal::Decimal::new(123_450, 2)));
+        assert!(read("1e3").is_err());
+        assert_eq!(read("1,234"), Err(MoneyError::Ambiguous));
         assert!(form("0").amount(Currency::Eur).is_err());
         let words = |text: &str, currency| amount_words(&form(text).amount(currency).unwrap_err());
         assert_eq!(
@@ -533,6 +548,10 @@ mod tests {
             words("2000000000", Currency::Eur),
             "One transfer can move at most 1,000,000,000."
         );
-        assert!(words("12.345", Currency::Eur).starts_with("Enter an amount greater than zero"));
+        assert!(words("12.3456", Currency::Eur).starts_with("Enter an amount greater than zero"));
+        assert_eq!(
+            words("1.234", Currency::Eur),
+            crate::pages::AMBIGUOUS_AMOUNT
+        );
     }
 }

@@ -683,7 +683,19 @@ async fn a_branch_day_from_onboarding_to_an_approved_reversal_and_a_drawer_close
     assert_eq!(browser.message().await, "Your drawer is open.");
     assert_eq!(browser.text("#position").await, "1,000.00 EUR");
     browser.goto(&format!("/staff/accounts/{account}")).await;
-    browser.fill("#cash-amount", "300").await;
+    // One separator before three digits could be a thousand or one and a fraction: refused,
+    // never guessed. A decimal comma is a decimal.
+    browser.fill("#cash-amount", "1,234").await;
+    browser
+        .click_and_load("#cash-form button[type=submit]")
+        .await;
+    assert!(
+        browser
+            .message()
+            .await
+            .starts_with("error: This could be read two ways")
+    );
+    browser.fill("#cash-amount", "300,00").await;
     browser.fill("#cash-memo", "Opening deposit").await;
     browser
         .click_and_load("#cash-form button[type=submit]")

@@ -131,8 +131,12 @@ async fn refusals_are_explained_next_to_the_field_they_concern() {
     let before = portal.transfer_count().await;
     for (amount, expected) in [
         ("0", "Enter an amount greater than zero"),
-        ("12.345", "Enter an amount greater than zero"),
+        ("12.3456", "Enter an amount greater than zero"),
         ("lots", "Enter an amount greater than zero"),
+        ("1e3", "Enter an amount greater than zero"),
+        ("-5", "Enter an amount greater than zero"),
+        ("12.345", "This could be read two ways"),
+        ("1,000", "This could be read two ways"),
         ("999999.00", "There is not enough money available"),
     ] {
         let page = browser
@@ -171,6 +175,54 @@ async fn refusals_are_explained_next_to_the_field_they_concern() {
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(to_error(&page.body).starts_with("We could not find an open account"));
     assert_eq!(portal.transfer_count().await, before);
+}
+
+/// An amount is read as the customer typed it, shown back at review exactly as it will move, and
+/// moved as reviewed: a decimal comma is a decimal, grouped thousands are thousands.
+#[tokio::test]
+async fn a_typed_amount_moves_as_it_was_read_back_at_review() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let from = portal.accounts(ALICE).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let to = portal.accounts(BOB).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (typed, read) in [("10,50", "10.50 EUR"), ("1 234,50", "1,234.50 EUR")] {
+        let transfer = start(&browser, &from, &to).await;
+        let review = browser
+            .post("/transfer/review", &transfer.fields(typed, "Typed"))
+            .await;
+        assert_eq!(review.status, StatusCode::OK, "{typed}: {}", review.body);
+        assert!(
+            review
+                .body
+                .contains(&format!("data-testid=\"review-amount\">{read}")),
+            "{typed}: {}",
+            review.body
+        );
+        let confirmed = browser
+            .post("/transfer/confirm", &transfer.fields(typed, "Typed"))
+            .await;
+        assert_eq!(
+            confirmed.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            confirmed.body
+        );
+        let receipt = browser.follow(&confirmed).await;
+        assert!(
+            receipt
+                .body
+                .contains(&format!("data-testid=\"receipt-amount\">{read}")),
+            "{typed}: {}",
+            receipt.body
+        );
+    }
 }
 
 /// The message beside the destination field of a form page.

@@ -7,7 +7,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use bank_api::ProblemCode;
 use bank_api::accounts::{
     FreezeRequest, FreezeScope, HoldRequest, OverdraftRequest, ReasonRequest,
 };
@@ -118,7 +117,7 @@ async fn status(
     match form.action.as_str() {
         "freeze" => {
             let Some(scope) = FreezeScope::parse(&form.scope) else {
-                return refuse(&back, ProblemCode::InvalidField.as_str());
+                return refuse(&back, "unknown_choice");
             };
             let request = FreezeRequest {
                 scope,
@@ -163,8 +162,12 @@ async fn place_hold(
     else {
         return super::refuse(&back, "hold_expiry_out_of_range");
     };
+    let amount = match crate::pages::typed_amount(&form.amount) {
+        Ok(amount) => amount,
+        Err(code) => return refuse(&back, code),
+    };
     let request = HoldRequest {
-        amount: form.amount.trim().to_owned(),
+        amount,
         reason: form.reason,
         expires_at: next_day.with_time(time::Time::MIDNIGHT).assume_utc(),
     };
@@ -201,8 +204,12 @@ async fn overdraft(
 ) -> Result<Response, PageError> {
     let number = crate::pages::account_in_path(&number)?;
     let back = format!("/staff/accounts/{number}");
+    let limit = match crate::pages::typed_amount(&form.limit) {
+        Ok(limit) => limit,
+        Err(code) => return refuse(&back, code),
+    };
     let request = OverdraftRequest {
-        limit: form.limit.trim().to_owned(),
+        limit,
         reason: form.reason,
     };
     let answer = state
@@ -231,9 +238,13 @@ async fn cash(
 ) -> Result<Response, PageError> {
     let number = crate::pages::account_in_path(&number)?;
     let back = format!("/staff/accounts/{number}");
+    let amount = match crate::pages::typed_amount(&form.amount) {
+        Ok(amount) => amount,
+        Err(code) => return refuse(&back, code),
+    };
     let request = CashRequest {
         account: number.as_str().to_owned(),
-        amount: form.amount.trim().to_owned(),
+        amount,
         currency: form.currency,
         memo: form.memo,
     };

@@ -72,7 +72,7 @@ async fn create(
     Form(form): Form<CreateForm>,
 ) -> Result<Response, PageError> {
     let Some(role) = StaffRole::parse(&form.role) else {
-        return refuse("/staff/admin", ProblemCode::InvalidField.as_str());
+        return refuse("/staff/admin", "unknown_choice");
     };
     let request = CreateStaffRequest {
         username: form.username,
@@ -99,7 +99,7 @@ async fn update(
 ) -> Result<Response, PageError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
     let Some(role) = StaffRole::parse(&form.role) else {
-        return refuse("/staff/admin", ProblemCode::InvalidField.as_str());
+        return refuse("/staff/admin", "unknown_choice");
     };
     let request = UpdateStaffRequest {
         role: Some(role),
@@ -124,9 +124,17 @@ async fn limits(
     let Ok(currency) = Currency::parse(&currency) else {
         return refuse("/staff/admin", ProblemCode::InvalidCurrency.as_str());
     };
+    let typed = |text: &str| crate::pages::typed_amount(text);
+    let (threshold, daily) = match (
+        typed(&form.approval_threshold),
+        typed(&form.daily_transfer_limit),
+    ) {
+        (Ok(threshold), Ok(daily)) => (threshold, daily),
+        (Err(code), _) | (_, Err(code)) => return refuse("/staff/admin", code),
+    };
     let request = SetLimitsRequest {
-        approval_threshold: form.approval_threshold.trim().to_owned(),
-        daily_transfer_limit: form.daily_transfer_limit.trim().to_owned(),
+        approval_threshold: threshold,
+        daily_transfer_limit: daily,
     };
     let answer = state
         .logic

@@ -9,7 +9,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use bank_api::ProblemCode;
 use bank_api::admin::{
     ApiKeyResponse as ApiKey, ApiKeySecretResponse as ApiKeySecret, CreateKeyRequest,
     RotateKeyRequest, Scope,
@@ -72,7 +71,14 @@ async fn page(
     require(&staff, &["admin"])?;
     let list = state
         .logic
-        .api_keys(staff.caller(), query.cursor.as_deref())
+        // A cursor is URL-safe base64; anything else starts from the first page.
+        .api_keys(
+            staff.caller(),
+            query.cursor.as_deref().filter(|c| {
+                c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            }),
+        )
         .await?;
     Ok(KeysPage {
         csrf: staff.csrf(),
@@ -110,7 +116,7 @@ async fn create(
         .map(|(_, v)| Scope::parse(v))
         .collect::<Option<Vec<Scope>>>()
     else {
-        return refuse(BACK, ProblemCode::InvalidField.as_str());
+        return refuse(BACK, "unknown_choice");
     };
     let rate = field("rate_limit_per_minute");
     let rate: Option<i32> = if rate.is_empty() {

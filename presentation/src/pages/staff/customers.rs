@@ -179,9 +179,16 @@ impl IdentityForm {
             let text = text.trim();
             (!text.is_empty()).then(|| text.to_owned())
         };
-        let date_of_birth = match crate::pages::parse_day(&self.date_of_birth) {
-            Ok(day) => day,
-            Err(_) => return Err("date_of_birth"),
+        // Only the form of the date is the portal's to check; how long ago is the bank's.
+        let date_of_birth = match self.date_of_birth.trim() {
+            "" => None,
+            day => match time::Date::parse(
+                day,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            ) {
+                Ok(day) => Some(day),
+                Err(_) => return Err("date_of_birth"),
+            },
         };
         Ok(IdentityFields {
             full_name: self.full_name.clone(),
@@ -393,7 +400,7 @@ async fn edit(
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
     let back = format!("/staff/customers/{id}");
     let Ok(fields) = form.fields() else {
-        return refuse(&back, ProblemCode::InvalidField.as_str());
+        return refuse(&back, "invalid_date_of_birth");
     };
     let answer = state
         .logic
@@ -419,7 +426,7 @@ async fn open_account(
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
     let back = format!("/staff/customers/{id}");
     let Some(product) = Product::parse(&form.product) else {
-        return refuse(&back, ProblemCode::InvalidField.as_str());
+        return refuse(&back, "unknown_choice");
     };
     let request = OpenAccountRequest {
         customer_id: id,
@@ -450,10 +457,15 @@ async fn set_limit(
     let Ok(currency) = Currency::parse(form.currency.trim()) else {
         return refuse(&back, ProblemCode::InvalidCurrency.as_str());
     };
-    let limit = form.daily_limit.trim();
-    let request = SetLimitRequest {
-        daily_limit: (!limit.is_empty()).then(|| limit.to_owned()),
+    // An empty limit returns the customer to the bank's.
+    let daily_limit = match form.daily_limit.trim() {
+        "" => None,
+        typed => match crate::pages::typed_amount(typed) {
+            Ok(limit) => Some(limit),
+            Err(code) => return refuse(&back, code),
+        },
     };
+    let request = SetLimitRequest { daily_limit };
     let answer = state
         .logic
         .set_daily_limit(staff.caller(), id, currency, &request)

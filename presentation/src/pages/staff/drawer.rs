@@ -106,9 +106,13 @@ async fn open(
     staff: Staff,
     Form(form): Form<OpenForm>,
 ) -> Result<Response, PageError> {
+    let opening_float = match crate::pages::typed_amount(&form.opening_float) {
+        Ok(amount) => amount,
+        Err(code) => return refuse("/staff/drawer", code),
+    };
     let request = OpenDrawerRequest {
         currency: form.currency,
-        opening_float: form.opening_float.trim().to_owned(),
+        opening_float,
     };
     let answer = state
         .logic
@@ -132,14 +136,14 @@ async fn vault(
 ) -> Result<Response, PageError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
     let Some(direction) = Direction::parse(&form.direction) else {
-        return refuse(
-            "/staff/drawer",
-            bank_api::ProblemCode::InvalidField.as_str(),
-        );
+        return refuse("/staff/drawer", "unknown_choice");
     };
     let request = VaultTransferRequest {
         direction,
-        amount: form.amount.trim().to_owned(),
+        amount: match crate::pages::typed_amount(&form.amount) {
+            Ok(amount) => amount,
+            Err(code) => return refuse("/staff/drawer", code),
+        },
     };
     let answer = state
         .logic

@@ -86,6 +86,9 @@ fn error_words(code: &str) -> &'static str {
     match code {
         "invalid_rate_limit" => "The rate limit is a whole number of requests a minute.",
         "invalid_count" => "Count whole pieces of each note and coin.",
+        "ambiguous_amount" => crate::pages::AMBIGUOUS_AMOUNT,
+        "invalid_date_of_birth" => "Enter the date of birth as year-month-day, such as 1980-04-21.",
+        "unknown_choice" => "Choose one of the options the form offers.",
         code => refusal_words(ProblemCode::parse(code)),
     }
 }
@@ -252,7 +255,13 @@ mod tests {
 
     #[test]
     fn the_portals_own_refusals_are_not_logic_codes_and_have_words() {
-        for code in ["invalid_rate_limit", "invalid_count"] {
+        for code in [
+            "invalid_rate_limit",
+            "invalid_count",
+            "ambiguous_amount",
+            "invalid_date_of_birth",
+            "unknown_choice",
+        ] {
             assert_eq!(ProblemCode::parse(code), ProblemCode::Unrecognised);
             assert_ne!(error_words(code), refusal_words(ProblemCode::Unrecognised));
         }
