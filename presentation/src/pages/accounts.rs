@@ -281,6 +281,22 @@ async fn statement(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
+    if !matches!(query.format.as_str(), "" | "pdf" | "csv") {
+        let statement = StatementForm {
+            from: query.from,
+            to: query.to,
+            error: Some("Choose PDF or CSV."),
+        };
+        let page = account_page(
+            &state,
+            &customer,
+            &number,
+            HistoryFilter::default(),
+            statement,
+        )
+        .await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
     let statement = state
         .logic
         .statement(customer.caller(), &number, from, to)

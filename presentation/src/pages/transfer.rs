@@ -232,7 +232,12 @@ struct ReviewPage {
     form: TransferForm,
     review: Review,
     error: Option<&'static str>,
+    notice: Option<&'static str>,
 }
+
+/// Said when a form that already sent a payment comes back with other details (the customer went
+/// Back and changed them): what they now ask for is reviewed afresh, never mistaken for the first.
+const SENT_FORM_CHANGED: &str = "This form already sent a payment, which stands. Nothing more has moved: review the details below and confirm to send them as a new payment.";
 
 /// Checks the form as far as the portal can and works out what will happen.
 async fn prepare(
@@ -321,9 +326,39 @@ async fn review(
             form,
             review,
             error: None,
+            notice: None,
         }
         .into_response()),
         Err(errors) => render_form(&state, &customer, form, errors).await,
+    }
+}
+
+/// The customer's changed details, to review under a fresh key, with `notice` above them.
+async fn review_afresh(
+    state: &AppState,
+    customer: &Customer,
+    form: TransferForm,
+    notice: &'static str,
+) -> Result<Response, PageError> {
+    let form = TransferForm {
+        idempotency_key: new_key(),
+        ..form
+    };
+    match prepare(state, customer, &form).await? {
+        Ok(review) => Ok((
+            StatusCode::CONFLICT,
+            ReviewPage {
+                csrf: customer.csrf().to_owned(),
+                signed_in: true,
+                section: "transfer",
+                form,
+                review,
+                error: None,
+                notice: Some(notice),
+            },
+        )
+            .into_response()),
+        Err(errors) => render_form(state, customer, form, errors).await,
     }
 }
 
@@ -427,8 +462,9 @@ async fn confirm(
         }
         Err(error) if error.is_signed_out() => Err(error.into()),
         Err(LogicError::Problem(problem)) if problem.code == ProblemCode::IdempotencyKeyReused => {
-            // The key already moved money with other details: never reuse it for these.
-            Ok(Redirect::to(&receipt_url(&form.idempotency_key)).into_response())
+            // The key already moved money with other details: never reuse it for these, and
+            // never show the first payment's receipt for what the customer asked now.
+            review_afresh(&state, &customer, form, SENT_FORM_CHANGED).await
         }
         Err(LogicError::Problem(problem)) => {
             let errors = FieldErrors::from_problem(problem.code, problem.field.as_deref());

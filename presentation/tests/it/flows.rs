@@ -341,9 +341,18 @@ async fn statements_download_as_csv_and_pdf_with_the_closing_balance() {
         ("from=2026-02-01&to=2026-01-01", "must not be after"),
         ("from=someday&to=2026-01-01", "year-month-day"),
         ("to=2026-01-01", "Enter the first and the last day."),
+        (
+            "from=2026-01-01&to=2026-01-31&format=xls",
+            "Choose PDF or CSV.",
+        ),
     ] {
+        let format = if days.contains("format=") {
+            ""
+        } else {
+            "&format=csv"
+        };
         let page = browser
-            .get(&format!("/accounts/{number}/statement?{days}&format=csv"))
+            .get(&format!("/accounts/{number}/statement?{days}{format}"))
             .await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{days}");
         assert!(page.body.contains("id=\"statement-error\""), "{days}");

@@ -225,6 +225,79 @@ async fn a_typed_amount_moves_as_it_was_read_back_at_review() {
     }
 }
 
+/// Back from the receipt to the review, change the amount, confirm: the first payment stands,
+/// its receipt is not passed off as the answer, and the new details come back for review under
+/// a fresh key, to be sent only when confirmed.
+#[tokio::test]
+async fn a_sent_form_changed_and_confirmed_again_is_reviewed_afresh_not_answered_with_the_old_receipt()
+ {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let from = portal.accounts(ALICE).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let to = portal.accounts(BOB).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let transfer = start(&browser, &from, &to).await;
+    let before = portal.transfer_count().await;
+    let sent = browser
+        .post("/transfer/confirm", &transfer.fields("5.00", "Lunch"))
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    assert_eq!(portal.transfer_count().await, before + 1);
+
+    let changed = browser
+        .post("/transfer/confirm", &transfer.fields("7.00", "Lunch"))
+        .await;
+    assert_eq!(changed.status, StatusCode::CONFLICT, "{}", changed.body);
+    assert!(changed.body.contains("data-testid=\"review-notice\""));
+    assert!(
+        changed
+            .body
+            .contains("data-testid=\"review-amount\">7.00 EUR"),
+        "{}",
+        changed.body
+    );
+    assert!(
+        !changed.body.contains("We moved"),
+        "no receipt of the first"
+    );
+    let fresh_key = changed.hidden("idempotency_key");
+    assert_ne!(fresh_key, transfer.key, "a fresh key for the new details");
+    assert_eq!(
+        portal.transfer_count().await,
+        before + 1,
+        "nothing more moved"
+    );
+
+    let again = Transfer {
+        key: fresh_key,
+        csrf: changed.csrf(),
+        from: from.clone(),
+        to: to.clone(),
+    };
+    let confirmed = browser
+        .post("/transfer/confirm", &again.fields("7.00", "Lunch"))
+        .await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        confirmed.body
+    );
+    let receipt = browser.follow(&confirmed).await;
+    assert!(
+        receipt
+            .body
+            .contains("data-testid=\"receipt-amount\">7.00 EUR")
+    );
+    assert_eq!(portal.transfer_count().await, before + 2);
+}
+
 /// The message beside the destination field of a form page.
 fn to_error(body: &str) -> &str {
     body.split("id=\"to-error\">").nth(1).unwrap_or_default()
