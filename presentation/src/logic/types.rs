@@ -7,7 +7,7 @@ pub use bank_api::accounts::{
     AccountListResponse as AccountList, AccountResponse as Account, AccountStatus,
     ActivityListResponse as ActivityList, ActivityResponse as Activity,
     DailyLimitListResponse as DailyLimitList, DailyLimitResponse as DailyLimit,
-    EntryResponse as Entry, HistoryResponse as History, HoldListResponse as HoldList,
+    EntryResponse as Entry, FreezeScope, HistoryResponse as History, HoldListResponse as HoldList,
     HoldResponse as Hold, HoldState, StatementResponse as Statement,
 };
 pub use bank_api::admin::{

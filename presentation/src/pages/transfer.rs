@@ -20,14 +20,16 @@ use crate::filters;
 use crate::logic::LogicError;
 use bank_api::transfers::TransferRequest;
 
-use crate::logic::types::{Account, AccountStatus, Payee, Transfer};
+use crate::logic::types::{Account, AccountStatus, FreezeScope, Payee, Transfer};
 use crate::session::Customer;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/transfer", get(form_page))
-        .route("/transfer/review", post(review))
+        // The form asks for its review with GET: the review changes nothing, and a page reached
+        // by GET is one the browser's Back returns to without offering to send a form again.
+        .route("/transfer/review", get(review).post(review))
         .route("/transfer/edit", post(edit))
         .route("/transfer/confirm", post(confirm))
         .route("/transfer/status", post(status))
@@ -131,8 +133,7 @@ struct FormPage {
     signed_in: bool,
     section: &'static str,
     form: TransferForm,
-    accounts: Vec<Account>,
-    payees: Vec<Payee>,
+    choices: Choices,
     errors: FieldErrors,
 }
 
@@ -140,17 +141,48 @@ fn new_key() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-async fn choices(
-    state: &AppState,
-    customer: &Customer,
-) -> Result<(Vec<Account>, Vec<Payee>), PageError> {
+/// The customer's accounts and payees as the form offers them.
+struct Choices {
+    /// Accounts money may leave: open, or frozen for incoming money only.
+    senders: Vec<Account>,
+    /// Own accounts money may reach: open, or frozen for outgoing money only.
+    receivers: Vec<Account>,
+    /// Accounts that cannot send now, said beside the list so that none silently goes missing.
+    cannot_send: Vec<Account>,
+    payees: Vec<Payee>,
+}
+
+fn can_send(account: &Account) -> bool {
+    match account.status {
+        AccountStatus::Open => true,
+        AccountStatus::Frozen => account.freeze_scope == Some(FreezeScope::Credits),
+        _ => false,
+    }
+}
+
+fn can_receive(account: &Account) -> bool {
+    match account.status {
+        AccountStatus::Open => true,
+        AccountStatus::Frozen => account.freeze_scope == Some(FreezeScope::Debits),
+        _ => false,
+    }
+}
+
+async fn choices(state: &AppState, customer: &Customer) -> Result<Choices, PageError> {
     let accounts = state.logic.my_accounts(customer.caller()).await?;
     let payees = state.logic.payees(customer.caller()).await?;
-    let open = accounts
-        .into_iter()
-        .filter(|a| a.status == AccountStatus::Open)
+    let receivers = accounts
+        .iter()
+        .filter(|a| can_receive(a))
+        .cloned()
         .collect();
-    Ok((open, payees))
+    let (senders, cannot_send) = accounts.into_iter().partition(can_send);
+    Ok(Choices {
+        senders,
+        receivers,
+        cannot_send,
+        payees,
+    })
 }
 
 async fn render_form(
@@ -159,7 +191,7 @@ async fn render_form(
     form: TransferForm,
     errors: FieldErrors,
 ) -> Result<Response, PageError> {
-    let (accounts, payees) = choices(state, customer).await?;
+    let choices = choices(state, customer).await?;
     let status = if errors.any() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -170,8 +202,7 @@ async fn render_form(
         signed_in: true,
         section: "transfer",
         form,
-        accounts,
-        payees,
+        choices,
         errors,
     };
     Ok((status, page).into_response())
@@ -189,10 +220,10 @@ async fn form_page(
     customer: Customer,
     Query(query): Query<FormQuery>,
 ) -> Result<Response, PageError> {
-    let (accounts, payees) = choices(&state, &customer).await?;
+    let choices = choices(&state, &customer).await?;
     let to = query.to.unwrap_or_default();
-    let known =
-        accounts.iter().any(|a| a.number == to) || payees.iter().any(|p| p.account_number == to);
+    let known = choices.receivers.iter().any(|a| a.number == to)
+        || choices.payees.iter().any(|p| p.account_number == to);
     let form = TransferForm {
         idempotency_key: new_key(),
         from_account: query.from.unwrap_or_default(),
@@ -245,7 +276,12 @@ async fn prepare(
     customer: &Customer,
     form: &TransferForm,
 ) -> Result<Result<Review, FieldErrors>, PageError> {
-    let (accounts, payees) = choices(state, customer).await?;
+    let Choices {
+        senders: accounts,
+        receivers,
+        payees,
+        ..
+    } = choices(state, customer).await?;
     let mut errors = FieldErrors::default();
     let from = accounts.iter().find(|a| a.number == form.from_account);
     if from.is_none() {
@@ -292,7 +328,7 @@ async fn prepare(
         errors.amount = Some(super::plain_language(ProblemCode::InsufficientFunds));
         return Ok(Err(errors));
     }
-    let to_label = if let Some(own) = accounts.iter().find(|a| a.number == to) {
+    let to_label = if let Some(own) = receivers.iter().find(|a| a.number == to) {
         format!("Your {}", own.name)
     } else if let Some(payee) = payees.iter().find(|p| p.account_number == to) {
         payee.nickname.clone()

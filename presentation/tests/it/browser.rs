@@ -306,6 +306,16 @@ async fn a_customer_signs_in_sees_balances_and_moves_money_once_despite_a_double
     );
     browser.screenshot("transfer-receipt").await;
     assert_eq!(portal.transfer_count().await, before + 1);
+    // Back from the receipt is the review again, not an offer to send a form once more.
+    browser.client.back().await.unwrap();
+    browser
+        .wait_until("the review again", |page| page.contains("review-amount"))
+        .await;
+    assert_eq!(
+        browser.text("[data-testid=review-amount]").await,
+        "75.25 EUR"
+    );
+    assert_eq!(portal.transfer_count().await, before + 1);
     browser.goto("/").await;
     assert_eq!(
         browser.text(&format!("[data-testid=ledger-{from}]")).await,
@@ -500,7 +510,12 @@ async fn another_customers_account_by_url_shows_nothing_and_a_forged_post_is_ref
         .execute(
             "const form = document.querySelector('form[action=\"/transfer/review\"]');
              form.action = '/transfer/confirm';
-             form.querySelector('[name=csrf_token]').value = 'forged';
+             form.method = 'post';
+             const token = document.createElement('input');
+             token.type = 'hidden';
+             token.name = 'csrf_token';
+             token.value = 'forged';
+             form.appendChild(token);
              form.querySelector('#to_number').value = arguments[0];
              form.querySelector('#amount').value = '10.00';
              form.submit();",
@@ -570,6 +585,31 @@ async fn every_page_works_with_javascript_off() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_fits_a_phone_screen() {
     let portal = Portal::spawn().await;
+    // The longest reference a transfer may carry, without a space to break at.
+    let accounts = portal.accounts(ALICE).await;
+    let (from, other) = (number(&accounts[0]), number(&accounts[1]));
+    let memo = "W".repeat(140);
+    let sent = portal
+        .transfer_with_memo_as(ALICE, &from, &other, "1.00", &memo)
+        .await;
+    assert_eq!(sent["memo"], memo.as_str(), "{sent}");
+    let wide = Browser::open_sized(&portal.url, true, (1280, 900)).await;
+    wide.sign_in(ALICE).await;
+    wide.goto(&format!("/accounts/{from}")).await;
+    let overflow = wide
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        overflow,
+        json!(false),
+        "a long reference does not widen the page"
+    );
+    wide.close().await;
     let browser = Browser::open_sized(&portal.url, true, (390, 844)).await;
     browser.sign_in(ALICE).await;
     let overflow = browser
@@ -582,7 +622,6 @@ async fn the_dashboard_fits_a_phone_screen() {
         .unwrap();
     assert_eq!(overflow, json!(false), "no sideways scrolling");
     browser.screenshot("dashboard-phone").await;
-    let from = number(&portal.accounts(ALICE).await[0]);
     browser.goto(&format!("/accounts/{from}")).await;
     let overflow = browser
         .client

@@ -152,6 +152,19 @@ impl Portal {
         to: &str,
         amount: &str,
     ) -> Value {
+        self.transfer_with_memo_as((username, password), from, to, amount, "")
+            .await
+    }
+
+    /// A transfer made at the logic tier, with a reference.
+    pub async fn transfer_with_memo_as(
+        &self,
+        (username, password): (&str, &str),
+        from: &str,
+        to: &str,
+        amount: &str,
+        memo: &str,
+    ) -> Value {
         let http = http().build().unwrap();
         let session: Value = http
             .post(format!("{}/v1/sessions", self.logic_url))
@@ -167,7 +180,13 @@ impl Portal {
             .header("x-api-key", &self.api_key)
             .header("idempotency-key", uuid::Uuid::new_v4().to_string())
             .bearer_auth(session["token"].as_str().unwrap())
-            .json(&serde_json::json!({ "debit_account": from, "credit_account": to, "amount": amount, "currency": "EUR" }))
+            .json(&serde_json::json!({
+                "debit_account": from,
+                "credit_account": to,
+                "amount": amount,
+                "currency": "EUR",
+                "memo": memo,
+            }))
             .send()
             .await
             .unwrap()

@@ -298,6 +298,75 @@ async fn a_sent_form_changed_and_confirmed_again_is_reviewed_afresh_not_answered
     assert_eq!(portal.transfer_count().await, before + 2);
 }
 
+/// A frozen account is never silently missing from the form: an account frozen for outgoing money
+/// is said to be unable to send, one frozen for incoming money still sends.
+#[tokio::test]
+async fn a_frozen_account_is_explained_on_the_form_not_silently_left_out() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let accounts = portal.accounts(ALICE).await;
+    let (first, second) = (
+        accounts[0]["number"].as_str().unwrap().to_owned(),
+        accounts[1]["number"].as_str().unwrap().to_owned(),
+    );
+    let http = crate::portal::http().build().unwrap();
+    let teller: serde_json::Value = http
+        .post(format!("{}/v1/sessions", portal.logic_url))
+        .header("x-api-key", &portal.api_key)
+        .json(&serde_json::json!({ "username": "tom.teller", "password": "teller-demo-pass" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (number, scope) in [(&first, "debits"), (&second, "credits")] {
+        let frozen = http
+            .post(format!("{}/v1/accounts/{number}/freeze", portal.logic_url))
+            .header("x-api-key", &portal.api_key)
+            .bearer_auth(teller["token"].as_str().unwrap())
+            .json(&serde_json::json!({ "scope": scope, "reason": "Test" }))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            frozen.status().is_success(),
+            "{}",
+            frozen.text().await.unwrap()
+        );
+    }
+    let form = browser.get("/transfer").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let from_list = form
+        .body
+        .split("id=\"from_account\"")
+        .nth(1)
+        .unwrap()
+        .split("</select>")
+        .next()
+        .unwrap();
+    assert!(
+        !from_list.contains(&first),
+        "frozen for debits: cannot send"
+    );
+    assert!(
+        from_list.contains(&second),
+        "frozen for credits: still sends"
+    );
+    let said: Vec<&str> = form
+        .body
+        .split("data-testid=\"cannot-send\">")
+        .skip(1)
+        .collect();
+    assert_eq!(said.len(), 1, "{}", form.body);
+    assert!(
+        said[0].contains("is frozen and cannot send money now"),
+        "{}",
+        said[0]
+    );
+}
+
 /// The message beside the destination field of a form page.
 fn to_error(body: &str) -> &str {
     body.split("id=\"to-error\">").nth(1).unwrap_or_default()
