@@ -171,7 +171,6 @@ pub fn read_typed(text: &str) -> Result<String, MoneyError> {
     }
     let points = text.matches('.').count();
     let commas = text.matches(',').count();
-    let spaced = text.chars().any(is_space);
     let last = text.rfind(['.', ',']);
     // Which mark, if any, separates the decimals.
     let decimal = match (points, commas, last) {
@@ -188,12 +187,10 @@ pub fn read_typed(text: &str) -> Result<String, MoneyError> {
         (p, c, Some(_)) if p + c > 1 => None,
         // One mark, once.
         (_, _, Some(at)) => {
-            let after = text[at + 1..].chars().count();
-            if after == 3 && !spaced {
+            // Three digits after a lone mark are a thousands group to some readers and decimals
+            // to others, whatever else groups the digits before it (`1 000,000`).
+            if text[at + 1..].chars().count() == 3 {
                 return Err(MoneyError::Ambiguous);
-            }
-            if after == 3 && text[..at].contains(['.', ',']) {
-                return Err(MoneyError::NotANumber);
             }
             Some(at)
         }
@@ -401,7 +398,10 @@ mod tests {
             ("NaN", Err(NotANumber)),
             ("10.505", Err(Ambiguous)),
             ("10.5050", Err(eur_decimals.clone())),
-            ("1 234,567", Err(eur_decimals.clone())),
+            ("1 234,567", Err(Ambiguous)),
+            ("1 000,000", Err(Ambiguous)),
+            ("1'000,000", Err(Ambiguous)),
+            ("1 234,500", Err(Ambiguous)),
             ("0", Err(NotPositive)),
             ("0,00", Err(NotPositive)),
             ("1 000 000 000,01", Err(TooLarge)),
@@ -456,9 +456,9 @@ mod tests {
         text
     }
 
-    /// How one reader reads `text`: thousands grouped by `group` (any run of spaces counts as a
-    /// space), decimals after `point`; `None` when that reader would not read it as a number.
-    fn as_read_by(text: &str, group: char, point: char) -> Option<Decimal> {
+    /// How one reader reads `text`: thousands grouped by any of `group`, decimals after `point`;
+    /// `None` when that reader would not read it as a number.
+    fn as_read_by(text: &str, group: &[char], point: char) -> Option<Decimal> {
         let (whole, fraction) = match text.split_once(point) {
             Some((whole, fraction)) => (whole, Some(fraction)),
             None => (text, None),
@@ -501,6 +501,8 @@ mod tests {
             ('\'', '.'),
             ('\'', ','),
         ];
+        // And readers who take every mark but their decimal one as grouping.
+        let loose: [(&[char], char); 2] = [(&[',', ' ', '\''], '.'), (&['.', ' ', '\''], ',')];
         let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
         // Written by people, read back.
         for _ in 0..20_000 {
@@ -540,7 +542,9 @@ mod tests {
             let read = Decimal::from_str(&read).unwrap();
             let readings: Vec<Decimal> = readers
                 .iter()
-                .filter_map(|&(group, point)| as_read_by(text.trim(), group, point))
+                .map(|(group, point)| (std::slice::from_ref(group), *point))
+                .chain(loose)
+                .filter_map(|(group, point)| as_read_by(text.trim(), group, point))
                 .collect();
             assert!(
                 !readings.is_empty(),

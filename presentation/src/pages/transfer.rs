@@ -266,6 +266,9 @@ struct ReviewPage {
     notice: Option<&'static str>,
 }
 
+/// Said when a sent form's changed details cannot be sent as they are.
+const SENT_FORM_CHANGED_REFUSED: &str = "This form already sent a payment, which stands. Nothing more has moved: correct the details below to send another.";
+
 /// Said when a form that already sent a payment comes back with other details (the customer went
 /// Back and changed them): what they now ask for is reviewed afresh, never mistaken for the first.
 const SENT_FORM_CHANGED: &str = "This form already sent a payment, which stands. Nothing more has moved: review the details below and confirm to send them as a new payment.";
@@ -279,8 +282,8 @@ async fn prepare(
     let Choices {
         senders: accounts,
         receivers,
+        cannot_send,
         payees,
-        ..
     } = choices(state, customer).await?;
     let mut errors = FieldErrors::default();
     let from = accounts.iter().find(|a| a.number == form.from_account);
@@ -328,7 +331,8 @@ async fn prepare(
         errors.amount = Some(super::plain_language(ProblemCode::InsufficientFunds));
         return Ok(Err(errors));
     }
-    let to_label = if let Some(own) = receivers.iter().find(|a| a.number == to) {
+    let own = receivers.iter().chain(&accounts).chain(&cannot_send);
+    let to_label = if let Some(own) = own.into_iter().find(|a| a.number == to) {
         format!("Your {}", own.name)
     } else if let Some(payee) = payees.iter().find(|p| p.account_number == to) {
         payee.nickname.clone()
@@ -369,7 +373,30 @@ async fn review(
     }
 }
 
-/// The customer's changed details, to review under a fresh key, with `notice` above them.
+/// The key for a sent form's changed details: derived from the form's key and those details, so
+/// that the same changed form sent again (Back, then "send again") meets the same key and moves
+/// money once, while different details get a key of their own.
+fn key_for_changed(form: &TransferForm) -> String {
+    use sha2::{Digest, Sha256};
+    let amount = bank_api::money::read_typed(&form.amount).unwrap_or_else(|_| form.amount.clone());
+    let mut hasher = Sha256::new();
+    hasher.update(b"bank-portal-changed-transfer-v1\0");
+    for part in [
+        form.idempotency_key.as_str(),
+        form.from_account.as_str(),
+        &form.destination(),
+        &amount,
+        form.memo.trim(),
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("changed-{hex}")
+}
+
+/// The customer's changed details, to review under their own key, with `notice` above them.
 async fn review_afresh(
     state: &AppState,
     customer: &Customer,
@@ -377,7 +404,7 @@ async fn review_afresh(
     notice: &'static str,
 ) -> Result<Response, PageError> {
     let form = TransferForm {
-        idempotency_key: new_key(),
+        idempotency_key: key_for_changed(&form),
         ..form
     };
     match prepare(state, customer, &form).await? {
@@ -394,7 +421,10 @@ async fn review_afresh(
             },
         )
             .into_response()),
-        Err(errors) => render_form(state, customer, form, errors).await,
+        Err(mut errors) => {
+            errors.general.get_or_insert(SENT_FORM_CHANGED_REFUSED);
+            render_form(state, customer, form, errors).await
+        }
     }
 }
 

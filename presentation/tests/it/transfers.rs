@@ -273,6 +273,13 @@ async fn a_sent_form_changed_and_confirmed_again_is_reviewed_afresh_not_answered
         before + 1,
         "nothing more moved"
     );
+    // The same changed form sent once more (Back, then the browser's "send again") meets the
+    // same key: confirming both reviews moves the new amount once.
+    let resent = browser
+        .post("/transfer/confirm", &transfer.fields("7.00", "Lunch"))
+        .await;
+    assert_eq!(resent.status, StatusCode::CONFLICT);
+    assert_eq!(resent.hidden("idempotency_key"), fresh_key);
 
     let again = Transfer {
         key: fresh_key,
@@ -295,7 +302,11 @@ async fn a_sent_form_changed_and_confirmed_again_is_reviewed_afresh_not_answered
             .body
             .contains("data-testid=\"receipt-amount\">7.00 EUR")
     );
-    assert_eq!(portal.transfer_count().await, before + 2);
+    let confirmed_again = browser
+        .post("/transfer/confirm", &again.fields("7.00", "Lunch"))
+        .await;
+    assert_eq!(confirmed_again.location, confirmed.location);
+    assert_eq!(portal.transfer_count().await, before + 2, "7.00 moved once");
 }
 
 /// A frozen account is never silently missing from the form: an account frozen for outgoing money
