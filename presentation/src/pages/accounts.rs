@@ -261,14 +261,19 @@ async fn statement(
     Query(query): Query<StatementQuery>,
 ) -> Result<Response, PageError> {
     let number = super::account_in_path(&number)?;
-    let (from, to) = match day_range(&query.from, &query.to) {
-        Ok((Some(from), Some(to))) => (from, to),
-        refused => {
+    let checked = match day_range(&query.from, &query.to) {
+        _ if !matches!(query.format.as_str(), "" | "pdf" | "csv") => Err("Choose PDF or CSV."),
+        Ok((Some(from), Some(to))) => Ok((from, to)),
+        refused => Err(refused.err().unwrap_or("Enter the first and the last day.")),
+    };
+    let (from, to) = match checked {
+        Ok(days) => days,
+        Err(reason) => {
             // The account page again, the form as it was sent and the reason beside it.
             let statement = StatementForm {
                 from: query.from,
                 to: query.to,
-                error: Some(refused.err().unwrap_or("Enter the first and the last day.")),
+                error: Some(reason),
             };
             let page = account_page(
                 &state,
@@ -281,22 +286,6 @@ async fn statement(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    if !matches!(query.format.as_str(), "" | "pdf" | "csv") {
-        let statement = StatementForm {
-            from: query.from,
-            to: query.to,
-            error: Some("Choose PDF or CSV."),
-        };
-        let page = account_page(
-            &state,
-            &customer,
-            &number,
-            HistoryFilter::default(),
-            statement,
-        )
-        .await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
     let statement = state
         .logic
         .statement(customer.caller(), &number, from, to)
