@@ -148,6 +148,7 @@ mod tests {
         labels_round_trip(drawers::DrawerState::ALL);
         labels_round_trip(admin::StaffRole::ALL);
         labels_round_trip(admin::Scope::ALL);
+        labels_round_trip(transfers::NameMatch::ALL);
     }
 
     #[test]

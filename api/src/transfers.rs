@@ -180,6 +180,66 @@ pub struct TransferRequest {
     pub memo: String,
 }
 
+/// A transfer to check before it is confirmed: every rule the transfer itself would meet is
+/// applied, and nothing is written.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferCheckRequest {
+    /// Ten digits, the last a check digit.
+    #[schema(example = "1000000018", pattern = "^[0-9]{10}$")]
+    pub debit_account: String,
+    /// Ten digits, the last a check digit.
+    #[schema(example = "1000000026", pattern = "^[0-9]{10}$")]
+    pub credit_account: String,
+    /// As in a transfer request.
+    #[schema(example = "12.50", pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
+    pub amount: String,
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
+    pub currency: String,
+    #[serde(default)]
+    #[schema(max_length = 140)]
+    pub memo: String,
+    /// The name the payer believes holds the destination account; when given, the answer says
+    /// how well it matches the name the bank holds (Confirmation of Payee).
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub payee_name: Option<String>,
+}
+
+values! {
+    /// How a name typed by the payer compares with the account holder's name.
+    NameMatch {
+        /// The same name, ignoring case, accents, punctuation and spacing.
+        Match = "match",
+        /// Nearly the same: a typo, the words in another order, or initials for first names.
+        CloseMatch = "close_match",
+        NoMatch = "no_match",
+    }
+}
+
+/// What a transfer would do, were it confirmed now: the holder of the destination as the bank
+/// holds the name, and what is left afterwards.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TransferCheckResponse {
+    pub debit_account: String,
+    pub credit_account: String,
+    /// The destination account's holder, as the bank holds the name.
+    pub payee_name: String,
+    /// The destination is another account of the payer's own; `payee_name` is then its name.
+    pub own_account: bool,
+    /// Set when the request gave `payee_name`.
+    pub name_match: Option<NameMatch>,
+    pub amount: String,
+    pub currency: String,
+    /// The debit account's available balance after the transfer.
+    pub available_after: String,
+    /// The payer's daily limit for payments to others in this currency; not set for a transfer
+    /// between one holder's own accounts, which no daily limit bounds.
+    pub daily_limit: Option<String>,
+    /// What of that limit would be left today after this transfer.
+    pub left_today_after: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReversalRequest {

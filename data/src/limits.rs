@@ -136,6 +136,29 @@ pub async fn set_customer_daily_limit(
     Ok(())
 }
 
+/// What the customer has sent to others today in `currency`, and the limit it must stay within;
+/// read without a lock, for a check before a transfer (the transfer itself adds under one).
+pub async fn daily_outflow(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    currency: &str,
+) -> Result<(Decimal, Decimal), DataError> {
+    sqlx::query_as(
+        "SELECT coalesce((SELECT total FROM daily_outflows
+                          WHERE customer_id = $1 AND currency = $2
+                            AND day = (now() AT TIME ZONE 'UTC')::date), 0) AS total,
+                coalesce((SELECT daily_limit FROM customer_daily_limits
+                          WHERE customer_id = $1 AND currency = $2),
+                         (SELECT daily_transfer_limit FROM currency_limits WHERE currency = $2),
+                         0) AS daily_limit",
+    )
+    .bind(customer_id)
+    .bind(currency)
+    .fetch_one(conn)
+    .await
+    .classify()
+}
+
 /// Adds `amount` to what the customer has sent to others today and returns the new total with
 /// the limit it must stay within. The upserted row stays locked until the transaction ends, so
 /// two transfers of the same customer add up one after the other: the caller refuses (rolls back)

@@ -29,6 +29,7 @@ pub mod payees;
 pub mod pending;
 pub mod portal_sessions;
 pub mod posting;
+pub mod review;
 pub mod security;
 pub mod seed;
 pub mod state;

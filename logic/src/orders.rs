@@ -27,10 +27,7 @@ pub async fn post(
     if let Movement::Transfer { debit, credit } = &order.movement
         && debit == credit
     {
-        return Err(ApiError::refused(
-            ProblemCode::SameAccount,
-            "the two accounts of a transfer must differ",
-        ));
+        return Err(same_account());
     }
     let request_hash = order.request_hash();
     let kind = order.kind();
@@ -124,8 +121,16 @@ async fn needs_approval(
     Ok(threshold.is_some_and(|threshold| order.amount.value() > threshold))
 }
 
+/// The refusal of a transfer from an account to itself.
+pub fn same_account() -> ApiError {
+    ApiError::refused(
+        ProblemCode::SameAccount,
+        "the two accounts of a transfer must differ",
+    )
+}
+
 /// Refuses movements the caller's role may never make, before touching the database.
-fn authorise(user: &SessionUser, movement: &Movement) -> Result<(), ApiError> {
+pub fn authorise(user: &SessionUser, movement: &Movement) -> Result<(), ApiError> {
     match movement {
         // Customers move their own money; tellers and supervisors act for customers. Admins
         // administer and never move money: separation of duties.

@@ -224,7 +224,52 @@ pub async fn execute(
     let locked =
         data::accounts::lock_accounts_by_number(conn, &debit_number, &credit_number).await?;
     let find = |number: &str| locked.iter().find(|a| a.number == number);
-    let (debit, credit) = match (&order.movement, find(&debit_number), find(&credit_number)) {
+    let (debit, credit) = decide(
+        initiator,
+        &order.movement,
+        (find(&debit_number), find(&credit_number)),
+        currency,
+        amount,
+    )?;
+    if let Some(customer_id) = daily_limit_bound(&order.movement, debit, credit) {
+        check_daily_limit(conn, customer_id, currency, amount).await?;
+    }
+    let transfer = NewTransfer {
+        id: summary.id,
+        idempotency_key: key.as_str(),
+        kind: summary.kind,
+        amount,
+        currency,
+        debit_account_id: debit.id,
+        credit_account_id: credit.id,
+        memo: &order.memo,
+        initiated_by: Some(initiator.user_id),
+        reverses_transfer_id: None,
+        request_id,
+        batch_id,
+    };
+    data::transfers::post_transfer(conn, &transfer)
+        .await
+        .map_err(|e| match e.violation() {
+            // The database's own floor check; the check above should always have caught it first.
+            Some(Violation::BalanceBelowFloor) => insufficient(debit),
+            _ => ApiError::from(e),
+        })?;
+    Ok((summary, body))
+}
+
+/// The accounts a movement takes, checked against every rule that needs no write: who may move
+/// money from them, their state, their currency and their floors. The one place these rules are
+/// decided, for a posting (under the accounts' locks) and for a check before it (see
+/// [`crate::review`]).
+pub fn decide<'r>(
+    initiator: &Initiator,
+    movement: &Movement,
+    (debit, credit): (Option<&'r AccountRow>, Option<&'r AccountRow>),
+    currency: &str,
+    amount: Decimal,
+) -> Result<(&'r AccountRow, &'r AccountRow), ApiError> {
+    let (debit, credit) = match (movement, debit, credit) {
         (Movement::Transfer { .. }, Some(debit), Some(credit))
             if debit.kind == AccountKind::Customer
                 && credit.kind == AccountKind::Customer
@@ -253,34 +298,22 @@ pub async fn execute(
     check_currency(&[debit, credit], currency)?;
     check_floor(debit, -amount)?;
     check_floor(credit, amount)?;
-    if matches!(order.movement, Movement::Transfer { .. })
-        && let Some(customer_id) = debit.customer_id
-        && credit.customer_id != Some(customer_id)
-    {
-        check_daily_limit(conn, customer_id, currency, amount).await?;
+    Ok((debit, credit))
+}
+
+/// The customer whose daily limit a movement counts against: a transfer from a customer's
+/// account to anyone else's. Moving between one's own accounts, and cash, is not bounded by it.
+pub fn daily_limit_bound(
+    movement: &Movement,
+    debit: &AccountRow,
+    credit: &AccountRow,
+) -> Option<Uuid> {
+    match movement {
+        Movement::Transfer { .. } => debit
+            .customer_id
+            .filter(|customer_id| credit.customer_id != Some(*customer_id)),
+        _ => None,
     }
-    let transfer = NewTransfer {
-        id: summary.id,
-        idempotency_key: key.as_str(),
-        kind: summary.kind,
-        amount,
-        currency,
-        debit_account_id: debit.id,
-        credit_account_id: credit.id,
-        memo: &order.memo,
-        initiated_by: Some(initiator.user_id),
-        reverses_transfer_id: None,
-        request_id,
-        batch_id,
-    };
-    data::transfers::post_transfer(conn, &transfer)
-        .await
-        .map_err(|e| match e.violation() {
-            // The database's own floor check; the check above should always have caught it first.
-            Some(Violation::BalanceBelowFloor) => insufficient(debit),
-            _ => ApiError::from(e),
-        })?;
-    Ok((summary, body))
 }
 
 /// A posted transfer's answer: the one place it is built, whichever posting made it.
@@ -493,18 +526,23 @@ async fn check_daily_limit(
     let (total, limit) =
         data::limits::add_daily_outflow(conn, customer_id, currency, amount).await?;
     if total > limit {
-        let used = total - amount;
-        let left = (limit - used).max(Decimal::ZERO);
-        return Err(ApiError::refused(
-            ProblemCode::DailyLimitExceeded,
-            format!(
-                "this transfer would exceed the daily limit of {} {currency}; {} {currency} is left today",
-                crate::domain::money::format_in_scale(limit, currency),
-                crate::domain::money::format_in_scale(left, currency),
-            ),
-        ));
+        return Err(over_daily_limit(limit, total - amount, currency));
     }
     Ok(())
+}
+
+/// The refusal of a transfer that would take what the customer sent others today (`used`
+/// before it) past their `limit`.
+pub fn over_daily_limit(limit: Decimal, used: Decimal, currency: &str) -> ApiError {
+    let left = (limit - used).max(Decimal::ZERO);
+    ApiError::refused(
+        ProblemCode::DailyLimitExceeded,
+        format!(
+            "this transfer would exceed the daily limit of {} {currency}; {} {currency} is left today",
+            crate::domain::money::format_in_scale(limit, currency),
+            crate::domain::money::format_in_scale(left, currency),
+        ),
+    )
 }
 
 /// Refuses an entry of `signed_amount` (credits positive) that would take the account's

@@ -158,10 +158,15 @@ pub fn position(normal_side: NormalSide, balance: Decimal) -> Decimal {
     }
 }
 
+/// What an account can pay out now: its balance less its holds, plus any overdraft allowed.
+pub fn available(row: &AccountRow) -> Decimal {
+    position(row.normal_side, row.balance) - row.held + row.overdraft_limit
+}
+
 impl FromData<&AccountRow> for AccountResponse {
     fn from_data(row: &AccountRow) -> Self {
         let ledger = position(row.normal_side, row.balance);
-        let available = ledger - row.held + row.overdraft_limit;
+        let available = available(row);
         Self {
             id: row.id,
             number: row.number.clone(),

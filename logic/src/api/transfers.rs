@@ -3,7 +3,9 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use bank_api::ProblemCode;
-use bank_api::transfers::{ReversalRequest, TransferRequest};
+use bank_api::transfers::{
+    ReversalRequest, TransferCheckRequest, TransferCheckResponse, TransferRequest,
+};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -24,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create, find_by_key))
         .routes(routes!(read))
+        .routes(routes!(check))
         .routes(routes!(reverse))
 }
 
@@ -84,6 +87,41 @@ async fn create(
     let order = parse_request(&request)?;
     let actor = actor(&signed_in, &request_id);
     crate::orders::post(&state, actor, &key, &order).await
+}
+
+/// Checks a transfer before it is confirmed, the way a review page does: every rule the transfer
+/// would meet is applied and its refusal answered with the same code; nothing is written. The
+/// answer names the destination's holder as the bank holds the name and, when the request gives
+/// `payee_name`, says how well that name matches.
+#[utoipa::path(
+    post,
+    path = "/transfers/checks",
+    tag = "transfers",
+    summary = "Check a transfer before confirming it",
+    request_body = TransferCheckRequest,
+    responses(
+        (status = 200, description = "The transfer would be posted now", body = TransferCheckResponse)
+    )
+)]
+async fn check(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<TransferCheckRequest>,
+) -> Result<Json<TransferCheckResponse>, ApiError> {
+    let order = parse_transfer(
+        &request.debit_account,
+        &request.credit_account,
+        &request.amount,
+        &request.currency,
+        &request.memo,
+    )?;
+    let payee_name = match request.payee_name.as_deref() {
+        Some(name) => Some(bounded("payee_name", name, 200)?).filter(|name| !name.is_empty()),
+        None => None,
+    };
+    Ok(Json(
+        crate::review::check(&state, &signed_in.user, &order, payee_name.as_deref()).await?,
+    ))
 }
 
 #[utoipa::path(

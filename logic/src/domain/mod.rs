@@ -3,6 +3,7 @@
 
 pub mod account_number;
 pub mod day;
+pub mod names;
 pub mod text;
 
 pub use account_number::AccountNumber;

@@ -3,7 +3,7 @@ use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::app::{TELLER, TestApp, problem_code};
+use crate::app::{ADMIN, TELLER, TestApp, problem_code};
 
 #[tokio::test]
 async fn a_customer_moves_money_to_another_customer_and_sees_it_in_history() {
@@ -181,6 +181,12 @@ async fn bad_transfer_requests_are_refused_and_change_nothing() {
             "account_not_open",
         ),
         (
+            "someone else's account",
+            body(&to, &from, json!("1.00"), "EUR"),
+            StatusCode::NOT_FOUND,
+            "account_not_found",
+        ),
+        (
             "same account",
             body(&from, &from, json!("1.00"), "EUR"),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -207,6 +213,10 @@ async fn bad_transfer_requests_are_refused_and_change_nothing() {
     ];
     let snapshot = app.snapshot().await;
     for (name, body, status, code) in cases {
+        // The check a review makes meets every refusal the transfer itself would.
+        let checked = app.post("/v1/transfers/checks", &alice.token, &body).await;
+        assert_eq!(checked.status(), status, "checking {name}");
+        assert_eq!(problem_code(checked).await, code, "checking {name}");
         let response = app
             .post_idempotent(
                 "/v1/transfers",
@@ -331,4 +341,80 @@ async fn metrics_count_requests_by_route_and_transfers_by_outcome() {
         assert!(text.contains(expected), "{expected} missing from\n{text}");
     }
     assert!(!text.contains(&from), "raw paths never become labels");
+}
+
+#[tokio::test]
+async fn a_check_names_the_payee_says_what_is_left_today_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let admin = app.sign_in(ADMIN).await;
+    let alice = app.customer(&teller, "alice").await;
+    let bob = app.customer(&teller, "bob").await;
+    let from = app.account(&teller, &alice, "500.00").await;
+    let savings = app.account(&teller, &alice, "0").await;
+    let to = app.account(&teller, &bob, "0").await;
+    let limit = app
+        .request(
+            reqwest::Method::PUT,
+            &format!("/v1/customers/{}/limits/EUR", alice.id),
+            Some(&admin),
+        )
+        .json(&json!({ "daily_limit": "100.00" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(limit.status(), StatusCode::OK);
+    let sent = app
+        .transfer(&alice.token, "first", &from, &to, "30.00")
+        .await;
+    assert_eq!(sent.status(), StatusCode::CREATED);
+
+    let check = |credit: &str, amount: &str, name: Option<&str>| {
+        let body = json!({ "debit_account": from, "credit_account": credit, "amount": amount, "currency": "EUR", "payee_name": name });
+        let app = &app;
+        let token = alice.token.clone();
+        async move { app.post("/v1/transfers/checks", &token, &body).await }
+    };
+    let snapshot = app.snapshot().await;
+    let answer: Value = check(&to, "20.00", Some("customer  BOB"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["payee_name"], "Customer bob");
+    assert_eq!(answer["own_account"], false);
+    assert_eq!(answer["name_match"], "match");
+    assert_eq!(answer["amount"], "20.00");
+    assert_eq!(answer["available_after"], "450.00");
+    assert_eq!(answer["daily_limit"], "100.00");
+    assert_eq!(answer["left_today_after"], "50.00");
+    for (typed, expected) in [("Custmer Bob", "close_match"), ("Eve Jones", "no_match")] {
+        let answer: Value = check(&to, "1.00", Some(typed)).await.json().await.unwrap();
+        assert_eq!(answer["name_match"], expected, "{typed}");
+    }
+    let unnamed: Value = check(&to, "1.00", None).await.json().await.unwrap();
+    assert_eq!(unnamed["name_match"], Value::Null);
+
+    // Over what is left today: refused with what is left, before anything is confirmed.
+    let over = check(&to, "70.01", None).await;
+    assert_eq!(over.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = over.json().await.unwrap();
+    assert_eq!(problem["code"], "daily_limit_exceeded");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("70.00 EUR is left today"),
+        "{problem}"
+    );
+    // Between one's own accounts no daily limit applies, and the account is named by its name.
+    let own: Value = check(&savings, "400.00", None).await.json().await.unwrap();
+    assert_eq!(own["own_account"], true);
+    assert_eq!(own["payee_name"], "Current account");
+    assert_eq!(own["daily_limit"], Value::Null);
+    // A name that is no name is refused by field.
+    let control = check(&to, "1.00", Some("Bob\u{7}")).await;
+    assert_eq!(control.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem_code(control).await, "invalid_field");
+    assert_eq!(app.snapshot().await, snapshot, "a check writes nothing");
 }

@@ -1,0 +1,94 @@
+//! A transfer checked before it is confirmed: the review a payer reads applies every rule the
+//! transfer itself would meet (who may send from the account, both accounts' state, currency,
+//! funds, what is left of today's limit) and names the destination's holder as the bank holds
+//! the name, comparing it with the name the payer typed. Nothing is written and nothing locked:
+//! the transfer decides again, under its locks, when it is confirmed.
+
+use bank_api::transfers::TransferCheckResponse;
+
+use crate::auth::SessionUser;
+use crate::domain::money::format_in_scale;
+use crate::error::ApiError;
+use crate::posting::{Initiator, Movement, Order, daily_limit_bound, decide, over_daily_limit};
+use crate::state::AppState;
+use crate::wire::available;
+
+/// What `order` would do were it confirmed now by `user`, or the refusal it would meet.
+pub async fn check(
+    state: &AppState,
+    user: &SessionUser,
+    order: &Order,
+    payee_name: Option<&str>,
+) -> Result<TransferCheckResponse, ApiError> {
+    crate::orders::authorise(user, &order.movement)?;
+    let Movement::Transfer { debit, credit } = &order.movement else {
+        return Err(ApiError::Internal("only transfers are checked".to_owned()));
+    };
+    if debit == credit {
+        return Err(crate::orders::same_account());
+    }
+    let initiator = Initiator::from(user);
+    let currency = order.amount.currency().code();
+    let amount = order.amount.value();
+    let (debit_row, credit_row, holder, outflow) = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            let debit_row =
+                data::accounts::find_account_by_number(&mut *conn, debit.as_str()).await?;
+            let credit_row =
+                data::accounts::find_account_by_number(&mut *conn, credit.as_str()).await?;
+            let (Some(debit_row), Some(credit_row)) = (debit_row, credit_row) else {
+                return Ok((None, None, None, None));
+            };
+            let holder = match credit_row.customer_id {
+                Some(id) => data::customers::find_customer(&mut *conn, id)
+                    .await?
+                    .map(|customer| customer.full_name),
+                None => None,
+            };
+            let outflow = match debit_row.customer_id {
+                Some(id) => Some(data::limits::daily_outflow(&mut *conn, id, currency).await?),
+                None => None,
+            };
+            Ok((Some(debit_row), Some(credit_row), holder, outflow))
+        })
+    })
+    .await?;
+    let (debit_row, credit_row) = decide(
+        &initiator,
+        &order.movement,
+        (debit_row.as_ref(), credit_row.as_ref()),
+        currency,
+        amount,
+    )?;
+    let limit = match (
+        daily_limit_bound(&order.movement, debit_row, credit_row),
+        outflow,
+    ) {
+        (Some(_), Some((used, limit))) => {
+            if used + amount > limit {
+                return Err(over_daily_limit(limit, used, currency));
+            }
+            Some((limit, limit - used - amount))
+        }
+        _ => None,
+    };
+    let own_account =
+        credit_row.customer_id.is_some() && credit_row.customer_id == debit_row.customer_id;
+    let payee = if own_account {
+        credit_row.name.clone()
+    } else {
+        holder.ok_or_else(|| ApiError::Internal("a customer account without a holder".into()))?
+    };
+    Ok(TransferCheckResponse {
+        debit_account: debit_row.number.clone(),
+        credit_account: credit_row.number.clone(),
+        name_match: payee_name.map(|typed| crate::domain::names::compare(typed, &payee)),
+        payee_name: payee,
+        own_account,
+        amount: format_in_scale(amount, currency),
+        currency: currency.to_owned(),
+        available_after: format_in_scale(available(debit_row) - amount, currency),
+        daily_limit: limit.map(|(limit, _)| format_in_scale(limit, currency)),
+        left_today_after: limit.map(|(_, left)| format_in_scale(left, currency)),
+    })
+}
