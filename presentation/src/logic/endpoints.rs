@@ -16,7 +16,9 @@ use bank_api::sessions::{
     ChangePasswordRequest, ConfirmTotpRequest, DisableTotpRequest, EnrolTotpRequest,
     SecondFactorRequest,
 };
-use bank_api::transfers::{CashRequest, ReversalRequest, TransferRequest};
+use bank_api::transfers::{
+    CashRequest, ReversalRequest, TransferCheckRequest, TransferCheckResponse, TransferRequest,
+};
 use bank_api::{AccountNumber, Currency};
 use reqwest::Method;
 use time::Date;
@@ -91,6 +93,16 @@ impl Logic {
     ) -> Result<Transfer, LogicError> {
         self.post_idempotent("/v1/transfers", caller, key, request)
             .await
+    }
+
+    /// `POST /v1/transfers/checks`: what a transfer would do were it confirmed now, or the
+    /// refusal it would meet.
+    pub async fn check_transfer(
+        &self,
+        caller: Caller<'_>,
+        request: &TransferCheckRequest,
+    ) -> Result<TransferCheckResponse, LogicError> {
+        Ok(self.post("/v1/transfers/checks", caller, request).await?.1)
     }
 
     /// `GET /v1/transfers?idempotency_key=…`: the transfer made under `key`, if one was.

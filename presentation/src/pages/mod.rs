@@ -54,7 +54,7 @@ pub fn plain_language(code: ProblemCode) -> &'static str {
             "Enter an amount greater than zero, with at most two decimals, such as 25.00."
         }
         ProblemCode::InvalidAccountNumber => {
-            "This account number is not valid. Check it and try again: it has 10 digits."
+            "This is not a valid account number: one of its 10 digits may be mistyped. Check it against the number you were given."
         }
         ProblemCode::AccountNotFound => {
             "We could not find an open account with this number that you can use."

@@ -17,8 +17,8 @@ use serde::Deserialize;
 
 use crate::error::PageError;
 use crate::filters;
-use crate::logic::LogicError;
-use bank_api::transfers::TransferRequest;
+use crate::logic::{LogicError, Problem};
+use bank_api::transfers::{NameMatch, TransferCheckRequest, TransferRequest};
 
 use crate::logic::types::{Account, AccountStatus, FreezeScope, Payee, Transfer};
 use crate::session::Customer;
@@ -47,6 +47,10 @@ pub struct TransferForm {
     to_account: String,
     #[serde(default)]
     to_number: String,
+    /// The holder's name as the customer knows it, for a number they typed: compared with the
+    /// name the bank holds before anything moves.
+    #[serde(default)]
+    to_name: String,
     #[serde(default)]
     amount: String,
     #[serde(default)]
@@ -83,31 +87,48 @@ impl TransferForm {
     }
 }
 
+/// A message for the customer: most are fixed sentences, a few carry figures.
+type Message = std::borrow::Cow<'static, str>;
+
 /// Messages next to the fields they concern.
 #[derive(Debug, Default)]
 struct FieldErrors {
-    from_account: Option<&'static str>,
-    to: Option<&'static str>,
-    amount: Option<&'static str>,
-    memo: Option<&'static str>,
-    general: Option<&'static str>,
+    from_account: Option<Message>,
+    to: Option<Message>,
+    to_name: Option<Message>,
+    amount: Option<Message>,
+    memo: Option<Message>,
+    general: Option<Message>,
 }
 
 impl FieldErrors {
     fn any(&self) -> bool {
         self.from_account.is_some()
             || self.to.is_some()
+            || self.to_name.is_some()
             || self.amount.is_some()
             || self.memo.is_some()
             || self.general.is_some()
     }
 
     /// Places a logic-tier refusal next to the field it concerns.
-    fn from_problem(code: ProblemCode, field: Option<&str>) -> Self {
-        let message = Some(super::plain_language(code));
+    fn from_problem(problem: &Problem) -> Self {
+        let (code, field) = (problem.code, problem.field.as_deref());
+        let message = Some(match code {
+            // The logic tier's sentence carries the limit and what is left of it today.
+            ProblemCode::DailyLimitExceeded if !problem.detail.is_empty() => {
+                Message::Owned(sentence(&problem.detail))
+            }
+            _ => Message::Borrowed(super::plain_language(code)),
+        });
         let mut errors = Self::default();
         match (code, field) {
-            (ProblemCode::InsufficientFunds | ProblemCode::InvalidAmount, _)
+            (
+                ProblemCode::InsufficientFunds
+                | ProblemCode::InvalidAmount
+                | ProblemCode::DailyLimitExceeded,
+                _,
+            )
             | (_, Some("amount")) => errors.amount = message,
             (
                 ProblemCode::AccountNotFound
@@ -120,10 +141,18 @@ impl FieldErrors {
             | (_, Some("credit_account")) => errors.to = message,
             (_, Some("debit_account")) => errors.from_account = message,
             (_, Some("memo")) => errors.memo = message,
+            (_, Some("payee_name")) => errors.to_name = message,
             _ => errors.general = message,
         }
         errors
     }
+}
+
+/// `text` as a sentence: a capital first letter and a full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.trim().trim_end_matches('.').chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
+    format!("{}{}.", first.unwrap_or_default(), chars.as_str())
 }
 
 #[derive(Template, WebTemplate)]
@@ -247,11 +276,18 @@ struct Review {
     from_account: String,
     from_name: String,
     to_account: String,
+    /// The destination as the bank names it: "Your Savings", or the holder's name.
     to_label: String,
+    /// The name the customer typed for the holder, if any, and how it compares.
+    typed_name: String,
+    payee_name: String,
+    name_match: Option<NameMatch>,
     amount: String,
     currency: String,
     memo: String,
     available_after: String,
+    /// What is left of today's limit for payments to others, once this one is made.
+    left_today_after: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -281,22 +317,21 @@ async fn prepare(
 ) -> Result<Result<Review, FieldErrors>, PageError> {
     let Choices {
         senders: accounts,
-        receivers,
-        cannot_send,
         payees,
+        ..
     } = choices(state, customer).await?;
     let mut errors = FieldErrors::default();
     let from = accounts.iter().find(|a| a.number == form.from_account);
     if from.is_none() {
-        errors.from_account = Some("Choose one of your accounts to send from.");
+        errors.from_account = Some("Choose one of your accounts to send from.".into());
     }
     let to = form.destination();
     if to.is_empty() {
-        errors.to = Some("Choose where the money goes, or enter an account number.");
+        errors.to = Some("Choose where the money goes, or enter an account number.".into());
     } else if AccountNumber::parse(&to).is_err() {
-        errors.to = Some(super::plain_language(ProblemCode::InvalidAccountNumber));
+        errors.to = Some(super::plain_language(ProblemCode::InvalidAccountNumber).into());
     } else if to == form.from_account {
-        errors.to = Some(super::plain_language(ProblemCode::SameAccount));
+        errors.to = Some(super::plain_language(ProblemCode::SameAccount).into());
     }
     // The amount is in the currency of the account it leaves; until one is chosen, any of the
     // bank's currencies will do for checking it.
@@ -312,15 +347,15 @@ async fn prepare(
     let amount = match amount {
         Ok(amount) => Some(amount),
         Err(error) => {
-            errors.amount = Some(amount_words(&error));
+            errors.amount = Some(amount_words(&error).into());
             None
         }
     };
     if form.memo.chars().count() > MEMO_MAX_CHARS {
-        errors.memo = Some("A reference has at most 140 characters.");
+        errors.memo = Some("A reference has at most 140 characters.".into());
     }
     if !form.has_valid_key() {
-        errors.general = Some("This form has expired. Please fill it in again.");
+        errors.general = Some("This form has expired. Please fill it in again.".into());
     }
     let (Some(from), Some(amount), Some(currency), false) = (from, amount, currency, errors.any())
     else {
@@ -328,28 +363,52 @@ async fn prepare(
     };
     let available: Decimal = from.available_balance.parse().unwrap_or(Decimal::ZERO);
     if amount.value() > available {
-        errors.amount = Some(super::plain_language(ProblemCode::InsufficientFunds));
+        errors.amount = Some(super::plain_language(ProblemCode::InsufficientFunds).into());
         return Ok(Err(errors));
     }
-    let own = receivers.iter().chain(&accounts).chain(&cannot_send);
-    let to_label = if let Some(own) = own.into_iter().find(|a| a.number == to) {
-        format!("Your {}", own.name)
-    } else if let Some(payee) = payees.iter().find(|p| p.account_number == to) {
-        payee.nickname.clone()
-    } else {
-        "Another customer's account".to_owned()
+    // Every rule the transfer itself will meet, applied now by the logic tier: the destination
+    // exists and can receive, its currency, freezes, funds and what is left of today's limit.
+    let typed_name = form.to_name.trim();
+    let request = TransferCheckRequest {
+        debit_account: from.number.clone(),
+        credit_account: to.clone(),
+        amount: bank_api::money::format_in_scale(amount.value(), currency.code()),
+        currency: currency.code().to_owned(),
+        memo: form.memo.trim().to_owned(),
+        payee_name: (!typed_name.is_empty()).then(|| typed_name.to_owned()),
     };
-    let mut after = available - amount.value();
-    after.rescale(currency.minor_units());
+    let check = match state
+        .logic
+        .check_transfer(customer.caller(), &request)
+        .await
+    {
+        Ok(check) => check,
+        Err(LogicError::Problem(problem)) if problem.status != 401 && problem.status != 403 => {
+            return Ok(Err(FieldErrors::from_problem(&problem)));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let to_label = if check.own_account {
+        format!("Your {}", check.payee_name)
+    } else {
+        match payees.iter().find(|p| p.account_number == to) {
+            Some(payee) => format!("{} (your payee {})", check.payee_name, payee.nickname),
+            None => check.payee_name.clone(),
+        }
+    };
     Ok(Ok(Review {
         from_account: from.number.clone(),
         from_name: from.name.clone(),
         to_account: to,
         to_label,
-        amount: bank_api::money::format_in_scale(amount.value(), currency.code()),
-        currency: from.currency.clone(),
+        typed_name: typed_name.to_owned(),
+        payee_name: check.payee_name,
+        name_match: check.name_match,
+        amount: check.amount,
+        currency: check.currency,
         memo: form.memo.trim().to_owned(),
-        available_after: after.to_string(),
+        available_after: check.available_after,
+        left_today_after: check.left_today_after,
     }))
 }
 
@@ -422,7 +481,9 @@ async fn review_afresh(
         )
             .into_response()),
         Err(mut errors) => {
-            errors.general.get_or_insert(SENT_FORM_CHANGED_REFUSED);
+            errors
+                .general
+                .get_or_insert(SENT_FORM_CHANGED_REFUSED.into());
             render_form(state, customer, form, errors).await
         }
     }
@@ -461,7 +522,9 @@ async fn confirm(
                 ..form
             },
             FieldErrors {
-                general: Some("This form has expired. Please check the details and review again."),
+                general: Some(
+                    "This form has expired. Please check the details and review again.".into(),
+                ),
                 ..FieldErrors::default()
             },
         )
@@ -481,7 +544,7 @@ async fn confirm(
         Ok(account) => account.currency,
         Err(LogicError::Problem(problem)) if problem.status == 404 || problem.status == 422 => {
             let errors = FieldErrors {
-                from_account: Some("Choose one of your accounts to send from."),
+                from_account: Some("Choose one of your accounts to send from.".into()),
                 ..FieldErrors::default()
             };
             return render_form(&state, &customer, form, errors).await;
@@ -493,7 +556,7 @@ async fn confirm(
         Ok(amount) => amount,
         Err(error) => {
             let errors = FieldErrors {
-                amount: Some(amount_words(&error)),
+                amount: Some(amount_words(&error).into()),
                 ..FieldErrors::default()
             };
             return render_form(&state, &customer, form, errors).await;
@@ -533,7 +596,7 @@ async fn confirm(
             review_afresh(&state, &customer, form, SENT_FORM_CHANGED).await
         }
         Err(LogicError::Problem(problem)) => {
-            let errors = FieldErrors::from_problem(problem.code, problem.field.as_deref());
+            let errors = FieldErrors::from_problem(&problem);
             render_form(&state, &customer, form, errors).await
         }
     }

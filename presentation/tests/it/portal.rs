@@ -195,6 +195,37 @@ impl Portal {
             .unwrap()
     }
 
+    /// Sets an account's status directly, as staff would have (frozen means frozen for all).
+    pub async fn set_status(&self, number: &str, status: data::accounts::AccountStatus) {
+        let mut conn = self.logic.pool.acquire().await.unwrap();
+        let account = data::accounts::find_account_by_number(&mut conn, number)
+            .await
+            .unwrap()
+            .unwrap();
+        let scope = (status == data::accounts::AccountStatus::Frozen)
+            .then_some(data::accounts::FreezeScope::All);
+        data::accounts::set_status(&mut conn, account.id, status, scope, "set by a test")
+            .await
+            .unwrap();
+    }
+
+    /// Gives the holder of `number` a daily limit of their own, as staff would have.
+    pub async fn set_daily_limit(&self, number: &str, currency: &str, limit: &str) {
+        let mut conn = self.logic.pool.acquire().await.unwrap();
+        let account = data::accounts::find_account_by_number(&mut conn, number)
+            .await
+            .unwrap()
+            .unwrap();
+        data::limits::set_customer_daily_limit(
+            &mut conn,
+            account.customer_id.unwrap(),
+            currency,
+            Some(limit.parse().unwrap()),
+        )
+        .await
+        .unwrap();
+    }
+
     pub async fn transfer_count(&self) -> i64 {
         let mut conn = self.logic.pool.acquire().await.unwrap();
         data::transfers::count_transfers(&mut conn).await.unwrap()

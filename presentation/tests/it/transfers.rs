@@ -70,7 +70,8 @@ async fn a_transfer_goes_through_review_and_confirm_and_a_double_click_moves_mon
         .split("</dd>")
         .next()
         .unwrap();
-    assert!(to_line.starts_with("Another customer"), "{to_line}");
+    // The holder, by the name the bank holds: never just a number.
+    assert!(to_line.starts_with("Bob Okafor · "), "{to_line}");
     assert!(
         review.body.contains("2,374.50 EUR"),
         "the available balance afterwards is stated"
@@ -164,17 +165,136 @@ async fn refusals_are_explained_next_to_the_field_they_concern() {
     let page = browser.post("/transfer/review", &mistyped).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        to_error(&page.body).starts_with("This account number is not valid"),
+        to_error(&page.body).starts_with("This is not a valid account number"),
         "{}",
         page.body
     );
+    // An account that does not exist, or cannot receive, is refused at review, beside the
+    // destination, before "Confirm and send" is ever offered; and again if the confirm is sent
+    // by hand.
     let mut unknown = transfer.fields("1.00", "");
     let nowhere = logic::domain::account_number::random_customer().to_string();
     unknown[4] = ("to_number", &nowhere);
-    let page = browser.post("/transfer/confirm", &unknown).await;
+    for step in ["/transfer/review", "/transfer/confirm"] {
+        let page = browser.post(step, &unknown).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{step}");
+        assert!(
+            to_error(&page.body).starts_with("We could not find an open account"),
+            "{step}: {}",
+            page.body
+        );
+        assert!(!page.body.contains("id=\"confirm\""), "{step}");
+    }
+    portal
+        .set_status(&to, data::accounts::AccountStatus::Frozen)
+        .await;
+    let page = browser
+        .post("/transfer/review", &transfer.fields("1.00", ""))
+        .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(to_error(&page.body).starts_with("We could not find an open account"));
-    assert_eq!(portal.transfer_count().await, before);
+    assert!(
+        to_error(&page.body).starts_with("This account cannot send or receive money"),
+        "{}",
+        page.body
+    );
+    portal
+        .set_status(&to, data::accounts::AccountStatus::Open)
+        .await;
+    // Over what is left of today's limit: said at review, with the figures.
+    portal.set_daily_limit(&from, "EUR", "20.00").await;
+    let sent = portal.transfer_as(ALICE, &from, &to, "15.00").await;
+    assert_eq!(sent["status"], "posted", "{sent}");
+    let page = browser
+        .post("/transfer/review", &transfer.fields("5.01", ""))
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = page
+        .body
+        .split("id=\"amount-error\">")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        error.starts_with(
+            "This transfer would exceed the daily limit of 20.00 EUR; 5.00 EUR is left today."
+        ),
+        "{}",
+        page.body
+    );
+    let page = browser
+        .post("/transfer/review", &transfer.fields("5.00", ""))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("data-testid=\"left-today\">0.00 EUR"),
+        "{}",
+        page.body
+    );
+    assert_eq!(portal.transfer_count().await, before + 1);
+}
+
+/// Confirmation of Payee: the review names the holder as the bank holds the name and compares it
+/// with the name the customer typed; a payee's nickname never stands in for the holder.
+#[tokio::test]
+async fn the_review_names_the_payee_and_checks_the_name_typed() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let from = portal.accounts(ALICE).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let to = portal.accounts(BOB).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let transfer = start(&browser, &from, &to).await;
+    for (typed, verdict, says) in [
+        ("", None, None),
+        (
+            "bob okafor",
+            Some("match"),
+            Some("matches the name on this account"),
+        ),
+        (
+            "B. Okafor",
+            Some("close_match"),
+            Some("the account is held by <strong>Bob Okafor</strong>"),
+        ),
+        (
+            "Eve Mallory",
+            Some("no_match"),
+            Some("does not match the name on this account"),
+        ),
+    ] {
+        let mut fields = transfer.fields("1.00", "");
+        fields.push(("to_name", typed));
+        let review = browser.post("/transfer/review", &fields).await;
+        assert_eq!(review.status, StatusCode::OK, "{typed}: {}", review.body);
+        let to_line = review
+            .body
+            .split("data-testid=\"review-to\">")
+            .nth(1)
+            .unwrap();
+        assert!(to_line.starts_with("Bob Okafor · "), "{typed}: {to_line}");
+        match (verdict, says) {
+            (Some(verdict), Some(says)) => {
+                assert!(
+                    review.body.contains(&format!("data-verdict=\"{verdict}\"")),
+                    "{typed}: {}",
+                    review.body
+                );
+                assert!(review.body.contains(says), "{typed}: {}", review.body);
+            }
+            _ => assert!(!review.body.contains("data-testid=\"name-check\"")),
+        }
+        // The name travels to the confirm with the rest of the form.
+        assert!(
+            review
+                .body
+                .contains(&format!("name=\"to_name\" value=\"{typed}\"")),
+            "{typed}"
+        );
+    }
 }
 
 /// An amount is read as the customer typed it, shown back at review exactly as it will move, and
