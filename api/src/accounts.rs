@@ -87,7 +87,15 @@ pub struct EntryResponse {
     pub amount: String,
     /// The running balance right after this entry.
     pub balance_after: String,
-    pub counterparty_account: String,
+    /// The other side's account number, for a customer account; the bank's own accounts (its
+    /// vault, tellers' drawers) are never numbered to customers, only named.
+    pub counterparty_account: Option<String>,
+    /// The other side by name: its holder as the bank holds the name ("Alice Martin"), the
+    /// account's name when it is another account of the same holder, or what the bank's own
+    /// account is ("Cash at the branch").
+    pub counterparty_name: String,
+    /// The other side is another account of the same holder.
+    pub counterparty_own: bool,
     pub memo: String,
     #[serde(with = "time::serde::rfc3339")]
     pub posted_at: OffsetDateTime,

@@ -526,3 +526,11 @@ pub fn server_key_file() -> &'static Path {
         path
     })
 }
+
+/// The numbers of the bank's own accounts (vault, capital, drawers, over/short).
+pub async fn internal_account_numbers(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar("SELECT number FROM accounts WHERE kind = 'internal' ORDER BY number")
+        .fetch_all(pool)
+        .await
+        .expect("read the internal accounts")
+}

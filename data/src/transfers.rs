@@ -149,7 +149,35 @@ pub struct EntryRow {
     pub posted_at: OffsetDateTime,
     pub kind: TransferKind,
     pub memo: String,
+    /// The account on the other side of the transfer.
     pub counterparty_number: String,
+    pub counterparty_kind: crate::accounts::AccountKind,
+    pub counterparty_ledger: Option<crate::accounts::InternalLedger>,
+    pub counterparty_account_name: String,
+    /// The other side's holder, for a customer account.
+    pub counterparty_holder: Option<String>,
+    /// The other side is another account of the same holder.
+    pub counterparty_same_holder: bool,
+}
+
+/// The columns of the other side of an entry's transfer, for an entry `e` of account `ea`
+/// joined to its transfer `t` and `counterparty_join!`.
+macro_rules! counterparty_columns {
+    () => {
+        "cp.number AS counterparty_number, cp.kind AS counterparty_kind,
+         cp.ledger AS counterparty_ledger, cp.name AS counterparty_account_name,
+         cu.full_name AS counterparty_holder,
+         coalesce(cp.customer_id = ea.customer_id, false) AS counterparty_same_holder"
+    };
+}
+
+/// The other side of an entry's transfer, as `cp`, and its holder, as `cu`.
+macro_rules! counterparty_join {
+    () => {
+        " JOIN accounts cp ON cp.id = CASE WHEN t.debit_account_id = e.account_id
+                                          THEN t.credit_account_id ELSE t.debit_account_id END
+          LEFT JOIN customers cu ON cu.id = cp.customer_id "
+    };
 }
 
 /// Which entries of an account to read, newest first.
@@ -162,7 +190,8 @@ pub struct HistoryQuery {
     pub posted_before: Option<OffsetDateTime>,
     /// Only entries older than this entry id (the cursor of the previous page).
     pub before_entry_id: Option<i64>,
-    /// Only entries whose memo or counterparty account contains this text (case-insensitive).
+    /// Only entries whose memo, counterparty's holder or customer account number contains this
+    /// text (case-insensitive).
     pub text: Option<String>,
     pub limit: i64,
 }
@@ -171,24 +200,22 @@ pub async fn account_history(
     conn: &mut PgConnection,
     query: &HistoryQuery,
 ) -> Result<Vec<EntryRow>, DataError> {
-    sqlx::query_as(
-        "SELECT e.id, e.transfer_id, e.amount, e.balance_after, e.posted_at, t.kind, t.memo,
-                CASE WHEN t.debit_account_id = e.account_id THEN c.number ELSE d.number END
-                    AS counterparty_number
-         FROM ledger_entries e
-         JOIN transfers t ON t.id = e.transfer_id
-         JOIN accounts d ON d.id = t.debit_account_id
-         JOIN accounts c ON c.id = t.credit_account_id
-         WHERE e.account_id = $1
+    sqlx::query_as(concat!(
+        "SELECT e.id, e.transfer_id, e.amount, e.balance_after, e.posted_at, t.kind, t.memo, ",
+        counterparty_columns!(),
+        " FROM ledger_entries e
+             JOIN transfers t ON t.id = e.transfer_id
+             JOIN accounts ea ON ea.id = e.account_id",
+        counterparty_join!(),
+        "WHERE e.account_id = $1
            AND ($2::timestamptz IS NULL OR e.posted_at >= $2)
            AND ($3::timestamptz IS NULL OR e.posted_at < $3)
            AND ($4::bigint IS NULL OR e.id < $4)
-           AND ($6::text IS NULL OR t.memo ILIKE $6
-                OR (CASE WHEN t.debit_account_id = e.account_id THEN c.number ELSE d.number END)
-                   LIKE $6)
+           AND ($6::text IS NULL OR t.memo ILIKE $6 OR cu.full_name ILIKE $6
+                OR (cp.kind = 'customer' AND cp.number LIKE $6))
          ORDER BY e.id DESC
-         LIMIT $5",
-    )
+         LIMIT $5"
+    ))
     .bind(query.account_id)
     .bind(query.posted_from)
     .bind(query.posted_before)
@@ -244,18 +271,17 @@ pub async fn entries_between(
     before: OffsetDateTime,
     limit: i64,
 ) -> Result<Vec<EntryRow>, DataError> {
-    sqlx::query_as(
-        "SELECT e.id, e.transfer_id, e.amount, e.balance_after, e.posted_at, t.kind, t.memo,
-                CASE WHEN t.debit_account_id = e.account_id THEN c.number ELSE d.number END
-                    AS counterparty_number
-         FROM ledger_entries e
-         JOIN transfers t ON t.id = e.transfer_id
-         JOIN accounts d ON d.id = t.debit_account_id
-         JOIN accounts c ON c.id = t.credit_account_id
-         WHERE e.account_id = $1 AND e.posted_at >= $2 AND e.posted_at < $3
+    sqlx::query_as(concat!(
+        "SELECT e.id, e.transfer_id, e.amount, e.balance_after, e.posted_at, t.kind, t.memo, ",
+        counterparty_columns!(),
+        " FROM ledger_entries e
+             JOIN transfers t ON t.id = e.transfer_id
+             JOIN accounts ea ON ea.id = e.account_id",
+        counterparty_join!(),
+        "WHERE e.account_id = $1 AND e.posted_at >= $2 AND e.posted_at < $3
          ORDER BY e.id
-         LIMIT $4",
-    )
+         LIMIT $4"
+    ))
     .bind(account_id)
     .bind(from)
     .bind(before)
@@ -289,22 +315,20 @@ pub async fn customer_recent_entries(
     before_entry_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<CustomerEntryRow>, DataError> {
-    sqlx::query_as(
-        "SELECT a.number AS account_number, a.currency, e.id, e.transfer_id, e.amount,
-                e.balance_after, e.posted_at, t.kind, t.memo,
-                CASE WHEN t.debit_account_id = e.account_id THEN c.number ELSE d.number END
-                    AS counterparty_number
-         FROM accounts a
-         CROSS JOIN LATERAL (SELECT * FROM ledger_entries le
-                             WHERE le.account_id = a.id AND ($3::bigint IS NULL OR le.id < $3)
-                             ORDER BY le.id DESC LIMIT $2) e
-         JOIN transfers t ON t.id = e.transfer_id
-         JOIN accounts d ON d.id = t.debit_account_id
-         JOIN accounts c ON c.id = t.credit_account_id
-         WHERE a.customer_id = $1
+    sqlx::query_as(concat!(
+        "SELECT ea.number AS account_number, ea.currency, e.id, e.transfer_id, e.amount,
+                    e.balance_after, e.posted_at, t.kind, t.memo, ",
+        counterparty_columns!(),
+        " FROM accounts ea
+             CROSS JOIN LATERAL (SELECT * FROM ledger_entries le
+                                 WHERE le.account_id = ea.id AND ($3::bigint IS NULL OR le.id < $3)
+                                 ORDER BY le.id DESC LIMIT $2) e
+             JOIN transfers t ON t.id = e.transfer_id",
+        counterparty_join!(),
+        "WHERE ea.customer_id = $1
          ORDER BY e.id DESC
-         LIMIT $2",
-    )
+         LIMIT $2"
+    ))
     .bind(customer_id)
     .bind(limit)
     .bind(before_entry_id)

@@ -187,6 +187,20 @@ impl FromData<&AccountRow> for AccountResponse {
     }
 }
 
+/// The other side of an entry, named as a person reading a statement would expect.
+fn counterparty_name(row: &EntryRow) -> String {
+    use data::accounts::InternalLedger;
+    match (row.counterparty_ledger, &row.counterparty_holder) {
+        (Some(InternalLedger::TellerDrawer), _) => "Cash at the branch".to_owned(),
+        (Some(InternalLedger::VaultCash), _) => "Branch vault".to_owned(),
+        (Some(InternalLedger::Capital), _) => "Bank capital".to_owned(),
+        (Some(InternalLedger::OverShort), _) => "Cash count difference".to_owned(),
+        _ if row.counterparty_same_holder => row.counterparty_account_name.clone(),
+        (None, Some(holder)) => holder.clone(),
+        (None, None) => row.counterparty_account_name.clone(),
+    }
+}
+
 /// An entry as its account's holder sees it.
 pub fn entry(row: &EntryRow, normal_side: NormalSide, currency: &str) -> EntryResponse {
     EntryResponse {
@@ -195,7 +209,10 @@ pub fn entry(row: &EntryRow, normal_side: NormalSide, currency: &str) -> EntryRe
         kind: row.kind.into_wire(),
         amount: format_in_scale(position(normal_side, row.amount), currency),
         balance_after: format_in_scale(position(normal_side, row.balance_after), currency),
-        counterparty_account: row.counterparty_number.clone(),
+        counterparty_account: (row.counterparty_kind == data::accounts::AccountKind::Customer)
+            .then(|| row.counterparty_number.clone()),
+        counterparty_name: counterparty_name(row),
+        counterparty_own: row.counterparty_same_holder,
         memo: row.memo.clone(),
         posted_at: row.posted_at,
     }

@@ -22,6 +22,16 @@ fn csv_field(value: &str, is_text: bool) -> String {
     }
 }
 
+/// The other side of an entry as the customer reads it: "Alice Martin", "Your Savings", "Cash at
+/// the branch".
+pub fn counterparty(entry: &crate::logic::types::Entry) -> String {
+    if entry.counterparty_own {
+        format!("Your {}", entry.counterparty_name)
+    } else {
+        entry.counterparty_name.clone()
+    }
+}
+
 pub fn csv(statement: &Statement) -> String {
     let mut out = String::new();
     let mut line = |fields: &[(&str, bool)]| {
@@ -33,6 +43,7 @@ pub fn csv(statement: &Statement) -> String {
         ("date", true),
         ("description", true),
         ("memo", true),
+        ("counterparty", true),
         ("counterparty_account", true),
         ("amount", false),
         ("balance_after", false),
@@ -43,6 +54,7 @@ pub fn csv(statement: &Statement) -> String {
     line(&[
         (&from, true),
         ("Opening balance", true),
+        ("", true),
         ("", true),
         ("", true),
         ("", false),
@@ -57,7 +69,11 @@ pub fn csv(statement: &Statement) -> String {
             (&date, true),
             (kind_words(entry.kind), true),
             (&entry.memo, true),
-            (&entry.counterparty_account, true),
+            (&counterparty(entry), true),
+            (
+                entry.counterparty_account.as_deref().unwrap_or_default(),
+                true,
+            ),
             (&entry.amount, false),
             (&entry.balance_after, false),
             (&statement.currency, true),
@@ -67,6 +83,7 @@ pub fn csv(statement: &Statement) -> String {
     line(&[
         (&to, true),
         ("Closing balance", true),
+        ("", true),
         ("", true),
         ("", true),
         ("", false),
@@ -213,9 +230,11 @@ pub fn pdf(statement: &Statement) -> Vec<u8> {
         for entry in entries {
             let date = entry.posted_at.date().to_string();
             let mut description = kind_words(entry.kind).to_owned();
+            description.push_str(" · ");
+            description.extend(counterparty(entry).chars().take(30));
             if !entry.memo.is_empty() {
                 description.push_str(" · ");
-                description.extend(entry.memo.chars().take(40));
+                description.extend(entry.memo.chars().take(30));
             }
             page.text(REGULAR, 9, MARGIN, y, &date);
             page.text(REGULAR, 9, MARGIN + 70, y, &description);
@@ -315,7 +334,9 @@ mod tests {
                     kind: TransferKind::Transfer,
                     amount: "-1.00".into(),
                     balance_after: "99.00".into(),
-                    counterparty_account: "2894665470".into(),
+                    counterparty_account: Some("2894665470".into()),
+                    counterparty_name: "Alice Martin".into(),
+                    counterparty_own: false,
                     memo: "=SUM(A1), \"quoted\"".into(),
                     posted_at: time::macros::datetime!(2026-11-21 10:00 UTC),
                 })

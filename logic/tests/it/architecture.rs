@@ -181,6 +181,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "pending",
             "portal_sessions",
             "posting",
+            "review",
             "security",
         ],
     ),

@@ -640,6 +640,8 @@ struct ReceiptPage {
     section: &'static str,
     transfer: Transfer,
     from: Option<Account>,
+    /// The payee by name: the holder, or "Your Savings".
+    to_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -656,9 +658,27 @@ async fn receipt(
         .logic
         .transfer_by_key(customer.caller(), &query.key)
         .await?;
-    let from = match AccountNumber::parse(&transfer.debit_account) {
-        Ok(number) => state.logic.account(customer.caller(), &number).await.ok(),
-        Err(_) => None,
+    let debit = AccountNumber::parse(&transfer.debit_account).ok();
+    let (from, to_name) = match &debit {
+        Some(number) => {
+            let from = state.logic.account(customer.caller(), number).await.ok();
+            // The payee as the account's history names it; the transfer is among its latest
+            // entries unless many have been posted since, when the number alone is shown.
+            let latest = state
+                .logic
+                .entries(customer.caller(), number, 50, "")
+                .await
+                .ok();
+            let to_name = latest.and_then(|history| {
+                history
+                    .entries
+                    .into_iter()
+                    .find(|entry| entry.transfer_id == transfer.id)
+                    .map(|entry| crate::statement::counterparty(&entry))
+            });
+            (from, to_name)
+        }
+        None => (None, None),
     };
     Ok(ReceiptPage {
         csrf: customer.csrf().to_owned(),
@@ -666,6 +686,7 @@ async fn receipt(
         section: "transfer",
         transfer,
         from,
+        to_name,
     })
 }
 

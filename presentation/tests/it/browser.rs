@@ -412,7 +412,7 @@ async fn a_statement_downloads_as_csv_and_as_a_pdf_stating_the_closing_balance()
         if extension == "csv" {
             let text = std::fs::read_to_string(&file).unwrap();
             let last: Vec<&str> = text.lines().last().unwrap().split(',').collect();
-            assert_eq!((last[1], last[5]), ("Closing balance", "2500.00"), "{text}");
+            assert_eq!((last[1], last[6]), ("Closing balance", "2500.00"), "{text}");
         } else {
             let out = Command::new("pdftotext")
                 .arg(&file)

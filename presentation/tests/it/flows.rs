@@ -313,11 +313,14 @@ async fn statements_download_as_csv_and_pdf_with_the_closing_balance() {
     let csv = String::from_utf8(csv).unwrap();
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
     assert_eq!(rows[0][0], "date");
-    assert!(rows.iter().all(|r| r.len() == 8), "{csv}");
+    assert!(rows.iter().all(|r| r.len() == 9), "{csv}");
     assert_eq!(rows[1][1], "Opening balance");
-    assert_eq!(rows[1][5], "0.00");
+    assert_eq!(rows[1][6], "0.00");
+    // The opening deposit was paid in at the counter: named, never numbered.
+    assert_eq!(rows[0][3..5], ["counterparty", "counterparty_account"]);
+    assert_eq!(rows[2][3..5], ["Cash at the branch", ""], "{csv}");
     assert_eq!(rows.last().unwrap()[1], "Closing balance");
-    assert_eq!(rows.last().unwrap()[5], "2500.00");
+    assert_eq!(rows.last().unwrap()[6], "2500.00");
     let (status, content_type, pdf) = browser
         .get_bytes(&format!(
             "/accounts/{number}/statement?from={today}&to={today}&format=pdf"
@@ -395,7 +398,7 @@ async fn payees_are_saved_paid_and_removed() {
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad.body.contains("This account number is not valid"));
+    assert!(bad.body.contains("This is not a valid account number"));
     let pay = browser.get(&format!("/transfer?to={bobs}")).await;
     assert!(
         pay.body
@@ -991,4 +994,96 @@ async fn a_stranger_locking_a_name_does_not_lock_its_owner_out_of_her_own_browse
             .body
             .contains("Hello, Alice Martin")
     );
+}
+
+/// Names, not numbers: the other side of every entry is named as the bank holds the name, a
+/// customer's own account as theirs, and the bank's own accounts (vault, tellers' drawers) are
+/// never numbered on a customer's page, statement or receipt.
+#[tokio::test]
+async fn history_statements_and_receipts_name_the_other_side_and_never_show_internal_numbers() {
+    let portal = Portal::spawn().await;
+    let browser = portal.browser();
+    browser.signed_in(ALICE).await;
+    let alices = portal.accounts(ALICE).await;
+    let from = alices[0]["number"].as_str().unwrap().to_owned();
+    let bobs = portal.accounts(BOB).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let paid = portal
+        .transfer_with_memo_as(BOB, &bobs, &from, "12.00", "Dinner")
+        .await;
+    assert_eq!(paid["status"], "posted", "{paid}");
+    let internal = data::testing::internal_account_numbers(&portal.logic.pool).await;
+    assert!(!internal.is_empty());
+    let page = browser.get(&format!("/accounts/{from}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let named: Vec<&str> = page
+        .body
+        .split("data-testid=\"counterparty\">")
+        .skip(1)
+        .map(|rest| rest.split('<').next().unwrap())
+        .collect();
+    assert!(named.contains(&"Bob Okafor"), "{named:?}");
+    assert!(named.contains(&"Cash at the branch"), "{named:?}");
+    let today = time::OffsetDateTime::now_utc().date();
+    let (_, _, csv) = browser
+        .get_bytes(&format!(
+            "/accounts/{from}/statement?from={today}&to={today}&format=csv"
+        ))
+        .await;
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(csv.contains("Bob Okafor"), "{csv}");
+    // Search finds the entry by the payer's name.
+    let found = browser
+        .get_htmx(&format!("/accounts/{from}/entries?q=okafor"))
+        .await;
+    assert!(found.body.contains("Dinner"), "{}", found.body);
+    assert!(!found.body.contains("Cash at the branch"), "{}", found.body);
+    // A receipt names the payee.
+    let receipt_key = {
+        let form = browser.get("/transfer").await;
+        let key = form.hidden("idempotency_key");
+        let confirmed = browser
+            .post(
+                "/transfer/confirm",
+                &[
+                    ("csrf_token", form.csrf().as_str()),
+                    ("idempotency_key", key.as_str()),
+                    ("from_account", from.as_str()),
+                    ("to_account", ""),
+                    ("to_number", bobs.as_str()),
+                    ("amount", "2.00"),
+                    ("memo", ""),
+                ],
+            )
+            .await;
+        assert_eq!(
+            confirmed.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            confirmed.body
+        );
+        browser.follow(&confirmed).await
+    };
+    assert!(
+        receipt_key
+            .body
+            .contains("data-testid=\"receipt-to\">Bob Okafor · "),
+        "{}",
+        receipt_key.body
+    );
+    for (what, body) in [
+        ("account page", &page.body),
+        ("statement", &csv),
+        ("receipt", &receipt_key.body),
+    ] {
+        for number in &internal {
+            let grouped = format!("{} {} {}", &number[..4], &number[4..8], &number[8..]);
+            assert!(
+                !body.contains(number.as_str()) && !body.contains(&grouped),
+                "the {what} shows the bank's own account {number}"
+            );
+        }
+    }
 }
