@@ -69,7 +69,7 @@ pub async fn create_staff(
     admin.require_role(&[Role::Admin])?;
     let role = staff_role(role)?;
     let username = crate::domain::text::username(username)?;
-    crate::auth::password::check_policy(&password)?;
+    crate::auth::password::check_policy(&password, &[&username])?;
     let username = &username;
     let password = &password;
     crate::unit_of_work::write(state, |tx, _| {

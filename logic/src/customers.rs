@@ -91,15 +91,19 @@ pub struct Onboarding {
 
 impl Onboarding {
     pub fn parse(fields: &IdentityFields, login: Option<(&str, String)>) -> Result<Self, ApiError> {
+        let identity = Identity::parse(fields)?;
         Ok(Self {
-            identity: Identity::parse(fields)?,
             login: match login {
                 Some((username, password)) => {
-                    crate::auth::password::check_policy(&password)?;
+                    let birth_year = identity.date_of_birth.map(|day| day.year().to_string());
+                    let mut personal = vec![username, &identity.full_name, &identity.email];
+                    personal.extend(birth_year.as_deref());
+                    crate::auth::password::check_policy(&password, &personal)?;
                     Some((text::username(username)?, password))
                 }
                 None => None,
             },
+            identity,
         })
     }
 }

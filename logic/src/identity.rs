@@ -367,7 +367,7 @@ pub async fn new_user(
     role: Role,
     customer_id: Option<Uuid>,
 ) -> Result<Uuid, ApiError> {
-    password::check_policy(&password)?;
+    password::check_policy(&password, &[username])?;
     let hash = password::hash(password).await?;
     let id = Uuid::new_v4();
     data::users::insert_user(

@@ -247,7 +247,7 @@ pub async fn change_password(
     current: String,
     new: String,
 ) -> Result<(), ApiError> {
-    password::check_policy(&new)?;
+    password::check_policy(&new, &[&user.username])?;
     if new == current {
         return Err(ApiError::invalid(
             ProblemCode::WeakPassword,

@@ -12,13 +12,48 @@ pub const PASSWORD_MIN_CHARS: usize = 12;
 /// Longest password accepted, so hashing cost stays bounded.
 pub const PASSWORD_MAX_CHARS: usize = 256;
 
-pub fn check_policy(password: &str) -> Result<(), ApiError> {
+/// The least strength accepted, on zxcvbn's scale of 0 to 4: 3 is "safely unguessable", out of
+/// reach of an online attacker and costly offline. Common passwords and their usual variations
+/// (`password1234`, `Qwerty123456`, `iloveyou2024`) score below it.
+const STRENGTH_MIN: zxcvbn::Score = zxcvbn::Score::Three;
+/// Only the first characters are weighed: zxcvbn's cost grows with length, and a password this
+/// long that is weak at its start is rare enough to judge on the start.
+const STRENGTH_CHARS: usize = 64;
+
+/// Refuses a password that is too short or too long, or easy to guess: on the common-password
+/// lists zxcvbn bundles (with its usual variations), a keyboard walk, a date or a repeat, or built
+/// from `personal` words (the username, the holder's name or email) that an attacker would try
+/// first.
+pub fn check_policy(password: &str, personal: &[&str]) -> Result<(), ApiError> {
     let chars = password.chars().count();
     if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&chars) {
         return Err(ApiError::invalid(
             ProblemCode::WeakPassword,
             "password",
             format!("a password has {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters"),
+        ));
+    }
+    let weighed: String = password.chars().take(STRENGTH_CHARS).collect();
+    let words: Vec<String> = personal
+        .iter()
+        .flat_map(|text| text.split(|c: char| !c.is_alphanumeric()))
+        .filter(|word| word.chars().count() >= 3)
+        .map(str::to_lowercase)
+        .collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let estimate = zxcvbn::zxcvbn(&weighed, &words);
+    if estimate.score() < STRENGTH_MIN {
+        let why = estimate
+            .feedback()
+            .and_then(|feedback| feedback.warning())
+            .map_or_else(|| "it is easy to guess".to_owned(), |w| w.to_string());
+        return Err(ApiError::invalid(
+            ProblemCode::WeakPassword,
+            "password",
+            format!(
+                "this password is too easy to guess ({}); a few unrelated words make a strong one",
+                why.trim_end_matches('.').to_lowercase()
+            ),
         ));
     }
     Ok(())
@@ -44,4 +79,36 @@ pub async fn verify(password: String, hash: String) -> bool {
     })
     .await
     .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_and_personal_passwords_are_refused_and_long_unrelated_words_accepted() {
+        for weak in [
+            "password1234",
+            "Password1234!",
+            "qwertyuiop123",
+            "iloveyou2024",
+            "letmein12345",
+            "111111111111",
+            "abcdefghijkl",
+        ] {
+            assert!(check_policy(weak, &[]).is_err(), "{weak}");
+        }
+        assert!(check_policy("short-pass", &[]).is_err());
+        assert!(check_policy(&"x".repeat(257), &[]).is_err());
+        // The holder's own name and username are the first guesses.
+        assert!(check_policy("okafor123456", &[]).is_ok());
+        assert!(check_policy("okafor123456", &["alice", "Alice Okafor"]).is_err());
+        for strong in [
+            "correct horse battery staple",
+            "teller-test-password",
+            "river-lamp-quiet-74",
+        ] {
+            assert!(check_policy(strong, &[]).is_ok(), "{strong}");
+        }
+    }
 }

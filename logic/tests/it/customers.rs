@@ -61,6 +61,11 @@ async fn onboarding_validates_identity_fields_and_refuses_duplicates() {
         json!({ "full_name": "A", "email": "a@example.org", "address": "x" }),
         json!({ "full_name": "A", "email": "a@example.org", "id_document": "no!" }),
         json!({ "full_name": "A", "email": "a@example.org", "login": { "username": "a", "password": "short" } }),
+        // Long enough, and on every list of common passwords.
+        json!({ "full_name": "A", "email": "a@example.org", "login": { "username": "anna", "password": "password1234" } }),
+        json!({ "full_name": "A", "email": "a@example.org", "login": { "username": "anna", "password": "Qwerty123456!" } }),
+        // Long enough, and built from the holder's own name.
+        json!({ "full_name": "Anna Okafor", "email": "anna@example.org", "login": { "username": "anna", "password": "okafor123456" } }),
     ] {
         let response = app.post("/v1/customers", &teller, &body).await;
         assert_eq!(
@@ -68,6 +73,9 @@ async fn onboarding_validates_identity_fields_and_refuses_duplicates() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "{body}"
         );
+        if body["login"]["password"].is_string() {
+            assert_eq!(problem_code(response).await, "weak_password", "{body}");
+        }
     }
     assert_eq!(app.snapshot().await, snapshot);
 

@@ -583,6 +583,24 @@ async fn a_password_change_is_checked_and_signs_other_sessions_out() {
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wrong.body.contains("Your current password is not correct."));
+    for common in ["password1234", "Password1234!", "iloveyou2024"] {
+        let weak = first
+            .post(
+                "/security/password",
+                &[
+                    ("csrf_token", &csrf),
+                    ("current_password", ALICE.1),
+                    ("new_password", common),
+                ],
+            )
+            .await;
+        assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY, "{common}");
+        assert!(
+            weak.body.contains("hard to guess"),
+            "{common}: {}",
+            weak.body
+        );
+    }
     let changed = first
         .post(
             "/security/password",

@@ -285,7 +285,9 @@ fn field_message(field: Option<&str>, code: ProblemCode) -> &'static str {
         (Some("username"), _) => {
             "Usernames have 3 to 64 letters, digits, dots, hyphens or underscores."
         }
-        (_, ProblemCode::WeakPassword) => "The first password needs at least 12 characters.",
+        (_, ProblemCode::WeakPassword) => {
+            "The first password needs at least 12 characters and must be hard to guess: not a common password, nor built from the customer's name or birth year."
+        }
         (_, code) => super::refusal_words(code),
     }
 }
