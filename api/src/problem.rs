@@ -96,6 +96,7 @@ problem_codes! {
     NotReversible => "not_reversible",
     OwnAccess => "own_access",
     OwnRequest => "own_request",
+    PasswordChangeRequired => "password_change_required",
     PayeeNotFound => "payee_not_found",
     PayloadTooLarge => "payload_too_large",
     PendingTransferExpired => "pending_transfer_expired",

@@ -28,6 +28,11 @@ pub struct UserResponse {
     pub username: String,
     pub role: Role,
     pub customer_id: Option<Uuid>,
+    /// The password was set by someone else (a teller, an admin): every request but replacing it
+    /// (`POST /v1/me/password`), `GET /v1/me` and signing out answers `password_change_required`
+    /// until it is replaced.
+    #[serde(default)]
+    pub password_change_due: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

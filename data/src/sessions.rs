@@ -19,6 +19,8 @@ pub struct SessionUserRow {
     pub role: Role,
     pub customer_id: Option<Uuid>,
     pub expires_at: OffsetDateTime,
+    /// The user's password was set by someone else and must be replaced first.
+    pub password_change_due: bool,
 }
 
 /// A credential allowed to call the logic tier: the presentation tier's, which acts for
@@ -70,6 +72,7 @@ pub async fn authenticate(
         role: Option<Role>,
         customer_id: Option<Uuid>,
         expires_at: Option<OffsetDateTime>,
+        password_change_due: Option<bool>,
     }
     let row: Both = sqlx::query_as(
         "WITH touched AS (
@@ -89,7 +92,8 @@ pub async fn authenticate(
          SELECT c.id AS service_id, c.name AS service_name, c.acts_for_users, c.scopes,
                 c.rate_limit_per_minute, c.service_account_id,
                 sa.username AS service_account_username,
-                s.session_id, s.user_id, s.username, s.role, s.customer_id, s.expires_at
+                s.session_id, s.user_id, s.username, s.role, s.customer_id, s.expires_at,
+                s.password_change_due
          FROM (SELECT 1) AS one
          LEFT JOIN service_clients c
              ON (c.key_hash = $1 OR (c.previous_key_hash = $1 AND c.previous_valid_until > now()))
@@ -97,7 +101,7 @@ pub async fn authenticate(
          LEFT JOIN users sa ON sa.id = c.service_account_id
          LEFT JOIN (
              SELECT s.id AS session_id, u.id AS user_id, u.username, u.role, u.customer_id,
-                    s.expires_at
+                    s.expires_at, u.password_change_due
              FROM user_sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
                AND s.last_seen_at > now() - $3 * interval '1 second'
@@ -139,6 +143,7 @@ pub async fn authenticate(
                 role,
                 customer_id: row.customer_id,
                 expires_at,
+                password_change_due: row.password_change_due.unwrap_or(false),
             })
         }
         _ => None,

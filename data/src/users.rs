@@ -30,6 +30,8 @@ pub struct UserRow {
     pub disabled: bool,
     pub totp_secret: Option<Vec<u8>>,
     pub totp_pending_secret: Option<Vec<u8>>,
+    /// The password was set by someone else and must be replaced first.
+    pub password_change_due: bool,
 }
 
 #[derive(Debug)]
@@ -39,18 +41,21 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub role: Role,
     pub customer_id: Option<Uuid>,
+    /// The password was chosen by someone other than the user, who must replace it first.
+    pub password_change_due: bool,
 }
 
 pub async fn insert_user(conn: &mut PgConnection, new: &NewUser<'_>) -> Result<(), DataError> {
     sqlx::query(
-        "INSERT INTO users (id, username, password_hash, role, customer_id)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO users (id, username, password_hash, role, customer_id, password_change_due)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(new.id)
     .bind(new.username)
     .bind(new.password_hash)
     .bind(new.role)
     .bind(new.customer_id)
+    .bind(new.password_change_due)
     .execute(conn)
     .await
     .classify()?;
@@ -63,7 +68,7 @@ pub async fn find_user_by_username(
 ) -> Result<Option<UserRow>, DataError> {
     sqlx::query_as(
         "SELECT id, username, password_hash, role, customer_id, disabled, totp_secret,
-                totp_pending_secret
+                totp_pending_secret, password_change_due
          FROM users WHERE username = $1",
     )
     .bind(username)
@@ -75,7 +80,7 @@ pub async fn find_user_by_username(
 pub async fn find_user(conn: &mut PgConnection, id: Uuid) -> Result<Option<UserRow>, DataError> {
     sqlx::query_as(
         "SELECT id, username, password_hash, role, customer_id, disabled, totp_secret,
-                totp_pending_secret
+                totp_pending_secret, password_change_due
          FROM users WHERE id = $1",
     )
     .bind(id)
@@ -84,12 +89,13 @@ pub async fn find_user(conn: &mut PgConnection, id: Uuid) -> Result<Option<UserR
     .classify()
 }
 
+/// Stores the password the user chose themself: any change that was due is done.
 pub async fn set_password_hash(
     conn: &mut PgConnection,
     user_id: Uuid,
     password_hash: &str,
 ) -> Result<(), DataError> {
-    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+    sqlx::query("UPDATE users SET password_hash = $2, password_change_due = false WHERE id = $1")
         .bind(user_id)
         .bind(password_hash)
         .execute(conn)

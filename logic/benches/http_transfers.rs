@@ -170,6 +170,16 @@ async fn main() {
         accounts.push(number);
     }
     let token = api.sign_in(&username, &password).await;
+    // The teller chose the first password: the customer replaces it before anything else.
+    let (status, body) = api
+        .post(
+            "/v1/me/password",
+            Some(&token),
+            json!({ "current_password": password, "new_password": format!("{password}-of-her-own") }),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "replace the first password: {body}");
     let accounts = std::sync::Arc::new(accounts);
     let deadline = Instant::now() + Duration::from_secs(options.seconds);
     let started = Instant::now();

@@ -10,6 +10,7 @@ use crate::auth::SessionUser;
 use crate::domain::money::format_in_scale;
 use crate::domain::{Amount, Currency};
 use crate::error::ApiError;
+use crate::identity::FirstPassword;
 use crate::state::AppState;
 use crate::wire::FromData;
 use crate::wire::{CurrencyLimitsResponse, StaffListResponse, StaffResponse};
@@ -74,8 +75,14 @@ pub async fn create_staff(
     let password = &password;
     crate::unit_of_work::write(state, |tx, _| {
         Box::pin(async move {
-            let id =
-                crate::identity::new_user(&mut *tx, username, password.clone(), role, None).await?;
+            let id = crate::identity::new_user(
+                &mut *tx,
+                username,
+                (password.clone(), FirstPassword::ChosenForThem),
+                role,
+                None,
+            )
+            .await?;
             let row = data::users::lock_staff(&mut *tx, id)
                 .await?
                 .ok_or_else(staff_not_found)?;

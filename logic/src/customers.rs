@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::auth::SessionUser;
 use crate::domain::text;
 use crate::error::ApiError;
+use crate::identity::FirstPassword;
 use crate::state::AppState;
 use crate::wire::FromData;
 use crate::wire::{
@@ -87,6 +88,8 @@ pub struct Onboarding {
     pub identity: Identity,
     /// The customer's sign-in for the web banking portal, if they get one now.
     pub login: Option<(String, String)>,
+    /// Who chose the first password: the teller, normally, so the customer replaces it.
+    pub first_password: FirstPassword,
 }
 
 impl Onboarding {
@@ -104,6 +107,7 @@ impl Onboarding {
                 None => None,
             },
             identity,
+            first_password: FirstPassword::ChosenForThem,
         })
     }
 }
@@ -142,7 +146,7 @@ pub async fn onboard(
                 crate::identity::new_user(
                     &mut *tx,
                     username,
-                    password.clone(),
+                    (password.clone(), onboarding.first_password),
                     Role::Customer,
                     Some(id),
                 )

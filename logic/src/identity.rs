@@ -336,6 +336,7 @@ async fn start_session(
             username: user.username.clone(),
             role: user.role.into_wire(),
             customer_id: user.customer_id,
+            password_change_due: user.password_change_due,
         },
     })
 }
@@ -359,11 +360,21 @@ pub async fn sign_out_everywhere(state: &AppState, user: &SessionUser) -> Result
     .await
 }
 
-/// Creates a user's sign-in; used when onboarding a customer and when seeding staff.
+/// Who chose a new user's first password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstPassword {
+    /// Someone else (a teller, an admin) who knows it: the user must replace it before anything.
+    ChosenForThem,
+    /// A published password (the demonstration data's, listed in the README, and test fixtures'),
+    /// kept as it is.
+    Published,
+}
+
+/// Creates a user's sign-in; used when onboarding a customer, creating staff and seeding.
 pub async fn new_user(
     conn: &mut data::PgConnection,
     username: &str,
-    password: String,
+    (password, chosen): (String, FirstPassword),
     role: Role,
     customer_id: Option<Uuid>,
 ) -> Result<Uuid, ApiError> {
@@ -378,6 +389,7 @@ pub async fn new_user(
             password_hash: &hash,
             role,
             customer_id,
+            password_change_due: chosen == FirstPassword::ChosenForThem,
         },
     )
     .await

@@ -14,6 +14,7 @@ use crate::auth::SessionUser;
 use crate::customers::{IdentityFields, Onboarding};
 use crate::domain::{AccountNumber, Amount, Currency};
 use crate::idempotency::IdempotencyKey;
+use crate::identity::FirstPassword;
 use crate::posting::{Actor, Movement, Order};
 use crate::state::AppState;
 
@@ -76,9 +77,15 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
             "supervisor" => Role::Supervisor,
             _ => Role::Admin,
         };
-        let id = crate::identity::new_user(&mut tx, username, (*password).to_owned(), role, None)
-            .await
-            .map_err(|e| anyhow::anyhow!("create {username}: {e}"))?;
+        let id = crate::identity::new_user(
+            &mut tx,
+            username,
+            ((*password).to_owned(), FirstPassword::Published),
+            role,
+            None,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("create {username}: {e}"))?;
         staff.push(SessionUser {
             session_id: Uuid::nil(),
             user_id: id,
@@ -87,6 +94,7 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
             customer_id: None,
             expires_at: time::OffsetDateTime::now_utc(),
             scopes: Vec::new(),
+            password_change_due: false,
         });
     }
     tx.commit().await?;
@@ -155,8 +163,11 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
             address: Some(address.into()),
             id_document: Some(document.into()),
         };
-        let onboarding = Onboarding::parse(&identity, Some((username, password.into())))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let onboarding = Onboarding {
+            first_password: FirstPassword::Published,
+            ..Onboarding::parse(&identity, Some((username, password.into())))
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+        };
         let customer = crate::customers::onboard(state, teller, Some("seed-demo"), &onboarding)
             .await
             .map_err(|e| anyhow::anyhow!("onboard {name}: {e}"))?;

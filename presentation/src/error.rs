@@ -25,6 +25,9 @@ pub enum PageError {
     /// The logic tier says the customer's session has ended: they sign in again.
     #[error("signed out")]
     SignedOut,
+    /// The user's password was chosen by someone else: they replace it before anything else.
+    #[error("password change due")]
+    PasswordChangeDue,
 }
 
 impl From<tower_sessions::session::Error> for PageError {
@@ -38,6 +41,11 @@ impl From<LogicError> for PageError {
         match &error {
             LogicError::Unavailable(cause) => PageError::Unavailable(cause.clone()),
             _ if error.is_signed_out() => PageError::SignedOut,
+            LogicError::Problem(problem)
+                if problem.code == bank_api::ProblemCode::PasswordChangeRequired =>
+            {
+                PageError::PasswordChangeDue
+            }
             LogicError::Problem(problem) if problem.status == 404 => PageError::NotFound,
             LogicError::Problem(problem) if problem.status == 403 => PageError::Forbidden,
             LogicError::Problem(problem) if matches!(problem.status, 400 | 422) => {
@@ -57,12 +65,16 @@ pub struct ErrorPage {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        if let PageError::SignedOut = self {
-            let mut response = axum::response::Redirect::to("/sign-in?expired=1").into_response();
-            response.headers_mut().insert(
-                "hx-redirect",
-                axum::http::HeaderValue::from_static("/sign-in?expired=1"),
-            );
+        let redirect = match self {
+            PageError::SignedOut => Some("/sign-in?expired=1"),
+            PageError::PasswordChangeDue => Some(crate::pages::REPLACE_PASSWORD),
+            _ => None,
+        };
+        if let Some(to) = redirect {
+            let mut response = axum::response::Redirect::to(to).into_response();
+            response
+                .headers_mut()
+                .insert("hx-redirect", axum::http::HeaderValue::from_static(to));
             return response;
         }
         let (status, title, message) = match &self {
@@ -86,7 +98,7 @@ impl IntoResponse for PageError {
                 "The bank is briefly unavailable",
                 "We could not reach our systems just now. Nothing was lost; please try again in a moment.",
             ),
-            PageError::Internal(_) | PageError::SignedOut => (
+            PageError::Internal(_) | PageError::SignedOut | PageError::PasswordChangeDue => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
                 "Something went wrong on our side. Please try again; if it keeps happening, contact us with the reference below.",

@@ -16,7 +16,7 @@ pub mod server_key;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Method, header};
 use bank_api::ProblemCode;
 use data::users::Role;
 use time::OffsetDateTime;
@@ -50,6 +50,8 @@ pub struct SessionUser {
     pub expires_at: OffsetDateTime,
     /// What an API key's service account may do; empty for people, whose role decides.
     pub scopes: Vec<Scope>,
+    /// The password was set by someone else: until the user replaces it, nothing else is allowed.
+    pub password_change_due: bool,
 }
 
 impl SessionUser {
@@ -166,6 +168,7 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, Ap
                 // A key has no session; it lasts until it is revoked.
                 expires_at: OffsetDateTime::now_utc(),
                 scopes,
+                password_change_due: false,
             }),
         });
     }
@@ -185,6 +188,7 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, Ap
             customer_id: row.customer_id,
             expires_at: row.expires_at,
             scopes: Vec::new(),
+            password_change_due: row.password_change_due,
         }),
     };
     Ok(Caller {
@@ -210,6 +214,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// What a user whose password was set by someone else may still do: replace it, see who they
+/// are, and sign out.
+fn allowed_before_password_change(parts: &Parts) -> bool {
+    let path = parts.uri.path();
+    matches!(
+        (&parts.method, path.strip_prefix("/v1").unwrap_or(path)),
+        (&Method::POST, "/me/password")
+            | (&Method::GET, "/me")
+            | (&Method::DELETE, "/sessions/current" | "/sessions")
+    )
+}
+
 /// Extracts the signed-in user, refusing the request if there is none.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -223,6 +239,14 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
         match caller.user {
+            UserState::Valid(user)
+                if user.password_change_due && !allowed_before_password_change(parts) =>
+            {
+                Err(ApiError::Forbidden {
+                    code: ProblemCode::PasswordChangeRequired,
+                    detail: "this password was set by someone else: replace it (POST /v1/me/password) before anything else",
+                })
+            }
             UserState::Valid(user) => Ok(SignedIn {
                 user,
                 service: caller.service,

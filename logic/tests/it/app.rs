@@ -96,9 +96,15 @@ impl TestApp {
             (ADMIN.0, ADMIN.1, Role::Admin),
             (SUPERVISOR2.0, SUPERVISOR2.1, Role::Supervisor),
         ] {
-            logic::identity::new_user(&mut conn, username, password.into(), role, None)
-                .await
-                .unwrap();
+            logic::identity::new_user(
+                &mut conn,
+                username,
+                (password.into(), logic::identity::FirstPassword::Published),
+                role,
+                None,
+            )
+            .await
+            .unwrap();
         }
         create_vault(&mut conn, 1_000_000).await;
         drop(conn);
@@ -200,7 +206,11 @@ impl TestApp {
     }
 
     /// Onboards a customer with a portal sign-in, through the API as the teller.
+    /// Onboards a customer with a sign-in, as a teller would, and signs them in; like any customer
+    /// given a first password by a teller, they replace it (with `<username>-test-password`)
+    /// before anything else.
     pub async fn customer(&self, teller: &str, username: &str) -> Customer {
+        let first = format!("{username}-teller-chose-this-one");
         let password = format!("{username}-test-password");
         let response = self
             .post(
@@ -209,13 +219,25 @@ impl TestApp {
                 &json!({
                     "full_name": format!("Customer {username}"),
                     "email": format!("{username}@example.org"),
-                    "login": { "username": username, "password": password },
+                    "login": { "username": username, "password": first },
                 }),
             )
             .await;
         assert_eq!(response.status(), StatusCode::CREATED);
         let body: Value = response.json().await.unwrap();
-        let token = self.sign_in((username, &password)).await;
+        let token = self.sign_in((username, &first)).await;
+        let changed = self
+            .post(
+                "/v1/me/password",
+                &token,
+                &json!({ "current_password": first, "new_password": password }),
+            )
+            .await;
+        assert_eq!(
+            changed.status(),
+            StatusCode::NO_CONTENT,
+            "replace the first password"
+        );
         Customer {
             id: body["id"].as_str().unwrap().to_owned(),
             token,

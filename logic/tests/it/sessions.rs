@@ -350,3 +350,84 @@ async fn spraying_from_many_addresses_meets_a_bank_wide_brake_that_known_devices
     let response = sign_in_on_device(&app, alice, "198.18.2.1", Some(&device)).await;
     assert_eq!(response.status(), StatusCode::CREATED);
 }
+
+/// A password someone else chose is known to two people: its holder replaces it before anything
+/// else, whoever chose it (a teller for a customer, an admin for a member of staff).
+#[tokio::test]
+async fn a_password_set_by_someone_else_must_be_replaced_before_anything_else() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let admin = app.sign_in(crate::app::ADMIN).await;
+    let created = app
+        .post(
+            "/v1/customers",
+            &teller,
+            &json!({ "full_name": "Dana Reyes", "email": "dana@example.org",
+                     "login": { "username": "dana", "password": "dana-first-password" } }),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let staffed = app
+        .post(
+            "/v1/admin/staff",
+            &admin,
+            &json!({ "username": "new.teller", "password": "a-long-enough-password", "role": "teller" }),
+        )
+        .await;
+    assert_eq!(staffed.status(), StatusCode::CREATED);
+
+    for (username, first, then) in [
+        ("dana", "dana-first-password", "/v1/accounts"),
+        (
+            "new.teller",
+            "a-long-enough-password",
+            "/v1/customers?q=dana",
+        ),
+    ] {
+        let session: Value = app
+            .sign_in_response(username, first)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(session["user"]["password_change_due"], true, "{username}");
+        let token = session["token"].as_str().unwrap();
+        // Everything else is refused, reads and writes alike, until the password is replaced.
+        let refused = app.get(then, token).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{username}");
+        assert_eq!(problem_code(refused).await, "password_change_required");
+        let totp = app.post("/v1/me/totp", token, &json!({})).await;
+        assert_eq!(problem_code(totp).await, "password_change_required");
+        let me: Value = app.get("/v1/me", token).await.json().await.unwrap();
+        assert_eq!(me["user"]["password_change_due"], true);
+        // The same password again is no replacement.
+        let same = app
+            .post(
+                "/v1/me/password",
+                token,
+                &json!({ "current_password": first, "new_password": first }),
+            )
+            .await;
+        assert_eq!(same.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let replaced = app
+            .post(
+                "/v1/me/password",
+                token,
+                &json!({ "current_password": first, "new_password": "quiet-river-lantern-42" }),
+            )
+            .await;
+        assert_eq!(replaced.status(), StatusCode::NO_CONTENT, "{username}");
+        assert_eq!(
+            app.get(then, token).await.status(),
+            StatusCode::OK,
+            "{username}"
+        );
+        let again: Value = app
+            .sign_in_response(username, "quiet-river-lantern-42")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(again["user"]["password_change_due"], false, "{username}");
+    }
+}

@@ -24,6 +24,10 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-in/code", get(code_page).post(code))
         .route("/sign-out", post(sign_out))
+        .route(
+            "/password/replace",
+            get(replace_password_page).post(replace_password),
+        )
         .route("/staff/cluster", get(cluster))
 }
 
@@ -150,7 +154,10 @@ async fn finish_sign_in(
     visitor: &Visitor,
     session: Session,
 ) -> Result<Response, PageError> {
+    let due = session.user.password_change_due;
     let display_name = match &session.user.customer_id {
+        // Until the first password is replaced the logic tier answers nothing else.
+        Some(_) if due => session.user.username.clone(),
         Some(id) => {
             let caller = Caller {
                 token: Some(&session.token),
@@ -168,7 +175,13 @@ async fn finish_sign_in(
         customer_id: session.user.customer_id.map(|id| id.to_string()),
     };
     visitor.sign_in(&auth).await?;
-    let home = if auth.is_customer() { "/" } else { "/staff" };
+    let home = if due {
+        REPLACE_PASSWORD
+    } else if auth.is_customer() {
+        "/"
+    } else {
+        "/staff"
+    };
     let mut response = Redirect::to(home).into_response();
     if let Some(cookie) = session
         .device_token
@@ -288,4 +301,81 @@ async fn cluster(State(state): State<AppState>, staff: Staff) -> Result<ClusterP
         reachable: cluster.reachable,
         members: cluster.members,
     })
+}
+
+/// Where a user whose password someone else chose replaces it.
+pub const REPLACE_PASSWORD: &str = "/password/replace";
+
+#[derive(Template, WebTemplate)]
+#[template(path = "password_replace.html")]
+struct ReplacePasswordPage {
+    csrf: String,
+    signed_in: bool,
+    section: &'static str,
+    error: Option<&'static str>,
+}
+
+/// The signed-in user, whoever they are, or a redirect to sign in.
+async fn signed_in_auth(visitor: &Visitor) -> Result<Result<Auth, Response>, PageError> {
+    Ok(match visitor.auth().await? {
+        Some(auth) => Ok(auth),
+        None => Err(Redirect::to("/sign-in").into_response()),
+    })
+}
+
+async fn replace_password_page(visitor: Visitor) -> Result<Response, PageError> {
+    if let Err(redirect) = signed_in_auth(&visitor).await? {
+        return Ok(redirect);
+    }
+    Ok(ReplacePasswordPage {
+        csrf: visitor.csrf.clone(),
+        signed_in: true,
+        section: "",
+        error: None,
+    }
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct ReplacePasswordForm {
+    current_password: String,
+    new_password: String,
+}
+
+/// Replaces a password someone else chose; then on to the user's own pages.
+async fn replace_password(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Form(form): Form<ReplacePasswordForm>,
+) -> Result<Response, PageError> {
+    let auth = match signed_in_auth(&visitor).await? {
+        Ok(auth) => auth,
+        Err(redirect) => return Ok(redirect),
+    };
+    let caller = Caller {
+        token: Some(&auth.token),
+        request_id: &visitor.request_id,
+    };
+    let request = bank_api::sessions::ChangePasswordRequest {
+        current_password: form.current_password,
+        new_password: form.new_password,
+    };
+    match state.logic.change_password(caller, &request).await {
+        Ok(()) => {
+            let home = if auth.is_customer() { "/" } else { "/staff" };
+            Ok(Redirect::to(home).into_response())
+        }
+        Err(error) if error.is_signed_out() => Err(error.into()),
+        Err(LogicError::Problem(problem)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ReplacePasswordPage {
+                csrf: visitor.csrf.clone(),
+                signed_in: true,
+                section: "",
+                error: Some(super::plain_language(problem.code)),
+            },
+        )
+            .into_response()),
+        Err(error) => Err(error.into()),
+    }
 }

@@ -12,6 +12,8 @@ use bank_api::ProblemCode;
 
 use crate::state::AppState;
 
+pub use auth::REPLACE_PASSWORD;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(auth::router())

@@ -744,13 +744,31 @@ async fn a_branch_day_from_onboarding_to_an_approved_reversal_and_a_drawer_close
     browser.goto("/staff/drawer").await;
     assert_eq!(browser.text("#position").await, "1,300.00 EUR");
 
+    // The customer's first sign-in: the password the teller chose is replaced before anything.
+    browser.sign_out().await;
+    browser.sign_in(("dana", "dana-first-password")).await;
+    assert_eq!(browser.path().await, "/password/replace");
+    browser.screenshot("first-sign-in-replace-password").await;
+    browser
+        .fill("#current_password", "dana-first-password")
+        .await;
+    browser
+        .fill("#new_password", "dana-own-lantern-gravel")
+        .await;
+    browser
+        .click_and_load("main form button[type=submit]")
+        .await;
+    assert_eq!(browser.path().await, "/");
+    browser.sign_out().await;
+    browser.sign_in(TELLER).await;
+
     // The customer sends money to Alice; a supervisor asks for it back.
     let alices = portal.accounts(ALICE).await;
     let alice_account = number(&alices[0]);
     let alice_before = alices[0]["ledger_balance"].as_str().unwrap().to_owned();
     let transfer = portal
         .transfer_as(
-            ("dana", "dana-first-password"),
+            ("dana", "dana-own-lantern-gravel"),
             &account,
             &alice_account,
             "120.00",

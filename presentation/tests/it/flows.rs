@@ -1105,3 +1105,83 @@ async fn history_statements_and_receipts_name_the_other_side_and_never_show_inte
         }
     }
 }
+
+/// A teller onboards a customer with a first password; at their first sign-in the customer is
+/// taken to replace it, every page leads back there until they do, a guessable replacement is
+/// refused beside the form, and then the portal is theirs.
+#[tokio::test]
+async fn a_first_password_a_teller_chose_is_replaced_at_the_first_sign_in() {
+    let portal = Portal::spawn().await;
+    let teller = portal.browser();
+    teller.sign_in(("tom.teller", "teller-demo-pass")).await;
+    let form = teller.get("/staff/customers/new").await;
+    let onboarded = teller
+        .post(
+            "/staff/customers/new",
+            &[
+                ("csrf_token", form.csrf().as_str()),
+                ("full_name", "Dana Reyes"),
+                ("email", "dana@example.org"),
+                ("phone", ""),
+                ("date_of_birth", "1990-05-17"),
+                ("address", "4 Quay Road, Hull HU1 2AB"),
+                ("id_document", "P5550123"),
+                ("login_username", "dana"),
+                ("login_password", "handed-over-at-the-counter"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        onboarded.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        onboarded.body
+    );
+
+    let dana = portal.browser();
+    let signed = dana.sign_in(("dana", "handed-over-at-the-counter")).await;
+    assert_eq!(signed.location.as_deref(), Some("/password/replace"));
+    for page in ["/", "/transfer", "/security"] {
+        let answer = dana.get(page).await;
+        assert_eq!(
+            answer.location.as_deref(),
+            Some("/password/replace"),
+            "{page}: {}",
+            answer.body
+        );
+    }
+    let replace = dana.get("/password/replace").await;
+    assert_eq!(replace.status, StatusCode::OK);
+    let csrf = replace.csrf();
+    let weak = dana
+        .post(
+            "/password/replace",
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("current_password", "handed-over-at-the-counter"),
+                ("new_password", "password1234"),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(weak.body.contains("hard to guess"), "{}", weak.body);
+    let replaced = dana
+        .post(
+            "/password/replace",
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("current_password", "handed-over-at-the-counter"),
+                ("new_password", "lantern-orchard-gravel-9"),
+            ],
+        )
+        .await;
+    assert_eq!(replaced.location.as_deref(), Some("/"), "{}", replaced.body);
+    let home = dana.get("/").await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    // The teller's password no longer opens the account.
+    let stranger = portal.browser();
+    let refused = stranger
+        .sign_in(("dana", "handed-over-at-the-counter"))
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+}
