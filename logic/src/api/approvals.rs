@@ -130,7 +130,11 @@ async fn decide(
     decision: Decision,
     note: &str,
 ) -> Result<Json<ApprovalResponse>, ApiError> {
-    let note = crate::domain::text::bounded("note", note, 200)?;
+    // A rejection says why: the maker and the audit log read it.
+    let note = match decision {
+        Decision::Approve => crate::domain::text::bounded("note", note, 200)?,
+        Decision::Reject => crate::domain::text::required("note", note, 200)?,
+    };
     Ok(Json(
         crate::approvals::decide(
             &state,
@@ -179,7 +183,7 @@ async fn approve(
     post,
     path = "/approvals/{id}/reject",
     tag = "approvals",
-    summary = "Reject a request, releasing any held funds",
+    summary = "Reject a request, releasing any held funds; `note` (why) is required",
     params(
         ("id" = String, Path)
     ),

@@ -347,11 +347,21 @@ async fn a_reversal_needs_a_different_supervisor_and_happens_once() {
         .await;
     assert_eq!(repeat.status(), StatusCode::OK);
     let third = app.sign_in(SUPERVISOR).await;
+    // A rejection without a reason is refused before anything else.
+    let unexplained = app
+        .post(
+            &format!("/v1/approvals/{approval}/reject"),
+            &third,
+            &json!({ "note": "  " }),
+        )
+        .await;
+    assert_eq!(unexplained.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem_code(unexplained).await, "invalid_field");
     let reject = app
         .post(
             &format!("/v1/approvals/{approval}/reject"),
             &third,
-            &json!({}),
+            &json!({ "note": "Not the customer's wish" }),
         )
         .await;
     assert_eq!(reject.status(), StatusCode::FORBIDDEN);

@@ -1185,3 +1185,99 @@ async fn a_first_password_a_teller_chose_is_replaced_at_the_first_sign_in() {
         .await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
 }
+
+/// A supervisor rejects a request only with a reason, which the queue then shows; the queue shows
+/// the amount in the currency's format and the account it concerns.
+#[tokio::test]
+async fn a_rejection_needs_a_reason_and_the_queue_shows_what_it_concerns() {
+    let portal = Portal::spawn().await;
+    let http = crate::portal::http().build().unwrap();
+    let session: serde_json::Value = http
+        .post(format!("{}/v1/sessions", portal.logic_url))
+        .header("x-api-key", &portal.api_key)
+        .json(&serde_json::json!({ "username": "tom.teller", "password": "teller-demo-pass" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let number = portal.accounts(ALICE).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let filed = http
+        .post(format!(
+            "{}/v1/accounts/{number}/overdraft-limit",
+            portal.logic_url
+        ))
+        .header("x-api-key", &portal.api_key)
+        .header("idempotency-key", "overdraft-for-alice")
+        .bearer_auth(session["token"].as_str().unwrap())
+        .json(&serde_json::json!({ "limit": "12500", "reason": "Asked at the counter" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(filed.status(), StatusCode::ACCEPTED);
+    let supervisor = portal.browser();
+    supervisor
+        .sign_in(("sue.supervisor", "supervisor-demo-pass"))
+        .await;
+    let queue = supervisor.get("/staff/approvals").await;
+    assert!(
+        queue
+            .body
+            .contains("data-testid=\"approval-amount\">12,500.00 EUR"),
+        "{}",
+        queue.body
+    );
+    let grouped = format!("{} {} {}", &number[..4], &number[4..8], &number[8..]);
+    assert!(queue.body.contains(&grouped), "{}", queue.body);
+    let id = queue
+        .body
+        .split("data-approval=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = queue.csrf();
+    let unexplained = supervisor
+        .post(
+            &format!("/staff/approvals/{id}/reject"),
+            &[("csrf_token", csrf.as_str()), ("note", " ")],
+        )
+        .await;
+    let page = supervisor.follow(&unexplained).await;
+    assert!(
+        page.body.contains("Say why you reject the request"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(&format!("data-approval=\"{id}\"")),
+        "still waiting"
+    );
+    let rejected = supervisor
+        .post(
+            &format!("/staff/approvals/{id}/reject"),
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("note", "The customer did not ask for it"),
+            ],
+        )
+        .await;
+    let page = supervisor.follow(&rejected).await;
+    assert!(
+        page.body.contains("Rejected; any held funds are released."),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("rejected: The customer did not ask for it"),
+        "{}",
+        page.body
+    );
+}

@@ -82,6 +82,9 @@ async fn decide(
     Form(form): Form<DecisionForm>,
 ) -> Result<Response, PageError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    if decision == "reject" && form.note.trim().is_empty() {
+        return super::refuse("/staff/approvals", "reason_required");
+    }
     let request = DecisionRequest { note: form.note };
     let (answer, notice) = match decision.as_str() {
         "approve" => (

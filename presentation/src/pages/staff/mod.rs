@@ -89,6 +89,9 @@ fn error_words(code: &str) -> &'static str {
         "ambiguous_amount" => crate::pages::AMBIGUOUS_AMOUNT,
         "invalid_date_of_birth" => "Enter the date of birth as year-month-day, such as 1980-04-21.",
         "unknown_choice" => "Choose one of the options the form offers.",
+        "reason_required" => {
+            "Say why you reject the request: its maker and the audit log read the reason."
+        }
         code => refusal_words(ProblemCode::parse(code)),
     }
 }
@@ -261,6 +264,7 @@ mod tests {
             "ambiguous_amount",
             "invalid_date_of_birth",
             "unknown_choice",
+            "reason_required",
         ] {
             assert_eq!(ProblemCode::parse(code), ProblemCode::Unrecognised);
             assert_ne!(error_words(code), refusal_words(ProblemCode::Unrecognised));
