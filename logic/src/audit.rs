@@ -55,6 +55,42 @@ pub async fn record(
     Ok(())
 }
 
+/// Appends the audit record of something a user did to their own sign-in or settings (signed
+/// in, failed to, changed the password or second factor, added or removed a payee): the user is
+/// the actor, and `details` say what, with the customer's id so a search by customer finds it.
+/// Like [`record`], call it last in a unit of work.
+pub async fn user_event(
+    conn: &mut PgConnection,
+    user: (Uuid, Option<Uuid>),
+    action: &str,
+    (subject_type, subject_id): (&str, String),
+    details: Value,
+) -> Result<(), ApiError> {
+    let (user_id, customer_id) = user;
+    let details = with_customer(details, customer_id);
+    record(
+        conn,
+        Some(user_id),
+        None,
+        Change {
+            action,
+            subject_type,
+            subject_id,
+            before: None,
+            after: Some(details),
+        },
+    )
+    .await
+}
+
+/// `details` with the customer's id added, so that a search by customer finds the record.
+pub fn with_customer(mut details: Value, customer_id: Option<Uuid>) -> Value {
+    if let (Some(customer_id), Some(fields)) = (customer_id, details.as_object_mut()) {
+        fields.insert("customer_id".into(), Value::String(customer_id.to_string()));
+    }
+    details
+}
+
 pub const PAGE_DEFAULT: i64 = 50;
 pub const PAGE_MAX: i64 = 200;
 /// Rows read per round trip while verifying the chain.

@@ -165,8 +165,15 @@ pub async fn sign_in(
         && password_fits;
     let user = match user {
         Some(user) if verified && !user.disabled && !username.is_empty() => user,
+        Some(user) => {
+            // Audited off the answer's path, so that a known username answers no slower than an
+            // unknown one.
+            let (state, client) = (state.clone(), client.clone());
+            tokio::spawn(async move { audit_failed_sign_in(&state, &user, &client).await });
+            return Err(invalid_credentials());
+        }
         // Counted already, before the check.
-        _ => return Err(invalid_credentials()),
+        None => return Err(invalid_credentials()),
     };
     if !known_device {
         state.sign_in_brake.refund(Uuid::nil(), brake_per_minute);
@@ -207,6 +214,43 @@ pub async fn sign_in(
     )
     .await?;
     Ok(SignIn::Session(session))
+}
+
+/// What the audit log says of a sign-in: who, from where.
+fn sign_in_details(user: &data::users::UserRow, client: &ClientInfo) -> serde_json::Value {
+    serde_json::json!({
+        "username": user.username,
+        "ip": client.ip,
+        "user_agent": client.user_agent,
+    })
+}
+
+/// Audits a wrong password given for an existing user; a failure to audit it is logged.
+async fn audit_failed_sign_in(state: &AppState, user: &data::users::UserRow, client: &ClientInfo) {
+    let written = crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            crate::audit::record(
+                &mut *tx,
+                None,
+                None,
+                crate::audit::Change {
+                    action: "session.sign_in_failed",
+                    subject_type: "user",
+                    subject_id: user.id.to_string(),
+                    before: None,
+                    after: Some(crate::audit::with_customer(
+                        sign_in_details(user, client),
+                        user.customer_id,
+                    )),
+                },
+            )
+            .await
+        })
+    })
+    .await;
+    if let Err(error) = written {
+        tracing::warn!(user_id = %user.id, %error, "a failed sign-in was not audited");
+    }
 }
 
 /// Finishes a sign-in with a TOTP code or a recovery code. A challenge allows
@@ -322,7 +366,14 @@ async fn start_session(
                 client,
             )
             .await?;
-            Ok(())
+            crate::audit::user_event(
+                &mut *tx,
+                (user.id, user.customer_id),
+                "session.sign_in",
+                ("user", user.id.to_string()),
+                sign_in_details(user, client),
+            )
+            .await
         })
     })
     .await?;

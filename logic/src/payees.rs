@@ -89,6 +89,14 @@ pub async fn add(
                     }
                     _ => ApiError::from(e),
                 })?;
+            crate::audit::user_event(
+                &mut *tx,
+                (user.user_id, Some(customer)),
+                "payee.add",
+                ("payee", row.id.to_string()),
+                serde_json::json!({ "nickname": nickname, "account_number": number.as_str() }),
+            )
+            .await?;
             Ok(row)
         })
     })
@@ -98,8 +106,21 @@ pub async fn add(
 
 pub async fn remove(state: &AppState, user: &SessionUser, id: Uuid) -> Result<(), ApiError> {
     let customer = customer_of(user)?;
-    let removed = crate::unit_of_work::read(state, |conn, _| {
-        Box::pin(async move { Ok(data::payees::delete_payee(&mut *conn, customer, id).await?) })
+    let removed = crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            let removed = data::payees::delete_payee(&mut *tx, customer, id).await?;
+            if removed {
+                crate::audit::user_event(
+                    &mut *tx,
+                    (user.user_id, Some(customer)),
+                    "payee.remove",
+                    ("payee", id.to_string()),
+                    serde_json::json!({}),
+                )
+                .await?;
+            }
+            Ok(removed)
+        })
     })
     .await?;
     if removed {

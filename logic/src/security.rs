@@ -214,7 +214,7 @@ pub async fn confirm_totp(
             )
             .await?;
             data::users::replace_recovery_codes(&mut *tx, user.user_id, hashes).await?;
-            Ok(())
+            own_event(&mut *tx, user, "security.second_factor_on").await
         })
     })
     .await?;
@@ -235,8 +235,27 @@ pub async fn disable_totp(
     verify_own_password(state, user, password, "password").await?;
     verify_own_code(state, user, code).await?;
     crate::unit_of_work::write(state, |tx, _| {
-        Box::pin(async move { Ok(data::users::disable_totp(&mut *tx, user.user_id).await?) })
+        Box::pin(async move {
+            data::users::disable_totp(&mut *tx, user.user_id).await?;
+            own_event(&mut *tx, user, "security.second_factor_off").await
+        })
     })
+    .await
+}
+
+/// Audits a change the user made to their own sign-in.
+async fn own_event(
+    conn: &mut data::PgConnection,
+    user: &SessionUser,
+    action: &str,
+) -> Result<(), ApiError> {
+    crate::audit::user_event(
+        conn,
+        (user.user_id, user.customer_id),
+        action,
+        ("user", user.user_id.to_string()),
+        serde_json::json!({ "username": user.username }),
+    )
     .await
 }
 
@@ -262,7 +281,7 @@ pub async fn change_password(
         Box::pin(async move {
             data::users::set_password_hash(&mut *tx, user.user_id, hash).await?;
             data::sessions::revoke_other_sessions(&mut *tx, user.user_id, user.session_id).await?;
-            Ok(())
+            own_event(&mut *tx, user, "security.password_change").await
         })
     })
     .await?;

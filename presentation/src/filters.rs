@@ -165,12 +165,3 @@ mod tests {
         assert_eq!(group_account_number("123"), "123");
     }
 }
-
-/// A JSON value on one line, for the audit log's before and after.
-#[askama::filter_fn]
-pub fn compact_json(value: &Option<serde_json::Value>, _: &dyn Values) -> askama::Result<String> {
-    Ok(match value {
-        None => String::new(),
-        Some(value) => value.to_string(),
-    })
-}

@@ -32,6 +32,12 @@ pub fn counterparty(entry: &crate::logic::types::Entry) -> String {
     }
 }
 
+/// One CSV line of text fields, with its line break.
+pub fn csv_line(fields: &[&str]) -> String {
+    let row: Vec<String> = fields.iter().map(|v| csv_field(v, true)).collect();
+    format!("{}\r\n", row.join(","))
+}
+
 pub fn csv(statement: &Statement) -> String {
     let mut out = String::new();
     let mut line = |fields: &[(&str, bool)]| {

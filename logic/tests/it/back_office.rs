@@ -760,3 +760,84 @@ async fn tampering_with_one_audit_row_is_found_by_the_api_and_the_command_line()
         "{stdout}"
     );
 }
+
+/// A customer's own security and payee events are in the audit log, by them, and a search by
+/// customer finds them: a wrong password, a sign-in, a payee added and removed, a password change.
+#[tokio::test]
+async fn a_customers_own_security_events_are_audited() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let supervisor = app.sign_in(SUPERVISOR).await;
+    let alice = app.customer(&teller, "alice").await;
+    let bob = app.customer(&teller, "bob").await;
+    let bobs = app.account(&teller, &bob, "0").await;
+    let wrong = app.sign_in_response("alice", "not-her-password").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let token = app.sign_in(("alice", "alice-test-password")).await;
+    let payee: Value = app
+        .post(
+            "/v1/payees",
+            &token,
+            &json!({ "nickname": "Bob", "account_number": bobs }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let removed = app
+        .request(
+            Method::DELETE,
+            &format!("/v1/payees/{}", payee["id"].as_str().unwrap()),
+            Some(&token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+
+    let wanted = [
+        "security.password_change",
+        "session.sign_in_failed",
+        "session.sign_in",
+        "payee.add",
+        "payee.remove",
+    ];
+    // The failed sign-in is audited off its answer's path: wait for it, a few seconds at most.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let found: Value = app
+            .get(&format!("/v1/audit?customer_id={}", alice.id), &supervisor)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let records = found["records"].as_array().unwrap();
+        let actions: Vec<&str> = records
+            .iter()
+            .map(|r| r["action"].as_str().unwrap())
+            .collect();
+        if wanted.iter().all(|action| actions.contains(action)) {
+            let by = |action: &str| {
+                records
+                    .iter()
+                    .find(|r| r["action"] == action)
+                    .unwrap()
+                    .clone()
+            };
+            assert_eq!(by("payee.add")["actor"], "alice");
+            assert_eq!(by("payee.add")["after"]["account_number"], bobs.as_str());
+            assert_eq!(by("session.sign_in")["actor"], "alice");
+            // Whoever typed the wrong password is not known: the bank records it, not alice.
+            assert_eq!(by("session.sign_in_failed")["actor"], Value::Null);
+            // Bob's events are not alice's.
+            assert!(records.iter().all(|r| r["after"]["username"] != "bob"));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "audited so far: {actions:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.assert_ledger_sound().await;
+}

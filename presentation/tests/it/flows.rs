@@ -1281,3 +1281,72 @@ async fn a_rejection_needs_a_reason_and_the_queue_shows_what_it_concerns() {
         page.body
     );
 }
+
+/// The audit log reads as who did what and what changed, field by field, and downloads as CSV;
+/// a customer's own sign-in is in it.
+#[tokio::test]
+async fn the_audit_log_shows_what_changed_and_exports_the_search() {
+    let portal = Portal::spawn().await;
+    let number = portal.accounts(ALICE).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let teller = portal.browser();
+    teller.sign_in(("tom.teller", "teller-demo-pass")).await;
+    let account = teller.get(&format!("/staff/accounts/{number}")).await;
+    let frozen = teller
+        .post(
+            &format!("/staff/accounts/{number}/status"),
+            &[
+                ("csrf_token", account.csrf().as_str()),
+                ("action", "freeze"),
+                ("scope", "debits"),
+                ("reason", "Lost card"),
+            ],
+        )
+        .await;
+    assert_eq!(frozen.status, StatusCode::SEE_OTHER, "{}", frozen.body);
+    let admin = portal.browser();
+    admin.sign_in(("ada.admin", "admin-demo-pass")).await;
+    let page = admin.get(&format!("/staff/audit?account={number}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("<dt>status</dt><dd><del>open</del> → <ins>frozen</ins></dd>"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("{&quot;"), "no raw JSON: {}", page.body);
+    let (status, content_type, csv) = admin
+        .get_bytes(&format!("/staff/audit/export.csv?account={number}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/csv"));
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(csv.starts_with("id,occurred_at,who,action,"), "{csv}");
+    let freeze = csv
+        .lines()
+        .find(|line| line.contains("account.freeze"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(
+        freeze.contains("tom.teller") && freeze.contains("status: open → frozen"),
+        "{freeze}"
+    );
+    // A customer's own sign-in is audited, and found by the customer's id.
+    portal.browser().signed_in(ALICE).await;
+    let customer = portal.accounts(ALICE).await[0]["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = admin
+        .get(&format!(
+            "/staff/audit?customer_id={customer}&action=session."
+        ))
+        .await;
+    assert!(page.body.contains("session.sign_in"), "{}", page.body);
+    // Customers never reach the log or its export.
+    let alice = portal.browser();
+    alice.signed_in(ALICE).await;
+    let refused = alice.get("/staff/audit/export.csv").await;
+    assert_ne!(refused.status, StatusCode::OK);
+}
