@@ -114,6 +114,12 @@ pub struct HistoryResponse {
 pub struct StatementResponse {
     pub account: String,
     pub account_name: String,
+    /// The account's holder, as the bank holds the name; none for the bank's own accounts.
+    pub holder_name: Option<String>,
+    pub holder_address: Option<String>,
+    /// When the bank issued this statement.
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
     pub currency: String,
     pub from: time::Date,
     pub to: time::Date,

@@ -328,22 +328,28 @@ pub async fn statement(
     }
     let account = get(state, user, number).await?;
     let (start, end) = (from.start(), to.end());
-    let (opening, rows) = crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
-        // One snapshot, so the opening balance and the entries agree.
-        let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
-        let opening = data::transfers::balance_before(&mut tx, account.id, start).await?;
-        let rows = data::transfers::entries_between(
-            &mut tx,
-            account.id,
-            start,
-            end,
-            STATEMENT_ENTRIES_MAX + 1,
-        )
+    let (opening, rows, holder, issued_at) =
+        crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
+            // One snapshot, so the opening balance, the entries and the holder agree.
+            let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+            let opening = data::transfers::balance_before(&mut tx, account.id, start).await?;
+            let rows = data::transfers::entries_between(
+                &mut tx,
+                account.id,
+                start,
+                end,
+                STATEMENT_ENTRIES_MAX + 1,
+            )
+            .await?;
+            let holder = match account.customer_id {
+                Some(id) => data::customers::find_customer(&mut tx, id).await?,
+                None => None,
+            };
+            let issued_at = data::transaction_now(&mut tx).await?;
+            tx.commit().await.map_err(data::DataError::from)?;
+            Ok((opening, rows, holder, issued_at))
+        })
         .await?;
-        tx.commit().await.map_err(data::DataError::from)?;
-        Ok((opening, rows))
-    })
-    .await?;
     if rows.len() as i64 > STATEMENT_ENTRIES_MAX {
         return Err(ApiError::invalid(
             ProblemCode::StatementTooLong,
@@ -372,6 +378,9 @@ pub async fn statement(
     Ok(crate::wire::StatementResponse {
         account: account.number.clone(),
         account_name: account.name.clone(),
+        holder_name: holder.as_ref().map(|h| h.full_name.clone()),
+        holder_address: holder.and_then(|h| h.address),
+        issued_at,
         currency: currency.clone(),
         from: from.date(),
         to: to.date(),

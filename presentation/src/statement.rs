@@ -106,7 +106,7 @@ const PAGE_HEIGHT: i16 = 842;
 const MARGIN: i16 = 50;
 const ROW_HEIGHT: i16 = 15;
 /// Rows on a page below the header block: what fits above the bottom margin.
-const ROWS_PER_PAGE: usize = 42;
+const ROWS_PER_PAGE: usize = 36;
 
 /// Helvetica advance widths in thousandths of an em, for the characters that right-aligned
 /// columns hold (digits and separators); everything else counts as a digit.
@@ -164,6 +164,19 @@ impl Page {
     }
 }
 
+/// The bank as its statements name it.
+pub const BANK_NAME: &str = "Northgate Bank";
+/// Who issues the statement, as the law asks a bank to say: name, registered address and
+/// registration.
+const BANK_IDENTITY: &str =
+    "Northgate Bank plc · 1 Lombard Street, London EC3V 9AA · Registered in England no. 01234567";
+
+/// The moment a statement was issued, to the minute, in UTC.
+fn issued(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute())
+}
+
 const REGULAR: &[u8] = b"F1";
 const BOLD: &[u8] = b"F2";
 
@@ -183,8 +196,32 @@ pub fn pdf(statement: &Statement) -> Vec<u8> {
             content: Content::new(),
         };
         let mut y = PAGE_HEIGHT - MARGIN;
-        page.text(BOLD, 18, MARGIN, y, "Northgate Bank · Statement");
-        y -= 24;
+        page.text(BOLD, 18, MARGIN, y, &format!("{BANK_NAME} · Statement"));
+        page.text_right(
+            REGULAR,
+            9,
+            balance_right,
+            y,
+            &format!("Page {} of {page_count}", index + 1),
+        );
+        y -= 16;
+        page.text(REGULAR, 9, MARGIN, y, BANK_IDENTITY);
+        y -= 22;
+        if let Some(holder) = &statement.holder_name {
+            page.text(BOLD, 11, MARGIN, y, holder);
+        }
+        page.text_right(
+            REGULAR,
+            9,
+            balance_right,
+            y,
+            &format!("Issued {}", issued(statement.issued_at)),
+        );
+        y -= 14;
+        if let Some(address) = &statement.holder_address {
+            page.text(REGULAR, 10, MARGIN, y, address);
+        }
+        y -= 18;
         page.text(
             REGULAR,
             11,
@@ -206,13 +243,6 @@ pub fn pdf(statement: &Statement) -> Vec<u8> {
                 "Period {} to {} · {}",
                 statement.from, statement.to, statement.currency
             ),
-        );
-        page.text_right(
-            REGULAR,
-            9,
-            balance_right,
-            y,
-            &format!("Page {} of {page_count}", index + 1),
         );
         y -= 22;
         if index == 0 {
@@ -326,6 +356,9 @@ mod tests {
         Statement {
             account: "1577705556".into(),
             account_name: "Everyday account".into(),
+            holder_name: Some("Chloé Dubois".into()),
+            holder_address: Some("8 rue des Lilas, 75011 Paris".into()),
+            issued_at: time::macros::datetime!(2026-12-01 09:30 UTC),
             currency: "EUR".into(),
             from: time::macros::date!(2026 - 11 - 01),
             to: time::macros::date!(2026 - 11 - 30),
@@ -370,5 +403,6 @@ mod tests {
         assert!(text.starts_with("%PDF-"));
         assert!(text.contains("/Count 3"));
         assert!(text.contains("Closing balance") && text.contains("1,234.50"));
+        assert!(text.contains("Issued 2026-12-01 09:30 UTC"));
     }
 }

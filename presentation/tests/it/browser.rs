@@ -425,6 +425,18 @@ async fn a_statement_downloads_as_csv_and_as_a_pdf_stating_the_closing_balance()
                 text.contains("Closing balance") && text.contains("2,500.00"),
                 "{text}"
             );
+            // A document: who holds the account, who issues the statement, and when; the
+            // other side of each entry by name.
+            for part in [
+                "Alice Martin",
+                "12 Harbour Street, Leeds LS1 4AB",
+                "Northgate Bank plc",
+                "Registered in England",
+                "Issued ",
+                "Cash at the branch",
+            ] {
+                assert!(text.contains(part), "{part} missing from {text}");
+            }
         }
     }
     browser.close().await;
