@@ -18,6 +18,18 @@ pub struct CustomerResponse {
     pub id_document: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub updated_at: Option<OffsetDateTime>,
+    pub id_document_kind: Option<DocumentKind>,
+    pub id_document_country: Option<String>,
+    pub id_document_expires: Option<time::Date>,
+}
+
+values! {
+    /// What kind of identity document identifies a customer.
+    DocumentKind {
+        Passport = "passport",
+        NationalId = "national_id",
+        DrivingLicence = "driving_licence",
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -57,5 +69,16 @@ pub struct IdentityFields {
     pub phone: Option<String>,
     pub date_of_birth: Option<time::Date>,
     pub address: Option<String>,
+    /// The identity document's number; with it, its kind, issuing country and expiry. An account
+    /// is opened only for a customer whose date of birth, address and document are all known and
+    /// whose document has not expired.
     pub id_document: Option<String>,
+    #[serde(default)]
+    pub id_document_kind: Option<DocumentKind>,
+    /// ISO 3166-1 alpha-2, such as GB or FR.
+    #[serde(default)]
+    #[schema(pattern = "^[A-Za-z]{2}$")]
+    pub id_document_country: Option<String>,
+    #[serde(default)]
+    pub id_document_expires: Option<time::Date>,
 }

@@ -149,6 +149,7 @@ mod tests {
         labels_round_trip(admin::StaffRole::ALL);
         labels_round_trip(admin::Scope::ALL);
         labels_round_trip(transfers::NameMatch::ALL);
+        labels_round_trip(customers::DocumentKind::ALL);
     }
 
     #[test]

@@ -76,6 +76,8 @@ problem_codes! {
     IdempotencyKeyInvalid => "idempotency_key_invalid",
     IdempotencyKeyMissing => "idempotency_key_missing",
     IdempotencyKeyReused => "idempotency_key_reused",
+    IdentityDocumentTaken => "identity_document_taken",
+    IdentityIncomplete => "identity_incomplete",
     InsufficientFunds => "insufficient_funds",
     InternalError => "internal_error",
     InvalidAccountNumber => "invalid_account_number",

@@ -19,6 +19,11 @@ pub struct CustomerRow {
     pub address: Option<String>,
     pub id_document: Option<String>,
     pub updated_at: Option<OffsetDateTime>,
+    /// `passport`, `national_id` or `driving_licence`.
+    pub id_document_kind: Option<String>,
+    /// ISO 3166-1 alpha-2 code of the country that issued the document.
+    pub id_document_country: Option<String>,
+    pub id_document_expires: Option<Date>,
 }
 
 #[derive(Debug)]
@@ -30,6 +35,9 @@ pub struct NewCustomer<'a> {
     pub date_of_birth: Option<Date>,
     pub address: Option<&'a str>,
     pub id_document: Option<&'a str>,
+    pub id_document_kind: Option<&'a str>,
+    pub id_document_country: Option<&'a str>,
+    pub id_document_expires: Option<Date>,
 }
 
 macro_rules! customer_query {
@@ -38,7 +46,8 @@ macro_rules! customer_query {
             "SELECT c.id, c.full_name, c.email, c.phone, c.date_of_birth, c.created_at,
     (SELECT u.username FROM users u WHERE u.customer_id = c.id ORDER BY u.created_at LIMIT 1)
         AS username,
-    c.address, c.id_document, c.updated_at FROM customers c",
+    c.address, c.id_document, c.updated_at, c.id_document_kind, c.id_document_country,
+    c.id_document_expires FROM customers c",
             " ",
             $tail
         )
@@ -50,10 +59,12 @@ pub async fn insert_customer(
     new: &NewCustomer<'_>,
 ) -> Result<CustomerRow, DataError> {
     sqlx::query_as(
-        "INSERT INTO customers (id, full_name, email, phone, date_of_birth, address, id_document)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        "INSERT INTO customers (id, full_name, email, phone, date_of_birth, address, id_document,
+                                id_document_kind, id_document_country, id_document_expires)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          RETURNING id, full_name, email, phone, date_of_birth, created_at, NULL::text AS username,
-                   address, id_document, updated_at",
+                   address, id_document, updated_at, id_document_kind, id_document_country,
+                   id_document_expires",
     )
     .bind(new.id)
     .bind(new.full_name)
@@ -62,7 +73,26 @@ pub async fn insert_customer(
     .bind(new.date_of_birth)
     .bind(new.address)
     .bind(new.id_document)
+    .bind(new.id_document_kind)
+    .bind(new.id_document_country)
+    .bind(new.id_document_expires)
     .fetch_one(conn)
+    .await
+    .classify()
+}
+
+/// The customer identified by this document (kind, issuing country, number), if one is.
+pub async fn find_by_document(
+    conn: &mut PgConnection,
+    (kind, country, number): (&str, &str, &str),
+) -> Result<Option<CustomerRow>, DataError> {
+    sqlx::query_as(customer_query!(
+        "WHERE c.id_document_kind = $1 AND c.id_document_country = $2 AND c.id_document = $3"
+    ))
+    .bind(kind)
+    .bind(country)
+    .bind(number)
+    .fetch_optional(conn)
     .await
     .classify()
 }
@@ -91,14 +121,17 @@ pub async fn lock_customer(
 }
 
 /// Replaces a customer's identity fields; [`crate::Violation::EmailTaken`] if the new email
-/// address is another customer's.
+/// address is another customer's, [`crate::Violation::IdentityDocumentTaken`] if the document
+/// is.
 pub async fn update_customer(
     conn: &mut PgConnection,
     changed: &NewCustomer<'_>,
 ) -> Result<CustomerRow, DataError> {
     sqlx::query(
         "UPDATE customers SET full_name = $2, email = $3, phone = $4, date_of_birth = $5,
-                              address = $6, id_document = $7, updated_at = now()
+                              address = $6, id_document = $7, id_document_kind = $8,
+                              id_document_country = $9, id_document_expires = $10,
+                              updated_at = now()
          WHERE id = $1",
     )
     .bind(changed.id)
@@ -108,6 +141,9 @@ pub async fn update_customer(
     .bind(changed.date_of_birth)
     .bind(changed.address)
     .bind(changed.id_document)
+    .bind(changed.id_document_kind)
+    .bind(changed.id_document_country)
+    .bind(changed.id_document_expires)
     .execute(&mut *conn)
     .await
     .classify()?;

@@ -28,6 +28,8 @@ pub enum Violation {
     UsernameTaken,
     /// `customers_email_key`: another customer has this email address.
     EmailTaken,
+    /// `customers_identity_document_key`: another customer has this identity document.
+    IdentityDocumentTaken,
     /// `transfers_reverses_key`: the transfer has already been reversed.
     AlreadyReversed,
     /// Any other named constraint.
@@ -90,6 +92,7 @@ impl From<&str> for Violation {
             "accounts_number_key" => Violation::AccountNumberTaken,
             "users_username_key" => Violation::UsernameTaken,
             "customers_email_key" => Violation::EmailTaken,
+            "customers_identity_document_key" => Violation::IdentityDocumentTaken,
             "transfers_reverses_key" => Violation::AlreadyReversed,
             other if other.ends_with("_append_only") => Violation::AppendOnly,
             other => Violation::Other(other.to_owned()),

@@ -130,6 +130,12 @@ async fn main() {
             json!({
                 "full_name": "Benchmark Customer",
                 "email": format!("{username}@example.org"),
+                "date_of_birth": "1985-06-15",
+                "address": "1 Benchmark Road, Leeds LS1 1AA",
+                "id_document": format!("B-{}", run[..12].to_uppercase()),
+                "id_document_kind": "passport",
+                "id_document_country": "GB",
+                "id_document_expires": "2036-12-31",
                 "login": { "username": username, "password": password },
             }),
             None,

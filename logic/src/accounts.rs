@@ -92,14 +92,26 @@ pub async fn open(
     }
     crate::unit_of_work::write(state, |tx, _| {
         Box::pin(async move {
-            if data::customers::find_customer(&mut *tx, opening.customer_id)
-                .await?
-                .is_none()
-            {
+            let Some(customer) =
+                data::customers::find_customer(&mut *tx, opening.customer_id).await?
+            else {
                 return Err(ApiError::NotFound {
                     code: ProblemCode::CustomerNotFound,
                     detail: "no such customer",
                 });
+            };
+            // Know your customer: no account before the identity is complete and valid.
+            let today = data::transaction_now(&mut *tx).await?.date();
+            let gaps = crate::customers::identity_gaps(&customer, today);
+            if let Some(first) = gaps.first() {
+                return Err(ApiError::invalid(
+                    ProblemCode::IdentityIncomplete,
+                    first,
+                    format!(
+                        "record the customer's {} before opening an account",
+                        gaps.join(", ").replace('_', " ")
+                    ),
+                ));
             }
             let row = insert_with_fresh_number(&mut *tx, opening).await?;
             let response = AccountResponse::from_data(&row);

@@ -32,8 +32,20 @@ pub struct Identity {
     pub phone: Option<String>,
     pub date_of_birth: Option<Date>,
     pub address: Option<String>,
-    pub id_document: Option<String>,
+    pub id_document: Option<IdentityDocument>,
 }
+
+/// An identity document as recorded: its kind, the country that issued it, its number and the
+/// day it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityDocument {
+    pub kind: Option<DocumentKind>,
+    pub country: Option<String>,
+    pub number: String,
+    pub expires: Option<Date>,
+}
+
+pub use bank_api::customers::DocumentKind;
 
 pub use bank_api::customers::IdentityFields;
 
@@ -63,13 +75,12 @@ impl Identity {
             address: present(fields.address.as_deref())
                 .map(text::address)
                 .transpose()?,
-            id_document: present(fields.id_document.as_deref())
-                .map(text::id_document)
-                .transpose()?,
+            id_document: document(fields, today)?,
         })
     }
 
     fn row(&self, id: Uuid) -> NewCustomer<'_> {
+        let document = self.id_document.as_ref();
         NewCustomer {
             id,
             full_name: &self.full_name,
@@ -77,8 +88,136 @@ impl Identity {
             phone: self.phone.as_deref(),
             date_of_birth: self.date_of_birth,
             address: self.address.as_deref(),
-            id_document: self.id_document.as_deref(),
+            id_document: document.map(|d| d.number.as_str()),
+            id_document_kind: document.and_then(|d| d.kind).map(DocumentKind::as_str),
+            id_document_country: document.and_then(|d| d.country.as_deref()),
+            id_document_expires: document.and_then(|d| d.expires),
         }
+    }
+}
+
+/// The identity document a request describes: a number alone (as recorded before documents had
+/// kinds), or a number with its kind, issuing country and expiry, all four, unexpired.
+fn document(fields: &IdentityFields, today: Date) -> Result<Option<IdentityDocument>, ApiError> {
+    let number = present(fields.id_document.as_deref())
+        .map(text::id_document)
+        .transpose()?;
+    let country = present(fields.id_document_country.as_deref());
+    let described = fields.id_document_kind.is_some()
+        || country.is_some()
+        || fields.id_document_expires.is_some();
+    let Some(number) = number else {
+        if described {
+            return Err(missing("id_document", "enter the document's number"));
+        }
+        return Ok(None);
+    };
+    if !described {
+        return Ok(Some(IdentityDocument {
+            kind: None,
+            country: None,
+            number,
+            expires: None,
+        }));
+    }
+    let kind = match fields.id_document_kind {
+        Some(DocumentKind::Unknown) | None => {
+            return Err(missing(
+                "id_document_kind",
+                "say what the document is: passport, national_id or driving_licence",
+            ));
+        }
+        Some(kind) => kind,
+    };
+    let country = match country {
+        Some(code) if code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            code.to_ascii_uppercase()
+        }
+        _ => {
+            return Err(missing(
+                "id_document_country",
+                "the issuing country is a two-letter ISO 3166 code, such as GB",
+            ));
+        }
+    };
+    let expires = match fields.id_document_expires {
+        Some(day) if day > today => day,
+        Some(_) => {
+            return Err(missing(
+                "id_document_expires",
+                "this document has expired: ask for one that is valid",
+            ));
+        }
+        None => {
+            return Err(missing(
+                "id_document_expires",
+                "enter the day the document expires",
+            ));
+        }
+    };
+    Ok(Some(IdentityDocument {
+        kind: Some(kind),
+        country: Some(country),
+        number,
+        expires: Some(expires),
+    }))
+}
+
+fn missing(field: &'static str, detail: &str) -> ApiError {
+    ApiError::invalid(ProblemCode::InvalidField, field, detail.to_owned())
+}
+
+/// What a customer still lacks before an account can be opened for them: the fields of a
+/// complete, unexpired identity, by name; empty when nothing does.
+pub fn identity_gaps(customer: &data::customers::CustomerRow, today: Date) -> Vec<&'static str> {
+    let mut gaps = Vec::new();
+    if customer.date_of_birth.is_none() {
+        gaps.push("date_of_birth");
+    }
+    if customer.address.is_none() {
+        gaps.push("address");
+    }
+    if customer.id_document.is_none() {
+        gaps.push("id_document");
+    }
+    if customer.id_document_kind.is_none() {
+        gaps.push("id_document_kind");
+    }
+    if customer.id_document_country.is_none() {
+        gaps.push("id_document_country");
+    }
+    if customer.id_document_expires.is_none_or(|day| day <= today) {
+        gaps.push("id_document_expires");
+    }
+    gaps
+}
+
+/// The refusal of a document another customer holds, naming that customer for the teller.
+fn document_taken(existing: Uuid) -> ApiError {
+    ApiError::Conflict {
+        code: ProblemCode::IdentityDocumentTaken,
+        detail: format!("customer {existing} has this identity document"),
+    }
+}
+
+/// Refuses a document that identifies another customer than `id`.
+async fn check_document_free(
+    conn: &mut data::PgConnection,
+    identity: &Identity,
+    id: Uuid,
+) -> Result<(), ApiError> {
+    let Some(IdentityDocument {
+        kind: Some(kind),
+        country: Some(country),
+        number,
+        ..
+    }) = &identity.id_document
+    else {
+        return Ok(());
+    };
+    match data::customers::find_by_document(conn, (kind.as_str(), country, number)).await? {
+        Some(existing) if existing.id != id => Err(document_taken(existing.id)),
+        _ => Ok(()),
     }
 }
 
@@ -118,6 +257,11 @@ fn email_taken(e: data::DataError) -> ApiError {
             code: ProblemCode::EmailTaken,
             detail: "another customer has this email address".into(),
         },
+        // Another onboarding of the same document committed between the check and the insert.
+        Some(data::Violation::IdentityDocumentTaken) => ApiError::Conflict {
+            code: ProblemCode::IdentityDocumentTaken,
+            detail: "another customer has this identity document".into(),
+        },
         _ => ApiError::from(e),
     }
 }
@@ -139,6 +283,7 @@ pub async fn onboard(
     crate::unit_of_work::write(state, |tx, _| {
         Box::pin(async move {
             let id = Uuid::new_v4();
+            check_document_free(&mut *tx, &onboarding.identity, id).await?;
             data::customers::insert_customer(&mut *tx, &onboarding.identity.row(id))
                 .await
                 .map_err(email_taken)?;
@@ -190,6 +335,7 @@ pub async fn update(
                 .await?
                 .map(CustomerResponse::from_data)
                 .ok_or_else(not_found)?;
+            check_document_free(&mut *tx, identity, id).await?;
             let after = data::customers::update_customer(&mut *tx, &identity.row(id))
                 .await
                 .map_err(email_taken)?;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::accounts::Opening;
 use crate::auth::SessionUser;
-use crate::customers::{IdentityFields, Onboarding};
+use crate::customers::{DocumentKind, IdentityFields, Onboarding};
 use crate::domain::{AccountNumber, Amount, Currency};
 use crate::idempotency::IdempotencyKey;
 use crate::identity::FirstPassword;
@@ -125,9 +125,23 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
         ),
     ];
     let addresses = [
-        ("12 Harbour Street, Leeds LS1 4AB", "P1234567"),
-        ("3 Mill Lane, Bristol BS1 5TR", "P7654321"),
-        ("8 rue des Lilas, 75011 Paris", "ID-FR-0928374"),
+        (
+            "12 Harbour Street, Leeds LS1 4AB",
+            ("P1234567", DocumentKind::Passport, "GB", (2031, 4, 11)),
+        ),
+        (
+            "3 Mill Lane, Bristol BS1 5TR",
+            ("P7654321", DocumentKind::Passport, "GB", (2029, 10, 2)),
+        ),
+        (
+            "8 rue des Lilas, 75011 Paris",
+            (
+                "ID-FR-0928374",
+                DocumentKind::NationalId,
+                "FR",
+                (2033, 7, 27),
+            ),
+        ),
     ];
     // The opening deposits are paid in at the demo teller's counter: a drawer opened for them and
     // counted back into the vault once they are in.
@@ -150,8 +164,10 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
         .context("the drawer's id")?;
     let mut paid_in = Decimal::ZERO;
     let mut key_counter = 0;
-    for ((name, email, phone, (year, month, day), login), (address, document)) in
-        customers.into_iter().zip(addresses)
+    for (
+        (name, email, phone, (year, month, day), login),
+        (address, (document, kind, country, (expiry_year, expiry_month, expiry_day))),
+    ) in customers.into_iter().zip(addresses)
     {
         let (username, password, _) = DEMO_SIGN_INS[login];
         let born = time::Date::from_calendar_date(year, time::Month::try_from(month)?, day)?;
@@ -162,6 +178,13 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
             date_of_birth: Some(born),
             address: Some(address.into()),
             id_document: Some(document.into()),
+            id_document_kind: Some(kind),
+            id_document_country: Some(country.into()),
+            id_document_expires: Some(time::Date::from_calendar_date(
+                expiry_year,
+                time::Month::try_from(expiry_month)?,
+                expiry_day,
+            )?),
         };
         let onboarding = Onboarding {
             first_password: FirstPassword::Published,

@@ -231,6 +231,13 @@ impl FromData<data::customers::CustomerRow> for CustomerResponse {
             address: row.address,
             id_document: row.id_document,
             updated_at: row.updated_at,
+            // The column's check allows only the contract's kinds.
+            id_document_kind: row
+                .id_document_kind
+                .as_deref()
+                .and_then(bank_api::customers::DocumentKind::parse),
+            id_document_country: row.id_document_country,
+            id_document_expires: row.id_document_expires,
         }
     }
 }

@@ -281,7 +281,16 @@ async fn setup(api: &Api, out: &PathBuf) {
             Method::POST,
             "/v1/customers",
             Some(&teller),
-            Some(&json!({ "full_name": "Campaign Customer", "email": format!("campaign-{}@example.org", &run[..12]) })),
+            Some(&json!({
+                "full_name": "Campaign Customer",
+                "email": format!("campaign-{}@example.org", &run[..12]),
+                "date_of_birth": "1985-06-15",
+                "address": "1 Campaign Road, Leeds LS1 1AA",
+                "id_document": format!("C-{}", run[..12].to_uppercase()),
+                "id_document_kind": "passport",
+                "id_document_country": "GB",
+                "id_document_expires": "2036-12-31",
+            })),
             None,
             &[201],
         )

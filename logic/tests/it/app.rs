@@ -219,6 +219,12 @@ impl TestApp {
                 &json!({
                     "full_name": format!("Customer {username}"),
                     "email": format!("{username}@example.org"),
+                    "date_of_birth": "1980-04-21",
+                    "address": "1 Test Street, York YO1 1AA",
+                    "id_document": format!("T-{}", username.to_uppercase().replace(['.', '_'], "-")),
+                    "id_document_kind": "passport",
+                    "id_document_country": "GB",
+                    "id_document_expires": "2036-01-31",
                     "login": { "username": username, "password": first },
                 }),
             )

@@ -99,3 +99,118 @@ async fn onboarding_validates_identity_fields_and_refuses_duplicates() {
     assert_eq!(again.status(), StatusCode::CONFLICT);
     assert_eq!(problem_code(again).await, "email_taken");
 }
+
+/// Know your customer: an account opens only for a customer whose identity is complete and
+/// valid; a document is described in full, unexpired, and identifies one customer only.
+#[tokio::test]
+async fn an_account_needs_a_complete_identity_and_a_document_identifies_one_customer() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let bare: serde_json::Value = app
+        .post(
+            "/v1/customers",
+            &teller,
+            &json!({ "full_name": "Erin Walsh", "email": "erin@example.org" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let open = |id: String| {
+        let (app, teller) = (&app, teller.clone());
+        async move {
+            app.post(
+                "/v1/accounts",
+                &teller,
+                &json!({ "customer_id": id, "product": "current", "currency": "EUR" }),
+            )
+            .await
+        }
+    };
+    let refused = open(bare["id"].as_str().unwrap().to_owned()).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(problem["code"], "identity_incomplete");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("date of birth, address, id document"),
+        "{problem}"
+    );
+
+    let complete = json!({
+        "full_name": "Erin Walsh", "email": "erin@example.org",
+        "date_of_birth": "1991-02-03", "address": "9 Bridge Street, Chester CH1 1AA",
+        "id_document": "p 555 0001", "id_document_kind": "passport",
+        "id_document_country": "gb", "id_document_expires": "2031-06-30",
+    });
+    let snapshot = app.snapshot().await;
+    for (change, field) in [
+        (
+            json!({ "id_document_expires": null }),
+            "id_document_expires",
+        ),
+        (
+            json!({ "id_document_expires": "2020-01-01" }),
+            "id_document_expires",
+        ),
+        (json!({ "id_document_kind": null }), "id_document_kind"),
+        (
+            json!({ "id_document_kind": "library_card" }),
+            "id_document_kind",
+        ),
+        (
+            json!({ "id_document_country": "GBR" }),
+            "id_document_country",
+        ),
+        (json!({ "id_document": null }), "id_document"),
+    ] {
+        let mut body = complete.clone();
+        body["email"] = json!("erin2@example.org");
+        for (key, value) in change.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        let response = app.post("/v1/customers", &teller, &body).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{change}"
+        );
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(problem["field"], field, "{change}: {problem}");
+    }
+    assert_eq!(app.snapshot().await, snapshot);
+
+    let id = bare["id"].as_str().unwrap();
+    let completed = app
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/v1/customers/{id}"),
+            Some(&teller),
+        )
+        .json(&complete)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(completed.status(), StatusCode::OK);
+    let completed: serde_json::Value = completed.json().await.unwrap();
+    assert_eq!(completed["id_document"], "P5550001");
+    assert_eq!(completed["id_document_country"], "GB");
+    assert_eq!(open(id.to_owned()).await.status(), StatusCode::CREATED);
+
+    // The same document for someone else: refused, naming who holds it; nothing is created.
+    let mut twin = complete.clone();
+    twin["full_name"] = json!("Erin Walsh-Jones");
+    twin["email"] = json!("erin.twin@example.org");
+    let snapshot = app.snapshot().await;
+    let taken = app.post("/v1/customers", &teller, &twin).await;
+    assert_eq!(taken.status(), StatusCode::CONFLICT);
+    let problem: serde_json::Value = taken.json().await.unwrap();
+    assert_eq!(problem["code"], "identity_document_taken");
+    assert!(
+        problem["detail"].as_str().unwrap().contains(id),
+        "{problem}"
+    );
+    assert_eq!(app.snapshot().await, snapshot);
+}

@@ -99,7 +99,12 @@ async fn every_action_is_allowed_to_its_roles_only() {
         action(
             Method::PATCH,
             format!("/v1/customers/{customer}"),
-            Some(json!({ "full_name": "Customer alice", "email": "alice@example.org" })),
+            Some(json!({
+                "full_name": "Customer alice", "email": "alice@example.org",
+                "date_of_birth": "1980-04-21", "address": "1 Test Street, York YO1 1AA",
+                "id_document": "T-ALICE", "id_document_kind": "passport",
+                "id_document_country": "GB", "id_document_expires": "2036-01-31",
+            })),
             &[Teller, Supervisor],
         ),
         action(

@@ -705,6 +705,9 @@ async fn a_branch_day_from_onboarding_to_an_approved_reversal_and_a_drawer_close
     browser.fill("#email", "dana@example.org").await;
     browser.fill("#phone", "+44 1482 000 111").await;
     browser.fill("#id_document", "p 998 877 66").await;
+    browser.choose("#id_document_kind", "passport").await;
+    browser.fill("#id_document_country", "gb").await;
+    browser.choose("#id_document_expires", "2034-09-30").await;
     browser.fill("#login_username", "dana").await;
     browser.fill("#login_password", "dana-first-password").await;
     browser
@@ -713,6 +716,35 @@ async fn a_branch_day_from_onboarding_to_an_approved_reversal_and_a_drawer_close
     assert_eq!(browser.message().await, "The customer is onboarded.");
     assert!(browser.page().await.contains("P99887766"));
     browser.screenshot("staff-customer").await;
+    let dana_page = browser.path().await;
+    // The same passport again, under another name: nothing is created, and the teller is shown
+    // who already holds it.
+    browser.goto("/staff/customers/new").await;
+    browser.fill("#full_name", "Dana Novakova").await;
+    browser.fill("#email", "dana.n@example.org").await;
+    browser.fill("#id_document", "P99887766").await;
+    browser.choose("#id_document_kind", "passport").await;
+    browser.fill("#id_document_country", "GB").await;
+    browser.choose("#id_document_expires", "2034-09-30").await;
+    browser
+        .click_and_load("#onboard-form button[type=submit]")
+        .await;
+    assert!(
+        browser
+            .message()
+            .await
+            .starts_with("error: Another customer already has this identity document")
+    );
+    assert!(
+        browser
+            .text("#document-holders")
+            .await
+            .contains("Dana Novak")
+    );
+    browser
+        .screenshot("staff-customer-duplicate-document")
+        .await;
+    browser.goto(&dana_page).await;
     browser
         .click_and_load("#open-account button[type=submit]")
         .await;

@@ -18,7 +18,8 @@ use crate::error::PageError;
 use crate::filters;
 use crate::logic::ApprovalFilter;
 use crate::logic::types::{
-    Account, AccountStatus, Approval, ApprovalStatus, Entry, Hold, HoldState, TransferKind,
+    Account, AccountStatus, Approval, ApprovalStatus, CustomerProfile, Entry, Hold, HoldState,
+    TransferKind,
 };
 use crate::session::Staff;
 use crate::state::AppState;
@@ -45,6 +46,8 @@ struct AccountPage {
     username: String,
     role: String,
     account: Account,
+    /// Who holds the account, with the identity the bank checked.
+    holder: Option<CustomerProfile>,
     holds: Vec<Hold>,
     pending: Vec<Approval>,
     entries: Vec<Entry>,
@@ -75,6 +78,10 @@ async fn page(
         Vec::new()
     };
     let history = logic.entries(staff.caller(), &number, 50, "").await?;
+    let holder = match account.customer_id {
+        Some(id) => Some(logic.customer(staff.caller(), id).await?),
+        None => None,
+    };
     let in_a_week = time::OffsetDateTime::now_utc().date() + time::Duration::days(7);
     Ok(AccountPage {
         csrf: staff.csrf(),
@@ -82,6 +89,7 @@ async fn page(
         username: staff.auth.username.clone(),
         role: staff.auth.role.clone(),
         account,
+        holder,
         holds: holds.holds,
         pending,
         entries: history.entries,

@@ -8,7 +8,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use bank_api::accounts::{OpenAccountRequest, Product};
-use bank_api::customers::{CreateCustomerRequest, IdentityFields, LoginRequest, SetLimitRequest};
+use bank_api::customers::{
+    CreateCustomerRequest, DocumentKind, IdentityFields, LoginRequest, SetLimitRequest,
+};
 use bank_api::{Currency, ProblemCode};
 use serde::Deserialize;
 
@@ -169,6 +171,25 @@ struct IdentityForm {
     email: String,
     phone: String,
     id_document: String,
+    #[serde(default)]
+    id_document_kind: String,
+    #[serde(default)]
+    id_document_country: String,
+    #[serde(default)]
+    id_document_expires: String,
+}
+
+/// A day as the form's date field sends it; `Err` when it is not one.
+fn form_day(text: &str) -> Result<Option<time::Date>, ()> {
+    match text.trim() {
+        "" => Ok(None),
+        day => time::Date::parse(
+            day,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map(Some)
+        .map_err(drop),
+    }
 }
 
 impl IdentityForm {
@@ -180,15 +201,12 @@ impl IdentityForm {
             (!text.is_empty()).then(|| text.to_owned())
         };
         // Only the form of the date is the portal's to check; how long ago is the bank's.
-        let date_of_birth = match self.date_of_birth.trim() {
+        let date_of_birth = form_day(&self.date_of_birth).map_err(|()| "date_of_birth")?;
+        let id_document_expires =
+            form_day(&self.id_document_expires).map_err(|()| "id_document_expires")?;
+        let id_document_kind = match self.id_document_kind.trim() {
             "" => None,
-            day => match time::Date::parse(
-                day,
-                time::macros::format_description!("[year]-[month]-[day]"),
-            ) {
-                Ok(day) => Some(day),
-                Err(_) => return Err("date_of_birth"),
-            },
+            kind => Some(DocumentKind::parse(kind).ok_or("id_document_kind")?),
         };
         Ok(IdentityFields {
             full_name: self.full_name.clone(),
@@ -197,6 +215,9 @@ impl IdentityForm {
             date_of_birth,
             address: optional(&self.address),
             id_document: optional(&self.id_document),
+            id_document_kind,
+            id_document_country: optional(&self.id_document_country),
+            id_document_expires,
         })
     }
 
@@ -211,6 +232,15 @@ impl IdentityForm {
             email: profile.email.clone(),
             phone: profile.phone.clone().unwrap_or_default(),
             id_document: profile.id_document.clone().unwrap_or_default(),
+            id_document_kind: profile
+                .id_document_kind
+                .map(|kind| kind.to_string())
+                .unwrap_or_default(),
+            id_document_country: profile.id_document_country.clone().unwrap_or_default(),
+            id_document_expires: profile
+                .id_document_expires
+                .map(|day| day.to_string())
+                .unwrap_or_default(),
         }
     }
 }
@@ -227,6 +257,8 @@ struct NewCustomerPage {
     error: Option<&'static str>,
     error_field: String,
     notice: Option<&'static str>,
+    /// Customers who already hold the document the form gives.
+    holders: Vec<CustomerProfile>,
 }
 
 fn new_customer_page(
@@ -249,6 +281,7 @@ fn new_customer_page(
         error,
         error_field,
         notice: None,
+        holders: Vec::new(),
     }
 }
 
@@ -279,8 +312,18 @@ fn field_message(field: Option<&str>, code: ProblemCode) -> &'static str {
         (Some("phone"), _) => "Enter a phone number of digits, such as +44 20 7946 0000.",
         (Some("date_of_birth"), _) => "Enter the date of birth, in the past.",
         (Some("address"), _) => "Enter the street, town and postcode.",
+        (_, ProblemCode::IdentityDocumentTaken) => {
+            "Another customer already has this identity document: open their record below rather than onboarding them twice."
+        }
         (Some("id_document"), _) => {
             "Enter the 5 to 30 letters and digits of the identity document."
+        }
+        (Some("id_document_kind"), _) => "Choose what the identity document is.",
+        (Some("id_document_country"), _) => {
+            "Enter the two-letter code of the country that issued the document, such as GB."
+        }
+        (Some("id_document_expires"), _) => {
+            "Enter the day the document expires; an expired document cannot identify a customer."
         }
         (Some("username"), _) => {
             "Usernames have 3 to 64 letters, digits, dots, hyphens or underscores."
@@ -321,14 +364,36 @@ async fn onboard(
         Err(error) if error.is_signed_out() => Err(error.into()),
         Err(LogicError::Problem(problem)) if problem.status != 403 => {
             let message = field_message(problem.field.as_deref(), problem.code);
-            let field = problem.field.clone().unwrap_or_default();
-            let page = new_customer_page(
-                &staff,
-                form.identity,
-                form.login_username,
-                Some((message, field)),
-            );
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+            let field = match problem.code {
+                ProblemCode::IdentityDocumentTaken => "id_document".to_owned(),
+                _ => problem.field.clone().unwrap_or_default(),
+            };
+            // The customer the document already identifies, for the teller to open instead.
+            let holders = if problem.code == ProblemCode::IdentityDocumentTaken {
+                state
+                    .logic
+                    .search_customers(staff.caller(), form.identity.id_document.trim(), None, 5)
+                    .await
+                    .map(|list| list.customers)
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let page = NewCustomerPage {
+                holders,
+                ..new_customer_page(
+                    &staff,
+                    form.identity,
+                    form.login_username,
+                    Some((message, field)),
+                )
+            };
+            let status = if problem.status == 409 {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            Ok((status, page).into_response())
         }
         Err(error) => Err(error.into()),
     }

@@ -128,6 +128,12 @@ fn refusal_words(code: ProblemCode) -> &'static str {
         ProblemCode::OwnRequest => "You made this request: a different supervisor must decide it.",
         ProblemCode::Forbidden => "Your role does not allow this.",
         ProblemCode::EmailTaken => "Another customer has this email address.",
+        ProblemCode::IdentityIncomplete => {
+            "Record the customer's date of birth, address and a valid identity document (kind, number, issuing country and expiry) before opening an account."
+        }
+        ProblemCode::IdentityDocumentTaken => {
+            "Another customer already has this identity document."
+        }
         ProblemCode::UsernameTaken => "This username is taken.",
         ProblemCode::DailyLimitExceeded => "This is more than the customer's daily limit allows.",
         ProblemCode::HoldNotActive => "This hold was already released or has expired.",
