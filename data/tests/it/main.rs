@@ -31,6 +31,9 @@ async fn ledger() -> Ledger {
         &data::customers::NewCustomer {
             address: None,
             id_document: None,
+            id_document_kind: None,
+            id_document_country: None,
+            id_document_expires: None,
             id: customer_id,
             full_name: "Test Customer",
             email: "test@example.org",
