@@ -223,11 +223,14 @@ values! {
 pub struct TransferCheckResponse {
     pub debit_account: String,
     pub credit_account: String,
-    /// The destination account's holder, as the bank holds the name.
-    pub payee_name: String,
-    /// The destination is another account of the payer's own; `payee_name` is then its name.
+    /// The destination account's holder, as the bank holds the name: given to a customer for
+    /// their own accounts (then the account's name) and when the name they typed matches or
+    /// closely matches; never otherwise, so that the check is no directory of names. Staff and
+    /// services always get it.
+    pub payee_name: Option<String>,
+    /// The destination is another account of the payer's own.
     pub own_account: bool,
-    /// Set when the request gave `payee_name`.
+    /// Set when the request gave `payee_name` and the destination is not the payer's own.
     pub name_match: Option<NameMatch>,
     pub amount: String,
     pub currency: String,

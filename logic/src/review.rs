@@ -4,7 +4,8 @@
 //! the name, comparing it with the name the payer typed. Nothing is written and nothing locked:
 //! the transfer decides again, under its locks, when it is confirmed.
 
-use bank_api::transfers::TransferCheckResponse;
+use bank_api::ProblemCode;
+use bank_api::transfers::{NameMatch, TransferCheckResponse};
 
 use crate::auth::SessionUser;
 use crate::domain::money::format_in_scale;
@@ -59,7 +60,8 @@ pub async fn check(
         (debit_row.as_ref(), credit_row.as_ref()),
         currency,
         amount,
-    )?;
+    )
+    .map_err(|refusal| on_the_side_it_concerns(refusal, debit_row.as_ref()))?;
     let limit = match (
         daily_limit_bound(&order.movement, debit_row, credit_row),
         outflow,
@@ -74,16 +76,24 @@ pub async fn check(
     };
     let own_account =
         credit_row.customer_id.is_some() && credit_row.customer_id == debit_row.customer_id;
-    let payee = if own_account {
-        credit_row.name.clone()
+    // Confirmation of Payee, not a directory: a customer learns the holder's name only of their
+    // own accounts, or when the name they typed matches it (exactly or closely); staff and
+    // services, who reach every customer, always.
+    let (payee_name, name_match) = if own_account {
+        (Some(credit_row.name.clone()), None)
     } else {
-        holder.ok_or_else(|| ApiError::Internal("a customer account without a holder".into()))?
+        let holder = holder
+            .ok_or_else(|| ApiError::Internal("a customer account without a holder".into()))?;
+        let verdict = payee_name.map(|typed| crate::domain::names::compare(typed, &holder));
+        let shown = user.reaches_every_customer()
+            || matches!(verdict, Some(NameMatch::Match | NameMatch::CloseMatch));
+        (shown.then_some(holder), verdict)
     };
     Ok(TransferCheckResponse {
         debit_account: debit_row.number.clone(),
         credit_account: credit_row.number.clone(),
-        name_match: payee_name.map(|typed| crate::domain::names::compare(typed, &payee)),
-        payee_name: payee,
+        name_match,
+        payee_name,
         own_account,
         amount: format_in_scale(amount, currency),
         currency: currency.to_owned(),
@@ -91,4 +101,24 @@ pub async fn check(
         daily_limit: limit.map(|(limit, _)| format_in_scale(limit, currency)),
         left_today_after: limit.map(|(_, left)| format_in_scale(left, currency)),
     })
+}
+
+/// A refusal because the paying account cannot send now names the field it concerns, so that a
+/// review shows it beside the account the customer pays from rather than the one they pay.
+fn on_the_side_it_concerns(
+    refusal: ApiError,
+    debit: Option<&data::accounts::AccountRow>,
+) -> ApiError {
+    match (&refusal, debit) {
+        (
+            ApiError::Refused {
+                code: ProblemCode::AccountNotOpen,
+                detail,
+            },
+            Some(debit),
+        ) if crate::posting::check_movable(debit, crate::posting::Side::Debit).is_err() => {
+            ApiError::invalid(ProblemCode::AccountNotOpen, "debit_account", detail.clone())
+        }
+        _ => refusal,
+    }
 }

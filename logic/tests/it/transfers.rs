@@ -388,12 +388,18 @@ async fn a_check_names_the_payee_says_what_is_left_today_and_writes_nothing() {
     assert_eq!(answer["available_after"], "450.00");
     assert_eq!(answer["daily_limit"], "100.00");
     assert_eq!(answer["left_today_after"], "50.00");
-    for (typed, expected) in [("Custmer Bob", "close_match"), ("Eve Jones", "no_match")] {
+    // The holder's name is told only to a payer who already knows it, nearly: no directory.
+    for (typed, expected, told) in [
+        ("Custmer Bob", "close_match", json!("Customer bob")),
+        ("Eve Jones", "no_match", Value::Null),
+    ] {
         let answer: Value = check(&to, "1.00", Some(typed)).await.json().await.unwrap();
         assert_eq!(answer["name_match"], expected, "{typed}");
+        assert_eq!(answer["payee_name"], told, "{typed}");
     }
     let unnamed: Value = check(&to, "1.00", None).await.json().await.unwrap();
     assert_eq!(unnamed["name_match"], Value::Null);
+    assert_eq!(unnamed["payee_name"], Value::Null);
 
     // Over what is left today: refused with what is left, before anything is confirmed.
     let over = check(&to, "70.01", None).await;
@@ -408,9 +414,18 @@ async fn a_check_names_the_payee_says_what_is_left_today_and_writes_nothing() {
         "{problem}"
     );
     // Between one's own accounts no daily limit applies, and the account is named by its name.
-    let own: Value = check(&savings, "400.00", None).await.json().await.unwrap();
+    let own: Value = check(&savings, "400.00", Some("Somebody Else"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(own["own_account"], true);
     assert_eq!(own["payee_name"], "Current account");
+    assert_eq!(
+        own["name_match"],
+        Value::Null,
+        "an own account is not compared"
+    );
     assert_eq!(own["daily_limit"], Value::Null);
     // A name that is no name is refused by field.
     let control = check(&to, "1.00", Some("Bob\u{7}")).await;

@@ -51,6 +51,10 @@ pub struct TransferForm {
     /// name the bank holds before anything moves.
     #[serde(default)]
     to_name: String,
+    /// Ticked on the review when the name typed does not match: the customer checked the number
+    /// with the person they pay. Never carried back to the form.
+    #[serde(default)]
+    name_checked: String,
     #[serde(default)]
     amount: String,
     #[serde(default)]
@@ -114,15 +118,22 @@ impl FieldErrors {
     /// Places a logic-tier refusal next to the field it concerns.
     fn from_problem(problem: &Problem) -> Self {
         let (code, field) = (problem.code, problem.field.as_deref());
-        let message = Some(match code {
+        let message = Some(match (code, field) {
             // The logic tier's sentence carries the limit and what is left of it today.
-            ProblemCode::DailyLimitExceeded if !problem.detail.is_empty() => {
+            (ProblemCode::DailyLimitExceeded, _) if !problem.detail.is_empty() => {
                 Message::Owned(sentence(&problem.detail))
+            }
+            (ProblemCode::AccountNotOpen, Some("debit_account")) => Message::Borrowed(
+                "This account cannot send money at the moment. Please contact us to find out why.",
+            ),
+            (ProblemCode::AccountNotOpen, _) => {
+                Message::Borrowed("The account you are paying cannot receive money at the moment.")
             }
             _ => Message::Borrowed(super::plain_language(code)),
         });
         let mut errors = Self::default();
         match (code, field) {
+            (_, Some("debit_account")) => errors.from_account = message,
             (
                 ProblemCode::InsufficientFunds
                 | ProblemCode::InvalidAmount
@@ -139,7 +150,6 @@ impl FieldErrors {
                 _,
             )
             | (_, Some("credit_account")) => errors.to = message,
-            (_, Some("debit_account")) => errors.from_account = message,
             (_, Some("memo")) => errors.memo = message,
             (_, Some("payee_name")) => errors.to_name = message,
             _ => errors.general = message,
@@ -278,9 +288,10 @@ struct Review {
     to_account: String,
     /// The destination as the bank names it: "Your Savings", or the holder's name.
     to_label: String,
-    /// The name the customer typed for the holder, if any, and how it compares.
+    /// The name the customer typed for the holder, if any, and how it compares; the holder's
+    /// name is known only when it matched, or for the customer's own account.
     typed_name: String,
-    payee_name: String,
+    payee_name: Option<String>,
     name_match: Option<NameMatch>,
     amount: String,
     currency: String,
@@ -301,6 +312,9 @@ struct ReviewPage {
     error: Option<&'static str>,
     notice: Option<&'static str>,
 }
+
+/// Said when a payment to a name that did not match is confirmed without saying it was checked.
+const NAME_NOT_CHECKED: &str = "The name you entered does not match the account. Check the account number with the person you are paying, then tick the box to confirm, or change the details.";
 
 /// Said when a sent form's changed details cannot be sent as they are.
 const SENT_FORM_CHANGED_REFUSED: &str = "This form already sent a payment, which stands. Nothing more has moved: correct the details below to send another.";
@@ -388,13 +402,13 @@ async fn prepare(
         }
         Err(error) => return Err(error.into()),
     };
-    let to_label = if check.own_account {
-        format!("Your {}", check.payee_name)
-    } else {
-        match payees.iter().find(|p| p.account_number == to) {
-            Some(payee) => format!("{} (your payee {})", check.payee_name, payee.nickname),
-            None => check.payee_name.clone(),
-        }
+    let payee = payees.iter().find(|p| p.account_number == to);
+    let to_label = match (&check.payee_name, payee) {
+        (Some(name), _) if check.own_account => format!("Your {name}"),
+        (Some(name), Some(payee)) => format!("{name} (your payee {})", payee.nickname),
+        (Some(name), None) => name.clone(),
+        (None, Some(payee)) => format!("Your payee {}", payee.nickname),
+        (None, None) => "The account number you entered".to_owned(),
     };
     Ok(Ok(Review {
         from_account: from.number.clone(),
@@ -529,6 +543,28 @@ async fn confirm(
             },
         )
         .await;
+    }
+    // A name that did not match is confirmed only by a customer who says they checked the number.
+    if !form.to_name.trim().is_empty() && form.name_checked != "yes" {
+        match prepare(&state, &customer, &form).await? {
+            Ok(review) if review.name_match == Some(NameMatch::NoMatch) => {
+                return Ok((
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ReviewPage {
+                        csrf: customer.csrf().to_owned(),
+                        signed_in: true,
+                        section: "transfer",
+                        form,
+                        review,
+                        error: Some(NAME_NOT_CHECKED),
+                        notice: None,
+                    },
+                )
+                    .into_response());
+            }
+            Ok(_) => {}
+            Err(errors) => return render_form(&state, &customer, form, errors).await,
+        }
     }
     // The transfer is in the currency of the account it leaves.
     let from = match AccountNumber::parse(&form.from_account) {
