@@ -6,7 +6,8 @@ ALTER TABLE customers
     ADD COLUMN id_document_country text CHECK (id_document_country ~ '^[A-Z]{2}$'),
     ADD COLUMN id_document_expires date;
 
--- The same document (kind, issuing country and number) cannot be a second customer's.
+-- The same document (issuing country and number, its separators aside, whatever kind it is
+-- recorded as) cannot be a second customer's.
 CREATE UNIQUE INDEX customers_identity_document_key
-    ON customers (id_document_kind, id_document_country, id_document)
-    WHERE id_document_kind IS NOT NULL AND id_document_country IS NOT NULL AND id_document IS NOT NULL;
+    ON customers (id_document_country, replace(id_document, '-', ''))
+    WHERE id_document_country IS NOT NULL AND id_document IS NOT NULL;

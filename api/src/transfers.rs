@@ -40,7 +40,10 @@ pub struct TransferResponse {
     pub status: TransferStatus,
     pub amount: String,
     pub currency: String,
+    /// The account debited; empty when a customer reads a transfer with one of the bank's own
+    /// accounts (a teller's drawer, the vault), whose numbers customers are never given.
     pub debit_account: String,
+    /// The account credited; empty in the same case.
     pub credit_account: String,
     pub memo: String,
     #[serde(with = "time::serde::rfc3339")]

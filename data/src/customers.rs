@@ -81,15 +81,16 @@ pub async fn insert_customer(
     .classify()
 }
 
-/// The customer identified by this document (kind, issuing country, number), if one is.
+/// The customer identified by this document (issuing country and number, separators aside, as
+/// `customers_identity_document_key` compares them), if one is.
 pub async fn find_by_document(
     conn: &mut PgConnection,
-    (kind, country, number): (&str, &str, &str),
+    (country, number): (&str, &str),
 ) -> Result<Option<CustomerRow>, DataError> {
     sqlx::query_as(customer_query!(
-        "WHERE c.id_document_kind = $1 AND c.id_document_country = $2 AND c.id_document = $3"
+        "WHERE c.id_document_country = $1
+           AND replace(c.id_document, '-', '') = replace($2, '-', '')"
     ))
-    .bind(kind)
     .bind(country)
     .bind(number)
     .fetch_optional(conn)

@@ -207,7 +207,6 @@ async fn check_document_free(
     id: Uuid,
 ) -> Result<(), ApiError> {
     let Some(IdentityDocument {
-        kind: Some(kind),
         country: Some(country),
         number,
         ..
@@ -215,7 +214,7 @@ async fn check_document_free(
     else {
         return Ok(());
     };
-    match data::customers::find_by_document(conn, (kind.as_str(), country, number)).await? {
+    match data::customers::find_by_document(conn, (country, number)).await? {
         Some(existing) if existing.id != id => Err(document_taken(existing.id)),
         _ => Ok(()),
     }
@@ -339,6 +338,24 @@ pub async fn update(
             let after = data::customers::update_customer(&mut *tx, &identity.row(id))
                 .await
                 .map_err(email_taken)?;
+            // A customer who holds accounts keeps a complete identity: an edit may correct it,
+            // never remove it.
+            let today = data::transaction_now(&mut *tx).await?.date();
+            let gaps = identity_gaps(&after, today);
+            if let Some(first) = gaps.first()
+                && !data::accounts::list_customer_accounts(&mut *tx, id, None, 1)
+                    .await?
+                    .is_empty()
+            {
+                return Err(ApiError::invalid(
+                    ProblemCode::IdentityIncomplete,
+                    first,
+                    format!(
+                        "this customer holds accounts: keep their {} recorded",
+                        gaps.join(", ").replace('_', " ")
+                    ),
+                ));
+            }
             let after = CustomerResponse::from_data(after);
             crate::audit::record(
                 &mut *tx,

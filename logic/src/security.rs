@@ -266,7 +266,27 @@ pub async fn change_password(
     current: String,
     new: String,
 ) -> Result<(), ApiError> {
-    password::check_policy(&new, &[&user.username])?;
+    // The words an attacker would try first: the username and, for a customer, their name,
+    // email and birth year.
+    let holder = match user.customer_id {
+        Some(id) => {
+            crate::unit_of_work::read(state, |conn, _| {
+                Box::pin(async move { Ok(data::customers::find_customer(&mut *conn, id).await?) })
+            })
+            .await?
+        }
+        None => None,
+    };
+    let birth_year = holder
+        .as_ref()
+        .and_then(|h| h.date_of_birth)
+        .map(|day| day.year().to_string());
+    let mut personal = vec![user.username.as_str()];
+    if let Some(holder) = &holder {
+        personal.extend([holder.full_name.as_str(), holder.email.as_str()]);
+    }
+    personal.extend(birth_year.as_deref());
+    password::check_policy(&new, &personal)?;
     if new == current {
         return Err(ApiError::invalid(
             ProblemCode::WeakPassword,

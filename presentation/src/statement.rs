@@ -118,6 +118,22 @@ fn helvetica_width(c: char) -> i32 {
     }
 }
 
+/// The description column's width in points: from its left edge to the widest amount.
+const DESCRIPTION_WIDTH: i16 = 260;
+
+/// `text` cut, with an ellipsis, to fit `width` points at `size` points (every character counted
+/// as wide as a digit, the widest of what the column holds but for capitals).
+fn fit(text: &str, width: i16, size: i16) -> String {
+    let per_char = i32::from(size) * 600 / 1000;
+    let fits = usize::try_from(i32::from(width) / per_char.max(1)).unwrap_or(0);
+    if text.chars().count() <= fits {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(fits.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 /// Text width in points at `size` points, rounded up.
 fn text_width(text: &str, size: i16) -> i16 {
     let thousandths: i32 = text.chars().map(helvetica_width).sum::<i32>() * i32::from(size);
@@ -129,6 +145,7 @@ fn win_ansi(text: &str) -> Vec<u8> {
     text.chars()
         .map(|c| match c {
             '€' => 0x80,
+            '…' => 0x85,
             '–' => 0x96,
             '—' => 0x97,
             c if (c as u32) < 0x80 || (0xA0..=0xFF).contains(&(c as u32)) => c as u32 as u8,
@@ -267,11 +284,12 @@ pub fn pdf(statement: &Statement) -> Vec<u8> {
             let date = entry.posted_at.date().to_string();
             let mut description = kind_words(entry.kind).to_owned();
             description.push_str(" · ");
-            description.extend(counterparty(entry).chars().take(30));
+            description.push_str(&counterparty(entry));
             if !entry.memo.is_empty() {
                 description.push_str(" · ");
-                description.extend(entry.memo.chars().take(30));
+                description.push_str(&entry.memo);
             }
+            let description = fit(&description, DESCRIPTION_WIDTH, 9);
             page.text(REGULAR, 9, MARGIN, y, &date);
             page.text(REGULAR, 9, MARGIN + 70, y, &description);
             page.text_right(REGULAR, 9, amount_right, y, &money(&entry.amount));

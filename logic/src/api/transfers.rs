@@ -146,7 +146,16 @@ async fn read(
         detail: "no such transfer",
     })?;
     let row = crate::posting::find(&state, &signed_in.user, id).await?;
-    Ok(Json(TransferResponse::from_data(&row)))
+    let mut transfer = TransferResponse::from_data(&row);
+    if !signed_in.user.reaches_every_customer() {
+        // The bank's own accounts (a teller's drawer, the vault) are never numbered to customers.
+        for number in [&mut transfer.debit_account, &mut transfer.credit_account] {
+            if AccountNumber::parse(number).is_ok_and(|n| n.is_internal()) {
+                number.clear();
+            }
+        }
+    }
+    Ok(Json(transfer))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -6,15 +6,24 @@ use bank_api::transfers::NameMatch;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-/// A name's words, as compared: accents removed, lower case, punctuation dropped. "Zoë
-/// O'Brien-Smith" and "zoe obrien smith" read the same.
+/// A name's words, as compared: accents on Latin letters removed, lower case, punctuation
+/// dropped. "Zoë O'Brien-Smith" and "zoe obrien smith" read the same. Marks on other scripts are
+/// kept: in Devanagari or Thai a vowel sign, in kana a voicing mark, makes another name.
 fn words(name: &str) -> Vec<String> {
-    let plain: String = name
-        .nfkd()
-        .filter(|c| !is_combining_mark(*c))
+    let mut plain = String::new();
+    let mut after_latin = false;
+    for c in name.nfkd() {
+        if is_combining_mark(c) && after_latin {
+            continue;
+        }
+        after_latin = c.is_ascii_alphabetic();
+        plain.push(c);
+    }
+    let plain: String = plain
+        .chars()
         .flat_map(char::to_lowercase)
         .map(|c| if c == '-' { ' ' } else { c })
-        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace() || is_combining_mark(*c))
         .collect();
     plain.split_whitespace().map(str::to_owned).collect()
 }
@@ -93,6 +102,11 @@ mod tests {
             ("!!!", "Alice Martin", NameMatch::NoMatch),
             ("Al", "Al", NameMatch::Match),
             ("Ab", "Al", NameMatch::NoMatch),
+            // Marks that make another name in other scripts are kept: at most a close match.
+            ("रमा शर्मा", "राम शर्मा", NameMatch::CloseMatch),
+            ("कमल", "कमला", NameMatch::NoMatch),
+            ("ことう", "ごとう", NameMatch::NoMatch),
+            ("Chloé Dubois", "Chloe Dubois", NameMatch::Match),
         ];
         for (typed, held, expected) in cases {
             assert_eq!(compare(typed, held), expected, "{typed:?} against {held:?}");

@@ -688,7 +688,10 @@ async fn customers_are_found_edited_with_an_audit_trail() {
         Method::PATCH,
         &format!("/v1/customers/{}", alice.id),
         &teller,
-        &json!({ "full_name": "Alice Martin", "email": "alice@example.org", "phone": "+44 20 7946 0001", "address": "12 Harbour Street, Leeds", "id_document": "P1234567" }),
+        &json!({ "full_name": "Alice Martin", "email": "alice@example.org", "phone": "+44 20 7946 0001",
+                 "address": "12 Harbour Street, Leeds", "date_of_birth": "1980-04-21",
+                 "id_document": "P1234567", "id_document_kind": "passport",
+                 "id_document_country": "GB", "id_document_expires": "2036-01-31" }),
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);

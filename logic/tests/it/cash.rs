@@ -20,6 +20,18 @@ async fn tellers_pay_cash_in_and_out_against_the_vault() {
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(app.balance(&teller, &account).await, Decimal::new(14950, 2));
+    // The customer reads the withdrawal: their own account numbered, the teller's drawer not;
+    // staff see both.
+    let withdrawal: serde_json::Value = response.json().await.unwrap();
+    let path = format!("/v1/transfers/{}", withdrawal["id"].as_str().unwrap());
+    let read: serde_json::Value = app.get(&path, &alice.token).await.json().await.unwrap();
+    assert_eq!(read["debit_account"], account.as_str());
+    assert_eq!(read["credit_account"], "");
+    let staff: serde_json::Value = app.get(&path, &teller).await.json().await.unwrap();
+    assert!(
+        staff["credit_account"].as_str().unwrap().starts_with('9'),
+        "{staff}"
+    );
     let too_much = app
         .post_idempotent(
             "/v1/cash/withdrawals",

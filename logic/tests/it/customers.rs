@@ -212,5 +212,30 @@ async fn an_account_needs_a_complete_identity_and_a_document_identifies_one_cust
         problem["detail"].as_str().unwrap().contains(id),
         "{problem}"
     );
+    // Written with separators, or recorded as another kind: the same document still.
+    for (key, value) in [
+        ("id_document", json!("P-555-0001")),
+        ("id_document_kind", json!("national_id")),
+    ] {
+        let mut variant = twin.clone();
+        variant[key] = value;
+        let taken = app.post("/v1/customers", &teller, &variant).await;
+        assert_eq!(taken.status(), StatusCode::CONFLICT, "{key}");
+    }
+    assert_eq!(app.snapshot().await, snapshot);
+
+    // A customer who holds an account keeps a complete identity: an edit cannot remove it.
+    let stripped = app
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/v1/customers/{id}"),
+            Some(&teller),
+        )
+        .json(&json!({ "full_name": "Erin Walsh", "email": "erin@example.org" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stripped.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem_code(stripped).await, "identity_incomplete");
     assert_eq!(app.snapshot().await, snapshot);
 }

@@ -313,6 +313,8 @@ struct ReplacePasswordPage {
     signed_in: bool,
     section: &'static str,
     error: Option<&'static str>,
+    /// The field the error concerns: `current_password` or `new_password`.
+    error_field: &'static str,
 }
 
 /// The signed-in user, whoever they are, or a redirect to sign in.
@@ -332,6 +334,7 @@ async fn replace_password_page(visitor: Visitor) -> Result<Response, PageError> 
         signed_in: true,
         section: "",
         error: None,
+        error_field: "",
     }
     .into_response())
 }
@@ -372,7 +375,16 @@ async fn replace_password(
                 csrf: visitor.csrf.clone(),
                 signed_in: true,
                 section: "",
-                error: Some(super::plain_language(problem.code)),
+                error: Some(match problem.code {
+                    ProblemCode::InvalidCurrentPassword => {
+                        "The password you were given is not correct."
+                    }
+                    code => super::plain_language(code),
+                }),
+                error_field: match problem.code {
+                    ProblemCode::InvalidCurrentPassword => "current_password",
+                    _ => "new_password",
+                },
             },
         )
             .into_response()),

@@ -160,8 +160,12 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// Who acted: the member of staff or customer, or the bank's own service.
+    /// Who acted: the member of staff or customer, or the bank's own service; for a wrong
+    /// password, whoever typed it, who is not known.
     pub fn who(&self) -> &str {
+        if self.record.action == "session.sign_in_failed" {
+            return "unknown (a wrong password)";
+        }
         self.record
             .actor
             .as_deref()
@@ -249,6 +253,7 @@ async fn export(
         "request_id",
     ])];
     let mut cursor = String::new();
+    let mut complete = false;
     for _ in 0..EXPORT_PAGES_MAX {
         let page = state
             .logic
@@ -259,7 +264,9 @@ async fn export(
             let r = &entry.record;
             rows.push(crate::statement::csv_line(&[
                 &r.id.to_string(),
-                &r.occurred_at.to_string(),
+                &r.occurred_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
                 entry.who(),
                 &r.action,
                 &r.subject_type,
@@ -270,8 +277,24 @@ async fn export(
         }
         match page.next_cursor {
             Some(next) => cursor = format!("&cursor={}", query_value(&next)),
-            None => break,
+            None => {
+                complete = true;
+                break;
+            }
         }
+    }
+    if !complete {
+        // Never taken for the whole log: the file says where it stops.
+        rows.push(crate::statement::csv_line(&[
+            "",
+            "",
+            "",
+            "export truncated",
+            "",
+            "",
+            "more records match: narrow the search (a shorter period) to export them",
+            "",
+        ]));
     }
     Ok((
         [
