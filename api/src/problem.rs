@@ -68,6 +68,7 @@ problem_codes! {
     DrawerNotOpen => "drawer_not_open",
     EmailTaken => "email_taken",
     Forbidden => "forbidden",
+    FormAlreadySent => "form_already_sent",
     HoldExpiryOutOfRange => "hold_expiry_out_of_range",
     HoldGuardsApproval => "hold_guards_approval",
     HoldNotActive => "hold_not_active",

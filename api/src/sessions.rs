@@ -158,3 +158,11 @@ pub struct SecondFactorRequest {
     /// A six-digit TOTP code or a recovery code.
     pub code: String,
 }
+
+/// A portal form being sent: its single-use token, recorded for the signed-in user.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FormSubmissionRequest {
+    /// The token the form was rendered with: 22 to 128 characters.
+    pub token: String,
+}

@@ -400,3 +400,36 @@ pub async fn purge_expired_devices(conn: &mut PgConnection) -> Result<u64, DataE
         .classify()?;
     Ok(done.rows_affected())
 }
+
+/// Records that `user_id` sent the portal form whose token has the digest `token_hash`; false if
+/// they already had.
+pub async fn record_form_submission(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    token_hash: &[u8],
+) -> Result<bool, DataError> {
+    let done = sqlx::query(
+        "INSERT INTO form_submissions (user_id, token_hash) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(token_hash)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Forgets form submissions older than `max_age_s` seconds.
+pub async fn purge_form_submissions(
+    conn: &mut PgConnection,
+    max_age_s: i64,
+) -> Result<u64, DataError> {
+    let done = sqlx::query(
+        "DELETE FROM form_submissions WHERE sent_at < now() - $1 * interval '1 second'",
+    )
+    .bind(max_age_s)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(done.rows_affected())
+}

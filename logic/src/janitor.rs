@@ -51,12 +51,16 @@ async fn sweep(state: &AppState) -> Result<(), crate::error::ApiError> {
     let throttle =
         data::users::purge_sign_in_throttle(&mut conn, crate::throttle::FAILURE_WINDOW_S).await?;
     let devices = data::sessions::purge_expired_devices(&mut conn).await?;
-    if sessions + throttle + devices > 0 {
+    let forms =
+        data::sessions::purge_form_submissions(&mut conn, crate::security::FORM_SUBMISSION_KEPT_S)
+            .await?;
+    if sessions + throttle + devices + forms > 0 {
         tracing::info!(
             sessions,
             throttle,
             devices,
-            "forgot expired portal sessions, sign-in failures and known devices"
+            forms,
+            "forgot expired portal sessions, sign-in failures, known devices and sent forms"
         );
     }
     Ok(())

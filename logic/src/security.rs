@@ -441,6 +441,48 @@ fn recovery_code() -> String {
         .join("-")
 }
 
+/// How long a sent portal form is remembered: longer than any page can live (a portal session
+/// ends sooner, and with it the form's CSRF token).
+pub const FORM_SUBMISSION_KEPT_S: i64 = 24 * 60 * 60;
+
+/// Length bounds of a form token (22 is 128 random bits in unpadded base64).
+const FORM_TOKEN_CHARS: std::ops::RangeInclusive<usize> = 22..=128;
+
+/// Records that the user sent the portal form rendered with `token`, once: the same token again
+/// is refused with `form_already_sent`, so the form does not act twice.
+pub async fn record_form_submission(
+    state: &AppState,
+    user: &SessionUser,
+    token: &str,
+) -> Result<(), ApiError> {
+    if !FORM_TOKEN_CHARS.contains(&token.len()) || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::invalid(
+            ProblemCode::InvalidField,
+            "token",
+            "a form token is 22 to 128 printable ASCII characters",
+        ));
+    }
+    let digest = {
+        use sha2::Digest;
+        sha2::Sha256::digest(token.as_bytes())
+    };
+    let user_id = user.user_id;
+    let first = crate::unit_of_work::write(state, |tx, _| {
+        Box::pin(async move {
+            Ok(data::sessions::record_form_submission(&mut *tx, user_id, &digest).await?)
+        })
+    })
+    .await?;
+    if first {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict {
+            code: ProblemCode::FormAlreadySent,
+            detail: "this form was already sent; it was not acted on again".into(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,6 +61,8 @@ impl From<LogicError> for PageError {
 pub struct ErrorPage {
     pub title: &'static str,
     pub message: &'static str,
+    /// A page of the portal to go back to, instead of the accounts.
+    pub back_to: Option<String>,
 }
 
 impl IntoResponse for PageError {
@@ -108,9 +110,11 @@ impl IntoResponse for PageError {
             tracing::error!(error = %self, "page failed");
         }
         let mut response = status.into_response();
-        response
-            .extensions_mut()
-            .insert(ErrorPage { title, message });
+        response.extensions_mut().insert(ErrorPage {
+            title,
+            message,
+            back_to: None,
+        });
         response
     }
 }
@@ -121,6 +125,7 @@ struct ErrorTemplate<'a> {
     title: &'a str,
     message: &'a str,
     request_id: &'a str,
+    back_to: Option<&'a str>,
     signed_in: bool,
     section: &'a str,
     csrf: &'a str,
@@ -143,6 +148,7 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
             ErrorPage {
                 title: "Page not found",
                 message: "There is nothing here, or it is not yours to see.",
+                back_to: None,
             }
         }
         None if response.status() == StatusCode::FORBIDDEN
@@ -151,6 +157,7 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
             ErrorPage {
                 title: "Not allowed",
                 message: "This request was refused because it did not come from a page of the bank. Go back, reload the page and try again.",
+                back_to: None,
             }
         }
         None => return response,
@@ -160,6 +167,7 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         title: page.title,
         message: page.message,
         request_id: &request_id,
+        back_to: page.back_to.as_deref(),
         signed_in: false,
         section: "",
         csrf: "",

@@ -80,7 +80,10 @@ pub fn app(settings: &Settings) -> anyhow::Result<Router> {
         ))
         .nest_service("/static", ServeDir::new(&settings.static_dir))
         .fallback(|| async { error::PageError::NotFound })
-        .layer(axum::middleware::from_fn(middleware::verify_csrf))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::verify_csrf,
+        ))
         .layer(sessions)
         .layer(axum::middleware::from_fn(error::render_errors))
         .layer(axum::middleware::from_fn(middleware::security_headers))

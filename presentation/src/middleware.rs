@@ -1,22 +1,85 @@
-//! Cross-cutting protections: CSRF checks on every state-changing request, and the security
-//! headers every response carries.
+//! Cross-cutting protections: CSRF checks and single-use form tokens on every state-changing
+//! request, and the security headers every response carries.
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
 use tower_sessions::Session;
+
+use crate::error::{ErrorPage, PageError};
+use crate::logic::{Caller, LogicError};
+use crate::session::Auth;
+use crate::state::AppState;
 
 /// Largest form body the CSRF check reads; every form of the portal is far smaller.
 const FORM_MAX_BYTES: usize = 16 * 1024;
 pub const CSRF_FIELD: &str = "csrf_token";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
+/// Posts that are never single-use: signing in and out (repeating them does no harm, and before
+/// sign-in there is nobody to record the form for).
+const REPEATABLE_POSTS: [&str; 3] = ["/sign-in", "/sign-in/code", "/sign-out"];
+/// A form that carries this field moves money under its own idempotency key, which already makes
+/// a repeat answer as the first sending did (the receipt), so its token is not single-use.
+const IDEMPOTENCY_FIELD: &str = "idempotency_key";
+
+/// The page a form was rendered on, from its token: a form sent again is pointed back there, and
+/// a form shown again with its errors keeps it.
+#[derive(Debug, Clone)]
+pub struct FormOrigin(pub String);
+
+/// The token a form of a signed-in page carries in `csrf_token`: the session's CSRF token, then a
+/// single-use nonce fresh for each page shown, then the page's own address (base64url), dot
+/// separated. The CSRF part proves the form is the portal's; the nonce lets it act once.
+pub fn form_token(csrf: &str, page: &str) -> String {
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).expect("the operating system's random source");
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    format!(
+        "{csrf}.{}.{}",
+        engine.encode(nonce),
+        engine.encode(page.as_bytes())
+    )
+}
+
+/// A presented token split into its CSRF part, nonce and page (the last two when present; a page
+/// that is not a plain path on this site is dropped).
+fn split_token(presented: &str) -> (&str, Option<&str>, Option<String>) {
+    let mut parts = presented.splitn(3, '.');
+    let csrf = parts.next().unwrap_or_default();
+    let nonce = parts.next().filter(|n| !n.is_empty());
+    let page = parts
+        .next()
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|p| String::from_utf8(p).ok())
+        .filter(|p| is_local_path(p));
+    (csrf, nonce, page)
+}
+
+/// A path on this site: `/…`, never `//host` or a backslash a browser might read as one.
+fn is_local_path(page: &str) -> bool {
+    page.starts_with('/')
+        && !page.starts_with("//")
+        && !page.contains('\\')
+        && !page.chars().any(char::is_control)
+}
+
 /// Refuses a state-changing request unless it comes from the portal's own pages: the browser's
 /// `Sec-Fetch-Site` (when sent) says same-origin, and the session's CSRF token comes back in the
 /// `csrf_token` form field or the `X-CSRF-Token` header (htmx).
-pub async fn verify_csrf(request: Request, next: Next) -> Response {
+///
+/// A signed-in user's form acts once: its token's nonce is recorded by the logic tier (atomically,
+/// whichever portal instance the form reaches), and a form sent again (a double click with
+/// JavaScript off, Back and send) is answered with a page that says so and links back to where it
+/// came from, without reaching its handler.
+pub async fn verify_csrf(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -48,12 +111,56 @@ pub async fn verify_csrf(request: Request, next: Next) -> Response {
         .find(|(name, _)| name == CSRF_FIELD)
         .map(|(_, value)| value.into_owned());
     let presented = from_header.or(from_form).unwrap_or_default();
-    if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
+    let (csrf, nonce, page) = split_token(&presented);
+    if !constant_time_eq(csrf.as_bytes(), expected.as_bytes()) {
         tracing::warn!(path = %parts.uri.path(), "refused a request without a valid CSRF token");
         return refused();
     }
+    let mut parts = parts;
+    if let Some(page) = &page {
+        parts.extensions.insert(FormOrigin(page.clone()));
+    }
+    let single_use = !REPEATABLE_POSTS.contains(&parts.uri.path())
+        && !url::form_urlencoded::parse(&bytes).any(|(name, _)| name == IDEMPOTENCY_FIELD);
+    if single_use && let Ok(Some(auth)) = session.get::<Auth>(crate::session::AUTH_KEY).await {
+        let Some(nonce) = nonce else {
+            tracing::warn!(path = %parts.uri.path(), "refused a signed-in form without its single-use token");
+            return refused();
+        };
+        let request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let caller = Caller {
+            token: Some(&auth.token),
+            request_id,
+        };
+        match state.logic.record_form_submission(caller, nonce).await {
+            Ok(()) => {}
+            Err(LogicError::Problem(problem))
+                if problem.code == bank_api::ProblemCode::FormAlreadySent =>
+            {
+                tracing::info!(path = %parts.uri.path(), "a form was sent again; not acted on");
+                return already_sent(page);
+            }
+            Err(error) => return PageError::from(error).into_response(),
+        }
+    }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// The answer to a form sent a second time: nothing was done again; the page it came from shows
+/// where things stand.
+fn already_sent(page: Option<String>) -> Response {
+    let mut response = StatusCode::CONFLICT.into_response();
+    response.extensions_mut().insert(ErrorPage {
+        title: "This form was already sent",
+        message: "You sent this form once already, so it was not acted on again: nothing was done twice. The page it came from shows where things stand now.",
+        back_to: Some(page.unwrap_or_else(|| "/".to_owned())),
+    });
+    response
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -110,6 +217,33 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn form_tokens_carry_a_fresh_nonce_and_their_page() {
+        let first = super::form_token("csrf", "/staff/customers/1?notice=saved");
+        let second = super::form_token("csrf", "/staff/customers/1?notice=saved");
+        assert_ne!(first, second);
+        let (csrf, nonce, page) = super::split_token(&first);
+        assert_eq!(csrf, "csrf");
+        assert_eq!(nonce.unwrap().len(), 22);
+        assert_eq!(page.as_deref(), Some("/staff/customers/1?notice=saved"));
+        assert_eq!(super::split_token("csrf"), ("csrf", None, None));
+    }
+
+    #[test]
+    fn a_form_token_points_back_only_to_this_site() {
+        for page in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil.example",
+            "/a\nb",
+            "",
+        ] {
+            let token = super::form_token("csrf", page);
+            assert_eq!(super::split_token(&token).2, None, "{page:?}");
+        }
+        assert_eq!(super::split_token("csrf.nonce.!!!").2, None);
+    }
+
     #[test]
     fn tokens_compare_whole() {
         assert!(super::constant_time_eq(b"abc", b"abc"));

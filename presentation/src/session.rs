@@ -12,7 +12,7 @@ use crate::error::PageError;
 use crate::logic::types::TotpEnrolment;
 use crate::request_id::RequestId;
 
-const AUTH_KEY: &str = "auth";
+pub(crate) const AUTH_KEY: &str = "auth";
 const CSRF_KEY: &str = "csrf";
 const CHALLENGE_KEY: &str = "challenge";
 const PENDING_TOTP_KEY: &str = "pending_totp";
@@ -34,7 +34,8 @@ impl Auth {
     }
 }
 
-/// Any visitor: their session and its CSRF token (made on first use).
+/// Any visitor: their session and the token its forms carry (the session's CSRF token, made on
+/// first use, with a single-use nonce for this page: [`crate::middleware::form_token`]).
 #[derive(Debug, Clone)]
 pub struct Visitor {
     pub session: Session,
@@ -65,7 +66,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, message)| PageError::Internal(message.into()))?;
-        let csrf = csrf_token(&session).await?;
+        // The page the forms are on: this one, or for a form shown again with its errors, the
+        // page it was first sent from.
+        let page = if parts.method == axum::http::Method::GET {
+            parts.uri.path_and_query().map(|p| p.as_str().to_owned())
+        } else {
+            parts
+                .extensions
+                .get::<crate::middleware::FormOrigin>()
+                .map(|origin| origin.0.clone())
+        };
+        let csrf = crate::middleware::form_token(
+            &csrf_token(&session).await?,
+            page.as_deref().unwrap_or("/"),
+        );
         let request_id = RequestId::from_request_parts(parts, state)
             .await
             .map(|r| r.0)

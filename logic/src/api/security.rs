@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use bank_api::sessions::{
     ChangePasswordRequest, ConfirmTotpRequest, DisableTotpRequest, EnrolTotpRequest,
+    FormSubmissionRequest,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -22,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(enrol_totp))
         .routes(routes!(confirm_totp))
         .routes(routes!(disable_totp))
+        .routes(routes!(record_form_submission))
 }
 
 /// List your live sessions
@@ -136,5 +138,28 @@ async fn disable_totp(
     ApiJson(request): ApiJson<DisableTotpRequest>,
 ) -> Result<StatusCode, ApiError> {
     crate::security::disable_totp(&state, &signed_in.user, request.password, &request.code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Record a portal form as sent
+///
+/// For the portal's single-use form tokens: the first sending of a token by a user answers
+/// 204; any later one `409 form_already_sent`, so a form sent twice (a double click, Back and
+/// send again) acts once. Allowed while a password change is due.
+#[utoipa::path(
+    post,
+    path = "/me/form-submissions",
+    tag = "portal",
+    request_body = FormSubmissionRequest,
+    responses(
+        (status = 204, description = "First sending: go on")
+    )
+)]
+async fn record_form_submission(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiJson(request): ApiJson<FormSubmissionRequest>,
+) -> Result<StatusCode, ApiError> {
+    crate::security::record_form_submission(&state, &signed_in.user, &request.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -214,13 +214,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-/// What a user whose password was set by someone else may still do: replace it, see who they
-/// are, and sign out.
+/// What a user whose password was set by someone else may still do: replace it (sending the
+/// portal's form for it), see who they are, and sign out.
 fn allowed_before_password_change(parts: &Parts) -> bool {
     let path = parts.uri.path();
     matches!(
         (&parts.method, path.strip_prefix("/v1").unwrap_or(path)),
-        (&Method::POST, "/me/password")
+        (&Method::POST, "/me/password" | "/me/form-submissions")
             | (&Method::GET, "/me")
             | (&Method::DELETE, "/sessions/current" | "/sessions")
     )

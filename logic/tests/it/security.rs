@@ -665,3 +665,67 @@ async fn the_database_alone_yields_no_second_factor_and_no_recovery_code() {
         StatusCode::CREATED
     );
 }
+
+#[tokio::test]
+async fn a_form_token_is_accepted_once_per_user() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let bob = app.customer(&teller, "bob").await;
+    let token = "kW3v9xQ0aZ7mN2pL5sT8uY1bC4dE6fG";
+    let body = json!({ "token": token });
+    let send = |who: String| {
+        let body = body.clone();
+        let app = &app;
+        async move { app.post("/v1/me/form-submissions", &who, &body).await }
+    };
+
+    let first = send(alice.token.clone()).await;
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    let again = send(alice.token.clone()).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(problem_code(again).await, "form_already_sent");
+    // Another session of the same user is the same user: still refused.
+    let other = app.sign_in(("alice", "alice-test-password")).await;
+    assert_eq!(
+        problem_code(send(other.clone()).await).await,
+        "form_already_sent"
+    );
+    // Tokens are the user's own: the same text from someone else is their first sending.
+    assert_eq!(
+        send(bob.token.clone()).await.status(),
+        StatusCode::NO_CONTENT
+    );
+
+    // Sent at once from many connections, one wins.
+    let racing = "R4c3R4c3R4c3R4c3R4c3R4c3R4c3R4c3";
+    let racing = json!({ "token": racing });
+    let answers = futures::future::join_all(
+        (0..8).map(|_| app.post("/v1/me/form-submissions", &alice.token, &racing)),
+    )
+    .await;
+    let firsts = answers
+        .iter()
+        .filter(|r| r.status() == StatusCode::NO_CONTENT)
+        .count();
+    assert_eq!(firsts, 1);
+
+    for bad in ["short", &"x".repeat(129), "has a space in it, see: no good"] {
+        let refused = app
+            .post(
+                "/v1/me/form-submissions",
+                &alice.token,
+                &json!({ "token": bad }),
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(problem_code(refused).await, "invalid_field");
+    }
+    let anonymous = app
+        .request(reqwest::Method::POST, "/v1/me/form-submissions", None)
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}

@@ -160,6 +160,21 @@ impl Logic {
             .map(drop)
     }
 
+    /// `POST /v1/me/form-submissions`: records a form as sent; a second sending of the same
+    /// token answers `form_already_sent`.
+    pub async fn record_form_submission(
+        &self,
+        caller: Caller<'_>,
+        token: &str,
+    ) -> Result<(), LogicError> {
+        let request = bank_api::sessions::FormSubmissionRequest {
+            token: token.to_owned(),
+        };
+        self.post::<_, serde_json::Value>("/v1/me/form-submissions", caller, &request)
+            .await
+            .map(drop)
+    }
+
     /// `POST /v1/me/totp`: a new secret, not yet in force.
     pub async fn enrol_totp(&self, caller: Caller<'_>) -> Result<TotpEnrolment, LogicError> {
         let request = EnrolTotpRequest::default();

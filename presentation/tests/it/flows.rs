@@ -391,7 +391,7 @@ async fn payees_are_saved_paid_and_removed() {
         .post(
             "/payees",
             &[
-                ("csrf_token", &csrf),
+                ("csrf_token", &list.csrf()),
                 ("nickname", "Nobody"),
                 ("account_number", "123"),
             ],
@@ -415,7 +415,10 @@ async fn payees_are_saved_paid_and_removed() {
         .unwrap()
         .to_owned();
     let removed = browser
-        .post(&format!("/payees/{id}/remove"), &[("csrf_token", &csrf)])
+        .post(
+            &format!("/payees/{id}/remove"),
+            &[("csrf_token", &bad.csrf())],
+        )
         .await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
     assert!(!browser.get("/payees").await.body.contains("Pay Bob"));
@@ -479,7 +482,7 @@ async fn a_customer_enrols_totp_and_signs_in_with_a_code() {
     );
     assert!(!wrong.body.contains("JBSWY3DPEHPK3PXP") && !wrong.body.contains(&planted));
     let form = [
-        ("csrf_token", enrol.csrf()),
+        ("csrf_token", wrong.csrf()),
         ("code", current_code(&secret)),
     ];
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -570,7 +573,8 @@ async fn a_password_change_is_checked_and_signs_other_sessions_out() {
     let (first, second) = (portal.browser(), portal.browser());
     first.signed_in(ALICE).await;
     second.signed_in(ALICE).await;
-    let csrf = first.get("/security").await.csrf();
+    // Each page's form acts once: every post sends the token of the page before it.
+    let mut csrf = first.get("/security").await.csrf();
     let wrong = first
         .post(
             "/security/password",
@@ -583,6 +587,7 @@ async fn a_password_change_is_checked_and_signs_other_sessions_out() {
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wrong.body.contains("Your current password is not correct."));
+    csrf = wrong.csrf();
     for common in ["password1234", "Password1234!", "iloveyou2024"] {
         let weak = first
             .post(
@@ -600,6 +605,7 @@ async fn a_password_change_is_checked_and_signs_other_sessions_out() {
             "{common}: {}",
             weak.body
         );
+        csrf = weak.csrf();
     }
     let changed = first
         .post(
@@ -660,7 +666,8 @@ async fn a_hold_until_a_day_the_bank_cannot_answer_for_is_refused_beside_the_for
     teller.sign_in(("tom.teller", "teller-demo-pass")).await;
     let page = teller.get(&format!("/staff/accounts/{number}")).await;
     assert_eq!(page.status, StatusCode::OK);
-    let csrf = page.csrf();
+    // Each post redirects: the next one is sent from the page as shown again.
+    let path = format!("/staff/accounts/{number}");
     let back = format!("/staff/accounts/{number}?error=hold_expiry_out_of_range");
     // 9999-12-31 has no day after it; a year before 1900 (or BC) is no day a hold can end.
     for until in ["9999-12-31", "-9999-01-01", "1899-12-31", "tomorrow", ""] {
@@ -668,7 +675,7 @@ async fn a_hold_until_a_day_the_bank_cannot_answer_for_is_refused_beside_the_for
             .post(
                 &format!("/staff/accounts/{number}/holds"),
                 &[
-                    ("csrf_token", csrf.as_str()),
+                    ("csrf_token", teller.get(&path).await.csrf().as_str()),
                     ("amount", "10.00"),
                     ("reason", "Card dispute"),
                     ("until", until),
@@ -684,7 +691,7 @@ async fn a_hold_until_a_day_the_bank_cannot_answer_for_is_refused_beside_the_for
         .post(
             &format!("/staff/accounts/{number}/holds"),
             &[
-                ("csrf_token", csrf.as_str()),
+                ("csrf_token", teller.get(&path).await.csrf().as_str()),
                 ("amount", "10.00"),
                 ("reason", "Card dispute"),
                 ("until", "2999-01-01"),
@@ -703,7 +710,7 @@ async fn a_hold_until_a_day_the_bank_cannot_answer_for_is_refused_beside_the_for
         .post(
             &format!("/staff/accounts/{number}/holds"),
             &[
-                ("csrf_token", csrf.as_str()),
+                ("csrf_token", teller.get(&path).await.csrf().as_str()),
                 ("amount", "10.00"),
                 ("reason", "Card dispute"),
                 ("until", &in_a_week.to_string()),
@@ -807,7 +814,7 @@ async fn two_step_sign_in_is_turned_off_only_with_the_password_and_a_code() {
         .post(
             "/security/totp/disable",
             &[
-                ("csrf_token", &csrf),
+                ("csrf_token", &wrong.csrf()),
                 ("password", ALICE.1),
                 ("code", "000001"),
             ],
@@ -823,7 +830,7 @@ async fn two_step_sign_in_is_turned_off_only_with_the_password_and_a_code() {
         .post(
             "/security/totp/disable",
             &[
-                ("csrf_token", &csrf),
+                ("csrf_token", &no_code.csrf()),
                 ("password", ALICE.1),
                 ("code", &next_code(&secret)),
             ],
@@ -1169,7 +1176,7 @@ async fn a_first_password_a_teller_chose_is_replaced_at_the_first_sign_in() {
         .post(
             "/password/replace",
             &[
-                ("csrf_token", csrf.as_str()),
+                ("csrf_token", weak.csrf().as_str()),
                 ("current_password", "handed-over-at-the-counter"),
                 ("new_password", "lantern-orchard-gravel-9"),
             ],
@@ -1263,7 +1270,7 @@ async fn a_rejection_needs_a_reason_and_the_queue_shows_what_it_concerns() {
         .post(
             &format!("/staff/approvals/{id}/reject"),
             &[
-                ("csrf_token", csrf.as_str()),
+                ("csrf_token", page.csrf().as_str()),
                 ("note", "The customer did not ask for it"),
             ],
         )
@@ -1349,4 +1356,94 @@ async fn the_audit_log_shows_what_changed_and_exports_the_search() {
     alice.signed_in(ALICE).await;
     let refused = alice.get("/staff/audit/export.csv").await;
     assert_ne!(refused.status, StatusCode::OK);
+}
+
+/// A form that moves no money acts once: sent twice at once (a double click with JavaScript off)
+/// or again later (Back, send), it opens one account; the repeat says so and links back to the
+/// page the form was on. A signed-in form without its single-use token is refused.
+#[tokio::test]
+async fn a_form_sent_twice_acts_once() {
+    let portal = Portal::spawn().await;
+    let alices = portal.accounts(ALICE).await;
+    let customer = alices[0]["customer_id"].as_str().unwrap().to_owned();
+    let teller = portal.browser();
+    teller.sign_in(("tom.teller", "teller-demo-pass")).await;
+    let page_path = format!("/staff/customers/{customer}");
+    let page = teller.get(&page_path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    let action = format!("/staff/customers/{customer}/accounts");
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("product", "savings"),
+        ("currency", "EUR"),
+        ("name", "Rainy day"),
+    ];
+    let (first, second) = tokio::join!(teller.post(&action, &form), teller.post(&action, &form));
+    let mut answers = [first, second];
+    answers.sort_by_key(|a| a.status);
+    assert_eq!(
+        answers[0].status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        answers[0].body
+    );
+    assert_eq!(
+        answers[1].status,
+        StatusCode::CONFLICT,
+        "{}",
+        answers[1].body
+    );
+    assert!(answers[1].body.contains("This form was already sent"));
+    assert!(
+        answers[1]
+            .body
+            .contains(&format!("href=\"{page_path}\" id=\"back-to-page\"")),
+        "{}",
+        answers[1].body
+    );
+    // Later, from the same page again (Back, send): still one.
+    let again = teller.post(&action, &form).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let opened = portal
+        .accounts(ALICE)
+        .await
+        .iter()
+        .filter(|a| a["name"] == "Rainy day")
+        .count();
+    assert_eq!(opened, 1);
+
+    // The CSRF part alone is no single-use token.
+    let bare = csrf.split('.').next().unwrap();
+    let refused = teller
+        .post(
+            &action,
+            &[
+                ("csrf_token", bare),
+                ("product", "savings"),
+                ("currency", "EUR"),
+                ("name", "Second rainy day"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    // A customer's form too: a payee added twice is added once.
+    let browser = portal.browser();
+    browser.signed_in(BOB).await;
+    let alices_number = alices[0]["number"].as_str().unwrap().to_owned();
+    let payees = browser.get("/payees").await;
+    let form = [
+        ("csrf_token", payees.csrf()),
+        ("nickname", "Alice".to_owned()),
+        ("account_number", alices_number),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let added = browser.post("/payees", &form).await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let repeat = browser.post("/payees", &form).await;
+    assert_eq!(repeat.status, StatusCode::CONFLICT);
+    assert!(repeat.body.contains("href=\"/payees\""), "{}", repeat.body);
+    let list = browser.get("/payees").await;
+    assert_eq!(list.body.matches("Pay Alice").count(), 1, "{}", list.body);
 }
