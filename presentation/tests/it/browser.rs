@@ -1084,3 +1084,61 @@ async fn an_admin_issues_an_api_key_that_works_until_it_is_revoked() {
     browser.screenshot("staff-api-keys").await;
     browser.close().await;
 }
+
+/// A form sent twice from the browser (two sendings at once, as a double click with JavaScript
+/// off makes, then the same form again) opens one account; the repeat says so, on a desktop and
+/// on a phone, and leads back to the page it came from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_sent_twice_from_the_browser_opens_one_account() {
+    let portal = Portal::spawn().await;
+    let customer = portal.accounts(ALICE).await[0]["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let browser = Browser::open(&portal.url, true).await;
+    browser.sign_in(TELLER).await;
+    let page = format!("/staff/customers/{customer}");
+    browser.goto(&page).await;
+    browser.fill("#account_name", "Rainy day").await;
+    let statuses = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const form = document.querySelector('#open-account');
+             const body = new URLSearchParams(new FormData(form));
+             Promise.all([0, 1].map(() =>
+               fetch(form.action, { method: 'POST', body, redirect: 'manual' })))
+               .then(answers => done(answers.map(a => a.status).sort()));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    // An opaque redirect (the account opened) and a conflict (the repeat).
+    assert_eq!(statuses, json!([0, 409]));
+    browser
+        .click_and_load("#open-account button[type=submit]")
+        .await;
+    assert_eq!(browser.text("h1").await, "This form was already sent");
+    browser.screenshot("form-already-sent").await;
+    browser.client.set_window_size(390, 844).await.unwrap();
+    let overflow = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(overflow, json!(false), "no sideways scrolling");
+    browser.screenshot("form-already-sent-phone").await;
+    browser.click_and_load("#back-to-page").await;
+    assert_eq!(browser.path().await, page);
+    let opened = portal
+        .accounts(ALICE)
+        .await
+        .iter()
+        .filter(|a| a["name"] == "Rainy day")
+        .count();
+    assert_eq!(opened, 1);
+    browser.close().await;
+}
