@@ -1142,3 +1142,77 @@ async fn a_form_sent_twice_from_the_browser_opens_one_account() {
     assert_eq!(opened, 1);
     browser.close().await;
 }
+
+/// The admin page reads as a table: each field under its own heading, checkboxes of a normal
+/// size, Save buttons that look like buttons; a role, access and limits are saved from their row;
+/// on a phone the tables scroll inside their card, never the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_page_saves_each_row_from_its_own_columns() {
+    let portal = Portal::spawn().await;
+    let browser = Browser::open(&portal.url, true).await;
+    browser.sign_in(ADMIN).await;
+    browser.goto("/staff/admin").await;
+    let layout = browser
+        .client
+        .execute(
+            "const cell = id => document.getElementById(id).closest('td').cellIndex;
+             const header = (table, i) => document.querySelectorAll(table + ' thead th')[i].textContent;
+             const box = document.querySelector('#staff input[type=checkbox]').getBoundingClientRect();
+             const save = getComputedStyle(document.querySelector('#limits-EUR button'));
+             return [header('#limits', cell('threshold-EUR')), header('#limits', cell('daily-EUR')),
+                     Math.round(box.width), save.borderStyle];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        layout,
+        json!(["Approval threshold", "Daily transfer limit", 20, "solid"])
+    );
+    browser.screenshot("staff-admin").await;
+
+    browser.fill("#daily-EUR", "7,500.00").await;
+    browser.click_and_load("#limits-EUR button").await;
+    assert_eq!(browser.message().await, "Saved.");
+    let daily = browser
+        .client
+        .find(Locator::Css("#daily-EUR"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(daily.as_deref(), Some("7500.00"));
+
+    let row = "tr[data-username='sam.supervisor']";
+    browser.click(&format!("{row} input[type=checkbox]")).await;
+    browser.choose(&format!("{row} select"), "teller").await;
+    browser
+        .click_and_load(&format!("{row} button[type=submit]"))
+        .await;
+    assert_eq!(browser.message().await, "Saved.");
+    let saved = browser
+        .client
+        .execute(
+            "const row = document.querySelector(arguments[0]);
+             return [row.querySelector('input[type=checkbox]').checked, row.querySelector('select').value];",
+            vec![json!(row)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved, json!([true, "teller"]));
+
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser.goto("/staff/admin").await;
+    let overflow = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(overflow, json!(false), "no sideways scrolling of the page");
+    browser.screenshot("staff-admin-phone").await;
+    browser.close().await;
+}
