@@ -66,6 +66,22 @@ ensure_schemathesis() {
   echo "$venv/bin/schemathesis"
 }
 
+# axe-core, the accessibility engine the browser tests run in each page, from the npm registry
+# (npm from Debian when the machine has none). Prints the path of its browser bundle.
+AXE_CORE_VERSION=4.14.1
+ensure_axe_core() {
+  local dir="$TOOLS_DIR/axe-core-$AXE_CORE_VERSION"
+  local bundle="$dir/node_modules/axe-core/axe.min.js"
+  if [ ! -s "$bundle" ]; then
+    command -v npm >/dev/null || ensure_packages npm >&2
+    step "installing axe-core $AXE_CORE_VERSION from the npm registry" >&2
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --silent "axe-core@$AXE_CORE_VERSION" >&2
+  fi
+  echo "$bundle"
+}
+
 # The OpenAPI tools of the contract step, in a venv of their own: openapi-spec-validator checks
 # the served document, openapi-python-client generates the client that makes a transfer with it
 # (ruff, which it formats with, comes along). Prints the venv's bin directory.

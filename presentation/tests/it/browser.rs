@@ -1216,3 +1216,128 @@ async fn the_admin_page_saves_each_row_from_its_own_columns() {
     browser.screenshot("staff-admin-phone").await;
     browser.close().await;
 }
+
+/// The violations axe-core finds on the page shown, as `impact rule ×nodes (first target)`.
+async fn axe_violations(browser: &Browser, bundle: &str) -> Vec<(String, String)> {
+    browser
+        .client
+        .execute(&format!("{bundle}\nreturn typeof axe;"), vec![])
+        .await
+        .unwrap();
+    let found = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] })
+               .then(r => done(r.violations.map(v => [v.impact || 'none',
+                 v.id + ' x' + v.nodes.length + ' (' + v.nodes[0].target.join(' ') + ')'])))
+               .catch(e => done([['error', String(e)]]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}
+
+/// Every page of the portal, as a customer, a teller, a supervisor and an admin see it, passes
+/// axe-core with no serious or critical violation; the count by impact of each page is printed.
+/// Needs axe-core's bundle: `BANK_AXE=…/axe.min.js` (deploy/local/test installs it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs axe-core: BANK_AXE=path/to/axe.min.js (deploy/local/test sets it)"]
+async fn every_page_passes_axe_with_no_serious_or_critical_violation() {
+    let bundle = std::fs::read_to_string(
+        std::env::var("BANK_AXE").expect("BANK_AXE: the path of axe-core's axe.min.js"),
+    )
+    .unwrap();
+    let portal = Portal::spawn().await;
+    let alices = portal.accounts(ALICE).await;
+    let (from, to) = (number(&alices[0]), number(&alices[1]));
+    let customer = alices[0]["customer_id"].as_str().unwrap().to_owned();
+    let browser = Browser::open(&portal.url, true).await;
+    let mut report = Vec::new();
+    let mut serious = Vec::new();
+    let mut check = async |browser: &Browser, name: &str| {
+        let violations = axe_violations(browser, &bundle).await;
+        let count = |impact: &str| violations.iter().filter(|(i, _)| i == impact).count();
+        report.push(format!(
+            "{name:<28} critical {} serious {} moderate {} minor {}",
+            count("critical"),
+            count("serious"),
+            count("moderate"),
+            count("minor")
+        ));
+        for (impact, what) in &violations {
+            if impact == "critical" || impact == "serious" || impact == "error" {
+                serious.push(format!("{name}: {impact} {what}"));
+            }
+        }
+    };
+
+    browser.goto("/sign-in").await;
+    check(&browser, "/sign-in").await;
+    browser.sign_in(("alice", "wrong-password-1")).await;
+    check(&browser, "/sign-in (wrong password)").await;
+    browser.goto("/no-such-page").await;
+    check(&browser, "not found").await;
+
+    browser.sign_in(ALICE).await;
+    check(&browser, "/").await;
+    browser.goto(&format!("/accounts/{from}")).await;
+    check(&browser, "/accounts/{number}").await;
+    browser.goto("/transfer").await;
+    check(&browser, "/transfer").await;
+    browser.choose("#from_account", &from).await;
+    browser.choose("#to_account", &to).await;
+    browser.fill("#amount", "1.00").await;
+    browser.click_and_load("button[type=submit].primary").await;
+    check(&browser, "/transfer/review").await;
+    browser.click_and_load("#confirm").await;
+    check(&browser, "/transfer/receipt").await;
+    browser.goto("/payees").await;
+    check(&browser, "/payees").await;
+    browser.goto("/security").await;
+    check(&browser, "/security").await;
+    browser
+        .click_and_load("form[action='/security/totp/start'] button")
+        .await;
+    check(&browser, "/security/totp/start").await;
+    browser.goto("/").await;
+    browser.sign_out().await;
+
+    browser.sign_in(TELLER).await;
+    for (path, name) in [
+        ("/staff".to_owned(), "/staff"),
+        ("/staff/customers?q=alice".to_owned(), "/staff/customers?q="),
+        ("/staff/customers/new".to_owned(), "/staff/customers/new"),
+        (
+            format!("/staff/customers/{customer}"),
+            "/staff/customers/{id}",
+        ),
+        (
+            format!("/staff/accounts/{from}"),
+            "/staff/accounts/{number}",
+        ),
+        ("/staff/drawer".to_owned(), "/staff/drawer"),
+    ] {
+        browser.goto(&path).await;
+        check(&browser, name).await;
+    }
+    browser.sign_out().await;
+    browser.sign_in(SUPERVISOR).await;
+    browser.goto("/staff/approvals").await;
+    check(&browser, "/staff/approvals").await;
+    browser.sign_out().await;
+    browser.sign_in(ADMIN).await;
+    for path in [
+        "/staff/admin",
+        "/staff/admin/api-keys",
+        "/staff/audit",
+        "/staff/cluster",
+    ] {
+        browser.goto(path).await;
+        check(&browser, path).await;
+    }
+    browser.close().await;
+    println!("axe-core on {} pages:\n{}", report.len(), report.join("\n"));
+    assert!(serious.is_empty(), "{}", serious.join("\n"));
+}
