@@ -50,6 +50,8 @@ pub struct Settings {
     /// The certificate authority (PEM) whose certificate the logic tier must present; without
     /// it, the system's roots.
     pub logic_ca_pem: Option<Vec<u8>>,
+    /// The directory of the statements' TrueType faces (`statement::Fonts`).
+    pub font_dir: std::path::PathBuf,
 }
 
 pub fn app(settings: &Settings) -> anyhow::Result<Router> {
@@ -67,6 +69,7 @@ pub fn app(settings: &Settings) -> anyhow::Result<Router> {
     let state = AppState {
         logic,
         secure_cookies: settings.secure_cookies,
+        fonts: std::sync::Arc::new(statement::Fonts::load(&settings.font_dir)?),
     };
     bank_api::metrics::handle();
     Ok(Router::new()

@@ -69,6 +69,10 @@ async fn main() -> Result<()> {
         static_dir: std::env::var("PORTAL_STATIC_DIR").unwrap_or_else(|_| "static".into()),
         secure_cookies: !plain_http,
         logic_ca_pem,
+        font_dir: std::env::var_os("PORTAL_FONT_DIR").map_or_else(
+            || presentation::statement::DEFAULT_FONT_DIR.into(),
+            Into::into,
+        ),
     };
     let app = presentation::app(&settings)?.into_make_service();
     let handle = axum_server::Handle::new();

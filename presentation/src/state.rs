@@ -7,4 +7,6 @@ pub struct AppState {
     pub logic: Logic,
     /// Cookies are sent over HTTPS only (and the device cookie takes the `__Host-` prefix).
     pub secure_cookies: bool,
+    /// The faces statements are printed in.
+    pub fonts: std::sync::Arc<crate::statement::Fonts>,
 }

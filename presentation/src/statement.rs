@@ -2,6 +2,7 @@
 //! balance, every entry of the period and the closing balance, exactly as the logic tier computed
 //! them; this module only lays the text out.
 
+use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 
 use crate::filters::{group_account_number, group_thousands, kind_words};
@@ -100,85 +101,270 @@ pub fn csv(statement: &Statement) -> String {
     out
 }
 
-/// Page geometry in whole points (A4).
-const PAGE_WIDTH: i16 = 595;
-const PAGE_HEIGHT: i16 = 842;
-const MARGIN: i16 = 50;
-const ROW_HEIGHT: i16 = 15;
+/// Page geometry in thousandths of a point, integers all through (A4): each page's content is
+/// scaled by 1/1000 once, so no coordinate is ever computed in floating point.
+const PT: i32 = 1000;
+const PAGE_WIDTH: i32 = 595 * PT;
+const PAGE_HEIGHT: i32 = 842 * PT;
+const MARGIN: i32 = 50 * PT;
+const ROW_HEIGHT: i32 = 15 * PT;
 /// Rows on a page below the header block: what fits above the bottom margin.
 const ROWS_PER_PAGE: usize = 36;
+/// The description column's width: from its left edge to the widest amount.
+const DESCRIPTION_WIDTH: i32 = 260 * PT;
 
-/// Helvetica advance widths in thousandths of an em, for the characters that right-aligned
-/// columns hold (digits and separators); everything else counts as a digit.
-fn helvetica_width(c: char) -> i32 {
-    match c {
-        ',' | '.' | ' ' => 278,
-        '-' => 333,
-        _ => 556,
+/// The typefaces statements are printed in, embedded in every PDF (the glyphs it uses only), so
+/// any name or reference prints as written whatever reads it: a TrueType regular and bold, as
+/// Debian's fonts-dejavu-core installs them.
+pub struct Fonts {
+    regular: Vec<u8>,
+    bold: Vec<u8>,
+}
+
+impl std::fmt::Debug for Fonts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fonts")
+            .field("regular_bytes", &self.regular.len())
+            .field("bold_bytes", &self.bold.len())
+            .finish()
     }
 }
 
-/// The description column's width in points: from its left edge to the widest amount.
-const DESCRIPTION_WIDTH: i16 = 260;
+/// Where Debian's fonts-dejavu-core puts the faces; `PORTAL_FONT_DIR` says otherwise.
+pub const DEFAULT_FONT_DIR: &str = "/usr/share/fonts/truetype/dejavu";
 
-/// `text` cut, with an ellipsis, to fit `width` points at `size` points (every character counted
-/// as wide as a digit, the widest of what the column holds but for capitals).
-fn fit(text: &str, width: i16, size: i16) -> String {
-    let per_char = i32::from(size) * 600 / 1000;
-    let fits = usize::try_from(i32::from(width) / per_char.max(1)).unwrap_or(0);
-    if text.chars().count() <= fits {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(fits.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
-}
+/// The files [`Fonts::load`] reads from its directory.
+const REGULAR_FILE: &str = "DejaVuSans.ttf";
+const BOLD_FILE: &str = "DejaVuSans-Bold.ttf";
 
-/// Text width in points at `size` points, rounded up.
-fn text_width(text: &str, size: i16) -> i16 {
-    let thousandths: i32 = text.chars().map(helvetica_width).sum::<i32>() * i32::from(size);
-    i16::try_from((thousandths + 999) / 1000).unwrap_or(i16::MAX)
-}
-
-/// The text in WinAnsi encoding, as the standard Helvetica font reads it.
-fn win_ansi(text: &str) -> Vec<u8> {
-    text.chars()
-        .map(|c| match c {
-            '€' => 0x80,
-            '…' => 0x85,
-            '–' => 0x96,
-            '—' => 0x97,
-            c if (c as u32) < 0x80 || (0xA0..=0xFF).contains(&(c as u32)) => c as u32 as u8,
-            _ => b'?',
+impl Fonts {
+    /// Reads and checks the two faces in `dir`; the portal does not start without them.
+    pub fn load(dir: &std::path::Path) -> anyhow::Result<Self> {
+        let read = |file: &str| -> anyhow::Result<Vec<u8>> {
+            let path = dir.join(file);
+            let data = std::fs::read(&path).map_err(|error| {
+                anyhow::anyhow!("the statement font {}: {error}", path.display())
+            })?;
+            ttf_parser::Face::parse(&data, 0).map_err(|error| {
+                anyhow::anyhow!("the statement font {}: {error}", path.display())
+            })?;
+            Ok(data)
+        };
+        Ok(Self {
+            regular: read(REGULAR_FILE)?,
+            bold: read(BOLD_FILE)?,
         })
+    }
+}
+
+/// A face as one document uses it: the glyphs it has shown (renumbered from 1 in the embedded
+/// subset), what each stands for, and how wide it is.
+struct Used<'a> {
+    data: &'a [u8],
+    face: ttf_parser::Face<'a>,
+    name: &'static str,
+    glyphs: subsetter::GlyphRemapper,
+    /// Per embedded glyph: the text it was shown for, and its advance in thousandths of an em.
+    shown: std::collections::BTreeMap<u16, (char, i32)>,
+}
+
+impl<'a> Used<'a> {
+    fn new(data: &'a [u8], name: &'static str) -> Self {
+        let face = ttf_parser::Face::parse(data, 0).expect("checked by Fonts::load");
+        Self {
+            data,
+            face,
+            name,
+            glyphs: subsetter::GlyphRemapper::new(),
+            shown: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// The font's glyph for `c`; a character it lacks prints as `?`.
+    fn glyph(&self, c: char) -> ttf_parser::GlyphId {
+        self.face
+            .glyph_index(c)
+            .or_else(|| self.face.glyph_index('?'))
+            .unwrap_or(ttf_parser::GlyphId(0))
+    }
+
+    /// Advance of `c` in thousandths of an em.
+    fn advance(&self, c: char) -> i32 {
+        let units = self.face.glyph_hor_advance(self.glyph(c)).unwrap_or(0);
+        i32::from(units) * 1000 / i32::from(self.face.units_per_em().max(1))
+    }
+
+    /// Width of `text` at `size` points, in thousandths of a point.
+    fn width(&self, text: &str, size: i32) -> i32 {
+        text.chars().map(|c| self.advance(c)).sum::<i32>() * size
+    }
+
+    /// `text` as two-byte codes of the embedded subset (Identity-H), its glyphs recorded.
+    fn encode(&mut self, text: &str) -> Vec<u8> {
+        let mut codes = Vec::with_capacity(text.len() * 2);
+        for c in text.chars() {
+            let glyph = self.glyph(c);
+            let code = self.glyphs.remap(glyph.0);
+            let advance = self.advance(c);
+            self.shown.entry(code).or_insert((c, advance));
+            codes.extend_from_slice(&code.to_be_bytes());
+        }
+        codes
+    }
+
+    /// `text` cut, with an ellipsis, to fit `width` (thousandths of a point) at `size` points.
+    fn fit(&self, text: &str, width: i32, size: i32) -> String {
+        if self.width(text, size) <= width {
+            return text.to_owned();
+        }
+        let budget = width - self.width("…", size);
+        let mut cut = String::new();
+        let mut used = 0;
+        for c in text.chars() {
+            let advance = self.advance(c) * size;
+            if used + advance > budget {
+                break;
+            }
+            used += advance;
+            cut.push(c);
+        }
+        cut.push('…');
+        cut
+    }
+
+    /// Writes the font's objects under the four ids given: the font, its CID font, descriptor,
+    /// embedded subset and ToUnicode map.
+    fn write(&self, pdf: &mut Pdf, ids: [Ref; 5]) -> anyhow::Result<()> {
+        let [font, cid, descriptor, file, cmap] = ids;
+        let base = format!("{}+{}", subset_tag(self.name), self.name);
+        let base = Name(base.as_bytes());
+        let system = SystemInfo {
+            registry: Str(b"Adobe"),
+            ordering: Str(b"Identity"),
+            supplement: 0,
+        };
+        pdf.type0_font(font)
+            .base_font(base)
+            .encoding_predefined(Name(b"Identity-H"))
+            .descendant_font(cid)
+            .to_unicode(cmap);
+        let mut cid_font = pdf.cid_font(cid);
+        cid_font
+            .subtype(CidFontType::Type2)
+            .base_font(base)
+            .system_info(system)
+            .font_descriptor(descriptor)
+            .default_width(0.0)
+            .cid_to_gid_map_predefined(Name(b"Identity"));
+        let mut widths = cid_font.widths();
+        for (code, (_, advance)) in &self.shown {
+            widths.consecutive(*code, [*advance as f32]);
+        }
+        widths.finish();
+        cid_font.finish();
+        let per_em = i32::from(self.face.units_per_em().max(1));
+        let scaled = |units: i16| (i32::from(units) * 1000 / per_em) as f32;
+        let bbox = self.face.global_bounding_box();
+        pdf.font_descriptor(descriptor)
+            .name(base)
+            .flags(FontFlags::NON_SYMBOLIC)
+            .bbox(Rect::new(
+                scaled(bbox.x_min),
+                scaled(bbox.y_min),
+                scaled(bbox.x_max),
+                scaled(bbox.y_max),
+            ))
+            .italic_angle(0.0)
+            .ascent(scaled(self.face.ascender()))
+            .descent(scaled(self.face.descender()))
+            .cap_height(scaled(self.face.capital_height().unwrap_or(700)))
+            .stem_v(if self.face.is_bold() { 120.0 } else { 80.0 })
+            .font_file2(file);
+        let subset = subsetter::subset(self.data, 0, &self.glyphs)
+            .map_err(|error| anyhow::anyhow!("subsetting {}: {error:?}", self.name))?;
+        pdf.stream(file, &subset).pair(
+            Name(b"Length1"),
+            i32::try_from(subset.len()).unwrap_or(i32::MAX),
+        );
+        let mut unicode = UnicodeCmap::new(Name(b"Custom"), system);
+        for (code, (c, _)) in &self.shown {
+            unicode.pair(*code, *c);
+        }
+        pdf.cmap(cmap, &unicode.finish());
+        Ok(())
+    }
+}
+
+/// The six capital letters that mark an embedded font as a subset (PDF 32000 9.6.4), one tag per
+/// face.
+fn subset_tag(name: &str) -> String {
+    let mut hash: u32 = 2_166_136_261;
+    for byte in name.bytes() {
+        hash = (hash ^ u32::from(byte)).wrapping_mul(16_777_619);
+    }
+    (0..6)
+        .map(|i| char::from(b'A' + u8::try_from((hash >> (i * 5)) % 26).unwrap_or(0)))
         .collect()
 }
 
-struct Page {
+#[derive(Clone, Copy)]
+enum Face {
+    Regular,
+    Bold,
+}
+
+/// The document being written: its two faces and the page being filled.
+struct Writer<'a> {
+    regular: Used<'a>,
+    bold: Used<'a>,
     content: Content,
 }
 
-impl Page {
-    fn text(&mut self, font: &[u8], size: i16, x: i16, y: i16, text: &str) {
-        let bytes = win_ansi(text);
+impl<'a> Writer<'a> {
+    fn face(&mut self, face: Face) -> &mut Used<'a> {
+        match face {
+            Face::Regular => &mut self.regular,
+            Face::Bold => &mut self.bold,
+        }
+    }
+
+    /// `text` at `size` points, its baseline starting at (`x`, `y`) thousandths of a point.
+    fn text(&mut self, face: Face, size: i32, x: i32, y: i32, text: &str) {
+        let codes = self.face(face).encode(text);
+        let resource = match face {
+            Face::Regular => REGULAR,
+            Face::Bold => BOLD,
+        };
         self.content.begin_text();
-        self.content.set_font(Name(font), f32::from(size));
-        self.content.next_line(f32::from(x), f32::from(y));
-        self.content.show(Str(&bytes));
+        self.content.set_font(Name(resource), (size * PT) as f32);
+        self.content.next_line(x as f32, y as f32);
+        self.content.show(Str(&codes));
         self.content.end_text();
     }
 
-    fn text_right(&mut self, font: &[u8], size: i16, right: i16, y: i16, text: &str) {
-        self.text(font, size, right - text_width(text, size), y, text);
+    fn text_right(&mut self, face: Face, size: i32, right: i32, y: i32, text: &str) {
+        let width = self.face(face).width(text, size);
+        self.text(face, size, right - width, y, text);
     }
 
-    fn rule(&mut self, y: i16) {
-        self.content.set_line_width(f32::from(1i16));
-        self.content.move_to(f32::from(MARGIN), f32::from(y));
-        self.content
-            .line_to(f32::from(PAGE_WIDTH - MARGIN), f32::from(y));
+    fn rule(&mut self, y: i32) {
+        self.content.set_line_width(PT as f32);
+        self.content.move_to(MARGIN as f32, y as f32);
+        self.content.line_to((PAGE_WIDTH - MARGIN) as f32, y as f32);
         self.content.stroke();
     }
+
+    /// The page filled so far, and a fresh one to fill.
+    fn take_page(&mut self) -> Vec<u8> {
+        std::mem::replace(&mut self.content, page_content()).finish()
+    }
+}
+
+/// A page's content, its unit a thousandth of a point.
+fn page_content() -> Content {
+    let mut content = Content::new();
+    content.transform([0.001, 0.0, 0.0, 0.001, 0.0, 0.0]);
+    content
 }
 
 /// The bank as its statements name it.
@@ -197,11 +383,18 @@ fn issued(at: time::OffsetDateTime) -> String {
 const REGULAR: &[u8] = b"F1";
 const BOLD: &[u8] = b"F2";
 
-pub fn pdf(statement: &Statement) -> Vec<u8> {
-    let amount_right = PAGE_WIDTH - MARGIN - 90;
+/// The statement as a PDF, in `fonts` (embedded).
+pub fn pdf(statement: &Statement, fonts: &Fonts) -> anyhow::Result<Vec<u8>> {
+    use Face::{Bold, Regular};
+    let amount_right = PAGE_WIDTH - MARGIN - 90 * PT;
     let balance_right = PAGE_WIDTH - MARGIN;
     let money = |text: &str| group_thousands(text);
-    let mut pages: Vec<Page> = Vec::new();
+    let mut writer = Writer {
+        regular: Used::new(&fonts.regular, "DejaVuSans"),
+        bold: Used::new(&fonts.bold, "DejaVuSans-Bold"),
+        content: page_content(),
+    };
+    let mut pages: Vec<Vec<u8>> = Vec::new();
     let chunks: Vec<&[crate::logic::types::Entry]> = if statement.entries.is_empty() {
         vec![&[]]
     } else {
@@ -209,38 +402,36 @@ pub fn pdf(statement: &Statement) -> Vec<u8> {
     };
     let page_count = chunks.len();
     for (index, entries) in chunks.into_iter().enumerate() {
-        let mut page = Page {
-            content: Content::new(),
-        };
+        let page = &mut writer;
         let mut y = PAGE_HEIGHT - MARGIN;
-        page.text(BOLD, 18, MARGIN, y, &format!("{BANK_NAME} · Statement"));
+        page.text(Bold, 18, MARGIN, y, &format!("{BANK_NAME} · Statement"));
         page.text_right(
-            REGULAR,
+            Regular,
             9,
             balance_right,
             y,
             &format!("Page {} of {page_count}", index + 1),
         );
-        y -= 16;
-        page.text(REGULAR, 9, MARGIN, y, BANK_IDENTITY);
-        y -= 22;
+        y -= 16 * PT;
+        page.text(Regular, 9, MARGIN, y, BANK_IDENTITY);
+        y -= 22 * PT;
         if let Some(holder) = &statement.holder_name {
-            page.text(BOLD, 11, MARGIN, y, holder);
+            page.text(Bold, 11, MARGIN, y, holder);
         }
         page.text_right(
-            REGULAR,
+            Regular,
             9,
             balance_right,
             y,
             &format!("Issued {}", issued(statement.issued_at)),
         );
-        y -= 14;
+        y -= 14 * PT;
         if let Some(address) = &statement.holder_address {
-            page.text(REGULAR, 10, MARGIN, y, address);
+            page.text(Regular, 10, MARGIN, y, address);
         }
-        y -= 18;
+        y -= 18 * PT;
         page.text(
-            REGULAR,
+            Regular,
             11,
             MARGIN,
             y,
@@ -250,9 +441,9 @@ pub fn pdf(statement: &Statement) -> Vec<u8> {
                 group_account_number(&statement.account)
             ),
         );
-        y -= 15;
+        y -= 15 * PT;
         page.text(
-            REGULAR,
+            Regular,
             11,
             MARGIN,
             y,
@@ -261,23 +452,23 @@ pub fn pdf(statement: &Statement) -> Vec<u8> {
                 statement.from, statement.to, statement.currency
             ),
         );
-        y -= 22;
+        y -= 22 * PT;
         if index == 0 {
-            page.text(BOLD, 11, MARGIN, y, "Opening balance");
+            page.text(Bold, 11, MARGIN, y, "Opening balance");
             page.text_right(
-                BOLD,
+                Bold,
                 11,
                 balance_right,
                 y,
                 &money(&statement.opening_balance),
             );
-            y -= 20;
+            y -= 20 * PT;
         }
-        page.text(BOLD, 9, MARGIN, y, "Date");
-        page.text(BOLD, 9, MARGIN + 70, y, "Description");
-        page.text_right(BOLD, 9, amount_right, y, "Amount");
-        page.text_right(BOLD, 9, balance_right, y, "Balance");
-        y -= 5;
+        page.text(Bold, 9, MARGIN, y, "Date");
+        page.text(Bold, 9, MARGIN + 70 * PT, y, "Description");
+        page.text_right(Bold, 9, amount_right, y, "Amount");
+        page.text_right(Bold, 9, balance_right, y, "Balance");
+        y -= 5 * PT;
         page.rule(y);
         y -= ROW_HEIGHT;
         for entry in entries {
@@ -289,18 +480,18 @@ pub fn pdf(statement: &Statement) -> Vec<u8> {
                 description.push_str(" · ");
                 description.push_str(&entry.memo);
             }
-            let description = fit(&description, DESCRIPTION_WIDTH, 9);
-            page.text(REGULAR, 9, MARGIN, y, &date);
-            page.text(REGULAR, 9, MARGIN + 70, y, &description);
-            page.text_right(REGULAR, 9, amount_right, y, &money(&entry.amount));
-            page.text_right(REGULAR, 9, balance_right, y, &money(&entry.balance_after));
+            let description = page.regular.fit(&description, DESCRIPTION_WIDTH, 9);
+            page.text(Regular, 9, MARGIN, y, &date);
+            page.text(Regular, 9, MARGIN + 70 * PT, y, &description);
+            page.text_right(Regular, 9, amount_right, y, &money(&entry.amount));
+            page.text_right(Regular, 9, balance_right, y, &money(&entry.balance_after));
             y -= ROW_HEIGHT;
         }
         if index + 1 == page_count {
-            page.rule(y + ROW_HEIGHT - 4);
-            y -= 6;
+            page.rule(y + ROW_HEIGHT - 4 * PT);
+            y -= 6 * PT;
             page.text(
-                REGULAR,
+                Regular,
                 10,
                 MARGIN,
                 y,
@@ -310,59 +501,64 @@ pub fn pdf(statement: &Statement) -> Vec<u8> {
                     money(&statement.total_out)
                 ),
             );
-            y -= 18;
-            page.text(BOLD, 11, MARGIN, y, "Closing balance");
+            y -= 18 * PT;
+            page.text(Bold, 11, MARGIN, y, "Closing balance");
             page.text_right(
-                BOLD,
+                Bold,
                 11,
                 balance_right,
                 y,
                 &money(&statement.closing_balance),
             );
         }
-        pages.push(page);
+        pages.push(page.take_page());
     }
 
     let mut pdf = Pdf::new();
-    let catalog = Ref::new(1);
-    let tree = Ref::new(2);
-    let regular = Ref::new(3);
-    let bold = Ref::new(4);
-    let first_page = 5;
-    let page_ids: Vec<Ref> = (0..pages.len())
-        .map(|i| Ref::new(first_page + 2 * i32::try_from(i).unwrap_or(0)))
-        .collect();
+    let mut next = Ref::new(1);
+    let catalog = next.bump();
+    let tree = next.bump();
+    let regular = [
+        next.bump(),
+        next.bump(),
+        next.bump(),
+        next.bump(),
+        next.bump(),
+    ];
+    let bold = [
+        next.bump(),
+        next.bump(),
+        next.bump(),
+        next.bump(),
+        next.bump(),
+    ];
+    let page_ids: Vec<(Ref, Ref)> = pages.iter().map(|_| (next.bump(), next.bump())).collect();
     pdf.catalog(catalog).pages(tree);
     pdf.pages(tree)
-        .kids(page_ids.iter().copied())
+        .kids(page_ids.iter().map(|(page, _)| *page))
         .count(i32::try_from(pages.len()).unwrap_or(1));
-    pdf.type1_font(regular)
-        .base_font(Name(b"Helvetica"))
-        .encoding_predefined(Name(b"WinAnsiEncoding"));
-    pdf.type1_font(bold)
-        .base_font(Name(b"Helvetica-Bold"))
-        .encoding_predefined(Name(b"WinAnsiEncoding"));
-    for (page, id) in pages.into_iter().zip(&page_ids) {
-        let content_id = Ref::new(id.get() + 1);
-        let mut writer = pdf.page(*id);
-        writer.media_box(Rect::new(
+    writer.regular.write(&mut pdf, regular)?;
+    writer.bold.write(&mut pdf, bold)?;
+    for (content, (id, content_id)) in pages.iter().zip(&page_ids) {
+        let mut page = pdf.page(*id);
+        page.media_box(Rect::new(
             0.0,
             0.0,
-            f32::from(PAGE_WIDTH),
-            f32::from(PAGE_HEIGHT),
+            (PAGE_WIDTH / PT) as f32,
+            (PAGE_HEIGHT / PT) as f32,
         ));
-        writer.parent(tree);
-        writer.contents(content_id);
-        let mut resources = writer.resources();
+        page.parent(tree);
+        page.contents(*content_id);
+        let mut resources = page.resources();
         let mut fonts = resources.fonts();
-        fonts.pair(Name(REGULAR), regular);
-        fonts.pair(Name(BOLD), bold);
+        fonts.pair(Name(REGULAR), regular[0]);
+        fonts.pair(Name(BOLD), bold[0]);
         fonts.finish();
         resources.finish();
-        writer.finish();
-        pdf.stream(content_id, &page.content.finish());
+        page.finish();
+        pdf.stream(*content_id, content);
     }
-    pdf.finish()
+    Ok(pdf.finish())
 }
 
 #[cfg(test)]
@@ -414,13 +610,78 @@ mod tests {
         assert!(lines[3].contains("Closing balance") && lines[3].contains("1234.50"));
     }
 
+    fn fonts() -> Fonts {
+        Fonts::load(std::path::Path::new(DEFAULT_FONT_DIR)).expect("fonts-dejavu-core")
+    }
+
+    /// The text of a PDF as poppler's pdftotext reads it.
+    fn pdf_text(bytes: &[u8]) -> String {
+        let dir = std::env::temp_dir().join(format!("statement-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("statement.pdf");
+        std::fs::write(&file, bytes).unwrap();
+        let out = std::process::Command::new("pdftotext")
+            .args(["-layout", file.to_str().unwrap(), "-"])
+            .output()
+            .expect("pdftotext (poppler-utils)");
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     #[test]
     fn a_long_statement_spans_pages_and_ends_with_the_closing_balance() {
-        let bytes = pdf(&statement(100));
-        let text = String::from_utf8_lossy(&bytes);
-        assert!(text.starts_with("%PDF-"));
-        assert!(text.contains("/Count 3"));
-        assert!(text.contains("Closing balance") && text.contains("1,234.50"));
-        assert!(text.contains("Issued 2026-12-01 09:30 UTC"));
+        let bytes = pdf(&statement(100), &fonts()).unwrap();
+        assert!(bytes.starts_with(b"%PDF-"));
+        assert!(String::from_utf8_lossy(&bytes).contains("/Count 3"));
+        let text = pdf_text(&bytes);
+        assert!(
+            text.contains("Closing balance") && text.contains("1,234.50"),
+            "{text}"
+        );
+        assert!(text.contains("Issued 2026-12-01 09:30 UTC"), "{text}");
+        assert!(text.contains("Page 3 of 3"), "{text}");
+    }
+
+    #[test]
+    fn a_long_description_is_cut_to_its_column() {
+        let fonts = fonts();
+        let used = Used::new(&fonts.regular, "DejaVuSans");
+        let long = "Ж".repeat(140);
+        let cut = used.fit(&long, DESCRIPTION_WIDTH, 9);
+        assert!(cut.ends_with('…') && cut.chars().count() < 140, "{cut}");
+        assert!(used.width(&cut, 9) <= DESCRIPTION_WIDTH);
+        assert_eq!(used.fit("Rent", DESCRIPTION_WIDTH, 9), "Rent");
+    }
+
+    /// Names and references in any script print as written (the embedded font has the glyphs,
+    /// and says which text each stands for); the font is a subset, not the whole face.
+    #[test]
+    fn names_in_any_script_print_as_written() {
+        let mut statement = statement(2);
+        statement.holder_name = Some("Łucja Żółkiewska-Ørsted".into());
+        statement.holder_address = Some("ул. Пушкина 10, Αθήνα 105 57".into());
+        statement.entries[0].counterparty_name = "Ελένη Παπαδοπούλου".into();
+        statement.entries[1].memo = "Čaj — Ünterhaltung €5 ‘ok’".into();
+        let bytes = pdf(&statement, &fonts()).unwrap();
+        let text = pdf_text(&bytes);
+        for written in [
+            "Łucja Żółkiewska-Ørsted",
+            "ул. Пушкина 10, Αθήνα 105 57",
+            "Ελένη Παπαδοπούλου",
+            "Čaj — Ünterhaltung €5 ‘ok’",
+        ] {
+            assert!(text.contains(written), "{written} missing from:\n{text}");
+        }
+        assert!(!text.contains('?'), "{text}");
+        assert!(
+            bytes.len() < 120_000,
+            "a subset, not the whole face: {} bytes",
+            bytes.len()
+        );
     }
 }

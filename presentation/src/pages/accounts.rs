@@ -298,7 +298,9 @@ async fn statement(
             "csv",
         )
     } else {
-        (crate::statement::pdf(&statement), "application/pdf", "pdf")
+        let pdf = crate::statement::pdf(&statement, &state.fonts)
+            .map_err(|error| PageError::Internal(format!("statement PDF: {error}")))?;
+        (pdf, "application/pdf", "pdf")
     };
     let mut response = body.into_response();
     let headers = response.headers_mut();

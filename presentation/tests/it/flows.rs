@@ -329,8 +329,19 @@ async fn statements_download_as_csv_and_pdf_with_the_closing_balance() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(content_type, "application/pdf");
     assert!(pdf.starts_with(b"%PDF-"));
-    let text = String::from_utf8_lossy(&pdf);
-    assert!(text.contains("Closing balance") && text.contains("2,500.00"));
+    let file = std::env::temp_dir().join(format!("statement-{}.pdf", uuid::Uuid::new_v4()));
+    std::fs::write(&file, &pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    std::fs::remove_file(&file).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Closing balance") && text.contains("2,500.00"),
+        "{text}"
+    );
     // A period the bank cannot answer for: the account page again, the reason beside the form.
     for (days, message) in [
         (

@@ -109,6 +109,7 @@ impl Portal {
             static_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../static").to_owned(),
             secure_cookies: true,
             logic_ca_pem: Some(data::testing::tls::certificates().ca_pem.clone()),
+            font_dir: presentation::statement::DEFAULT_FONT_DIR.into(),
         };
         serve(presentation::app(&settings).unwrap()).await
     }
