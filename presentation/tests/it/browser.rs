@@ -241,6 +241,18 @@ impl Browser {
         panic!("timed out waiting for {what}");
     }
 
+    /// Whether the page is wider than the window (it would scroll sideways).
+    async fn scrolls_sideways(&self) -> bool {
+        self.client
+            .execute(
+                "return document.documentElement.scrollWidth > window.innerWidth;",
+                vec![],
+            )
+            .await
+            .unwrap()
+            == json!(true)
+    }
+
     async fn close(self) {
         self.client.clone().close().await.unwrap();
     }
@@ -608,44 +620,18 @@ async fn the_dashboard_fits_a_phone_screen() {
     let wide = Browser::open_sized(&portal.url, true, (1280, 900)).await;
     wide.sign_in(ALICE).await;
     wide.goto(&format!("/accounts/{from}")).await;
-    let overflow = wide
-        .client
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        overflow,
-        json!(false),
+    assert!(
+        !wide.scrolls_sideways().await,
         "a long reference does not widen the page"
     );
     wide.close().await;
     let browser = Browser::open_sized(&portal.url, true, (390, 844)).await;
     browser.sign_in(ALICE).await;
-    let overflow = browser
-        .client
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(overflow, json!(false), "no sideways scrolling");
+    assert!(!browser.scrolls_sideways().await, "no sideways scrolling");
     browser.screenshot("dashboard-phone").await;
     browser.goto(&format!("/accounts/{from}")).await;
-    let overflow = browser
-        .client
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        overflow,
-        json!(false),
+    assert!(
+        !browser.scrolls_sideways().await,
         "no sideways scrolling on the account page"
     );
     browser.screenshot("account-phone").await;
@@ -1121,25 +1107,11 @@ async fn a_form_sent_twice_from_the_browser_opens_one_account() {
     assert_eq!(browser.text("h1").await, "This form was already sent");
     browser.screenshot("form-already-sent").await;
     browser.client.set_window_size(390, 844).await.unwrap();
-    let overflow = browser
-        .client
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(overflow, json!(false), "no sideways scrolling");
+    assert!(!browser.scrolls_sideways().await, "no sideways scrolling");
     browser.screenshot("form-already-sent-phone").await;
     browser.click_and_load("#back-to-page").await;
     assert_eq!(browser.path().await, page);
-    let opened = portal
-        .accounts(ALICE)
-        .await
-        .iter()
-        .filter(|a| a["name"] == "Rainy day")
-        .count();
-    assert_eq!(opened, 1);
+    assert_eq!(portal.accounts_named(ALICE, "Rainy day").await, 1);
     browser.close().await;
 }
 
@@ -1204,15 +1176,10 @@ async fn the_admin_page_saves_each_row_from_its_own_columns() {
 
     browser.client.set_window_size(390, 844).await.unwrap();
     browser.goto("/staff/admin").await;
-    let overflow = browser
-        .client
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(overflow, json!(false), "no sideways scrolling of the page");
+    assert!(
+        !browser.scrolls_sideways().await,
+        "no sideways scrolling of the page"
+    );
     browser.screenshot("staff-admin-phone").await;
     browser.close().await;
 }

@@ -1416,13 +1416,7 @@ async fn a_form_sent_twice_acts_once() {
     // Later, from the same page again (Back, send): still one.
     let again = teller.post(&action, &form).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
-    let opened = portal
-        .accounts(ALICE)
-        .await
-        .iter()
-        .filter(|a| a["name"] == "Rainy day")
-        .count();
-    assert_eq!(opened, 1);
+    assert_eq!(portal.accounts_named(ALICE, "Rainy day").await, 1);
 
     // The CSRF part alone is no single-use token.
     let bare = csrf.split('.').next().unwrap();

@@ -118,6 +118,15 @@ impl Portal {
         Client::new(&self.url)
     }
 
+    /// How many of a customer's accounts bear this name.
+    pub async fn accounts_named(&self, user: (&str, &str), name: &str) -> usize {
+        self.accounts(user)
+            .await
+            .iter()
+            .filter(|a| a["name"] == name)
+            .count()
+    }
+
     /// A customer's accounts, as the logic tier has them.
     pub async fn accounts(&self, (username, password): (&str, &str)) -> Vec<Value> {
         let http = http().build().unwrap();
