@@ -75,7 +75,7 @@ fn is_local_path(page: &str) -> bool {
 /// `Sec-Fetch-Site` (when sent) says same-origin, and the session's CSRF token comes back in the
 /// `csrf_token` form field or the `X-CSRF-Token` header (htmx).
 ///
-/// A signed-in user's form acts once: its token's nonce is recorded by the logic tier (atomically,
+/// A signed-in user's form acts once: its token's nonce, with the form's action, is recorded by the logic tier (atomically,
 /// whichever portal instance the form reaches), and a form sent again (a double click with
 /// JavaScript off, Back and send) is answered with a page that says so and links back to where it
 /// came from, without reaching its handler.
@@ -136,7 +136,22 @@ pub async fn verify_csrf(State(state): State<AppState>, request: Request, next: 
             token: Some(&auth.token),
             request_id,
         };
-        match state.logic.record_form_submission(caller, nonce).await {
+        // One page's forms share its nonce: what is recorded is the nonce with the form's own
+        // action, so each form on the page acts once, and another form of it still can.
+        let submission = {
+            use sha2::Digest;
+            let digest = sha2::Sha256::new()
+                .chain_update(nonce.as_bytes())
+                .chain_update(b"\n")
+                .chain_update(parts.uri.path().as_bytes())
+                .finalize();
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+        };
+        match state
+            .logic
+            .record_form_submission(caller, &submission)
+            .await
+        {
             Ok(()) => {}
             Err(LogicError::Problem(problem))
                 if problem.code == bank_api::ProblemCode::FormAlreadySent =>

@@ -1418,6 +1418,42 @@ async fn a_form_sent_twice_acts_once() {
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert_eq!(portal.accounts_named(ALICE, "Rainy day").await, 1);
 
+    // Another form of the same page still acts once of its own: a hold, from the page's token.
+    let number = alices[0]["number"].as_str().unwrap().to_owned();
+    let account_page = teller.get(&format!("/staff/accounts/{number}")).await;
+    let page_token = account_page.csrf();
+    let in_a_week = (time::OffsetDateTime::now_utc().date() + time::Duration::days(7)).to_string();
+    let hold = [
+        ("csrf_token", page_token.as_str()),
+        ("amount", "1.00"),
+        ("reason", "Card dispute"),
+        ("until", in_a_week.as_str()),
+    ];
+    let held = teller
+        .post(&format!("/staff/accounts/{number}/holds"), &hold)
+        .await;
+    assert_eq!(held.status, StatusCode::SEE_OTHER, "{}", held.body);
+    let overdraft = teller
+        .post(
+            &format!("/staff/accounts/{number}/overdraft"),
+            &[
+                ("csrf_token", page_token.as_str()),
+                ("limit", "0.00"),
+                ("reason", "Reviewed"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        overdraft.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        overdraft.body
+    );
+    let again = teller
+        .post(&format!("/staff/accounts/{number}/holds"), &hold)
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
     // The CSRF part alone is no single-use token.
     let bare = csrf.split('.').next().unwrap();
     let refused = teller
