@@ -22,9 +22,29 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Posts that are never single-use: signing in and out (repeating them does no harm, and before
 /// sign-in there is nobody to record the form for).
 const REPEATABLE_POSTS: [&str; 3] = ["/sign-in", "/sign-in/code", "/sign-out"];
-/// A form that carries this field moves money under its own idempotency key, which already makes
-/// a repeat answer as the first sending did (the receipt), so its token is not single-use.
+/// A form of a keyed route (below) that carries this field moves money under its own idempotency
+/// key, which already makes a repeat answer as the first sending did (the receipt), so its token
+/// is not single-use.
 const IDEMPOTENCY_FIELD: &str = "idempotency_key";
+
+/// The routes whose handlers send their form's `idempotency_key` to the logic tier: the
+/// transfer's steps, cash at the counter, a reversal and the drawer's moves. Anywhere else the
+/// field means nothing, and does not lift the single-use rule.
+fn keyed_route(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    matches!(
+        segments.as_slice(),
+        ["transfer", "review" | "edit" | "confirm" | "status"]
+            | ["staff", "accounts", _, "cash"]
+            | ["staff", "accounts", _, "reverse", _]
+            | ["staff", "drawer", "open"]
+            | ["staff", "drawer", _, "vault" | "close"]
+    )
+}
+
+/// Longest page address a form token carries back; a longer one is cut to its path, or to the
+/// site's root, so no address makes every form of its page heavy.
+const PAGE_MAX_BYTES: usize = 512;
 
 /// The page a form was rendered on, from its token: a form sent again is pointed back there, and
 /// a form shown again with its errors keeps it.
@@ -35,6 +55,14 @@ pub struct FormOrigin(pub String);
 /// single-use nonce fresh for each page shown, then the page's own address (base64url), dot
 /// separated. The CSRF part proves the form is the portal's; the nonce lets it act once.
 pub fn form_token(csrf: &str, page: &str) -> String {
+    let page = if page.len() <= PAGE_MAX_BYTES {
+        page
+    } else {
+        page.split('?')
+            .next()
+            .filter(|path| path.len() <= PAGE_MAX_BYTES)
+            .unwrap_or("/")
+    };
     let mut nonce = [0u8; 16];
     getrandom::fill(&mut nonce).expect("the operating system's random source");
     let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -120,8 +148,9 @@ pub async fn verify_csrf(State(state): State<AppState>, request: Request, next: 
     if let Some(page) = &page {
         parts.extensions.insert(FormOrigin(page.clone()));
     }
-    let single_use = !REPEATABLE_POSTS.contains(&parts.uri.path())
-        && !url::form_urlencoded::parse(&bytes).any(|(name, _)| name == IDEMPOTENCY_FIELD);
+    let keyed = keyed_route(parts.uri.path())
+        && url::form_urlencoded::parse(&bytes).any(|(name, _)| name == IDEMPOTENCY_FIELD);
+    let single_use = !REPEATABLE_POSTS.contains(&parts.uri.path()) && !keyed;
     if single_use && let Ok(Some(auth)) = session.get::<Auth>(crate::session::AUTH_KEY).await {
         let Some(nonce) = nonce else {
             tracing::warn!(path = %parts.uri.path(), "refused a signed-in form without its single-use token");
@@ -242,6 +271,39 @@ mod tests {
         assert_eq!(nonce.unwrap().len(), 22);
         assert_eq!(page.as_deref(), Some("/staff/customers/1?notice=saved"));
         assert_eq!(super::split_token("csrf"), ("csrf", None, None));
+    }
+
+    #[test]
+    fn only_the_money_routes_keep_their_own_key() {
+        for keyed in [
+            "/transfer/confirm",
+            "/transfer/edit",
+            "/staff/accounts/1234567890/cash",
+            "/staff/accounts/1234567890/reverse/abc",
+            "/staff/drawer/open",
+            "/staff/drawer/42/close",
+        ] {
+            assert!(super::keyed_route(keyed), "{keyed}");
+        }
+        for plain in [
+            "/payees",
+            "/staff/customers/1/accounts",
+            "/staff/admin/staff",
+            "/transfer",
+        ] {
+            assert!(!super::keyed_route(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn a_long_address_is_not_carried_in_every_form() {
+        let long_query = format!("/payees?x={}", "a".repeat(9000));
+        let token = super::form_token("csrf", &long_query);
+        assert_eq!(super::split_token(&token).2.as_deref(), Some("/payees"));
+        let long_path = format!("/{}", "a".repeat(9000));
+        let token = super::form_token("csrf", &long_path);
+        assert_eq!(super::split_token(&token).2.as_deref(), Some("/"));
+        assert!(token.len() < 100);
     }
 
     #[test]

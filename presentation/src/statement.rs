@@ -199,14 +199,21 @@ impl<'a> Used<'a> {
         text.chars().map(|c| self.advance(c)).sum::<i32>() * size
     }
 
-    /// `text` as two-byte codes of the embedded subset (Identity-H), its glyphs recorded.
+    /// `text` as two-byte codes of the embedded subset (Identity-H), its glyphs recorded with
+    /// the character each prints (a character the font lacks is recorded as the `?` it prints,
+    /// so copied text never reads it into every other `?`).
     fn encode(&mut self, text: &str) -> Vec<u8> {
         let mut codes = Vec::with_capacity(text.len() * 2);
         for c in text.chars() {
             let glyph = self.glyph(c);
             let code = self.glyphs.remap(glyph.0);
             let advance = self.advance(c);
-            self.shown.entry(code).or_insert((c, advance));
+            let printed = if self.face.glyph_index(c).is_some() {
+                c
+            } else {
+                '?'
+            };
+            self.shown.entry(code).or_insert((printed, advance));
             codes.extend_from_slice(&code.to_be_bytes());
         }
         codes
@@ -678,6 +685,11 @@ mod tests {
             assert!(text.contains(written), "{written} missing from:\n{text}");
         }
         assert!(!text.contains('?'), "{text}");
+        // A character the font lacks prints, and copies, as `?`, and leaves a real `?` alone.
+        let mut statement = self::statement(1);
+        statement.entries[0].memo = "🎉 paid? yes".into();
+        let text = pdf_text(&pdf(&statement, &fonts()).unwrap());
+        assert!(text.contains("? paid? yes"), "{text}");
         assert!(
             bytes.len() < 120_000,
             "a subset, not the whole face: {} bytes",

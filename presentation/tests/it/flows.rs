@@ -1484,6 +1484,13 @@ async fn a_form_sent_twice_acts_once() {
     assert_eq!(added.status, StatusCode::SEE_OTHER);
     let repeat = browser.post("/payees", &form).await;
     assert_eq!(repeat.status, StatusCode::CONFLICT);
+    // A money form's key field means nothing on a route that does not keep it.
+    let mut keyed = form.clone();
+    keyed.push(("idempotency_key", "d2b0a3f1-5c43-4c53-9a35-1b2f0e7f3c11"));
+    assert_eq!(
+        browser.post("/payees", &keyed).await.status,
+        StatusCode::CONFLICT
+    );
     assert!(repeat.body.contains("href=\"/payees\""), "{}", repeat.body);
     let list = browser.get("/payees").await;
     assert_eq!(list.body.matches("Pay Alice").count(), 1, "{}", list.body);
