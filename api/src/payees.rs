@@ -27,4 +27,8 @@ pub struct AddPayeeRequest {
     /// Ten digits, the last a check digit.
     #[schema(example = "1000000026", pattern = "^[0-9]{10}$")]
     pub account_number: String,
+    /// Required: saving a payee is approved with a current code (or, without a second factor,
+    /// the password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_up: Option<crate::sessions::StepUpProof>,
 }

@@ -116,6 +116,10 @@ pub struct PortalSessionRecord {
 pub struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,
+    /// Required when two-step sign-in is on: a current code, or a recovery code (which it
+    /// spends).
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -165,4 +169,70 @@ pub struct SecondFactorRequest {
 pub struct FormSubmissionRequest {
     /// The token the form was rendered with: 22 to 128 characters.
     pub token: String,
+}
+
+values! {
+    /// What approves an action that needs the customer to prove who they are again (step-up).
+    StepUpMethod {
+        /// A current code of the second factor, or a recovery code.
+        Code = "code",
+        /// The password: only for a customer without a second factor, who is asked to turn one
+        /// on.
+        Password = "password",
+    }
+}
+
+/// What approves the one request it travels in, when that request needs the customer to prove
+/// who they are again: a current code of the second factor (or a recovery code, which it
+/// spends) or, for a customer without a second factor, the password. A code approves once: the
+/// same code cannot approve another request.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepUpProof {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for StepUpProof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepUpProof")
+            .field("code", &self.code.as_ref().map(|_| "…"))
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+/// A customer's step-up threshold in one currency: payments to others of at least it need a
+/// fresh second factor, whoever the payee.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StepUpThreshold {
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// The threshold in force: the customer's own, or else the bank's.
+    #[schema(example = "1000.00")]
+    pub threshold: String,
+    /// The bank's threshold: the highest a customer may set.
+    #[schema(example = "1000.00")]
+    pub bank_threshold: String,
+    /// True when the customer set a threshold of their own.
+    pub own: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StepUpThresholdListResponse {
+    pub thresholds: Vec<StepUpThreshold>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetStepUpThresholdRequest {
+    /// A decimal string in the currency's scale, from 0 (every payment to others) up to the
+    /// bank's threshold; null goes back to the bank's. Raising it needs a step-up.
+    #[schema(example = "250.00")]
+    pub threshold: Option<String>,
+    /// Required to raise the threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_up: Option<StepUpProof>,
 }

@@ -181,6 +181,10 @@ pub struct TransferRequest {
     #[serde(default)]
     #[schema(max_length = 140)]
     pub memo: String,
+    /// A customer's approval of this very payment, required when its check answered `step_up`
+    /// (a new payee, or at least the step-up threshold); never part of a batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_up: Option<crate::sessions::StepUpProof>,
 }
 
 /// A transfer to check before it is confirmed: every rule the transfer itself would meet is
@@ -244,6 +248,29 @@ pub struct TransferCheckResponse {
     pub daily_limit: Option<String>,
     /// What of that limit would be left today after this transfer.
     pub left_today_after: Option<String>,
+    /// Set when confirming needs the payer to prove who they are again, and how.
+    pub step_up: Option<StepUpNeed>,
+}
+
+values! {
+    /// Why a payment needs a step-up.
+    StepUpReason {
+        /// The destination is neither the payer's own account nor a saved payee.
+        NewPayee = "new_payee",
+        /// The amount is at least the payer's step-up threshold in its currency.
+        AboveThreshold = "above_threshold",
+    }
+}
+
+/// What a payment's confirmation must carry in `step_up`: a current code of the second factor,
+/// or for a customer without one the password. It approves only the request it travels in, and
+/// a code approves once.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StepUpNeed {
+    pub method: crate::sessions::StepUpMethod,
+    pub reason: StepUpReason,
+    /// The payer's step-up threshold in the payment's currency.
+    pub threshold: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

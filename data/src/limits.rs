@@ -190,3 +190,92 @@ pub async fn add_daily_outflow(
     .await
     .classify()
 }
+
+/// What decides whether a customer's payment to `credit_number` in `currency` needs a fresh
+/// second factor: whether the destination is their own account or a saved payee, and their
+/// step-up threshold in that currency (their own, if lower than the bank's).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StepUpFacts {
+    pub own_account: bool,
+    pub saved_payee: bool,
+    pub threshold: Decimal,
+}
+
+pub async fn step_up_facts(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    credit_number: &str,
+    currency: &str,
+) -> Result<Option<StepUpFacts>, DataError> {
+    sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM accounts a
+                        WHERE a.number = $2 AND a.customer_id = $1) AS own_account,
+                EXISTS (SELECT 1 FROM payees p
+                        WHERE p.customer_id = $1 AND p.account_number = $2) AS saved_payee,
+                least(c.threshold, l.step_up_threshold) AS threshold
+         FROM currency_limits l
+         LEFT JOIN customer_step_up_thresholds c ON c.customer_id = $1 AND c.currency = l.currency
+         WHERE l.currency = $3",
+    )
+    .bind(customer_id)
+    .bind(credit_number)
+    .bind(currency)
+    .fetch_optional(conn)
+    .await
+    .classify()
+}
+
+/// A customer's step-up threshold in one currency, beside the bank's.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StepUpThresholdRow {
+    pub currency: String,
+    /// The bank's threshold: the highest a customer may set.
+    pub bank_threshold: Decimal,
+    /// The customer's own, lower threshold, if they set one.
+    pub own_threshold: Option<Decimal>,
+}
+
+pub async fn step_up_thresholds(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+) -> Result<Vec<StepUpThresholdRow>, DataError> {
+    sqlx::query_as(
+        "SELECT l.currency, l.step_up_threshold AS bank_threshold, c.threshold AS own_threshold
+         FROM currency_limits l
+         LEFT JOIN customer_step_up_thresholds c ON c.customer_id = $1 AND c.currency = l.currency
+         ORDER BY l.currency",
+    )
+    .bind(customer_id)
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+/// Sets (or with `None`, removes, going back to the bank's) a customer's own step-up threshold.
+pub async fn set_step_up_threshold(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+    currency: &str,
+    threshold: Option<Decimal>,
+) -> Result<(), DataError> {
+    match threshold {
+        Some(threshold) => sqlx::query(
+            "INSERT INTO customer_step_up_thresholds (customer_id, currency, threshold)
+             VALUES ($1, $2, $3)
+             ON CONFLICT (customer_id, currency)
+             DO UPDATE SET threshold = EXCLUDED.threshold, updated_at = now()",
+        )
+        .bind(customer_id)
+        .bind(currency)
+        .bind(threshold),
+        None => sqlx::query(
+            "DELETE FROM customer_step_up_thresholds WHERE customer_id = $1 AND currency = $2",
+        )
+        .bind(customer_id)
+        .bind(currency),
+    }
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(())
+}

@@ -33,6 +33,7 @@ pub mod review;
 pub mod security;
 pub mod seed;
 pub mod state;
+pub mod step_up;
 pub mod throttle;
 pub mod unit_of_work;
 pub mod wire;

@@ -4,6 +4,7 @@
 //! idempotency key.
 
 use bank_api::ProblemCode;
+use bank_api::sessions::StepUpProof;
 use data::PgConnection;
 use data::users::Role;
 
@@ -22,6 +23,7 @@ pub async fn post(
     actor: Actor<'_>,
     key: &IdempotencyKey,
     order: &Order,
+    step_up: Option<&StepUpProof>,
 ) -> Result<Outcome, ApiError> {
     authorise(actor.user, &order.movement)?;
     if let Movement::Transfer { debit, credit } = &order.movement
@@ -32,6 +34,20 @@ pub async fn post(
     let request_hash = order.request_hash();
     let kind = order.kind();
     let initiator = Initiator::from(actor.user);
+    // An approval is counted (and checked) only for a payment that needs one.
+    let step_up = match (step_up, &order.movement) {
+        (Some(proof), Movement::Transfer { credit, .. }) => {
+            let need = crate::unit_of_work::read(state, |conn, _| {
+                Box::pin(async move {
+                    crate::step_up::payment_need(conn, actor.user, credit, &order.amount).await
+                })
+            })
+            .await?;
+            need.map(|_| proof)
+        }
+        _ => None,
+    };
+    crate::step_up::count_attempt(state, actor.user, step_up).await?;
     let result = crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let now = match crate::idempotency::claim(&mut tx, actor.user.user_id, key, &request_hash)
@@ -73,6 +89,17 @@ pub async fn post(
             batch_id: None,
         };
         let (transfer, body) = execute(&mut tx, &posting, order).await?;
+        // A customer's payment to a new payee, or of at least their threshold, carries its own
+        // approval, checked (and a code spent) in this transaction once every rule of the
+        // payment has passed, so a refusal names its real reason: nothing commits without it,
+        // and the code is spent only with the payment.
+        if let Movement::Transfer { credit, .. } = &order.movement
+            && crate::step_up::payment_need(&mut tx, actor.user, credit, &order.amount)
+                .await?
+                .is_some()
+        {
+            crate::step_up::verify(&mut tx, state, actor.user, step_up, "this payment").await?;
+        }
         if actor.user.is_staff() {
             audit_posting(
                 &mut tx,
@@ -91,6 +118,7 @@ pub async fn post(
         })
     })
     .await;
+    crate::step_up::settle_attempt(state, actor.user, step_up, &result).await?;
     let outcome = match &result {
         Ok(outcome) if outcome.replayed => "replayed",
         Ok(_) => "posted",

@@ -1,6 +1,7 @@
 //! A customer's saved payees.
 
 use bank_api::ProblemCode;
+use bank_api::sessions::StepUpProof;
 use uuid::Uuid;
 
 use crate::auth::SessionUser;
@@ -60,10 +61,12 @@ pub async fn add(
     user: &SessionUser,
     nickname: &str,
     number: &AccountNumber,
+    step_up: Option<&StepUpProof>,
 ) -> Result<PayeeResponse, ApiError> {
     let customer = customer_of(user)?;
     let nickname = crate::domain::text::required("nickname", nickname, NICKNAME_MAX_CHARS)?;
     let nickname = &nickname;
+    crate::step_up::count_attempt(state, user, step_up).await?;
     let row = crate::unit_of_work::write(state, |tx, _| {
         Box::pin(async move {
             if data::payees::count_payees(&mut *tx, customer).await? >= PAYEES_MAX {
@@ -78,6 +81,9 @@ pub async fn add(
                         && account.status == data::accounts::AccountStatus::Open => {}
                 _ => return Err(account_not_found()),
             }
+            // A saved payee is paid without a code below the threshold: saving one is approved
+            // as a payment to a new payee is, and the code spent only if it is saved.
+            crate::step_up::verify(&mut *tx, state, user, step_up, "saving a payee").await?;
             let row = data::payees::insert_payee(&mut *tx, customer, nickname, number.as_str())
                 .await
                 .map_err(|e| match e.violation() {
@@ -100,8 +106,9 @@ pub async fn add(
             Ok(row)
         })
     })
-    .await?;
-    Ok(response(row))
+    .await;
+    crate::step_up::settle_attempt(state, user, step_up, &row).await?;
+    Ok(response(row?))
 }
 
 pub async fn remove(state: &AppState, user: &SessionUser, id: Uuid) -> Result<(), ApiError> {

@@ -31,29 +31,32 @@ pub async fn check(
     let initiator = Initiator::from(user);
     let currency = order.amount.currency().code();
     let amount = order.amount.value();
-    let (debit_row, credit_row, holder, outflow) = crate::unit_of_work::read(state, |conn, _| {
-        Box::pin(async move {
-            let debit_row =
-                data::accounts::find_account_by_number(&mut *conn, debit.as_str()).await?;
-            let credit_row =
-                data::accounts::find_account_by_number(&mut *conn, credit.as_str()).await?;
-            let (Some(debit_row), Some(credit_row)) = (debit_row, credit_row) else {
-                return Ok((None, None, None, None));
-            };
-            let holder = match credit_row.customer_id {
-                Some(id) => data::customers::find_customer(&mut *conn, id)
-                    .await?
-                    .map(|customer| customer.full_name),
-                None => None,
-            };
-            let outflow = match debit_row.customer_id {
-                Some(id) => Some(data::limits::daily_outflow(&mut *conn, id, currency).await?),
-                None => None,
-            };
-            Ok((Some(debit_row), Some(credit_row), holder, outflow))
+    let (debit_row, credit_row, holder, outflow, step_up) =
+        crate::unit_of_work::read(state, |conn, _| {
+            Box::pin(async move {
+                let debit_row =
+                    data::accounts::find_account_by_number(&mut *conn, debit.as_str()).await?;
+                let credit_row =
+                    data::accounts::find_account_by_number(&mut *conn, credit.as_str()).await?;
+                let (Some(debit_row), Some(credit_row)) = (debit_row, credit_row) else {
+                    return Ok((None, None, None, None, None));
+                };
+                let holder = match credit_row.customer_id {
+                    Some(id) => data::customers::find_customer(&mut *conn, id)
+                        .await?
+                        .map(|customer| customer.full_name),
+                    None => None,
+                };
+                let outflow = match debit_row.customer_id {
+                    Some(id) => Some(data::limits::daily_outflow(&mut *conn, id, currency).await?),
+                    None => None,
+                };
+                let step_up =
+                    crate::step_up::payment_need(&mut *conn, user, credit, &order.amount).await?;
+                Ok((Some(debit_row), Some(credit_row), holder, outflow, step_up))
+            })
         })
-    })
-    .await?;
+        .await?;
     let (debit_row, credit_row) = decide(
         &initiator,
         &order.movement,
@@ -100,6 +103,7 @@ pub async fn check(
         available_after: format_in_scale(available(debit_row) - amount, currency),
         daily_limit: limit.map(|(limit, _)| format_in_scale(limit, currency)),
         left_today_after: limit.map(|(_, left)| format_in_scale(left, currency)),
+        step_up,
     })
 }
 

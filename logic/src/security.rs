@@ -265,6 +265,7 @@ pub async fn change_password(
     user: &SessionUser,
     current: String,
     new: String,
+    code: Option<&str>,
 ) -> Result<(), ApiError> {
     // The words an attacker would try first: the username and, for a customer, their name,
     // email and birth year.
@@ -295,6 +296,19 @@ pub async fn change_password(
         ));
     }
     verify_own_password(state, user, current, "current_password").await?;
+    // With two-step sign-in on, a password alone (perhaps the one that leaked) changes nothing;
+    // a password someone else set is replaced by the session that has just signed in with it
+    // and every factor, and nothing else is allowed meanwhile.
+    if !user.password_change_due && totp_enabled(state, user.user_id).await? {
+        let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
+            return Err(ApiError::invalid(
+                ProblemCode::ReauthenticationRequired,
+                "code",
+                "two-step sign-in is on: changing the password needs a current code too",
+            ));
+        };
+        verify_own_code(state, user, code).await?;
+    }
     let hash = password::hash(new).await?;
     let hash = &hash;
     crate::unit_of_work::write(state, |tx, _| {

@@ -247,6 +247,7 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
                 },
                 &key,
                 &order,
+                None,
             )
             .await
             .map_err(|e| anyhow::anyhow!("opening deposit for {name}: {e}"))?;

@@ -33,7 +33,8 @@ pub use bank_api::events::{EventPage, EventResponse};
 pub use bank_api::payees::{PayeeListResponse, PayeeResponse};
 pub use bank_api::sessions::{
     PortalSessionRecord, RecoveryCodesResponse, SecondFactorChallenge, SessionInfo,
-    SessionListResponse, SessionResponse, TotpEnrolmentResponse, UserResponse, WhoAmIResponse,
+    SessionListResponse, SessionResponse, StepUpThreshold, StepUpThresholdListResponse,
+    TotpEnrolmentResponse, UserResponse, WhoAmIResponse,
 };
 pub use bank_api::transfers::{
     BatchResponse, PendingTransferListResponse, PendingTransferResponse, TransferResponse,

@@ -100,5 +100,5 @@ async fn cash(
     movement: fn(AccountNumber) -> Movement,
 ) -> Result<Outcome, ApiError> {
     let order = parse_request(&request, movement)?;
-    crate::orders::post(state, actor(signed_in, request_id), key, &order).await
+    crate::orders::post(state, actor(signed_in, request_id), key, &order, None).await
 }

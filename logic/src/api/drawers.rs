@@ -171,7 +171,7 @@ async fn vault_transfer(
         },
     };
     let actor = actor(&signed_in, &request_id);
-    crate::orders::post(&state, actor, &key, &order).await
+    crate::orders::post(&state, actor, &key, &order, None).await
 }
 
 #[utoipa::path(

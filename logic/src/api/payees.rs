@@ -64,7 +64,14 @@ async fn add(
 ) -> Result<(StatusCode, Json<PayeeResponse>), ApiError> {
     let number = AccountNumber::parse(&request.account_number)
         .map_err(|e| invalid_account_number("account_number", e))?;
-    let payee = crate::payees::add(&state, &signed_in.user, &request.nickname, &number).await?;
+    let payee = crate::payees::add(
+        &state,
+        &signed_in.user,
+        &request.nickname,
+        &number,
+        request.step_up.as_ref(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(payee)))
 }
 

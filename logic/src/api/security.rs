@@ -1,11 +1,11 @@
 //! `/v1/me/…`: the signed-in user's own security settings.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bank_api::sessions::{
     ChangePasswordRequest, ConfirmTotpRequest, DisableTotpRequest, EnrolTotpRequest,
-    FormSubmissionRequest,
+    FormSubmissionRequest, SetStepUpThresholdRequest,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -14,7 +14,9 @@ use super::extract::{ApiJson, ApiQuery, OptionalJson, PageQuery};
 use crate::auth::SignedIn;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::wire::{RecoveryCodesResponse, SessionListResponse, TotpEnrolmentResponse};
+use crate::wire::{
+    RecoveryCodesResponse, SessionListResponse, StepUpThresholdListResponse, TotpEnrolmentResponse,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -24,6 +26,63 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_totp))
         .routes(routes!(disable_totp))
         .routes(routes!(record_form_submission))
+        .routes(routes!(step_up_thresholds))
+        .routes(routes!(set_step_up_threshold))
+}
+
+/// Your step-up thresholds
+///
+/// Per currency: payments to others of at least the threshold need a fresh second factor (or,
+/// without one, the password), whoever the payee.
+#[utoipa::path(
+    get,
+    path = "/me/step-up-thresholds",
+    tag = "portal",
+    responses(
+        (status = 200, description = "One threshold per currency", body = StepUpThresholdListResponse)
+    )
+)]
+async fn step_up_thresholds(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Json<StepUpThresholdListResponse>, ApiError> {
+    Ok(Json(
+        crate::step_up::thresholds(&state, &signed_in.user).await?,
+    ))
+}
+
+/// Set your step-up threshold in a currency
+///
+/// From 0 (every payment to others needs a code) up to the bank's threshold; null goes back to
+/// the bank's. Lowering it needs nothing more; raising it needs `step_up`.
+#[utoipa::path(
+    put,
+    path = "/me/step-up-thresholds/{currency}",
+    tag = "portal",
+    params(
+        ("currency" = String, Path, description = "An ISO 4217 code the bank holds")
+    ),
+    request_body = SetStepUpThresholdRequest,
+    responses(
+        (status = 200, description = "Every threshold, as now set", body = StepUpThresholdListResponse)
+    )
+)]
+async fn set_step_up_threshold(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(currency): Path<String>,
+    ApiJson(request): ApiJson<SetStepUpThresholdRequest>,
+) -> Result<Json<StepUpThresholdListResponse>, ApiError> {
+    Ok(Json(
+        crate::step_up::set_threshold(
+            &state,
+            &signed_in.user,
+            &currency,
+            request.threshold.as_deref(),
+            request.step_up.as_ref(),
+        )
+        .await?,
+    ))
 }
 
 /// List your live sessions
@@ -71,6 +130,7 @@ async fn change_password(
         &signed_in.user,
         request.current_password,
         request.new_password,
+        request.code.as_deref(),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -202,7 +202,16 @@ async fn create_batch(
         .iter()
         .enumerate()
         .map(|(leg, transfer)| {
-            super::transfers::parse_request(transfer).map_err(|error| ApiError::InBatch {
+            let parsed = if transfer.step_up.is_some() {
+                Err(ApiError::invalid(
+                    ProblemCode::InvalidField,
+                    "step_up",
+                    "a step-up approves one customer's payment, never a batch's leg",
+                ))
+            } else {
+                super::transfers::parse_request(transfer)
+            };
+            parsed.map_err(|error| ApiError::InBatch {
                 leg,
                 error: Box::new(error),
             })

@@ -86,7 +86,7 @@ async fn create(
 ) -> Result<Outcome, ApiError> {
     let order = parse_request(&request)?;
     let actor = actor(&signed_in, &request_id);
-    crate::orders::post(&state, actor, &key, &order).await
+    crate::orders::post(&state, actor, &key, &order, request.step_up.as_ref()).await
 }
 
 /// Checks a transfer before it is confirmed, the way a review page does: every rule the transfer

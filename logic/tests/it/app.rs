@@ -21,6 +21,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub service_key: String,
     pub state: AppState,
+    /// By session token: the password a customer approves a step-up with (none for staff).
+    step_up_passwords: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
 }
 
 /// Options for a test app whose settings differ from the defaults.
@@ -117,6 +119,7 @@ impl TestApp {
             database_url: db.url,
             http: reqwest::Client::new(),
             service_key,
+            step_up_passwords: std::sync::Mutex::default(),
             state,
         }
     }
@@ -306,7 +309,27 @@ impl TestApp {
             .to_owned()
     }
 
+    /// A transfer as a client makes it; a customer's carries their password as its step-up
+    /// (customers here have no second factor), which the bank reads only when the payment
+    /// needs it (a new payee, or at least the threshold).
     pub async fn transfer(
+        &self,
+        token: &str,
+        key: &str,
+        from: &str,
+        to: &str,
+        amount: &str,
+    ) -> Response {
+        let mut body = json!({ "debit_account": from, "credit_account": to, "amount": amount, "currency": "EUR" });
+        if let Some(password) = self.step_up_password(token).await {
+            body["step_up"] = json!({ "password": password });
+        }
+        self.post_idempotent("/v1/transfers", token, key, &body)
+            .await
+    }
+
+    /// A transfer with no step-up: refused when the payment needs one.
+    pub async fn transfer_without_step_up(
         &self,
         token: &str,
         key: &str,
@@ -321,6 +344,27 @@ impl TestApp {
             &json!({ "debit_account": from, "credit_account": to, "amount": amount, "currency": "EUR" }),
         )
         .await
+    }
+
+    /// The password a customer signed in with `token` approves a step-up with, by the tests'
+    /// convention (`<username>-test-password`); `None` for anyone else.
+    async fn step_up_password(&self, token: &str) -> Option<String> {
+        if let Some(known) = self.step_up_passwords.lock().unwrap().get(token) {
+            return known.clone();
+        }
+        let response = self.get("/v1/me", token).await;
+        let password = if response.status() == StatusCode::OK {
+            let me: Value = response.json().await.unwrap();
+            (me["user"]["role"] == "customer")
+                .then(|| format!("{}-test-password", me["user"]["username"].as_str().unwrap()))
+        } else {
+            None
+        };
+        self.step_up_passwords
+            .lock()
+            .unwrap()
+            .insert(token.to_owned(), password.clone());
+        password
     }
 
     /// The ledger balance of an account as the API shows it, read as staff.

@@ -183,6 +183,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "posting",
             "review",
             "security",
+            "step_up",
         ],
     ),
     ("edge", &["api", "janitor", "seed"]),

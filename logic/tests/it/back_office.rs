@@ -781,7 +781,7 @@ async fn a_customers_own_security_events_are_audited() {
         .post(
             "/v1/payees",
             &token,
-            &json!({ "nickname": "Bob", "account_number": bobs }),
+            &json!({ "nickname": "Bob", "account_number": bobs, "step_up": { "password": "alice-test-password" } }),
         )
         .await
         .json()

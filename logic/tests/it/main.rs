@@ -23,5 +23,6 @@ mod roles;
 mod security;
 mod service_api;
 mod sessions;
+mod step_up;
 mod tls;
 mod transfers;

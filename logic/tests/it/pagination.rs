@@ -283,7 +283,7 @@ async fn every_list_pages_through_all_its_rows_once_in_order() {
             .post(
                 "/v1/payees",
                 &alice.token,
-                &json!({ "nickname": nickname, "account_number": number }),
+                &json!({ "nickname": nickname, "account_number": number, "step_up": { "password": "alice-test-password" } }),
             )
             .await;
         assert_eq!(response.status(), StatusCode::CREATED);

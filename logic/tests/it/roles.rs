@@ -81,7 +81,8 @@ async fn every_action_is_allowed_to_its_roles_only() {
         keyed(
             Method::POST,
             "/v1/transfers".into(),
-            json!({ "debit_account": account, "credit_account": other, "amount": "1", "currency": "EUR" }),
+            json!({ "debit_account": account, "credit_account": other, "amount": "1", "currency": "EUR",
+                    "step_up": { "password": "alice-test-password" } }),
             &[Customer, Teller, Supervisor],
         ),
         action(

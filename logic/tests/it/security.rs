@@ -4,7 +4,7 @@ use totp_rs::{Algorithm, Builder, Secret};
 
 use crate::app::{TELLER, TestApp, problem_code};
 
-fn code_for(secret_base32: &str, step_offset: i64) -> String {
+pub fn code_for(secret_base32: &str, step_offset: i64) -> String {
     let secret = Secret::try_from_base32(secret_base32).unwrap();
     let totp = Builder::new()
         .with_algorithm(Algorithm::SHA1)
@@ -17,7 +17,7 @@ fn code_for(secret_base32: &str, step_offset: i64) -> String {
 }
 
 /// Turns two-step sign-in on for the session's user; returns the secret (step 0 is spent).
-async fn enrolled(app: &TestApp, token: &str) -> String {
+pub async fn enrolled(app: &TestApp, token: &str) -> String {
     let enrolment: Value = app
         .post("/v1/me/totp", token, &json!({}))
         .await
@@ -197,7 +197,7 @@ async fn customers_save_pay_and_remove_payees() {
         .post(
             "/v1/payees",
             &alice.token,
-            &json!({ "nickname": "Bob", "account_number": bobs }),
+            &json!({ "nickname": "Bob", "account_number": bobs, "step_up": { "password": "alice-test-password" } }),
         )
         .await;
     assert_eq!(added.status(), StatusCode::CREATED);
@@ -209,7 +209,7 @@ async fn customers_save_pay_and_remove_payees() {
         .post(
             "/v1/payees",
             &alice.token,
-            &json!({ "nickname": "bob", "account_number": bobs }),
+            &json!({ "nickname": "bob", "account_number": bobs, "step_up": { "password": "alice-test-password" } }),
         )
         .await;
     assert_eq!(problem_code(duplicate).await, "nickname_taken");
@@ -218,7 +218,7 @@ async fn customers_save_pay_and_remove_payees() {
         .post(
             "/v1/payees",
             &alice.token,
-            &json!({ "nickname": "X", "account_number": unknown }),
+            &json!({ "nickname": "X", "account_number": unknown, "step_up": { "password": "alice-test-password" } }),
         )
         .await;
     assert_eq!(nobody.status(), StatusCode::NOT_FOUND);

@@ -19,7 +19,8 @@ async fn a_customer_moves_money_to_another_customer_and_sees_it_in_history() {
             "/v1/transfers",
             &alice.token,
             "rent-2026-11",
-            &json!({ "debit_account": from, "credit_account": to, "amount": "40.25", "currency": "EUR", "memo": "Rent" }),
+            &json!({ "debit_account": from, "credit_account": to, "amount": "40.25", "currency": "EUR", "memo": "Rent",
+                     "step_up": { "password": "alice-test-password" } }),
         )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);

@@ -143,6 +143,25 @@ impl Logic {
         self.get("/v1/me", caller).await
     }
 
+    /// `GET /v1/me/step-up-thresholds`.
+    pub async fn step_up_thresholds(
+        &self,
+        caller: Caller<'_>,
+    ) -> Result<bank_api::sessions::StepUpThresholdListResponse, LogicError> {
+        self.get("/v1/me/step-up-thresholds", caller).await
+    }
+
+    /// `PUT /v1/me/step-up-thresholds/{currency}`.
+    pub async fn set_step_up_threshold(
+        &self,
+        caller: Caller<'_>,
+        currency: Currency,
+        request: &bank_api::sessions::SetStepUpThresholdRequest,
+    ) -> Result<bank_api::sessions::StepUpThresholdListResponse, LogicError> {
+        let path = format!("/v1/me/step-up-thresholds/{}", currency.code());
+        self.call(Method::PUT, &path, caller, None, request).await
+    }
+
     /// `GET /v1/me/sessions`, every page.
     pub async fn my_sessions(&self, caller: Caller<'_>) -> Result<Vec<SessionInfo>, LogicError> {
         self.get_all::<SessionList>("/v1/me/sessions?limit=100", caller)

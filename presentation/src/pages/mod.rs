@@ -90,6 +90,46 @@ pub fn plain_language(code: ProblemCode) -> &'static str {
     }
 }
 
+/// The approval a form carries for a step-up (see `step_up_field.html`): what the customer typed,
+/// sent on to the logic tier and never shown back or logged.
+#[derive(Clone, Default, serde::Deserialize)]
+pub struct StepUpFields {
+    #[serde(default)]
+    step_up_code: String,
+    #[serde(default)]
+    step_up_password: String,
+}
+
+impl std::fmt::Debug for StepUpFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StepUpFields { … }")
+    }
+}
+
+impl StepUpFields {
+    /// The approval as the logic tier takes it; `None` when the form carried none.
+    pub fn proof(&self) -> Option<bank_api::sessions::StepUpProof> {
+        let code = Some(self.step_up_code.trim().to_owned()).filter(|c| !c.is_empty());
+        let password = Some(self.step_up_password.clone()).filter(|p| !p.is_empty());
+        (code.is_some() || password.is_some())
+            .then_some(bank_api::sessions::StepUpProof { code, password })
+    }
+}
+
+/// What to say beside the step-up field when its approval was refused; `None` for a refusal of
+/// anything else.
+pub fn step_up_message(code: ProblemCode) -> Option<&'static str> {
+    Some(match code {
+        ProblemCode::ReauthenticationRequired => "To approve this, enter what is asked for here.",
+        ProblemCode::InvalidSecondFactor => {
+            "That code is not correct, or was used already. Wait for the next code from your app, or use a recovery code."
+        }
+        ProblemCode::InvalidCurrentPassword => "Your password is not correct.",
+        ProblemCode::SecondFactorThrottled | ProblemCode::SignInThrottled => plain_language(code),
+        _ => return None,
+    })
+}
+
 /// What to say of an amount typed with one separator before three digits (`1,234`).
 pub(crate) const AMBIGUOUS_AMOUNT: &str = "This could be read two ways: write it without the separator, such as 1234, or with its decimals, such as 1234.00.";
 

@@ -35,16 +35,20 @@ struct PayeesPage {
     error: Option<&'static str>,
     nickname: String,
     account_number: String,
+    /// Saving a payee is approved with a code (two-step sign-in on) or else the password.
+    step_up_code: bool,
+    step_up_error: Option<&'static str>,
 }
 
 async fn page(
     state: &AppState,
     customer: &Customer,
-    error: Option<&'static str>,
+    (error, step_up_error): (Option<&'static str>, Option<&'static str>),
     nickname: String,
     account_number: String,
 ) -> Result<PayeesPage, PageError> {
     let payees = state.logic.payees(customer.caller()).await?;
+    let me = state.logic.me(customer.caller()).await?;
     Ok(PayeesPage {
         csrf: customer.csrf().to_owned(),
         signed_in: true,
@@ -53,17 +57,28 @@ async fn page(
         error,
         nickname,
         account_number,
+        step_up_code: me.totp_enabled,
+        step_up_error,
     })
 }
 
 async fn list(State(state): State<AppState>, customer: Customer) -> Result<PayeesPage, PageError> {
-    page(&state, &customer, None, String::new(), String::new()).await
+    page(
+        &state,
+        &customer,
+        (None, None),
+        String::new(),
+        String::new(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
 struct AddForm {
     nickname: String,
     account_number: String,
+    #[serde(flatten)]
+    step_up: super::StepUpFields,
 }
 
 async fn add(
@@ -74,21 +89,26 @@ async fn add(
     let request = AddPayeeRequest {
         nickname: form.nickname.clone(),
         account_number: form.account_number.clone(),
+        step_up: form.step_up.proof(),
     };
     match state.logic.add_payee(customer.caller(), &request).await {
         Ok(_) => Ok(Redirect::to("/payees").into_response()),
         Err(error) if error.is_signed_out() => Err(error.into()),
         Err(LogicError::Problem(problem)) => {
-            let message = match (problem.code, problem.field.as_deref()) {
-                (ProblemCode::InvalidField, Some("nickname")) => {
-                    "Give the payee a nickname of up to 40 characters."
-                }
-                (code, _) => super::plain_language(code),
+            let messages = match (problem.code, problem.field.as_deref()) {
+                (ProblemCode::InvalidField, Some("nickname")) => (
+                    Some("Give the payee a nickname of up to 40 characters."),
+                    None,
+                ),
+                (code, _) => match super::step_up_message(code) {
+                    Some(message) => (None, Some(message)),
+                    None => (Some(super::plain_language(code)), None),
+                },
             };
             let page = page(
                 &state,
                 &customer,
-                Some(message),
+                messages,
                 form.nickname,
                 form.account_number,
             )

@@ -14,7 +14,11 @@ use serde::Deserialize;
 use crate::error::PageError;
 use crate::filters;
 use crate::logic::LogicError;
-use bank_api::sessions::{ChangePasswordRequest, ConfirmTotpRequest, DisableTotpRequest};
+use bank_api::Currency;
+use bank_api::sessions::{
+    ChangePasswordRequest, ConfirmTotpRequest, DisableTotpRequest, SetStepUpThresholdRequest,
+    StepUpThreshold,
+};
 
 use crate::logic::types::{SessionInfo, TotpEnrolment};
 use crate::session::Customer;
@@ -24,6 +28,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/security", get(page))
         .route("/security/password", post(change_password))
+        .route("/security/step-up/{currency}", post(set_threshold))
         .route("/security/totp/start", post(start_totp))
         .route("/security/totp/confirm", post(confirm_totp))
         .route("/security/totp/disable", post(disable_totp))
@@ -41,6 +46,14 @@ struct SecurityPage {
     notice: Option<&'static str>,
     password_error: Option<&'static str>,
     totp_error: Option<&'static str>,
+    /// The step-up threshold of each currency the customer holds an account in.
+    thresholds: Vec<ThresholdRow>,
+}
+
+/// A currency's step-up threshold as the page shows it, with why a change was refused.
+struct ThresholdRow {
+    threshold: StepUpThreshold,
+    error: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -48,6 +61,7 @@ struct Messages {
     notice: Option<&'static str>,
     password_error: Option<&'static str>,
     totp_error: Option<&'static str>,
+    threshold_error: Option<(String, &'static str)>,
 }
 
 async fn render(
@@ -57,6 +71,29 @@ async fn render(
 ) -> Result<SecurityPage, PageError> {
     let me = state.logic.me(customer.caller()).await?;
     let sessions = state.logic.my_sessions(customer.caller()).await?;
+    let held: std::collections::BTreeSet<String> = state
+        .logic
+        .my_accounts(customer.caller())
+        .await?
+        .into_iter()
+        .map(|account| account.currency)
+        .collect();
+    let thresholds = state
+        .logic
+        .step_up_thresholds(customer.caller())
+        .await?
+        .thresholds
+        .into_iter()
+        .filter(|t| held.contains(&t.currency))
+        .map(|threshold| ThresholdRow {
+            error: messages
+                .threshold_error
+                .as_ref()
+                .filter(|(currency, _)| *currency == threshold.currency)
+                .map(|(_, message)| *message),
+            threshold,
+        })
+        .collect();
     Ok(SecurityPage {
         csrf: customer.csrf().to_owned(),
         signed_in: true,
@@ -66,20 +103,35 @@ async fn render(
         notice: messages.notice,
         password_error: messages.password_error,
         totp_error: messages.totp_error,
+        thresholds,
     })
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    saved: Option<String>,
 }
 
 async fn page(
     State(state): State<AppState>,
     customer: Customer,
+    axum::extract::Query(query): axum::extract::Query<PageQuery>,
 ) -> Result<SecurityPage, PageError> {
-    render(&state, &customer, Messages::default()).await
+    let messages = Messages {
+        notice: (query.saved.as_deref() == Some("threshold"))
+            .then_some("Saved: payments from the amount shown now need your approval."),
+        ..Messages::default()
+    };
+    render(&state, &customer, messages).await
 }
 
 #[derive(Deserialize)]
 struct PasswordForm {
     current_password: String,
     new_password: String,
+    /// Asked for when two-step sign-in is on.
+    #[serde(default)]
+    code: String,
 }
 
 async fn change_password(
@@ -90,6 +142,7 @@ async fn change_password(
     let request = ChangePasswordRequest {
         current_password: form.current_password.clone(),
         new_password: form.new_password.clone(),
+        code: Some(form.code.trim().to_owned()).filter(|c| !c.is_empty()),
     };
     match state
         .logic
@@ -107,6 +160,77 @@ async fn change_password(
         Err(LogicError::Problem(problem)) => {
             let messages = Messages {
                 password_error: Some(super::plain_language(problem.code)),
+                ..Messages::default()
+            };
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render(&state, &customer, messages).await?,
+            )
+                .into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct ThresholdForm {
+    #[serde(default)]
+    threshold: String,
+    #[serde(flatten)]
+    step_up: super::StepUpFields,
+}
+
+/// Sets the customer's step-up threshold in one currency: lower freely, higher with a step-up.
+async fn set_threshold(
+    State(state): State<AppState>,
+    customer: Customer,
+    axum::extract::Path(currency): axum::extract::Path<String>,
+    Form(form): Form<ThresholdForm>,
+) -> Result<Response, PageError> {
+    let currency = Currency::parse(&currency).map_err(|_| PageError::NotFound)?;
+    let typed = form.threshold.trim();
+    let threshold = if typed.is_empty() {
+        // Empty: back to the bank's threshold.
+        Ok(None)
+    } else if typed.chars().all(|c| matches!(c, '0' | '.' | ',' | ' ')) {
+        Ok(Some("0".to_owned()))
+    } else {
+        super::typed_amount(typed).map(Some)
+    };
+    let result = match threshold {
+        Ok(threshold) => {
+            let request = SetStepUpThresholdRequest {
+                threshold,
+                step_up: form.step_up.proof(),
+            };
+            state
+                .logic
+                .set_step_up_threshold(customer.caller(), currency, &request)
+                .await
+                .map(drop)
+        }
+        Err(_) => Err(LogicError::Problem(crate::logic::Problem {
+            status: 422,
+            code: ProblemCode::InvalidAmount,
+            detail: String::new(),
+            field: Some("threshold".to_owned()),
+        })),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/security?saved=threshold#step-up-title").into_response()),
+        Err(error) if error.is_signed_out() => Err(error.into()),
+        Err(LogicError::Problem(problem)) => {
+            let message = match problem.code {
+                ProblemCode::ReauthenticationRequired => {
+                    "Raising it needs your approval: enter what is asked for below."
+                }
+                ProblemCode::InvalidAmount => {
+                    "Enter an amount from 0 up to the bank's own, such as 250.00."
+                }
+                code => super::step_up_message(code).unwrap_or(super::plain_language(code)),
+            };
+            let messages = Messages {
+                threshold_error: Some((currency.code().to_owned(), message)),
                 ..Messages::default()
             };
             Ok((

@@ -18,7 +18,10 @@ use serde::Deserialize;
 use crate::error::PageError;
 use crate::filters;
 use crate::logic::{LogicError, Problem};
-use bank_api::transfers::{NameMatch, TransferCheckRequest, TransferRequest};
+use bank_api::sessions::StepUpMethod;
+use bank_api::transfers::{
+    NameMatch, StepUpNeed, StepUpReason, TransferCheckRequest, TransferRequest,
+};
 
 use crate::logic::types::{Account, AccountStatus, FreezeScope, Payee, Transfer};
 use crate::session::Customer;
@@ -59,6 +62,10 @@ pub struct TransferForm {
     amount: String,
     #[serde(default)]
     memo: String,
+    /// The approval the confirmation carries when the review asked for one; never carried
+    /// between the steps.
+    #[serde(flatten)]
+    step_up: super::StepUpFields,
 }
 
 impl TransferForm {
@@ -299,6 +306,17 @@ struct Review {
     available_after: String,
     /// What is left of today's limit for payments to others, once this one is made.
     left_today_after: Option<String>,
+    /// Set when confirming needs a fresh approval (a new payee, or at least the threshold).
+    step_up: Option<StepUpNeed>,
+}
+
+impl Review {
+    /// The approval is a code (two-step sign-in is on), not the password.
+    fn step_up_code(&self) -> bool {
+        self.step_up
+            .as_ref()
+            .is_some_and(|need| need.method == StepUpMethod::Code)
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -311,6 +329,25 @@ struct ReviewPage {
     review: Review,
     error: Option<&'static str>,
     notice: Option<&'static str>,
+    /// Beside the step-up field: why its approval was refused.
+    step_up_error: Option<&'static str>,
+    step_up_code: bool,
+}
+
+impl ReviewPage {
+    fn new(customer: &Customer, form: TransferForm, review: Review) -> Self {
+        Self {
+            csrf: customer.csrf().to_owned(),
+            signed_in: true,
+            section: "transfer",
+            step_up_code: review.step_up_code(),
+            form,
+            review,
+            error: None,
+            notice: None,
+            step_up_error: None,
+        }
+    }
 }
 
 /// Said when a payment to a name that did not match is confirmed without saying it was checked.
@@ -423,6 +460,7 @@ async fn prepare(
         memo: form.memo.trim().to_owned(),
         available_after: check.available_after,
         left_today_after: check.left_today_after,
+        step_up: check.step_up,
     }))
 }
 
@@ -432,16 +470,7 @@ async fn review(
     Form(form): Form<TransferForm>,
 ) -> Result<Response, PageError> {
     match prepare(&state, &customer, &form).await? {
-        Ok(review) => Ok(ReviewPage {
-            csrf: customer.csrf().to_owned(),
-            signed_in: true,
-            section: "transfer",
-            form,
-            review,
-            error: None,
-            notice: None,
-        }
-        .into_response()),
+        Ok(review) => Ok(ReviewPage::new(&customer, form, review).into_response()),
         Err(errors) => render_form(&state, &customer, form, errors).await,
     }
 }
@@ -484,13 +513,8 @@ async fn review_afresh(
         Ok(review) => Ok((
             StatusCode::CONFLICT,
             ReviewPage {
-                csrf: customer.csrf().to_owned(),
-                signed_in: true,
-                section: "transfer",
-                form,
-                review,
-                error: None,
                 notice: Some(notice),
+                ..ReviewPage::new(customer, form, review)
             },
         )
             .into_response()),
@@ -551,13 +575,8 @@ async fn confirm(
                 return Ok((
                     StatusCode::UNPROCESSABLE_ENTITY,
                     ReviewPage {
-                        csrf: customer.csrf().to_owned(),
-                        signed_in: true,
-                        section: "transfer",
-                        form,
-                        review,
                         error: Some(NAME_NOT_CHECKED),
-                        notice: None,
+                        ..ReviewPage::new(&customer, form, review)
                     },
                 )
                     .into_response());
@@ -604,6 +623,7 @@ async fn confirm(
         amount: bank_api::money::format_in_scale(amount.value(), &currency),
         currency,
         memo: form.memo.trim().to_owned(),
+        step_up: form.step_up.proof(),
     };
     let sent = state
         .logic
@@ -632,6 +652,21 @@ async fn confirm(
             review_afresh(&state, &customer, form, SENT_FORM_CHANGED).await
         }
         Err(LogicError::Problem(problem)) => {
+            // A refused approval: the same review again, the message beside its field.
+            if let Some(message) = super::step_up_message(problem.code)
+                && let Ok(review) = prepare(&state, &customer, &form).await?
+            {
+                return Ok((
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ReviewPage {
+                        step_up_error: Some(message),
+                        // Asked for although the review did not say so (the threshold was
+                        // lowered meanwhile): the review now does.
+                        ..ReviewPage::new(&customer, form, review)
+                    },
+                )
+                    .into_response());
+            }
             let errors = FieldErrors::from_problem(&problem);
             render_form(&state, &customer, form, errors).await
         }
