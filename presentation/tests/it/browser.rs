@@ -297,6 +297,12 @@ async fn a_customer_signs_in_sees_balances_and_moves_money_once_despite_a_double
         "75.25 EUR"
     );
     browser.screenshot("transfer-review").await;
+    // Bob is no saved payee of Alice's: she approves this payment with her password.
+    assert_eq!(
+        browser.text("[data-testid=step-up] legend").await,
+        "Approve this payment"
+    );
+    browser.fill("#step_up_password", ALICE.1).await;
 
     let before = portal.transfer_count().await;
     // Two clicks as fast as a person can make them, both sent: the page's own guard against a
@@ -597,6 +603,7 @@ async fn every_page_works_with_javascript_off() {
     browser.goto("/payees").await;
     browser.fill("#nickname", "Savings").await;
     browser.fill("#account_number", &to).await;
+    browser.fill("#step_up_password", ALICE.1).await;
     browser
         .click_and_load("form[action='/payees'] button")
         .await;
@@ -1115,6 +1122,106 @@ async fn a_form_sent_twice_from_the_browser_opens_one_account() {
     browser.close().await;
 }
 
+/// Step-up in the browser: a payment to an account Alice has not saved asks, on its review, for
+/// her approval of exactly that payment; a wrong password is said beside the field and moves
+/// nothing; a saved payee is then paid without it, until the amount reaches the threshold she
+/// lowered herself. On a phone the approval fits the screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_payee_and_a_large_payment_are_approved_on_the_review() {
+    let portal = Portal::spawn().await;
+    let browser = Browser::open(&portal.url, true).await;
+    browser.sign_in(ALICE).await;
+    let bobs = number(&portal.accounts(BOB).await[0]);
+    let review = |to_number: String, to_account: String, amount: &'static str| {
+        let browser = &browser;
+        async move {
+            browser.goto("/transfer").await;
+            if to_account.is_empty() {
+                browser.fill("#to_number", &to_number).await;
+            } else {
+                browser.choose("#to_account", &to_account).await;
+            }
+            browser.fill("#amount", amount).await;
+            browser.click_and_load("button[type=submit].primary").await;
+        }
+    };
+
+    review(bobs.clone(), String::new(), "10,50").await;
+    assert_eq!(
+        browser.text("[data-testid=review-amount]").await,
+        "10.50 EUR"
+    );
+    let fieldset = browser.text("[data-testid=step-up]").await;
+    assert!(
+        fieldset.contains("You have not saved this account as a payee"),
+        "{fieldset}"
+    );
+    assert!(fieldset.contains("10.50 EUR"), "{fieldset}");
+    browser.screenshot("transfer-review-step-up").await;
+    let before = portal.transfer_count().await;
+    browser.fill("#step_up_password", "not-alices-password").await;
+    browser.click_and_load("#confirm").await;
+    assert_eq!(
+        browser.text("#step-up-error").await,
+        "Your password is not correct."
+    );
+    assert_eq!(portal.transfer_count().await, before, "nothing moved");
+    browser.screenshot("transfer-review-step-up-refused").await;
+    browser.fill("#step_up_password", ALICE.1).await;
+    browser.click_and_load("#confirm").await;
+    assert_eq!(
+        browser.text("[data-testid=receipt-amount]").await,
+        "10.50 EUR"
+    );
+    assert_eq!(portal.transfer_count().await, before + 1);
+
+    // Saved as a payee (approved once), Bob is paid without approving each payment.
+    browser.goto("/payees").await;
+    browser.fill("#nickname", "Bob").await;
+    browser.fill("#account_number", &bobs).await;
+    browser.fill("#step_up_password", ALICE.1).await;
+    browser
+        .click_and_load("form[action='/payees'] button")
+        .await;
+    assert!(browser.page().await.contains("Pay Bob"));
+    review(String::new(), bobs.clone(), "5.00").await;
+    assert!(!browser.page().await.contains("data-testid=\"step-up\""));
+    browser.click_and_load("#confirm").await;
+    assert_eq!(
+        browser.text("[data-testid=receipt-amount]").await,
+        "5.00 EUR"
+    );
+
+    // Alice lowers her threshold to 3.00: paying Bob 4.00 now asks again, saying why.
+    browser.goto("/security").await;
+    browser.fill("#threshold-EUR", "3.00").await;
+    browser
+        .click_and_load("form[action='/security/step-up/EUR'] button")
+        .await;
+    assert!(browser.page().await.contains("Saved: payments from the amount shown"));
+    browser.screenshot("security-step-up-threshold").await;
+    // Raising it again needs her approval; without it, the refusal is beside the field.
+    browser.fill("#threshold-EUR", "500.00").await;
+    browser
+        .click_and_load("form[action='/security/step-up/EUR'] button")
+        .await;
+    assert!(
+        browser
+            .text("#threshold-EUR-error")
+            .await
+            .starts_with("Raising it needs your approval")
+    );
+    review(String::new(), bobs.clone(), "4.00").await;
+    let fieldset = browser.text("[data-testid=step-up]").await;
+    assert!(fieldset.contains("This payment is 3.00 EUR or more"), "{fieldset}");
+
+    // On a phone, the approval fits the screen.
+    browser.client.set_window_size(390, 844).await.unwrap();
+    assert!(!browser.scrolls_sideways().await, "no sideways scrolling");
+    browser.screenshot("transfer-review-step-up-phone").await;
+    browser.close().await;
+}
+
 /// The admin page reads as a table: each field under its own heading, checkboxes of a normal
 /// size, Save buttons that look like buttons; a role, access and limits are saved from their row;
 /// on a phone the tables scroll inside their card, never the page.
@@ -1260,6 +1367,17 @@ async fn every_page_passes_axe_with_no_serious_or_critical_violation() {
     check(&browser, "/transfer/review").await;
     browser.click_and_load("#confirm").await;
     check(&browser, "/transfer/receipt").await;
+    // A payment to an account not saved: the review asks for an approval, and a wrong one is
+    // said beside its field.
+    browser.goto("/transfer").await;
+    browser
+        .fill("#to_number", &number(&portal.accounts(BOB).await[0]))
+        .await;
+    browser.fill("#amount", "1.00").await;
+    browser.click_and_load("button[type=submit].primary").await;
+    browser.fill("#step_up_password", "not-alices-password").await;
+    browser.click_and_load("#confirm").await;
+    check(&browser, "/transfer/review (approval refused)").await;
     browser.goto("/payees").await;
     check(&browser, "/payees").await;
     browser.goto("/security").await;

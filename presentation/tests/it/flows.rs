@@ -392,6 +392,7 @@ async fn payees_are_saved_paid_and_removed() {
                 ("csrf_token", &csrf),
                 ("nickname", "Bob"),
                 ("account_number", &bobs),
+                ("step_up_password", ALICE.1),
             ],
         )
         .await;
@@ -405,6 +406,7 @@ async fn payees_are_saved_paid_and_removed() {
                 ("csrf_token", &list.csrf()),
                 ("nickname", "Nobody"),
                 ("account_number", "123"),
+                ("step_up_password", ALICE.1),
             ],
         )
         .await;
@@ -1091,6 +1093,7 @@ async fn history_statements_and_receipts_name_the_other_side_and_never_show_inte
                     ("to_number", bobs.as_str()),
                     ("amount", "2.00"),
                     ("memo", ""),
+                    ("step_up_password", ALICE.1),
                 ],
             )
             .await;
@@ -1478,6 +1481,7 @@ async fn a_form_sent_twice_acts_once() {
         ("csrf_token", payees.csrf()),
         ("nickname", "Alice".to_owned()),
         ("account_number", alices_number),
+        ("step_up_password", BOB.1.to_owned()),
     ];
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let added = browser.post("/payees", &form).await;

@@ -33,6 +33,8 @@ impl Transfer {
             ("to_number", &self.to),
             ("amount", amount),
             ("memo", memo),
+            // Alice pays Bob, whom she has not saved: she approves with her password.
+            ("step_up_password", ALICE.1),
         ]
     }
 }
