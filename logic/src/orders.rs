@@ -34,11 +34,22 @@ pub async fn post(
     let request_hash = order.request_hash();
     let kind = order.kind();
     let initiator = Initiator::from(actor.user);
-    // An approval is counted (and checked) only for a payment that needs one.
+    // An approval is counted (and checked) only for a payment that needs one and is not a
+    // replay of a request already answered (which is answered again, whatever it carries).
     let step_up = match (step_up, &order.movement) {
         (Some(proof), Movement::Transfer { credit, .. }) => {
             let need = crate::unit_of_work::read(state, |conn, _| {
                 Box::pin(async move {
+                    let answered = data::idempotency::find_completed(
+                        &mut *conn,
+                        actor.user.user_id,
+                        key.as_str(),
+                    )
+                    .await?
+                    .is_some();
+                    if answered {
+                        return Ok(None);
+                    }
                     crate::step_up::payment_need(conn, actor.user, credit, &order.amount).await
                 })
             })
@@ -48,6 +59,8 @@ pub async fn post(
         _ => None,
     };
     crate::step_up::count_attempt(state, actor.user, step_up).await?;
+    let checked = crate::step_up::Checked::default();
+    let checked = &checked;
     let result = crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let now = match crate::idempotency::claim(&mut tx, actor.user.user_id, key, &request_hash)
@@ -98,7 +111,14 @@ pub async fn post(
                 .await?
                 .is_some()
         {
-            crate::step_up::verify(&mut tx, state, actor.user, step_up, "this payment").await?;
+            crate::step_up::verify(
+                &mut tx,
+                state,
+                actor.user,
+                (step_up, checked),
+                "this payment",
+            )
+            .await?;
         }
         if actor.user.is_staff() {
             audit_posting(
@@ -118,7 +138,7 @@ pub async fn post(
         })
     })
     .await;
-    crate::step_up::settle_attempt(state, actor.user, step_up, &result).await?;
+    crate::step_up::settle_attempt(state, actor.user, step_up, checked).await?;
     let outcome = match &result {
         Ok(outcome) if outcome.replayed => "replayed",
         Ok(_) => "posted",

@@ -67,6 +67,8 @@ pub async fn add(
     let nickname = crate::domain::text::required("nickname", nickname, NICKNAME_MAX_CHARS)?;
     let nickname = &nickname;
     crate::step_up::count_attempt(state, user, step_up).await?;
+    let checked = crate::step_up::Checked::default();
+    let checked = &checked;
     let row = crate::unit_of_work::write(state, |tx, _| {
         Box::pin(async move {
             if data::payees::count_payees(&mut *tx, customer).await? >= PAYEES_MAX {
@@ -83,7 +85,8 @@ pub async fn add(
             }
             // A saved payee is paid without a code below the threshold: saving one is approved
             // as a payment to a new payee is, and the code spent only if it is saved.
-            crate::step_up::verify(&mut *tx, state, user, step_up, "saving a payee").await?;
+            crate::step_up::verify(&mut *tx, state, user, (step_up, checked), "saving a payee")
+                .await?;
             let row = data::payees::insert_payee(&mut *tx, customer, nickname, number.as_str())
                 .await
                 .map_err(|e| match e.violation() {
@@ -107,7 +110,7 @@ pub async fn add(
         })
     })
     .await;
-    crate::step_up::settle_attempt(state, user, step_up, &row).await?;
+    crate::step_up::settle_attempt(state, user, step_up, checked).await?;
     Ok(response(row?))
 }
 

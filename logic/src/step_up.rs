@@ -6,8 +6,8 @@
 //! The approval is bound to what it approves because it travels in that request and is checked
 //! in the transaction that acts on it: a code read for 10.00 to Bob approves nothing else, since
 //! a code's time step is spent when it is accepted (a later request with it is refused), and it
-//! is spent only if the action commits. A request replayed under its idempotency key answers
-//! from its stored outcome before any of this, so a retry needs no new code.
+//! is spent only if the action commits. A payment replayed under its idempotency key answers
+//! from its stored outcome, neither counted nor checked, so a retry needs no new code.
 
 use bank_api::ProblemCode;
 use bank_api::sessions::{StepUpMethod, StepUpProof};
@@ -39,11 +39,9 @@ pub async fn payment_need(
         return Ok(None);
     };
     let currency = amount.currency().code();
-    let Some(facts) =
-        data::limits::step_up_facts(&mut *conn, customer, credit.as_str(), currency).await?
-    else {
-        return Ok(None);
-    };
+    let facts = data::limits::step_up_facts(&mut *conn, customer, credit.as_str(), currency)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("no step-up threshold for {currency}")))?;
     let reason = if facts.own_account {
         None
     } else if !facts.saved_payee {
@@ -75,55 +73,75 @@ pub async fn method(conn: &mut PgConnection, user_id: Uuid) -> Result<StepUpMeth
     })
 }
 
-/// The throttle key `proof` is counted under: the second factor's for a code, the username's for
-/// a password (as a sign-in counts it). `None` when there is nothing to check.
-pub fn throttle_key(user: &SessionUser, proof: Option<&StepUpProof>) -> Option<(String, i32)> {
-    let proof = proof?;
-    if proof.code.is_some() {
-        Some((
-            crate::throttle::second_factor_key(user.user_id),
-            crate::throttle::SECOND_FACTOR_FAILURES_BEFORE_LOCK,
-        ))
-    } else if proof.password.is_some() {
-        Some((user.username.clone(), crate::throttle::FAILURES_BEFORE_LOCK))
-    } else {
-        None
+/// What became of a request's approval, as [`verify`] records it: the throttle forgets the
+/// counted attempts only after an approval was accepted, keeps them after a refusal, and gives
+/// the attempt back when nothing was checked (the request failed first, or needed none).
+#[derive(Debug, Default)]
+pub struct Checked(std::sync::atomic::AtomicU8);
+
+// Zero, the default, is "not checked".
+const ACCEPTED: u8 = 1;
+const REFUSED: u8 = 2;
+
+impl Checked {
+    fn record(&self, accepted: bool) {
+        let value = if accepted { ACCEPTED } else { REFUSED };
+        self.0.store(value, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
+/// The throttle key of a user's step-up approvals, and its limit for the way they approve. A
+/// key of its own: a stolen session's guesses never lock its owner's sign-in.
+fn throttle_key(user: &SessionUser, method: StepUpMethod) -> (String, i32) {
+    let limit = match method {
+        StepUpMethod::Code => crate::throttle::SECOND_FACTOR_FAILURES_BEFORE_LOCK,
+        _ => crate::throttle::FAILURES_BEFORE_LOCK,
+    };
+    (format!("step-up:{}", user.user_id), limit)
+}
+
 /// Counts a step-up attempt before it is checked, in a transaction of its own, so that a stolen
-/// session buys no more guesses than a sign-in would.
+/// session buys no more guesses than a sign-in would; nothing is counted without a `proof`.
 pub async fn count_attempt(
     state: &AppState,
     user: &SessionUser,
     proof: Option<&StepUpProof>,
 ) -> Result<(), ApiError> {
-    match throttle_key(user, proof) {
-        Some((key, limit)) => crate::throttle::take_check(state, &key, limit).await,
-        None => Ok(()),
+    if proof.is_none() {
+        return Ok(());
     }
+    let user_id = user.user_id;
+    let method = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move { method(conn, user_id).await })
+    })
+    .await?;
+    let (key, limit) = throttle_key(user, method);
+    crate::throttle::take_check(state, &key, limit).await
 }
 
-/// Forgets the counted attempts once a request whose approval was accepted (or not needed) is
-/// done; a refused approval keeps its count.
-pub async fn settle_attempt<T>(
+/// Settles the attempt [`count_attempt`] counted, by what [`verify`] recorded in `checked`.
+pub async fn settle_attempt(
     state: &AppState,
     user: &SessionUser,
     proof: Option<&StepUpProof>,
-    result: &Result<T, ApiError>,
+    checked: &Checked,
 ) -> Result<(), ApiError> {
-    let refused = matches!(
-        result,
-        Err(ApiError::Invalid {
-            code: ProblemCode::InvalidSecondFactor
-                | ProblemCode::InvalidCurrentPassword
-                | ProblemCode::ReauthenticationRequired,
-            ..
-        })
-    );
-    match throttle_key(user, proof) {
-        Some((key, _)) if !refused => crate::throttle::clear_checks(state, &key).await,
-        _ => Ok(()),
+    if proof.is_none() {
+        return Ok(());
+    }
+    let key = throttle_key(user, StepUpMethod::Code).0;
+    let key = &key;
+    match checked.0.load(std::sync::atomic::Ordering::Relaxed) {
+        ACCEPTED => crate::throttle::clear_checks(state, key).await,
+        REFUSED => Ok(()),
+        _ => {
+            crate::unit_of_work::read(state, |conn, _| {
+                Box::pin(
+                    async move { Ok(data::users::forgive_sign_in_attempt(&mut *conn, key).await?) },
+                )
+            })
+            .await
+        }
     }
 }
 
@@ -131,6 +149,22 @@ pub async fn settle_attempt<T>(
 /// spent with the action and only if it commits. Refuses with `reauthentication_required` when
 /// nothing, or the wrong kind of proof, was sent.
 pub async fn verify(
+    conn: &mut PgConnection,
+    state: &AppState,
+    user: &SessionUser,
+    (proof, checked): (Option<&StepUpProof>, &Checked),
+    what: &str,
+) -> Result<(), ApiError> {
+    let result = check(conn, state, user, proof, what).await;
+    match &result {
+        Ok(()) => checked.record(true),
+        Err(ApiError::Invalid { .. }) => checked.record(false),
+        Err(_) => {}
+    }
+    result
+}
+
+async fn check(
     conn: &mut PgConnection,
     state: &AppState,
     user: &SessionUser,
@@ -145,7 +179,7 @@ pub async fn verify(
         let Some(code) = proof.code.filter(|c| !c.trim().is_empty()) else {
             return Err(ApiError::invalid(
                 ProblemCode::ReauthenticationRequired,
-                "code",
+                "step_up.code",
                 format!("{what} needs a current code from your authenticator app"),
             ));
         };
@@ -154,7 +188,7 @@ pub async fn verify(
         {
             return Err(ApiError::invalid(
                 ProblemCode::InvalidSecondFactor,
-                "code",
+                "step_up.code",
                 "the code is not correct, or was used already: wait for the next code",
             ));
         }
@@ -163,7 +197,7 @@ pub async fn verify(
     let Some(given) = proof.password.filter(|p| !p.is_empty()) else {
         return Err(ApiError::invalid(
             ProblemCode::ReauthenticationRequired,
-            "password",
+            "step_up.password",
             format!("{what} needs your password (turn on two-step sign-in to use a code instead)"),
         ));
     };
@@ -172,7 +206,7 @@ pub async fn verify(
     {
         return Err(ApiError::invalid(
             ProblemCode::InvalidCurrentPassword,
-            "password",
+            "step_up.password",
             "your password is not correct",
         ));
     }
@@ -233,8 +267,15 @@ pub async fn set_threshold(
     let currency = Currency::parse(currency)?;
     let threshold = match threshold.map(str::trim) {
         None | Some("") => None,
-        // Zero is allowed: every payment to others then needs a code.
-        Some("0") => Some(Decimal::ZERO),
+        // Zero ("0", "0.00") is allowed: every payment to others then needs an approval.
+        Some(text)
+            if !text.is_empty()
+                && text.bytes().all(|b| b == b'0' || b == b'.')
+                && text.starts_with('0')
+                && text.matches('.').count() <= 1 =>
+        {
+            Some(Decimal::ZERO)
+        }
         Some(text) => Some(
             Amount::parse(text, currency)
                 .map_err(|e| {
@@ -244,6 +285,8 @@ pub async fn set_threshold(
         ),
     };
     count_attempt(state, user, proof).await?;
+    let checked = Checked::default();
+    let checked = &checked;
     let result = crate::unit_of_work::write(state, |tx, _| {
         Box::pin(async move {
             let rows = data::limits::step_up_thresholds(&mut *tx, customer).await?;
@@ -265,7 +308,14 @@ pub async fn set_threshold(
                 ));
             }
             if wanted > current {
-                verify(&mut *tx, state, user, proof, "raising your threshold").await?;
+                verify(
+                    &mut *tx,
+                    state,
+                    user,
+                    (proof, checked),
+                    "raising your threshold",
+                )
+                .await?;
             }
             // The bank's own threshold is kept as "none of the customer's": it follows the bank's.
             let own = threshold.filter(|t| *t < row.bank_threshold);
@@ -286,6 +336,6 @@ pub async fn set_threshold(
         })
     })
     .await;
-    settle_attempt(state, user, proof, &result).await?;
+    settle_attempt(state, user, proof, checked).await?;
     Ok(thresholds_response(result?))
 }

@@ -59,18 +59,18 @@ async fn a_code_approves_only_the_payment_it_travels_with_and_only_once() {
 
     let before = app.snapshot().await;
     for (step_up, code, field) in [
-        (None, "reauthentication_required", "code"),
-        (Some(json!({})), "reauthentication_required", "code"),
+        (None, "reauthentication_required", "step_up.code"),
+        (Some(json!({})), "reauthentication_required", "step_up.code"),
         // With a second factor on, the password is no approval.
         (
             Some(json!({ "password": "alice-test-password" })),
             "reauthentication_required",
-            "code",
+            "step_up.code",
         ),
         (
             Some(json!({ "code": "000000" })),
             "invalid_second_factor",
-            "code",
+            "step_up.code",
         ),
     ] {
         let response = app
@@ -144,9 +144,11 @@ async fn a_code_approves_only_the_payment_it_travels_with_and_only_once() {
     assert_eq!(retried.headers()["idempotent-replayed"], "true");
     assert_eq!(app.snapshot().await, before);
 
-    // Guessing is throttled as a sign-in's second factor is: after the limit, every attempt
-    // waits.
-    for n in 0..logic::throttle::SECOND_FACTOR_FAILURES_BEFORE_LOCK {
+    // Guessing is throttled as a sign-in's second factor is, and a request that fails before
+    // its approval is checked (here: more than the balance) gives its attempt back but never
+    // wipes the count: after the limit, every attempt waits. Two wrong codes were counted since
+    // the last accepted one (Eve's payment, the same payment again).
+    for n in 0..logic::throttle::SECOND_FACTOR_FAILURES_BEFORE_LOCK - 3 {
         let guess = app
             .post_idempotent(
                 "/v1/transfers",
@@ -156,6 +158,15 @@ async fn a_code_approves_only_the_payment_it_travels_with_and_only_once() {
             )
             .await;
         assert_eq!(problem_code(guess).await, "invalid_second_factor");
+        let unchecked = app
+            .post_idempotent(
+                "/v1/transfers",
+                &alice.token,
+                &format!("reset-{n}"),
+                &payment(&from, &eves, "9999.00", Some(json!({ "code": "000002" }))),
+            )
+            .await;
+        assert_eq!(problem_code(unchecked).await, "insufficient_funds");
     }
     let locked = app
         .post_idempotent(
@@ -195,7 +206,7 @@ async fn a_saved_payee_is_approved_once_and_then_paid_below_the_threshold_freely
         (
             StatusCode::UNPROCESSABLE_ENTITY,
             "reauthentication_required".to_owned(),
-            "password".to_owned()
+            "step_up.password".to_owned()
         )
     );
     assert_eq!(app.snapshot().await, before);

@@ -1159,7 +1159,9 @@ async fn a_new_payee_and_a_large_payment_are_approved_on_the_review() {
     assert!(fieldset.contains("10.50 EUR"), "{fieldset}");
     browser.screenshot("transfer-review-step-up").await;
     let before = portal.transfer_count().await;
-    browser.fill("#step_up_password", "not-alices-password").await;
+    browser
+        .fill("#step_up_password", "not-alices-password")
+        .await;
     browser.click_and_load("#confirm").await;
     assert_eq!(
         browser.text("#step-up-error").await,
@@ -1198,7 +1200,12 @@ async fn a_new_payee_and_a_large_payment_are_approved_on_the_review() {
     browser
         .click_and_load("form[action='/security/step-up/EUR'] button")
         .await;
-    assert!(browser.page().await.contains("Saved: payments from the amount shown"));
+    assert!(
+        browser
+            .page()
+            .await
+            .contains("Saved: payments from the amount shown")
+    );
     browser.screenshot("security-step-up-threshold").await;
     // Raising it again needs her approval; without it, the refusal is beside the field.
     browser.fill("#threshold-EUR", "500.00").await;
@@ -1213,7 +1220,10 @@ async fn a_new_payee_and_a_large_payment_are_approved_on_the_review() {
     );
     review(String::new(), bobs.clone(), "4.00").await;
     let fieldset = browser.text("[data-testid=step-up]").await;
-    assert!(fieldset.contains("This payment is 3.00 EUR or more"), "{fieldset}");
+    assert!(
+        fieldset.contains("This payment is 3.00 EUR or more"),
+        "{fieldset}"
+    );
 
     // On a phone, the approval fits the screen.
     browser.client.set_window_size(390, 844).await.unwrap();
@@ -1375,7 +1385,9 @@ async fn every_page_passes_axe_with_no_serious_or_critical_violation() {
         .await;
     browser.fill("#amount", "1.00").await;
     browser.click_and_load("button[type=submit].primary").await;
-    browser.fill("#step_up_password", "not-alices-password").await;
+    browser
+        .fill("#step_up_password", "not-alices-password")
+        .await;
     browser.click_and_load("#confirm").await;
     check(&browser, "/transfer/review (approval refused)").await;
     browser.goto("/payees").await;
