@@ -320,7 +320,7 @@ impl TestApp {
         to: &str,
         amount: &str,
     ) -> Response {
-        let mut body = json!({ "debit_account": from, "credit_account": to, "amount": amount, "currency": "EUR" });
+        let mut body = transfer_body(from, to, amount);
         if let Some(password) = self.step_up_password(token).await {
             body["step_up"] = json!({ "password": password });
         }
@@ -341,7 +341,7 @@ impl TestApp {
             "/v1/transfers",
             token,
             key,
-            &json!({ "debit_account": from, "credit_account": to, "amount": amount, "currency": "EUR" }),
+            &transfer_body(from, to, amount),
         )
         .await
     }
@@ -447,6 +447,11 @@ pub struct Customer {
 }
 
 /// Reads a problem response and returns its `code`, checking the media type on the way.
+/// A transfer request's body in EUR.
+fn transfer_body(from: &str, to: &str, amount: &str) -> Value {
+    json!({ "debit_account": from, "credit_account": to, "amount": amount, "currency": "EUR" })
+}
+
 pub async fn problem_code(response: Response) -> String {
     let content_type = response.headers()["content-type"]
         .to_str()
