@@ -117,10 +117,16 @@ impl StepUpFields {
 }
 
 /// What to say beside the step-up field when its approval was refused; `None` for a refusal of
-/// anything else.
-pub fn step_up_message(code: ProblemCode) -> Option<&'static str> {
+/// anything else. The refusal's field says which approval was missing.
+pub fn step_up_message(problem: &crate::logic::Problem) -> Option<&'static str> {
+    let code = problem.code;
     Some(match code {
-        ProblemCode::ReauthenticationRequired => "To approve this, enter what is asked for here.",
+        ProblemCode::ReauthenticationRequired if asks_for_password(problem) => {
+            "Enter your password to approve this."
+        }
+        ProblemCode::ReauthenticationRequired => {
+            "Enter the code from your authenticator app to approve this."
+        }
         ProblemCode::InvalidSecondFactor => {
             "That code is not correct, or was used already. Wait for the next code from your app, or use a recovery code."
         }
@@ -128,6 +134,14 @@ pub fn step_up_message(code: ProblemCode) -> Option<&'static str> {
         ProblemCode::SecondFactorThrottled | ProblemCode::SignInThrottled => plain_language(code),
         _ => return None,
     })
+}
+
+/// Whether a refusal for a missing approval asks for the password (not a code).
+pub fn asks_for_password(problem: &crate::logic::Problem) -> bool {
+    problem
+        .field
+        .as_deref()
+        .is_some_and(|field| field.ends_with("password"))
 }
 
 /// What to say of an amount typed with one separator before three digits (`1,234`).

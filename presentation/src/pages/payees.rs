@@ -38,6 +38,8 @@ struct PayeesPage {
     /// Saving a payee is approved with a code (two-step sign-in on) or else the password.
     step_up_code: bool,
     step_up_error: Option<&'static str>,
+    /// Said after a payee was saved or removed.
+    notice: Option<&'static str>,
 }
 
 async fn page(
@@ -59,18 +61,34 @@ async fn page(
         account_number,
         step_up_code: me.totp_enabled,
         step_up_error,
+        notice: None,
     })
 }
 
-async fn list(State(state): State<AppState>, customer: Customer) -> Result<PayeesPage, PageError> {
-    page(
+#[derive(Deserialize)]
+struct ListQuery {
+    done: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    customer: Customer,
+    axum::extract::Query(query): axum::extract::Query<ListQuery>,
+) -> Result<PayeesPage, PageError> {
+    let page = page(
         &state,
         &customer,
         (None, None),
         String::new(),
         String::new(),
     )
-    .await
+    .await?;
+    let notice = match query.done.as_deref() {
+        Some("saved") => Some("Payee saved."),
+        Some("removed") => Some("Payee removed."),
+        _ => None,
+    };
+    Ok(PayeesPage { notice, ..page })
 }
 
 #[derive(Deserialize)]
@@ -92,7 +110,7 @@ async fn add(
         step_up: form.step_up.proof(),
     };
     match state.logic.add_payee(customer.caller(), &request).await {
-        Ok(_) => Ok(Redirect::to("/payees").into_response()),
+        Ok(_) => Ok(Redirect::to("/payees?done=saved").into_response()),
         Err(error) if error.is_signed_out() => Err(error.into()),
         Err(LogicError::Problem(problem)) => {
             let messages = match (problem.code, problem.field.as_deref()) {
@@ -100,7 +118,7 @@ async fn add(
                     Some("Give the payee a nickname of up to 40 characters."),
                     None,
                 ),
-                (code, _) => match super::step_up_message(code) {
+                (code, _) => match super::step_up_message(&problem) {
                     Some(message) => (None, Some(message)),
                     None => (Some(super::plain_language(code)), None),
                 },
@@ -126,5 +144,5 @@ async fn remove(
 ) -> Result<Response, PageError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
     state.logic.remove_payee(customer.caller(), id).await?;
-    Ok(Redirect::to("/payees").into_response())
+    Ok(Redirect::to("/payees?done=removed").into_response())
 }

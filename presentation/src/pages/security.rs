@@ -53,7 +53,9 @@ struct SecurityPage {
 /// A currency's step-up threshold as the page shows it, with why a change was refused.
 struct ThresholdRow {
     threshold: StepUpThreshold,
-    error: Option<&'static str>,
+    /// What the field shows: the threshold, or the refused value as typed.
+    value: String,
+    error: Option<std::borrow::Cow<'static, str>>,
 }
 
 #[derive(Default)]
@@ -61,7 +63,14 @@ struct Messages {
     notice: Option<&'static str>,
     password_error: Option<&'static str>,
     totp_error: Option<&'static str>,
-    threshold_error: Option<(String, &'static str)>,
+    threshold_error: Option<ThresholdError>,
+}
+
+/// A refused threshold: its currency, why, and what the customer typed (shown back to them).
+struct ThresholdError {
+    currency: String,
+    message: std::borrow::Cow<'static, str>,
+    typed: String,
 }
 
 async fn render(
@@ -85,13 +94,16 @@ async fn render(
         .thresholds
         .into_iter()
         .filter(|t| held.contains(&t.currency))
-        .map(|threshold| ThresholdRow {
-            error: messages
+        .map(|threshold| {
+            let refused = messages
                 .threshold_error
                 .as_ref()
-                .filter(|(currency, _)| *currency == threshold.currency)
-                .map(|(_, message)| *message),
-            threshold,
+                .filter(|error| error.currency == threshold.currency);
+            ThresholdRow {
+                value: refused.map_or_else(|| threshold.threshold.clone(), |e| e.typed.clone()),
+                error: refused.map(|e| e.message.clone()),
+                threshold,
+            }
         })
         .collect();
     Ok(SecurityPage {
@@ -220,17 +232,40 @@ async fn set_threshold(
         Ok(()) => Ok(Redirect::to("/security?saved=threshold#step-up-title").into_response()),
         Err(error) if error.is_signed_out() => Err(error.into()),
         Err(LogicError::Problem(problem)) => {
-            let message = match problem.code {
+            let message: std::borrow::Cow<'static, str> = match problem.code {
+                ProblemCode::ReauthenticationRequired if super::asks_for_password(&problem) => {
+                    "Raising it needs your approval: enter your password below.".into()
+                }
                 ProblemCode::ReauthenticationRequired => {
-                    "Raising it needs your approval: enter what is asked for below."
+                    "Raising it needs your approval: enter a code from your app below.".into()
                 }
                 ProblemCode::InvalidAmount => {
-                    "Enter an amount from 0 up to the bank's own, such as 250.00."
+                    let highest = state
+                        .logic
+                        .step_up_thresholds(customer.caller())
+                        .await?
+                        .thresholds
+                        .into_iter()
+                        .find(|t| t.currency == currency.code())
+                        .map(|t| t.bank_threshold)
+                        .unwrap_or_default();
+                    format!(
+                        "Enter an amount from 0 to {} {}, such as 250.00.",
+                        crate::filters::group_thousands(&highest),
+                        currency.code()
+                    )
+                    .into()
                 }
-                code => super::step_up_message(code).unwrap_or(super::plain_language(code)),
+                code => super::step_up_message(&problem)
+                    .unwrap_or(super::plain_language(code))
+                    .into(),
             };
             let messages = Messages {
-                threshold_error: Some((currency.code().to_owned(), message)),
+                threshold_error: Some(ThresholdError {
+                    currency: currency.code().to_owned(),
+                    message,
+                    typed: form.threshold.clone(),
+                }),
                 ..Messages::default()
             };
             Ok((

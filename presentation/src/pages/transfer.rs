@@ -311,6 +311,15 @@ struct Review {
 }
 
 impl Review {
+    /// The customer set their threshold to zero: every payment to others is approved.
+    fn every_payment_approved(&self) -> bool {
+        self.step_up.as_ref().is_some_and(|need| {
+            need.threshold
+                .parse::<Decimal>()
+                .is_ok_and(|threshold| threshold.is_zero())
+        })
+    }
+
     /// The approval is a code (two-step sign-in is on), not the password.
     fn step_up_code(&self) -> bool {
         self.step_up
@@ -653,7 +662,7 @@ async fn confirm(
         }
         Err(LogicError::Problem(problem)) => {
             // A refused approval: the same review again, the message beside its field.
-            if let Some(message) = super::step_up_message(problem.code)
+            if let Some(message) = super::step_up_message(&problem)
                 && let Ok(review) = prepare(&state, &customer, &form).await?
             {
                 return Ok((

@@ -1185,6 +1185,7 @@ async fn a_new_payee_and_a_large_payment_are_approved_on_the_review() {
     browser
         .click_and_load("form[action='/payees'] button")
         .await;
+    assert_eq!(browser.text("#notice").await, "Payee saved.");
     assert!(browser.page().await.contains("Pay Bob"));
     review(String::new(), bobs.clone(), "5.00").await;
     assert!(!browser.page().await.contains("data-testid=\"step-up\""));
@@ -1216,12 +1217,14 @@ async fn a_new_payee_and_a_large_payment_are_approved_on_the_review() {
         browser
             .text("#threshold-EUR-error")
             .await
-            .starts_with("Raising it needs your approval")
+            .starts_with("Raising it needs your approval: enter your password")
     );
+    // What she typed stays in the field, beside the reason it was refused.
+    assert!(browser.page().await.contains("value=\"500.00\""));
     review(String::new(), bobs.clone(), "4.00").await;
     let fieldset = browser.text("[data-testid=step-up]").await;
     assert!(
-        fieldset.contains("This payment is 3.00 EUR or more"),
+        fieldset.contains("Payments of 3.00 EUR or more need your approval"),
         "{fieldset}"
     );
 
