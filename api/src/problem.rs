@@ -113,6 +113,7 @@ problem_codes! {
     RouteNotFound => "route_not_found",
     SameAccount => "same_account",
     ScopeMissing => "scope_missing",
+    SecondFactorEnrolmentRequired => "second_factor_enrolment_required",
     SecondFactorThrottled => "second_factor_throttled",
     ServiceCredentialInvalid => "service_credential_invalid",
     ServiceCredentialMissing => "service_credential_missing",

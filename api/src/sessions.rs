@@ -33,6 +33,10 @@ pub struct UserResponse {
     /// until it is replaced.
     #[serde(default)]
     pub password_change_due: bool,
+    /// A member of staff without a second factor, where staff must have one: nothing but
+    /// enrolling one (`POST /v1/me/totp`, then `/v1/me/totp/confirm`) is allowed until they have.
+    #[serde(default)]
+    pub second_factor_due: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

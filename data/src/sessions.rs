@@ -21,6 +21,8 @@ pub struct SessionUserRow {
     pub expires_at: OffsetDateTime,
     /// The user's password was set by someone else and must be replaced first.
     pub password_change_due: bool,
+    /// The user has a second factor (TOTP) on.
+    pub second_factor_on: bool,
 }
 
 /// A credential allowed to call the logic tier: the presentation tier's, which acts for
@@ -73,6 +75,7 @@ pub async fn authenticate(
         customer_id: Option<Uuid>,
         expires_at: Option<OffsetDateTime>,
         password_change_due: Option<bool>,
+        second_factor_on: Option<bool>,
     }
     let row: Both = sqlx::query_as(
         "WITH touched AS (
@@ -93,7 +96,7 @@ pub async fn authenticate(
                 c.rate_limit_per_minute, c.service_account_id,
                 sa.username AS service_account_username,
                 s.session_id, s.user_id, s.username, s.role, s.customer_id, s.expires_at,
-                s.password_change_due
+                s.password_change_due, s.second_factor_on
          FROM (SELECT 1) AS one
          LEFT JOIN service_clients c
              ON (c.key_hash = $1 OR (c.previous_key_hash = $1 AND c.previous_valid_until > now()))
@@ -101,7 +104,8 @@ pub async fn authenticate(
          LEFT JOIN users sa ON sa.id = c.service_account_id
          LEFT JOIN (
              SELECT s.id AS session_id, u.id AS user_id, u.username, u.role, u.customer_id,
-                    s.expires_at, u.password_change_due
+                    s.expires_at, u.password_change_due,
+                    u.totp_secret IS NOT NULL AS second_factor_on
              FROM user_sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
                AND s.last_seen_at > now() - $3 * interval '1 second'
@@ -144,6 +148,7 @@ pub async fn authenticate(
                 customer_id: row.customer_id,
                 expires_at,
                 password_change_due: row.password_change_due.unwrap_or(false),
+                second_factor_on: row.second_factor_on.unwrap_or(false),
             })
         }
         _ => None,

@@ -56,6 +56,10 @@ pub struct Settings {
     /// The bank-wide brake on password spraying: password checks per minute, per instance, for
     /// sign-ins from devices not known to the user (a correct password gives its check back).
     pub sign_in_unknown_device_checks_per_minute: u32,
+    /// Staff must have a second factor (`BANK_STAFF_SECOND_FACTOR=required`, the default): a
+    /// member of staff without one may only enrol one (and replace a password someone else
+    /// set) until they have.
+    pub staff_second_factor_required: bool,
 }
 
 /// How the API is served: over HTTPS with this certificate (chain) and private key, or over plain
@@ -138,6 +142,18 @@ impl Settings {
             server_key_file: std::env::var("BANK_SECRETS_KEY_FILE")
                 .ok()
                 .map(PathBuf::from),
+            staff_second_factor_required: match env_or::<String>(
+                "BANK_STAFF_SECOND_FACTOR",
+                "required",
+            )?
+            .as_str()
+            {
+                "required" => true,
+                "optional" => false,
+                other => anyhow::bail!(
+                    "BANK_STAFF_SECOND_FACTOR is \"{other}\"; it is \"required\" or \"optional\""
+                ),
+            },
         })
     }
 }

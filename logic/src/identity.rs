@@ -388,6 +388,9 @@ async fn start_session(
             role: user.role.into_wire(),
             customer_id: user.customer_id,
             password_change_due: user.password_change_due,
+            second_factor_due: state.settings.staff_second_factor_required
+                && matches!(user.role, Role::Teller | Role::Supervisor | Role::Admin)
+                && user.totp_secret.is_none(),
         },
     })
 }

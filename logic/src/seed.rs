@@ -95,6 +95,7 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
             expires_at: time::OffsetDateTime::now_utc(),
             scopes: Vec::new(),
             password_change_due: false,
+            second_factor_due: false,
         });
     }
     tx.commit().await?;

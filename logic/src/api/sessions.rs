@@ -155,6 +155,7 @@ async fn who_am_i(
             role: user.role.into_wire(),
             customer_id: user.customer_id,
             password_change_due: user.password_change_due,
+            second_factor_due: user.second_factor_due,
         },
         service: signed_in.service.name,
         session_expires_at: user.expires_at,

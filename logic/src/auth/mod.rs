@@ -52,6 +52,9 @@ pub struct SessionUser {
     pub scopes: Vec<Scope>,
     /// The password was set by someone else: until the user replaces it, nothing else is allowed.
     pub password_change_due: bool,
+    /// A member of staff without a second factor, where staff must have one: until they enrol
+    /// one, nothing else is allowed.
+    pub second_factor_due: bool,
 }
 
 impl SessionUser {
@@ -169,6 +172,7 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, Ap
                 expires_at: OffsetDateTime::now_utc(),
                 scopes,
                 password_change_due: false,
+                second_factor_due: false,
             }),
         });
     }
@@ -189,6 +193,9 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, Ap
             expires_at: row.expires_at,
             scopes: Vec::new(),
             password_change_due: row.password_change_due,
+            second_factor_due: state.settings.staff_second_factor_required
+                && matches!(row.role, Role::Teller | Role::Supervisor | Role::Admin)
+                && !row.second_factor_on,
         }),
     };
     Ok(Caller {
@@ -226,6 +233,17 @@ fn allowed_before_password_change(parts: &Parts) -> bool {
     )
 }
 
+/// What a member of staff without a second factor may still do: enrol one (sending the portal's
+/// forms for it), replace a password someone else set, see who they are, and sign out.
+fn allowed_before_second_factor(parts: &Parts) -> bool {
+    let path = parts.uri.path();
+    allowed_before_password_change(parts)
+        || matches!(
+            (&parts.method, path.strip_prefix("/v1").unwrap_or(path)),
+            (&Method::POST, "/me/totp" | "/me/totp/confirm")
+        )
+}
+
 /// Extracts the signed-in user, refusing the request if there is none.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -245,6 +263,14 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
                 Err(ApiError::Forbidden {
                     code: ProblemCode::PasswordChangeRequired,
                     detail: "this password was set by someone else: replace it (POST /v1/me/password) before anything else",
+                })
+            }
+            UserState::Valid(user)
+                if user.second_factor_due && !allowed_before_second_factor(parts) =>
+            {
+                Err(ApiError::Forbidden {
+                    code: ProblemCode::SecondFactorEnrolmentRequired,
+                    detail: "staff must have a second factor: enrol one (POST /v1/me/totp, then /v1/me/totp/confirm) before anything else",
                 })
             }
             UserState::Valid(user) => Ok(SignedIn {

@@ -36,6 +36,9 @@ pub struct AppOptions {
     pub approval_ttl_s: i64,
     pub sign_in_unknown_device_checks_per_minute: u32,
     pub retry_budget_ms: u64,
+    /// Off here unless a test turns it on: most tests sign staff in many times a minute, and a
+    /// TOTP code signs in once (the rule itself is tested on its own).
+    pub staff_second_factor_required: bool,
 }
 
 impl Default for AppOptions {
@@ -48,6 +51,7 @@ impl Default for AppOptions {
             patroni_urls: Vec::new(),
             ca_file: None,
             retry_budget_ms: 10_000,
+            staff_second_factor_required: false,
         }
     }
 }
@@ -80,6 +84,7 @@ impl TestApp {
             server_key_file: Some(data::testing::server_key_file().to_path_buf()),
             sign_in_unknown_device_checks_per_minute: options
                 .sign_in_unknown_device_checks_per_minute,
+            staff_second_factor_required: options.staff_second_factor_required,
         };
         let state = AppState::new(db.pool.clone(), settings).await.unwrap();
         let service_key = logic::auth::secrets::generate("bsk");

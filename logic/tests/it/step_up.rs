@@ -432,3 +432,54 @@ async fn changing_the_password_with_a_second_factor_on_needs_a_code() {
         .await;
     assert_eq!(changed.status(), StatusCode::NO_CONTENT);
 }
+
+/// Where staff must have a second factor (the bank's default), a member of staff without one may
+/// only enrol one (and see who they are, or sign out) until they have; then they work as before
+/// and each sign-in asks for a code. Customers are not held to it.
+#[tokio::test]
+async fn staff_enrol_a_second_factor_at_their_first_sign_in_before_anything_else() {
+    let app = TestApp::spawn_with(crate::app::AppOptions {
+        staff_second_factor_required: true,
+        ..crate::app::AppOptions::default()
+    })
+    .await;
+    let signed_in = app.sign_in_response(TELLER.0, TELLER.1).await;
+    assert_eq!(signed_in.status(), StatusCode::CREATED);
+    let body: Value = signed_in.json().await.unwrap();
+    assert_eq!(body["user"]["second_factor_due"], true);
+    let teller = body["token"].as_str().unwrap().to_owned();
+
+    for (method, path) in [
+        (Method::GET, "/v1/customers?q=customer"),
+        (Method::GET, "/v1/drawers"),
+        (Method::GET, "/v1/approvals"),
+    ] {
+        let refused = app
+            .request(method.clone(), path, Some(&teller))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{method} {path}");
+        assert_eq!(
+            problem_code(refused).await,
+            "second_factor_enrolment_required"
+        );
+    }
+    let me: Value = app.get("/v1/me", &teller).await.json().await.unwrap();
+    assert_eq!(me["user"]["second_factor_due"], true);
+
+    let secret = enrolled(&app, &teller).await;
+    let allowed = app.get("/v1/customers?q=customer", &teller).await;
+    assert_eq!(allowed.status(), StatusCode::OK);
+    let me: Value = app.get("/v1/me", &teller).await.json().await.unwrap();
+    assert_eq!(me["user"]["second_factor_due"], false);
+    // The next sign-in asks for a code.
+    let again = app.sign_in_response(TELLER.0, TELLER.1).await;
+    assert_eq!(again.status(), StatusCode::ACCEPTED);
+    drop(secret);
+
+    // Customers are not held to it.
+    let alice = app.customer(&teller, "alice").await;
+    let mine = app.get("/v1/accounts", &alice.token).await;
+    assert_eq!(mine.status(), StatusCode::OK);
+}
