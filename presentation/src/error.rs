@@ -28,6 +28,9 @@ pub enum PageError {
     /// The user's password was chosen by someone else: they replace it before anything else.
     #[error("password change due")]
     PasswordChangeDue,
+    /// A member of staff without a second factor: they enrol one before anything else.
+    #[error("second factor enrolment due")]
+    SecondFactorDue,
 }
 
 impl From<tower_sessions::session::Error> for PageError {
@@ -45,6 +48,11 @@ impl From<LogicError> for PageError {
                 if problem.code == bank_api::ProblemCode::PasswordChangeRequired =>
             {
                 PageError::PasswordChangeDue
+            }
+            LogicError::Problem(problem)
+                if problem.code == bank_api::ProblemCode::SecondFactorEnrolmentRequired =>
+            {
+                PageError::SecondFactorDue
             }
             LogicError::Problem(problem) if problem.status == 404 => PageError::NotFound,
             LogicError::Problem(problem) if problem.status == 403 => PageError::Forbidden,
@@ -70,6 +78,7 @@ impl IntoResponse for PageError {
         let redirect = match self {
             PageError::SignedOut => Some("/sign-in?expired=1"),
             PageError::PasswordChangeDue => Some(crate::pages::REPLACE_PASSWORD),
+            PageError::SecondFactorDue => Some(crate::pages::ENROL_SECOND_FACTOR),
             _ => None,
         };
         if let Some(to) = redirect {
@@ -100,7 +109,10 @@ impl IntoResponse for PageError {
                 "The bank is briefly unavailable",
                 "We could not reach our systems just now. Nothing was lost; please try again in a moment.",
             ),
-            PageError::Internal(_) | PageError::SignedOut | PageError::PasswordChangeDue => (
+            PageError::Internal(_)
+            | PageError::SignedOut
+            | PageError::PasswordChangeDue
+            | PageError::SecondFactorDue => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
                 "Something went wrong on our side. Please try again; if it keeps happening, contact us with the reference below.",

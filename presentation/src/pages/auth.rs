@@ -29,6 +29,9 @@ pub fn router() -> Router<AppState> {
             get(replace_password_page).post(replace_password),
         )
         .route("/staff/cluster", get(cluster))
+        .route(ENROL_SECOND_FACTOR, get(second_factor_page))
+        .route("/second-factor/start", post(start_second_factor))
+        .route("/second-factor/confirm", post(confirm_second_factor))
 }
 
 #[derive(Template, WebTemplate)]
@@ -177,6 +180,8 @@ async fn finish_sign_in(
     visitor.sign_in(&auth).await?;
     let home = if due {
         REPLACE_PASSWORD
+    } else if session.user.second_factor_due {
+        ENROL_SECOND_FACTOR
     } else if auth.is_customer() {
         "/"
     } else {
@@ -301,6 +306,112 @@ async fn cluster(State(state): State<AppState>, staff: Staff) -> Result<ClusterP
         reachable: cluster.reachable,
         members: cluster.members,
     })
+}
+
+/// Where a member of staff without a second factor enrols one, at their first sign-in.
+pub const ENROL_SECOND_FACTOR: &str = "/second-factor/enrol";
+
+#[derive(Template, WebTemplate)]
+#[template(path = "second_factor_required.html")]
+struct SecondFactorRequiredPage {
+    csrf: String,
+    signed_in: bool,
+    section: &'static str,
+}
+
+async fn second_factor_page(visitor: Visitor) -> Result<Response, PageError> {
+    if let Err(redirect) = signed_in_auth(&visitor).await? {
+        return Ok(redirect);
+    }
+    Ok(SecondFactorRequiredPage {
+        csrf: visitor.csrf.clone(),
+        signed_in: false,
+        section: "",
+    }
+    .into_response())
+}
+
+/// Starts a member of staff's enrolment: a new secret, shown as a QR code.
+async fn start_second_factor(
+    State(state): State<AppState>,
+    visitor: Visitor,
+) -> Result<Response, PageError> {
+    let auth = match signed_in_auth(&visitor).await? {
+        Ok(auth) => auth,
+        Err(redirect) => return Ok(redirect),
+    };
+    let caller = Caller {
+        token: Some(&auth.token),
+        request_id: &visitor.request_id,
+    };
+    let enrolment = state.logic.enrol_totp(caller).await?;
+    visitor.set_pending_totp(&enrolment).await?;
+    Ok(staff_enrol_page(&visitor, enrolment, None)?.into_response())
+}
+
+fn staff_enrol_page(
+    visitor: &Visitor,
+    enrolment: crate::logic::types::TotpEnrolment,
+    error: Option<&'static str>,
+) -> Result<super::security::EnrolPage, PageError> {
+    Ok(super::security::EnrolPage {
+        csrf: visitor.csrf.clone(),
+        signed_in: false,
+        section: "",
+        qr_svg: super::security::qr_svg(&enrolment.otpauth_url)?,
+        secret: enrolment.secret,
+        error,
+        confirm_action: "/second-factor/confirm",
+    })
+}
+
+#[derive(Deserialize)]
+struct SecondFactorCodeForm {
+    code: String,
+}
+
+/// Completes a member of staff's enrolment; shows the recovery codes, then on to their pages.
+async fn confirm_second_factor(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Form(form): Form<SecondFactorCodeForm>,
+) -> Result<Response, PageError> {
+    let auth = match signed_in_auth(&visitor).await? {
+        Ok(auth) => auth,
+        Err(redirect) => return Ok(redirect),
+    };
+    let caller = Caller {
+        token: Some(&auth.token),
+        request_id: &visitor.request_id,
+    };
+    let request = bank_api::sessions::ConfirmTotpRequest { code: form.code };
+    match state.logic.confirm_totp(caller, &request).await {
+        Ok(codes) => {
+            visitor.clear_pending_totp().await?;
+            Ok(super::security::CodesPage {
+                csrf: visitor.csrf.clone(),
+                signed_in: false,
+                section: "",
+                codes: codes.recovery_codes,
+                done_href: if auth.is_customer() { "/" } else { "/staff" },
+            }
+            .into_response())
+        }
+        Err(error) if error.is_signed_out() => Err(error.into()),
+        Err(LogicError::Problem(problem)) if problem.code == ProblemCode::InvalidSecondFactor => {
+            let Some(enrolment) = visitor.pending_totp().await? else {
+                return Ok(Redirect::to(ENROL_SECOND_FACTOR).into_response());
+            };
+            let page = staff_enrol_page(
+                &visitor,
+                enrolment,
+                Some(super::plain_language(problem.code)),
+            )?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(LogicError::Problem(_)) => Ok(Redirect::to(ENROL_SECOND_FACTOR).into_response()),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Where a user whose password someone else chose replaces it.

@@ -12,7 +12,7 @@ use bank_api::ProblemCode;
 
 use crate::state::AppState;
 
-pub use auth::REPLACE_PASSWORD;
+pub use auth::{ENROL_SECOND_FACTOR, REPLACE_PASSWORD};
 
 pub fn router() -> Router<AppState> {
     Router::new()

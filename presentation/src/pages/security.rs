@@ -280,17 +280,19 @@ async fn set_threshold(
 
 #[derive(Template, WebTemplate)]
 #[template(path = "totp_enrol.html")]
-struct EnrolPage {
-    csrf: String,
-    signed_in: bool,
-    section: &'static str,
-    secret: String,
-    qr_svg: String,
-    error: Option<&'static str>,
+pub(crate) struct EnrolPage {
+    pub(crate) csrf: String,
+    pub(crate) signed_in: bool,
+    pub(crate) section: &'static str,
+    pub(crate) secret: String,
+    pub(crate) qr_svg: String,
+    pub(crate) error: Option<&'static str>,
+    /// Where the code confirming the enrolment is sent.
+    pub(crate) confirm_action: &'static str,
 }
 
 /// The `otpauth://` URI as a QR code, drawn as inline SVG (no script, no style attribute).
-fn qr_svg(uri: &str) -> Result<String, PageError> {
+pub(crate) fn qr_svg(uri: &str) -> Result<String, PageError> {
     let code = qrcode::QrCode::new(uri.as_bytes())
         .map_err(|e| PageError::Internal(format!("QR code: {e}")))?;
     Ok(code
@@ -313,6 +315,7 @@ fn enrol_page(
         qr_svg: qr_svg(&enrolment.otpauth_url)?,
         secret: enrolment.secret,
         error,
+        confirm_action: "/security/totp/confirm",
     })
 }
 
@@ -327,11 +330,13 @@ async fn start_totp(
 
 #[derive(Template, WebTemplate)]
 #[template(path = "recovery_codes.html")]
-struct CodesPage {
-    csrf: String,
-    signed_in: bool,
-    section: &'static str,
-    codes: Vec<String>,
+pub(crate) struct CodesPage {
+    pub(crate) csrf: String,
+    pub(crate) signed_in: bool,
+    pub(crate) section: &'static str,
+    pub(crate) codes: Vec<String>,
+    /// Where "I have saved them" leads.
+    pub(crate) done_href: &'static str,
 }
 
 #[derive(Deserialize)]
@@ -355,6 +360,7 @@ async fn confirm_totp(
                 signed_in: true,
                 section: "security",
                 codes: codes.recovery_codes,
+                done_href: "/security",
             }
             .into_response())
         }
