@@ -14,6 +14,9 @@
     reason = "a benchmark that cannot set up has nothing to measure: it stops"
 )]
 
+#[path = "../tools/staff_sign_in.rs"]
+mod staff_sign_in;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -30,6 +33,8 @@ struct Options {
     clients: usize,
     seconds: u64,
     teller: (String, String),
+    /// Where the teller's second-factor secret is kept (enrolled at the bench's first sign-in).
+    secrets_dir: std::path::PathBuf,
 }
 
 fn options() -> Options {
@@ -40,6 +45,7 @@ fn options() -> Options {
         clients: 16,
         seconds: 20,
         teller: ("tom.teller".into(), "teller-demo-pass".into()),
+        secrets_dir: ".run/secrets/totp".into(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -49,6 +55,7 @@ fn options() -> Options {
             "--service-key" => options.service_key = args.next().unwrap(),
             "--clients" => options.clients = args.next().unwrap().parse().unwrap(),
             "--seconds" => options.seconds = args.next().unwrap().parse().unwrap(),
+            "--secrets-dir" => options.secrets_dir = args.next().unwrap().into(),
             "--teller" => {
                 let value = args.next().unwrap();
                 let (user, password) = value.split_once(':').unwrap();
@@ -119,7 +126,14 @@ async fn main() {
         url: options.url.trim_end_matches('/').to_owned(),
         key: options.service_key.clone(),
     });
-    let teller = api.sign_in(&options.teller.0, &options.teller.1).await;
+    let teller = staff_sign_in::sign_in(
+        &api.http,
+        &api.url,
+        &api.key,
+        (&options.teller.0, &options.teller.1),
+        &options.secrets_dir,
+    )
+    .await;
     let run = uuid::Uuid::new_v4().simple().to_string();
     let username = format!("bench-{}", &run[..12]);
     let password = format!("{username}-password");

@@ -22,6 +22,8 @@
 )]
 
 mod history;
+#[path = "../../tools/staff_sign_in.rs"]
+mod staff_sign_in;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -226,19 +228,22 @@ impl Api {
         panic!("{method} {path}: no answer: {last}")
     }
 
-    async fn sign_in(&self, username: &str, password: &str) -> String {
-        let body = json!({ "username": username, "password": password });
-        let answer = self
-            .must(
-                reqwest::Method::POST,
-                "/v1/sessions",
-                None,
-                Some(&body),
-                None,
-                &[201],
-            )
-            .await;
-        answer["token"].as_str().unwrap().to_owned()
+    /// Signs a member of staff in, enrolling their second factor at the first sign-in (its
+    /// secret kept beside the campaign's other state) and answering its challenge after.
+    async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        secrets_dir: &std::path::Path,
+    ) -> String {
+        staff_sign_in::sign_in(
+            &self.http,
+            &self.url,
+            &self.key,
+            (username, password),
+            secrets_dir,
+        )
+        .await
     }
 }
 
@@ -273,8 +278,37 @@ async fn main() {
 
 async fn setup(api: &Api, out: &PathBuf) {
     use reqwest::Method;
-    let teller = api.sign_in("tom.teller", "teller-demo-pass").await;
-    let admin = api.sign_in("ada.admin", "admin-demo-pass").await;
+    let secrets = out
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("secrets/totp");
+    let teller = api
+        .sign_in("tom.teller", "teller-demo-pass", &secrets)
+        .await;
+    let admin = api.sign_in("ada.admin", "admin-demo-pass", &secrets).await;
+    // The admin's cluster page shows the real cluster: three nodes, one primary, a synchronous
+    // standby.
+    let cluster = api
+        .must(
+            Method::GET,
+            "/v1/admin/cluster",
+            Some(&admin),
+            None,
+            None,
+            &[200],
+        )
+        .await;
+    let members = cluster["members"].as_array().cloned().unwrap_or_default();
+    let shown: Vec<String> = members
+        .iter()
+        .map(|m| format!("{} {} {}", m["name"], m["role"], m["state"]).replace('"', ""))
+        .collect();
+    println!("cluster page: {}", shown.join(", "));
+    let primaries = members.iter().filter(|m| m["role"] == "primary").count();
+    assert!(
+        members.len() == 3 && primaries == 1 && members.iter().any(|m| m["role"] == "sync_standby"),
+        "the cluster page does not show one primary, a synchronous standby and three nodes: {members:?}"
+    );
     let run = uuid::Uuid::new_v4().simple().to_string();
     let customer = api
         .must(

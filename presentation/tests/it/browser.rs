@@ -1235,6 +1235,39 @@ async fn a_new_payee_and_a_large_payment_are_approved_on_the_review() {
     browser.close().await;
 }
 
+/// Where staff must have a second factor, a teller's first sign-in leads to enrolling one: the
+/// staff pages stay closed until then (a page asked for by address leads back to the
+/// enrolment); after it, the recovery codes, then the staff pages; the next sign-in asks for a
+/// code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teller_enrols_a_second_factor_at_the_first_sign_in() {
+    let portal = Portal::spawn_requiring_staff_second_factor().await;
+    let browser = Browser::open(&portal.url, true).await;
+    browser.sign_in(TELLER).await;
+    assert_eq!(browser.path().await, "/second-factor/enrol");
+    browser.screenshot("staff-second-factor-required").await;
+    browser.goto("/staff").await;
+    assert_eq!(browser.path().await, "/second-factor/enrol");
+    browser.click_and_load("#start-second-factor").await;
+    let secret = browser.text("[data-testid=totp-secret]").await;
+    browser
+        .fill("#code", &crate::portal::totp_code(&secret, 0))
+        .await;
+    browser
+        .click_and_load("form[action='/second-factor/confirm'] button")
+        .await;
+    browser
+        .wait_until("the recovery codes", |page| page.contains("recovery-codes"))
+        .await;
+    browser.screenshot("staff-second-factor-codes").await;
+    browser.click_and_load("a[href='/staff']").await;
+    assert_eq!(browser.path().await, "/staff");
+    browser.sign_out().await;
+    browser.sign_in(TELLER).await;
+    assert_eq!(browser.path().await, "/sign-in/code");
+    browser.close().await;
+}
+
 /// The admin page reads as a table: each field under its own heading, checkboxes of a normal
 /// size, Save buttons that look like buttons; a role, access and limits are saved from their row;
 /// on a phone the tables scroll inside their card, never the page.

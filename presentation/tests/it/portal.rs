@@ -46,7 +46,18 @@ pub fn http() -> reqwest::ClientBuilder {
 }
 
 impl Portal {
+    /// Both tiers with staff's second factor optional: staff sign in many times a minute here,
+    /// and a TOTP code signs in once.
     pub async fn spawn() -> Self {
+        Self::spawn_with(false).await
+    }
+
+    /// Both tiers where staff must have a second factor, as the bank runs by default.
+    pub async fn spawn_requiring_staff_second_factor() -> Self {
+        Self::spawn_with(true).await
+    }
+
+    async fn spawn_with(staff_second_factor_required: bool) -> Self {
         // Both tiers run in this one process and share its one metrics recorder.
         bank_api::metrics::handle();
         let _ = tracing_subscriber::fmt()
@@ -68,8 +79,7 @@ impl Portal {
             listen: logic::config::Listen::PlainHttpForDevelopment,
             server_key_file: Some(data::testing::server_key_file().to_path_buf()),
             sign_in_unknown_device_checks_per_minute: 300,
-            // Staff sign in many times a minute here, and a TOTP code signs in once.
-            staff_second_factor_required: false,
+            staff_second_factor_required,
         };
         let logic = LogicState::new(db.pool.clone(), settings).await.unwrap();
         logic::seed::seed_demo(&logic).await.unwrap();
