@@ -9,6 +9,10 @@ pub enum DataError {
     /// Anything else: connection trouble, a failover in progress, or a bug.
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
+    /// A transient failure met by the transaction this work shared with others (a group of
+    /// postings): the work may be run again, as after any other transient failure.
+    #[error("a shared transaction failed and may be tried again: {0}")]
+    Shared(String),
 }
 
 /// A rule the database itself enforces, by the constraint that enforces it.
@@ -43,6 +47,7 @@ impl DataError {
         match self {
             DataError::Violation(_) => false,
             DataError::Sqlx(error) => is_transient(error),
+            DataError::Shared(_) => true,
         }
     }
 
@@ -50,7 +55,7 @@ impl DataError {
     pub fn violation(&self) -> Option<&Violation> {
         match self {
             DataError::Violation(violation) => Some(violation),
-            DataError::Sqlx(_) => None,
+            DataError::Sqlx(_) | DataError::Shared(_) => None,
         }
     }
 }

@@ -132,3 +132,90 @@ pub async fn find_completed(
     .await
     .classify()
 }
+
+/// A key of a principal, as a group of requests names it.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyOf<'a> {
+    pub principal_id: Uuid,
+    pub key: &'a str,
+}
+
+/// A completed outcome found under one of several keys.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FoundRow {
+    pub principal_id: Uuid,
+    pub idempotency_key: String,
+    #[sqlx(flatten)]
+    pub record: IdempotencyRow,
+}
+
+/// The completed outcomes stored under any of `keys`, and the transaction's `now()`. Reads only
+/// what is committed: a request still under way with one of the keys is met later, when
+/// [`insert_completed`] waits for it.
+pub async fn find_completed_many(
+    conn: &mut PgConnection,
+    keys: &[KeyOf<'_>],
+) -> Result<(Vec<FoundRow>, OffsetDateTime), DataError> {
+    let principals: Vec<Uuid> = keys.iter().map(|k| k.principal_id).collect();
+    let names: Vec<&str> = keys.iter().map(|k| k.key).collect();
+    let found: Vec<FoundRow> = sqlx::query_as(
+        "SELECT r.principal_id, r.idempotency_key, r.request_hash, r.response_status,
+                r.response_body
+         FROM idempotency_records r
+         JOIN unnest($1::uuid[], $2::text[]) AS k (principal_id, idempotency_key)
+             USING (principal_id, idempotency_key)
+         WHERE r.response_status IS NOT NULL",
+    )
+    .bind(&principals)
+    .bind(&names)
+    .fetch_all(&mut *conn)
+    .await
+    .classify()?;
+    let now: OffsetDateTime = sqlx::query_scalar("SELECT now()")
+        .fetch_one(conn)
+        .await
+        .classify()?;
+    Ok((found, now))
+}
+
+/// An outcome to store under its key.
+#[derive(Debug)]
+pub struct NewRecord<'a> {
+    pub key: KeyOf<'a>,
+    pub request_hash: &'a [u8],
+    pub status: u16,
+    pub body: &'a Value,
+}
+
+/// Stores each outcome under its key, unless the key is already taken, and says how many were
+/// stored. A key another transaction holds unfinished is waited for on the unique index; if that
+/// one commits, the key stays its and fewer than all are stored: the caller rolls back and
+/// decides again.
+pub async fn insert_completed(
+    conn: &mut PgConnection,
+    records: &[NewRecord<'_>],
+) -> Result<usize, DataError> {
+    let principals: Vec<Uuid> = records.iter().map(|r| r.key.principal_id).collect();
+    let keys: Vec<&str> = records.iter().map(|r| r.key.key).collect();
+    let hashes: Vec<&[u8]> = records.iter().map(|r| r.request_hash).collect();
+    let statuses: Vec<i16> = records
+        .iter()
+        .map(|r| i16::try_from(r.status).unwrap_or(i16::MAX))
+        .collect();
+    let bodies: Vec<&Value> = records.iter().map(|r| r.body).collect();
+    let stored = sqlx::query(
+        "INSERT INTO idempotency_records (principal_id, idempotency_key, request_hash,
+                                          response_status, response_body)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::int2[], $5::jsonb[])
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&principals)
+    .bind(&keys)
+    .bind(&hashes)
+    .bind(&statuses)
+    .bind(&bodies)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(usize::try_from(stored.rows_affected()).unwrap_or(usize::MAX))
+}

@@ -279,3 +279,75 @@ pub async fn set_step_up_threshold(
     .classify()?;
     Ok(())
 }
+
+/// What a customer has sent others today in one currency, and the limit it must stay within.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutflowRow {
+    pub customer_id: Uuid,
+    pub currency: String,
+    pub total: Decimal,
+    pub daily_limit: Decimal,
+}
+
+/// Today's running totals of `(customer, currency)` pairs, each row created if missing and
+/// locked until the transaction ends, in the order given (the caller sorts them, so that two
+/// transactions lock them in the same order), with the limit each must stay within. The caller
+/// decides in memory and adds what it posts with [`add_daily_outflows`].
+pub async fn lock_daily_outflows(
+    conn: &mut PgConnection,
+    pairs: &[(Uuid, &str)],
+) -> Result<Vec<OutflowRow>, DataError> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let customers: Vec<Uuid> = pairs.iter().map(|(customer, _)| *customer).collect();
+    let currencies: Vec<&str> = pairs.iter().map(|(_, currency)| *currency).collect();
+    sqlx::query_as(
+        "WITH locked AS (
+             INSERT INTO daily_outflows AS o (customer_id, day, currency, total)
+             SELECT w.customer_id, (now() AT TIME ZONE 'UTC')::date, w.currency, 0
+             FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS w (customer_id, currency, ord)
+             ORDER BY w.ord
+             ON CONFLICT (customer_id, day, currency) DO UPDATE SET total = o.total
+             RETURNING o.customer_id, o.currency, o.total
+         )
+         SELECT l.customer_id, l.currency, l.total,
+                coalesce((SELECT daily_limit FROM customer_daily_limits c
+                          WHERE c.customer_id = l.customer_id AND c.currency = l.currency),
+                         (SELECT daily_transfer_limit FROM currency_limits
+                          WHERE currency = l.currency),
+                         0) AS daily_limit
+         FROM locked l",
+    )
+    .bind(&customers)
+    .bind(&currencies)
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+/// Adds to today's running totals locked by [`lock_daily_outflows`].
+pub async fn add_daily_outflows(
+    conn: &mut PgConnection,
+    added: &[(Uuid, &str, Decimal)],
+) -> Result<(), DataError> {
+    if added.is_empty() {
+        return Ok(());
+    }
+    let customers: Vec<Uuid> = added.iter().map(|(customer, _, _)| *customer).collect();
+    let currencies: Vec<&str> = added.iter().map(|(_, currency, _)| *currency).collect();
+    let amounts: Vec<Decimal> = added.iter().map(|(_, _, amount)| *amount).collect();
+    sqlx::query(
+        "UPDATE daily_outflows o SET total = o.total + a.amount
+         FROM unnest($1::uuid[], $2::text[], $3::numeric[]) AS a (customer_id, currency, amount)
+         WHERE o.customer_id = a.customer_id AND o.currency = a.currency
+           AND o.day = (now() AT TIME ZONE 'UTC')::date",
+    )
+    .bind(&customers)
+    .bind(&currencies)
+    .bind(&amounts)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(())
+}

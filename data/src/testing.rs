@@ -534,3 +534,76 @@ pub async fn internal_account_numbers(pool: &PgPool) -> Vec<String> {
         .await
         .expect("read the internal accounts")
 }
+
+/// A session of its own that stores an answer under `key` of `principal` (for a request other
+/// than any a test sends: its hash is all sevens) and keeps the transaction open: a request
+/// under the key still under way elsewhere. [`commit_held`] lets it finish.
+pub async fn hold_idempotency_key(url: &str, principal: uuid::Uuid, key: &str) -> PgConnection {
+    let mut conn = PgConnection::connect(url)
+        .await
+        .expect("connect to the test database");
+    sqlx::query("BEGIN")
+        .execute(&mut conn)
+        .await
+        .expect("begin");
+    sqlx::query(
+        "INSERT INTO idempotency_records (principal_id, idempotency_key, request_hash,
+                                          response_status, response_body)
+         VALUES ($1, $2, $3, 201, '{}')",
+    )
+    .bind(principal)
+    .bind(key)
+    .bind([7u8; 32].as_slice())
+    .execute(&mut conn)
+    .await
+    .expect("store an answer under the key");
+    conn
+}
+
+/// Commits the transaction a `hold_*` helper left open.
+pub async fn commit_held(mut conn: PgConnection) {
+    sqlx::query("COMMIT")
+        .execute(&mut conn)
+        .await
+        .expect("commit");
+}
+
+/// The timestamps of the transfers (of kind `transfer`) from or to account `number`, one per
+/// transfer: transfers that share one are of one transaction.
+pub async fn transfer_stamps(pool: &PgPool, number: &str) -> Vec<time::OffsetDateTime> {
+    sqlx::query_scalar(
+        "SELECT t.created_at FROM transfers t
+         JOIN accounts d ON d.id = t.debit_account_id
+         JOIN accounts c ON c.id = t.credit_account_id
+         WHERE (d.number = $1 OR c.number = $1) AND t.kind = 'transfer'",
+    )
+    .bind(number)
+    .fetch_all(pool)
+    .await
+    .expect("read the transfers' timestamps")
+}
+
+/// The entries of account `number`, oldest first: (amount, balance after).
+pub async fn entries_of(
+    pool: &PgPool,
+    number: &str,
+) -> Vec<(rust_decimal::Decimal, rust_decimal::Decimal)> {
+    sqlx::query_as(
+        "SELECT e.amount, e.balance_after FROM ledger_entries e
+         JOIN accounts a ON a.id = e.account_id
+         WHERE a.number = $1 ORDER BY e.id",
+    )
+    .bind(number)
+    .fetch_all(pool)
+    .await
+    .expect("read the entries")
+}
+
+/// What the customer has sent others, over every day and currency.
+pub async fn outflow_total(pool: &PgPool, customer: uuid::Uuid) -> rust_decimal::Decimal {
+    sqlx::query_scalar("SELECT coalesce(sum(total), 0) FROM daily_outflows WHERE customer_id = $1")
+        .bind(customer)
+        .fetch_one(pool)
+        .await
+        .expect("read the running totals")
+}

@@ -390,3 +390,85 @@ pub async fn insert_batch(
     .classify()?;
     Ok(())
 }
+
+impl TransferKind {
+    /// The kind as the database's `transfer_kind` names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferKind::Transfer => "transfer",
+            TransferKind::CashDeposit => "cash_deposit",
+            TransferKind::CashWithdrawal => "cash_withdrawal",
+            TransferKind::OpeningCash => "opening_cash",
+            TransferKind::Reversal => "reversal",
+            TransferKind::DrawerTransfer => "drawer_transfer",
+            TransferKind::OverShort => "over_short",
+        }
+    }
+}
+
+/// Inserts many posted transfers with their entries in one statement, in the order given: each
+/// transfer's debit entry, then its credit entry, so every entry's `balance_after` is the
+/// balance after the transfers before it. The caller holds every account's lock; the entry
+/// trigger moves each balance and the floor constraint stays the last word, as for
+/// [`post_transfer`]. Reversals are not posted this way.
+pub async fn post_transfers(
+    conn: &mut PgConnection,
+    transfers: &[NewTransfer<'_>],
+) -> Result<(), DataError> {
+    if transfers.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&NewTransfer<'_>) -> Uuid| transfers.iter().map(f).collect::<Vec<_>>();
+    let ids = column(|t| t.id);
+    let debits = column(|t| t.debit_account_id);
+    let credits = column(|t| t.credit_account_id);
+    let keys: Vec<&str> = transfers.iter().map(|t| t.idempotency_key).collect();
+    let kinds: Vec<&str> = transfers.iter().map(|t| t.kind.as_str()).collect();
+    let amounts: Vec<Decimal> = transfers.iter().map(|t| t.amount).collect();
+    let currencies: Vec<&str> = transfers.iter().map(|t| t.currency).collect();
+    let memos: Vec<&str> = transfers.iter().map(|t| t.memo).collect();
+    let initiators: Vec<Option<Uuid>> = transfers.iter().map(|t| t.initiated_by).collect();
+    let request_ids: Vec<Option<&str>> = transfers.iter().map(|t| t.request_id).collect();
+    let batch_ids: Vec<Option<Uuid>> = transfers.iter().map(|t| t.batch_id).collect();
+    sqlx::query(
+        "WITH new AS (
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::text[],
+                                  $6::uuid[], $7::uuid[], $8::text[], $9::uuid[], $10::text[],
+                                  $11::uuid[])
+                 WITH ORDINALITY AS n (id, idempotency_key, kind, amount, currency,
+                                       debit_account_id, credit_account_id, memo, initiated_by,
+                                       request_id, batch_id, ord)
+         ),
+         transfer AS (
+             INSERT INTO transfers (id, idempotency_key, kind, status, amount, currency,
+                                    debit_account_id, credit_account_id, memo, initiated_by,
+                                    request_id, batch_id)
+             SELECT id, idempotency_key, kind::transfer_kind, 'posted', amount, currency,
+                    debit_account_id, credit_account_id, memo, initiated_by, request_id, batch_id
+             FROM new ORDER BY ord
+             RETURNING id
+         )
+         INSERT INTO ledger_entries (transfer_id, account_id, currency, amount)
+         SELECT new.id, entry.account_id, new.currency, entry.amount
+         FROM transfer JOIN new ON new.id = transfer.id,
+              LATERAL (VALUES (1, new.debit_account_id, -new.amount),
+                              (2, new.credit_account_id, new.amount))
+                  AS entry (side, account_id, amount)
+         ORDER BY new.ord, entry.side",
+    )
+    .bind(&ids)
+    .bind(&keys)
+    .bind(&kinds)
+    .bind(&amounts)
+    .bind(&currencies)
+    .bind(&debits)
+    .bind(&credits)
+    .bind(&memos)
+    .bind(&initiators)
+    .bind(&request_ids)
+    .bind(&batch_ids)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(())
+}

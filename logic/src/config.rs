@@ -60,6 +60,69 @@ pub struct Settings {
     /// member of staff without one may only enrol one (and replace a password someone else
     /// set) until they have.
     pub staff_second_factor_required: bool,
+    /// How postings are gathered into shared transactions (`BANK_GROUP_COMMIT*`).
+    pub group_commit: GroupCommit,
+}
+
+/// Group commit: customers' and services' transfers that arrive together are posted in one
+/// transaction (see `crate::group_commit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupCommit {
+    /// `BANK_GROUP_COMMIT=on` (the default) or `off`, where every transfer is its own transaction.
+    pub enabled: bool,
+    /// How long the first request of a group waits for others to join it
+    /// (`BANK_GROUP_COMMIT_WINDOW_US`): 1 ms, a fraction of a synchronous commit's round trip.
+    pub window_us: u64,
+    /// The most requests in one group (`BANK_GROUP_COMMIT_MAX_BATCH`): 100, one atomic batch's
+    /// worth, so that locks stay held for milliseconds.
+    pub max_batch: usize,
+    /// Groups under way at once (`BANK_GROUP_COMMIT_WORKERS`): while one waits for its commit,
+    /// the next gathers and decides.
+    pub workers: usize,
+}
+
+impl Default for GroupCommit {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window_us: 1_000,
+            max_batch: 100,
+            workers: 4,
+        }
+    }
+}
+
+impl GroupCommit {
+    fn from_env() -> Result<Self> {
+        let defaults = Self::default();
+        let enabled = match env_or::<String>("BANK_GROUP_COMMIT", "on")?.as_str() {
+            "on" => true,
+            "off" => false,
+            other => anyhow::bail!("BANK_GROUP_COMMIT is \"{other}\"; it is \"on\" or \"off\""),
+        };
+        let knobs = Self {
+            enabled,
+            window_us: env_or(
+                "BANK_GROUP_COMMIT_WINDOW_US",
+                &defaults.window_us.to_string(),
+            )?,
+            max_batch: env_or(
+                "BANK_GROUP_COMMIT_MAX_BATCH",
+                &defaults.max_batch.to_string(),
+            )?,
+            workers: env_or("BANK_GROUP_COMMIT_WORKERS", &defaults.workers.to_string())?,
+        };
+        if knobs.window_us > 100_000
+            || !(1..=1_000).contains(&knobs.max_batch)
+            || !(1..=64).contains(&knobs.workers)
+        {
+            anyhow::bail!(
+                "BANK_GROUP_COMMIT_WINDOW_US is at most 100000, BANK_GROUP_COMMIT_MAX_BATCH 1 to 1000 \
+                 and BANK_GROUP_COMMIT_WORKERS 1 to 64"
+            );
+        }
+        Ok(knobs)
+    }
 }
 
 /// How the API is served: over HTTPS with this certificate (chain) and private key, or over plain
@@ -154,6 +217,7 @@ impl Settings {
                     "BANK_STAFF_SECOND_FACTOR is \"{other}\"; it is \"required\" or \"optional\""
                 ),
             },
+            group_commit: GroupCommit::from_env()?,
         })
     }
 }

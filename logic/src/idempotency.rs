@@ -98,27 +98,34 @@ pub async fn claim(
 ) -> Result<Claimed, ApiError> {
     match data::idempotency::claim(conn, principal, key.as_str(), request_hash).await? {
         Claim::Claimed { now } => Ok(Claimed::Fresh(now)),
-        Claim::Completed(record) => {
-            if record.request_hash != request_hash {
-                return Err(ApiError::Conflict {
-                    code: ProblemCode::IdempotencyKeyReused,
-                    detail: "this Idempotency-Key was already used for a different request".into(),
-                });
-            }
-            let completion = u16::try_from(record.response_status)
-                .ok()
-                .and_then(Completion::from_code)
-                .ok_or_else(|| {
-                    ApiError::Internal(format!(
-                        "an answer stored with code {}",
-                        record.response_status
-                    ))
-                })?;
-            Ok(Claimed::Replay(Outcome {
-                completion,
-                body: record.response_body,
-                replayed: true,
-            }))
-        }
+        Claim::Completed(record) => replay(record, request_hash).map(Claimed::Replay),
     }
+}
+
+/// The stored answer to a key, given again to the same request; the same key with a different
+/// request is refused.
+pub fn replay(
+    record: data::idempotency::IdempotencyRow,
+    request_hash: &[u8],
+) -> Result<Outcome, ApiError> {
+    if record.request_hash != request_hash {
+        return Err(ApiError::Conflict {
+            code: ProblemCode::IdempotencyKeyReused,
+            detail: "this Idempotency-Key was already used for a different request".into(),
+        });
+    }
+    let completion = u16::try_from(record.response_status)
+        .ok()
+        .and_then(Completion::from_code)
+        .ok_or_else(|| {
+            ApiError::Internal(format!(
+                "an answer stored with code {}",
+                record.response_status
+            ))
+        })?;
+    Ok(Outcome {
+        completion,
+        body: record.response_body,
+        replayed: true,
+    })
 }

@@ -61,7 +61,19 @@ pub async fn post(
     crate::step_up::count_attempt(state, actor.user, step_up).await?;
     let checked = crate::step_up::Checked::default();
     let checked = &checked;
+    let pipeline = crate::group_commit::pipeline_for(state, actor.user, order, step_up.is_some());
     let result = crate::unit_of_work::retried(state.settings.retry_budget_ms, || async {
+        if let Some(pipeline) = pipeline {
+            return pipeline
+                .post(Box::new(crate::group_commit::Request {
+                    user: actor.user.clone(),
+                    key: key.clone(),
+                    request_hash: request_hash.clone(),
+                    order: order.clone(),
+                    request_id: actor.request_id.map(str::to_owned),
+                }))
+                .await;
+        }
         let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
         let now = match crate::idempotency::claim(&mut tx, actor.user.user_id, key, &request_hash)
             .await?

@@ -317,7 +317,7 @@ pub fn daily_limit_bound(
 }
 
 /// A posted transfer's answer: the one place it is built, whichever posting made it.
-fn answer(
+pub fn answer(
     summary: NewTransferSummary,
     amount: Decimal,
     currency: &str,

@@ -19,6 +19,9 @@ pub struct AppState {
     pub sign_in_brake: Arc<crate::auth::rate_limit::RateLimiter>,
     /// Seals TOTP secrets and keys recovery codes; read from a file outside the database.
     pub server_key: Arc<crate::auth::server_key::ServerKey>,
+    /// Where customers' and services' transfers are gathered into shared transactions (see
+    /// `crate::group_commit`), started at the first such transfer when group commit is on.
+    pub group_commit: Arc<std::sync::OnceLock<crate::pipeline::Pipeline>>,
 }
 
 impl AppState {
@@ -34,6 +37,7 @@ impl AppState {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(Self {
+            group_commit: Arc::default(),
             pool,
             settings: Arc::new(settings),
             dummy_password_hash: dummy.into(),

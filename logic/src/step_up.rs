@@ -177,11 +177,7 @@ async fn check(
     let proof = proof.cloned().unwrap_or_default();
     if row.totp_secret.is_some() {
         let Some(code) = proof.code.filter(|c| !c.trim().is_empty()) else {
-            return Err(ApiError::invalid(
-                ProblemCode::ReauthenticationRequired,
-                "step_up.code",
-                format!("{what} needs a current code from your authenticator app"),
-            ));
+            return Err(missing(StepUpMethod::Code, what));
         };
         if code.chars().count() > CODE_MAX_CHARS
             || !crate::security::accept_code(conn, &state.server_key, &row, &code).await?
@@ -195,11 +191,7 @@ async fn check(
         return Ok(());
     }
     let Some(given) = proof.password.filter(|p| !p.is_empty()) else {
-        return Err(ApiError::invalid(
-            ProblemCode::ReauthenticationRequired,
-            "step_up.password",
-            format!("{what} needs your password (turn on two-step sign-in to use a code instead)"),
-        ));
+        return Err(missing(StepUpMethod::Password, what));
     };
     if given.chars().count() > password::PASSWORD_MAX_CHARS
         || !password::verify(given, row.password_hash).await
@@ -211,6 +203,22 @@ async fn check(
         ));
     }
     Ok(())
+}
+
+/// The refusal of `what`, which needs an approval by `method` and carries none.
+pub fn missing(method: StepUpMethod, what: &str) -> ApiError {
+    match method {
+        StepUpMethod::Code => ApiError::invalid(
+            ProblemCode::ReauthenticationRequired,
+            "step_up.code",
+            format!("{what} needs a current code from your authenticator app"),
+        ),
+        _ => ApiError::invalid(
+            ProblemCode::ReauthenticationRequired,
+            "step_up.password",
+            format!("{what} needs your password (turn on two-step sign-in to use a code instead)"),
+        ),
+    }
 }
 
 fn customer_of(user: &SessionUser) -> Result<Uuid, ApiError> {

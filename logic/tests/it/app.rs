@@ -39,6 +39,7 @@ pub struct AppOptions {
     /// Off here unless a test turns it on: most tests sign staff in many times a minute, and a
     /// TOTP code signs in once (the rule itself is tested on its own).
     pub staff_second_factor_required: bool,
+    pub group_commit: logic::config::GroupCommit,
 }
 
 impl Default for AppOptions {
@@ -52,6 +53,7 @@ impl Default for AppOptions {
             ca_file: None,
             retry_budget_ms: 10_000,
             staff_second_factor_required: false,
+            group_commit: logic::config::GroupCommit::default(),
         }
     }
 }
@@ -85,6 +87,7 @@ impl TestApp {
             sign_in_unknown_device_checks_per_minute: options
                 .sign_in_unknown_device_checks_per_minute,
             staff_second_factor_required: options.staff_second_factor_required,
+            group_commit: options.group_commit,
         };
         let state = AppState::new(db.pool.clone(), settings).await.unwrap();
         let service_key = logic::auth::secrets::generate("bsk");

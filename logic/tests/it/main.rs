@@ -16,6 +16,7 @@ mod cluster;
 mod concurrency;
 mod contract;
 mod customers;
+mod group_commit;
 mod idempotency;
 mod pagination;
 mod problem_codes;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::app::{ADMIN, TELLER, TestApp, problem_code};
 
 /// An admin issues a key with these scopes; returns (key id, secret).
-async fn issue_key(app: &TestApp, name: &str, scopes: &[&str], rate: i32) -> (String, String) {
+pub async fn issue_key(app: &TestApp, name: &str, scopes: &[&str], rate: i32) -> (String, String) {
     let admin = app.sign_in(ADMIN).await;
     let response = app
         .post(
@@ -28,7 +28,12 @@ async fn issue_key(app: &TestApp, name: &str, scopes: &[&str], rate: i32) -> (St
     )
 }
 
-fn with_key(app: &TestApp, method: Method, path: &str, secret: &str) -> reqwest::RequestBuilder {
+pub fn with_key(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    secret: &str,
+) -> reqwest::RequestBuilder {
     app.http
         .request(method, app.url(path))
         .header("x-api-key", secret)

@@ -1,0 +1,114 @@
+//! The machinery of group commit (the rules are [`crate::group_commit`]'s): requests are queued,
+//! gathered into groups (the first of a group waits up to the window for others, up to the most
+//! a group holds), and each group is handed to the poster by one of a few workers, which sends
+//! each request its answer. While one worker waits for its group's commit, the next gathers.
+
+use std::any::Any;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use crate::config::GroupCommit;
+use crate::error::ApiError;
+use crate::idempotency::Outcome;
+
+/// A request, as the poster that started the pipeline knows it.
+pub type Request = Box<dyn Any + Send>;
+
+/// What a request is answered.
+pub type Answer = Result<Outcome, ApiError>;
+
+/// Posts a group and answers each of its requests, in order.
+pub type Poster =
+    Arc<dyn Fn(Vec<Request>) -> Pin<Box<dyn Future<Output = Vec<Answer>> + Send>> + Send + Sync>;
+
+/// Requests waiting for a worker, at most; a request beyond waits to be queued.
+const QUEUE_DEPTH: usize = 4_096;
+
+struct Job {
+    request: Request,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// The pipeline's entrance; its workers run until it is dropped.
+pub struct Pipeline {
+    sender: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline").finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    /// Starts `knobs.workers` workers handing groups to `poster`.
+    pub fn start(knobs: GroupCommit, poster: Poster) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..knobs.workers {
+            let (poster, receiver) = (Arc::clone(&poster), Arc::clone(&receiver));
+            tokio::spawn(async move {
+                loop {
+                    let jobs = {
+                        let mut receiver = receiver.lock().await;
+                        gather(&mut receiver, knobs).await
+                    };
+                    let Some(jobs) = jobs else { return };
+                    // A request whose client has gone (its retry budget spent) is not posted:
+                    // a retry of it may be queued already, and that one answers.
+                    let (requests, replies): (Vec<Request>, Vec<_>) = jobs
+                        .into_iter()
+                        .filter(|job| !job.reply.is_closed())
+                        .map(|job| (job.request, job.reply))
+                        .unzip();
+                    if requests.is_empty() {
+                        continue;
+                    }
+                    metrics::histogram!("bank_posting_batch_size").record(requests.len() as f64);
+                    let answers = poster(requests).await;
+                    for (reply, answer) in replies.into_iter().zip(answers) {
+                        // The client may have gone; its retry learns the outcome from the key.
+                        let _ = reply.send(answer);
+                    }
+                }
+            });
+        }
+        Self { sender }
+    }
+
+    /// Posts `request` with whatever arrives with it, and answers once its group is done.
+    pub async fn post(&self, request: Request) -> Answer {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Job { request, reply })
+            .await
+            .map_err(|_| ApiError::Internal("the posting pipeline has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| ApiError::Internal("the posting pipeline dropped a request".into()))?
+    }
+}
+
+/// The next group: the first job to arrive and whatever follows it within the window, up to the
+/// most a group holds. `None` once the entrance is gone.
+async fn gather(receiver: &mut mpsc::Receiver<Job>, knobs: GroupCommit) -> Option<Vec<Job>> {
+    let first = receiver.recv().await?;
+    let mut jobs = vec![first];
+    let deadline = tokio::time::Instant::now() + Duration::from_micros(knobs.window_us);
+    while jobs.len() < knobs.max_batch {
+        match receiver.try_recv() {
+            Ok(job) => jobs.push(job),
+            Err(mpsc::error::TryRecvError::Disconnected) => break,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                    Ok(Some(job)) => jobs.push(job),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+    }
+    Some(jobs)
+}
