@@ -134,10 +134,57 @@ pub async fn find_completed(
 }
 
 /// A key of a principal, as a group of requests names it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct KeyOf<'a> {
     pub principal_id: Uuid,
     pub key: &'a str,
+}
+
+/// Claims each of `keys` (with its request's hash) for this transaction, as [`claim`] claims
+/// one, in (principal, key) order so that two transactions claiming overlapping keys queue
+/// rather than deadlock. A key another transaction holds unfinished is waited for. Says which
+/// were claimed (a key not claimed has a completed answer: [`find_completed_many`]) and gives the
+/// transaction's `now()`. The keys must differ.
+pub async fn claim_many(
+    conn: &mut PgConnection,
+    keys: &[(KeyOf<'_>, &[u8])],
+) -> Result<(Vec<bool>, OffsetDateTime), DataError> {
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by_key(|&at| keys[at].0);
+    let principals: Vec<Uuid> = order.iter().map(|&at| keys[at].0.principal_id).collect();
+    let names: Vec<&str> = order.iter().map(|&at| keys[at].0.key).collect();
+    let hashes: Vec<&[u8]> = order.iter().map(|&at| keys[at].1).collect();
+    let (now, claimed_principals, claimed_keys): (OffsetDateTime, Vec<Uuid>, Vec<String>) =
+        sqlx::query_as(
+            "WITH claim AS (
+                 INSERT INTO idempotency_records (principal_id, idempotency_key, request_hash)
+                 SELECT k.principal_id, k.idempotency_key, k.request_hash
+                 FROM unnest($1::uuid[], $2::text[], $3::bytea[]) WITH ORDINALITY
+                     AS k (principal_id, idempotency_key, request_hash, ord)
+                 ORDER BY k.ord
+                 ON CONFLICT DO NOTHING
+                 RETURNING principal_id, idempotency_key
+             )
+             SELECT now(), coalesce(array_agg(principal_id), '{}'),
+                    coalesce(array_agg(idempotency_key), '{}')
+             FROM claim",
+        )
+        .bind(&principals)
+        .bind(&names)
+        .bind(&hashes)
+        .fetch_one(conn)
+        .await
+        .classify()?;
+    let claimed = keys
+        .iter()
+        .map(|(key, _)| {
+            claimed_principals
+                .iter()
+                .zip(&claimed_keys)
+                .any(|(principal, name)| *principal == key.principal_id && name == key.key)
+        })
+        .collect();
+    Ok((claimed, now))
 }
 
 /// A completed outcome found under one of several keys.
@@ -149,16 +196,14 @@ pub struct FoundRow {
     pub record: IdempotencyRow,
 }
 
-/// The completed outcomes stored under any of `keys`, and the transaction's `now()`. Reads only
-/// what is committed: a request still under way with one of the keys is met later, when
-/// [`insert_completed`] waits for it.
+/// The completed outcomes stored under any of `keys`.
 pub async fn find_completed_many(
     conn: &mut PgConnection,
     keys: &[KeyOf<'_>],
-) -> Result<(Vec<FoundRow>, OffsetDateTime), DataError> {
+) -> Result<Vec<FoundRow>, DataError> {
     let principals: Vec<Uuid> = keys.iter().map(|k| k.principal_id).collect();
     let names: Vec<&str> = keys.iter().map(|k| k.key).collect();
-    let found: Vec<FoundRow> = sqlx::query_as(
+    sqlx::query_as(
         "SELECT r.principal_id, r.idempotency_key, r.request_hash, r.response_status,
                 r.response_body
          FROM idempotency_records r
@@ -168,54 +213,61 @@ pub async fn find_completed_many(
     )
     .bind(&principals)
     .bind(&names)
-    .fetch_all(&mut *conn)
+    .fetch_all(conn)
     .await
-    .classify()?;
-    let now: OffsetDateTime = sqlx::query_scalar("SELECT now()")
-        .fetch_one(conn)
-        .await
-        .classify()?;
-    Ok((found, now))
+    .classify()
 }
 
-/// An outcome to store under its key.
-#[derive(Debug)]
-pub struct NewRecord<'a> {
-    pub key: KeyOf<'a>,
-    pub request_hash: &'a [u8],
-    pub status: u16,
-    pub body: &'a Value,
-}
-
-/// Stores each outcome under its key, unless the key is already taken, and says how many were
-/// stored. A key another transaction holds unfinished is waited for on the unique index; if that
-/// one commits, the key stays its and fewer than all are stored: the caller rolls back and
-/// decides again.
-pub async fn insert_completed(
+/// Stores each answer under its key, claimed by this transaction ([`claim_many`]).
+pub async fn complete_many(
     conn: &mut PgConnection,
-    records: &[NewRecord<'_>],
-) -> Result<usize, DataError> {
-    let principals: Vec<Uuid> = records.iter().map(|r| r.key.principal_id).collect();
-    let keys: Vec<&str> = records.iter().map(|r| r.key.key).collect();
-    let hashes: Vec<&[u8]> = records.iter().map(|r| r.request_hash).collect();
-    let statuses: Vec<i16> = records
+    answers: &[(KeyOf<'_>, u16, &Value)],
+) -> Result<(), DataError> {
+    if answers.is_empty() {
+        return Ok(());
+    }
+    let principals: Vec<Uuid> = answers.iter().map(|(k, _, _)| k.principal_id).collect();
+    let names: Vec<&str> = answers.iter().map(|(k, _, _)| k.key).collect();
+    let statuses: Vec<i16> = answers
         .iter()
-        .map(|r| i16::try_from(r.status).unwrap_or(i16::MAX))
+        .map(|(_, status, _)| i16::try_from(*status).unwrap_or(i16::MAX))
         .collect();
-    let bodies: Vec<&Value> = records.iter().map(|r| r.body).collect();
-    let stored = sqlx::query(
-        "INSERT INTO idempotency_records (principal_id, idempotency_key, request_hash,
-                                          response_status, response_body)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::int2[], $5::jsonb[])
-         ON CONFLICT DO NOTHING",
+    let bodies: Vec<&Value> = answers.iter().map(|(_, _, body)| *body).collect();
+    sqlx::query(
+        "UPDATE idempotency_records r
+         SET response_status = a.response_status, response_body = a.response_body
+         FROM unnest($1::uuid[], $2::text[], $3::int2[], $4::jsonb[])
+             AS a (principal_id, idempotency_key, response_status, response_body)
+         WHERE r.principal_id = a.principal_id AND r.idempotency_key = a.idempotency_key",
     )
     .bind(&principals)
-    .bind(&keys)
-    .bind(&hashes)
+    .bind(&names)
     .bind(&statuses)
     .bind(&bodies)
     .execute(conn)
     .await
     .classify()?;
-    Ok(usize::try_from(stored.rows_affected()).unwrap_or(usize::MAX))
+    Ok(())
+}
+
+/// Gives back keys this transaction claimed for requests it refused, as a rollback would: only
+/// an unfinished claim can be deleted (the database refuses to forget a completed answer).
+pub async fn release_many(conn: &mut PgConnection, keys: &[KeyOf<'_>]) -> Result<(), DataError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let principals: Vec<Uuid> = keys.iter().map(|k| k.principal_id).collect();
+    let names: Vec<&str> = keys.iter().map(|k| k.key).collect();
+    sqlx::query(
+        "DELETE FROM idempotency_records r
+         USING unnest($1::uuid[], $2::text[]) AS k (principal_id, idempotency_key)
+         WHERE r.principal_id = k.principal_id AND r.idempotency_key = k.idempotency_key
+           AND r.response_status IS NULL",
+    )
+    .bind(&principals)
+    .bind(&names)
+    .execute(conn)
+    .await
+    .classify()?;
+    Ok(())
 }

@@ -1,12 +1,23 @@
-//! Load generator for `deploy/local/bench`: N concurrent clients doing random transfers through
-//! the logic tier's HTTP API for a fixed time, then transfers/s and latency percentiles.
+//! Load generator for `deploy/local/bench`: concurrent clients moving money through the logic
+//! tier's HTTP API for a fixed time each run, then transfers/s and latency percentiles.
 //!
 //! ```text
 //! cargo bench -p logic --bench http_transfers -- --url https://127.0.0.1:8081 \
-//!     --service-key bsk_… [--clients 16] [--seconds 20]
+//!     --service-key bsk_… [--sweep 1,4,16,64] [--seconds 20] [--hot-clients 16] \
+//!     [--batch-clients 4] [--batch-size 100]
 //! ```
 //! It signs in as the demo teller, onboards a customer of its own with ten funded accounts, and
-//! has that customer move money between them. Each transfer carries a fresh idempotency key.
+//! runs, one after the other:
+//! - `uniform`, once per client count of the sweep: the customer moves money between random
+//!   pairs of the accounts;
+//! - `hot` (unless `--hot-clients 0`): every transfer touches the first account (a merchant's
+//!   till), alternately paying into it and out of it;
+//! - `batch` (unless `--batch-clients 0`): a service (its key issued by the demo admin) posts
+//!   atomic batches of `--batch-size` transfers between random pairs; transfers/s counts legs.
+//!
+//! Each transfer or batch carries a fresh idempotency key. Progress goes to stderr each second;
+//! each run ends with a line `result <run> <clients> <transfers/s> <p50 ms> <p99 ms> <posted>
+//! <refused> <errors>` on stdout (latency is per request: per batch for `batch`).
 
 // A load generator panics on setup failures: there is nothing to recover.
 #![allow(
@@ -30,10 +41,15 @@ struct Options {
     /// The certificate authority (PEM) the server's certificate must come from.
     ca_file: Option<std::path::PathBuf>,
     service_key: String,
-    clients: usize,
+    /// Client counts of the uniform runs, one run each.
+    sweep: Vec<usize>,
     seconds: u64,
+    hot_clients: usize,
+    batch_clients: usize,
+    batch_size: usize,
     teller: (String, String),
-    /// Where the teller's second-factor secret is kept (enrolled at the bench's first sign-in).
+    admin: (String, String),
+    /// Where staff's second-factor secrets are kept (enrolled at the bench's first sign-in).
     secrets_dir: std::path::PathBuf,
 }
 
@@ -42,30 +58,50 @@ fn options() -> Options {
         url: "https://127.0.0.1:8081".into(),
         ca_file: None,
         service_key: String::new(),
-        clients: 16,
+        sweep: vec![16],
         seconds: 20,
+        hot_clients: 0,
+        batch_clients: 0,
+        batch_size: 100,
         teller: ("tom.teller".into(), "teller-demo-pass".into()),
+        admin: ("ada.admin".into(), "admin-demo-pass".into()),
         secrets_dir: ".run/secrets/totp".into(),
     };
     let mut args = std::env::args().skip(1);
+    let pair = |value: String| {
+        let (user, password) = value.split_once(':').unwrap();
+        (user.to_owned(), password.to_owned())
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--url" => options.url = args.next().unwrap(),
             "--ca-file" => options.ca_file = Some(args.next().unwrap().into()),
             "--service-key" => options.service_key = args.next().unwrap(),
-            "--clients" => options.clients = args.next().unwrap().parse().unwrap(),
-            "--seconds" => options.seconds = args.next().unwrap().parse().unwrap(),
-            "--secrets-dir" => options.secrets_dir = args.next().unwrap().into(),
-            "--teller" => {
-                let value = args.next().unwrap();
-                let (user, password) = value.split_once(':').unwrap();
-                options.teller = (user.into(), password.into());
+            "--clients" => options.sweep = vec![args.next().unwrap().parse().unwrap()],
+            "--sweep" => {
+                options.sweep = args
+                    .next()
+                    .unwrap()
+                    .split(',')
+                    .map(|n| n.trim().parse().unwrap())
+                    .collect();
             }
+            "--seconds" => options.seconds = args.next().unwrap().parse().unwrap(),
+            "--hot-clients" => options.hot_clients = args.next().unwrap().parse().unwrap(),
+            "--batch-clients" => options.batch_clients = args.next().unwrap().parse().unwrap(),
+            "--batch-size" => options.batch_size = args.next().unwrap().parse().unwrap(),
+            "--secrets-dir" => options.secrets_dir = args.next().unwrap().into(),
+            "--teller" => options.teller = pair(args.next().unwrap()),
+            "--admin" => options.admin = pair(args.next().unwrap()),
             // cargo bench passes --bench to every bench binary.
             _ => {}
         }
     }
     assert!(!options.service_key.is_empty(), "--service-key is required");
+    assert!(
+        (1..=100).contains(&options.batch_size),
+        "--batch-size is 1 to 100"
+    );
     options
 }
 
@@ -73,6 +109,14 @@ struct Api {
     http: reqwest::Client,
     url: String,
     key: String,
+}
+
+/// Who a request is sent as: a signed-in user through the portal's credential, or a service by
+/// its own API key.
+#[derive(Clone)]
+enum Caller {
+    User(String),
+    Service(String),
 }
 
 impl Api {
@@ -83,22 +127,33 @@ impl Api {
         body: Value,
         idem: Option<String>,
     ) -> (u16, Value) {
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .header("x-api-key", &self.key)
-            .json(&body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
+        let caller = token.map(|token| Caller::User(token.to_owned()));
+        self.send(path, caller.as_ref(), body, idem).await
+    }
+
+    async fn send(
+        &self,
+        path: &str,
+        caller: Option<&Caller>,
+        body: Value,
+        idem: Option<String>,
+    ) -> (u16, Value) {
+        let mut request = self.http.post(format!("{}{path}", self.url)).json(&body);
+        request = match caller {
+            Some(Caller::Service(key)) => request.header("x-api-key", key),
+            Some(Caller::User(token)) => request.header("x-api-key", &self.key).bearer_auth(token),
+            None => request.header("x-api-key", &self.key),
+        };
         if let Some(key) = idem {
             request = request.header("idempotency-key", key);
         }
-        let response = request.send().await.unwrap();
-        (
-            response.status().as_u16(),
-            response.json().await.unwrap_or(Value::Null),
-        )
+        match request.send().await {
+            Ok(response) => (
+                response.status().as_u16(),
+                response.json().await.unwrap_or(Value::Null),
+            ),
+            Err(_) => (0, Value::Null),
+        }
     }
 
     async fn sign_in(&self, username: &str, password: &str) -> String {
@@ -115,12 +170,49 @@ impl Api {
     }
 }
 
+/// What the clients of a run send.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Workload {
+    /// Transfers between random pairs of accounts.
+    Uniform,
+    /// Transfers into and out of the first account, alternately.
+    Hot,
+    /// Atomic batches of this many transfers between random pairs.
+    Batch(usize),
+}
+
+impl Workload {
+    fn name(self) -> String {
+        match self {
+            Workload::Uniform => "uniform".into(),
+            Workload::Hot => "hot".into(),
+            Workload::Batch(size) => format!("batch{size}"),
+        }
+    }
+}
+
+/// What a run measured.
+struct Stats {
+    latencies_us: Vec<u64>,
+    transfers: u64,
+    refused: u64,
+    errors: u64,
+    elapsed_ms: u64,
+}
+
 #[tokio::main]
 async fn main() {
     let options = options();
+    let most = options
+        .sweep
+        .iter()
+        .copied()
+        .chain([options.hot_clients, options.batch_clients])
+        .max()
+        .unwrap_or(1);
     let api = std::sync::Arc::new(Api {
         http: http_client(options.ca_file.as_deref())
-            .pool_max_idle_per_host(options.clients)
+            .pool_max_idle_per_host(most)
             .build()
             .unwrap(),
         url: options.url.trim_end_matches('/').to_owned(),
@@ -135,12 +227,60 @@ async fn main() {
     )
     .await;
     let run = uuid::Uuid::new_v4().simple().to_string();
+    let (customer_token, accounts) = onboard(&api, &teller, &run).await;
+    let accounts = std::sync::Arc::new(accounts);
+    let customer = Caller::User(customer_token);
+    for &clients in &options.sweep {
+        let stats = measure(
+            &api,
+            &customer,
+            &accounts,
+            Workload::Uniform,
+            clients,
+            &options,
+            &run,
+        )
+        .await;
+        report(Workload::Uniform, clients, &stats);
+    }
+    if options.hot_clients > 0 {
+        let stats = measure(
+            &api,
+            &customer,
+            &accounts,
+            Workload::Hot,
+            options.hot_clients,
+            &options,
+            &run,
+        )
+        .await;
+        report(Workload::Hot, options.hot_clients, &stats);
+    }
+    if options.batch_clients > 0 {
+        let service = Caller::Service(issue_service_key(&api, &options, &run).await);
+        let workload = Workload::Batch(options.batch_size);
+        let stats = measure(
+            &api,
+            &service,
+            &accounts,
+            workload,
+            options.batch_clients,
+            &options,
+            &run,
+        )
+        .await;
+        report(workload, options.batch_clients, &stats);
+    }
+}
+
+/// Onboards a customer of the bench's own with ten funded accounts; their session and accounts.
+async fn onboard(api: &Api, teller: &str, run: &str) -> (String, Vec<String>) {
     let username = format!("bench-{}", &run[..12]);
     let password = format!("{username}-password");
     let (status, customer) = api
         .post(
             "/v1/customers",
-            Some(&teller),
+            Some(teller),
             json!({
                 "full_name": "Benchmark Customer",
                 "email": format!("{username}@example.org"),
@@ -160,7 +300,7 @@ async fn main() {
     let (status, body) = api
         .post(
             "/v1/drawers",
-            Some(&teller),
+            Some(teller),
             json!({ "currency": "EUR", "opening_float": "0" }),
             Some(format!("bench-{run}-drawer")),
         )
@@ -171,7 +311,7 @@ async fn main() {
         let (status, account) = api
             .post(
                 "/v1/accounts",
-                Some(&teller),
+                Some(teller),
                 json!({ "customer_id": customer["id"], "product": "current", "currency": "EUR" }),
                 None,
             )
@@ -181,7 +321,7 @@ async fn main() {
         let (status, body) = api
             .post(
                 "/v1/cash/deposits",
-                Some(&teller),
+                Some(teller),
                 json!({ "account": number, "amount": DEPOSIT, "currency": "EUR" }),
                 Some(format!("bench-{run}-deposit-{n}")),
             )
@@ -200,12 +340,56 @@ async fn main() {
         )
         .await;
     assert_eq!(status, 204, "replace the first password: {body}");
-    let accounts = std::sync::Arc::new(accounts);
+    (token, accounts)
+}
+
+/// An API key for a service of the bench's own that may move money, issued by the demo admin.
+async fn issue_service_key(api: &Api, options: &Options, run: &str) -> String {
+    let admin = staff_sign_in::sign_in(
+        &api.http,
+        &api.url,
+        &api.key,
+        (&options.admin.0, &options.admin.1),
+        &options.secrets_dir,
+    )
+    .await;
+    let (status, body) = api
+        .post(
+            "/v1/admin/api-keys",
+            Some(&admin),
+            json!({
+                "name": format!("bench-{}", &run[..12]),
+                "scopes": ["transfers:write", "transfers:read"],
+                "rate_limit_per_minute": 100_000,
+            }),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "issue the bench service's key: {body}");
+    body["secret"].as_str().unwrap().to_owned()
+}
+
+/// Runs `clients` clients sending `workload` as `caller` for the configured time, printing
+/// progress each second to stderr.
+async fn measure(
+    api: &std::sync::Arc<Api>,
+    caller: &Caller,
+    accounts: &std::sync::Arc<Vec<String>>,
+    workload: Workload,
+    clients: usize,
+    options: &Options,
+    run: &str,
+) -> Stats {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let posted = std::sync::Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(options.seconds);
     let started = Instant::now();
-    let clients: Vec<_> = (0..options.clients)
+    let label = workload.name();
+    let handles: Vec<_> = (0..clients)
         .map(|client| {
-            let (api, accounts, token, run) = (api.clone(), accounts.clone(), token.clone(), run.clone());
+            let (api, accounts, caller, posted) =
+                (api.clone(), accounts.clone(), caller.clone(), posted.clone());
+            let prefix = format!("bench-{run}-{label}-{clients}-{client}");
             tokio::spawn(async move {
                 let mut state = (client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                 let mut next = move |bound: u64| {
@@ -214,24 +398,45 @@ async fn main() {
                     state ^= state << 17;
                     state % bound
                 };
+                let mut pair = |n: u64| match workload {
+                    Workload::Hot => {
+                        let other = 1 + next(ACCOUNTS as u64 - 1) as usize;
+                        if n % 2 == 0 { (other, 0) } else { (0, other) }
+                    }
+                    _ => {
+                        let from = next(ACCOUNTS as u64) as usize;
+                        (from, (from + 1 + next(ACCOUNTS as u64 - 1) as usize) % ACCOUNTS)
+                    }
+                };
                 let (mut latencies_us, mut refused, mut errors) = (Vec::new(), 0u64, 0u64);
                 let mut n = 0u64;
                 while Instant::now() < deadline {
-                    let from = next(ACCOUNTS as u64) as usize;
-                    let to = (from + 1 + next(ACCOUNTS as u64 - 1) as usize) % ACCOUNTS;
-                    let amount = format!("{}.{:02}", next(10), 1 + next(99));
+                    let legs = match workload {
+                        Workload::Batch(size) => size,
+                        _ => 1,
+                    };
+                    let transfers: Vec<Value> = (0..legs)
+                        .map(|leg| {
+                            let (from, to) = pair(n + leg as u64);
+                            // Small amounts: a batch's legs rarely find an account short.
+                            let amount = format!("0.{:02}", 1 + (n + leg as u64) % 99);
+                            json!({ "debit_account": accounts[from], "credit_account": accounts[to], "amount": amount, "currency": "EUR" })
+                        })
+                        .collect();
+                    let (path, body) = match workload {
+                        Workload::Batch(_) => ("/v1/transfer-batches", json!({ "transfers": transfers })),
+                        _ => ("/v1/transfers", transfers.into_iter().next().unwrap()),
+                    };
                     let sent = Instant::now();
                     let (status, _) = api
-                        .post(
-                            "/v1/transfers",
-                            Some(&token),
-                            json!({ "debit_account": accounts[from], "credit_account": accounts[to], "amount": amount, "currency": "EUR" }),
-                            Some(format!("bench-{run}-{client}-{n}")),
-                        )
+                        .send(path, Some(&caller), body, Some(format!("{prefix}-{n}")))
                         .await;
                     let elapsed = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
                     match status {
-                        201 => latencies_us.push(elapsed),
+                        201 => {
+                            latencies_us.push(elapsed);
+                            posted.fetch_add(legs as u64, Ordering::Relaxed);
+                        }
                         422 => refused += 1,
                         _ => errors += 1,
                     }
@@ -241,39 +446,74 @@ async fn main() {
             })
         })
         .collect();
+    let progress = {
+        let (posted, label) = (posted.clone(), label.clone());
+        tokio::spawn(async move {
+            let mut last = 0;
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let now = posted.load(Ordering::Relaxed);
+                eprintln!(
+                    "  {label}, {clients} clients, {:>3} s: {now} transfers, {}/s",
+                    started.elapsed().as_secs(),
+                    now - last
+                );
+                last = now;
+            }
+        })
+    };
     let (mut latencies_us, mut refused, mut errors) = (Vec::new(), 0, 0);
-    for client in clients {
-        let (l, r, e) = client.await.unwrap();
+    for handle in handles {
+        let (l, r, e) = handle.await.unwrap();
         latencies_us.extend(l);
         refused += r;
         errors += e;
     }
-    let elapsed_ms = u64::try_from(started.elapsed().as_millis())
-        .unwrap_or(u64::MAX)
-        .max(1);
+    progress.abort();
     latencies_us.sort_unstable();
-    let posted = latencies_us.len() as u64;
+    Stats {
+        latencies_us,
+        transfers: posted.load(Ordering::Relaxed),
+        refused,
+        errors,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1),
+    }
+}
+
+/// Prints a run's figures, the last line machine-readable.
+fn report(workload: Workload, clients: usize, stats: &Stats) {
     let percentile = |p: usize| {
-        latencies_us
-            .get(latencies_us.len() * p / 100)
+        stats
+            .latencies_us
+            .get(stats.latencies_us.len() * p / 100)
             .copied()
             .unwrap_or(0)
     };
-    let tenths_per_s = posted * 10_000 / elapsed_ms;
-    let ms = |us: u64| format!("{}.{} ms", us / 1000, (us % 1000) / 100);
+    let tenths_per_s = stats.transfers * 10_000 / stats.elapsed_ms;
+    let ms = |us: u64| format!("{}.{}", us / 1000, (us % 1000) / 100);
     println!(
-        "api: {} clients, {} s: {posted} transfers posted, {refused} refused for funds, {errors} errors",
-        options.clients, options.seconds
-    );
-    println!(
-        "api: p50 {}, p99 {}",
+        "api {}: {clients} clients, {} transfers posted, {} refused for funds, {} errors; p50 {} ms, p99 {} ms; {}.{} transfers/s",
+        workload.name(),
+        stats.transfers,
+        stats.refused,
+        stats.errors,
         ms(percentile(50)),
-        ms(percentile(99))
-    );
-    println!(
-        "api transfers/s: {}.{}",
+        ms(percentile(99)),
         tenths_per_s / 10,
         tenths_per_s % 10
+    );
+    println!(
+        "result api-{} {clients} {}.{} {} {} {} {} {}",
+        workload.name(),
+        tenths_per_s / 10,
+        tenths_per_s % 10,
+        ms(percentile(50)),
+        ms(percentile(99)),
+        stats.transfers,
+        stats.refused,
+        stats.errors
     );
 }
 

@@ -20,9 +20,26 @@ pub type Request = Box<dyn Any + Send>;
 /// What a request is answered.
 pub type Answer = Result<Outcome, ApiError>;
 
-/// Posts a group and answers each of its requests, in order.
+/// Posts a group and answers each of its requests.
 pub type Poster =
-    Arc<dyn Fn(Vec<Request>) -> Pin<Box<dyn Future<Output = Vec<Answer>> + Send>> + Send + Sync>;
+    Arc<dyn Fn(Vec<(Request, Reply)>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// Where a request's answer goes.
+#[derive(Debug)]
+pub struct Reply(oneshot::Sender<Answer>);
+
+impl Reply {
+    /// Whether the request's client has gone (its retry budget spent): a request not yet
+    /// decided is then not posted, as an attempt abandoned before its locks posts nothing.
+    pub fn is_abandoned(&self) -> bool {
+        self.0.is_closed()
+    }
+
+    pub fn send(self, answer: Answer) {
+        // The client may have gone; its retry learns the outcome from the key.
+        let _ = self.0.send(answer);
+    }
+}
 
 /// Requests waiting for a worker, at most; a request beyond waits to be queued.
 const QUEUE_DEPTH: usize = 4_096;
@@ -59,20 +76,17 @@ impl Pipeline {
                     let Some(jobs) = jobs else { return };
                     // A request whose client has gone (its retry budget spent) is not posted:
                     // a retry of it may be queued already, and that one answers.
-                    let (requests, replies): (Vec<Request>, Vec<_>) = jobs
+                    let members: Vec<(Request, Reply)> = jobs
                         .into_iter()
                         .filter(|job| !job.reply.is_closed())
-                        .map(|job| (job.request, job.reply))
-                        .unzip();
-                    if requests.is_empty() {
+                        .map(|job| (job.request, Reply(job.reply)))
+                        .collect();
+                    if members.is_empty() {
                         continue;
                     }
-                    metrics::histogram!("bank_posting_batch_size").record(requests.len() as f64);
-                    let answers = poster(requests).await;
-                    for (reply, answer) in replies.into_iter().zip(answers) {
-                        // The client may have gone; its retry learns the outcome from the key.
-                        let _ = reply.send(answer);
-                    }
+                    metrics::histogram!("bank_posting_batch_size")
+                        .record(u32::try_from(members.len()).unwrap_or(u32::MAX));
+                    poster(members).await;
                 }
             });
         }
