@@ -2,7 +2,8 @@
 -- posted alone does, and gives back the claims of those it refused (a request posted alone gives
 -- its claim back by rolling back). A claim is an unfinished row: only such rows may be deleted.
 -- A completed answer is never forgotten, so a key that moved money keeps its answer.
-CREATE FUNCTION idempotency_records_keep_answers() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION idempotency_records_keep_answers() RETURNS trigger LANGUAGE plpgsql
+    SET search_path = pg_catalog, public, pg_temp AS $$
 BEGIN
     IF OLD.response_status IS NOT NULL THEN
         RAISE EXCEPTION 'a completed answer is never deleted'

@@ -555,6 +555,78 @@ async fn the_runtime_role_cannot_change_the_ledgers_facts_or_the_schema() {
         .unwrap();
 }
 
+/// The runtime role may give back a key's unfinished claim, as a group of postings does for the
+/// requests it refused, but never forget a completed answer, nor empty the table.
+#[tokio::test]
+async fn a_completed_answer_is_never_deleted() {
+    let ledger = ledger().await;
+    let mut tx = ledger.pool.begin().await.unwrap();
+    let principal = Uuid::new_v4();
+    let (claimed, _) = data::idempotency::claim_many(
+        &mut tx,
+        &[
+            (
+                data::idempotency::KeyOf {
+                    principal_id: principal,
+                    key: "answered",
+                },
+                [1u8; 32].as_slice(),
+            ),
+            (
+                data::idempotency::KeyOf {
+                    principal_id: principal,
+                    key: "refused",
+                },
+                [2u8; 32].as_slice(),
+            ),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(claimed, vec![true, true]);
+    let answered = data::idempotency::KeyOf {
+        principal_id: principal,
+        key: "answered",
+    };
+    let refused = data::idempotency::KeyOf {
+        principal_id: principal,
+        key: "refused",
+    };
+    data::idempotency::complete_many(&mut tx, &[(answered, 201, &serde_json::json!({}))])
+        .await
+        .unwrap();
+    data::idempotency::release_many(&mut tx, &[answered, refused])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let left: Vec<String> = sqlx::query_scalar(
+        "SELECT idempotency_key FROM idempotency_records WHERE principal_id = $1",
+    )
+    .bind(principal)
+    .fetch_all(&ledger.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        left,
+        vec!["answered".to_owned()],
+        "only the claim was given back"
+    );
+    for statement in [
+        "DELETE FROM idempotency_records",
+        "TRUNCATE idempotency_records",
+    ] {
+        let error = sqlx::query(statement)
+            .execute(&ledger.pool)
+            .await
+            .expect_err(statement);
+        let code = error
+            .as_database_error()
+            .and_then(|e| e.code())
+            .map(|c| c.into_owned());
+        assert_eq!(code.as_deref(), Some("42501"), "{statement}: {error}");
+    }
+}
+
 /// Every function of the schema fixes its search path with pg_temp last, so no caller's objects
 /// stand in for the ledger's tables inside a trigger.
 #[tokio::test]
