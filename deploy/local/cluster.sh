@@ -565,7 +565,7 @@ CONF
     for name in "${LOGIC_INSTANCES[@]}"; do
       port=$(instance_port "$name")
       supervisor_program "$name" 35 \
-        "BANK_DATABASE_URL=\"$(database_url)\",BANK_LISTEN_ADDR=\"127.0.0.1:$port\",BANK_LOG_FORMAT=\"json\",BANK_PATRONI_URLS=\"$(patroni_urls)\",BANK_CA_FILE=\"$CA_FILE\",BANK_TLS_CERT_FILE=\"$TLS_DIR/logic.crt\",BANK_TLS_KEY_FILE=\"$TLS_DIR/logic.key\",BANK_SECRETS_KEY_FILE=\"$SERVER_KEY_FILE\"" \
+        "BANK_DATABASE_URL=\"$(database_url)\",BANK_LISTEN_ADDR=\"127.0.0.1:$port\",BANK_LOG_FORMAT=\"json\",BANK_PATRONI_URLS=\"$(patroni_urls)\",BANK_CA_FILE=\"$CA_FILE\",BANK_TLS_CERT_FILE=\"$TLS_DIR/logic.crt\",BANK_TLS_KEY_FILE=\"$TLS_DIR/logic.key\",BANK_SECRETS_KEY_FILE=\"$SERVER_KEY_FILE\",BANK_GROUP_COMMIT=\"${BANK_GROUP_COMMIT:-on}\"" \
         "$RELEASE_DIR/logic serve"
     done
     for name in "${PORTAL_INSTANCES[@]}"; do

@@ -47,6 +47,11 @@ struct Options {
     hot_clients: usize,
     batch_clients: usize,
     batch_size: usize,
+    /// Transfers per second all clients of a uniform run send together, at most; 0 for as fast
+    /// as they can.
+    rate: u64,
+    /// After the sweep, a uniform run at its peak's client count and half its peak rate.
+    half_peak: bool,
     teller: (String, String),
     admin: (String, String),
     /// Where staff's second-factor secrets are kept (enrolled at the bench's first sign-in).
@@ -63,6 +68,8 @@ fn options() -> Options {
         hot_clients: 0,
         batch_clients: 0,
         batch_size: 100,
+        rate: 0,
+        half_peak: false,
         teller: ("tom.teller".into(), "teller-demo-pass".into()),
         admin: ("ada.admin".into(), "admin-demo-pass".into()),
         secrets_dir: ".run/secrets/totp".into(),
@@ -90,6 +97,8 @@ fn options() -> Options {
             "--hot-clients" => options.hot_clients = args.next().unwrap().parse().unwrap(),
             "--batch-clients" => options.batch_clients = args.next().unwrap().parse().unwrap(),
             "--batch-size" => options.batch_size = args.next().unwrap().parse().unwrap(),
+            "--rate" => options.rate = args.next().unwrap().parse().unwrap(),
+            "--half-peak" => options.half_peak = true,
             "--secrets-dir" => options.secrets_dir = args.next().unwrap().into(),
             "--teller" => options.teller = pair(args.next().unwrap()),
             "--admin" => options.admin = pair(args.next().unwrap()),
@@ -175,6 +184,8 @@ impl Api {
 enum Workload {
     /// Transfers between random pairs of accounts.
     Uniform,
+    /// The same, at half the peak rate of the sweep.
+    HalfPeak,
     /// Transfers into and out of the first account, alternately.
     Hot,
     /// Atomic batches of this many transfers between random pairs.
@@ -185,6 +196,7 @@ impl Workload {
     fn name(self) -> String {
         match self {
             Workload::Uniform => "uniform".into(),
+            Workload::HalfPeak => "halfpeak".into(),
             Workload::Hot => "hot".into(),
             Workload::Batch(size) => format!("batch{size}"),
         }
@@ -230,46 +242,64 @@ async fn main() {
     let (customer_token, accounts) = onboard(&api, &teller, &run).await;
     let accounts = std::sync::Arc::new(accounts);
     let customer = Caller::User(customer_token);
+    let mut peak = (0, 0);
     for &clients in &options.sweep {
+        let workload = Workload::Uniform;
         let stats = measure(
             &api,
             &customer,
             &accounts,
-            Workload::Uniform,
-            clients,
+            (workload, clients, options.rate),
             &options,
             &run,
         )
         .await;
-        report(Workload::Uniform, clients, &stats);
+        let per_s = report(workload, clients, &stats);
+        if per_s > peak.1 {
+            peak = (clients, per_s);
+        }
+    }
+    if options.half_peak && peak.1 > 0 {
+        let (clients, rate) = (peak.0, (peak.1 / 2).max(1));
+        println!("half-peak rate {rate} transfers/s with {clients} clients");
+        let workload = Workload::HalfPeak;
+        let stats = measure(
+            &api,
+            &customer,
+            &accounts,
+            (workload, clients, rate),
+            &options,
+            &run,
+        )
+        .await;
+        report(workload, clients, &stats);
     }
     if options.hot_clients > 0 {
+        let (workload, clients) = (Workload::Hot, options.hot_clients);
         let stats = measure(
             &api,
             &customer,
             &accounts,
-            Workload::Hot,
-            options.hot_clients,
+            (workload, clients, 0),
             &options,
             &run,
         )
         .await;
-        report(Workload::Hot, options.hot_clients, &stats);
+        report(workload, clients, &stats);
     }
     if options.batch_clients > 0 {
         let service = Caller::Service(issue_service_key(&api, &options, &run).await);
-        let workload = Workload::Batch(options.batch_size);
+        let (workload, clients) = (Workload::Batch(options.batch_size), options.batch_clients);
         let stats = measure(
             &api,
             &service,
             &accounts,
-            workload,
-            options.batch_clients,
+            (workload, clients, 0),
             &options,
             &run,
         )
         .await;
-        report(workload, options.batch_clients, &stats);
+        report(workload, clients, &stats);
     }
 }
 
@@ -369,14 +399,14 @@ async fn issue_service_key(api: &Api, options: &Options, run: &str) -> String {
     body["secret"].as_str().unwrap().to_owned()
 }
 
-/// Runs `clients` clients sending `workload` as `caller` for the configured time, printing
-/// progress each second to stderr.
+/// Runs `clients` clients sending `workload` as `caller` for the configured time (together at
+/// most `rate` requests a second, unless 0), printing progress to stderr: each second, or each
+/// minute in a run of more than two minutes.
 async fn measure(
     api: &std::sync::Arc<Api>,
     caller: &Caller,
     accounts: &std::sync::Arc<Vec<String>>,
-    workload: Workload,
-    clients: usize,
+    (workload, clients, rate): (Workload, usize, u64),
     options: &Options,
     run: &str,
 ) -> Stats {
@@ -390,7 +420,16 @@ async fn measure(
             let (api, accounts, caller, posted) =
                 (api.clone(), accounts.clone(), caller.clone(), posted.clone());
             let prefix = format!("bench-{run}-{label}-{clients}-{client}");
+            // Each client paced to its share of the rate, its first request offset so that the
+            // clients do not send in step.
+            let pace = (rate > 0).then(|| Duration::from_micros(clients as u64 * 1_000_000 / rate));
             tokio::spawn(async move {
+                let mut ticks = pace.map(|every| {
+                    let offset = every * u32::try_from(client).unwrap_or(0) / u32::try_from(clients).unwrap_or(1);
+                    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, every);
+                    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    ticks
+                });
                 let mut state = (client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                 let mut next = move |bound: u64| {
                     state ^= state << 13;
@@ -411,6 +450,12 @@ async fn measure(
                 let (mut latencies_us, mut refused, mut errors) = (Vec::new(), 0u64, 0u64);
                 let mut n = 0u64;
                 while Instant::now() < deadline {
+                    if let Some(ticks) = ticks.as_mut() {
+                        ticks.tick().await;
+                        if Instant::now() >= deadline {
+                            break;
+                        }
+                    }
                     let legs = match workload {
                         Workload::Batch(size) => size,
                         _ => 1,
@@ -448,15 +493,16 @@ async fn measure(
         .collect();
     let progress = {
         let (posted, label) = (posted.clone(), label.clone());
+        let every = if options.seconds > 120 { 60 } else { 1 };
         tokio::spawn(async move {
             let mut last = 0;
             loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::time::sleep(Duration::from_secs(every)).await;
                 let now = posted.load(Ordering::Relaxed);
                 eprintln!(
-                    "  {label}, {clients} clients, {:>3} s: {now} transfers, {}/s",
+                    "  {label}, {clients} clients, {:>4} s: {now} transfers, {}/s",
                     started.elapsed().as_secs(),
-                    now - last
+                    (now - last) / every
                 );
                 last = now;
             }
@@ -482,8 +528,8 @@ async fn measure(
     }
 }
 
-/// Prints a run's figures, the last line machine-readable.
-fn report(workload: Workload, clients: usize, stats: &Stats) {
+/// Prints a run's figures, the last line machine-readable; gives its whole transfers a second.
+fn report(workload: Workload, clients: usize, stats: &Stats) -> u64 {
     let percentile = |p: usize| {
         stats
             .latencies_us
@@ -515,6 +561,7 @@ fn report(workload: Workload, clients: usize, stats: &Stats) {
         stats.refused,
         stats.errors
     );
+    tenths_per_s / 10
 }
 
 /// A client builder that trusts only the authority in `ca_file` (the deployment's own), when given.
