@@ -24,6 +24,12 @@ pub fn handle() -> &'static PrometheusHandle {
                 ],
             )
             .expect("valid buckets")
+            .set_buckets_for_metric(
+                Matcher::Full("bank_posting_batch_size".into()),
+                // Requests per group commit: alone, up to a full group (100).
+                &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 100.0],
+            )
+            .expect("valid buckets")
             .build_recorder();
         let handle = recorder.handle();
         // A second installation (several apps in one test process) keeps the first recorder.

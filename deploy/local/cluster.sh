@@ -565,7 +565,7 @@ CONF
     for name in "${LOGIC_INSTANCES[@]}"; do
       port=$(instance_port "$name")
       supervisor_program "$name" 35 \
-        "BANK_DATABASE_URL=\"$(database_url)\",BANK_LISTEN_ADDR=\"127.0.0.1:$port\",BANK_LOG_FORMAT=\"json\",BANK_PATRONI_URLS=\"$(patroni_urls)\",BANK_CA_FILE=\"$CA_FILE\",BANK_TLS_CERT_FILE=\"$TLS_DIR/logic.crt\",BANK_TLS_KEY_FILE=\"$TLS_DIR/logic.key\",BANK_SECRETS_KEY_FILE=\"$SERVER_KEY_FILE\",BANK_GROUP_COMMIT=\"${BANK_GROUP_COMMIT:-on}\"" \
+        "BANK_DATABASE_URL=\"$(database_url)\",BANK_LISTEN_ADDR=\"127.0.0.1:$port\",BANK_LOG_FORMAT=\"json\",BANK_PATRONI_URLS=\"$(patroni_urls)\",BANK_CA_FILE=\"$CA_FILE\",BANK_TLS_CERT_FILE=\"$TLS_DIR/logic.crt\",BANK_TLS_KEY_FILE=\"$TLS_DIR/logic.key\",BANK_SECRETS_KEY_FILE=\"$SERVER_KEY_FILE\",BANK_GROUP_COMMIT=\"${BANK_GROUP_COMMIT:-on}\"$(group_commit_knobs)" \
         "$RELEASE_DIR/logic serve"
     done
     for name in "${PORTAL_INSTANCES[@]}"; do
@@ -577,6 +577,17 @@ CONF
   } > "$SUPERVISOR_CONF.new"
   chmod 600 "$SUPERVISOR_CONF.new"
   mv "$SUPERVISOR_CONF.new" "$SUPERVISOR_CONF"
+}
+
+# The group commit knobs an operator set for this run (BANK_GROUP_COMMIT_WINDOW_US, …_MAX_BATCH,
+# …_WORKERS), as supervisor environment entries; unset ones keep the logic tier's defaults.
+group_commit_knobs() {
+  local knob
+  for knob in WINDOW_US MAX_BATCH WORKERS; do
+    local var="BANK_GROUP_COMMIT_$knob"
+    [ -n "${!var:-}" ] && printf ',%s="%s"' "$var" "${!var}"
+  done
+  return 0
 }
 
 # supervisor_program NAME STOP_WAIT_S ENVIRONMENT COMMAND: one [program:] section. A process

@@ -156,6 +156,11 @@ impl Book {
         })
     }
 
+    /// The customer holding the account `plan` credits, if a customer's.
+    pub fn credit_holder(&self, plan: &Plan) -> Option<Uuid> {
+        self.accounts[plan.credit].customer_id
+    }
+
     /// Takes an accepted transfer into the book: both balances and the running total move.
     pub fn apply(&mut self, plan: Plan) {
         self.accounts[plan.debit].balance -= plan.amount;

@@ -218,8 +218,11 @@ async fn post_group(
                 // A customer's payment that needs an approval carries none here (one that
                 // carries one is posted alone): refused, as alone, once every other rule has
                 // passed.
+                // Between a customer's own accounts nothing is ever asked: no query for that.
+                let own = request.user.customer_id.is_some()
+                    && book.credit_holder(&plan) == request.user.customer_id;
                 let need = match &request.order.movement {
-                    Movement::Transfer { credit, .. } => {
+                    Movement::Transfer { credit, .. } if !own => {
                         crate::step_up::payment_need(
                             &mut tx,
                             &request.user,

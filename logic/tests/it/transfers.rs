@@ -338,6 +338,8 @@ async fn metrics_count_requests_by_route_and_transfers_by_outcome() {
         "http_request_duration_seconds_bucket{route=\"/v1/transfers\"",
         "http_requests_in_flight",
         "bank_db_pool_connections",
+        // A customer's transfers go through group commit: how full its groups run.
+        "bank_posting_batch_size_bucket{le=\"1\"}",
     ] {
         assert!(text.contains(expected), "{expected} missing from\n{text}");
     }
