@@ -76,8 +76,9 @@ pub struct GroupCommit {
     /// The most requests in one group (`BANK_GROUP_COMMIT_MAX_BATCH`): 100, one atomic batch's
     /// worth, so that locks stay held for milliseconds.
     pub max_batch: usize,
-    /// Groups under way at once (`BANK_GROUP_COMMIT_WORKERS`): while one waits for its commit,
-    /// the next gathers and decides.
+    /// Groups under way at once per instance (`BANK_GROUP_COMMIT_WORKERS`): 1, because groups
+    /// touching the same accounts queue on their locks anyway; while one commits, the next
+    /// group gathers in the queue, and is the larger for it.
     pub workers: usize,
 }
 
@@ -87,7 +88,7 @@ impl Default for GroupCommit {
             enabled: true,
             window_us: 1_000,
             max_batch: 100,
-            workers: 4,
+            workers: 1,
         }
     }
 }
