@@ -51,6 +51,13 @@ impl DataError {
         }
     }
 
+    /// Whether a lock was not granted within the transaction's `lock_timeout`
+    /// ([`crate::pool::bound_lock_waits`]).
+    pub fn is_lock_timeout(&self) -> bool {
+        matches!(self, DataError::Sqlx(sqlx::Error::Database(db))
+            if db.code().as_deref() == Some("55P03"))
+    }
+
     /// The violated rule, if the database refused the write for one.
     pub fn violation(&self) -> Option<&Violation> {
         match self {

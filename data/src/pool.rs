@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
+
+use crate::error::{ClassifyExt, DataError};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 
 /// The schema, embedded at build time from the repository's `migrations/` folder.
@@ -90,4 +92,15 @@ mod tests {
         )));
         assert!(!verifies_server("not a url sslmode=verify-full"));
     }
+}
+
+/// Bounds how long the current transaction waits for any one lock (`SET LOCAL lock_timeout`):
+/// past it, the statement fails with a lock timeout ([`crate::DataError::is_lock_timeout`]).
+pub async fn bound_lock_waits(conn: &mut sqlx::PgConnection, ms: u32) -> Result<(), DataError> {
+    sqlx::query("SELECT set_config('lock_timeout', $1, true)")
+        .bind(format!("{ms}ms"))
+        .execute(conn)
+        .await
+        .classify()?;
+    Ok(())
 }

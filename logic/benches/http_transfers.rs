@@ -427,7 +427,9 @@ async fn measure(
                 let mut ticks = pace.map(|every| {
                     let offset = every * u32::try_from(client).unwrap_or(0) / u32::try_from(clients).unwrap_or(1);
                     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, every);
-                    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    // A late request keeps its place in the schedule, and its latency counts from when it
+                    // should have been sent: a slow answer is not hidden by sending the next one later.
+                    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
                     ticks
                 });
                 let mut state = (client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -450,8 +452,9 @@ async fn measure(
                 let (mut latencies_us, mut refused, mut errors) = (Vec::new(), 0u64, 0u64);
                 let mut n = 0u64;
                 while Instant::now() < deadline {
+                    let mut scheduled = None;
                     if let Some(ticks) = ticks.as_mut() {
-                        ticks.tick().await;
+                        scheduled = Some(ticks.tick().await.into_std());
                         if Instant::now() >= deadline {
                             break;
                         }
@@ -472,7 +475,7 @@ async fn measure(
                         Workload::Batch(_) => ("/v1/transfer-batches", json!({ "transfers": transfers })),
                         _ => ("/v1/transfers", transfers.into_iter().next().unwrap()),
                     };
-                    let sent = Instant::now();
+                    let sent = scheduled.unwrap_or_else(Instant::now);
                     let (status, _) = api
                         .send(path, Some(&caller), body, Some(format!("{prefix}-{n}")))
                         .await;

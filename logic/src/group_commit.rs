@@ -110,28 +110,45 @@ async fn post(pool: &PgPool, members: Vec<(crate::pipeline::Request, Reply)>) {
             }
         }
         let members: Vec<(&Request, &Reply)> = group.iter().map(|(q, r)| (q, r)).collect();
-        let outcome = post_group(pool, &members).await;
+        let outcome = post_group(pool, &members, GROUP_LOCK_WAIT_MS).await;
         let answers: Vec<Answer> = match outcome {
             Ok(answers) => answers,
+            // One stuck lock (an account held by a writer that does not let go) must not
+            // hold up the whole group, nor the groups queued behind it: the members are posted
+            // one by one, each waiting briefly, so those that do not touch it go through.
+            Err(error)
+                if is_lock_timeout(&error) || (!error.is_transient() && members.len() > 1) =>
+            {
+                if !is_lock_timeout(&error) {
+                    tracing::error!(%error, size = members.len(), "a group failed; posting its requests one by one");
+                }
+                let mut alone = Vec::with_capacity(members.len());
+                for member in &members {
+                    if member.1.is_abandoned() {
+                        alone.push(Err(ApiError::Unavailable("the client gave up".into())));
+                        continue;
+                    }
+                    alone.push(
+                        match post_group(pool, &[*member], ALONE_LOCK_WAIT_MS).await {
+                            Ok(mut answer) => answer.pop().unwrap_or_else(|| {
+                                Err(ApiError::Internal("a group of one gave no answer".into()))
+                            }),
+                            // Still waiting: the member runs again under its own retry budget.
+                            Err(error) if is_lock_timeout(&error) => {
+                                Err(ApiError::Data(data::DataError::Shared(error.to_string())))
+                            }
+                            Err(error) => Err(error),
+                        },
+                    );
+                }
+                alone
+            }
             Err(error) if error.is_transient() => {
                 let reason = error.to_string();
                 members
                     .iter()
                     .map(|_| Err(ApiError::Data(data::DataError::Shared(reason.clone()))))
                     .collect()
-            }
-            Err(error) if members.len() > 1 => {
-                tracing::error!(%error, size = members.len(), "a group failed; posting its requests one by one");
-                let mut alone = Vec::with_capacity(members.len());
-                for member in &members {
-                    alone.push(match post_group(pool, &[*member]).await {
-                        Ok(mut answer) => answer.pop().unwrap_or_else(|| {
-                            Err(ApiError::Internal("a group of one gave no answer".into()))
-                        }),
-                        Err(error) => Err(error),
-                    });
-                }
-                alone
             }
             Err(error) => vec![Err(error)],
         };
@@ -143,13 +160,27 @@ async fn post(pool: &PgPool, members: Vec<(crate::pipeline::Request, Reply)>) {
     }
 }
 
+/// How long a group waits for any one lock (an account, a running total, a key held elsewhere):
+/// far beyond the milliseconds a group or a transfer alone holds one, short enough that a stuck
+/// writer stalls the queue for two seconds, not for every member's whole retry budget.
+const GROUP_LOCK_WAIT_MS: u32 = 2_000;
+
+/// How long a member posted alone after its group met a stuck lock waits for one.
+const ALONE_LOCK_WAIT_MS: u32 = 200;
+
+fn is_lock_timeout(error: &ApiError) -> bool {
+    matches!(error, ApiError::Data(error) if error.is_lock_timeout())
+}
+
 /// One transaction for `requests`: each answered from its key, refused, or posted.
 async fn post_group(
     pool: &PgPool,
     members: &[(&Request, &Reply)],
+    lock_wait_ms: u32,
 ) -> Result<Vec<Answer>, ApiError> {
     let requests: Vec<&Request> = members.iter().map(|(request, _)| *request).collect();
     let mut tx = pool.begin().await.map_err(data::DataError::from)?;
+    data::pool::bound_lock_waits(&mut tx, lock_wait_ms).await?;
     let keys: Vec<KeyOf<'_>> = requests
         .iter()
         .map(|request| KeyOf {

@@ -86,7 +86,11 @@ impl Pipeline {
                     }
                     metrics::histogram!("bank_posting_batch_size")
                         .record(u32::try_from(members.len()).unwrap_or(u32::MAX));
-                    poster(members).await;
+                    // A panic posting one group fails that group's requests (their replies
+                    // are dropped), never the worker.
+                    if let Err(error) = tokio::spawn(poster(members)).await {
+                        tracing::error!(%error, "a group of postings failed");
+                    }
                 }
             });
         }

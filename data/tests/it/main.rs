@@ -611,9 +611,25 @@ async fn a_completed_answer_is_never_deleted() {
         vec!["answered".to_owned()],
         "only the claim was given back"
     );
+    // An unfinished claim is given back only by the transaction that made it.
+    let mut other = ledger.pool.begin().await.unwrap();
+    let orphan = data::idempotency::KeyOf {
+        principal_id: principal,
+        key: "orphan",
+    };
+    data::idempotency::claim_many(&mut other, &[(orphan, [3u8; 32].as_slice())])
+        .await
+        .unwrap();
+    other.commit().await.unwrap();
+    let mut tx = ledger.pool.begin().await.unwrap();
+    let refused = data::idempotency::release_many(&mut tx, &[orphan]).await;
+    assert!(refused.is_err(), "another transaction's claim was deleted");
+    drop(tx);
     for statement in [
         "DELETE FROM idempotency_records",
         "TRUNCATE idempotency_records",
+        "UPDATE idempotency_records SET response_status = NULL, response_body = NULL",
+        "UPDATE idempotency_records SET response_body = '{\"id\": \"forged\"}'",
     ] {
         let error = sqlx::query(statement)
             .execute(&ledger.pool)

@@ -326,3 +326,53 @@ async fn a_key_taken_while_the_group_decides_is_answered_from_the_key() {
     assert_eq!(app.balance(&teller, &savings).await, Decimal::ZERO);
     app.assert_ledger_sound().await;
 }
+
+/// An account held by a writer that never lets go, and a burst in which one transfer touches it:
+/// the group gives up waiting after two seconds and posts its members one by one, so every other
+/// transfer goes through, and only the one touching the stuck account answers 503 when its
+/// retry budget is spent, having moved nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_account_holds_up_only_its_own_transfers() {
+    let app = TestApp::spawn_with(AppOptions {
+        connections_max: 20,
+        retry_budget_ms: 4_000,
+        group_commit: logic::config::GroupCommit {
+            window_us: 200_000,
+            ..logic::config::GroupCommit::default()
+        },
+        ..AppOptions::default()
+    })
+    .await;
+    let teller = app.sign_in(TELLER).await;
+    let (_, secret) = issue_key(&app, "payments", &["transfers:write"], 10_000).await;
+    let alice = app.customer(&teller, "alice").await;
+    let bob = app.customer(&teller, "bob").await;
+    let stuck = app.account(&teller, &alice, "100.00").await;
+    let from = app.account(&teller, &alice, "100.00").await;
+    let to = app.account(&teller, &bob, "0").await;
+    let lock = data::testing::hold_account_lock(&app.database_url, &stuck).await;
+    let app = shared(app);
+    let started = std::time::Instant::now();
+    let mut requests: Vec<(String, Value)> = (0..5)
+        .map(|n| (format!("free-{n}"), transfer(&from, &to, "1.00")))
+        .collect();
+    requests.insert(2, ("stuck".to_owned(), transfer(&stuck, &to, "1.00")));
+    let answers = burst(&app, &secret, requests).await;
+    for (n, (status, body)) in answers.iter().enumerate() {
+        let expected = if n == 2 {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::CREATED
+        };
+        assert_eq!(*status, expected, "request {n}: {body}");
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(9),
+        "took {:?}",
+        started.elapsed()
+    );
+    drop(lock);
+    assert_eq!(app.balance(&teller, &to).await, Decimal::new(5, 0));
+    assert_eq!(app.balance(&teller, &stuck).await, Decimal::new(100, 0));
+    app.assert_ledger_sound().await;
+}
