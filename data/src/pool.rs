@@ -68,6 +68,17 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
 }
 
+/// Bounds how long the current transaction waits for any one lock (`SET LOCAL lock_timeout`):
+/// past it, the statement fails with a lock timeout ([`crate::DataError::is_lock_timeout`]).
+pub async fn bound_lock_waits(conn: &mut sqlx::PgConnection, ms: u32) -> Result<(), DataError> {
+    sqlx::query("SELECT set_config('lock_timeout', $1, true)")
+        .bind(format!("{ms}ms"))
+        .execute(conn)
+        .await
+        .classify()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::verifies_server;
@@ -92,15 +103,4 @@ mod tests {
         )));
         assert!(!verifies_server("not a url sslmode=verify-full"));
     }
-}
-
-/// Bounds how long the current transaction waits for any one lock (`SET LOCAL lock_timeout`):
-/// past it, the statement fails with a lock timeout ([`crate::DataError::is_lock_timeout`]).
-pub async fn bound_lock_waits(conn: &mut sqlx::PgConnection, ms: u32) -> Result<(), DataError> {
-    sqlx::query("SELECT set_config('lock_timeout', $1, true)")
-        .bind(format!("{ms}ms"))
-        .execute(conn)
-        .await
-        .classify()?;
-    Ok(())
 }

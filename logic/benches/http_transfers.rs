@@ -442,7 +442,7 @@ async fn measure(
                 let mut pair = |n: u64| match workload {
                     Workload::Hot => {
                         let other = 1 + next(ACCOUNTS as u64 - 1) as usize;
-                        if n % 2 == 0 { (other, 0) } else { (0, other) }
+                        if n.is_multiple_of(2) { (other, 0) } else { (0, other) }
                     }
                     _ => {
                         let from = next(ACCOUNTS as u64) as usize;

@@ -80,6 +80,7 @@ impl Portal {
             server_key_file: Some(data::testing::server_key_file().to_path_buf()),
             sign_in_unknown_device_checks_per_minute: 300,
             staff_second_factor_required,
+            group_commit: logic::config::GroupCommit::default(),
         };
         let logic = LogicState::new(db.pool.clone(), settings).await.unwrap();
         logic::seed::seed_demo(&logic).await.unwrap();
