@@ -104,10 +104,11 @@ async fn a_refused_request_leaves_its_key_free_for_a_corrected_retry() {
     );
 }
 
-/// A transfer stuck behind a lock its writer never lets go of (a frozen instance's transaction, a
-/// forgotten session) is abandoned once its retry budget and grace are spent: the client gets the
-/// retryable 503 instead of a request that outlives the balancer's patience, nothing is posted,
-/// and the same key posts exactly once when the lock is gone.
+/// A transfer posted alone (here a teller's) stuck behind a lock its writer never lets go of (a
+/// frozen instance's transaction, a forgotten session) is abandoned once its retry budget and
+/// grace are spent: the client gets the retryable 503 instead of a request that outlives the
+/// balancer's patience, nothing is posted, and the same key posts exactly once when the lock is
+/// gone.
 #[tokio::test]
 async fn a_transfer_the_database_never_answers_is_abandoned_within_its_budget() {
     let budget_ms = 500;
@@ -128,7 +129,7 @@ async fn a_transfer_the_database_never_answers_is_abandoned_within_its_budget() 
     );
     let stuck = tokio::time::timeout(
         patience,
-        app.transfer(&alice.token, "stuck", &from, &to, "30.00"),
+        app.transfer(&teller, "stuck", &from, &to, "30.00"),
     )
     .await
     .expect("the request answered within its budget and grace");
@@ -141,7 +142,7 @@ async fn a_transfer_the_database_never_answers_is_abandoned_within_its_budget() 
     let lookup = "/v1/transfers?idempotency_key=stuck";
     let asked = tokio::time::timeout(
         std::time::Duration::from_millis(1_500),
-        app.get(lookup, &alice.token),
+        app.get(lookup, &teller),
     )
     .await;
     assert!(
@@ -152,8 +153,54 @@ async fn a_transfer_the_database_never_answers_is_abandoned_within_its_budget() 
 
     drop(lock);
     // Settled: the abandoned attempt was rolled back, and now the bank can say so.
-    let settled = app.get(lookup, &alice.token).await;
+    let settled = app.get(lookup, &teller).await;
     assert_eq!(settled.status(), StatusCode::NOT_FOUND);
+    let posted = app.transfer(&teller, "stuck", &from, &to, "30.00").await;
+    assert_eq!(posted.status(), StatusCode::CREATED);
+    let replay = app.transfer(&teller, "stuck", &from, &to, "30.00").await;
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(app.balance(&teller, &from).await, Decimal::new(70, 0));
+    app.assert_ledger_sound().await;
+}
+
+/// A customer's transfer (posted by group commit) stuck behind a lock its writer never lets go
+/// of: its group stops waiting after two seconds and no attempt is left running, so the client
+/// gets the retryable 503 within its budget, a lookup by key says at once that nothing moved (and
+/// it stays true), and the same key posts exactly once when the lock is gone.
+#[tokio::test]
+async fn a_grouped_transfer_stuck_behind_a_lock_ends_its_attempts() {
+    let budget_ms = 500;
+    let app = TestApp::spawn_with(AppOptions {
+        retry_budget_ms: budget_ms,
+        ..AppOptions::default()
+    })
+    .await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let from = app.account(&teller, &alice, "100.00").await;
+    let to = app.account(&teller, &alice, "0").await;
+    let lock = data::testing::hold_account_lock(&app.database_url, &from).await;
+    let patience = std::time::Duration::from_millis(
+        budget_ms + logic::unit_of_work::ATTEMPT_GRACE_MS + 10_000,
+    );
+    let stuck = tokio::time::timeout(
+        patience,
+        app.transfer(&alice.token, "stuck", &from, &to, "30.00"),
+    )
+    .await
+    .expect("the request answered within its budget and grace");
+    assert_eq!(stuck.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(problem_code(stuck).await, "service_unavailable");
+    let lookup = "/v1/transfers?idempotency_key=stuck";
+    let asked = tokio::time::timeout(
+        std::time::Duration::from_millis(1_500),
+        app.get(lookup, &alice.token),
+    )
+    .await
+    .expect("nothing holds the key: the lookup answers at once");
+    assert_eq!(asked.status(), StatusCode::NOT_FOUND);
+    drop(lock);
+    assert_eq!(app.balance(&teller, &from).await, Decimal::new(100, 0));
     let posted = app
         .transfer(&alice.token, "stuck", &from, &to, "30.00")
         .await;
