@@ -222,31 +222,48 @@ pub async fn lock_accounts(
     conn: &mut PgConnection,
     ids: &[Uuid],
 ) -> Result<Vec<AccountRow>, DataError> {
-    sqlx::query_as(account_query!(
-        "WHERE a.id = ANY($1) ORDER BY a.id FOR UPDATE OF a"
-    ))
-    .bind(ids)
-    .fetch_all(conn)
-    .await
-    .classify()
+    let locked: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(ids)
+            .fetch_all(&mut *conn)
+            .await
+            .classify()?;
+    read_locked(conn, &locked).await
+}
+
+/// The accounts `ids`, whose locks this transaction holds, with what is held on each: read by
+/// a statement of its own after the locks are granted. A statement that locked and read at once
+/// would, having waited for a lock, still read the holds as they were when it started (its
+/// snapshot is older than the wait) and miss a hold placed by the very transaction it waited for.
+async fn read_locked(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<AccountRow>, DataError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(account_query!("WHERE a.id = ANY($1) ORDER BY a.id"))
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .classify()
 }
 
 /// Locks, in id order, the two accounts of a posting by their numbers: the resolution and the
-/// locking in one round trip. Unknown numbers are simply absent from the result. (Two parameters
-/// rather than an array, so that PostgreSQL can settle on one plan for the statement.)
+/// locking in one statement (and the reading in a second, see [`read_locked`]). Unknown numbers
+/// are simply absent from the result. (Two parameters rather than an array, so that PostgreSQL
+/// can settle on one plan for the statement.)
 pub async fn lock_accounts_by_number(
     conn: &mut PgConnection,
     first: &str,
     second: &str,
 ) -> Result<Vec<AccountRow>, DataError> {
-    sqlx::query_as(account_query!(
-        "WHERE a.number IN ($1, $2) ORDER BY a.id FOR UPDATE OF a"
-    ))
+    let locked: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM accounts WHERE number IN ($1, $2) ORDER BY id FOR UPDATE",
+    )
     .bind(first)
     .bind(second)
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await
-    .classify()
+    .classify()?;
+    read_locked(conn, &locked).await
 }
 
 /// Locks, in id order, every account of a batch by number. Unknown numbers are absent.
@@ -254,13 +271,13 @@ pub async fn lock_accounts_by_numbers(
     conn: &mut PgConnection,
     numbers: &[String],
 ) -> Result<Vec<AccountRow>, DataError> {
-    sqlx::query_as(account_query!(
-        "WHERE a.number = ANY($1) ORDER BY a.id FOR UPDATE OF a"
-    ))
-    .bind(numbers)
-    .fetch_all(conn)
-    .await
-    .classify()
+    let locked: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM accounts WHERE number = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(numbers)
+            .fetch_all(&mut *conn)
+            .await
+            .classify()?;
+    read_locked(conn, &locked).await
 }
 
 /// Every account with the sum of its entries, for the ledger's consistency checks.
@@ -343,9 +360,14 @@ pub async fn lock_account_by_number(
     conn: &mut PgConnection,
     number: &str,
 ) -> Result<Option<AccountRow>, DataError> {
-    sqlx::query_as(account_query!("WHERE a.number = $1 FOR UPDATE OF a"))
-        .bind(number)
-        .fetch_optional(conn)
-        .await
-        .classify()
+    let locked: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM accounts WHERE number = $1 FOR UPDATE")
+            .bind(number)
+            .fetch_optional(&mut *conn)
+            .await
+            .classify()?;
+    let Some(id) = locked else {
+        return Ok(None);
+    };
+    Ok(read_locked(conn, &[id]).await?.pop())
 }

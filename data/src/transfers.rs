@@ -86,10 +86,11 @@ pub async fn post_transfer(
              VALUES ($1, $2, $3, 'posted', $4, $5, $6, $7, $8, $9, $10, $11, $12)
              RETURNING id
          )
-         INSERT INTO ledger_entries (transfer_id, account_id, currency, amount)
-         SELECT transfer.id, entry.account_id, $5, entry.amount
+         INSERT INTO ledger_entries (transfer_id, account_id, currency, amount, balance_after)
+         SELECT transfer.id, entry.account_id, $5, entry.amount, account.balance + entry.amount
          FROM transfer, (VALUES ($6::uuid, -$4::numeric), ($7::uuid, $4::numeric))
-             AS entry (account_id, amount)",
+             AS entry (account_id, amount)
+         JOIN accounts account ON account.id = entry.account_id",
     )
     .bind(new.id)
     .bind(new.idempotency_key)
@@ -408,9 +409,9 @@ impl TransferKind {
 
 /// Inserts many posted transfers with their entries in one statement, in the order given: each
 /// transfer's debit entry, then its credit entry, so every entry's `balance_after` is the
-/// balance after the transfers before it. The caller holds every account's lock; the entry
-/// trigger moves each balance and the floor constraint stays the last word, as for
-/// [`post_transfer`]. Reversals are not posted this way.
+/// balance after the transfers before it. The caller holds every account's lock; the entries'
+/// statement trigger moves each balance once and checks every entry's balance after it and
+/// floor, as for [`post_transfer`]. Reversals are not posted this way.
 pub async fn post_transfers(
     conn: &mut PgConnection,
     transfers: &[NewTransfer<'_>],
@@ -448,12 +449,16 @@ pub async fn post_transfers(
              FROM new ORDER BY ord
              RETURNING id
          )
-         INSERT INTO ledger_entries (transfer_id, account_id, currency, amount)
-         SELECT new.id, entry.account_id, new.currency, entry.amount
+         INSERT INTO ledger_entries (transfer_id, account_id, currency, amount, balance_after)
+         SELECT new.id, entry.account_id, new.currency, entry.amount,
+                account.balance + sum(entry.amount) OVER (
+                    PARTITION BY entry.account_id ORDER BY new.ord, entry.side
+                    ROWS UNBOUNDED PRECEDING)
          FROM transfer JOIN new ON new.id = transfer.id,
               LATERAL (VALUES (1, new.debit_account_id, -new.amount),
                               (2, new.credit_account_id, new.amount))
                   AS entry (side, account_id, amount)
+         JOIN accounts account ON account.id = entry.account_id
          ORDER BY new.ord, entry.side",
     )
     .bind(&ids)

@@ -158,37 +158,162 @@ async fn an_amount_finer_than_its_currency_is_refused() {
     assert_eq!(error.violation(), Some(&Violation::AmountScale));
 }
 
+/// Writes a transfer of 5 from capital to the customer with the given entries, in one statement
+/// as the posting engine does, each entry `(account, amount, balance_after)`.
+async fn write_entries(ledger: &Ledger, entries: &[(Uuid, i64, i64)]) -> Result<(), sqlx::Error> {
+    let mut tx = ledger.pool.begin().await?;
+    let accounts: Vec<Uuid> = entries.iter().map(|e| e.0).collect();
+    let amounts: Vec<Decimal> = entries.iter().map(|e| Decimal::from(e.1)).collect();
+    let after: Vec<Decimal> = entries.iter().map(|e| Decimal::from(e.2)).collect();
+    sqlx::query(
+        "WITH transfer AS (
+             INSERT INTO transfers (id, idempotency_key, kind, status, amount, currency,
+                                    debit_account_id, credit_account_id)
+             VALUES ($1, 'k', 'opening_cash', 'posted', 5, 'EUR', $2, $3)
+             RETURNING id
+         )
+         INSERT INTO ledger_entries (transfer_id, account_id, currency, amount, balance_after)
+         SELECT transfer.id, e.account_id, 'EUR', e.amount, e.balance_after
+         FROM transfer, unnest($4::uuid[], $5::numeric[], $6::numeric[])
+             WITH ORDINALITY AS e (account_id, amount, balance_after, n)
+         ORDER BY e.n",
+    )
+    .bind(Uuid::new_v4())
+    .bind(ledger.capital)
+    .bind(ledger.customer)
+    .bind(&accounts)
+    .bind(&amounts)
+    .bind(&after)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+fn constraint_of(error: &sqlx::Error) -> Option<String> {
+    error
+        .as_database_error()
+        .and_then(|e| e.constraint())
+        .map(str::to_owned)
+}
+
+async fn balances(ledger: &Ledger) -> Vec<(String, Decimal, Decimal)> {
+    let mut conn = ledger.pool.acquire().await.unwrap();
+    data::accounts::reconcile_accounts(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.number, a.balance, a.entries_sum))
+        .collect()
+}
+
 #[tokio::test]
-async fn entries_that_do_not_sum_to_zero_are_refused_at_commit() {
+async fn entries_that_do_not_sum_to_zero_are_refused() {
     let ledger = ledger().await;
+    let before = balances(&ledger).await;
+    for entries in [
+        vec![(ledger.capital, -5, -5), (ledger.customer, 4, 4)],
+        vec![(ledger.customer, 5, 5)],
+    ] {
+        let error = write_entries(&ledger, &entries).await.unwrap_err();
+        assert_eq!(
+            constraint_of(&error).as_deref(),
+            Some("ledger_entries_balanced"),
+            "{entries:?}: {error}"
+        );
+    }
+    assert_eq!(balances(&ledger).await, before, "nothing moved");
+    write_entries(
+        &ledger,
+        &[(ledger.capital, -5, -5), (ledger.customer, 5, 5)],
+    )
+    .await
+    .unwrap();
+}
+
+/// The writer states each entry's balance after it; a statement that misstates one, for either
+/// account, is refused whole.
+#[tokio::test]
+async fn an_entry_that_misstates_the_balance_after_it_is_refused() {
+    let ledger = ledger().await;
+    let before = balances(&ledger).await;
+    for entries in [
+        [(ledger.capital, -5, 0), (ledger.customer, 5, 5)],
+        [(ledger.capital, -5, -5), (ledger.customer, 5, 500)],
+    ] {
+        let error = write_entries(&ledger, &entries).await.unwrap_err();
+        assert_eq!(
+            constraint_of(&error).as_deref(),
+            Some("ledger_entries_balance_after"),
+            "{entries:?}: {error}"
+        );
+    }
+    assert_eq!(balances(&ledger).await, before, "nothing moved");
+}
+
+/// A statement moves each balance once, by its net amount, yet no entry in it may take its
+/// account under the floor, even when a later entry of the same statement makes it good.
+#[tokio::test]
+async fn no_entry_of_a_group_takes_an_account_under_its_floor() {
+    let ledger = ledger().await;
+    let before = balances(&ledger).await;
+    let out = || transfer(ledger.customer, ledger.capital, Decimal::new(5, 0));
+    let back = || transfer(ledger.capital, ledger.customer, Decimal::TEN);
     let mut tx = ledger.pool.begin().await.unwrap();
-    let id = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO transfers (id, idempotency_key, kind, status, amount, currency,
-                                debit_account_id, credit_account_id)
-         VALUES ($1, 'k', 'opening_cash', 'posted', 5, 'EUR', $2, $3)",
+    let error = data::transfers::post_transfers(&mut tx, &[out(), back()])
+        .await
+        .unwrap_err();
+    assert_eq!(error.violation(), Some(&Violation::BalanceBelowFloor));
+    drop(tx);
+    assert_eq!(balances(&ledger).await, before, "nothing moved");
+
+    // In the other order each entry stays above the floor, and each balance_after is the
+    // balance after the entries before it.
+    let mut tx = ledger.pool.begin().await.unwrap();
+    data::transfers::post_transfers(&mut tx, &[back(), out()])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let entries = data::testing::entries_of(&ledger.pool, "1000000001").await;
+    assert_eq!(
+        entries,
+        vec![
+            (Decimal::TEN, Decimal::TEN),
+            (Decimal::new(-5, 0), Decimal::new(5, 0))
+        ]
+    );
+    assert!(balances(&ledger).await.iter().all(|(_, b, sum)| b == sum));
+}
+
+/// Every transfer of a statement has its event, in the order the transfers were written.
+#[tokio::test]
+async fn a_group_of_transfers_writes_their_events_in_order() {
+    let ledger = ledger().await;
+    let group: Vec<NewTransfer<'static>> = (1..=5)
+        .map(|n| transfer(ledger.capital, ledger.customer, Decimal::from(n)))
+        .collect();
+    let mut tx = ledger.pool.begin().await.unwrap();
+    data::transfers::post_transfers(&mut tx, &group)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let events: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "SELECT subject_id, type, payload->>'amount' FROM events
+         WHERE type LIKE 'transfer.%' ORDER BY written_seq",
     )
-    .bind(id)
-    .bind(ledger.capital)
-    .bind(ledger.customer)
-    .execute(&mut *tx)
+    .fetch_all(&ledger.pool)
     .await
     .unwrap();
-    sqlx::query(
-        "INSERT INTO ledger_entries (transfer_id, account_id, currency, amount)
-         VALUES ($1, $2, 'EUR', -5), ($1, $3, 'EUR', 4)",
-    )
-    .bind(id)
-    .bind(ledger.capital)
-    .bind(ledger.customer)
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    let error = DataError::from(tx.commit().await.unwrap_err());
-    let DataError::Sqlx(sqlx::Error::Database(db)) = &error else {
-        panic!("{error:?}")
-    };
-    assert_eq!(db.constraint(), Some("ledger_entries_balanced"));
+    let expected: Vec<(Uuid, String, String)> = group
+        .iter()
+        .map(|t| {
+            (
+                t.id,
+                "transfer.posted".to_owned(),
+                format!("{}.00", t.amount),
+            )
+        })
+        .collect();
+    assert_eq!(events, expected);
 }
 
 #[tokio::test]
@@ -660,4 +785,64 @@ async fn every_function_of_the_schema_fixes_its_search_path() {
         loose.is_empty(),
         "functions without a fixed search path: {loose:?}"
     );
+}
+
+/// A posting waits for the lock of an account another transaction is placing a hold on; once
+/// that commits, the posting sees the hold, so funds set aside are never spent by a transfer that
+/// was already waiting for them. Each way of locking accounts is tried as the waiter.
+#[tokio::test]
+async fn a_posting_that_waited_for_a_lock_sees_the_hold_placed_under_it() {
+    let ledger = ledger().await;
+    post(
+        &ledger.pool,
+        &transfer(ledger.capital, ledger.customer, Decimal::ONE_HUNDRED),
+    )
+    .await
+    .unwrap();
+    for round in 1..=3_i64 {
+        let mut holder = data::testing::hold_account_lock(&ledger.url, "1000000001").await;
+        sqlx::query(
+            "INSERT INTO holds (id, account_id, amount, reason, expires_at)
+             VALUES ($1, $2, 10, 'card authorisation', now() + interval '1 hour')",
+        )
+        .bind(Uuid::new_v4())
+        .bind(ledger.customer)
+        .execute(&mut holder)
+        .await
+        .unwrap();
+        let pool = ledger.pool.clone();
+        let (capital, customer) = (ledger.capital, ledger.customer);
+        let waiting = tokio::spawn(async move {
+            let mut tx = pool.begin().await.unwrap();
+            let rows = match round {
+                1 => data::accounts::lock_accounts(&mut tx, &[capital, customer])
+                    .await
+                    .unwrap(),
+                2 => data::accounts::lock_accounts_by_numbers(
+                    &mut tx,
+                    &["1000000001".to_owned(), "9000000001".to_owned()],
+                )
+                .await
+                .unwrap(),
+                _ => vec![
+                    data::accounts::lock_account_by_number(&mut tx, "1000000001")
+                        .await
+                        .unwrap()
+                        .unwrap(),
+                ],
+            };
+            rows.into_iter().find(|a| a.id == customer).unwrap().held
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !waiting.is_finished(),
+            "round {round}: the posting waits for the lock"
+        );
+        sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+        assert_eq!(
+            waiting.await.unwrap(),
+            Decimal::from(10 * round),
+            "round {round}: every hold placed so far is seen"
+        );
+    }
 }
