@@ -16,8 +16,9 @@
 --   the account's own CHECK still refuses a final balance under it;
 -- * an amount finer than its currency is refused, by the same function as before;
 -- * every transfer an INSERT gives entries to sums to zero over at least two entries once the
---   statement is done (entries are append-only, so that holds at commit too); a transfer with no
---   entries at all is still refused at commit;
+--   statement is done (entries are append-only, so that holds at commit too); a transfer must
+--   have its entries by the end of the statement that inserts it (the writers insert both in one
+--   statement), where the deferred check looked for them only at commit;
 -- * balances still move only through ledger entries: the update below runs one trigger level
 --   down, where accounts_balance_from_entries lets it through, and nowhere else.
 
@@ -26,18 +27,23 @@
 DROP TRIGGER transfers_guard ON transfers;
 DROP TRIGGER transfers_event ON transfers;
 DROP FUNCTION transfers_event();
+DROP TRIGGER transfers_have_entries ON transfers;
+DROP FUNCTION transfers_have_entries();
 
 -- Still refuses any rewrite of a transfer, row by row (an update of a transfer is an attack, not
 -- a workload).
 CREATE TRIGGER transfers_append_only BEFORE UPDATE ON transfers
     FOR EACH ROW EXECUTE FUNCTION transfers_guard();
 
--- Every transfer an INSERT wrote: its amount fits its currency, and it has one event,
--- `transfer.reversed` for a reversal, else `transfer.posted`, in the order the rows were written.
+-- Every transfer an INSERT wrote: its amount fits its currency, it has its entries (the
+-- statement's own, inserted alongside it: this runs once the whole statement is done), and it has
+-- one event, `transfer.reversed` for a reversal, else `transfer.posted`, in the order the rows
+-- were written.
 CREATE FUNCTION transfers_inserted() RETURNS trigger LANGUAGE plpgsql
     SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     finer record;
+    bare uuid;
 BEGIN
     SELECT n.amount, n.currency INTO finer
       FROM new_transfers n JOIN currencies c ON c.code = n.currency
@@ -45,6 +51,13 @@ BEGIN
      LIMIT 1;
     IF FOUND THEN
         PERFORM assert_amount_fits_currency(finer.amount, finer.currency);
+    END IF;
+    SELECT n.id INTO bare FROM new_transfers n
+     WHERE NOT EXISTS (SELECT 1 FROM ledger_entries l WHERE l.transfer_id = n.id)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'transfer % has no entries', bare
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_entries_balanced';
     END IF;
     INSERT INTO events (type, subject_id, payload, occurred_at)
     SELECT CASE WHEN n.kind = 'reversal' THEN 'transfer.reversed' ELSE 'transfer.posted' END,

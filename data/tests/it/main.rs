@@ -230,6 +230,33 @@ async fn entries_that_do_not_sum_to_zero_are_refused() {
     .unwrap();
 }
 
+/// A transfer comes with its entries, in the statement that inserts it.
+#[tokio::test]
+async fn a_transfer_without_entries_is_refused() {
+    let ledger = ledger().await;
+    let error = sqlx::query(
+        "INSERT INTO transfers (id, idempotency_key, kind, status, amount, currency,
+                                debit_account_id, credit_account_id)
+         VALUES ($1, 'k', 'opening_cash', 'posted', 5, 'EUR', $2, $3)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(ledger.capital)
+    .bind(ledger.customer)
+    .execute(&ledger.pool)
+    .await
+    .unwrap_err();
+    assert_eq!(
+        constraint_of(&error).as_deref(),
+        Some("ledger_entries_balanced"),
+        "{error}"
+    );
+    let transfers: i64 = sqlx::query_scalar("SELECT count(*) FROM transfers")
+        .fetch_one(&ledger.pool)
+        .await
+        .unwrap();
+    assert_eq!(transfers, 0);
+}
+
 /// The writer states each entry's balance after it; a statement that misstates one, for either
 /// account, is refused whole.
 #[tokio::test]
