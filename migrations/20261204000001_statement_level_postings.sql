@@ -52,8 +52,13 @@ BEGIN
     IF FOUND THEN
         PERFORM assert_amount_fits_currency(finer.amount, finer.currency);
     END IF;
+    -- Per transfer, through the index on transfer_id: a subquery with LIMIT stays a lookup for
+    -- each row, where an anti-join could be planned as a scan of the whole ledger.
     SELECT n.id INTO bare FROM new_transfers n
-     WHERE NOT EXISTS (SELECT 1 FROM ledger_entries l WHERE l.transfer_id = n.id)
+     CROSS JOIN LATERAL (SELECT count(*) AS found
+                           FROM (SELECT 1 FROM ledger_entries l
+                                  WHERE l.transfer_id = n.id LIMIT 1) AS one) AS e
+     WHERE e.found = 0
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'transfer % has no entries', bare
@@ -146,11 +151,14 @@ BEGIN
             USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_entries_balance_after';
     END IF;
 
-    SELECT s.transfer_id, s.total, s.n INTO wrong
-      FROM (SELECT l.transfer_id, sum(l.amount) AS total, count(*) AS n
-              FROM ledger_entries l
-             WHERE l.transfer_id IN (SELECT transfer_id FROM new_entries)
-             GROUP BY l.transfer_id) s
+    -- Summed per transfer, through the index on transfer_id: an aggregate in a LATERAL subquery
+    -- is a lookup for each transfer whatever the ledger's size, where a semi-join was planned as
+    -- a merge over the whole index (a second per 100 transfers once the ledger held 750,000
+    -- entries).
+    SELECT t.transfer_id, s.total, s.n INTO wrong
+      FROM (SELECT DISTINCT transfer_id FROM new_entries) AS t
+     CROSS JOIN LATERAL (SELECT coalesce(sum(l.amount), 0) AS total, count(*) AS n
+                           FROM ledger_entries l WHERE l.transfer_id = t.transfer_id) AS s
      WHERE s.total <> 0 OR s.n < 2
      LIMIT 1;
     IF FOUND THEN
