@@ -20,7 +20,13 @@
 --   have its entries by the end of the statement that inserts it (the writers insert both in one
 --   statement), where the deferred check looked for them only at commit;
 -- * balances still move only through ledger entries: the update below runs one trigger level
---   down, where accounts_balance_from_entries lets it through, and nowhere else.
+--   down, where accounts_balance_from_entries lets it through (as it lets through any trigger's
+--   update, and only the schema's owner creates triggers);
+-- * a writer states balance_after from the balance it read under the account's lock; a writer
+--   that did not hold it has its statement refused, never a wrong figure stored.
+--
+-- The binaries built with this migration state balance_after; an older build's postings are
+-- refused whole after it (the column is NOT NULL), until its instances are replaced.
 
 -- Transfers --------------------------------------------------------------------------------------
 
@@ -141,7 +147,7 @@ BEGIN
         IF wrong.no_account THEN
             RAISE EXCEPTION 'no account %', wrong.account_id
                 USING ERRCODE = 'foreign_key_violation';
-        ELSIF wrong.below_floor THEN
+        ELSIF wrong.balance_after IS NOT DISTINCT FROM wrong.recomputed THEN
             RAISE EXCEPTION 'entry % would take account % to %, below its floor',
                     wrong.id, wrong.account_id, wrong.balance_after
                 USING ERRCODE = 'check_violation', CONSTRAINT = 'accounts_balance_above_floor';
@@ -172,8 +178,11 @@ $$;
 CREATE TRIGGER ledger_entries_inserted AFTER INSERT ON ledger_entries
     REFERENCING NEW TABLE AS new_entries
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_inserted();
+COMMENT ON COLUMN ledger_entries.balance_after IS
+    'The account''s balance right after this entry: stated by the writer, checked by ledger_entries_inserted.';
 
 -- Idempotency records ----------------------------------------------------------------------------
+-- (The same guard as before, called less often.)
 
 -- Completing a claim is the common update; the guard needs to run only when the row already holds
 -- an answer (which it refuses) or is deleted (which it checks).
