@@ -15,6 +15,8 @@
 --   take an account under its floor, even one a later entry of the same statement makes good;
 --   the account's own CHECK still refuses a final balance under it;
 -- * an amount finer than its currency is refused, by the same function as before;
+-- * a transfer's entries all arrive in one statement (none is added to a transfer that has its
+--   own: a balanced pair added to an old transfer once passed the sum);
 -- * every transfer an INSERT gives entries to sums to zero over at least two entries once the
 --   statement is done (entries are append-only, so that holds at commit too); a transfer must
 --   have its entries by the end of the statement that inserts it (the writers insert both in one
@@ -161,13 +163,19 @@ BEGIN
     -- is a lookup for each transfer whatever the ledger's size, where a semi-join was planned as
     -- a merge over the whole index (a second per 100 transfers once the ledger held 750,000
     -- entries).
-    SELECT t.transfer_id, s.total, s.n INTO wrong
-      FROM (SELECT DISTINCT transfer_id FROM new_entries) AS t
+    -- A transfer's entries all come in one statement: none is ever added to a transfer that
+    -- already has its own.
+    SELECT t.transfer_id, s.total, s.n, t.added INTO wrong
+      FROM (SELECT transfer_id, count(*) AS added FROM new_entries GROUP BY transfer_id) AS t
      CROSS JOIN LATERAL (SELECT coalesce(sum(l.amount), 0) AS total, count(*) AS n
                            FROM ledger_entries l WHERE l.transfer_id = t.transfer_id) AS s
-     WHERE s.total <> 0 OR s.n < 2
+     WHERE s.total <> 0 OR s.n < 2 OR s.n <> t.added
      LIMIT 1;
     IF FOUND THEN
+        IF wrong.n <> wrong.added THEN
+            RAISE EXCEPTION 'transfer % already has its entries', wrong.transfer_id
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_entries_balanced';
+        END IF;
         RAISE EXCEPTION 'entries of transfer % sum to % over % entries',
                 wrong.transfer_id, wrong.total, wrong.n
             USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_entries_balanced';

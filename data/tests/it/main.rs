@@ -257,6 +257,46 @@ async fn a_transfer_without_entries_is_refused() {
     assert_eq!(transfers, 0);
 }
 
+/// Entries come with their transfer: a balanced pair added to a transfer already posted is
+/// refused, as is a row skipped by ON CONFLICT moving any balance.
+#[tokio::test]
+async fn no_entry_is_added_to_a_posted_transfer_nor_moves_money_unwritten() {
+    let ledger = ledger().await;
+    let posted = transfer(ledger.capital, ledger.customer, Decimal::TEN);
+    post(&ledger.pool, &posted).await.unwrap();
+    let before = balances(&ledger).await;
+    let error = sqlx::query(
+        "INSERT INTO ledger_entries (transfer_id, account_id, currency, amount, balance_after)
+         SELECT $1, a.id, a.currency, x.amount, a.balance + x.amount
+         FROM (VALUES ($2::uuid, -7::numeric), ($3::uuid, 7::numeric)) AS x (id, amount)
+         JOIN accounts a USING (id)",
+    )
+    .bind(posted.id)
+    .bind(ledger.capital)
+    .bind(ledger.customer)
+    .execute(&ledger.pool)
+    .await
+    .unwrap_err();
+    assert_eq!(
+        constraint_of(&error).as_deref(),
+        Some("ledger_entries_balanced"),
+        "{error}"
+    );
+    // A row that ON CONFLICT skips never reaches the statement's check, so it moves nothing.
+    sqlx::query(
+        "INSERT INTO ledger_entries (id, transfer_id, account_id, currency, amount, balance_after)
+         OVERRIDING SYSTEM VALUE
+         SELECT e.id, e.transfer_id, $1, 'EUR', 1000000, 1000000
+         FROM ledger_entries e ORDER BY e.id LIMIT 1
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(ledger.customer)
+    .execute(&ledger.pool)
+    .await
+    .unwrap();
+    assert_eq!(balances(&ledger).await, before, "nothing moved");
+}
+
 /// The writer states each entry's balance after it; a statement that misstates one, for either
 /// account, is refused whole.
 #[tokio::test]
