@@ -240,6 +240,74 @@ unfence_etcd() {
   nft delete table inet "bank_etcd_$NET_INDEX" 2>/dev/null || true
 }
 
+# The topology's listening ports are taken out of the range the kernel picks outgoing
+# connections' local ports from (32768-60999 on Debian, which holds the database's, Patroni's and
+# HAProxy's ports): otherwise a connection made first (etcd to its peers, a client of HAProxy)
+# can hold a port and the program that listens on it cannot start. Added to what the host
+# reserved already, on the host and in each node's namespace; a reserved port can still be
+# listened on, so the reservation may outlive down. Root only.
+reserve_ports() {
+  is_root || return 0
+  local member instance ports=("$PG_PORT" "$LOGIC_PORT" "$PORTAL_PORT" "$HAPROXY_STATS_PORT") ns
+  for member in "${NODES[@]}"; do
+    ports+=("$(node_pg_port "$member")" "$(node_rest_port "$member")")
+  done
+  for member in "${ETCD_MEMBERS[@]}"; do
+    ports+=("$(etcd_client_port "$member")" "$(etcd_peer_port "$member")")
+  done
+  for instance in "${LOGIC_INSTANCES[@]}" "${PORTAL_INSTANCES[@]}"; do
+    ports+=("$(instance_port "$instance")")
+  done
+  local list
+  list=$(IFS=,; echo "${ports[*]}")
+  reserve_ports_in "$list" env
+  if [ "$NETWORK" = netns ]; then
+    for member in "${NODES[@]}" "${ETCD_MEMBERS[@]}"; do
+      ns=$(node_netns "$member")
+      reserve_ports_in "$list" ip netns exec "$ns"
+    done
+  fi
+}
+
+# sqlx 0.9.0 leaves Nagle's algorithm on for its connections (sqlx issue 4335; the fix, pull
+# request 4336, is not released): a message longer than one TLS record (16 kB, such as a batch of
+# 100 transfers or its stored answer) leaves in two writes, and the second waits for the
+# receiver to acknowledge the first, which Linux delays by up to 40 ms. The receiver is HAProxy,
+# on the loopback: the loopback's routes acknowledge at once, and the wait is gone (a batch of
+# 100 took 130 ms, now 55). Root only; kept until reboot: quick acknowledgements cost a few more
+# packets on the loopback, nothing else. Drop it once sqlx sets TCP_NODELAY again.
+quick_acks() {
+  is_root || return 0
+  local route
+  while read -r route; do
+    # shellcheck disable=SC2086 # the route's own words, as ip printed them
+    ip route change ${route% quickack *} table local quickack 1
+  done < <(ip -o route show table local | grep -E '^local 127\.[0-9./]+ dev lo ')
+}
+
+# Whether the host is set up as quick_acks and reserve_ports leave it: every port of the topology
+# reserved, and the loopback acknowledging at once. Prints what is missing.
+host_tuned() {
+  local reserved port missing=()
+  reserved=$(cat /proc/sys/net/ipv4/ip_local_reserved_ports)
+  for port in "$PG_PORT" "$HAPROXY_STATS_PORT" $(for n in "${NODES[@]}"; do node_pg_port "$n"; node_rest_port "$n"; done); do
+    awk -v p="$port" -v list="$reserved" 'BEGIN {
+        n = split(list, r, ","); for (i = 1; i <= n; i++) { split(r[i], b, "-"); if (b[2] == "") b[2] = b[1]; if (p >= b[1] && p <= b[2]) exit 0 }
+        exit 1 }' || missing+=("port $port not reserved")
+  done
+  ip -o route show table local | grep -E '^local 127\.0\.0\.0/8 dev lo .*quickack 1' > /dev/null \
+    || missing+=("the loopback does not acknowledge at once")
+  [ ${#missing[@]} = 0 ] || { printf '%s\n' "${missing[@]}"; return 1; }
+}
+
+# reserve_ports_in LIST COMMAND...: adds LIST to the reserved ports of the network COMMAND runs on.
+reserve_ports_in() {
+  local list=$1 current
+  shift
+  current=$("$@" cat /proc/sys/net/ipv4/ip_local_reserved_ports)
+  "$@" sh -c "echo '${current:+$current,}$list' > /proc/sys/net/ipv4/ip_local_reserved_ports"
+}
+
 write_patroni_config() {
   local node=$1 dir="$CLUSTER_DIR/$1" host member hosts=() net
   host=$(node_host "$node")

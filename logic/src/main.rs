@@ -13,7 +13,8 @@
 //! Settings come from `BANK_*` environment variables (see `config.rs`).
 
 use anyhow::{Context, Result, bail};
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::accept::NoDelayAcceptor;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use logic::AppState;
 use logic::config::{Listen, Settings};
 use tracing_subscriber::EnvFilter;
@@ -138,7 +139,10 @@ async fn serve(pool: data::PgPool, settings: Settings) -> Result<()> {
                     format!("read {} and {}", cert_file.display(), key_file.display())
                 })?;
             tracing::info!(%addr, "logic tier listening (HTTPS)");
-            axum_server::bind_rustls(addr, tls)
+            // Answers leave as soon as they are written (TCP_NODELAY): an answer longer than one TLS
+            // record (a batch's) would otherwise wait up to 40 ms for the balancer's acknowledgement.
+            axum_server::bind(addr)
+                .acceptor(RustlsAcceptor::new(tls).acceptor(NoDelayAcceptor::new()))
                 .handle(handle)
                 .serve(app)
                 .await
@@ -147,6 +151,7 @@ async fn serve(pool: data::PgPool, settings: Settings) -> Result<()> {
         Listen::PlainHttpForDevelopment => {
             tracing::warn!(%addr, "logic tier listening over plain HTTP (development only)");
             axum_server::bind(addr)
+                .acceptor(NoDelayAcceptor::new())
                 .handle(handle)
                 .serve(app)
                 .await

@@ -15,7 +15,8 @@
 use std::net::SocketAddr;
 
 use anyhow::{Context, Result, bail};
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::accept::NoDelayAcceptor;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use presentation::Settings;
 
 #[tokio::main]
@@ -86,7 +87,10 @@ async fn main() -> Result<()> {
             .await
             .with_context(|| format!("read {cert} and {key}"))?;
         tracing::info!(%addr, "presentation tier listening (HTTPS)");
-        axum_server::bind_rustls(addr, tls)
+        // Answers leave as soon as they are written (TCP_NODELAY): an answer longer than one TLS
+        // record (a batch's) would otherwise wait up to 40 ms for the balancer's acknowledgement.
+        axum_server::bind(addr)
+            .acceptor(RustlsAcceptor::new(tls).acceptor(NoDelayAcceptor::new()))
             .handle(handle)
             .serve(app)
             .await
@@ -94,6 +98,7 @@ async fn main() -> Result<()> {
     } else {
         tracing::warn!(%addr, "presentation tier listening over plain HTTP (development only)");
         axum_server::bind(addr)
+            .acceptor(NoDelayAcceptor::new())
             .handle(handle)
             .serve(app)
             .await
