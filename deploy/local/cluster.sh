@@ -240,33 +240,55 @@ unfence_etcd() {
   nft delete table inet "bank_etcd_$NET_INDEX" 2>/dev/null || true
 }
 
+# Every port the topology listens on: HAProxy's, the database nodes' and Patroni's, etcd's and
+# the instances'.
+topology_ports() {
+  local member instance
+  echo "$PG_PORT" "$REPLICA_PORT" "$LOGIC_PORT" "$PORTAL_PORT" "$HAPROXY_STATS_PORT"
+  for member in "${NODES[@]}"; do
+    echo "$(node_pg_port "$member")" "$(node_rest_port "$member")"
+  done
+  for member in "${ETCD_MEMBERS[@]}"; do
+    echo "$(etcd_client_port "$member")" "$(etcd_peer_port "$member")"
+  done
+  for instance in "${LOGIC_INSTANCES[@]}" "${PORTAL_INSTANCES[@]}"; do
+    instance_port "$instance"
+  done
+}
+
 # The topology's listening ports are taken out of the range the kernel picks outgoing
 # connections' local ports from (32768-60999 on Debian, which holds the database's, Patroni's and
 # HAProxy's ports): otherwise a connection made first (etcd to its peers, a client of HAProxy)
 # can hold a port and the program that listens on it cannot start. Added to what the host
-# reserved already, on the host and in each node's namespace; a reserved port can still be
-# listened on, so the reservation may outlive down. Root only.
+# reserved already (never replacing it), on the host and in each node's namespace; a reserved
+# port can still be listened on, so the reservation stays until reboot. Root only; a host that
+# refuses (a container whose /proc/sys is read-only) is told, and up goes on.
 reserve_ports() {
-  is_root || return 0
-  local member instance ports=("$PG_PORT" "$LOGIC_PORT" "$PORTAL_PORT" "$HAPROXY_STATS_PORT") ns
-  for member in "${NODES[@]}"; do
-    ports+=("$(node_pg_port "$member")" "$(node_rest_port "$member")")
+  if ! is_root; then
+    note "not root: the topology's ports are not reserved (an outgoing connection may take one first)"
+    return 0
+  fi
+  local list port member
+  list=$(topology_ports | tr ' ' '\n' | paste -sd, -)
+  for port in ${list//,/ }; do
+    [ "$port" -le 65535 ] || fail "port $port is past 65535: BANK_PORT_OFFSET is too large"
   done
-  for member in "${ETCD_MEMBERS[@]}"; do
-    ports+=("$(etcd_client_port "$member")" "$(etcd_peer_port "$member")")
-  done
-  for instance in "${LOGIC_INSTANCES[@]}" "${PORTAL_INSTANCES[@]}"; do
-    ports+=("$(instance_port "$instance")")
-  done
-  local list
-  list=$(IFS=,; echo "${ports[*]}")
-  reserve_ports_in "$list" env
+  reserve_ports_in "$list" env || note "could not reserve the ports $list; see ARCHITECTURE.md, Topology"
   if [ "$NETWORK" = netns ]; then
     for member in "${NODES[@]}" "${ETCD_MEMBERS[@]}"; do
-      ns=$(node_netns "$member")
-      reserve_ports_in "$list" ip netns exec "$ns"
+      reserve_ports_in "$list" ip netns exec "$(node_netns "$member")" \
+        || note "could not reserve the ports in $(node_netns "$member")"
     done
   fi
+}
+
+# reserve_ports_in LIST COMMAND...: adds LIST to the reserved ports of the network COMMAND runs on.
+reserve_ports_in() {
+  local list=$1 current
+  shift
+  current=$("$@" cat /proc/sys/net/ipv4/ip_local_reserved_ports) || return 1
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  "$@" sh -c 'echo "$1" > /proc/sys/net/ipv4/ip_local_reserved_ports' sh "${current:+$current,}$list"
 }
 
 # sqlx 0.9.0 leaves Nagle's algorithm on for its connections (sqlx issue 4335; the fix, pull
@@ -274,38 +296,41 @@ reserve_ports() {
 # 100 transfers or its stored answer) leaves in two writes, and the second waits for the
 # receiver to acknowledge the first, which Linux delays by up to 40 ms. The receiver is HAProxy,
 # on the loopback: the loopback's routes acknowledge at once, and the wait is gone (a batch of
-# 100 took 130 ms, now 55). Root only; kept until reboot: quick acknowledgements cost a few more
-# packets on the loopback, nothing else. Drop it once sqlx sets TCP_NODELAY again.
+# 100 took 130 ms, now 55). Every connection on the loopback acknowledges at once: a few more
+# packets, nothing else. Root only; kept until reboot. Drop it once sqlx sets TCP_NODELAY again.
 quick_acks() {
-  is_root || return 0
-  local route
-  while read -r route; do
-    # shellcheck disable=SC2086 # the route's own words, as ip printed them
-    ip route change ${route% quickack *} table local quickack 1
+  if ! is_root; then
+    note "not root: the loopback keeps delaying acknowledgements (a statement over 16 kB may wait 40 ms)"
+    return 0
+  fi
+  local line words kept i
+  while read -r line; do
+    read -ra words <<< "$line"
+    kept=()
+    for ((i = 0; i < ${#words[@]}; i++)); do
+      if [ "${words[i]}" = quickack ]; then i=$((i + 1)); else kept+=("${words[i]}"); fi
+    done
+    ip route change "${kept[@]}" table local quickack 1 \
+      || { note "could not have the loopback acknowledge at once; see ARCHITECTURE.md, Topology"; return 0; }
   done < <(ip -o route show table local | grep -E '^local 127\.[0-9./]+ dev lo ')
 }
 
-# Whether the host is set up as quick_acks and reserve_ports leave it: every port of the topology
-# reserved, and the loopback acknowledging at once. Prints what is missing.
+# Whether the route the tiers reach each other by (127.0.0.1) acknowledges at once.
+loopback_quick_acks() {
+  ip -o route get 127.0.0.1 | grep -E ' quickack 1( |$)' > /dev/null
+}
+
+# Whether the host is as reserve_ports and quick_acks leave it. Prints what is missing.
 host_tuned() {
   local reserved port missing=()
   reserved=$(cat /proc/sys/net/ipv4/ip_local_reserved_ports)
-  for port in "$PG_PORT" "$HAPROXY_STATS_PORT" $(for n in "${NODES[@]}"; do node_pg_port "$n"; node_rest_port "$n"; done); do
+  for port in $(topology_ports); do
     awk -v p="$port" -v list="$reserved" 'BEGIN {
-        n = split(list, r, ","); for (i = 1; i <= n; i++) { split(r[i], b, "-"); if (b[2] == "") b[2] = b[1]; if (p >= b[1] && p <= b[2]) exit 0 }
+        n = split(list, r, ","); for (i = 1; i <= n; i++) { split(r[i], b, "-"); if (b[2] == "") b[2] = b[1]; if (p + 0 >= b[1] + 0 && p + 0 <= b[2] + 0) exit 0 }
         exit 1 }' || missing+=("port $port not reserved")
   done
-  ip -o route show table local | grep -E '^local 127\.0\.0\.0/8 dev lo .*quickack 1' > /dev/null \
-    || missing+=("the loopback does not acknowledge at once")
+  loopback_quick_acks || missing+=("the loopback does not acknowledge at once")
   [ ${#missing[@]} = 0 ] || { printf '%s\n' "${missing[@]}"; return 1; }
-}
-
-# reserve_ports_in LIST COMMAND...: adds LIST to the reserved ports of the network COMMAND runs on.
-reserve_ports_in() {
-  local list=$1 current
-  shift
-  current=$("$@" cat /proc/sys/net/ipv4/ip_local_reserved_ports)
-  "$@" sh -c "echo '${current:+$current,}$list' > /proc/sys/net/ipv4/ip_local_reserved_ports"
 }
 
 write_patroni_config() {
