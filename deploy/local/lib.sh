@@ -32,6 +32,21 @@ fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 is_root() { [ "$(id -u)" = 0 ]; }
 
+# The command's help: its header comment (from the second line to the first that is not a
+# comment), which gives its usage, what it does and its exit statuses.
+help_text() { sed -n '2,/^[^#]/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+# refuse_usage MESSAGE: a mistake in the command line, said with a pointer to --help; exit 2.
+refuse_usage() { printf 'error: %s (see %s --help)\n' "$*" "${0#"$REPO_ROOT"/}" >&2; exit 2; }
+# no_options "$@": for a command that takes no options but --help, which prints the help and
+# does nothing else; anything else is refused with exit status 2 before anything is done.
+no_options() {
+  case "${1:-}" in
+    "") return 0 ;;
+    -h|--help) help_text; exit 0 ;;
+    *) refuse_usage "unknown option $1" ;;
+  esac
+}
+
 # Installs Debian packages that are not installed yet.
 ensure_packages() {
   local missing=()

@@ -13,6 +13,7 @@ mod architecture;
 mod back_office;
 mod cash;
 mod cluster;
+mod command_lines;
 mod concurrency;
 mod contract;
 mod customers;

@@ -1,0 +1,171 @@
+//! Command lines people can trust: `logic --help` names every setting and acts on nothing, an
+//! unknown command is refused with exit status 2, and every `deploy/local` command answers
+//! `--help` without acting and refuses an unknown option with exit status 2.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The logic binary with none of the bank's settings in its environment.
+fn logic(args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_logic"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("BANK_") {
+            command.env_remove(name);
+        }
+    }
+    command.args(args).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn logic_help_names_every_command_and_setting_without_any_set() {
+    let output = logic(&["--help"]);
+    let help = text(&output.stdout);
+    assert!(output.status.success(), "logic --help: {output:?}");
+    for command in [
+        "serve",
+        "migrate",
+        "seed-demo",
+        "create-service-key",
+        "seal-secrets",
+        "verify-ledger",
+    ] {
+        assert!(help.contains(command), "the help names {command}:\n{help}");
+    }
+    // Every variable the settings read, wherever the code reads one.
+    let mut named = 0;
+    for file in ["logic/src/config.rs", "logic/src/main.rs"] {
+        let source = std::fs::read_to_string(workspace().join(file)).unwrap();
+        for (at, _) in source.match_indices("\"BANK_") {
+            let name: String = source[at + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            if name.len() > "BANK_".len() {
+                named += 1;
+                assert!(help.contains(&name), "the help names {name}:\n{help}");
+            }
+        }
+    }
+    assert!(
+        named >= 20,
+        "the settings were found in the sources ({named})"
+    );
+    assert!(help.contains("Exit status"), "the help gives exit statuses");
+
+    let output = logic(&["--version"]);
+    assert!(output.status.success());
+    assert_eq!(
+        text(&output.stdout).trim(),
+        format!("logic {}", env!("CARGO_PKG_VERSION"))
+    );
+    let output = logic(&["help", "create-service-key"]);
+    assert!(text(&output.stdout).contains("<NAME>"), "{output:?}");
+}
+
+#[test]
+fn logic_refuses_an_unknown_command_or_option_with_status_2() {
+    for args in [
+        &["transfer-all-the-money"][..],
+        &["--frobnicate"],
+        &["serve", "extra"],
+        &["create-service-key"],
+    ] {
+        let output = logic(args);
+        assert_eq!(output.status.code(), Some(2), "logic {args:?}: {output:?}");
+        let error = text(&output.stderr);
+        assert!(error.contains("error:"), "logic {args:?} says why: {error}");
+        assert!(output.stdout.is_empty(), "logic {args:?} did nothing");
+    }
+}
+
+/// Every command in `deploy/local`: its executable files.
+fn deploy_commands() -> Vec<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut commands: Vec<PathBuf> = std::fs::read_dir(workspace().join("deploy/local"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            std::fs::metadata(path).unwrap().permissions().mode() & 0o111 != 0 && path.is_file()
+        })
+        .collect();
+    commands.sort();
+    commands
+}
+
+/// Runs a deploy command against a state directory of its own that does not exist yet (and ports
+/// no topology uses), bounded in time: a command that acted would create the one or wait.
+fn deploy(command: &Path, arg: &str, state: &Path) -> Output {
+    Command::new("timeout")
+        .args(["20", "bash"])
+        .arg(command)
+        .arg(arg)
+        .env("BANK_STATE_DIR", state)
+        .env("BANK_PORT_OFFSET", "7300")
+        .env("BANK_TOOLS_DIR", state.join("tools"))
+        .current_dir(workspace())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_deploy_command_answers_help_without_acting_and_refuses_unknown_options() {
+    let commands = deploy_commands();
+    let names: Vec<_> = commands
+        .iter()
+        .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for expected in ["up", "down", "status", "switchover", "test", "bench"] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    let scratch = std::env::temp_dir().join(format!("bank-cli-{}", uuid::Uuid::new_v4()));
+    for (command, name) in commands.iter().zip(&names) {
+        let state = scratch.join(name);
+        for help in ["--help", "-h"] {
+            let output = deploy(command, help, &state);
+            let shown = text(&output.stdout);
+            assert!(output.status.success(), "{name} {help} exits 0: {output:?}");
+            assert!(
+                shown.contains("Usage:"),
+                "{name} {help} gives its usage:\n{shown}"
+            );
+            assert!(
+                shown.contains("Exit status"),
+                "{name} {help} gives its exit statuses:\n{shown}"
+            );
+            assert!(
+                !state.exists(),
+                "{name} {help} acted: it made its state directory"
+            );
+        }
+        let output = deploy(command, "--no-such-option", &state);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{name} --no-such-option exits 2: {output:?}"
+        );
+        let error = text(&output.stderr);
+        assert!(
+            error.contains("unknown") && error.contains("--no-such-option"),
+            "{name} --no-such-option says what it refused: {error}"
+        );
+        assert!(
+            !state.exists(),
+            "{name} --no-such-option acted: it made its state directory"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+}
