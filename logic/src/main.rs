@@ -1,43 +1,83 @@
-//! The logic tier's binary.
-//!
-//! ```text
-//! logic serve                      serve the API (the default)
-//! logic migrate                    bring the schema up to date (as the schema's owner)
-//! logic seed-demo                  seed the demo bank unless it has users already
-//! logic create-service-key NAME    register a calling service and print its credential once
-//! logic seal-secrets               seal second-factor secrets stored in the clear before
-//!                                  sealing, under the server key (BANK_SECRETS_KEY_FILE)
-//! logic verify-ledger              check the audit chain and the ledger end to end, offline;
-//!                                  exits 1 and says where if anything does not hold
-//! ```
-//! Settings come from `BANK_*` environment variables (see `config.rs`).
+//! The logic tier's binary: `logic --help` lists its commands and every setting it reads.
 
 use anyhow::{Context, Result, bail};
 use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
+use clap::{Parser, Subcommand};
 use logic::AppState;
 use logic::config::{Listen, Settings};
 use tracing_subscriber::EnvFilter;
 
+/// Every setting, read from the environment (`config.rs`); the help prints them.
+const ENVIRONMENT: &str = "\
+Settings come from the environment:
+  BANK_DATABASE_URL          the database (required; sslmode=verify-full with sslrootcert)
+  BANK_LISTEN_ADDR           where to listen (127.0.0.1:8081)
+  BANK_TLS_CERT_FILE         the certificate chain (PEM) the API is served over HTTPS with
+  BANK_TLS_KEY_FILE          its private key (PEM)
+  BANK_DEV_PLAIN_HTTP=1      development only: serve plain HTTP, reach the database without TLS
+  BANK_PATRONI_URLS          Patroni's REST APIs, comma-separated, for the cluster page
+  BANK_CA_FILE               the authority their certificates must come from
+  BANK_SECRETS_KEY_FILE      the server key that seals second-factor secrets
+  BANK_LOG_FORMAT            text (default) or json; RUST_LOG filters (info,sqlx=warn)
+  BANK_DB_CONNECTIONS_MAX    pool size (BANK_DB_ACQUIRE_TIMEOUT_MS,
+                             BANK_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS bound its waits)
+  BANK_RETRY_BUDGET_MS       how long a request retries a failover (30000)
+  BANK_SESSION_TTL_S         a session's lifetime (28800); BANK_SESSION_IDLE_S its idle limit (900)
+  BANK_APPROVAL_TTL_S        how long an approval request waits for a supervisor (28800)
+  BANK_SIGN_IN_UNKNOWN_DEVICE_CHECKS_PER_MINUTE
+                             password checks a minute for sign-ins from devices the user has not
+                             used before, per instance (300)
+  BANK_STAFF_SECOND_FACTOR   required (default) or optional for staff
+  BANK_GROUP_COMMIT          on (default) or off; BANK_GROUP_COMMIT_WINDOW_US (1000),
+                             BANK_GROUP_COMMIT_MAX_BATCH (100), BANK_GROUP_COMMIT_WORKERS (1)
+
+Exit status: 0 done (serve: drained after SIGTERM); 1 failed (the error says why; verify-ledger:
+the ledger does not hold); 2 usage.";
+
+/// The bank's business-logic tier: the REST API and its operations.
+#[derive(Debug, Parser)]
+#[command(name = "logic", version, after_help = ENVIRONMENT)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default)
+    Serve,
+    /// Bring the schema up to date (as the schema's owner)
+    Migrate,
+    /// Seed the demo bank unless it has users already
+    SeedDemo,
+    /// Register a calling service and print its credential, once
+    CreateServiceKey {
+        /// The service's name
+        name: String,
+    },
+    /// Seal second-factor secrets stored in the clear under the server key
+    /// (BANK_SECRETS_KEY_FILE)
+    SealSecrets,
+    /// Check the audit chain and the ledger end to end, offline; exits 1 and says where if
+    /// anything does not hold
+    VerifyLedger,
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
+    let cli = Cli::parse();
     let settings = Settings::from_env()?;
     init_tracing(settings.log_json);
     let pool = data::pool::connect_lazy(settings.database_url.expose(), &settings.database)?;
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        [] | ["serve"] => serve(pool, settings).await,
-        ["migrate"] => {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(pool, settings).await,
+        Command::Migrate => {
             data::pool::migrate(&pool).await.context("migrate")?;
             println!("schema is up to date");
             Ok(())
         }
-        ["seed-demo"] => {
+        Command::SeedDemo => {
             // Run after `migrate`, by the migration owner; this runs as the runtime role.
             let state = AppState::new(pool, settings).await?;
             if logic::seed::seed_demo(&state).await? {
@@ -47,13 +87,13 @@ async fn main() -> Result<()> {
             }
             Ok(())
         }
-        ["create-service-key", name] => {
+        Command::CreateServiceKey { name } => {
             let key = logic::auth::secrets::generate("bsk");
             let mut conn = pool.acquire().await?;
             data::sessions::insert_service_client(
                 &mut conn,
                 uuid::Uuid::new_v4(),
-                name,
+                &name,
                 &logic::auth::secrets::digest(&key),
             )
             .await
@@ -61,7 +101,7 @@ async fn main() -> Result<()> {
             println!("{key}");
             Ok(())
         }
-        ["seal-secrets"] => {
+        Command::SealSecrets => {
             let state = AppState::new(pool, settings).await?;
             let sealed = logic::security::seal_unsealed_secrets(&state)
                 .await
@@ -69,39 +109,38 @@ async fn main() -> Result<()> {
             println!("sealed the second-factor secrets of {sealed} users stored in the clear");
             Ok(())
         }
-        ["verify-ledger"] => {
-            let mut conn = pool.acquire().await.context("connect to the database")?;
-            let report = logic::audit::verify_ledger(&mut conn)
-                .await
-                .context("read the ledger")?;
-            println!("audit records checked: {}", report.audit_records_checked);
-            match report.audit_chain_broken_at {
-                None => println!("audit chain: intact"),
-                Some(id) => println!("audit chain: BROKEN at record {id}"),
-            }
-            if report.transfers_unbalanced.is_empty() {
-                println!("transfers: every transfer's entries sum to zero");
-            }
-            for id in &report.transfers_unbalanced {
-                println!("transfers: UNBALANCED transfer {id}");
-            }
-            if report.accounts_mismatched.is_empty() {
-                println!(
-                    "balances: every balance equals the sum of its entries, none below its floor"
-                );
-            }
-            for number in &report.accounts_mismatched {
-                println!("balances: MISMATCH on account {number}");
-            }
-            if report.intact {
-                println!("ledger verified");
-                Ok(())
-            } else {
-                println!("ledger NOT verified");
-                std::process::exit(1);
-            }
-        }
-        other => bail!("unknown command {other:?}; see the top of logic/src/main.rs"),
+        Command::VerifyLedger => verify_ledger(&pool).await,
+    }
+}
+
+async fn verify_ledger(pool: &data::PgPool) -> Result<()> {
+    let mut conn = pool.acquire().await.context("connect to the database")?;
+    let report = logic::audit::verify_ledger(&mut conn)
+        .await
+        .context("read the ledger")?;
+    println!("audit records checked: {}", report.audit_records_checked);
+    match report.audit_chain_broken_at {
+        None => println!("audit chain: intact"),
+        Some(id) => println!("audit chain: BROKEN at record {id}"),
+    }
+    if report.transfers_unbalanced.is_empty() {
+        println!("transfers: every transfer's entries sum to zero");
+    }
+    for id in &report.transfers_unbalanced {
+        println!("transfers: UNBALANCED transfer {id}");
+    }
+    if report.accounts_mismatched.is_empty() {
+        println!("balances: every balance equals the sum of its entries, none below its floor");
+    }
+    for number in &report.accounts_mismatched {
+        println!("balances: MISMATCH on account {number}");
+    }
+    if report.intact {
+        println!("ledger verified");
+        Ok(())
+    } else {
+        println!("ledger NOT verified");
+        std::process::exit(1);
     }
 }
 

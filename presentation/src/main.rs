@@ -1,26 +1,38 @@
-//! The presentation tier's binary. Settings come from the environment:
-//!
-//! ```text
-//! PORTAL_LISTEN_ADDR        where to listen (127.0.0.1:8080)
-//! PORTAL_TLS_CERT_FILE      the certificate (chain, PEM) the portal serves HTTPS with
-//! PORTAL_TLS_KEY_FILE       its private key (PEM)
-//! BANK_LOGIC_URL            the logic tier (https://127.0.0.1:8081)
-//! BANK_LOGIC_CA_FILE        the authority whose certificate the logic tier must present
-//! PORTAL_SERVICE_KEY_FILE   file holding this tier's credential at the logic tier
-//! PORTAL_STATIC_DIR         the static assets (static)
-//! PORTAL_DEV_PLAIN_HTTP=1   development only: serve plain HTTP, call the logic tier over plain
-//!                           HTTP, and send the session cookie without `Secure`
-//! ```
+//! The presentation tier's binary: `presentation --help` lists every setting it reads.
 
 use std::net::SocketAddr;
 
 use anyhow::{Context, Result, bail};
 use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
+use clap::Parser;
 use presentation::Settings;
+
+/// Every setting, read from the environment; the help prints them.
+const ENVIRONMENT: &str = "\
+Settings come from the environment:
+  PORTAL_LISTEN_ADDR        where to listen (127.0.0.1:8080)
+  PORTAL_TLS_CERT_FILE      the certificate chain (PEM) the portal serves HTTPS with
+  PORTAL_TLS_KEY_FILE       its private key (PEM)
+  BANK_LOGIC_URL            the logic tier (https://127.0.0.1:8081)
+  BANK_LOGIC_CA_FILE        the authority whose certificate the logic tier must present
+  PORTAL_SERVICE_KEY_FILE   the file holding this tier's credential at the logic tier (required)
+  PORTAL_STATIC_DIR         the static assets (static)
+  PORTAL_FONT_DIR           the fonts statements are printed in (Debian's DejaVu)
+  PORTAL_LOG_FORMAT         text (default) or json; RUST_LOG filters (info)
+  PORTAL_DEV_PLAIN_HTTP=1   development only: serve plain HTTP, call the logic tier over plain
+                            HTTP, and send the session cookie without `Secure`
+
+Exit status: 0 drained after SIGTERM; 1 could not start (the error says why); 2 usage.";
+
+/// The bank's web tier: the customers' portal and the staff's pages, over the logic tier's API.
+#[derive(Debug, Parser)]
+#[command(name = "presentation", version, after_help = ENVIRONMENT)]
+struct Cli {}
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    Cli::parse();
     let json = std::env::var("PORTAL_LOG_FORMAT").is_ok_and(|f| f == "json");
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());

@@ -8,6 +8,7 @@
 )]
 
 mod browser;
+mod command_line;
 mod flows;
 mod portal;
 mod tls;
