@@ -6,14 +6,19 @@
 //!     --service-key bsk_… [--sweep 1,4,16,64] [--seconds 20] [--hot-clients 16] \
 //!     [--batch-clients 4] [--batch-size 100]
 //! ```
-//! It signs in as the demo teller, onboards a customer of its own with ten funded accounts, and
-//! runs, one after the other:
-//! - `uniform`, once per client count of the sweep: the customer moves money between random
-//!   pairs of the accounts;
-//! - `hot` (unless `--hot-clients 0`): every transfer touches the first account (a merchant's
-//!   till), alternately paying into it and out of it;
+//! It signs in as the demo teller, onboards `--customers` customers of its own (10 unless told)
+//! with ten funded accounts each, and runs, one after the other:
+//! - `uniform`, once per client count of the sweep: each transfer is a random customer's,
+//!   between a random pair of that customer's accounts. Ten customers of ten accounts contend
+//!   as TPC-B at scale 10 does (ten branches, a hundred tellers): every transfer takes one of
+//!   ten customers' daily running totals, as every TPC-B transaction updates one of ten
+//!   branches;
+//! - `hot` (unless `--hot-clients 0`): every transfer touches the first customer's first
+//!   account (a merchant's till), alternately paying into it and out of it;
 //! - `batch` (unless `--batch-clients 0`): a service (its key issued by the demo admin) posts
-//!   atomic batches of `--batch-size` transfers between random pairs; transfers/s counts legs.
+//!   atomic batches of `--batch-size` transfers between random pairs of one customer's
+//!   accounts, each client its own customer's (a payroll or sweeping service working for
+//!   several firms); transfers/s counts legs.
 //!
 //! Each transfer or batch carries a fresh idempotency key. Progress goes to stderr each second;
 //! each run ends with a line `result <run> <clients> <transfers/s> <p50 ms> <p99 ms> <posted>
@@ -47,6 +52,8 @@ struct Options {
     hot_clients: usize,
     batch_clients: usize,
     batch_size: usize,
+    /// Customers of the bench's own, ten accounts each.
+    customers: usize,
     /// Transfers per second all clients of a uniform run send together, at most; 0 for as fast
     /// as they can.
     rate: u64,
@@ -68,6 +75,7 @@ fn options() -> Options {
         hot_clients: 0,
         batch_clients: 0,
         batch_size: 100,
+        customers: 10,
         rate: 0,
         half_peak: false,
         teller: ("tom.teller".into(), "teller-demo-pass".into()),
@@ -97,6 +105,7 @@ fn options() -> Options {
             "--hot-clients" => options.hot_clients = args.next().unwrap().parse().unwrap(),
             "--batch-clients" => options.batch_clients = args.next().unwrap().parse().unwrap(),
             "--batch-size" => options.batch_size = args.next().unwrap().parse().unwrap(),
+            "--customers" => options.customers = args.next().unwrap().parse().unwrap(),
             "--rate" => options.rate = args.next().unwrap().parse().unwrap(),
             "--half-peak" => options.half_peak = true,
             "--secrets-dir" => options.secrets_dir = args.next().unwrap().into(),
@@ -111,6 +120,7 @@ fn options() -> Options {
         (1..=100).contains(&options.batch_size),
         "--batch-size is 1 to 100"
     );
+    assert!(options.customers >= 1, "--customers is at least 1");
     options
 }
 
@@ -239,16 +249,22 @@ async fn main() {
     )
     .await;
     let run = uuid::Uuid::new_v4().simple().to_string();
-    let (customer_token, accounts) = onboard(&api, &teller, &run).await;
-    let accounts = std::sync::Arc::new(accounts);
-    let customer = Caller::User(customer_token);
+    let mut holders = Vec::new();
+    for customer in 0..options.customers {
+        holders.push(onboard(&api, &teller, &run, customer).await);
+    }
+    eprintln!(
+        "{} customers of {ACCOUNTS} funded accounts each onboarded",
+        holders.len()
+    );
+    let holders = std::sync::Arc::new(holders);
     let mut peak = (0, 0);
     for &clients in &options.sweep {
         let workload = Workload::Uniform;
         let stats = measure(
             &api,
-            &customer,
-            &accounts,
+            &holders,
+            None,
             (workload, clients, options.rate),
             &options,
             &run,
@@ -265,8 +281,8 @@ async fn main() {
         let workload = Workload::HalfPeak;
         let stats = measure(
             &api,
-            &customer,
-            &accounts,
+            &holders,
+            None,
             (workload, clients, rate),
             &options,
             &run,
@@ -276,15 +292,7 @@ async fn main() {
     }
     if options.hot_clients > 0 {
         let (workload, clients) = (Workload::Hot, options.hot_clients);
-        let stats = measure(
-            &api,
-            &customer,
-            &accounts,
-            (workload, clients, 0),
-            &options,
-            &run,
-        )
-        .await;
+        let stats = measure(&api, &holders, None, (workload, clients, 0), &options, &run).await;
         report(workload, clients, &stats);
     }
     if options.batch_clients > 0 {
@@ -292,8 +300,8 @@ async fn main() {
         let (workload, clients) = (Workload::Batch(options.batch_size), options.batch_clients);
         let stats = measure(
             &api,
-            &service,
-            &accounts,
+            &holders,
+            Some(&service),
             (workload, clients, 0),
             &options,
             &run,
@@ -303,9 +311,15 @@ async fn main() {
     }
 }
 
-/// Onboards a customer of the bench's own with ten funded accounts; their session and accounts.
-async fn onboard(api: &Api, teller: &str, run: &str) -> (String, Vec<String>) {
-    let username = format!("bench-{}", &run[..12]);
+/// A customer of the bench's own: their session and their accounts.
+struct Holder {
+    caller: Caller,
+    accounts: Vec<String>,
+}
+
+/// Onboards the bench's customer number `index` with ten funded accounts.
+async fn onboard(api: &Api, teller: &str, run: &str, index: usize) -> Holder {
+    let username = format!("bench-{}-{index}", &run[..12]);
     let password = format!("{username}-password");
     let (status, customer) = api
         .post(
@@ -316,7 +330,7 @@ async fn onboard(api: &Api, teller: &str, run: &str) -> (String, Vec<String>) {
                 "email": format!("{username}@example.org"),
                 "date_of_birth": "1985-06-15",
                 "address": "1 Benchmark Road, Leeds LS1 1AA",
-                "id_document": format!("B-{}", run[..12].to_uppercase()),
+                "id_document": format!("B-{}-{index}", run[..12].to_uppercase()),
                 "id_document_kind": "passport",
                 "id_document_country": "GB",
                 "id_document_expires": "2036-12-31",
@@ -332,7 +346,7 @@ async fn onboard(api: &Api, teller: &str, run: &str) -> (String, Vec<String>) {
             "/v1/drawers",
             Some(teller),
             json!({ "currency": "EUR", "opening_float": "0" }),
-            Some(format!("bench-{run}-drawer")),
+            Some(format!("bench-{run}-drawer-{index}")),
         )
         .await;
     assert!(status == 201 || status == 409, "open the drawer: {body}");
@@ -353,7 +367,7 @@ async fn onboard(api: &Api, teller: &str, run: &str) -> (String, Vec<String>) {
                 "/v1/cash/deposits",
                 Some(teller),
                 json!({ "account": number, "amount": DEPOSIT, "currency": "EUR" }),
-                Some(format!("bench-{run}-deposit-{n}")),
+                Some(format!("bench-{run}-deposit-{index}-{n}")),
             )
             .await;
         assert_eq!(status, 201, "fund a bench account: {body}");
@@ -370,7 +384,10 @@ async fn onboard(api: &Api, teller: &str, run: &str) -> (String, Vec<String>) {
         )
         .await;
     assert_eq!(status, 204, "replace the first password: {body}");
-    (token, accounts)
+    Holder {
+        caller: Caller::User(token),
+        accounts,
+    }
 }
 
 /// An API key for a service of the bench's own that may move money, issued by the demo admin.
@@ -399,13 +416,13 @@ async fn issue_service_key(api: &Api, options: &Options, run: &str) -> String {
     body["secret"].as_str().unwrap().to_owned()
 }
 
-/// Runs `clients` clients sending `workload` as `caller` for the configured time (together at
+/// Runs `clients` clients sending `workload` as the customers in `holders` (or as `service`) for the configured time (together at
 /// most `rate` requests a second, unless 0), printing progress to stderr: each second, or each
 /// minute in a run of more than two minutes.
 async fn measure(
     api: &std::sync::Arc<Api>,
-    caller: &Caller,
-    accounts: &std::sync::Arc<Vec<String>>,
+    holders: &std::sync::Arc<Vec<Holder>>,
+    service: Option<&Caller>,
     (workload, clients, rate): (Workload, usize, u64),
     options: &Options,
     run: &str,
@@ -417,8 +434,8 @@ async fn measure(
     let label = workload.name();
     let handles: Vec<_> = (0..clients)
         .map(|client| {
-            let (api, accounts, caller, posted) =
-                (api.clone(), accounts.clone(), caller.clone(), posted.clone());
+            let (api, holders, service, posted) =
+                (api.clone(), holders.clone(), service.cloned(), posted.clone());
             let prefix = format!("bench-{run}-{label}-{clients}-{client}");
             // Each client paced to its share of the rate, its first request offset so that the
             // clients do not send in step.
@@ -439,7 +456,15 @@ async fn measure(
                     state ^= state << 17;
                     state % bound
                 };
-                let mut pair = |n: u64| match workload {
+                // Whose accounts a request moves money between: a random customer's, the
+                // first's for the hot account, each batch client's own.
+                let customers = holders.len() as u64;
+                let whose = |next: &mut dyn FnMut(u64) -> u64| match workload {
+                    Workload::Uniform | Workload::HalfPeak => next(customers) as usize,
+                    Workload::Hot => 0,
+                    Workload::Batch(_) => client % holders.len(),
+                };
+                let pair = |next: &mut dyn FnMut(u64) -> u64, n: u64| match workload {
                     Workload::Hot => {
                         let other = 1 + next(ACCOUNTS as u64 - 1) as usize;
                         if n.is_multiple_of(2) { (other, 0) } else { (0, other) }
@@ -463,9 +488,11 @@ async fn measure(
                         Workload::Batch(size) => size,
                         _ => 1,
                     };
+                    let holder = &holders[whose(&mut next)];
                     let transfers: Vec<Value> = (0..legs)
                         .map(|leg| {
-                            let (from, to) = pair(n + leg as u64);
+                            let (from, to) = pair(&mut next, n + leg as u64);
+                            let accounts = &holder.accounts;
                             // Small amounts: a batch's legs rarely find an account short.
                             let amount = format!("0.{:02}", 1 + (n + leg as u64) % 99);
                             json!({ "debit_account": accounts[from], "credit_account": accounts[to], "amount": amount, "currency": "EUR" })
@@ -477,7 +504,7 @@ async fn measure(
                     };
                     let sent = scheduled.unwrap_or_else(Instant::now);
                     let (status, _) = api
-                        .send(path, Some(&caller), body, Some(format!("{prefix}-{n}")))
+                        .send(path, Some(service.as_ref().unwrap_or(&holder.caller)), body, Some(format!("{prefix}-{n}")))
                         .await;
                     let elapsed = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
                     match status {
