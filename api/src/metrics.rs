@@ -1,6 +1,8 @@
 //! `/metrics` in Prometheus text format, the same way in both servers: one process-wide
 //! recorder, and every routed request counted and timed by its route template (never its raw
-//! path, which would make a series per account number).
+//! path, which would make a series per account number). Every series has its help text, counts
+//! in base units (seconds, bytes), the process's own `process_*` series (CPU, memory, file
+//! descriptors, start time; `metrics-process`), and `bank_build_info` names the build.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -54,6 +56,43 @@ pub fn handle() -> &'static PrometheusHandle {
         }
         handle
     })
+}
+
+/// Installs the recorder (once), describes `series` and the process's own series, and sets
+/// `bank_build_info{tier, version}` to 1: what a server calls as it builds its router.
+pub fn install(series: &'static RequestSeries, tier: &'static str, version: &'static str) {
+    handle();
+    process().describe();
+    metrics::describe_counter!(
+        series.total,
+        "Requests answered, by route template, method and status."
+    );
+    metrics::describe_histogram!(
+        series.duration,
+        metrics::Unit::Seconds,
+        "Time to answer a request, by route template, method and status."
+    );
+    metrics::describe_gauge!(
+        series.in_flight,
+        "Requests being answered now, the scrape reading this among them."
+    );
+    metrics::describe_gauge!(
+        "bank_build_info",
+        "Always 1: the tier and version of the build that answers."
+    );
+    metrics::gauge!("bank_build_info", "tier" => tier, "version" => version).set(1.0);
+}
+
+/// The process's own series, read from /proc when scraped.
+fn process() -> &'static metrics_process::Collector {
+    static COLLECTOR: OnceLock<metrics_process::Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(metrics_process::Collector::default)
+}
+
+/// The text of `/metrics`: the process's series read now, then everything recorded.
+pub fn render() -> String {
+    process().collect();
+    handle().render()
 }
 
 /// The names a server's request series go by.

@@ -71,7 +71,7 @@ pub fn app(settings: &Settings) -> anyhow::Result<Router> {
         secure_cookies: settings.secure_cookies,
         fonts: std::sync::Arc::new(statement::Fonts::load(&settings.font_dir)?),
     };
-    bank_api::metrics::handle();
+    bank_api::metrics::install(&metrics::REQUESTS, "portal", env!("CARGO_PKG_VERSION"));
     Ok(Router::new()
         .merge(pages::router())
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))

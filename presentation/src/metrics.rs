@@ -10,5 +10,5 @@ pub static REQUESTS: RequestSeries = RequestSeries {
 };
 
 pub async fn render() -> String {
-    bank_api::metrics::handle().render()
+    bank_api::metrics::render()
 }

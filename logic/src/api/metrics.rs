@@ -13,11 +13,48 @@ pub static REQUESTS: RequestSeries = RequestSeries {
     in_flight: "http_requests_in_flight",
 };
 
+/// The help text of the logic tier's own series (the request series' are `bank_api`'s).
+pub fn describe() {
+    metrics::describe_counter!(
+        "bank_transfers_total",
+        "Postings answered, by kind and outcome (posted or the refusal's code)."
+    );
+    metrics::describe_histogram!(
+        "bank_posting_batch_size",
+        "Requests posted in one group commit transaction."
+    );
+    metrics::describe_counter!(
+        "bank_unit_of_work_retries_total",
+        "Units of work run again after a transient database error (a failover, a serialisation \
+         failure)."
+    );
+    metrics::describe_counter!(
+        "bank_unit_of_work_budget_spent_total",
+        "Requests answered 503 because their retry budget ran out."
+    );
+    metrics::describe_counter!(
+        "bank_unit_of_work_abandoned_total",
+        "Units of work given up because their client went away."
+    );
+    metrics::describe_gauge!(
+        "bank_db_pool_connections",
+        "Database connections open in this instance's pool."
+    );
+    metrics::describe_gauge!(
+        "bank_db_pool_idle_connections",
+        "Open database connections not in use."
+    );
+    metrics::describe_gauge!(
+        "bank_db_pool_connections_max",
+        "The most database connections this instance's pool opens."
+    );
+}
+
 pub async fn render(State(state): State<AppState>) -> String {
     let pool = &state.pool;
     metrics::gauge!("bank_db_pool_connections").set(pool.size());
     metrics::gauge!("bank_db_pool_idle_connections")
         .set(u32::try_from(pool.num_idle()).unwrap_or(u32::MAX));
     metrics::gauge!("bank_db_pool_connections_max").set(state.settings.database.connections_max);
-    bank_api::metrics::handle().render()
+    bank_api::metrics::render()
 }

@@ -80,7 +80,8 @@ pub fn router_and_openapi(state: AppState) -> (Router, serde_json::Value) {
         .split_for_parts();
     let openapi = docs::finish(openapi);
     let published = docs::Published::new(&openapi);
-    bank_api::metrics::handle();
+    bank_api::metrics::install(&metrics::REQUESTS, "logic", env!("CARGO_PKG_VERSION"));
+    metrics::describe();
     let router = Router::new()
         .merge(v1)
         .merge(docs::router(published))

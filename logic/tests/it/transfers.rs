@@ -346,6 +346,70 @@ async fn metrics_count_requests_by_route_and_transfers_by_outcome() {
     assert!(!text.contains(&from), "raw paths never become labels");
 }
 
+/// What a Prometheus server and its operators expect of an exposition: every family has help
+/// text and a type, counts are in base units, the process reports itself and the build names its
+/// version.
+pub fn assert_prometheus_conventions(text: &str, tier: &str) {
+    let mut families = 0;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let name = rest.split(' ').next().unwrap();
+            families += 1;
+            assert!(
+                text.contains(&format!("# HELP {name} ")),
+                "{name} has no help text in\n{text}"
+            );
+            for unit in ["_ms", "_milliseconds", "_us", "_kb", "_mb", "_percent"] {
+                assert!(
+                    !name.contains(unit),
+                    "{name} is not in base units (seconds, bytes, ratios)"
+                );
+            }
+        }
+    }
+    assert!(families >= 5, "families found: {families}\n{text}");
+    for expected in [
+        "process_cpu_seconds_total ",
+        "process_resident_memory_bytes ",
+        "process_open_fds ",
+        "process_start_time_seconds ",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from\n{text}");
+    }
+    let build = format!(
+        "bank_build_info{{tier=\"{tier}\",version=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(text.contains(&build), "{build} missing from\n{text}");
+}
+
+#[tokio::test]
+async fn metrics_follow_prometheus_conventions() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let from = app.account(&teller, &alice, "10.00").await;
+    let to = app.account(&teller, &alice, "0").await;
+    app.transfer(&alice.token, "c1", &from, &to, "1.00").await;
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_prometheus_conventions(&text, "logic");
+    for described in [
+        "# HELP bank_transfers_total ",
+        "# HELP http_request_duration_seconds ",
+        "# HELP bank_posting_batch_size ",
+    ] {
+        assert!(text.contains(described), "{described} missing from\n{text}");
+    }
+}
+
 #[tokio::test]
 async fn a_check_names_the_payee_says_what_is_left_today_and_writes_nothing() {
     let app = TestApp::spawn().await;

@@ -904,6 +904,22 @@ async fn metrics_count_pages_by_route() {
     );
     assert!(text.contains("portal_request_duration_seconds_bucket"));
     assert!(!text.contains(&number));
+    // Prometheus's conventions: every family described, the process's own series, the build.
+    for name in text.lines().filter_map(|line| line.strip_prefix("# TYPE ")) {
+        let name = name.split(' ').next().unwrap();
+        assert!(text.contains(&format!("# HELP {name} ")), "{name}: {text}");
+    }
+    for expected in [
+        "# HELP portal_requests_total ",
+        "process_resident_memory_bytes ",
+        "process_cpu_seconds_total ",
+        &format!(
+            "bank_build_info{{tier=\"portal\",version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        ),
+    ] {
+        assert!(text.contains(expected), "{expected} missing from\n{text}");
+    }
 }
 
 #[tokio::test]
