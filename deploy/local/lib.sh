@@ -37,14 +37,27 @@ is_root() { [ "$(id -u)" = 0 ]; }
 help_text() { sed -n '2,/^[^#]/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 # refuse_usage MESSAGE: a mistake in the command line, said with a pointer to --help; exit 2.
 refuse_usage() { printf 'error: %s (see %s --help)\n' "$*" "${0#"$REPO_ROOT"/}" >&2; exit 2; }
-# no_options "$@": for a command that takes no options but --help, which prints the help and
-# does nothing else; anything else is refused with exit status 2 before anything is done.
+# An argument as the shell would quote it: an empty one shows, and escapes or newlines in it
+# reach the terminal as text.
+quoted() { printf '%q' "$1"; }
+# help_anywhere "$@": --help or -h among the arguments prints the help and does nothing else.
+help_anywhere() {
+  local arg
+  for arg in "$@"; do
+    case "$arg" in -h|--help) help_text; exit 0 ;; esac
+  done
+}
+# no_options "$@": for a command that takes no arguments but --help, which prints the help and
+# does nothing else. Any argument else (an empty one, one after --help) is refused with exit
+# status 2 before anything is done.
 no_options() {
-  case "${1:-}" in
-    "") return 0 ;;
-    -h|--help) help_text; exit 0 ;;
-    *) refuse_usage "unknown option $1" ;;
-  esac
+  [ $# -eq 0 ] && return 0
+  if [ $# -eq 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; }; then help_text; exit 0; fi
+  local arg
+  for arg in "$@"; do
+    case "$arg" in -h|--help) ;; *) refuse_usage "unknown option $(quoted "$arg")" ;; esac
+  done
+  refuse_usage "--help takes nothing with it"
 }
 
 # Installs Debian packages that are not installed yet.
