@@ -7,12 +7,13 @@
 --   never collided), the names stay, so a second reversal is still refused as
 --   `transfers_reverses_key`, and `max(position)` and `position > $1` still read the index.
 -- * A transfer's currency is checked once, not twice: its (debit account, currency) and (credit
---   account, currency) already reference an account of that currency, whose currency references
---   `currencies`; and the amount's trigger refuses an unknown currency before either.
+--   account, currency), all three NOT NULL, already reference an account of that currency, whose
+--   currency references `currencies`.
 --
--- The indexes are built again inside the migration's transaction, which holds writes to the two
--- tables until it commits: seconds at this bank's size. A bank with years of transfers would
--- build them first with CREATE UNIQUE INDEX CONCURRENTLY under new names and swap.
+-- DROP INDEX and DROP CONSTRAINT lock the two tables against reads and writes until the
+-- migration commits, and the indexes are built again inside it: seconds at this bank's size. A
+-- bank with years of transfers would build them first with CREATE UNIQUE INDEX CONCURRENTLY
+-- under new names, in a migration that runs outside a transaction, and swap.
 
 DROP INDEX transfers_reverses_key;
 CREATE UNIQUE INDEX transfers_reverses_key ON transfers (reverses_transfer_id)

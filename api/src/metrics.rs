@@ -135,7 +135,12 @@ pub async fn track(
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let method = request.method().to_string();
+    // A method outside HTTP's own is one label value, not one per name a client makes up.
+    let method = match request.method().as_str() {
+        known @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" | "TRACE"
+        | "CONNECT") => known.to_owned(),
+        _ => "other".to_owned(),
+    };
     let started = Instant::now();
     let in_flight = InFlight::enter(series.in_flight);
     let response = next.run(request).await;

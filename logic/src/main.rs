@@ -11,17 +11,23 @@ use tracing_subscriber::EnvFilter;
 /// Every setting, read from the environment (`config.rs`); the help prints them.
 const ENVIRONMENT: &str = "\
 Settings come from the environment:
-  BANK_DATABASE_URL          the database (required; sslmode=verify-full with sslrootcert)
+  BANK_DATABASE_URL          the database (required; serve wants sslmode=verify-full with
+                             sslrootcert); libpq's PG* variables fill what the URL leaves out
   BANK_LISTEN_ADDR           where to listen (127.0.0.1:8081)
   BANK_TLS_CERT_FILE         the certificate chain (PEM) the API is served over HTTPS with
-  BANK_TLS_KEY_FILE          its private key (PEM)
-  BANK_DEV_PLAIN_HTTP=1      development only: serve plain HTTP, reach the database without TLS
-  BANK_PATRONI_URLS          Patroni's REST APIs, comma-separated, for the cluster page
-  BANK_CA_FILE               the authority their certificates must come from
-  BANK_SECRETS_KEY_FILE      the server key that seals second-factor secrets
-  BANK_LOG_FORMAT            text (default) or json; RUST_LOG filters (info,sqlx=warn)
-  BANK_DB_CONNECTIONS_MAX    pool size (BANK_DB_ACQUIRE_TIMEOUT_MS,
-                             BANK_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS bound its waits)
+  BANK_TLS_KEY_FILE          its private key (PEM); serve wants both
+  BANK_DEV_PLAIN_HTTP=1      development only: with neither file set, serve plain HTTP and
+                             accept a database URL that does not verify the server
+  BANK_PATRONI_URLS          Patroni's REST APIs, comma-separated, for the cluster page (none:
+                             the page shows no nodes)
+  BANK_CA_FILE               the authority their certificates must come from (the system's
+                             roots when unset)
+  BANK_SECRETS_KEY_FILE      the server key that seals second-factor secrets (required by
+                             serve, seed-demo and seal-secrets)
+  BANK_LOG_FORMAT            text (default) or json; RUST_LOG filters
+                             (info,sqlx=warn,tower_http=info)
+  BANK_DB_CONNECTIONS_MAX    pool size (20); BANK_DB_ACQUIRE_TIMEOUT_MS (2000) and
+                             BANK_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS (2000) bound its waits
   BANK_RETRY_BUDGET_MS       how long a request retries a failover (30000)
   BANK_SESSION_TTL_S         a session's lifetime (28800); BANK_SESSION_IDLE_S its idle limit (900)
   BANK_APPROVAL_TTL_S        how long an approval request waits for a supervisor (28800)

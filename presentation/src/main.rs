@@ -15,13 +15,15 @@ Settings come from the environment:
   PORTAL_TLS_CERT_FILE      the certificate chain (PEM) the portal serves HTTPS with
   PORTAL_TLS_KEY_FILE       its private key (PEM)
   BANK_LOGIC_URL            the logic tier (https://127.0.0.1:8081)
-  BANK_LOGIC_CA_FILE        the authority whose certificate the logic tier must present
+  BANK_LOGIC_CA_FILE        the authority whose certificate the logic tier must present (the
+                            system's roots when unset)
   PORTAL_SERVICE_KEY_FILE   the file holding this tier's credential at the logic tier (required)
   PORTAL_STATIC_DIR         the static assets (static)
   PORTAL_FONT_DIR           the fonts statements are printed in (Debian's DejaVu)
   PORTAL_LOG_FORMAT         text (default) or json; RUST_LOG filters (info)
-  PORTAL_DEV_PLAIN_HTTP=1   development only: serve plain HTTP, call the logic tier over plain
-                            HTTP, and send the session cookie without `Secure`
+  PORTAL_DEV_PLAIN_HTTP=1   development only: serve plain HTTP when the two TLS files are not
+                            set, allow an http:// BANK_LOGIC_URL, and send the session cookie
+                            without `Secure`
 
 Exit status: 0 drained after SIGTERM; 1 could not start (the error says why); 2 usage.";
 

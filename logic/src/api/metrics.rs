@@ -17,7 +17,8 @@ pub static REQUESTS: RequestSeries = RequestSeries {
 pub fn describe() {
     metrics::describe_counter!(
         "bank_transfers_total",
-        "Postings answered, by kind and outcome (posted or the refusal's code)."
+        "Postings answered, by kind and outcome (posted, replayed, refused, unavailable, or the \
+         refusal's code)."
     );
     metrics::describe_histogram!(
         "bank_posting_batch_size",
