@@ -47,17 +47,12 @@ help_anywhere() {
     case "$arg" in -h|--help) help_text; exit 0 ;; esac
   done
 }
-# no_options "$@": for a command that takes no arguments but --help, which prints the help and
-# does nothing else. Any argument else (an empty one, one after --help) is refused with exit
-# status 2 before anything is done.
+# no_options "$@": for a command that takes no arguments: --help anywhere prints the help and
+# does nothing else; any other argument (an empty one too) is refused with exit status 2 before
+# anything is done.
 no_options() {
-  [ $# -eq 0 ] && return 0
-  if [ $# -eq 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; }; then help_text; exit 0; fi
-  local arg
-  for arg in "$@"; do
-    case "$arg" in -h|--help) ;; *) refuse_usage "unknown option $(quoted "$arg")" ;; esac
-  done
-  refuse_usage "--help takes nothing with it"
+  help_anywhere "$@"
+  [ $# -eq 0 ] || refuse_usage "unknown option $(quoted "$1")"
 }
 
 # Installs Debian packages that are not installed yet.
