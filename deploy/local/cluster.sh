@@ -46,6 +46,14 @@ NET_PREFIX="198.18.$NET_INDEX"
 NET_HOST_ADDR="$NET_PREFIX.254"
 NET_BRIDGE="bankbr$NET_INDEX"
 
+# Backups: pgBackRest's repository on the local disk (encrypted), its configuration, and where a
+# point-in-time restore is put and served, beside the running cluster.
+BACKUP_DIR="$STATE_DIR/backup"
+PGBACKREST_CONF="$CLUSTER_DIR/pgbackrest.conf"
+STANZA=bank
+RESTORE_DIR="$STATE_DIR/restore"
+RESTORE_PORT=$((55450 + PORT_OFFSET))
+
 node_index() { echo "${1//[!0-9]/}"; }
 # The address of a database node (pgN: .N) or an etcd member (etcdN: .1N), each a host of its own.
 node_host() {
@@ -244,7 +252,7 @@ unfence_etcd() {
 # the instances'.
 topology_ports() {
   local member instance
-  echo "$PG_PORT" "$REPLICA_PORT" "$LOGIC_PORT" "$PORTAL_PORT" "$HAPROXY_STATS_PORT"
+  echo "$PG_PORT" "$REPLICA_PORT" "$LOGIC_PORT" "$PORTAL_PORT" "$HAPROXY_STATS_PORT" "$RESTORE_PORT"
   for member in "${NODES[@]}"; do
     echo "$(node_pg_port "$member")" "$(node_rest_port "$member")"
   done
@@ -445,6 +453,12 @@ postgresql:
       sslrootcert: $CA_FILE
   parameters:
     unix_socket_directories: $dir
+    # Every finished WAL segment goes to pgBackRest's repository, from whichever node is the
+    # primary (a standby archives nothing; a promoted one takes over). A quiet primary still
+    # hands over what it has after a minute: the most a lost site can cost.
+    archive_mode: "on"
+    archive_command: pgbackrest --config=$PGBACKREST_CONF --stanza=$STANZA --pg1-path=$dir/data archive-push %p
+    archive_timeout: 60s
     password_encryption: scram-sha-256
     ssl: "on"
     ssl_cert_file: $TLS_DIR/db.crt
@@ -462,6 +476,89 @@ tags:
 YAML
   is_root && chown postgres:postgres "$CLUSTER_DIR/$node.yml"
   chmod 600 "$CLUSTER_DIR/$node.yml"
+}
+
+# pgBackRest's configuration: one repository on the local disk, encrypted (AES-256, its passphrase
+# among the secrets, so a copy of the repository alone reveals nothing), compressed with zstd,
+# keeping seven full backups and the WAL to restore to any moment since the oldest. Which node is
+# the primary changes: each command names its pg1-path (the node's archive_command, the
+# primary's for a backup, a new directory for a restore). The postgres user's alone (mode 600).
+write_pgbackrest_config() {
+  mkdir -p "$BACKUP_DIR" "$CLUSTER_DIR/pgbackrest"
+  chmod 700 "$BACKUP_DIR" "$CLUSTER_DIR/pgbackrest"
+  is_root && chown postgres:postgres "$BACKUP_DIR" "$CLUSTER_DIR/pgbackrest"
+  (umask 077 && cat > "$PGBACKREST_CONF.new" <<CONF
+[global]
+repo1-path=$BACKUP_DIR
+repo1-cipher-type=aes-256-cbc
+repo1-cipher-pass=$(secret backup-cipher-pass)
+repo1-retention-full=7
+compress-type=zst
+start-fast=y
+process-max=1
+lock-path=$CLUSTER_DIR/pgbackrest
+log-level-file=off
+log-level-console=warn
+
+[$STANZA]
+pg1-user=postgres
+CONF
+  )
+  is_root && chown postgres:postgres "$PGBACKREST_CONF.new"
+  mv "$PGBACKREST_CONF.new" "$PGBACKREST_CONF"
+}
+
+# pgbackrest ARGS...: pgBackRest as the database's user, with this topology's configuration.
+pgbackrest_cmd() {
+  as_db_user pgbackrest --config="$PGBACKREST_CONF" --stanza="$STANZA" "$@"
+}
+
+# The options that point pgBackRest at the primary's data directory and socket, or nothing when
+# no node is the primary.
+primary_pg_options() {
+  local leader
+  leader=$(leader_name)
+  [ -n "$leader" ] || return 1
+  echo "--pg1-path=$CLUSTER_DIR/$leader/data --pg1-socket-path=$CLUSTER_DIR/$leader --pg1-port=$(node_pg_port "$leader")"
+}
+
+# The repository's stanza, made once (again, it checks the repository matches this cluster), and
+# a first full backup, so that a restore is possible from the start.
+ensure_backups() {
+  local pg_options
+  pg_options=$(primary_pg_options) || fail "no primary to make the backup stanza on"
+  # shellcheck disable=SC2086 # the options are words
+  pgbackrest_cmd $pg_options stanza-create > /dev/null || fail "pgBackRest could not make the stanza; see above"
+  # shellcheck disable=SC2086
+  pgbackrest_cmd $pg_options check > /dev/null || fail "WAL archiving does not reach the repository; see above"
+  if [ "$(backup_count)" = 0 ]; then
+    step "taking the first full backup"
+    if ! "$REPO_ROOT/deploy/local/backup" --full | sed 's/^/    /'; then
+      fail "the first full backup failed"
+    fi
+  fi
+  note "backups: $(backup_count) in $BACKUP_DIR; WAL archived continuously"
+}
+
+# pgBackRest's account of the repository, as JSON.
+backup_info_json() {
+  pgbackrest_cmd --output=json info
+}
+
+backup_count() {
+  backup_info_json | /usr/bin/python3 -c 'import json,sys; print(sum(len(s.get("backup", [])) for s in json.load(sys.stdin)))'
+}
+
+# The restored copy's server, when one runs.
+restore_running() {
+  [ -f "$RESTORE_DIR/data/postmaster.pid" ] && as_db_user "$PG_BIN/pg_ctl" -D "$RESTORE_DIR/data" status > /dev/null 2>&1
+}
+
+stop_restore() {
+  if restore_running; then
+    as_db_user "$PG_BIN/pg_ctl" -D "$RESTORE_DIR/data" -m fast -w stop > /dev/null
+    note "stopped the restored copy"
+  fi
 }
 
 write_haproxy_config() {
@@ -625,6 +722,10 @@ priority=10
 programs=$(IFS=,; echo "${NODES[*]}")
 priority=20
 
+[group:ops]
+programs=backup-schedule
+priority=60
+
 [group:logic]
 programs=$(IFS=,; echo "${LOGIC_INSTANCES[*]}")
 priority=40
@@ -654,6 +755,11 @@ CONF
       supervisor_program "$node" 60 "$postgres_home" "$(on_node "$node") $as_postgres $PATRONI $CLUSTER_DIR/$node.yml"
     done
     supervisor_program haproxy 10 "" "/usr/sbin/haproxy -f $CLUSTER_DIR/haproxy.cfg -db"
+    # Full and incremental backups on a schedule (deploy/local/backup --schedule); the topology's
+    # environment passed on, so it acts on this state directory.
+    supervisor_program backup-schedule 30 \
+      "BANK_STATE_DIR=\"$STATE_DIR\",BANK_PORT_OFFSET=\"$PORT_OFFSET\",BANK_BACKUP_FULL_EVERY=\"${BANK_BACKUP_FULL_EVERY:-86400}\",BANK_BACKUP_INCR_EVERY=\"${BANK_BACKUP_INCR_EVERY:-3600}\"" \
+      "$REPO_ROOT/deploy/local/backup --schedule"
     echo "priority=30"
     for name in "${LOGIC_INSTANCES[@]}"; do
       port=$(instance_port "$name")
@@ -740,6 +846,7 @@ program_of() {
     pg*) echo "db:$1" ;;
     logic*) echo "logic:$1" ;;
     portal*) echo "portal:$1" ;;
+    backup-schedule) echo "ops:$1" ;;
     *) echo "$1" ;;
   esac
 }
