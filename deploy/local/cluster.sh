@@ -54,6 +54,17 @@ STANZA=bank
 RESTORE_DIR="$STATE_DIR/restore"
 RESTORE_PORT=$((55450 + PORT_OFFSET))
 
+# Monitoring: Prometheus and the exporters it scrapes besides the tiers' and Patroni's own
+# /metrics (cluster.sh: write_prometheus_config; the rules and the dashboard in deploy/monitoring).
+MONITORING_DIR="$REPO_ROOT/deploy/monitoring"
+PROMETHEUS_PORT=$((59090 + PORT_OFFSET))
+NODE_EXPORTER_PORT=$((59100 + PORT_OFFSET))
+HAPROXY_METRICS_PORT=$((58405 + PORT_OFFSET))
+# Metrics a batch job or up leaves for the node exporter's textfile collector: the latest backups,
+# the certificates' expiry.
+TEXTFILE_DIR="$STATE_DIR/metrics"
+postgres_exporter_port() { echo $((59186 + $(node_index "$1") + PORT_OFFSET)); }
+
 node_index() { echo "${1//[!0-9]/}"; }
 # The address of a database node (pgN: .N) or an etcd member (etcdN: .1N), each a host of its own.
 node_host() {
@@ -214,10 +225,11 @@ teardown_network() {
 # etcd's own; anyone else is refused by the kernel before etcd reads a byte. etcd 3.4 answers
 # some lease calls without credentials (listing leases, and keeping any lease alive: a local user
 # could hold a lost primary's leader key forever), and its peer port has no authentication at
-# all. The logic and portal instances the same way, for root alone (HAProxy and the operator):
-# a local user going round the balancer could choose the X-Forwarded-For and X-Request-Id the
-# edge otherwise sets. Root only (nftables), for the loopback and the netns network alike;
-# undone by down.
+# all. The logic and portal instances the same way, for root (HAProxy and the operator) and
+# Prometheus's user alone: a local user going round the balancer could choose the X-Forwarded-For
+# and X-Request-Id the edge otherwise sets. Prometheus and the exporters too, whose series are
+# the operators'. Root only (nftables), for the loopback and the netns network alike; undone by
+# down.
 fence_etcd() {
   is_root || return 0
   local member addrs=() ports=() uids=0 user instance instance_ports=()
@@ -231,13 +243,18 @@ fence_etcd() {
   for user in postgres etcd; do
     id -u "$user" > /dev/null 2>&1 && uids+=", $(id -u "$user")"
   done
+  # Prometheus scrapes the instances and the exporters; nobody else but root reaches them.
+  local scrapers=0 node
+  id -u prometheus > /dev/null 2>&1 && scrapers+=", $(id -u prometheus)"
+  instance_ports+=("$PROMETHEUS_PORT" "$NODE_EXPORTER_PORT" "$HAPROXY_METRICS_PORT")
+  for node in "${NODES[@]}"; do instance_ports+=("$(postgres_exporter_port "$node")"); done
   unfence_etcd
   nft -f - <<NFT
 table inet bank_etcd_$NET_INDEX {
   chain output {
     type filter hook output priority 0; policy accept;
     ip daddr { $(printf '%s\n' "${addrs[@]}" | sort -u | paste -sd, -) } tcp dport { $(IFS=,; echo "${ports[*]}") } meta skuid != { $uids } reject with tcp reset
-    ip daddr 127.0.0.1 tcp dport { $(IFS=,; echo "${instance_ports[*]}") } meta skuid != 0 reject with tcp reset
+    ip daddr 127.0.0.1 tcp dport { $(IFS=,; echo "${instance_ports[*]}") } meta skuid != { $scrapers } reject with tcp reset
   }
 }
 NFT
@@ -253,8 +270,9 @@ unfence_etcd() {
 topology_ports() {
   local member instance
   echo "$PG_PORT" "$REPLICA_PORT" "$LOGIC_PORT" "$PORTAL_PORT" "$HAPROXY_STATS_PORT" "$RESTORE_PORT"
+  echo "$PROMETHEUS_PORT" "$NODE_EXPORTER_PORT" "$HAPROXY_METRICS_PORT"
   for member in "${NODES[@]}"; do
-    echo "$(node_pg_port "$member")" "$(node_rest_port "$member")"
+    echo "$(node_pg_port "$member")" "$(node_rest_port "$member")" "$(postgres_exporter_port "$member")"
   done
   for member in "${ETCD_MEMBERS[@]}"; do
     echo "$(etcd_client_port "$member")" "$(etcd_peer_port "$member")"
@@ -561,6 +579,140 @@ stop_restore() {
   fi
 }
 
+# Prometheus's configuration: every logic and portal instance, each Patroni, each node's
+# PostgreSQL (through its exporter), HAProxy, the host (with the textfile metrics) and itself,
+# every 10 s; the alert rules of deploy/monitoring, evaluated every 5 s.
+write_prometheus_config() {
+  local node postgres_targets="" patroni_targets="" instance logic_targets="" portal_targets=""
+  for node in "${NODES[@]}"; do
+    patroni_targets+="      - targets: ['$(node_host "$node"):$(node_rest_port "$node")']
+        labels: {node: $node}
+"
+    postgres_targets+="      - targets: ['127.0.0.1:$(postgres_exporter_port "$node")']
+        labels: {node: $node}
+"
+  done
+  for instance in "${LOGIC_INSTANCES[@]}"; do
+    logic_targets+="      - targets: ['127.0.0.1:$(instance_port "$instance")']
+        labels: {instance_name: $instance}
+"
+  done
+  for instance in "${PORTAL_INSTANCES[@]}"; do
+    portal_targets+="      - targets: ['127.0.0.1:$(instance_port "$instance")']
+        labels: {instance_name: $instance}
+"
+  done
+  mkdir -p "$STATE_DIR/prometheus" "$TEXTFILE_DIR"
+  chmod 755 "$TEXTFILE_DIR"
+  if is_root && id prometheus > /dev/null 2>&1; then chown prometheus: "$STATE_DIR/prometheus"; fi
+  chmod 700 "$STATE_DIR/prometheus"
+  cat > "$CLUSTER_DIR/prometheus.yml.new" <<YAML
+global:
+  scrape_interval: 10s
+  scrape_timeout: 5s
+  evaluation_interval: 5s
+  external_labels:
+    topology: bank-$PORT_OFFSET
+rule_files:
+  - $CLUSTER_DIR/alerts.yml
+scrape_configs:
+  - job_name: logic
+    scheme: https
+    tls_config: {ca_file: $CA_FILE}
+    static_configs:
+$logic_targets  - job_name: portal
+    scheme: https
+    tls_config: {ca_file: $CA_FILE}
+    static_configs:
+$portal_targets  - job_name: patroni
+    scheme: https
+    tls_config: {ca_file: $CA_FILE}
+    static_configs:
+$patroni_targets  - job_name: postgres
+    static_configs:
+$postgres_targets  - job_name: haproxy
+    static_configs:
+      - targets: ['127.0.0.1:$HAPROXY_METRICS_PORT']
+  - job_name: node
+    static_configs:
+      - targets: ['127.0.0.1:$NODE_EXPORTER_PORT']
+  - job_name: prometheus
+    static_configs:
+      - targets: ['127.0.0.1:$PROMETHEUS_PORT']
+YAML
+  # Copies the services' users can read wherever the checkout is.
+  install -m 644 "$MONITORING_DIR/alerts.yml" "$MONITORING_DIR/postgres-queries.yml" "$CLUSTER_DIR/"
+  chmod 644 "$CLUSTER_DIR/prometheus.yml.new"
+  mv "$CLUSTER_DIR/prometheus.yml.new" "$CLUSTER_DIR/prometheus.yml"
+}
+
+# The expiry of each certificate the topology serves with, for the certificate alert (written by
+# up, which is what issues them).
+write_certificate_metrics() {
+  local name end
+  mkdir -p "$TEXTFILE_DIR"
+  {
+    echo "# HELP bank_certificate_expiry_timestamp_seconds When the certificate stops being valid, as a Unix time."
+    echo "# TYPE bank_certificate_expiry_timestamp_seconds gauge"
+    for name in ca db etcd logic portal edge; do
+      [ -s "$TLS_DIR/$name.crt" ] || continue
+      end=$(date -d "$(openssl x509 -noout -enddate -in "$TLS_DIR/$name.crt" | cut -d= -f2)" +%s)
+      echo "bank_certificate_expiry_timestamp_seconds{certificate=\"$name\"} $end"
+    done
+  } > "$TEXTFILE_DIR/certificates.prom.new"
+  chmod 644 "$TEXTFILE_DIR/certificates.prom.new"
+  mv "$TEXTFILE_DIR/certificates.prom.new" "$TEXTFILE_DIR/certificates.prom"
+}
+
+# The API as a customer (alice, of the demo bank) sees it, for the drills: customer_api balances
+# RUN (each account's id and balance) or customer_api transfers RUN PREFIX COUNT (COUNT transfers
+# between her two EUR accounts, memos PREFIX-0…, idempotency keys RUN-memo; each printed as the id
+# the API acknowledged and its memo).
+customer_api() {
+  /usr/bin/python3 - "$1" "https://127.0.0.1:$LOGIC_PORT" "$CA_FILE" "$(cat "$STATE_DIR/secrets/cli.key")" "${@:2}" <<'PY'
+import json, ssl, sys, urllib.error, urllib.request
+command, base, ca, key, state = sys.argv[1:6]
+context = ssl.create_default_context(cafile=ca)
+def call(method, path, body=None, token=None, idempotency_key=None):
+    headers = {"X-Api-Key": key, "Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=60) as answer:
+            return json.load(answer)
+    except urllib.error.HTTPError as error:
+        sys.exit("%s %s: %d %s" % (method, path, error.code, error.read().decode(errors="replace")))
+token = call("POST", "/v1/sessions", {"username": "alice", "password": "alice-demo-pass"})["token"]
+accounts = call("GET", "/v1/accounts", token=token)
+accounts = accounts.get("accounts", accounts) if isinstance(accounts, dict) else accounts
+eur = [a for a in accounts if a["currency"] == "EUR"]
+if command == "balances":
+    for a in sorted(accounts, key=lambda a: a["id"]):
+        print(a["id"], a["ledger_balance"])
+elif command == "transfers":
+    prefix, count = sys.argv[6], int(sys.argv[7])
+    if len(eur) < 2:
+        sys.exit("alice has fewer than two EUR accounts")
+    for n in range(count):
+        memo = "%s-%d" % (prefix, n)
+        debit, credit = (eur[0], eur[1]) if n % 2 == 0 else (eur[1], eur[0])
+        answer = call("POST", "/v1/transfers", {"debit_account": debit["number"], "credit_account": credit["number"],
+                      "amount": "1.%02d" % (n + 1), "currency": "EUR", "memo": memo},
+                      token=token, idempotency_key=state + "-" + memo)
+        print(answer["id"], memo)
+PY
+}
+# Prometheus's HTTP API: prometheus_api PATH [curl options...].
+prometheus_api() {
+  local path=$1
+  shift
+  curl -fsS --max-time 5 "http://127.0.0.1:$PROMETHEUS_PORT$path" "$@"
+}
+
 write_haproxy_config() {
   local servers="" node
   # Health checks ask Patroni over HTTPS; the database traffic itself is TLS end to end (HAProxy
@@ -663,6 +815,14 @@ listen portal
   server portal1 127.0.0.1:$(instance_port portal1) check
   server portal2 127.0.0.1:$(instance_port portal2) check
 
+# HAProxy's own series for Prometheus (read-only; the port is for root and Prometheus alone:
+# fence_etcd).
+frontend metrics
+  mode http
+  bind 127.0.0.1:$HAPROXY_METRICS_PORT
+  http-request use-service prometheus-exporter if { path /metrics }
+  http-request return status 404
+
 # Statistics for operators only (haproxy_stats below).
 listen stats
   mode http
@@ -723,7 +883,7 @@ programs=$(IFS=,; echo "${NODES[*]}")
 priority=20
 
 [group:ops]
-programs=backup-schedule
+programs=backup-schedule,prometheus,node-exporter,$(for node in "${NODES[@]}"; do printf 'postgres-exporter-%s,' "$node"; done | sed 's/,$//')
 priority=60
 
 [group:logic]
@@ -760,6 +920,28 @@ CONF
     supervisor_program backup-schedule 30 \
       "BANK_STATE_DIR=\"$STATE_DIR\",BANK_PORT_OFFSET=\"$PORT_OFFSET\",BANK_BACKUP_FULL_EVERY=\"${BANK_BACKUP_FULL_EVERY:-86400}\",BANK_BACKUP_INCR_EVERY=\"${BANK_BACKUP_INCR_EVERY:-3600}\"" \
       "$REPO_ROOT/deploy/local/backup --schedule"
+    local as_prometheus=""
+    if is_root && id prometheus > /dev/null 2>&1; then
+      as_prometheus="setpriv --reuid=prometheus --regid=prometheus --init-groups --"
+    fi
+    # Prometheus 2 from Debian: its data in the state directory, kept 15 days; no admin API.
+    supervisor_program prometheus 30 "" \
+      "$as_prometheus /usr/bin/prometheus --config.file=$CLUSTER_DIR/prometheus.yml \
+--storage.tsdb.path=$STATE_DIR/prometheus --storage.tsdb.retention.time=15d \
+--web.listen-address=127.0.0.1:$PROMETHEUS_PORT"
+    # The host (file systems: the repository's disk) and the textfile metrics.
+    supervisor_program node-exporter 10 "" \
+      "$as_prometheus /usr/bin/prometheus-node-exporter --web.listen-address=127.0.0.1:$NODE_EXPORTER_PORT \
+--collector.disable-defaults --collector.textfile --collector.textfile.directory=$TEXTFILE_DIR \
+--collector.filesystem --collector.loadavg --collector.meminfo --collector.cpu"
+    for node in "${NODES[@]}"; do
+      # Each node's PostgreSQL, as the postgres OS user on its socket (peer), with the bank's own
+      # queries (the audit chain, WAL archiving).
+      supervisor_program "postgres-exporter-$node" 10 \
+        "DATA_SOURCE_NAME=\"host=$CLUSTER_DIR/$node port=$(node_pg_port "$node") user=postgres dbname=bank sslmode=disable\"" \
+        "$as_postgres /usr/bin/prometheus-postgres-exporter --web.listen-address=127.0.0.1:$(postgres_exporter_port "$node") \
+--extend.query-path=$CLUSTER_DIR/postgres-queries.yml"
+    done
     echo "priority=30"
     for name in "${LOGIC_INSTANCES[@]}"; do
       port=$(instance_port "$name")
@@ -846,7 +1028,7 @@ program_of() {
     pg*) echo "db:$1" ;;
     logic*) echo "logic:$1" ;;
     portal*) echo "portal:$1" ;;
-    backup-schedule) echo "ops:$1" ;;
+    backup-schedule|prometheus|node-exporter|postgres-exporter-*) echo "ops:$1" ;;
     *) echo "$1" ;;
   esac
 }
