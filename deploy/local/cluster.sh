@@ -18,8 +18,22 @@ NODES=(pg1 pg2 pg3)
 # lease to its full TTL (etcd-io/etcd#9395), which keeps the lost primary's leader key alive 2-3 s
 # longer and pushed failover past 25 s.
 ETCD_MEMBERS=(etcd1 etcd2 etcd3)
-LOGIC_INSTANCES=(logic1 logic2)
-PORTAL_INSTANCES=(portal1 portal2)
+# The logic and portal instances: two of each, or as many as deploy/local/scale set (kept in the
+# state directory's scale file, "logic=N" and "portal=N", from 1 to 9).
+LOGIC_COUNT=2
+PORTAL_COUNT=2
+if [ -s "$STATE_DIR/scale" ]; then
+  while IFS== read -r scale_tier scale_count; do
+    [[ "$scale_count" =~ ^[1-9]$ ]] || continue
+    case "$scale_tier" in
+      logic) LOGIC_COUNT=$scale_count ;;
+      portal) PORTAL_COUNT=$scale_count ;;
+    esac
+  done < "$STATE_DIR/scale"
+  unset scale_tier scale_count
+fi
+mapfile -t LOGIC_INSTANCES < <(seq -f 'logic%g' 1 "$LOGIC_COUNT")
+mapfile -t PORTAL_INSTANCES < <(seq -f 'portal%g' 1 "$PORTAL_COUNT")
 
 # Patroni from PyPI (Debian's 3.0.2 takes the leader key without compare-and-swap; see
 # patroni-requirements.txt), in a venv the postgres user can run.
@@ -85,12 +99,16 @@ etcd_client_port() { echo $((2470 + 2 * $(node_index "$1") + PORT_OFFSET)); }
 etcd_peer_port() { echo $((2471 + 2 * $(node_index "$1") + PORT_OFFSET)); }
 etcd_client_url() { echo "https://$(node_host "$1"):$(etcd_client_port "$1")"; }
 etcd_peer_url() { echo "https://$(node_host "$1"):$(etcd_peer_port "$1")"; }
+# An instance's own port: the first two of each tier where they always were, the rest from
+# 18103 (logic3) and 18203 (portal3) on.
 instance_port() {
   case "$1" in
     logic1) echo $((18081 + PORT_OFFSET)) ;;
     logic2) echo $((18082 + PORT_OFFSET)) ;;
     portal1) echo $((18080 + PORT_OFFSET)) ;;
     portal2) echo $((18083 + PORT_OFFSET)) ;;
+    logic[3-9]) echo $((18100 + ${1#logic} + PORT_OFFSET)) ;;
+    portal[3-9]) echo $((18200 + ${1#portal} + PORT_OFFSET)) ;;
   esac
 }
 
@@ -248,8 +266,10 @@ fence_etcd() {
   id -u prometheus > /dev/null 2>&1 && scrapers+=", $(id -u prometheus)"
   instance_ports+=("$PROMETHEUS_PORT" "$NODE_EXPORTER_PORT" "$HAPROXY_METRICS_PORT")
   for node in "${NODES[@]}"; do instance_ports+=("$(postgres_exporter_port "$node")"); done
-  unfence_etcd
+  # Made anew in one transaction (declared, emptied, filled): no moment without the fence.
   nft -f - <<NFT
+table inet bank_etcd_$NET_INDEX {}
+flush table inet bank_etcd_$NET_INDEX
 table inet bank_etcd_$NET_INDEX {
   chain output {
     type filter hook output priority 0; policy accept;
@@ -714,7 +734,13 @@ prometheus_api() {
 }
 
 write_haproxy_config() {
-  local servers="" node
+  local servers="" node instance logic_servers="" portal_servers=""
+  for instance in "${LOGIC_INSTANCES[@]}"; do
+    logic_servers+="  server $instance 127.0.0.1:$(instance_port "$instance") check"$'\n'
+  done
+  for instance in "${PORTAL_INSTANCES[@]}"; do
+    portal_servers+="  server $instance 127.0.0.1:$(instance_port "$instance") check"$'\n'
+  done
   # Health checks ask Patroni over HTTPS; the database traffic itself is TLS end to end (HAProxy
   # passes the bytes, the client checks the node's certificate).
   for node in "${NODES[@]}"; do
@@ -786,9 +812,7 @@ listen logic
   timeout server 45s
   # HTTPS to the instances too, their certificate checked.
   default-server inter 300ms fastinter 150ms fall 2 rise 2 on-marked-down shutdown-sessions ssl verify required ca-file $CA_FILE verifyhost logic.bank.internal
-  server logic1 127.0.0.1:$(instance_port logic1) check
-  server logic2 127.0.0.1:$(instance_port logic2) check
-
+$logic_servers
 # The portal instances; no sticky sessions: either serves any customer. Same rules as the API;
 # a browser's form POST is never replayed.
 listen portal
@@ -812,9 +836,7 @@ listen portal
   option redispatch 1
   timeout server 45s
   default-server inter 300ms fastinter 150ms fall 2 rise 2 on-marked-down shutdown-sessions ssl verify required ca-file $CA_FILE verifyhost portal.bank.internal
-  server portal1 127.0.0.1:$(instance_port portal1) check
-  server portal2 127.0.0.1:$(instance_port portal2) check
-
+$portal_servers
 # HAProxy's own series for Prometheus (read-only; the port is for root and Prometheus alone:
 # fence_etcd).
 frontend metrics
@@ -885,14 +907,6 @@ priority=20
 [group:ops]
 programs=backup-schedule,prometheus,node-exporter,$(for node in "${NODES[@]}"; do printf 'postgres-exporter-%s,' "$node"; done | sed 's/,$//')
 priority=60
-
-[group:logic]
-programs=$(IFS=,; echo "${LOGIC_INSTANCES[*]}")
-priority=40
-
-[group:portal]
-programs=$(IFS=,; echo "${PORTAL_INSTANCES[*]}")
-priority=50
 CONF
     for member in "${ETCD_MEMBERS[@]}"; do
       mkdir -p "$CLUSTER_DIR/$member"
@@ -915,6 +929,7 @@ CONF
       supervisor_program "$node" 60 "$postgres_home" "$(on_node "$node") $as_postgres $PATRONI $CLUSTER_DIR/$node.yml"
     done
     supervisor_program haproxy 10 "" "/usr/sbin/haproxy -f $CLUSTER_DIR/haproxy.cfg -db"
+    echo "priority=30"
     # Full and incremental backups on a schedule (deploy/local/backup --schedule); the topology's
     # environment passed on, so it acts on this state directory.
     supervisor_program backup-schedule 30 \
@@ -942,18 +957,21 @@ CONF
         "$as_postgres /usr/bin/prometheus-postgres-exporter --web.listen-address=127.0.0.1:$(postgres_exporter_port "$node") \
 --extend.query-path=$CLUSTER_DIR/postgres-queries.yml"
     done
-    echo "priority=30"
+    # Each instance a program of its own, in no group: deploy/local/scale adds or removes one
+    # without supervisord restarting the others (it restarts a whole group whose list changes).
     for name in "${LOGIC_INSTANCES[@]}"; do
       port=$(instance_port "$name")
       supervisor_program "$name" 35 \
         "BANK_DATABASE_URL=\"$(database_url)\",BANK_LISTEN_ADDR=\"127.0.0.1:$port\",BANK_LOG_FORMAT=\"json\",BANK_PATRONI_URLS=\"$(patroni_urls)\",BANK_CA_FILE=\"$CA_FILE\",BANK_TLS_CERT_FILE=\"$TLS_DIR/logic.crt\",BANK_TLS_KEY_FILE=\"$TLS_DIR/logic.key\",BANK_SECRETS_KEY_FILE=\"$SERVER_KEY_FILE\",BANK_GROUP_COMMIT=\"${BANK_GROUP_COMMIT:-on}\"$(group_commit_knobs)" \
         "$RELEASE_DIR/logic serve"
+      echo "priority=40"
     done
     for name in "${PORTAL_INSTANCES[@]}"; do
       port=$(instance_port "$name")
       supervisor_program "$name" 35 \
         "PORTAL_LISTEN_ADDR=\"127.0.0.1:$port\",PORTAL_TLS_CERT_FILE=\"$TLS_DIR/portal.crt\",PORTAL_TLS_KEY_FILE=\"$TLS_DIR/portal.key\",BANK_LOGIC_URL=\"https://127.0.0.1:$LOGIC_PORT\",BANK_LOGIC_CA_FILE=\"$CA_FILE\",PORTAL_SERVICE_KEY_FILE=\"$STATE_DIR/secrets/presentation.key\",PORTAL_STATIC_DIR=\"$REPO_ROOT/static\",PORTAL_LOG_FORMAT=\"json\"" \
         "$RELEASE_DIR/presentation"
+      echo "priority=50"
     done
   } > "$SUPERVISOR_CONF.new"
   chmod 600 "$SUPERVISOR_CONF.new"
@@ -1021,13 +1039,12 @@ ensure_supervisord() {
   fi
 }
 
-# The supervisor's name of a process: etcd:etcd1, db:pg1, haproxy, logic:logic1, portal:portal1.
+# The supervisor's name of a process: etcd:etcd1, db:pg1, ops:prometheus; haproxy, logic1 and
+# portal1 are in no group.
 program_of() {
   case "$1" in
     etcd*) echo "etcd:$1" ;;
     pg*) echo "db:$1" ;;
-    logic*) echo "logic:$1" ;;
-    portal*) echo "portal:$1" ;;
     backup-schedule|prometheus|node-exporter|postgres-exporter-*) echo "ops:$1" ;;
     *) echo "$1" ;;
   esac
