@@ -23,7 +23,7 @@ ETCD_MEMBERS=(etcd1 etcd2 etcd3)
 LOGIC_COUNT=2
 PORTAL_COUNT=2
 if [ -s "$STATE_DIR/scale" ]; then
-  while IFS== read -r scale_tier scale_count; do
+  while IFS='=' read -r scale_tier scale_count; do
     [[ "$scale_count" =~ ^[1-9]$ ]] || continue
     case "$scale_tier" in
       logic) LOGIC_COUNT=$scale_count ;;
