@@ -89,6 +89,23 @@ ensure_schemathesis() {
   echo "$venv/bin/schemathesis"
 }
 
+# kubernetes-validate, from PyPI, with the Kubernetes API's own schemas inside it (no download at
+# run time), in a venv of its own; its jsonschema and PyYAML check the CloudNativePG resources.
+# Prints the venv's bin directory.
+KUBERNETES_VALIDATE_VERSION=1.37.0
+ensure_kubernetes_validate() {
+  local venv="$TOOLS_DIR/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
+  if [ ! -x "$venv/bin/kubernetes-validate" ]; then
+    ensure_packages python3-venv >&2
+    step "installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION from PyPI" >&2
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+      "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "jsonschema==4.26.0" "PyYAML==6.0.4" >&2
+  fi
+  echo "$venv/bin"
+}
+
 # axe-core, the accessibility engine the browser tests run in each page, from the npm registry
 # (npm from Debian when the machine has none). Prints the path of its browser bundle.
 AXE_CORE_VERSION=4.14.1
