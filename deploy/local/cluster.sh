@@ -584,7 +584,7 @@ backup_info_json() {
 }
 
 backup_count() {
-  backup_info_json | /usr/bin/python3 -c 'import json,sys; print(sum(len(s.get("backup", [])) for s in json.load(sys.stdin)))'
+  backup_info_json | /usr/bin/python3 -I -c 'import json,sys; print(sum(len(s.get("backup", [])) for s in json.load(sys.stdin)))'
 }
 
 # The restored copy's server, when one runs.
@@ -689,7 +689,7 @@ write_certificate_metrics() {
 # between her two EUR accounts, memos PREFIX-0…, idempotency keys RUN-memo; each printed as the id
 # the API acknowledged and its memo).
 customer_api() {
-  /usr/bin/python3 - "$1" "https://127.0.0.1:$LOGIC_PORT" "$CA_FILE" "$(cat "$STATE_DIR/secrets/cli.key")" "${@:2}" <<'PY'
+  /usr/bin/python3 -I - "$1" "https://127.0.0.1:$LOGIC_PORT" "$CA_FILE" "$(cat "$STATE_DIR/secrets/cli.key")" "${@:2}" <<'PY'
 import json, ssl, sys, urllib.error, urllib.request
 command, base, ca, key, state = sys.argv[1:6]
 context = ssl.create_default_context(cafile=ca)
@@ -884,6 +884,7 @@ chmod=0700
 [supervisord]
 ; Logs name customers, accounts and users: not for other users of the host.
 umask=027
+directory=/
 logfile=$LOG_DIR/supervisord.log
 logfile_maxbytes=10MB
 logfile_backups=3
@@ -950,11 +951,11 @@ CONF
 --collector.disable-defaults --collector.textfile --collector.textfile.directory=$TEXTFILE_DIR \
 --collector.filesystem --collector.loadavg --collector.meminfo --collector.cpu"
     for node in "${NODES[@]}"; do
-      # Each node's PostgreSQL, as the postgres OS user on its socket (peer), with the bank's own
-      # queries (the audit chain, WAL archiving).
+      # Each node's PostgreSQL, as bank_monitor (pg_monitor's rights, no superuser) on its socket,
+      # with the bank's own queries (the audit chain, WAL archiving).
       supervisor_program "postgres-exporter-$node" 10 \
-        "DATA_SOURCE_NAME=\"host=$CLUSTER_DIR/$node port=$(node_pg_port "$node") user=postgres dbname=bank sslmode=disable\"" \
-        "$as_postgres /usr/bin/prometheus-postgres-exporter --web.listen-address=127.0.0.1:$(postgres_exporter_port "$node") \
+        "DATA_SOURCE_NAME=\"host=$CLUSTER_DIR/$node port=$(node_pg_port "$node") user=bank_monitor password=$(secret db-monitor-password) dbname=bank sslmode=disable\"" \
+        "$as_prometheus /usr/bin/prometheus-postgres-exporter --web.listen-address=127.0.0.1:$(postgres_exporter_port "$node") \
 --extend.query-path=$CLUSTER_DIR/postgres-queries.yml"
     done
     # Each instance a program of its own, in no group: deploy/local/scale adds or removes one
@@ -994,10 +995,13 @@ group_commit_knobs() {
 supervisor_program() {
   local name=$1 stop_wait=$2 environment=$3 command=$4
   command="$(echo "$command" | tr -s ' ' | sed 's/^ //')"
+  # Every program starts in /: never in the directory up was run from, where another user's
+  # files could shadow what a root process loads (a python3 module, say).
   cat <<CONF
 
 [program:$name]
 command=$command
+directory=/
 autostart=false
 autorestart=true
 startsecs=1
@@ -1093,7 +1097,7 @@ cluster_json() {
 }
 
 leader_name() {
-  cluster_json | /usr/bin/python3 -c 'import json,sys; print(next((m["name"] for m in json.load(sys.stdin)["members"] if m["role"] in ("leader","master","primary")), ""))' 2>/dev/null
+  cluster_json | /usr/bin/python3 -I -c 'import json,sys; print(next((m["name"] for m in json.load(sys.stdin)["members"] if m["role"] in ("leader","master","primary")), ""))' 2>/dev/null
 }
 
 # Waits until writes go through HAProxy's primary endpoint.
@@ -1115,7 +1119,7 @@ wait_writable() {
 wait_healthy() {
   local seconds=$1
   for _ in $(seq 1 $((seconds * 2))); do
-    if cluster_json 2>/dev/null | /usr/bin/python3 -c '
+    if cluster_json 2>/dev/null | /usr/bin/python3 -I -c '
 import json, sys
 members = json.load(sys.stdin)["members"]
 # Patroni before 4 (only run to compare releases) reports no "streaming" state.
@@ -1134,7 +1138,7 @@ sys.exit(0 if primary and len(streaming) == 2 and sync else 1)' "$PATRONI_VERSIO
 
 # The members with a role ("replica" includes the synchronous standby), space-separated.
 member_with_role() {
-  cluster_json | /usr/bin/python3 -c '
+  cluster_json | /usr/bin/python3 -I -c '
 import json, sys
 role = sys.argv[1]
 names = [m["name"] for m in json.load(sys.stdin)["members"] if m["role"] == role or (role == "replica" and m["role"] in ("replica", "sync_standby"))]
@@ -1147,15 +1151,19 @@ print(" ".join(names))' "$1"
 # where bank owned everything, is handed over to bank_owner. Passwords go to psql on its standard
 # input, never on a command line.
 ensure_database_roles() {
-  local owner_password runtime_password
+  local owner_password runtime_password monitor_password
   secret db-owner-password > /dev/null
   owner_password=$(secret db-owner-password)
   runtime_password=$(secret db-password)
+  monitor_password=$(secret db-monitor-password)
   psql_cluster -d postgres <<SQL
 SET client_min_messages = warning;
 SELECT 'CREATE ROLE bank_owner LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bank_owner') \gexec
 SELECT 'CREATE ROLE bank_runtime NOLOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bank_runtime') \gexec
 SELECT 'CREATE ROLE bank LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bank') \gexec
+SELECT 'CREATE ROLE bank_monitor LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bank_monitor') \gexec
+ALTER ROLE bank_monitor PASSWORD '$monitor_password';
+GRANT pg_monitor TO bank_monitor;
 ALTER ROLE bank_owner PASSWORD '$owner_password';
 ALTER ROLE bank PASSWORD '$runtime_password';
 GRANT bank_runtime TO bank;
@@ -1163,6 +1171,13 @@ SELECT 'CREATE DATABASE bank OWNER bank_owner' WHERE NOT EXISTS (SELECT 1 FROM p
 ALTER DATABASE bank OWNER TO bank_owner;
 SQL
   psql_cluster -d bank -c "REASSIGN OWNED BY bank TO bank_owner"
+}
+
+# What the exporters' role reads in the bank's database: the audit log, for the chain's check (after
+# the migrations, which make it). The role is no superuser: the queries it runs call code the
+# schema's owner wrote, which must never run with more than the monitor's rights.
+grant_monitoring() {
+  psql_cluster -d bank -c "GRANT USAGE ON SCHEMA public TO bank_monitor; GRANT SELECT ON public.audit_log TO bank_monitor"
 }
 
 # psql through HAProxy to the primary, as the superuser, over TLS with the node's certificate
@@ -1237,7 +1252,7 @@ patroni_rest() {
 # given to curl on its standard input, never on a command line another user can read.
 # A command to HAProxy's runtime API (its Unix socket, root's alone), such as "show sess all".
 haproxy_command() {
-  /usr/bin/python3 - "$CLUSTER_DIR/haproxy.sock" "$1" <<'PY'
+  /usr/bin/python3 -I - "$CLUSTER_DIR/haproxy.sock" "$1" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(3)
@@ -1267,7 +1282,7 @@ etcd_status() {
 
 # The name of the etcd member that leads, or nothing.
 etcd_leader() {
-  etcd_status | /usr/bin/python3 -c '
+  etcd_status | /usr/bin/python3 -I -c '
 import json, sys
 for line in sys.stdin:
     for s in json.loads(line):
