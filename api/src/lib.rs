@@ -2,8 +2,8 @@
 //! request and response bodies of the logic API, one module per feature; every refusal's
 //! [`ProblemCode`]; the values both read the same way (an [`AccountNumber`] with its check digit,
 //! an [`Amount`] in its [`Currency`]'s decimal places, from one table); and (feature `server`) the
-//! request [`metrics`] both servers record. It holds no business rule and never touches the
-//! database.
+//! request [`metrics`] both servers record and their log and traces ([`telemetry`]). It holds no
+//! business rule and never touches the database.
 //!
 //! Enumerations a response carries have a catch-all, `Unknown`: a portal built before the logic
 //! tier learnt a new value reads it rather than failing the whole page. The logic tier never sends
@@ -71,6 +71,8 @@ pub mod transfers;
 
 #[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "server")]
+pub mod telemetry;
 
 pub use account_number::AccountNumber;
 pub use money::{Amount, Currency};

@@ -963,14 +963,14 @@ CONF
     for name in "${LOGIC_INSTANCES[@]}"; do
       port=$(instance_port "$name")
       supervisor_program "$name" 35 \
-        "BANK_DATABASE_URL=\"$(database_url)\",BANK_LISTEN_ADDR=\"127.0.0.1:$port\",BANK_LOG_FORMAT=\"json\",BANK_PATRONI_URLS=\"$(patroni_urls)\",BANK_CA_FILE=\"$CA_FILE\",BANK_TLS_CERT_FILE=\"$TLS_DIR/logic.crt\",BANK_TLS_KEY_FILE=\"$TLS_DIR/logic.key\",BANK_SECRETS_KEY_FILE=\"$SERVER_KEY_FILE\",BANK_GROUP_COMMIT=\"${BANK_GROUP_COMMIT:-on}\"$(group_commit_knobs)" \
+        "BANK_DATABASE_URL=\"$(database_url)\",BANK_LISTEN_ADDR=\"127.0.0.1:$port\",BANK_LOG_FORMAT=\"json\",BANK_PATRONI_URLS=\"$(patroni_urls)\",BANK_CA_FILE=\"$CA_FILE\",BANK_TLS_CERT_FILE=\"$TLS_DIR/logic.crt\",BANK_TLS_KEY_FILE=\"$TLS_DIR/logic.key\",BANK_SECRETS_KEY_FILE=\"$SERVER_KEY_FILE\",BANK_GROUP_COMMIT=\"${BANK_GROUP_COMMIT:-on}\"$(group_commit_knobs)$(trace_export "$name")" \
         "$RELEASE_DIR/logic serve"
       echo "priority=40"
     done
     for name in "${PORTAL_INSTANCES[@]}"; do
       port=$(instance_port "$name")
       supervisor_program "$name" 35 \
-        "PORTAL_LISTEN_ADDR=\"127.0.0.1:$port\",PORTAL_TLS_CERT_FILE=\"$TLS_DIR/portal.crt\",PORTAL_TLS_KEY_FILE=\"$TLS_DIR/portal.key\",BANK_LOGIC_URL=\"https://127.0.0.1:$LOGIC_PORT\",BANK_LOGIC_CA_FILE=\"$CA_FILE\",PORTAL_SERVICE_KEY_FILE=\"$STATE_DIR/secrets/presentation.key\",PORTAL_STATIC_DIR=\"$REPO_ROOT/static\",PORTAL_LOG_FORMAT=\"json\"" \
+        "PORTAL_LISTEN_ADDR=\"127.0.0.1:$port\",PORTAL_TLS_CERT_FILE=\"$TLS_DIR/portal.crt\",PORTAL_TLS_KEY_FILE=\"$TLS_DIR/portal.key\",BANK_LOGIC_URL=\"https://127.0.0.1:$LOGIC_PORT\",BANK_LOGIC_CA_FILE=\"$CA_FILE\",PORTAL_SERVICE_KEY_FILE=\"$STATE_DIR/secrets/presentation.key\",PORTAL_STATIC_DIR=\"$REPO_ROOT/static\",PORTAL_LOG_FORMAT=\"json\"$(trace_export "$name")" \
         "$RELEASE_DIR/presentation"
       echo "priority=50"
     done
@@ -988,6 +988,15 @@ group_commit_knobs() {
     [ -n "${!var:-}" ] && printf ',%s="%s"' "$var" "${!var}"
   done
   return 0
+}
+
+# trace_export INSTANCE: where the instance sends its traces, if up was given a collector
+# (OTEL_EXPORTER_OTLP_ENDPOINT), as supervisor environment entries, the instance named in its
+# spans; nothing otherwise, and nothing leaves the process.
+trace_export() {
+  [ -n "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ] || return 0
+  printf ',OTEL_EXPORTER_OTLP_ENDPOINT="%s",OTEL_RESOURCE_ATTRIBUTES="service.instance.id=%s"' \
+    "$OTEL_EXPORTER_OTLP_ENDPOINT" "$1"
 }
 
 # supervisor_program NAME STOP_WAIT_S ENVIRONMENT COMMAND: one [program:] section. A process

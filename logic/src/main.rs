@@ -6,7 +6,9 @@ use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use clap::{Parser, Subcommand};
 use logic::AppState;
 use logic::config::{Listen, Settings};
-use tracing_subscriber::EnvFilter;
+
+/// What the log keeps unless `RUST_LOG` says otherwise.
+const LOG_FILTER: &str = "info,sqlx=warn,tower_http=info";
 
 /// Every setting, read from the environment (`config.rs`); the help prints them.
 const ENVIRONMENT: &str = "\
@@ -24,8 +26,14 @@ Settings come from the environment:
                              roots when unset)
   BANK_SECRETS_KEY_FILE      the server key that seals second-factor secrets (required by
                              serve, seed-demo and seal-secrets)
-  BANK_LOG_FORMAT            text (default) or json; RUST_LOG filters
-                             (info,sqlx=warn,tower_http=info)
+  BANK_LOG_FORMAT            text (default) or json (each line inside a trace headed by its
+                             trace_id and span_id); RUST_LOG filters (info,sqlx=warn,tower_http=info)
+  OTEL_EXPORTER_OTLP_ENDPOINT
+                             an OpenTelemetry collector (OTLP over HTTP, e.g. http://host:4318):
+                             each request's spans and its SQL statements' are sent there (none
+                             when unset); OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_SERVICE_NAME
+                             (bank-logic), OTEL_TRACES_SAMPLER (every trace) and the other OTEL_*
+                             variables as OpenTelemetry defines them
   BANK_DB_CONNECTIONS_MAX    pool size (20); BANK_DB_ACQUIRE_TIMEOUT_MS (2000) and
                              BANK_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS (2000) bound its waits
   BANK_RETRY_BUDGET_MS       how long a request retries a failover (30000)
@@ -74,7 +82,7 @@ enum Command {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     let settings = Settings::from_env()?;
-    init_tracing(settings.log_json);
+    let _telemetry = bank_api::telemetry::init("bank-logic", settings.log_json, LOG_FILTER)?;
     let pool = data::pool::connect_lazy(settings.database_url.expose(), &settings.database)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(pool, settings).await,
@@ -230,15 +238,4 @@ async fn shutdown_signal() {
     };
     tokio::select! { () = ctrl_c => {}, () = term => {} }
     tracing::info!("shutdown requested; draining");
-}
-
-fn init_tracing(json: bool) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }

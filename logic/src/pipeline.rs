@@ -2,6 +2,7 @@
 //! gathered into groups (the first of a group waits up to the window for others, up to the most
 //! a group holds), and each group is handed to the poster by one of a few workers, which sends
 //! each request its answer. While one worker waits for its group's commit, the next gathers.
+//! A group's statements run in a span of its own, linked to the span of each of its requests.
 
 use std::any::Any;
 use std::pin::Pin;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Mutex, mpsc, oneshot};
+use tracing::Instrument;
 
 use crate::config::GroupCommit;
 use crate::error::ApiError;
@@ -47,6 +49,8 @@ const QUEUE_DEPTH: usize = 4_096;
 struct Job {
     request: Request,
     reply: oneshot::Sender<Answer>,
+    /// The span of the request that queued it: the group's span links back to each.
+    span: tracing::Span,
 }
 
 /// The pipeline's entrance; its workers run until it is dropped.
@@ -76,19 +80,24 @@ impl Pipeline {
                     let Some(jobs) = jobs else { return };
                     // A request whose client has gone (its retry budget spent) is not posted:
                     // a retry of it may be queued already, and that one answers.
+                    let group = tracing::info_span!("posting group", size = tracing::field::Empty);
                     let members: Vec<(Request, Reply)> = jobs
                         .into_iter()
                         .filter(|job| !job.reply.is_closed())
-                        .map(|job| (job.request, Reply(job.reply)))
+                        .map(|job| {
+                            bank_api::telemetry::link(&group, &job.span);
+                            (job.request, Reply(job.reply))
+                        })
                         .collect();
                     if members.is_empty() {
                         continue;
                     }
+                    group.record("size", members.len());
                     metrics::histogram!("bank_posting_batch_size")
                         .record(u32::try_from(members.len()).unwrap_or(u32::MAX));
                     // A panic posting one group fails that group's requests (their replies
                     // are dropped), never the worker.
-                    if let Err(error) = tokio::spawn(poster(members)).await {
+                    if let Err(error) = tokio::spawn(poster(members).instrument(group)).await {
                         tracing::error!(%error, "a group of postings failed");
                     }
                 }
@@ -101,7 +110,11 @@ impl Pipeline {
     pub async fn post(&self, request: Request) -> Answer {
         let (reply, answer) = oneshot::channel();
         self.sender
-            .send(Job { request, reply })
+            .send(Job {
+                request,
+                reply,
+                span: tracing::Span::current(),
+            })
             .await
             .map_err(|_| ApiError::Internal("the posting pipeline has stopped".into()))?;
         answer

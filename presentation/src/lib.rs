@@ -74,7 +74,10 @@ pub fn app(settings: &Settings) -> anyhow::Result<Router> {
     bank_api::metrics::install(&metrics::REQUESTS, "portal", env!("CARGO_PKG_VERSION"));
     Ok(Router::new()
         .merge(pages::router())
-        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(json!({ "status": "ok" })) }),
+        )
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))
         .route_layer(axum::middleware::from_fn_with_state(
@@ -95,10 +98,25 @@ pub fn app(settings: &Settings) -> anyhow::Result<Router> {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
+                // A trace of its own for every request: a browser's `traceparent` is not taken.
                 .make_span_with(|request: &axum::extract::Request| {
-                    let request_id =
-                        request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+                    let request_id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    let route = request
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map_or("unrouted", axum::extract::MatchedPath::as_str);
+                    tracing::info_span!(
+                        "request",
+                        otel.name = %format_args!("{} {route}", request.method()),
+                        otel.kind = "server",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id,
+                    )
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )

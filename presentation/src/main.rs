@@ -20,7 +20,14 @@ Settings come from the environment:
   PORTAL_SERVICE_KEY_FILE   the file holding this tier's credential at the logic tier (required)
   PORTAL_STATIC_DIR         the static assets (static)
   PORTAL_FONT_DIR           the fonts statements are printed in (Debian's DejaVu)
-  PORTAL_LOG_FORMAT         text (default) or json; RUST_LOG filters (info)
+  PORTAL_LOG_FORMAT         text (default) or json (each line inside a trace headed by its
+                            trace_id and span_id); RUST_LOG filters (info)
+  OTEL_EXPORTER_OTLP_ENDPOINT
+                            an OpenTelemetry collector (OTLP over HTTP, e.g. http://host:4318):
+                            each request's spans and its calls to the logic tier are sent there
+                            (none when unset); OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                            OTEL_SERVICE_NAME (bank-portal), OTEL_TRACES_SAMPLER (every trace)
+                            and the other OTEL_* variables as OpenTelemetry defines them
   PORTAL_DEV_PLAIN_HTTP=1   development only: serve plain HTTP when the two TLS files are not
                             set, allow an http:// BANK_LOGIC_URL, and send the session cookie
                             without `Secure`
@@ -36,16 +43,7 @@ struct Cli {}
 async fn main() -> Result<()> {
     Cli::parse();
     let json = std::env::var("PORTAL_LOG_FORMAT").is_ok_and(|f| f == "json");
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    if json {
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .json()
-            .init();
-    } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
-    }
+    let _telemetry = bank_api::telemetry::init("bank-portal", json, "info")?;
     let addr: SocketAddr = std::env::var("PORTAL_LISTEN_ADDR")
         .unwrap_or_else(|_| "127.0.0.1:8080".into())
         .parse()

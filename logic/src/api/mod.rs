@@ -26,7 +26,7 @@ mod transfers;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -106,14 +106,25 @@ pub fn router_and_openapi(state: AppState) -> (Router, serde_json::Value) {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
+                    // Named by its route, never its raw path (an account number in a trace's
+                    // name would make one name per account).
+                    let route = request
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or("unrouted", MatchedPath::as_str);
                     // Both ids are written once the request's is settled (`request_id`).
-                    tracing::info_span!(
+                    let span = tracing::info_span!(
                         "request",
+                        otel.name = %format_args!("{} {route}", request.method()),
+                        otel.kind = "server",
                         method = %request.method(),
                         path = %request.uri().path(),
                         request_id = tracing::field::Empty,
                         caller_request_id = tracing::field::Empty,
-                    )
+                    );
+                    // The caller's trace goes on here (the portal's, an internal service's).
+                    bank_api::telemetry::continue_trace(&span, request.headers());
+                    span
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )

@@ -15,6 +15,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tracing::Instrument;
 
 /// How long one call to the logic tier may take. The logic tier retries a failover for up to
 /// about 30 s itself; past this the page says the outcome is being confirmed.
@@ -155,11 +156,27 @@ impl Logic {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<(StatusCode, T), LogicError> {
-        let response = request
-            .send()
+        let mut request = request
+            .build()
+            .map_err(|e| LogicError::Unavailable(e.to_string()))?;
+        // The call's own span, whose trace the logic tier continues.
+        let call = tracing::info_span!(
+            "logic call",
+            otel.name = %request.method(),
+            otel.kind = "client",
+            method = %request.method(),
+            url.path = request.url().path(),
+            status = tracing::field::Empty,
+        );
+        bank_api::telemetry::propagate(&call, request.headers_mut());
+        let response = self
+            .http
+            .execute(request)
+            .instrument(call.clone())
             .await
             .map_err(|e| LogicError::Unavailable(e.to_string()))?;
         let status = response.status();
+        call.record("status", status.as_u16());
         if status.is_success() {
             let bytes = response
                 .bytes()

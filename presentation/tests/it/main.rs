@@ -12,4 +12,5 @@ mod command_line;
 mod flows;
 mod portal;
 mod tls;
+mod traces;
 mod transfers;

@@ -16,6 +16,8 @@ pub struct Portal {
     pub url: String,
     pub logic_url: String,
     pub logic: LogicState,
+    /// The seeded database, for a tier started as a process of its own.
+    pub database_url: String,
     pub portal_key: String,
     /// A credential for calling the logic tier directly, as the tests' own service.
     pub api_key: String,
@@ -104,6 +106,7 @@ impl Portal {
             url,
             logic_url,
             logic,
+            database_url: db.url.clone(),
             portal_key,
             api_key,
         }
