@@ -8,7 +8,8 @@
 //! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
 //! `OTEL_TRACES_SAMPLER`, `OTEL_BSP_*`); otherwise nothing is sent and nothing is recorded, but
 //! every request still has its trace id, and the trace id and span id head every JSON log line
-//! written inside a trace, so a line in either tier's log finds the rest of its request.
+//! written inside a trace, so a line in either tier's log finds the rest of its request. (Lines
+//! outside any request, at start or from a background task, have none; a text log has none.)
 //!
 //! Which traces are trusted: the portal faces browsers and starts a trace of its own for every
 //! request; the logic tier continues the trace its caller names (the portal, or an internal
@@ -78,12 +79,16 @@ impl Telemetry {
     }
 }
 
+/// How long the spans still buffered at exit may take to leave: within supervisord's wait after
+/// SIGTERM, with the drain's 30 s before it.
+const LAST_EXPORT: Duration = Duration::from_secs(3);
+
 impl Drop for Telemetry {
     fn drop(&mut self) {
         if self.exporting
-            && let Err(error) = self.provider.shutdown()
+            && let Err(error) = self.provider.shutdown_with_timeout(LAST_EXPORT)
         {
-            eprintln!("the last spans were not sent: {error}");
+            tracing::warn!(%error, "the last spans were not sent");
         }
     }
 }
@@ -176,9 +181,9 @@ pub fn link(span: &Span, cause: &Span) {
     span.add_link(cause.context().span().span_context().clone());
 }
 
-/// The current span's trace id, once there is one.
-pub fn current_trace_id() -> Option<String> {
-    let context = Span::current().context();
+/// `span`'s trace id, if it is in a trace.
+pub fn trace_id(span: &Span) -> Option<String> {
+    let context = span.context();
     let span = context.span();
     let ids = span.span_context();
     ids.is_valid().then(|| ids.trace_id().to_string())

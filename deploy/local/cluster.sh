@@ -77,6 +77,8 @@ HAPROXY_METRICS_PORT=$((58405 + PORT_OFFSET))
 # Metrics a batch job or up leaves for the node exporter's textfile collector: the latest backups,
 # the certificates' expiry.
 TEXTFILE_DIR="$STATE_DIR/metrics"
+# The OpenTelemetry collector the instances send their traces to, if up was given one.
+TRACE_ENDPOINT_FILE="$STATE_DIR/trace-endpoint"
 postgres_exporter_port() { echo $((59186 + $(node_index "$1") + PORT_OFFSET)); }
 
 node_index() { echo "${1//[!0-9]/}"; }
@@ -991,12 +993,12 @@ group_commit_knobs() {
 }
 
 # trace_export INSTANCE: where the instance sends its traces, if up was given a collector
-# (OTEL_EXPORTER_OTLP_ENDPOINT), as supervisor environment entries, the instance named in its
-# spans; nothing otherwise, and nothing leaves the process.
+# (OTEL_EXPORTER_OTLP_ENDPOINT, kept in TRACE_ENDPOINT_FILE), as supervisor environment entries,
+# the instance named in its spans; nothing otherwise, and nothing leaves the process.
 trace_export() {
-  [ -n "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ] || return 0
+  [ -s "$TRACE_ENDPOINT_FILE" ] || return 0
   printf ',OTEL_EXPORTER_OTLP_ENDPOINT="%s",OTEL_RESOURCE_ATTRIBUTES="service.instance.id=%s"' \
-    "$OTEL_EXPORTER_OTLP_ENDPOINT" "$1"
+    "$(cat "$TRACE_ENDPOINT_FILE")" "$1"
 }
 
 # supervisor_program NAME STOP_WAIT_S ENVIRONMENT COMMAND: one [program:] section. A process

@@ -25,6 +25,7 @@
 use bank_api::ProblemCode;
 use data::users::Role;
 use time::{Duration, OffsetDateTime};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::auth::password::{self, PASSWORD_MAX_CHARS};
@@ -169,7 +170,18 @@ pub async fn sign_in(
             // Audited off the answer's path, so that a known username answers no slower than an
             // unknown one.
             let (state, client) = (state.clone(), client.clone());
-            tokio::spawn(async move { audit_failed_sign_in(&state, &user, &client).await });
+            // A trace of its own (the request's ends with its answer), linked to the request's
+            // and naming it in its log lines.
+            let request = tracing::Span::current();
+            let audit = tracing::info_span!(
+                parent: None,
+                "failed sign-in audit",
+                request_trace = bank_api::telemetry::trace_id(&request),
+            );
+            bank_api::telemetry::link(&audit, &request);
+            tokio::spawn(
+                async move { audit_failed_sign_in(&state, &user, &client).await }.instrument(audit),
+            );
             return Err(invalid_credentials());
         }
         // Counted already, before the check.

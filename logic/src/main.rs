@@ -26,14 +26,15 @@ Settings come from the environment:
                              roots when unset)
   BANK_SECRETS_KEY_FILE      the server key that seals second-factor secrets (required by
                              serve, seed-demo and seal-secrets)
-  BANK_LOG_FORMAT            text (default) or json (each line inside a trace headed by its
-                             trace_id and span_id); RUST_LOG filters (info,sqlx=warn,tower_http=info)
+  BANK_LOG_FORMAT            text (default) or json (a line written inside a trace begins with
+                             its trace_id and span_id); RUST_LOG filters
+                             (info,sqlx=warn,tower_http=info)
   OTEL_EXPORTER_OTLP_ENDPOINT
-                             an OpenTelemetry collector (OTLP over HTTP, e.g. http://host:4318):
-                             each request's spans and its SQL statements' are sent there (none
-                             when unset); OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_SERVICE_NAME
-                             (bank-logic), OTEL_TRACES_SAMPLER (every trace) and the other OTEL_*
-                             variables as OpenTelemetry defines them
+                             an OpenTelemetry collector (OTLP over HTTP, e.g. http://host:4318)
+                             that each request's spans, and a span per SQL statement, are sent to
+                             (nothing is sent when unset); OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                             OTEL_SERVICE_NAME (bank-logic), OTEL_TRACES_SAMPLER (every trace) and
+                             the other OTEL_* variables as OpenTelemetry defines them
   BANK_DB_CONNECTIONS_MAX    pool size (20); BANK_DB_ACQUIRE_TIMEOUT_MS (2000) and
                              BANK_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS (2000) bound its waits
   BANK_RETRY_BUDGET_MS       how long a request retries a failover (30000)

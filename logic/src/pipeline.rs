@@ -80,12 +80,19 @@ impl Pipeline {
                     let Some(jobs) = jobs else { return };
                     // A request whose client has gone (its retry budget spent) is not posted:
                     // a retry of it may be queued already, and that one answers.
-                    let group = tracing::info_span!("posting group", size = tracing::field::Empty);
+                    // Its own trace, linked to each request's; its log lines name those traces.
+                    let group = tracing::info_span!(
+                        "posting group",
+                        size = tracing::field::Empty,
+                        traces = tracing::field::Empty,
+                    );
+                    let mut traces = Vec::new();
                     let members: Vec<(Request, Reply)> = jobs
                         .into_iter()
                         .filter(|job| !job.reply.is_closed())
                         .map(|job| {
                             bank_api::telemetry::link(&group, &job.span);
+                            traces.extend(bank_api::telemetry::trace_id(&job.span));
                             (job.request, Reply(job.reply))
                         })
                         .collect();
@@ -93,12 +100,14 @@ impl Pipeline {
                         continue;
                     }
                     group.record("size", members.len());
+                    group.record("traces", traces.join(",").as_str());
                     metrics::histogram!("bank_posting_batch_size")
                         .record(u32::try_from(members.len()).unwrap_or(u32::MAX));
                     // A panic posting one group fails that group's requests (their replies
                     // are dropped), never the worker.
-                    if let Err(error) = tokio::spawn(poster(members).instrument(group)).await {
-                        tracing::error!(%error, "a group of postings failed");
+                    let posted = tokio::spawn(poster(members).instrument(group.clone())).await;
+                    if let Err(error) = posted {
+                        group.in_scope(|| tracing::error!(%error, "a group of postings failed"));
                     }
                 }
             });

@@ -20,12 +20,12 @@ Settings come from the environment:
   PORTAL_SERVICE_KEY_FILE   the file holding this tier's credential at the logic tier (required)
   PORTAL_STATIC_DIR         the static assets (static)
   PORTAL_FONT_DIR           the fonts statements are printed in (Debian's DejaVu)
-  PORTAL_LOG_FORMAT         text (default) or json (each line inside a trace headed by its
-                            trace_id and span_id); RUST_LOG filters (info)
+  PORTAL_LOG_FORMAT         text (default) or json (a line written inside a trace begins with
+                            its trace_id and span_id); RUST_LOG filters (info)
   OTEL_EXPORTER_OTLP_ENDPOINT
-                            an OpenTelemetry collector (OTLP over HTTP, e.g. http://host:4318):
-                            each request's spans and its calls to the logic tier are sent there
-                            (none when unset); OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                            an OpenTelemetry collector (OTLP over HTTP, e.g. http://host:4318)
+                            that each request's spans, and its calls to the logic tier, are sent
+                            to (nothing is sent when unset); OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
                             OTEL_SERVICE_NAME (bank-portal), OTEL_TRACES_SAMPLER (every trace)
                             and the other OTEL_* variables as OpenTelemetry defines them
   PORTAL_DEV_PLAIN_HTTP=1   development only: serve plain HTTP when the two TLS files are not
