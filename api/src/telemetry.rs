@@ -46,6 +46,9 @@ pub const ENDPOINT_VARIABLES: [&str; 2] = [
     "OTEL_EXPORTER_OTLP_ENDPOINT",
 ];
 
+/// The most links a span keeps.
+const MAX_LINKS: u32 = 1_000;
+
 /// Where sqlx reports each statement it ran (an event when the statement is done).
 const SQL_TARGET: &str = "sqlx::query";
 
@@ -109,7 +112,10 @@ pub fn init(service: &'static str, json: bool, default_filter: &str) -> Result<T
     if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
         resource = resource.with_service_name(service);
     }
-    let mut provider = SdkTracerProvider::builder().with_resource(resource.build());
+    // A group commit's span links to each of its requests: up to 1,000 (its largest group).
+    let mut provider = SdkTracerProvider::builder()
+        .with_resource(resource.build())
+        .with_max_links_per_span(MAX_LINKS);
     if exporting {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
@@ -161,12 +167,49 @@ pub fn init(service: &'static str, json: bool, default_filter: &str) -> Result<T
     })
 }
 
-/// Continues, in `span` (not yet entered), the trace the caller's `traceparent` names, if it
-/// names one.
+/// Continues, in `span` (not yet entered), the trace a service's `traceparent` names: a caller
+/// presenting a service credential (`X-Api-Key`, checked after this) is continued; anyone else's
+/// trace is only linked to, from a trace of the bank's own.
 pub fn continue_trace(span: &Span, headers: &HeaderMap) {
     let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
-    if parent.span().span_context().is_valid() {
+    let named = parent.span().span_context().clone();
+    if !named.is_valid() {
+        return;
+    }
+    if headers.contains_key("x-api-key") {
         let _ = span.set_parent(parent);
+    } else {
+        span.add_link(named);
+    }
+}
+
+/// A server span's name: the method (`_OTHER` for one HTTP does not define, so that nobody
+/// makes names up) and the route's template, never its raw path.
+pub fn span_name(method: &axum::http::Method, route: Option<&str>) -> String {
+    use axum::http::Method;
+    const DEFINED: [Method; 7] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+    ];
+    let method = if DEFINED.contains(method) {
+        method.as_str()
+    } else {
+        "_OTHER"
+    };
+    format!("{method} {}", route.unwrap_or("unrouted"))
+}
+
+/// A path as spans and the log keep it: a route whose path holds a secret (a portal session's
+/// key) is kept as its template.
+pub fn loggable_path<'p>(route: Option<&'p str>, path: &'p str) -> &'p str {
+    match route {
+        Some(route) if route.contains("{key}") => route,
+        _ => path,
     }
 }
 

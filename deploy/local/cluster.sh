@@ -77,8 +77,12 @@ HAPROXY_METRICS_PORT=$((58405 + PORT_OFFSET))
 # Metrics a batch job or up leaves for the node exporter's textfile collector: the latest backups,
 # the certificates' expiry.
 TEXTFILE_DIR="$STATE_DIR/metrics"
-# The OpenTelemetry collector the instances send their traces to, if up was given one.
+# The OpenTelemetry collector the instances send their traces to, if up was given one. Nothing
+# run from here (supervisord and its programs, a migration, a drill's tiers) takes OpenTelemetry's
+# settings from the shell it was started in: only from this file, through supervisord's
+# configuration.
 TRACE_ENDPOINT_FILE="$STATE_DIR/trace-endpoint"
+while read -r variable; do unset "$variable"; done < <(compgen -e | grep '^OTEL_' || true)
 postgres_exporter_port() { echo $((59186 + $(node_index "$1") + PORT_OFFSET)); }
 
 node_index() { echo "${1//[!0-9]/}"; }

@@ -108,10 +108,10 @@ pub fn app(settings: &Settings) -> anyhow::Result<Router> {
                     let route = request
                         .extensions()
                         .get::<axum::extract::MatchedPath>()
-                        .map_or("unrouted", axum::extract::MatchedPath::as_str);
+                        .map(axum::extract::MatchedPath::as_str);
                     tracing::info_span!(
                         "request",
-                        otel.name = %format_args!("{} {route}", request.method()),
+                        otel.name = bank_api::telemetry::span_name(request.method(), route),
                         otel.kind = "server",
                         method = %request.method(),
                         path = %request.uri().path(),

@@ -111,18 +111,18 @@ pub fn router_and_openapi(state: AppState) -> (Router, serde_json::Value) {
                     let route = request
                         .extensions()
                         .get::<MatchedPath>()
-                        .map_or("unrouted", MatchedPath::as_str);
+                        .map(MatchedPath::as_str);
                     // Both ids are written once the request's is settled (`request_id`).
                     let span = tracing::info_span!(
                         "request",
-                        otel.name = %format_args!("{} {route}", request.method()),
+                        otel.name = bank_api::telemetry::span_name(request.method(), route),
                         otel.kind = "server",
                         method = %request.method(),
-                        path = %request.uri().path(),
+                        path = bank_api::telemetry::loggable_path(route, request.uri().path()),
                         request_id = tracing::field::Empty,
                         caller_request_id = tracing::field::Empty,
                     );
-                    // The caller's trace goes on here (the portal's, an internal service's).
+                    // A service's trace goes on here (the portal's, an internal service's).
                     bank_api::telemetry::continue_trace(&span, request.headers());
                     span
                 })

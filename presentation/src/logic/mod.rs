@@ -122,6 +122,11 @@ pub struct EndUser {
     pub ip: Option<String>,
 }
 
+/// Where the portal's session records are kept, each under its key.
+const PORTAL_SESSIONS: &str = "/v1/portal-sessions/";
+/// That path as spans and the log name it.
+const PORTAL_SESSION_ROUTE: &str = "/v1/portal-sessions/{key}";
+
 impl Logic {
     /// A client of the logic tier at `base`; with `ca_pem`, only a certificate of that authority
     /// is trusted for it.
@@ -165,7 +170,12 @@ impl Logic {
             otel.name = %request.method(),
             otel.kind = "client",
             method = %request.method(),
-            url.path = request.url().path(),
+            // A portal session's key stays out of traces and the log.
+            url.path = if request.url().path().starts_with(PORTAL_SESSIONS) {
+                PORTAL_SESSION_ROUTE
+            } else {
+                request.url().path()
+            },
             status = tracing::field::Empty,
         );
         bank_api::telemetry::propagate(&call, request.headers_mut());
@@ -346,7 +356,7 @@ impl Logic {
             token: None,
             request_id: "session-store",
         };
-        self.request(method, &format!("/v1/portal-sessions/{key}"), caller)
+        self.request(method, &format!("{PORTAL_SESSIONS}{key}"), caller)
     }
 
     /// `POST /v1/portal-sessions/{key}`: stores a new record; a 409 if the key is taken.

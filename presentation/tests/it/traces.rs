@@ -21,6 +21,12 @@ use crate::portal::{ALICE, BOB, Client, Portal, http};
 
 /// A trace a browser names in its request; the portal must not continue it.
 const BROWSER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+/// A trace a service names at the logic tier (continued), and one a caller without a
+/// credential names there (only linked to).
+const SERVICE_TRACE: &str = "5ce0a3b1c2d3e4f5a6b7c8d9e0f1a2b3";
+const STRANGER_TRACE: &str = "6df1b4c2d3e4f5a6b7c8d9e0f1a2b3c4";
+/// The span a caller names as its own.
+const CALLER_SPAN: &str = "00f067aa0ba902b7";
 
 /// A span as the collector received it.
 #[derive(Debug, Clone)]
@@ -36,6 +42,8 @@ struct Received {
     attributes: BTreeMap<String, String>,
     /// The spans it links to: (trace, span).
     links: Vec<(String, String)>,
+    /// Everything it says in words: its name, its attributes', its events' names and theirs.
+    words: Vec<String>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -78,7 +86,16 @@ impl Collector {
                             .map(|a| text(a.value.as_ref()))
                             .unwrap_or_default();
                         for span in resource.scope_spans.into_iter().flat_map(|s| s.spans) {
+                            let mut words = vec![span.name.clone()];
+                            words.extend(span.attributes.iter().map(|a| text(a.value.as_ref())));
+                            for event in &span.events {
+                                words.push(event.name.clone());
+                                words.extend(
+                                    event.attributes.iter().map(|a| text(a.value.as_ref())),
+                                );
+                            }
                             spans.push(Received {
+                                words,
                                 service: service.clone(),
                                 trace: hex(&span.trace_id),
                                 id: hex(&span.span_id),
@@ -157,6 +174,7 @@ fn logic_binary() -> PathBuf {
 /// Both tiers as processes, each writing its JSON log to a file of its own.
 struct Tiers {
     portal_url: String,
+    logic_url: String,
     logic: Child,
     portal: Child,
     logic_log: PathBuf,
@@ -229,6 +247,7 @@ impl Tiers {
             .unwrap();
         let tiers = Self {
             portal_url: format!("https://{portal_addr}"),
+            logic_url: logic_url.clone(),
             logic,
             portal,
             logic_log,
@@ -311,7 +330,7 @@ async fn sign_in_naming_a_trace(browser: &Client) -> StatusCode {
         .post(format!("{}/sign-in", browser.base))
         .header(
             "traceparent",
-            format!("00-{BROWSER_TRACE}-00f067aa0ba902b7-01"),
+            format!("00-{BROWSER_TRACE}-{CALLER_SPAN}-01"),
         )
         .form(&[
             ("csrf_token", csrf.as_str()),
@@ -426,6 +445,19 @@ async fn a_request_is_one_trace_from_the_portal_through_the_logic_tier_to_each_s
         confirmed.body
     );
     drop(browser);
+    // At the logic tier: a service's trace is continued, a stranger's only linked to.
+    let direct = http().build().unwrap();
+    for (key, trace) in [(Some(&bank.api_key), SERVICE_TRACE), (None, STRANGER_TRACE)] {
+        let mut request = direct
+            .get(format!("{}/v1/accounts", tiers.logic_url))
+            .header("traceparent", format!("00-{trace}-{CALLER_SPAN}-01"));
+        if let Some(key) = key {
+            request = request.header("x-api-key", key.as_str());
+        }
+        let status = request.send().await.unwrap().status();
+        assert!(status.is_client_error(), "{status}");
+    }
+    drop(direct);
     let (portal_log, logic_log) = tiers.stop().await;
     let spans = collector.spans();
 
@@ -504,19 +536,52 @@ async fn a_request_is_one_trace_from_the_portal_through_the_logic_tier_to_each_s
         .expect("the transfer's INSERT, found from the confirmation's trace");
     assert_eq!(insert.service, "bank-logic");
 
-    // Nobody but the bank chooses a trace, and no secret reaches one.
+    // Nobody but the bank chooses a trace, and no secret reaches one: not the password, not the
+    // portal's credential, not a portal session's key (its path is named by its template).
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.attributes.get("url.path").map(String::as_str)
+                == Some("/v1/portal-sessions/{key}")),
+        "the session store's calls, traced: {:?}",
+        names(&spans)
+    );
     for span in &spans {
         assert_ne!(
             span.trace, BROWSER_TRACE,
             "the browser chose a trace: {span:#?}"
         );
-        for value in span.attributes.values() {
+        for words in &span.words {
             assert!(
-                !value.contains(ALICE.1),
+                !words.contains(ALICE.1),
                 "the password in a span: {span:#?}"
+            );
+            assert!(
+                !words.contains(&bank.portal_key),
+                "the credential in a span: {span:#?}"
+            );
+            assert!(
+                !words.contains("/v1/portal-sessions/") || words.ends_with("/{key}"),
+                "a session's key in a span: {span:#?}"
             );
         }
     }
+
+    let by_service = spans
+        .iter()
+        .find(|s| s.name == "GET /v1/accounts" && s.trace == SERVICE_TRACE)
+        .expect("the service's trace, continued");
+    assert_eq!(by_service.parent, CALLER_SPAN);
+    let by_stranger = spans
+        .iter()
+        .find(|s| {
+            s.name == "GET /v1/accounts"
+                && s.links
+                    .contains(&(STRANGER_TRACE.to_owned(), CALLER_SPAN.to_owned()))
+        })
+        .expect("the stranger's trace, linked to");
+    assert_ne!(by_stranger.trace, STRANGER_TRACE);
+    assert!(spans.iter().all(|s| s.trace != STRANGER_TRACE));
 
     // Each tier's log: the answer to the sign-in carries the sign-in's trace.
     assert_eq!(
@@ -533,6 +598,16 @@ async fn a_request_is_one_trace_from_the_portal_through_the_logic_tier_to_each_s
         let line = line.to_string();
         assert!(!line.contains(BROWSER_TRACE), "{line}");
         assert!(!line.contains(ALICE.1), "the password in the log: {line}");
+        assert!(
+            !line.contains(&bank.portal_key),
+            "the credential in the log: {line}"
+        );
+        for (at, _) in line.match_indices("/v1/portal-sessions/") {
+            assert!(
+                line[at..].starts_with("/v1/portal-sessions/{key}"),
+                "a session's key in the log: {line}"
+            );
+        }
     }
 }
 
