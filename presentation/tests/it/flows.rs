@@ -1096,23 +1096,7 @@ async fn history_statements_and_receipts_name_the_other_side_and_never_show_inte
     assert!(!found.body.contains("Cash at the branch"), "{}", found.body);
     // A receipt names the payee.
     let receipt_key = {
-        let form = browser.get("/transfer").await;
-        let key = form.hidden("idempotency_key");
-        let confirmed = browser
-            .post(
-                "/transfer/confirm",
-                &[
-                    ("csrf_token", form.csrf().as_str()),
-                    ("idempotency_key", key.as_str()),
-                    ("from_account", from.as_str()),
-                    ("to_account", ""),
-                    ("to_number", bobs.as_str()),
-                    ("amount", "2.00"),
-                    ("memo", ""),
-                    ("step_up_password", ALICE.1),
-                ],
-            )
-            .await;
+        let confirmed = browser.pay(&from, &bobs, "2.00", "", ALICE.1).await;
         assert_eq!(
             confirmed.status,
             StatusCode::SEE_OTHER,

@@ -143,6 +143,14 @@ impl Portal {
             .count()
     }
 
+    /// The number of a customer's first account.
+    pub async fn first_account(&self, user: (&str, &str)) -> String {
+        self.accounts(user).await[0]["number"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// A customer's accounts, as the logic tier has them.
     pub async fn accounts(&self, (username, password): (&str, &str)) -> Vec<Value> {
         let http = http().build().unwrap();
@@ -398,6 +406,35 @@ impl Client {
                 .send()
                 .await
                 .unwrap(),
+        )
+        .await
+    }
+
+    /// Pays `to_number` from `from` through the transfer page's form, approving with
+    /// `password`; the confirmation's answer.
+    pub async fn pay(
+        &self,
+        from: &str,
+        to_number: &str,
+        amount: &str,
+        memo: &str,
+        password: &str,
+    ) -> Page {
+        let form = self.get("/transfer").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let key = form.hidden("idempotency_key");
+        self.post(
+            "/transfer/confirm",
+            &[
+                ("csrf_token", form.csrf().as_str()),
+                ("idempotency_key", key.as_str()),
+                ("from_account", from),
+                ("to_account", ""),
+                ("to_number", to_number),
+                ("amount", amount),
+                ("memo", memo),
+                ("step_up_password", password),
+            ],
         )
         .await
     }

@@ -403,14 +403,10 @@ fn every_line_in_a_span_names_its_trace(lines: &[Value]) {
 #[tokio::test]
 async fn a_request_is_one_trace_from_the_portal_through_the_logic_tier_to_each_sql_statement() {
     let bank = Portal::spawn().await;
-    let from = bank.accounts(ALICE).await[0]["number"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let to = bank.accounts(BOB).await[0]["number"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (from, to) = (
+        bank.first_account(ALICE).await,
+        bank.first_account(BOB).await,
+    );
     let collector = Collector::default();
     let collector_url = collector.start().await;
     let tiers = Tiers::start(&bank, &collector_url, true).await;
@@ -420,24 +416,7 @@ async fn a_request_is_one_trace_from_the_portal_through_the_logic_tier_to_each_s
         sign_in_naming_a_trace(&browser).await,
         StatusCode::SEE_OTHER
     );
-    let form = browser.get("/transfer").await;
-    assert_eq!(form.status, StatusCode::OK);
-    let (csrf, key) = (form.csrf(), form.hidden("idempotency_key"));
-    let confirmed = browser
-        .post(
-            "/transfer/confirm",
-            &[
-                ("csrf_token", csrf.as_str()),
-                ("idempotency_key", key.as_str()),
-                ("from_account", from.as_str()),
-                ("to_account", ""),
-                ("to_number", to.as_str()),
-                ("amount", "12.34"),
-                ("memo", "Traced"),
-                ("step_up_password", ALICE.1),
-            ],
-        )
-        .await;
+    let confirmed = browser.pay(&from, &to, "12.34", "Traced", ALICE.1).await;
     assert_eq!(
         confirmed.status,
         StatusCode::SEE_OTHER,
