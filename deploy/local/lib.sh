@@ -106,20 +106,27 @@ ensure_kubernetes_validate() {
   echo "$venv/bin"
 }
 
-# axe-core, the accessibility engine the browser tests run in each page, from the npm registry
-# (npm from Debian when the machine has none). Prints the path of its browser bundle.
-AXE_CORE_VERSION=4.14.1
-ensure_axe_core() {
-  local dir="$TOOLS_DIR/axe-core-$AXE_CORE_VERSION"
-  local bundle="$dir/node_modules/axe-core/axe.min.js"
-  if [ ! -s "$bundle" ]; then
+# ensure_npm_package PACKAGE VERSION: PACKAGE@VERSION from the npm registry (npm from Debian when
+# the machine has none), installed once into a directory of its own under the tools directory;
+# prints that directory.
+ensure_npm_package() {
+  local package=$1 version=$2
+  local dir="$TOOLS_DIR/${package##*/}-$version"
+  if [ ! -s "$dir/node_modules/$package/package.json" ]; then
     command -v npm >/dev/null || ensure_packages npm >&2
-    step "installing axe-core $AXE_CORE_VERSION from the npm registry" >&2
+    step "installing $package $version from the npm registry" >&2
     rm -rf "$dir"
     mkdir -p "$dir"
-    npm install --prefix "$dir" --no-audit --no-fund --silent "axe-core@$AXE_CORE_VERSION" >&2
+    npm install --prefix "$dir" --no-audit --no-fund --silent "$package@$version" >&2
   fi
-  echo "$bundle"
+  echo "$dir"
+}
+
+# axe-core, the accessibility engine the browser tests run in each page. Prints the path of its
+# browser bundle.
+AXE_CORE_VERSION=4.14.1
+ensure_axe_core() {
+  echo "$(ensure_npm_package axe-core "$AXE_CORE_VERSION")/node_modules/axe-core/axe.min.js"
 }
 
 # The OpenAPI tools of the contract step, in a venv of their own: openapi-spec-validator checks
