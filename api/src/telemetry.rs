@@ -16,18 +16,23 @@
 //! service). A trace id is for finding things, never for deciding anything: the bank's request id
 //! (set at the edge, written in the audit trail) is not taken from it. Unless an operator chooses
 //! a sampler, every trace is kept whatever the caller's flags ask, so a caller cannot hide its
-//! requests from the bank's traces.
+//! requests from the bank's traces; only the probes balancers and Prometheus send every few
+//! seconds (`/healthz`, `/readyz`, `/metrics`) start no trace.
 
 use std::time::{Duration, SystemTime};
 
 use axum::http::HeaderMap;
 use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _, TracerProvider as _};
+use opentelemetry::trace::{
+    Link, SpanKind, TraceContextExt, TraceId, Tracer as _, TracerProvider as _,
+};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::{
+    Sampler, SamplingResult, SdkTracer, SdkTracerProvider, ShouldSample,
+};
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
 use tracing::{Event, Span, Subscriber};
@@ -122,7 +127,7 @@ pub fn init(service: &'static str, json: bool, default_filter: &str) -> Result<T
             .build()?;
         provider = provider.with_batch_exporter(exporter);
         if std::env::var_os("OTEL_TRACES_SAMPLER").is_none() {
-            provider = provider.with_sampler(Sampler::AlwaysOn);
+            provider = provider.with_sampler(EveryTraceButProbes);
         }
     } else {
         // Ids for every request, nothing recorded.
@@ -230,6 +235,44 @@ pub fn trace_id(span: &Span) -> Option<String> {
     let span = context.span();
     let ids = span.span_context();
     ids.is_valid().then(|| ids.trace_id().to_string())
+}
+
+/// The routes balancers and Prometheus poll every few seconds: not traced unless a trace reached
+/// them from elsewhere.
+const PROBE_ROUTES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// Every trace is recorded, whatever its caller's flags, but a probe's own; a span within this
+/// process follows its parent's decision.
+#[derive(Debug, Clone)]
+struct EveryTraceButProbes;
+
+impl ShouldSample for EveryTraceButProbes {
+    fn should_sample(
+        &self,
+        parent: Option<&opentelemetry::Context>,
+        trace_id: TraceId,
+        name: &str,
+        kind: &SpanKind,
+        attributes: &[KeyValue],
+        links: &[Link],
+    ) -> SamplingResult {
+        let local_parent = parent
+            .filter(|cx| cx.has_active_span())
+            .map(|cx| cx.span().span_context().clone())
+            .filter(|ids| !ids.is_remote());
+        let record = match local_parent {
+            Some(ids) => ids.is_sampled(),
+            None => !name
+                .split_once(' ')
+                .is_some_and(|(_, route)| PROBE_ROUTES.contains(&route)),
+        };
+        let sampler = if record {
+            Sampler::AlwaysOn
+        } else {
+            Sampler::AlwaysOff
+        };
+        sampler.should_sample(parent, trace_id, name, kind, attributes, links)
+    }
 }
 
 /// A JSON line headed by the trace id and span id of the span it was written in.

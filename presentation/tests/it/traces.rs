@@ -562,6 +562,16 @@ async fn a_request_is_one_trace_from_the_portal_through_the_logic_tier_to_each_s
     assert_ne!(by_stranger.trace, STRANGER_TRACE);
     assert!(spans.iter().all(|s| s.trace != STRANGER_TRACE));
 
+    // The probes polled meanwhile (the portal's readiness, and through it the logic tier's
+    // health) start no trace.
+    assert!(
+        !spans
+            .iter()
+            .any(|s| s.name.ends_with("/readyz") || s.name.ends_with("/healthz")),
+        "a probe was traced: {:?}",
+        names(&spans)
+    );
+
     // Each tier's log: the answer to the sign-in carries the sign-in's trace.
     assert_eq!(
         answer_line(&portal_log, "POST", "/sign-in")["trace_id"],
