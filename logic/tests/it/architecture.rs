@@ -41,12 +41,16 @@ fn names_word(text: &str, name: &str) -> bool {
 
 #[test]
 fn money_never_touches_a_float() {
-    // The statement PDF's page coordinates are the one place with f32 (pdf-writer's unit); they
-    // are whole points converted from integers, never money.
+    // The statement PDF's page coordinates are one place with f32 (pdf-writer's unit); they
+    // are whole points converted from integers, never money. The other is the span per SQL
+    // statement, which reads how long sqlx says the statement took (`elapsed_secs`, an f64) into
+    // a `Duration`, with no arithmetic.
     let mut floats = Vec::new();
     for crate_dir in ["api", "data", "logic", "presentation"] {
         for (path, text) in sources(&workspace().join(crate_dir).join("src")) {
-            if path.ends_with("presentation/src/statement.rs") {
+            if path.ends_with("presentation/src/statement.rs")
+                || path.ends_with("api/src/telemetry.rs")
+            {
                 continue;
             }
             if names_word(&text, "f32") || names_word(&text, "f64") {
@@ -62,6 +66,13 @@ fn there_is_no_sql_outside_the_data_crate() {
     let mut found = Vec::new();
     for crate_dir in ["api", "logic", "presentation"] {
         for (path, text) in sources(&workspace().join(crate_dir).join("src")) {
+            // The telemetry names sqlx's log target (`sqlx::query`), to turn its reports of
+            // statements into spans; it runs none.
+            let text = if path.ends_with("api/src/telemetry.rs") {
+                text.replace("\"sqlx::query\"", "")
+            } else {
+                text
+            };
             if text.contains("sqlx::") || text.contains("query!(") || text.contains("query_as") {
                 found.push(path.display().to_string());
             }
