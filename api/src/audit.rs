@@ -32,6 +32,8 @@ pub struct VerificationResponse {
     pub audit_records_checked: i64,
     /// The first audit record whose hash or link does not match, if any.
     pub audit_chain_broken_at: Option<i64>,
+    /// Transfers whose entries do not sum to zero, or are not exactly its amount from its debit
+    /// account and to its credit account in its currency.
     pub transfers_unbalanced: Vec<Uuid>,
     /// Accounts whose balance differs from the sum of their entries, or is below the floor.
     pub accounts_mismatched: Vec<String>,

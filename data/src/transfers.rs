@@ -228,11 +228,19 @@ pub async fn account_history(
     .classify()
 }
 
-/// Transfers whose entries do not sum to zero or are fewer than two; empty in a sound ledger.
+/// Transfers whose entries are not exactly its two legs (its amount from its debit account and
+/// to its credit account, in its currency), so do not sum to zero or move other money than the
+/// transfer says; empty in a sound ledger. The schema refuses such entries as they are written;
+/// this finds any written around it.
 pub async fn unbalanced_transfers(conn: &mut PgConnection) -> Result<Vec<Uuid>, DataError> {
     sqlx::query_scalar(
         "SELECT t.id FROM transfers t LEFT JOIN ledger_entries e ON e.transfer_id = t.id
-         GROUP BY t.id HAVING coalesce(sum(e.amount), 0) <> 0 OR count(e.id) < 2",
+         GROUP BY t.id
+         HAVING coalesce(sum(e.amount), 0) <> 0 OR count(e.id) <> 2
+             OR count(e.id) FILTER (WHERE e.currency = t.currency AND (
+                    (e.account_id = t.debit_account_id AND e.amount = -t.amount)
+                 OR (e.account_id = t.credit_account_id AND e.amount = t.amount))) <> 2
+         ORDER BY t.id",
     )
     .fetch_all(conn)
     .await

@@ -255,8 +255,8 @@ pub async fn verify_chain(conn: &mut PgConnection) -> Result<(i64, Option<i64>),
     }
 }
 
-/// Every check an auditor asks for: the audit chain intact, every transfer's entries summing to
-/// zero, every balance equal to the sum of its entries and at or above its floor.
+/// Every check an auditor asks for: the audit chain intact, every transfer's entries exactly its
+/// two legs (so summing to zero), every balance equal to the sum of its entries and at or above its floor.
 pub async fn verify_ledger(
     conn: &mut PgConnection,
 ) -> Result<VerificationResponse, data::DataError> {

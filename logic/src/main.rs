@@ -139,10 +139,10 @@ async fn verify_ledger(pool: &data::PgPool) -> Result<()> {
         Some(id) => println!("audit chain: BROKEN at record {id}"),
     }
     if report.transfers_unbalanced.is_empty() {
-        println!("transfers: every transfer's entries sum to zero");
+        println!("transfers: every transfer's entries are its two legs and sum to zero");
     }
     for id in &report.transfers_unbalanced {
-        println!("transfers: UNBALANCED transfer {id}");
+        println!("transfers: UNBALANCED transfer {id} (its entries do not move what it says)");
     }
     if report.accounts_mismatched.is_empty() {
         println!("balances: every balance equals the sum of its entries, none below its floor");

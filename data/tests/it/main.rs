@@ -158,35 +158,67 @@ async fn an_amount_finer_than_its_currency_is_refused() {
     assert_eq!(error.violation(), Some(&Violation::AmountScale));
 }
 
-/// Writes a transfer of 5 from capital to the customer with the given entries, in one statement
-/// as the posting engine does, each entry `(account, amount, balance_after)`.
-async fn write_entries(ledger: &Ledger, entries: &[(Uuid, i64, i64)]) -> Result<(), sqlx::Error> {
+/// A transfer as its writer states it: its amount (as text, so a NaN can be tried), its currency
+/// and its two accounts.
+struct Stated<'a> {
+    amount: &'a str,
+    currency: &'a str,
+    debit: Uuid,
+    credit: Uuid,
+}
+
+/// Writes the stated transfer with the given entries in one statement, as the posting engine
+/// does, each entry `(account, amount, balance_after)` in its account's currency.
+async fn write_transfer(
+    ledger: &Ledger,
+    stated: &Stated<'_>,
+    entries: &[(Uuid, String, String)],
+) -> Result<(), sqlx::Error> {
     let mut tx = ledger.pool.begin().await?;
     let accounts: Vec<Uuid> = entries.iter().map(|e| e.0).collect();
-    let amounts: Vec<Decimal> = entries.iter().map(|e| Decimal::from(e.1)).collect();
-    let after: Vec<Decimal> = entries.iter().map(|e| Decimal::from(e.2)).collect();
+    let amounts: Vec<&str> = entries.iter().map(|e| e.1.as_str()).collect();
+    let after: Vec<&str> = entries.iter().map(|e| e.2.as_str()).collect();
     sqlx::query(
         "WITH transfer AS (
              INSERT INTO transfers (id, idempotency_key, kind, status, amount, currency,
                                     debit_account_id, credit_account_id)
-             VALUES ($1, 'k', 'opening_cash', 'posted', 5, 'EUR', $2, $3)
+             VALUES ($1, 'k', 'opening_cash', 'posted', $2::numeric, $3, $4, $5)
              RETURNING id
          )
          INSERT INTO ledger_entries (transfer_id, account_id, currency, amount, balance_after)
-         SELECT transfer.id, e.account_id, 'EUR', e.amount, e.balance_after
-         FROM transfer, unnest($4::uuid[], $5::numeric[], $6::numeric[])
+         SELECT transfer.id, e.account_id, a.currency, e.amount::numeric, e.balance_after::numeric
+         FROM transfer, unnest($6::uuid[], $7::text[], $8::text[])
              WITH ORDINALITY AS e (account_id, amount, balance_after, n)
+         JOIN accounts a ON a.id = e.account_id
          ORDER BY e.n",
     )
     .bind(Uuid::new_v4())
-    .bind(ledger.capital)
-    .bind(ledger.customer)
+    .bind(stated.amount)
+    .bind(stated.currency)
+    .bind(stated.debit)
+    .bind(stated.credit)
     .bind(&accounts)
     .bind(&amounts)
     .bind(&after)
     .execute(&mut *tx)
     .await?;
     tx.commit().await
+}
+
+/// Writes a transfer of 5 from capital to the customer with the given entries, in one statement
+/// as the posting engine does, each entry `(account, amount, balance_after)`.
+async fn write_entries(ledger: &Ledger, entries: &[(Uuid, i64, i64)]) -> Result<(), sqlx::Error> {
+    let stated = Stated {
+        amount: "5",
+        currency: "EUR",
+        debit: ledger.capital,
+        credit: ledger.customer,
+    };
+    let entries: Vec<(Uuid, String, String)> = entries
+        .iter()
+        .map(|&(account, amount, after)| (account, amount.to_string(), after.to_string()))
+        .collect();
+    write_transfer(ledger, &stated, &entries).await
 }
 
 fn constraint_of(error: &sqlx::Error) -> Option<String> {
@@ -228,6 +260,210 @@ async fn entries_that_do_not_sum_to_zero_are_refused() {
     )
     .await
     .unwrap();
+}
+
+/// An internal account with no floor, for entries the customer's floor would refuse.
+async fn internal_account(
+    ledger: &Ledger,
+    number: &str,
+    currency: &str,
+    kind: InternalLedger,
+) -> Uuid {
+    let mut conn = ledger.pool.acquire().await.unwrap();
+    data::accounts::insert_account(
+        &mut conn,
+        &NewAccount {
+            id: Uuid::new_v4(),
+            number,
+            kind: AccountKind::Internal,
+            product: None,
+            name: number,
+            customer_id: None,
+            ledger: Some(kind),
+            currency,
+            normal_side: NormalSide::Debit,
+            overdraft_limit: Decimal::ZERO,
+            floor_enforced: false,
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+/// What a transfer says is what its entries move: balanced entries that move another amount,
+/// between other accounts, the other way, in another currency or in three legs are refused, so
+/// a statement, the history and the event feed never show one figure while balances moved by
+/// another.
+#[tokio::test]
+async fn a_transfers_entries_are_exactly_its_two_legs() {
+    let ledger = ledger().await;
+    let other = internal_account(&ledger, "9000000002", "EUR", InternalLedger::OverShort).await;
+    let usd_a = internal_account(&ledger, "9000000003", "USD", InternalLedger::Capital).await;
+    let usd_b = internal_account(&ledger, "9000000004", "USD", InternalLedger::OverShort).await;
+    let five = Stated {
+        amount: "5",
+        currency: "EUR",
+        debit: ledger.capital,
+        credit: other,
+    };
+    let leg = |account: Uuid, amount: &str| (account, amount.to_owned(), amount.to_owned());
+    let before = balances(&ledger).await;
+    let cases = [
+        (
+            "another amount",
+            vec![leg(ledger.capital, "-500"), leg(other, "500")],
+        ),
+        (
+            "the other way",
+            vec![leg(ledger.capital, "5"), leg(other, "-5")],
+        ),
+        (
+            "another account",
+            vec![leg(ledger.capital, "-5"), leg(usd_a, "5")],
+        ),
+        ("another currency", vec![leg(usd_a, "-5"), leg(usd_b, "5")]),
+        (
+            "three legs",
+            vec![leg(ledger.capital, "-5"), leg(other, "3"), leg(usd_a, "2")],
+        ),
+    ];
+    for (case, entries) in cases {
+        let error = write_transfer(&ledger, &five, &entries).await.unwrap_err();
+        assert!(
+            matches!(
+                constraint_of(&error).as_deref(),
+                Some("ledger_entries_match_transfer")
+            ) || case == "three legs" && constraint_of(&error).is_some(),
+            "{case}: {error}"
+        );
+    }
+    assert_eq!(balances(&ledger).await, before, "nothing moved");
+    write_transfer(
+        &ledger,
+        &five,
+        &[leg(ledger.capital, "-5"), leg(other, "5")],
+    )
+    .await
+    .unwrap();
+    let found = || async {
+        let mut conn = ledger.pool.acquire().await.unwrap();
+        data::transfers::unbalanced_transfers(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(found().await, Vec::<Uuid>::new());
+
+    // A superuser can write around the triggers; the offline check (verify-ledger) still finds
+    // a transfer whose balanced entries move other money than it says.
+    let mut superuser = sqlx::PgConnection::connect(&data::testing::superuser_url(&ledger.url))
+        .await
+        .unwrap();
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut superuser)
+        .await
+        .unwrap();
+    let mut forged = Vec::new();
+    for (debit, credit, amount) in [
+        (ledger.capital, other, "500"),
+        (other, ledger.capital, "5"),
+        (usd_a, usd_b, "5"),
+    ] {
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "WITH transfer AS (
+                 INSERT INTO transfers (id, idempotency_key, kind, status, amount, currency,
+                                        debit_account_id, credit_account_id)
+                 VALUES ($1, 'forged', 'opening_cash', 'posted', 5, 'EUR', $5, $6)
+                 RETURNING id
+             )
+             INSERT INTO ledger_entries (transfer_id, account_id, currency, amount, balance_after)
+             SELECT transfer.id, a.id, a.currency, x.amount, 0
+               FROM transfer,
+                    (VALUES ($2::uuid, -$4::numeric), ($3::uuid, $4::numeric)) AS x (id, amount)
+               JOIN accounts a USING (id)",
+        )
+        .bind(id)
+        .bind(debit)
+        .bind(credit)
+        .bind(amount)
+        .bind(ledger.capital)
+        .bind(other)
+        .execute(&mut superuser)
+        .await
+        .unwrap();
+        forged.push(id);
+    }
+    forged.sort();
+    assert_eq!(found().await, forged);
+}
+
+/// PostgreSQL's numeric NaN sorts above every number and equals itself, so `amount > 0` and a
+/// sum of NaN entries would let one through: every money column refuses it, and every numeric
+/// column of the schema, today's and any added later, is one that does.
+#[tokio::test]
+async fn nan_is_never_money() {
+    let ledger = ledger().await;
+    let other = internal_account(&ledger, "9000000002", "EUR", InternalLedger::OverShort).await;
+    let before = balances(&ledger).await;
+    let nan = |account: Uuid| (account, "NaN".to_owned(), "NaN".to_owned());
+    let stated = Stated {
+        amount: "NaN",
+        currency: "EUR",
+        debit: ledger.capital,
+        credit: other,
+    };
+    let error = write_transfer(&ledger, &stated, &[nan(ledger.capital), nan(other)])
+        .await
+        .unwrap_err();
+    let constraint = constraint_of(&error).unwrap_or_default();
+    assert!(constraint.ends_with("_is_a_number"), "{error}");
+    assert_eq!(balances(&ledger).await, before, "nothing moved");
+
+    // An account without a floor, whose own check would not mind.
+    let error = sqlx::query("UPDATE accounts SET overdraft_limit = 'NaN' WHERE id = $1")
+        .bind(ledger.capital)
+        .execute(&ledger.pool)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        constraint_of(&error).as_deref(),
+        Some("accounts_overdraft_limit_is_a_number"),
+        "{error}"
+    );
+
+    // Every numeric column has a precision (so no infinity fits) and a validated NaN check.
+    let unguarded: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname || '.' || a.attname
+           FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+          WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+            AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = 'numeric'::regtype
+            AND (a.atttypmod = -1 OR NOT EXISTS (
+                     SELECT 1 FROM pg_constraint k
+                      WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.convalidated
+                        AND k.conkey = ARRAY[a.attnum]
+                        AND pg_get_constraintdef(k.oid) LIKE '%<> ''NaN''::numeric%'))
+          ORDER BY 1",
+    )
+    .fetch_all(&ledger.pool)
+    .await
+    .unwrap();
+    assert!(
+        unguarded.is_empty(),
+        "numeric columns that take NaN or infinity: {unguarded:?}"
+    );
+    let money: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+          WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+            AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = 'numeric'::regtype",
+    )
+    .fetch_one(&ledger.pool)
+    .await
+    .unwrap();
+    assert!(
+        money >= 15,
+        "the catalogue query finds the money columns: {money}"
+    );
 }
 
 /// A transfer comes with its entries, in the statement that inserts it.
