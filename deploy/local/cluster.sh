@@ -752,6 +752,17 @@ write_haproxy_config() {
   for node in "${NODES[@]}"; do
     servers+="  server $node $(node_host "$node"):$(node_pg_port "$node") check port $(node_rest_port "$node") check-ssl verify required ca-file $CA_FILE verifyhost db.bank.internal"$'\n'
   done
+  # Both HTTP edges: a client has 10 s to send a request's headers, then 10 s for its body (at
+  # most 16 KiB, read here before an instance sees the request; after the size rules, so a body
+  # over the limit is refused before it is asked for), and 60 s between two requests (longer
+  # than the portal's 30 s pool of idle connections to the API, so the balancer never closes one
+  # the portal is about to reuse). A client that stalls is answered 408 and cut, so slow or
+  # silent clients (slowloris) cannot hold the balancer's connections and no instance waits on a
+  # half-sent body. Once the request is in, the client side may wait as long as the server side
+  # (45 s; the event feed's long poll is 20 s).
+  local slow_clients whole_body
+  slow_clients=$'  timeout http-request 10s\n  timeout http-keep-alive 60s\n  timeout client 45s'
+  whole_body=$'  http-request wait-for-body time 10s\n  http-request set-var(txn.received) req.body_size\n  http-request deny deny_status 408 if { req.hdr_val(content-length),sub(txn.received) gt 0 }'
   # It holds the statistics page's password.
   (umask 077 && : > "$CLUSTER_DIR/haproxy.cfg")
   cat > "$CLUSTER_DIR/haproxy.cfg" <<CFG
@@ -797,6 +808,7 @@ $servers
 listen logic
   mode http
   bind 127.0.0.1:$LOGIC_PORT ssl crt $TLS_DIR/edge.pem alpn http/1.1
+$slow_clients
   balance roundrobin
   option httpchk GET /healthz
   timeout check 800ms
@@ -808,6 +820,7 @@ listen logic
   # A body of unannounced length (chunked) could not be measured before it is passed on: the
   # bank wants the length first (411), as every browser and HTTP library can send it.
   http-request return status 411 content-type application/problem+json string '{"type":"about:blank","title":"Length Required","status":411,"code":"length_required","detail":"send the body with a Content-Length; chunked bodies are not accepted"}' if { req.hdr(transfer-encoding) -m found }
+$whole_body
   # Metrics are scraped from each instance's own address, never through the balancer.
   http-request deny deny_status 404 if { path /metrics }
   # keyed-operations
@@ -825,6 +838,7 @@ listen portal
   mode http
   # HTTPS only; browsers are told to come back over HTTPS alone for a year (HSTS).
   bind 127.0.0.1:$PORTAL_PORT ssl crt $TLS_DIR/edge.pem alpn http/1.1
+$slow_clients
   http-response set-header Strict-Transport-Security "max-age=31536000"
   balance roundrobin
   option httpchk GET /healthz
@@ -835,6 +849,7 @@ listen portal
   http-request set-header X-Forwarded-For %[src]
   http-request deny deny_status 413 if { req.hdr_val(content-length) gt 16384 }
   http-request return status 411 content-type text/plain string 'Length Required' if { req.hdr(transfer-encoding) -m found }
+$whole_body
   http-request deny deny_status 404 if { path /metrics }
   retries 3
   retry-on conn-failure empty-response response-timeout
