@@ -77,7 +77,10 @@ BEGIN
     SELECT t.transfer_id, s.total, s.n, t.added, s.legs, tr.amount, tr.currency,
            tr.debit_account_id, tr.credit_account_id INTO wrong
       FROM (SELECT transfer_id, count(*) AS added FROM new_entries GROUP BY transfer_id) AS t
-      LEFT JOIN transfers tr ON tr.id = t.transfer_id
+      -- A lookup by primary key for each transfer, for the same reason (the LIMIT keeps the
+      -- planner from folding it into a join, which it planned as a scan of every transfer).
+      LEFT JOIN LATERAL (SELECT x.amount, x.currency, x.debit_account_id, x.credit_account_id
+                           FROM transfers x WHERE x.id = t.transfer_id LIMIT 1) AS tr ON true
      CROSS JOIN LATERAL (
              SELECT coalesce(sum(l.amount), 0) AS total, count(*) AS n,
                     count(*) FILTER (WHERE l.currency = tr.currency AND (
