@@ -1,4 +1,4 @@
--- What a transfer says is what its entries move, and money is always a number.
+-- What a transfer says is what its entries move, when it says, and money is always a number.
 --
 -- * The entries' statement check (ledger_entries_inserted) summed each transfer's entries to zero
 --   but did not compare them with the transfer: a writer could record a transfer of 5 from one
@@ -7,19 +7,89 @@
 --   gives a transfer exactly two entries, its amount from its debit account and to its credit
 --   account, in its currency; the check now refuses anything else
 --   (`ledger_entries_match_transfer`), for one more lookup by primary key per transfer.
--- * PostgreSQL's numeric has a NaN that a column of numeric(24, 4) accepts, that sorts above
---   every number (so `amount > 0` lets it through) and equals itself (so a NaN transfer's NaN
---   entries sum to NaN and "match"): one would make its accounts' balances NaN for good. Every
---   numeric column of the schema refuses it (a test sees that any added later does too;
---   infinity does not fit numeric(24, 4) at all). The constraints are added NOT VALID here,
---   which locks each table only for a moment, and checked against the existing rows by the next
---   migration, which lets reads and writes go on while it scans.
+-- * A writer could also date a transfer or an entry (`created_at`, `posted_at`) into the past,
+--   inside a period whose statements were already sent. No writer states either; both must now
+--   be the transaction's own time (`transfers_created_now`, `ledger_entries_posted_now`).
+-- * PostgreSQL's numeric has a NaN that a column of numeric(24, 4) accepts and that sorts above
+--   every number, so `amount > 0` lets it through. The entries' check already refused NaN
+--   entries (their sum is not 0), but a NaN overdraft limit, daily limit or approval threshold
+--   would quietly switch that limit off. Every numeric column of the schema now refuses it (a
+--   test sees that any added later does too; infinity does not fit numeric(24, 4) at all). The
+--   constraints are added NOT VALID here, so this migration scans nothing, but the lock each
+--   ALTER TABLE takes is held until the migration commits: it waits at most 5 s for any of them
+--   (a long report on a table), and if it does not get one it fails whole and is simply run
+--   again, rather than holding up the postings queued behind it. The next migration checks the
+--   existing rows under a lock that lets reads and writes go on.
+
+SET LOCAL lock_timeout = '5s';
+
+-- A transfer is dated now, as its entries are (below): the writers never say when.
+CREATE OR REPLACE FUNCTION transfers_inserted() RETURNS trigger LANGUAGE plpgsql
+    SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+    finer record;
+    bare uuid;
+BEGIN
+    SELECT n.id, n.created_at INTO finer FROM new_transfers n WHERE n.created_at <> now() LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'transfer % is dated %, not now', finer.id, finer.created_at
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'transfers_created_now';
+    END IF;
+    SELECT n.amount, n.currency INTO finer
+      FROM new_transfers n JOIN currencies c ON c.code = n.currency
+     WHERE n.amount <> round(n.amount, c.minor_units)
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM assert_amount_fits_currency(finer.amount, finer.currency);
+    END IF;
+    -- Per transfer, through the index on transfer_id: a subquery with LIMIT stays a lookup for
+    -- each row, where an anti-join could be planned as a scan of the whole ledger.
+    SELECT n.id INTO bare FROM new_transfers n
+     CROSS JOIN LATERAL (SELECT count(*) AS found
+                           FROM (SELECT 1 FROM ledger_entries l
+                                  WHERE l.transfer_id = n.id LIMIT 1) AS one) AS e
+     WHERE e.found = 0
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'transfer % has no entries', bare
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_entries_balanced';
+    END IF;
+    INSERT INTO events (type, subject_id, payload, occurred_at)
+    SELECT CASE WHEN n.kind = 'reversal' THEN 'transfer.reversed' ELSE 'transfer.posted' END,
+           n.id,
+           jsonb_build_object(
+               'transfer_id', n.id,
+               'kind', n.kind,
+               'status', n.status,
+               'amount', round(n.amount, cur.minor_units)::text,
+               'currency', n.currency,
+               'debit_account', d.number,
+               'credit_account', c.number,
+               'memo', n.memo,
+               'reverses_transfer_id', n.reverses_transfer_id,
+               'batch_id', n.batch_id,
+               'created_at', n.created_at),
+           n.created_at
+      FROM (SELECT t.*, row_number() OVER () AS written FROM new_transfers t) n
+      JOIN currencies cur ON cur.code = n.currency
+      JOIN accounts d ON d.id = n.debit_account_id
+      JOIN accounts c ON c.id = n.credit_account_id
+     ORDER BY n.written;
+    RETURN NULL;
+END;
+$$;
 
 CREATE OR REPLACE FUNCTION ledger_entries_inserted() RETURNS trigger LANGUAGE plpgsql
     SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     wrong record;
 BEGIN
+    -- An entry is posted now: no writer dates one into a period whose statements were sent.
+    SELECT e.id, e.posted_at INTO wrong FROM new_entries e WHERE e.posted_at <> now() LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'entry % is dated %, not now', wrong.id, wrong.posted_at
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_entries_posted_now';
+    END IF;
     SELECT e.amount, e.currency INTO wrong
       FROM new_entries e JOIN currencies c ON c.code = e.currency
      WHERE e.amount <> round(e.amount, c.minor_units)

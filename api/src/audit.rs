@@ -35,7 +35,8 @@ pub struct VerificationResponse {
     /// Transfers whose entries do not sum to zero, or are not exactly its amount from its debit
     /// account and to its credit account in its currency.
     pub transfers_unbalanced: Vec<Uuid>,
-    /// Accounts whose balance differs from the sum of their entries, or is below the floor.
+    /// Accounts whose balance differs from the sum of their entries or is below the floor, or
+    /// one of whose entries misstates the balance after it.
     pub accounts_mismatched: Vec<String>,
     pub intact: bool,
 }

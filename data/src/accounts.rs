@@ -288,6 +288,9 @@ pub struct AccountReconciliationRow {
     pub balance: Decimal,
     pub entries_sum: Decimal,
     pub below_floor: bool,
+    /// Entries whose `balance_after` (what a statement shows) is not the sum of the account's
+    /// entries up to and including it.
+    pub misstated_entries: i64,
 }
 
 pub async fn reconcile_accounts(
@@ -299,7 +302,12 @@ pub async fn reconcile_accounts(
                     AS entries_sum,
                 a.floor_enforced AND
                     (CASE a.normal_side WHEN 'credit' THEN a.balance ELSE -a.balance END)
-                    < -a.overdraft_limit AS below_floor
+                    < -a.overdraft_limit AS below_floor,
+                (SELECT count(*) FROM (
+                     SELECT e.balance_after,
+                            sum(e.amount) OVER (ORDER BY e.id ROWS UNBOUNDED PRECEDING) AS running
+                       FROM ledger_entries e WHERE e.account_id = a.id) AS r
+                  WHERE r.balance_after <> r.running) AS misstated_entries
          FROM accounts a ORDER BY a.number",
     )
     .fetch_all(conn)

@@ -229,18 +229,24 @@ pub async fn account_history(
 }
 
 /// Transfers whose entries are not exactly its two legs (its amount from its debit account and
-/// to its credit account, in its currency), so do not sum to zero or move other money than the
-/// transfer says; empty in a sound ledger. The schema refuses such entries as they are written;
-/// this finds any written around it.
+/// to its credit account, existing accounts of its currency), so do not sum to zero or move
+/// other money than the transfer says, and the transfer ids of entries that have no transfer;
+/// empty in a sound ledger. The schema refuses such rows as they are written; this finds any
+/// written around it.
 pub async fn unbalanced_transfers(conn: &mut PgConnection) -> Result<Vec<Uuid>, DataError> {
     sqlx::query_scalar(
-        "SELECT t.id FROM transfers t LEFT JOIN ledger_entries e ON e.transfer_id = t.id
+        "SELECT t.id FROM transfers t
+           LEFT JOIN ledger_entries e ON e.transfer_id = t.id
+           LEFT JOIN accounts a ON a.id = e.account_id
          GROUP BY t.id
          HAVING coalesce(sum(e.amount), 0) <> 0 OR count(e.id) <> 2
-             OR count(e.id) FILTER (WHERE e.currency = t.currency AND (
-                    (e.account_id = t.debit_account_id AND e.amount = -t.amount)
-                 OR (e.account_id = t.credit_account_id AND e.amount = t.amount))) <> 2
-         ORDER BY t.id",
+             OR count(e.id) FILTER (WHERE e.currency = t.currency AND a.currency = t.currency
+                 AND ((e.account_id = t.debit_account_id AND e.amount = -t.amount)
+                   OR (e.account_id = t.credit_account_id AND e.amount = t.amount))) <> 2
+         UNION
+         SELECT e.transfer_id FROM ledger_entries e
+          WHERE NOT EXISTS (SELECT 1 FROM transfers t WHERE t.id = e.transfer_id)
+         ORDER BY 1",
     )
     .fetch_all(conn)
     .await

@@ -752,22 +752,27 @@ write_haproxy_config() {
   for node in "${NODES[@]}"; do
     servers+="  server $node $(node_host "$node"):$(node_pg_port "$node") check port $(node_rest_port "$node") check-ssl verify required ca-file $CA_FILE verifyhost db.bank.internal"$'\n'
   done
-  # Both HTTP edges: a client has 10 s to send a request's headers, then 10 s for its body (at
-  # most 16 KiB, read here before an instance sees the request; after the size rules, so a body
-  # over the limit is refused before it is asked for), and 60 s between two requests (longer
-  # than the portal's 30 s pool of idle connections to the API, so the balancer never closes one
-  # the portal is about to reuse). A client that stalls is answered 408 and cut, so slow or
-  # silent clients (slowloris) cannot hold the balancer's connections and no instance waits on a
-  # half-sent body. Once the request is in, the client side may wait as long as the server side
-  # (45 s; the event feed's long poll is 20 s).
+  # Both HTTP edges: a client has 10 s to send a request's headers, then 10 s for its body, and
+  # 45 s between two requests (longer than the portal's 30 s pool of idle connections to the
+  # API, so the balancer never closes one the portal is about to reuse). A client that stalls is
+  # answered 408 and cut, so slow or silent clients (slowloris) cannot hold the balancer's
+  # connections, and no instance waits on a half-sent body: the whole request is read here
+  # first. It fits in one buffer (tune.bufsize below): headers of at most 8 KiB (431 past that)
+  # and a body of at most 16 KiB (413), both refused before the body is asked for. Once the
+  # request is in, the client side may wait as long as the server side (45 s; the event feed's
+  # long poll is 20 s). Each edge takes at most 1,500 connections, so clients filling one
+  # leave the database's listeners their share of the 4,000.
   local slow_clients whole_body
-  slow_clients=$'  timeout http-request 10s\n  timeout http-keep-alive 60s\n  timeout client 45s'
-  whole_body=$'  http-request wait-for-body time 10s\n  http-request set-var(txn.received) req.body_size\n  http-request deny deny_status 408 if { req.hdr_val(content-length),sub(txn.received) gt 0 }'
+  slow_clients=$'  maxconn 1500\n  timeout http-request 10s\n  timeout http-keep-alive 45s\n  timeout client 45s'
+  whole_body=$'  http-request wait-for-body time 10s'
   # It holds the statistics page's password.
   (umask 077 && : > "$CLUSTER_DIR/haproxy.cfg")
   cat > "$CLUSTER_DIR/haproxy.cfg" <<CFG
 global
   maxconn 4000
+  # Room for a whole request of the HTTP edges (8 KiB of headers, 16 KiB of body) and the
+  # buffer's reserve: a request that fills the buffer would be passed on before its body is in.
+  tune.bufsize 32768
   # The runtime API, for operators (root) only: what each stream is doing, and cutting one.
   stats socket $CLUSTER_DIR/haproxy.sock mode 600 level admin
   ssl-default-bind-options ssl-min-ver TLSv1.2
@@ -820,6 +825,7 @@ $slow_clients
   # A body of unannounced length (chunked) could not be measured before it is passed on: the
   # bank wants the length first (411), as every browser and HTTP library can send it.
   http-request return status 411 content-type application/problem+json string '{"type":"about:blank","title":"Length Required","status":411,"code":"length_required","detail":"send the body with a Content-Length; chunked bodies are not accepted"}' if { req.hdr(transfer-encoding) -m found }
+  http-request return status 431 content-type application/problem+json string '{"type":"about:blank","title":"Request Header Fields Too Large","status":431,"code":"headers_too_large","detail":"send at most 8 KiB of headers"}' if { req.hdrs,length gt 8192 }
 $whole_body
   # Metrics are scraped from each instance's own address, never through the balancer.
   http-request deny deny_status 404 if { path /metrics }
@@ -849,6 +855,7 @@ $slow_clients
   http-request set-header X-Forwarded-For %[src]
   http-request deny deny_status 413 if { req.hdr_val(content-length) gt 16384 }
   http-request return status 411 content-type text/plain string 'Length Required' if { req.hdr(transfer-encoding) -m found }
+  http-request return status 431 content-type text/plain string 'Request Header Fields Too Large' if { req.hdrs,length gt 8192 }
 $whole_body
   http-request deny deny_status 404 if { path /metrics }
   retries 3

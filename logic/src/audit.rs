@@ -265,7 +265,9 @@ pub async fn verify_ledger(
     let mismatched: Vec<String> = data::accounts::reconcile_accounts(conn)
         .await?
         .into_iter()
-        .filter(|row| row.balance != row.entries_sum || row.below_floor)
+        .filter(|row| {
+            row.balance != row.entries_sum || row.below_floor || row.misstated_entries > 0
+        })
         .map(|row| row.number)
         .collect();
     Ok(VerificationResponse {

@@ -142,13 +142,22 @@ async fn verify_ledger(pool: &data::PgPool) -> Result<()> {
         println!("transfers: every transfer's entries are its two legs and sum to zero");
     }
     for id in &report.transfers_unbalanced {
-        println!("transfers: UNBALANCED transfer {id} (its entries do not move what it says)");
+        println!(
+            "transfers: ENTRIES DO NOT MATCH transfer {id} (they do not balance, are not its two \
+             legs, or it is missing)"
+        );
     }
     if report.accounts_mismatched.is_empty() {
-        println!("balances: every balance equals the sum of its entries, none below its floor");
+        println!(
+            "balances: every balance equals the sum of its entries, none below its floor, and \
+             every entry states the balance after it"
+        );
     }
     for number in &report.accounts_mismatched {
-        println!("balances: MISMATCH on account {number}");
+        println!(
+            "balances: MISMATCH on account {number} (its balance, its floor or an entry's balance \
+             after it)"
+        );
     }
     if report.intact {
         println!("ledger verified");

@@ -394,8 +394,140 @@ async fn a_transfers_entries_are_exactly_its_two_legs() {
         .unwrap();
         forged.push(id);
     }
+    // Entries without a transfer; a transfer's legs on an account of another currency (a
+    // currency changed with no exchange); a leg on an account that does not exist.
+    let orphan = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO ledger_entries (transfer_id, account_id, currency, amount, balance_after)
+         VALUES ($1, $2, 'EUR', -1, 0), ($1, $3, 'EUR', 1, 0)",
+    )
+    .bind(orphan)
+    .bind(ledger.capital)
+    .bind(other)
+    .execute(&mut superuser)
+    .await
+    .unwrap();
+    forged.push(orphan);
+    for credit in [usd_b, Uuid::new_v4()] {
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "WITH transfer AS (
+                 INSERT INTO transfers (id, idempotency_key, kind, status, amount, currency,
+                                        debit_account_id, credit_account_id)
+                 VALUES ($1, 'forged', 'opening_cash', 'posted', 7, 'EUR', $2, $3)
+                 RETURNING id
+             )
+             INSERT INTO ledger_entries (transfer_id, account_id, currency, amount, balance_after)
+             SELECT transfer.id, x.account, 'EUR', x.amount, 0
+               FROM transfer, (VALUES ($2, -7), ($3, 7)) AS x (account, amount)",
+        )
+        .bind(id)
+        .bind(ledger.capital)
+        .bind(credit)
+        .execute(&mut superuser)
+        .await
+        .unwrap();
+        forged.push(id);
+    }
     forged.sort();
     assert_eq!(found().await, forged);
+}
+
+/// A superuser who rewrites an entry's balance after it (the figure a statement shows) is found
+/// by the offline check.
+#[tokio::test]
+async fn a_rewritten_balance_after_is_found_offline() {
+    let ledger = ledger().await;
+    post(
+        &ledger.pool,
+        &transfer(ledger.capital, ledger.customer, Decimal::TEN),
+    )
+    .await
+    .unwrap();
+    post(
+        &ledger.pool,
+        &transfer(ledger.capital, ledger.customer, Decimal::ONE),
+    )
+    .await
+    .unwrap();
+    let mut superuser = sqlx::PgConnection::connect(&data::testing::superuser_url(&ledger.url))
+        .await
+        .unwrap();
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut superuser)
+        .await
+        .unwrap();
+    let misstated = || async {
+        balances_checked(&ledger)
+            .await
+            .into_iter()
+            .filter(|(_, misstated)| *misstated > 0)
+            .map(|(number, _)| number)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(misstated().await, Vec::<String>::new());
+    sqlx::query(
+        "UPDATE ledger_entries SET balance_after = 1000000
+          WHERE id = (SELECT min(id) FROM ledger_entries WHERE account_id = $1)",
+    )
+    .bind(ledger.customer)
+    .execute(&mut superuser)
+    .await
+    .unwrap();
+    assert_eq!(misstated().await, vec!["1000000001".to_owned()]);
+}
+
+/// Each account's number and how many of its entries misstate the balance after them.
+async fn balances_checked(ledger: &Ledger) -> Vec<(String, i64)> {
+    let mut conn = ledger.pool.acquire().await.unwrap();
+    data::accounts::reconcile_accounts(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.number, a.misstated_entries))
+        .collect()
+}
+
+/// A transfer and its entries are dated by the database, now: a writer cannot slip one into a
+/// period whose statements were already sent.
+#[tokio::test]
+async fn nobody_dates_a_posting() {
+    let ledger = ledger().await;
+    let before = balances(&ledger).await;
+    for (column, constraint) in [
+        ("t.created_at", "transfers_created_now"),
+        ("e.posted_at", "ledger_entries_posted_now"),
+    ] {
+        let (created_at, posted_at) = if column == "t.created_at" {
+            ("'2020-01-01'::timestamptz", "now()")
+        } else {
+            ("now()", "'2020-01-01'::timestamptz")
+        };
+        let error = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "WITH transfer AS (
+                 INSERT INTO transfers (id, idempotency_key, kind, status, amount, currency,
+                                        debit_account_id, credit_account_id, created_at)
+                 VALUES ($1, 'k', 'opening_cash', 'posted', 5, 'EUR', $2, $3, {created_at})
+                 RETURNING id
+             )
+             INSERT INTO ledger_entries (transfer_id, account_id, currency, amount, balance_after,
+                                         posted_at)
+             SELECT transfer.id, x.account, 'EUR', x.amount, x.amount, {posted_at}
+               FROM transfer, (VALUES ($2, -5::numeric), ($3, 5::numeric)) AS x (account, amount)"
+        )))
+        .bind(Uuid::new_v4())
+        .bind(ledger.capital)
+        .bind(ledger.customer)
+        .execute(&ledger.pool)
+        .await
+        .unwrap_err();
+        assert_eq!(
+            constraint_of(&error).as_deref(),
+            Some(constraint),
+            "{column}: {error}"
+        );
+    }
+    assert_eq!(balances(&ledger).await, before, "nothing moved");
 }
 
 /// PostgreSQL's numeric NaN sorts above every number and equals itself, so `amount > 0` and a
