@@ -10,6 +10,9 @@
 -- * A writer could also date a transfer or an entry (`created_at`, `posted_at`) into the past,
 --   inside a period whose statements were already sent. No writer states either; both must now
 --   be the transaction's own time (`transfers_created_now`, `ledger_entries_posted_now`).
+-- * A reversal named the transfer it reverses but was not tied to it: "reversal of T" could move
+--   any amount between any accounts. It must now mirror T: the same amount and currency, from
+--   T's credit account back to its debit account (`transfers_reversal_mirrors`).
 -- * PostgreSQL's numeric has a NaN that a column of numeric(24, 4) accepts and that sorts above
 --   every number, so `amount > 0` lets it through. The entries' check already refused NaN
 --   entries (their sum is not 0), but a NaN overdraft limit, daily limit or approval threshold
@@ -23,7 +26,8 @@
 
 SET LOCAL lock_timeout = '5s';
 
--- A transfer is dated now, as its entries are (below): the writers never say when.
+-- A transfer is dated now, as its entries are (below): the writers never say when; a reversal
+-- mirrors the transfer it reverses.
 CREATE OR REPLACE FUNCTION transfers_inserted() RETURNS trigger LANGUAGE plpgsql
     SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
@@ -34,6 +38,19 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION 'transfer % is dated %, not now', finer.id, finer.created_at
             USING ERRCODE = 'check_violation', CONSTRAINT = 'transfers_created_now';
+    END IF;
+    -- A reversal is its transfer's mirror: the same amount and currency, from the account it
+    -- credited back to the account it debited.
+    SELECT n.id INTO bare FROM new_transfers n
+     WHERE n.kind = 'reversal'
+       AND NOT EXISTS (SELECT 1 FROM transfers o
+                        WHERE o.id = n.reverses_transfer_id AND o.amount = n.amount
+                          AND o.currency = n.currency AND o.debit_account_id = n.credit_account_id
+                          AND o.credit_account_id = n.debit_account_id)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'reversal % does not mirror the transfer it reverses', bare
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'transfers_reversal_mirrors';
     END IF;
     SELECT n.amount, n.currency INTO finer
       FROM new_transfers n JOIN currencies c ON c.code = n.currency

@@ -477,6 +477,47 @@ async fn a_rewritten_balance_after_is_found_offline() {
     assert_eq!(misstated().await, vec!["1000000001".to_owned()]);
 }
 
+/// A reversal is the mirror of the transfer it names, or nothing: "reversal of T" cannot move
+/// another amount, in another currency, or between other accounts.
+#[tokio::test]
+async fn a_reversal_mirrors_the_transfer_it_reverses() {
+    let ledger = ledger().await;
+    let other = internal_account(&ledger, "9000000002", "EUR", InternalLedger::OverShort).await;
+    let original = transfer(ledger.capital, ledger.customer, Decimal::TEN);
+    post(&ledger.pool, &original).await.unwrap();
+    let reversal = |debit: Uuid, credit: Uuid, amount: Decimal| NewTransfer {
+        kind: TransferKind::Reversal,
+        reverses_transfer_id: Some(original.id),
+        ..transfer(debit, credit, amount)
+    };
+    let before = balances(&ledger).await;
+    for (case, wrong) in [
+        (
+            "less",
+            reversal(ledger.customer, ledger.capital, Decimal::new(5, 0)),
+        ),
+        ("elsewhere", reversal(ledger.customer, other, Decimal::TEN)),
+        (
+            "the same way",
+            reversal(ledger.capital, ledger.customer, Decimal::TEN),
+        ),
+    ] {
+        let error = post(&ledger.pool, &wrong).await.unwrap_err();
+        assert_eq!(
+            error.violation(),
+            Some(&Violation::Other("transfers_reversal_mirrors".into())),
+            "{case}: {error}"
+        );
+    }
+    assert_eq!(balances(&ledger).await, before, "nothing moved");
+    post(
+        &ledger.pool,
+        &reversal(ledger.customer, ledger.capital, Decimal::TEN),
+    )
+    .await
+    .unwrap();
+}
+
 /// Each account's number and how many of its entries misstate the balance after them.
 async fn balances_checked(ledger: &Ledger) -> Vec<(String, i64)> {
     let mut conn = ledger.pool.acquire().await.unwrap();
