@@ -38,5 +38,12 @@ pub struct VerificationResponse {
     /// Accounts whose balance differs from the sum of their entries or is below the floor, or
     /// one of whose entries misstates the balance after it.
     pub accounts_mismatched: Vec<String>,
+    /// Transfers the event feed misreports: with no event or more than one, with an event that
+    /// says something else, or named by an event but not in the ledger.
+    #[serde(default)]
+    pub feed_misreported: Vec<Uuid>,
+    /// How many positions the event feed skips (0: a reader resuming anywhere misses nothing).
+    #[serde(default)]
+    pub feed_positions_missing: i64,
     pub intact: bool,
 }

@@ -77,3 +77,59 @@ pub async fn last_position(conn: &mut PgConnection) -> Result<i64, DataError> {
         .await
         .classify()
 }
+
+/// Transfers the feed misreports, for the offline check: a transfer with no event, or more than
+/// one; an event that says something else than its transfer (its type, amount, currency,
+/// accounts, memo, batch, time); an event for a transfer that does not exist. The triggers write
+/// each event from its transfer as `transfers_inserted` does, in the writer's session time zone,
+/// which is UTC for every sqlx connection, this one's too.
+pub async fn misreported_transfers(conn: &mut PgConnection) -> Result<Vec<Uuid>, DataError> {
+    sqlx::query_scalar(
+        "WITH told AS (
+             SELECT subject_id, type, payload, occurred_at,
+                    count(*) OVER (PARTITION BY subject_id) AS copies
+               FROM events WHERE type IN ('transfer.posted', 'transfer.reversed')
+         ),
+         meant AS (
+             SELECT t.id, t.created_at,
+                    CASE WHEN t.kind = 'reversal' THEN 'transfer.reversed'
+                         ELSE 'transfer.posted' END AS type,
+                    jsonb_build_object(
+                        'transfer_id', t.id,
+                        'kind', t.kind,
+                        'status', t.status,
+                        'amount', round(t.amount, cur.minor_units)::text,
+                        'currency', t.currency,
+                        'debit_account', d.number,
+                        'credit_account', c.number,
+                        'memo', t.memo,
+                        'reverses_transfer_id', t.reverses_transfer_id,
+                        'batch_id', t.batch_id,
+                        'created_at', t.created_at) AS payload
+               FROM transfers t
+               LEFT JOIN currencies cur ON cur.code = t.currency
+               LEFT JOIN accounts d ON d.id = t.debit_account_id
+               LEFT JOIN accounts c ON c.id = t.credit_account_id
+         )
+         SELECT DISTINCT coalesce(m.id, e.subject_id)
+           FROM meant m FULL JOIN told e ON e.subject_id = m.id
+          WHERE m.id IS NULL OR e.subject_id IS NULL OR e.copies <> 1
+             OR e.type <> m.type OR e.payload IS DISTINCT FROM m.payload
+             OR e.occurred_at <> m.created_at
+          ORDER BY 1",
+    )
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+/// How many positions the feed skips: a reader resuming after a position relies on there being
+/// none, since the sequencer hands them out one after another.
+pub async fn missing_positions(conn: &mut PgConnection) -> Result<i64, DataError> {
+    sqlx::query_scalar(
+        "SELECT coalesce(max(position), 0) - count(position) FROM events WHERE position IS NOT NULL",
+    )
+    .fetch_one(conn)
+    .await
+    .classify()
+}

@@ -423,6 +423,25 @@ pub async fn tamper_with_second_audit_row(url: &str) -> i64 {
     id
 }
 
+/// Puts a `transfer.posted` event for a transfer that does not exist into the feed, as a
+/// superuser might (no role of the bank can); returns the transfer id it names. For tests of
+/// the verifiers. `url` is the test database's.
+pub async fn forge_feed_event(url: &str) -> uuid::Uuid {
+    let mut conn = PgConnection::connect(&superuser_url(url))
+        .await
+        .expect("connect as the superuser");
+    let made_up = uuid::Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO events (type, subject_id, payload)
+         VALUES ('transfer.posted', $1, jsonb_build_object('transfer_id', $1::text))",
+    )
+    .bind(made_up)
+    .execute(&mut conn)
+    .await
+    .expect("forge an event");
+    made_up
+}
+
 /// A user's second factor as the database stores it: the TOTP secret and the digests of the
 /// recovery codes, read as the superuser (what a stolen backup would show).
 pub async fn stored_second_factor(url: &str, username: &str) -> (Option<Vec<u8>>, Vec<Vec<u8>>) {

@@ -255,8 +255,10 @@ pub async fn verify_chain(conn: &mut PgConnection) -> Result<(i64, Option<i64>),
     }
 }
 
-/// Every check an auditor asks for: the audit chain intact, every transfer's entries exactly its
-/// two legs (so summing to zero), every balance equal to the sum of its entries and at or above its floor.
+/// Every check an auditor asks for: the audit chain intact; every transfer's entries exactly its
+/// two legs (so summing to zero); every balance equal to the sum of its entries and at or above
+/// its floor, and every entry stating the balance after it; the event feed saying what each
+/// transfer did, once, at positions with no gap.
 pub async fn verify_ledger(
     conn: &mut PgConnection,
 ) -> Result<VerificationResponse, data::DataError> {
@@ -270,12 +272,20 @@ pub async fn verify_ledger(
         })
         .map(|row| row.number)
         .collect();
+    let misreported = data::events::misreported_transfers(conn).await?;
+    let missing_positions = data::events::missing_positions(conn).await?;
     Ok(VerificationResponse {
         audit_records_checked: checked,
-        intact: broken_at.is_none() && unbalanced.is_empty() && mismatched.is_empty(),
+        intact: broken_at.is_none()
+            && unbalanced.is_empty()
+            && mismatched.is_empty()
+            && misreported.is_empty()
+            && missing_positions == 0,
         audit_chain_broken_at: broken_at,
         transfers_unbalanced: unbalanced,
         accounts_mismatched: mismatched,
+        feed_misreported: misreported,
+        feed_positions_missing: missing_positions,
     })
 }
 

@@ -159,6 +159,21 @@ async fn verify_ledger(pool: &data::PgPool) -> Result<()> {
              after it)"
         );
     }
+    if report.feed_misreported.is_empty() {
+        println!("event feed: every transfer has one event, which says what it did");
+    }
+    for id in &report.feed_misreported {
+        println!(
+            "event feed: MISREPORTS transfer {id} (no event, more than one, one that says \
+             otherwise, or an event for a transfer the ledger does not have)"
+        );
+    }
+    match report.feed_positions_missing {
+        0 => println!("event feed: positions follow one another with no gap"),
+        n => println!(
+            "event feed: {n} POSITIONS MISSING (a reader resuming after one may miss events)"
+        ),
+    }
     if report.intact {
         println!("ledger verified");
         Ok(())

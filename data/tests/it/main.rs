@@ -221,6 +221,13 @@ async fn write_entries(ledger: &Ledger, entries: &[(Uuid, i64, i64)]) -> Result<
     write_transfer(ledger, &stated, &entries).await
 }
 
+fn sqlstate(error: &sqlx::Error) -> Option<String> {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .map(|c| c.into_owned())
+}
+
 fn constraint_of(error: &sqlx::Error) -> Option<String> {
     error
         .as_database_error()
@@ -692,17 +699,27 @@ async fn no_entry_is_added_to_a_posted_transfer_nor_moves_money_unwritten() {
         "{error}"
     );
     // A row that ON CONFLICT skips never reaches the statement's check, so it moves nothing.
-    sqlx::query(
-        "INSERT INTO ledger_entries (id, transfer_id, account_id, currency, amount, balance_after)
+    // Only the schema's owner may choose an entry's id at all; the runtime role is refused.
+    let colliding = "INSERT INTO ledger_entries (id, transfer_id, account_id, currency, amount,
+                                                 balance_after)
          OVERRIDING SYSTEM VALUE
          SELECT e.id, e.transfer_id, $1, 'EUR', 1000000, 1000000
          FROM ledger_entries e ORDER BY e.id LIMIT 1
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(ledger.customer)
-    .execute(&ledger.pool)
-    .await
-    .unwrap();
+         ON CONFLICT (id) DO NOTHING";
+    let error = sqlx::query(colliding)
+        .bind(ledger.customer)
+        .execute(&ledger.pool)
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&error).as_deref(), Some("42501"), "{error}");
+    let mut superuser = sqlx::PgConnection::connect(&data::testing::superuser_url(&ledger.url))
+        .await
+        .unwrap();
+    sqlx::query(colliding)
+        .bind(ledger.customer)
+        .execute(&mut superuser)
+        .await
+        .unwrap();
     assert_eq!(balances(&ledger).await, before, "nothing moved");
 }
 
@@ -1136,6 +1153,15 @@ async fn the_runtime_role_cannot_change_the_ledgers_facts_or_the_schema() {
         "CREATE TEMP TABLE ledger_entries (transfer_id uuid, amount numeric)".to_owned(),
         "CREATE FUNCTION pg_temp.mint() RETURNS int LANGUAGE sql AS 'SELECT 1'".to_owned(),
         "CREATE TEMP SEQUENCE audit_log_id_seq".to_owned(),
+        // The feed is the ledger's to write: no event of the runtime role's own, none rewritten.
+        "INSERT INTO events (type, subject_id, payload) \
+         VALUES ('transfer.posted', gen_random_uuid(), '{}')"
+            .to_owned(),
+        "UPDATE events SET payload = payload, type = type".to_owned(),
+        // No entry filed under an id of the writer's choosing.
+        "INSERT INTO ledger_entries (id, transfer_id, account_id, currency, amount, balance_after) \
+         OVERRIDING SYSTEM VALUE SELECT 1, gen_random_uuid(), gen_random_uuid(), 'EUR', 1, 1"
+            .to_owned(),
     ]);
     for statement in refused {
         let error = sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
@@ -1381,4 +1407,74 @@ async fn a_group_reads_its_own_transfers_not_the_whole_ledger() {
         (200..2_000).contains(&read),
         "a group of 100 transfers read {read} entries of the index on transfer_id (its own: 200 to 2,000)"
     );
+}
+
+/// The offline check reads the feed against the ledger: an event rewritten, removed, repeated
+/// or made up by someone who writes around the triggers (a superuser), and a position skipped,
+/// are each found, naming the transfer.
+#[tokio::test]
+async fn a_feed_that_misreports_the_ledger_is_found_offline() {
+    let ledger = ledger().await;
+    let posted: Vec<NewTransfer> = (0..3)
+        .map(|_| transfer(ledger.capital, ledger.customer, Decimal::TEN))
+        .collect();
+    for new in &posted {
+        post(&ledger.pool, new).await.unwrap();
+    }
+    let mut tx = ledger.pool.begin().await.unwrap();
+    data::events::sequence(&mut tx, 100).await.unwrap();
+    tx.commit().await.unwrap();
+    let found = || async {
+        let mut conn = ledger.pool.acquire().await.unwrap();
+        (
+            data::events::misreported_transfers(&mut conn)
+                .await
+                .unwrap(),
+            data::events::missing_positions(&mut conn).await.unwrap(),
+        )
+    };
+    assert_eq!(
+        found().await,
+        (Vec::new(), 0),
+        "the feed says what happened"
+    );
+
+    let mut superuser = sqlx::PgConnection::connect(&data::testing::superuser_url(&ledger.url))
+        .await
+        .unwrap();
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut superuser)
+        .await
+        .unwrap();
+    let [rewritten, removed, repeated] = [posted[0].id, posted[1].id, posted[2].id];
+    let made_up = Uuid::new_v4();
+    for (statement, subject) in [
+        (
+            "UPDATE events SET payload = jsonb_set(payload, '{amount}', '\"1000.00\"')
+              WHERE subject_id = $1",
+            rewritten,
+        ),
+        ("DELETE FROM events WHERE subject_id = $1", removed),
+        (
+            "INSERT INTO events (type, subject_id, payload, occurred_at)
+             SELECT type, subject_id, payload, occurred_at FROM events WHERE subject_id = $1",
+            repeated,
+        ),
+        (
+            "INSERT INTO events (type, subject_id, payload)
+             VALUES ('transfer.posted', $1, jsonb_build_object('transfer_id', $1::text))",
+            made_up,
+        ),
+    ] {
+        let done = sqlx::query(statement)
+            .bind(subject)
+            .execute(&mut superuser)
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1, "{statement}");
+    }
+    let mut expected = vec![rewritten, removed, repeated, made_up];
+    expected.sort();
+    // The removed event had its position: a reader resuming after the one before misses it.
+    assert_eq!(found().await, (expected, 1));
 }

@@ -762,6 +762,24 @@ async fn tampering_with_one_audit_row_is_found_by_the_api_and_the_command_line()
         stdout.contains(&format!("BROKEN at record {victim}")),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("event feed: every transfer has one event"),
+        "{stdout}"
+    );
+    // An event the ledger never wrote, put in the feed around the privileges.
+    let made_up = data::testing::forge_feed_event(&app.database_url).await;
+    let report = json_of(app.post("/v1/audit/verify", &supervisor, &json!({})).await).await;
+    assert_eq!(report["feed_misreported"], json!([made_up]), "{report}");
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_logic"))
+        .arg("verify-ledger")
+        .env("BANK_DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&cli.stdout);
+    assert!(
+        stdout.contains(&format!("MISREPORTS transfer {made_up}")),
+        "{stdout}"
+    );
 }
 
 /// A customer's own security and payee events are in the audit log, by them, and a search by
