@@ -761,10 +761,16 @@ write_haproxy_config() {
   # and a body of at most 16 KiB (413), both refused before the body is asked for. Once the
   # request is in, the client side may wait as long as the server side (45 s; the event feed's
   # long poll is 20 s). Each edge takes at most 1,500 connections, so clients filling one
-  # leave the database's listeners their share of the 4,000.
-  local slow_clients whole_body
+  # leave the database's listeners their share of the 4,000. On the public edge (the portal's)
+  # one address holds at most 200 of them: a single host cannot take the edge for itself, while
+  # an office behind one address keeps room for its browsers (each keeps a few). A connection
+  # past that is closed as it arrives, before any TLS is spent on it. The API's edge has no such
+  # limit: its clients are the portal's instances and the bank's own services, each of which
+  # carries many customers' requests from one address.
+  local slow_clients whole_body per_source
   slow_clients=$'  maxconn 1500\n  timeout http-request 10s\n  timeout http-keep-alive 45s\n  timeout client 45s'
   whole_body=$'  http-request wait-for-body time 10s'
+  per_source=$'  stick-table type ip size 100k expire 60s store conn_cur\n  tcp-request connection track-sc0 src\n  tcp-request connection reject if { sc0_conn_cur gt 200 }'
   # It holds the statistics page's password.
   (umask 077 && : > "$CLUSTER_DIR/haproxy.cfg")
   cat > "$CLUSTER_DIR/haproxy.cfg" <<CFG
@@ -845,6 +851,7 @@ listen portal
   # HTTPS only; browsers are told to come back over HTTPS alone for a year (HSTS).
   bind 127.0.0.1:$PORTAL_PORT ssl crt $TLS_DIR/edge.pem alpn http/1.1
 $slow_clients
+$per_source
   http-response set-header Strict-Transport-Security "max-age=31536000"
   balance roundrobin
   option httpchk GET /healthz
