@@ -21,6 +21,7 @@ use bank_api::transfers::{
 };
 use bank_api::{AccountNumber, Currency};
 use reqwest::Method;
+use serde_json::Value;
 use time::Date;
 use uuid::Uuid;
 
@@ -103,6 +104,17 @@ impl Logic {
         request: &TransferCheckRequest,
     ) -> Result<TransferCheckResponse, LogicError> {
         Ok(self.post("/v1/transfers/checks", caller, request).await?.1)
+    }
+
+    /// `GET /v1/transfers?idempotency_key=…` for any keyed action (a cash movement, a drawer's
+    /// opening or closing, a request filed for approval): the answer stored under `key`, if the
+    /// action was carried out.
+    pub async fn answer_by_key(&self, caller: Caller<'_>, key: &str) -> Result<Value, LogicError> {
+        self.get(
+            &format!("/v1/transfers?idempotency_key={}", encoded(key)),
+            caller,
+        )
+        .await
     }
 
     /// `GET /v1/transfers?idempotency_key=…`: the transfer made under `key`, if one was.

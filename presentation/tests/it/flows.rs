@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::portal::{ALICE, BOB, Portal};
+use crate::portal::{ALICE, BOB, Client, LogicProxy, Portal};
 
 #[tokio::test]
 async fn a_customer_signs_in_and_sees_every_account_with_both_balances() {
@@ -1498,4 +1498,131 @@ async fn a_form_sent_twice_acts_once() {
     assert!(repeat.body.contains("href=\"/payees\""), "{}", repeat.body);
     let list = browser.get("/payees").await;
     assert_eq!(list.body.matches("Pay Alice").count(), 1, "{}", list.body);
+}
+
+/// A teller's cash withdrawal whose answer is lost (the logic tier carried it out): the page says
+/// the outcome is unknown and to pay out nothing yet, never "try again" on a fresh form (a new
+/// key would pay out twice); sending it again from there is safe, and the check by its key
+/// confirms it. A key never used is reported as not carried out, and the check goes back only
+/// to this portal's staff pages.
+#[tokio::test]
+async fn a_tellers_cash_whose_outcome_is_unknown_is_resolved_by_its_key() {
+    let portal = Portal::spawn().await;
+    let proxy = LogicProxy::spawn(&portal.logic_url).await;
+    let teller = Client::new(&Portal::instance_at(&proxy.url, &portal.portal_key).await);
+    teller.sign_in(("tom.teller", "teller-demo-pass")).await;
+    let drawer = teller.get("/staff/drawer").await;
+    let opened = teller
+        .post(
+            "/staff/drawer/open",
+            &[
+                ("csrf_token", drawer.csrf().as_str()),
+                ("currency", "EUR"),
+                ("opening_float", "1000.00"),
+                ("idempotency_key", drawer.hidden("idempotency_key").as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
+    let number = portal.accounts(ALICE).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let back = format!("/staff/accounts/{number}");
+    let action = format!("{back}/cash");
+    let page = teller.get(&back).await;
+    let key = page.hidden("idempotency_key");
+    let withdrawal = |csrf: String| {
+        [
+            ("csrf_token", csrf),
+            ("kind", "withdrawal".to_owned()),
+            ("amount", "50.00".to_owned()),
+            ("currency", "EUR".to_owned()),
+            ("memo", String::new()),
+            ("idempotency_key", key.clone()),
+        ]
+    };
+    let before = portal.transfer_count().await;
+
+    proxy.lose_transfers(true);
+    let fields = withdrawal(page.csrf());
+    let pairs = pairs_of(&fields);
+    let unknown = teller.post(&action, &pairs).await;
+    assert_eq!(unknown.status, StatusCode::ACCEPTED, "{}", unknown.body);
+    assert!(
+        unknown.body.contains("Confirming the cash withdrawal"),
+        "{}",
+        unknown.body
+    );
+    assert!(unknown.body.contains("Hand over or take in no cash"));
+    assert!(!unknown.body.contains("try again in a moment"));
+    assert_eq!(
+        portal.transfer_count().await,
+        before + 1,
+        "it was carried out"
+    );
+
+    // Sent again from the page that says so: the same key, still one withdrawal.
+    let fields = withdrawal(unknown.csrf());
+    let pairs = pairs_of(&fields);
+    let again = teller.post(&action, &pairs).await;
+    assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
+    assert_eq!(portal.transfer_count().await, before + 1);
+
+    // Checked by its key once the bank answers: confirmed, and still one.
+    proxy.lose_transfers(false);
+    let check = |csrf: String, back: String, key: String| {
+        [
+            ("csrf_token", csrf),
+            ("action", action.clone()),
+            ("back", back),
+            ("what", "cash withdrawal".to_owned()),
+            ("sent.kind", "withdrawal".to_owned()),
+            ("sent.amount", "50.00".to_owned()),
+            ("sent.currency", "EUR".to_owned()),
+            ("sent.memo", String::new()),
+            ("sent.idempotency_key", key),
+        ]
+    };
+    let fields = check(again.csrf(), back.clone(), key.clone());
+    let pairs = pairs_of(&fields);
+    let checked = teller.post("/staff/outcome", &pairs).await;
+    assert_eq!(checked.status, StatusCode::SEE_OTHER, "{}", checked.body);
+    let shown = teller.follow(&checked).await;
+    assert!(
+        shown.body.contains("Confirmed: it was carried out."),
+        "{}",
+        shown.body
+    );
+    assert_eq!(portal.transfer_count().await, before + 1);
+
+    // A key nothing was carried out under: said so, with the offer to send it.
+    let fields = check(shown.csrf(), back.clone(), uuid::Uuid::new_v4().to_string());
+    let pairs = pairs_of(&fields);
+    let not_made = teller.post("/staff/outcome", &pairs).await;
+    assert_eq!(not_made.status, StatusCode::OK, "{}", not_made.body);
+    assert!(
+        not_made
+            .body
+            .contains("The cash withdrawal was not carried out"),
+        "{}",
+        not_made.body
+    );
+    assert!(not_made.body.contains("id=\"send-again\""));
+
+    // Where the check goes back to is the browser's to say, so only a staff page of this portal.
+    let fields = check(
+        not_made.csrf(),
+        "//evil.example/staff".to_owned(),
+        key.clone(),
+    );
+    let pairs = pairs_of(&fields);
+    let refused = teller.post("/staff/outcome", &pairs).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(refused.location, None);
+}
+
+/// A form's fields as the client sends them.
+fn pairs_of<'f>(fields: &'f [(&'f str, String)]) -> Vec<(&'f str, &'f str)> {
+    fields.iter().map(|(n, v)| (*n, v.as_str())).collect()
 }

@@ -567,8 +567,9 @@ async fn forward(
         }
     }
     let answer = outgoing.body(bytes.to_vec()).send().await.unwrap();
+    // Money movements: a customer's transfer, a teller's cash.
     let lost = parts.method == axum::http::Method::POST
-        && parts.uri.path() == "/v1/transfers"
+        && (parts.uri.path() == "/v1/transfers" || parts.uri.path().starts_with("/v1/cash/"))
         && proxy.lose.load(std::sync::atomic::Ordering::SeqCst);
     if lost {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();

@@ -13,6 +13,7 @@ use bank_api::accounts::{
 use bank_api::transfers::{CashRequest, ReversalRequest};
 use serde::Deserialize;
 
+use super::outcome::{Sent, after_keyed};
 use super::{Messages, new_key, redirect_after, refuse};
 use crate::error::PageError;
 use crate::filters;
@@ -250,6 +251,22 @@ async fn cash(
         Ok(amount) => amount,
         Err(code) => return refuse(&back, code),
     };
+    let sent = Sent::new(
+        &format!("{back}/cash"),
+        &back,
+        if form.kind == "deposit" {
+            "cash deposit"
+        } else {
+            "cash withdrawal"
+        },
+        fields([
+            ("kind", &form.kind),
+            ("amount", &form.amount),
+            ("currency", &form.currency),
+            ("memo", &form.memo),
+            ("idempotency_key", &form.idempotency_key),
+        ]),
+    );
     let request = CashRequest {
         account: number.as_str().to_owned(),
         amount,
@@ -262,7 +279,15 @@ async fn cash(
         "withdrawal" => state.logic.cash_withdrawal(caller, key, &request).await,
         _ => return Err(PageError::NotFound),
     };
-    redirect_after(answer, &back, "posted")
+    after_keyed(&staff, answer, sent, "posted")
+}
+
+/// A form's fields as sent, to send them again.
+pub(super) fn fields<const N: usize>(pairs: [(&str, &String); N]) -> Vec<(String, String)> {
+    pairs
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.clone()))
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -280,6 +305,15 @@ async fn reverse(
     let number = crate::pages::account_in_path(&number)?;
     let transfer = uuid::Uuid::parse_str(&transfer).map_err(|_| PageError::NotFound)?;
     let back = format!("/staff/accounts/{number}");
+    let sent = Sent::new(
+        &format!("{back}/reverse/{transfer}"),
+        &back,
+        "reversal request",
+        fields([
+            ("reason", &form.reason),
+            ("idempotency_key", &form.idempotency_key),
+        ]),
+    );
     let request = ReversalRequest {
         reason: form.reason,
     };
@@ -287,5 +321,5 @@ async fn reverse(
         .logic
         .request_reversal(staff.caller(), transfer, &form.idempotency_key, &request)
         .await;
-    redirect_after(answer, &back, "pending")
+    after_keyed(&staff, answer, sent, "pending")
 }

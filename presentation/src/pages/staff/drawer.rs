@@ -10,7 +10,9 @@ use axum::{Form, Router};
 use bank_api::drawers::{CloseDrawerRequest, Direction, OpenDrawerRequest, VaultTransferRequest};
 use serde::Deserialize;
 
-use super::{Messages, new_key, redirect_after, refuse, require};
+use super::accounts::fields;
+use super::outcome::{Sent, after_keyed};
+use super::{Messages, new_key, refuse, require};
 use crate::error::PageError;
 use crate::filters;
 use crate::logic::types::{Drawer, DrawerState};
@@ -110,6 +112,16 @@ async fn open(
         Ok(amount) => amount,
         Err(code) => return refuse("/staff/drawer", code),
     };
+    let sent = Sent::new(
+        "/staff/drawer/open",
+        "/staff/drawer",
+        "drawer opening",
+        fields([
+            ("currency", &form.currency),
+            ("opening_float", &form.opening_float),
+            ("idempotency_key", &form.idempotency_key),
+        ]),
+    );
     let request = OpenDrawerRequest {
         currency: form.currency,
         opening_float,
@@ -118,7 +130,7 @@ async fn open(
         .logic
         .open_drawer(staff.caller(), &form.idempotency_key, &request)
         .await;
-    redirect_after(answer, "/staff/drawer", "drawer_opened")
+    after_keyed(&staff, answer, sent, "drawer_opened")
 }
 
 #[derive(Deserialize)]
@@ -145,11 +157,21 @@ async fn vault(
             Err(code) => return refuse("/staff/drawer", code),
         },
     };
+    let sent = Sent::new(
+        &format!("/staff/drawer/{id}/vault"),
+        "/staff/drawer",
+        "vault transfer",
+        fields([
+            ("direction", &form.direction),
+            ("amount", &form.amount),
+            ("idempotency_key", &form.idempotency_key),
+        ]),
+    );
     let answer = state
         .logic
         .vault_transfer(staff.caller(), id, &form.idempotency_key, &request)
         .await;
-    redirect_after(answer, "/staff/drawer", "posted")
+    after_keyed(&staff, answer, sent, "posted")
 }
 
 async fn close(
@@ -184,5 +206,13 @@ async fn close(
         .logic
         .close_drawer(staff.caller(), id, &key, &request)
         .await;
-    redirect_after(answer, "/staff/drawer", "drawer_closed")
+    let sent = Sent::new(
+        &format!("/staff/drawer/{id}/close"),
+        "/staff/drawer",
+        "drawer closing",
+        form.into_iter()
+            .filter(|(name, _)| name != "csrf_token")
+            .collect(),
+    );
+    after_keyed(&staff, answer, sent, "drawer_closed")
 }

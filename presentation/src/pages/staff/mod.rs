@@ -10,6 +10,7 @@ mod approvals;
 mod audit;
 mod customers;
 mod drawer;
+mod outcome;
 
 use axum::Router;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(admin::router())
         .merge(api_keys::router())
+        .merge(outcome::router())
 }
 
 /// A fresh idempotency key, minted with a form so that submitting it twice moves money once.
@@ -69,6 +71,7 @@ fn notice_words(code: &str) -> &'static str {
         "held" => "The hold is placed.",
         "released" => "The hold is released.",
         "posted" => "Done: the money has moved.",
+        "confirmed" => "Confirmed: it was carried out.",
         "pending" => "Sent for a supervisor's approval. The funds are held until it is decided.",
         "approved" => "Approved and carried out.",
         "rejected" => "Rejected; any held funds are released.",
