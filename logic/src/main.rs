@@ -104,15 +104,32 @@ async fn main() -> Result<()> {
         }
         Command::CreateServiceKey { name } => {
             let key = logic::auth::secrets::generate("bsk");
-            let mut conn = pool.acquire().await?;
+            let id = uuid::Uuid::new_v4();
+            // The credential and its audit record commit together: no key the log does not name.
+            let mut tx = pool.begin().await?;
             data::sessions::insert_service_client(
-                &mut conn,
-                uuid::Uuid::new_v4(),
+                &mut tx,
+                id,
                 &name,
                 &logic::auth::secrets::digest(&key),
             )
             .await
             .with_context(|| format!("register service {name}"))?;
+            logic::audit::record(
+                &mut tx,
+                None,
+                None,
+                logic::audit::Change {
+                    action: "service_client.create",
+                    subject_type: "service_client",
+                    subject_id: id.to_string(),
+                    before: None,
+                    after: Some(serde_json::json!({ "name": name, "acts_for_users": true })),
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("audit the new credential: {e}"))?;
+            tx.commit().await?;
             println!("{key}");
             Ok(())
         }

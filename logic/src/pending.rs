@@ -341,6 +341,33 @@ async fn expire(state: &AppState, id: Uuid) -> Result<bool, ApiError> {
             return Ok(false);
         }
         data::pending::mark_voided(&mut tx, id, None, "expired").await?;
+        // The bank's own action, with no one to answer for it but the record: audited as the
+        // logic tier's, the pending transfer as it was and as it is now.
+        let after = data::pending::find_pending(&mut tx, id)
+            .await?
+            .ok_or_else(not_found)?;
+        crate::audit::record(
+            &mut tx,
+            None,
+            None,
+            crate::audit::Change {
+                action: "pending_transfer.expire",
+                subject_type: "pending_transfer",
+                subject_id: id.to_string(),
+                // Stored as pending still (a read past its expiry already shows it voided).
+                before: Some(serde_json::json!({
+                    "status": "pending",
+                    "amount": format_in_scale(row.amount, &row.currency),
+                    "currency": row.currency,
+                    "debit_account": row.debit_account_number,
+                    "credit_account": row.credit_account_number,
+                    "expires_at": row.expires_at.format(&time::format_description::well_known::Rfc3339)
+                        .map_err(|e| ApiError::Internal(format!("format a time: {e}")))?,
+                })),
+                after: Some(to_body(&response(&after, now))?),
+            },
+        )
+        .await?;
         tx.commit().await.map_err(data::DataError::from)?;
         Ok(true)
     })

@@ -766,6 +766,23 @@ async fn tampering_with_one_audit_row_is_found_by_the_api_and_the_command_line()
         stdout.contains("event feed: every transfer has one event"),
         "{stdout}"
     );
+    // A credential registered at the command line is in the audit log, under the logic tier.
+    let registered = std::process::Command::new(env!("CARGO_BIN_EXE_logic"))
+        .args(["create-service-key", "reconciliation"])
+        .env("BANK_DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(registered.status.success(), "{registered:?}");
+    let audit = json_of(
+        app.get("/v1/audit?action=service_client.create", &supervisor)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        audit["records"][0]["after"]["name"], "reconciliation",
+        "{audit}"
+    );
+    assert_eq!(audit["records"][0]["actor_service"], "logic");
     // An event the ledger never wrote, put in the feed around the privileges.
     let made_up = data::testing::forge_feed_event(&app.database_url).await;
     let report = json_of(app.post("/v1/audit/verify", &supervisor, &json!({})).await).await;

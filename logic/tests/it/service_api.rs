@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::app::{ADMIN, TELLER, TestApp, problem_code};
+use crate::app::{ADMIN, SUPERVISOR, TELLER, TestApp, problem_code};
 
 /// An admin issues a key with these scopes; returns (key id, secret).
 pub async fn issue_key(app: &TestApp, name: &str, scopes: &[&str], rate: i32) -> (String, String) {
@@ -344,6 +344,24 @@ async fn a_pending_transfer_is_posted_or_voided_once_and_holds_its_funds_until_t
             .iter()
             .any(|e| e["subject_id"] == id.as_str() && e["data"]["void_reason"] == "expired")
     );
+    // The bank voided it, not the service: the audit log says so, as the logic tier's own act.
+    let supervisor = app.sign_in(SUPERVISOR).await;
+    let audit: Value = app
+        .get("/v1/audit?action=pending_transfer.expire", &supervisor)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let records: Vec<&Value> = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["subject_id"] == id.as_str())
+        .collect();
+    assert_eq!(records.len(), 1, "{audit}");
+    assert_eq!(records[0]["actor_service"], "logic");
+    assert_eq!(records[0]["before"]["status"], "pending");
+    assert_eq!(records[0]["after"]["void_reason"], "expired");
     app.assert_ledger_sound().await;
 }
 
