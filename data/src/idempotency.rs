@@ -271,3 +271,28 @@ pub async fn release_many(conn: &mut PgConnection, keys: &[KeyOf<'_>]) -> Result
     .classify()?;
     Ok(())
 }
+
+/// Takes the receipt `id` of a unit of work without an idempotency key, in the unit's
+/// transaction: true if this attempt took it, false if an earlier attempt of the unit committed
+/// with it. An earlier attempt still committing is waited for (on the receipt's row), so false
+/// means committed, never "may yet commit".
+pub async fn take_receipt(conn: &mut PgConnection, id: Uuid) -> Result<bool, DataError> {
+    let done =
+        sqlx::query("INSERT INTO unit_receipts (id) VALUES ($1) ON CONFLICT (id) DO NOTHING")
+            .bind(id)
+            .execute(conn)
+            .await
+            .classify()?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Forgets the receipts of units committed more than `max_age_s` seconds ago.
+pub async fn purge_receipts(conn: &mut PgConnection, max_age_s: i64) -> Result<u64, DataError> {
+    let done =
+        sqlx::query("DELETE FROM unit_receipts WHERE taken_at < now() - $1 * interval '1 second'")
+            .bind(max_age_s)
+            .execute(conn)
+            .await
+            .classify()?;
+    Ok(done.rows_affected())
+}

@@ -296,7 +296,7 @@ pub async fn verify(
     request_id: Option<&str>,
 ) -> Result<VerificationResponse, ApiError> {
     user.require_role(&[Role::Supervisor, Role::Admin])?;
-    let report = crate::unit_of_work::write(state, |tx, _| {
+    let report = crate::unit_of_work::write_repeatable(state, |tx, _| {
         Box::pin(async move {
             data::set_snapshot_isolation(&mut *tx).await?;
             let report = verify_ledger(&mut *tx).await?;

@@ -32,7 +32,7 @@ pub const TYPES: [&str; 5] = [
 pub async fn sequence(state: &AppState) -> Result<u64, ApiError> {
     let mut total = 0;
     loop {
-        let done = crate::unit_of_work::write(state, |tx, _| {
+        let done = crate::unit_of_work::write_repeatable(state, |tx, _| {
             Box::pin(async move {
                 let done = data::events::sequence(&mut *tx, SEQUENCE_BATCH).await?;
                 Ok(done)

@@ -54,13 +54,17 @@ async fn sweep(state: &AppState) -> Result<(), crate::error::ApiError> {
     let forms =
         data::sessions::purge_form_submissions(&mut conn, crate::security::FORM_SUBMISSION_KEPT_S)
             .await?;
-    if sessions + throttle + devices + forms > 0 {
+    let receipts =
+        data::idempotency::purge_receipts(&mut conn, crate::unit_of_work::RECEIPT_KEPT_S).await?;
+    if sessions + throttle + devices + forms + receipts > 0 {
         tracing::info!(
             sessions,
             throttle,
             devices,
             forms,
-            "forgot expired portal sessions, sign-in failures, known devices and sent forms"
+            receipts,
+            "forgot expired portal sessions, sign-in failures, known devices, sent forms and \
+             units' receipts"
         );
     }
     Ok(())

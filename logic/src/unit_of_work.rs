@@ -23,7 +23,8 @@
 //!   and sees the latest commits. For reads, and for a write of one statement (a session's
 //!   `last_seen_at`, a payee removed); two statements that must hold together use [`write`].
 //! - [`write`] lends it a transaction, committed when the work returns `Ok` and rolled back when
-//!   it returns `Err`.
+//!   it returns `Err`. A unit whose COMMIT went unanswered is not done twice: its receipt, taken
+//!   in its transaction, tells the next attempt that it committed.
 //! - [`write_once`] is [`write`] for a request under an idempotency key: it claims the key in the
 //!   transaction and, if the key already holds this request's answer, returns that answer without
 //!   running the work. Otherwise the work gets a [`Ticket`] and must give back the [`Completed`]
@@ -51,6 +52,9 @@ const BACKOFF_MAX_MS: u64 = 500;
 /// for the synchronous standby, a statement queued behind a lock) before it is abandoned.
 pub const ATTEMPT_GRACE_MS: u64 = 5_000;
 
+/// How long a unit's receipt is kept: a day, far past any unit's retry budget.
+pub const RECEIPT_KEPT_S: i64 = 86_400;
+
 /// One attempt of a unit of work, borrowing the connection it was lent.
 pub type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'c>>;
 
@@ -77,24 +81,84 @@ pub async fn read<'a, T>(
     }
 }
 
+/// How one attempt of a [`write`] ended, short of an error.
+enum Written<T> {
+    /// Committed: its value.
+    Committed(T),
+    /// Its COMMIT was sent and its answer lost (the connection cut, a failover): it may or may
+    /// not have committed.
+    Unanswered(T, ApiError),
+    /// An earlier attempt committed after all: this one found the unit's receipt taken.
+    Earlier,
+}
+
 /// Runs `work` in a transaction, committed if it returns `Ok`; again after a transient failure.
+///
+/// Once at most, though a COMMIT's answer is lost: every attempt first takes the unit's receipt
+/// (`unit_receipts`), drawn once for the unit, in its transaction. An attempt that finds it
+/// taken knows the attempt before it committed and answers with that attempt's value; the work
+/// is not done twice (two holds, two accounts, or "taken" for the name it has just claimed).
+/// Keyed units need no receipt: [`write_once`]'s key does the same.
 pub async fn write<'a, T>(
     state: &AppState,
+    work: impl for<'c> FnMut(&'c mut PgConnection, Scope<'c, 'a>) -> Work<'c, T>,
+) -> Result<T, ApiError> {
+    written(state, Some(Uuid::new_v4()), work).await
+}
+
+/// [`write`] for a unit whose second run after an unnoticed commit of the first is harmless,
+/// because it finds nothing left to do or only reads: the feed's sequencer, a check read in one
+/// snapshot. It takes no receipt, so it writes nothing when it has nothing to write.
+pub async fn write_repeatable<'a, T>(
+    state: &AppState,
+    work: impl for<'c> FnMut(&'c mut PgConnection, Scope<'c, 'a>) -> Work<'c, T>,
+) -> Result<T, ApiError> {
+    written(state, None, work).await
+}
+
+async fn written<'a, T>(
+    state: &AppState,
+    receipt: Option<Uuid>,
     mut work: impl for<'c> FnMut(&'c mut PgConnection, Scope<'c, 'a>) -> Work<'c, T>,
 ) -> Result<T, ApiError> {
     let mut retry = Retry::new(state.settings.retry_budget_ms);
+    // The value of the last attempt whose COMMIT went unanswered: the only one that may have
+    // committed, since every later attempt that took the receipt proves it did not.
+    let mut unanswered: Option<T> = None;
     loop {
-        let attempt: Result<T, ApiError> = retry
+        let attempt: Result<Written<T>, ApiError> = retry
             .bounded(async {
                 let mut tx = state.pool.begin().await.map_err(data::DataError::from)?;
+                if let Some(receipt) = receipt
+                    && !data::idempotency::take_receipt(&mut tx, receipt).await?
+                {
+                    return Ok(Written::Earlier);
+                }
                 let value = work(&mut tx, Scope(std::marker::PhantomData)).await?;
-                tx.commit().await.map_err(data::DataError::from)?;
-                Ok(value)
+                Ok(match tx.commit().await.map_err(data::DataError::from) {
+                    Ok(()) => Written::Committed(value),
+                    Err(error) => Written::Unanswered(value, error.into()),
+                })
             })
             .await;
         match attempt {
+            Ok(Written::Committed(value)) => return Ok(value),
+            Ok(Written::Earlier) => {
+                return unanswered.ok_or_else(|| {
+                    ApiError::Internal("a unit's receipt was taken by no attempt of it".into())
+                });
+            }
+            Ok(Written::Unanswered(value, error)) if error.is_transient() => {
+                if let Some(receipt) = receipt {
+                    tracing::warn!(%receipt, %error, "a COMMIT went unanswered; its receipt will tell");
+                }
+                unanswered = Some(value);
+                retry.pause(error).await?;
+            }
+            // Refused at COMMIT (a deferred check): nothing was committed.
+            Ok(Written::Unanswered(_, error)) => return Err(error),
             Err(error) if error.is_transient() => retry.pause(error).await?,
-            done => return done,
+            Err(error) => return Err(error),
         }
     }
 }

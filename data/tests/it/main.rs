@@ -982,6 +982,32 @@ async fn housekeeping_forgets_only_what_has_expired() {
         1,
         "stale"
     );
+    // A unit's receipt: taken once, then found taken; forgotten only once old.
+    let receipt = Uuid::new_v4();
+    assert!(
+        data::idempotency::take_receipt(&mut conn, receipt)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !data::idempotency::take_receipt(&mut conn, receipt)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        data::idempotency::purge_receipts(&mut conn, 60)
+            .await
+            .unwrap(),
+        0,
+        "recent"
+    );
+    assert_eq!(
+        data::idempotency::purge_receipts(&mut conn, -1)
+            .await
+            .unwrap(),
+        1,
+        "old"
+    );
 }
 
 /// The schema as a deployment of an earlier release has it: the migrations up to `last`, less

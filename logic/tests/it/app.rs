@@ -21,6 +21,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub service_key: String,
     pub state: AppState,
+    /// Between the logic tier and the database, when the options ask for it.
+    pub cutter: Option<CommitCutter>,
     /// By session token: the password a customer approves a step-up with (none for staff).
     step_up_passwords: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
 }
@@ -40,6 +42,8 @@ pub struct AppOptions {
     /// TOTP code signs in once (the rule itself is tested on its own).
     pub staff_second_factor_required: bool,
     pub group_commit: logic::config::GroupCommit,
+    /// The logic tier reaches the database through a [`CommitCutter`].
+    pub cut_commits: bool,
 }
 
 impl Default for AppOptions {
@@ -53,6 +57,7 @@ impl Default for AppOptions {
             ca_file: None,
             retry_budget_ms: 10_000,
             staff_second_factor_required: false,
+            cut_commits: false,
             group_commit: logic::config::GroupCommit::default(),
         }
     }
@@ -89,7 +94,21 @@ impl TestApp {
             staff_second_factor_required: options.staff_second_factor_required,
             group_commit: options.group_commit,
         };
-        let state = AppState::new(db.pool.clone(), settings).await.unwrap();
+        let (pool, cutter) = if options.cut_commits {
+            let cutter = CommitCutter::spawn(&db.url).await;
+            let pool = data::pool::connect_lazy(
+                &cutter.url,
+                &data::pool::PoolSettings {
+                    connections_max: options.connections_max,
+                    ..data::pool::PoolSettings::default()
+                },
+            )
+            .unwrap();
+            (pool, Some(cutter))
+        } else {
+            (db.pool.clone(), None)
+        };
+        let state = AppState::new(pool, settings).await.unwrap();
         let service_key = logic::auth::secrets::generate("bsk");
         let mut conn = db.pool.acquire().await.unwrap();
         data::sessions::insert_service_client(
@@ -129,6 +148,7 @@ impl TestApp {
             service_key,
             step_up_passwords: std::sync::Mutex::default(),
             state,
+            cutter,
         }
     }
 
@@ -533,4 +553,123 @@ async fn create_vault(conn: &mut data::PgConnection, cash: i64) {
 /// Shares a value between concurrent tasks.
 pub fn shared<T>(value: T) -> Arc<T> {
     Arc::new(value)
+}
+
+/// A TCP proxy between the logic tier and PostgreSQL (without TLS, to read the protocol) that
+/// loses one COMMIT's answer: once armed with a statement's text, the next connection to send
+/// that text has its next COMMIT passed on, and is then cut before the answer comes back. The
+/// database commits; the logic tier only sees its connection drop, as in a failover.
+pub struct CommitCutter {
+    /// The database URL through the proxy.
+    pub url: String,
+    armed: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
+    cuts: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// The simple-protocol message sqlx commits with.
+const COMMIT_MESSAGE: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
+
+impl CommitCutter {
+    pub async fn spawn(database_url: &str) -> Self {
+        let mut target = reqwest::Url::parse(database_url).unwrap();
+        let server = format!("{}:{}", target.host_str().unwrap(), target.port().unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        target
+            .set_port(Some(listener.local_addr().unwrap().port()))
+            .unwrap();
+        target.set_query(Some("sslmode=disable"));
+        let cutter = Self {
+            url: target.to_string(),
+            armed: Arc::default(),
+            cuts: Arc::default(),
+        };
+        let (armed, cuts) = (cutter.armed.clone(), cutter.cuts.clone());
+        tokio::spawn(async move {
+            loop {
+                let (client, _) = listener.accept().await.unwrap();
+                let server = tokio::net::TcpStream::connect(&server).await.unwrap();
+                tokio::spawn(relay(client, server, armed.clone(), cuts.clone()));
+            }
+        });
+        cutter
+    }
+
+    /// Loses the answer to the COMMIT of the next transaction that sends `statement`.
+    pub fn arm(&self, statement: &str) {
+        *self.armed.lock().unwrap() = Some(statement.as_bytes().to_vec());
+    }
+
+    /// How many COMMITs it has lost the answer to.
+    pub fn cuts(&self) -> usize {
+        self.cuts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+async fn relay(
+    client: tokio::net::TcpStream,
+    server: tokio::net::TcpStream,
+    armed: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
+    cuts: Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut client_read, client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let cut = Arc::new(AtomicBool::new(false));
+    let answers = {
+        let cut = cut.clone();
+        tokio::spawn(async move {
+            let mut client_write = Some(client_write);
+            let mut buffer = vec![0u8; 65_536];
+            while let Ok(n) = server_read.read(&mut buffer).await {
+                if n == 0 {
+                    break;
+                }
+                if cut.load(Ordering::SeqCst) {
+                    // The answer to the COMMIT, and anything after it, is read and dropped: the
+                    // client's connection closes instead.
+                    client_write = None;
+                }
+                if let Some(writer) = client_write.as_mut()
+                    && writer.write_all(&buffer[..n]).await.is_err()
+                {
+                    break;
+                }
+            }
+        })
+    };
+    let mut marked = false;
+    let mut buffer = vec![0u8; 65_536];
+    loop {
+        let n = match client_read.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let chunk = &buffer[..n];
+        if !marked {
+            let mut armed = armed.lock().unwrap();
+            if armed.as_deref().is_some_and(|text| contains(chunk, text)) {
+                *armed = None;
+                marked = true;
+            }
+        }
+        let commit = marked && contains(chunk, COMMIT_MESSAGE);
+        if commit {
+            cut.store(true, Ordering::SeqCst);
+            cuts.fetch_add(1, Ordering::SeqCst);
+        }
+        if server_write.write_all(chunk).await.is_err() || commit {
+            break;
+        }
+    }
+    // The server reads the COMMIT, then the end of its connection: it commits, answers into the
+    // void, and ends the session.
+    drop(server_write);
+    let _ = answers.await;
 }

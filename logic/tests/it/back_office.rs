@@ -144,6 +144,48 @@ async fn an_account_closes_only_at_zero() {
     assert_eq!(problem_code(close("Again").await).await, "account_closed");
 }
 
+/// A unit without an idempotency key whose COMMIT's answer is lost (the connection cut as the
+/// database commits) runs again, as every unit does after a transient failure, but is not done
+/// twice: placing a hold, the teller sees it placed once, and the money is held once.
+#[tokio::test]
+async fn a_hold_whose_commit_went_unanswered_is_placed_once() {
+    let app = TestApp::spawn_with(AppOptions {
+        cut_commits: true,
+        ..AppOptions::default()
+    })
+    .await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let account = app.account(&teller, &alice, "100").await;
+    let cutter = app.cutter.as_ref().unwrap();
+    cutter.arm("INSERT INTO holds");
+    let soon = time::OffsetDateTime::now_utc() + time::Duration::days(3);
+    let hold = app
+        .post(
+            &format!("/v1/accounts/{account}/holds"),
+            &teller,
+            &json!({ "amount": "70", "reason": "Card authorisation", "expires_at": soon.format(&time::format_description::well_known::Rfc3339).unwrap() }),
+        )
+        .await;
+    assert_eq!(cutter.cuts(), 1, "the hold's COMMIT was answered");
+    assert_eq!(hold.status(), StatusCode::CREATED);
+    let hold = json_of(hold).await;
+    let view = account_view(&app, &teller, &account).await;
+    assert_eq!(view["available_balance"], "30.00", "held once: {view}");
+    let holds = json_of(
+        app.get(&format!("/v1/accounts/{account}/holds"), &teller)
+            .await,
+    )
+    .await;
+    let ids: Vec<&Value> = holds["holds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| &h["id"])
+        .collect();
+    assert_eq!(ids, vec![&hold["id"]], "{holds}");
+}
+
 #[tokio::test]
 async fn holds_reduce_the_available_balance_until_released_or_expired() {
     let app = TestApp::spawn().await;
