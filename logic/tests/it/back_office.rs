@@ -144,6 +144,21 @@ async fn an_account_closes_only_at_zero() {
     assert_eq!(problem_code(close("Again").await).await, "account_closed");
 }
 
+/// One field of each hold on `account`, as the teller's list shows them.
+async fn holds_of(app: &TestApp, teller: &str, account: &str, field: &str) -> Vec<String> {
+    let holds = json_of(
+        app.get(&format!("/v1/accounts/{account}/holds"), teller)
+            .await,
+    )
+    .await;
+    holds["holds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h[field].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// A unit without an idempotency key whose COMMIT's answer is lost (the connection cut as the
 /// database commits) runs again, as every unit does after a transient failure, but is not done
 /// twice: placing a hold, the teller sees it placed once, and the money is held once.
@@ -172,18 +187,10 @@ async fn a_hold_whose_commit_went_unanswered_is_placed_once() {
     let hold = json_of(hold).await;
     let view = account_view(&app, &teller, &account).await;
     assert_eq!(view["available_balance"], "30.00", "held once: {view}");
-    let holds = json_of(
-        app.get(&format!("/v1/accounts/{account}/holds"), &teller)
-            .await,
-    )
-    .await;
-    let ids: Vec<&Value> = holds["holds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| &h["id"])
-        .collect();
-    assert_eq!(ids, vec![&hold["id"]], "{holds}");
+    assert_eq!(
+        holds_of(&app, &teller, &account, "id").await,
+        [hold["id"].as_str().unwrap()]
+    );
 }
 
 #[tokio::test]
@@ -242,18 +249,10 @@ async fn holds_reduce_the_available_balance_until_released_or_expired() {
         account_view(&app, &teller, &account).await["available_balance"],
         "100.00"
     );
-    let holds = json_of(
-        app.get(&format!("/v1/accounts/{account}/holds"), &teller)
-            .await,
-    )
-    .await;
-    let states: Vec<&str> = holds["holds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["state"].as_str().unwrap())
-        .collect();
-    assert_eq!(states, ["expired", "released"]);
+    assert_eq!(
+        holds_of(&app, &teller, &account, "state").await,
+        ["expired", "released"]
+    );
     // A hold larger than what is available is refused.
     let response = app
         .post(
