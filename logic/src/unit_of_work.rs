@@ -9,7 +9,8 @@
 //! client gets a retryable 503. An attempt still waiting on the database when the budget and a
 //! short grace have passed is abandoned and the client gets the same 503: every unit of work
 //! answers within [`ATTEMPT_GRACE_MS`] of its budget, inside the balancer's 45 s, whatever the
-//! database is doing (a request runs the gate's unit, then its own: each is bounded so). Abandoning does not undo what was sent: a COMMIT already on its way
+//! database is doing (a request's units, the gate's and then its own, share one budget:
+//! [`within_budget`]). Abandoning does not undo what was sent: a COMMIT already on its way
 //! (waiting for the synchronous standby, say) may still complete. That is an unknown outcome
 //! like any other, which the idempotency key resolves: a retry under the key waits for it on the
 //! key's row and answers from it, and a lookup by key waits for it to settle
@@ -252,6 +253,20 @@ pub async fn write_once<'a>(
     }
 }
 
+tokio::task_local! {
+    /// When the request being served must be answered by: every unit of work it runs shares it.
+    static REQUEST_DEADLINE: Instant;
+}
+
+/// Serves `request` under one retry budget for every unit of work it runs (the gate's, then the
+/// handler's, …), so that its answer, a retryable 503 included, comes within the budget and
+/// [`ATTEMPT_GRACE_MS`], inside the balancer's 45 s. Each unit alone could otherwise spend the
+/// whole budget, and two in turn outlast the balancer, whose bare 504 says nothing retryable.
+pub async fn within_budget<F: Future>(budget_ms: u64, request: F) -> F::Output {
+    let deadline = Instant::now() + Duration::from_millis(budget_ms);
+    REQUEST_DEADLINE.scope(deadline, request).await
+}
+
 /// The retry budget of one unit of work, and its backoff.
 struct Retry {
     deadline: Instant,
@@ -260,9 +275,13 @@ struct Retry {
 }
 
 impl Retry {
+    /// `budget_ms` from now, or less: what is left of the request's (see [`within_budget`]).
     fn new(budget_ms: u64) -> Self {
+        let own = Instant::now() + Duration::from_millis(budget_ms);
         Retry {
-            deadline: Instant::now() + Duration::from_millis(budget_ms),
+            deadline: REQUEST_DEADLINE
+                .try_with(|request| own.min(*request))
+                .unwrap_or(own),
             backoff_ms: BACKOFF_FIRST_MS,
             attempt: 1,
         }
@@ -323,5 +342,36 @@ where
             Err(error) if error.is_transient() => retry.pause(error).await?,
             done => return done,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_unit_of_a_request_shares_what_is_left_of_its_budget() {
+        let alone = Retry::new(30_000);
+        within_budget(30_000, async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let later = Retry::new(30_000);
+            assert!(
+                later.deadline + Duration::from_millis(150)
+                    < Instant::now() + Duration::from_millis(30_000),
+                "a unit started later gets only what is left"
+            );
+            assert!(later.deadline <= alone.deadline + Duration::from_millis(50));
+            let short = Retry::new(1_000);
+            assert!(
+                short.deadline < later.deadline,
+                "a unit's own budget still bounds it"
+            );
+        })
+        .await;
+        let outside = Retry::new(30_000);
+        assert!(
+            outside.deadline > alone.deadline,
+            "outside a request, a unit has its own"
+        );
     }
 }

@@ -26,7 +26,7 @@ mod transfers;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -98,6 +98,7 @@ pub fn router_and_openapi(state: AppState) -> (Router, serde_json::Value) {
             }
         })
         .layer(DefaultBodyLimit::max(BODY_MAX_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), one_budget))
         .layer(middleware::from_fn(stamp_problem_request_id))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("a handler panicked".into()).into_response()
@@ -130,6 +131,15 @@ pub fn router_and_openapi(state: AppState) -> (Router, serde_json::Value) {
         )
         .with_state(state);
     (router, openapi)
+}
+
+/// One retry budget for all the units of work of a request (`unit_of_work::within_budget`).
+async fn one_budget(
+    State(state): State<AppState>,
+    request: Request,
+    next: middleware::Next,
+) -> Response {
+    crate::unit_of_work::within_budget(state.settings.retry_budget_ms, next.run(request)).await
 }
 
 /// Adds the request id to every problem body, so a client can quote it and an operator find it.
