@@ -20,8 +20,9 @@ pub const CSRF_FIELD: &str = "csrf_token";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Posts that are never single-use: signing in and out (repeating them does no harm, and before
-/// sign-in there is nobody to record the form for).
-const REPEATABLE_POSTS: [&str; 3] = ["/sign-in", "/sign-in/code", "/sign-out"];
+/// sign-in there is nobody to record the form for), and checking a keyed action's unknown
+/// outcome, which changes nothing and must work while the logic tier cannot record a form.
+const REPEATABLE_POSTS: [&str; 4] = ["/sign-in", "/sign-in/code", "/sign-out", "/staff/outcome"];
 /// A form of a keyed route (below) that carries this field moves money under its own idempotency
 /// key, which already makes a repeat answer as the first sending did (the receipt), so its token
 /// is not single-use.

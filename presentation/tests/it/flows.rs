@@ -1550,7 +1550,16 @@ async fn a_tellers_cash_whose_outcome_is_unknown_is_resolved_by_its_key() {
     let unknown = teller.post(&action, &pairs).await;
     assert_eq!(unknown.status, StatusCode::ACCEPTED, "{}", unknown.body);
     assert!(
-        unknown.body.contains("Confirming the cash withdrawal"),
+        unknown
+            .body
+            .contains("Not known yet whether it was carried out"),
+        "{}",
+        unknown.body
+    );
+    assert!(
+        unknown.body.contains(&format!(
+            "Cash withdrawal of 50.00 EUR for account {number}"
+        )),
         "{}",
         unknown.body
     );
@@ -1569,7 +1578,8 @@ async fn a_tellers_cash_whose_outcome_is_unknown_is_resolved_by_its_key() {
     assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
     assert_eq!(portal.transfer_count().await, before + 1);
 
-    // Checked by its key once the bank answers: confirmed, and still one.
+    // Checked by its key once the bank answers: confirmed, and still one; checking twice from
+    // the same page is no "form already sent".
     proxy.lose_transfers(false);
     let check = |csrf: String, back: String, key: String| {
         [
@@ -1584,10 +1594,24 @@ async fn a_tellers_cash_whose_outcome_is_unknown_is_resolved_by_its_key() {
             ("sent.idempotency_key", key),
         ]
     };
+    // Checked while the bank still does not answer: not known yet, said again.
+    proxy.lose_lookups(true);
+    let fields = check(again.csrf(), back.clone(), key.clone());
+    let pairs = pairs_of(&fields);
+    let down = teller.post("/staff/outcome", &pairs).await;
+    assert_eq!(down.status, StatusCode::ACCEPTED, "{}", down.body);
+    assert!(
+        down.body
+            .contains("Not known yet whether it was carried out")
+    );
+    proxy.lose_lookups(false);
+
     let fields = check(again.csrf(), back.clone(), key.clone());
     let pairs = pairs_of(&fields);
     let checked = teller.post("/staff/outcome", &pairs).await;
     assert_eq!(checked.status, StatusCode::SEE_OTHER, "{}", checked.body);
+    let twice = teller.post("/staff/outcome", &pairs).await;
+    assert_eq!(twice.location, checked.location, "{}", twice.body);
     let shown = teller.follow(&checked).await;
     assert!(
         shown.body.contains("Confirmed: it was carried out."),
@@ -1604,7 +1628,7 @@ async fn a_tellers_cash_whose_outcome_is_unknown_is_resolved_by_its_key() {
     assert!(
         not_made
             .body
-            .contains("The cash withdrawal was not carried out"),
+            .contains("We checked: this was not carried out"),
         "{}",
         not_made.body
     );

@@ -512,6 +512,8 @@ struct ProxyState {
     target: String,
     http: reqwest::Client,
     lose: Arc<std::sync::atomic::AtomicBool>,
+    /// Answers 503 to a lookup by idempotency key, passing it on to nobody.
+    lose_lookups: Arc<std::sync::atomic::AtomicBool>,
     request_ids: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
@@ -521,6 +523,7 @@ impl LogicProxy {
             target: target.to_owned(),
             http: http().build().unwrap(),
             lose: Arc::default(),
+            lose_lookups: Arc::default(),
             request_ids: Arc::default(),
         };
         let router = axum::Router::new()
@@ -535,6 +538,12 @@ impl LogicProxy {
     pub fn lose_transfers(&self, lose: bool) {
         self.state
             .lose
+            .store(lose, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn lose_lookups(&self, lose: bool) {
+        self.state
+            .lose_lookups
             .store(lose, std::sync::atomic::Ordering::SeqCst);
     }
 
@@ -555,6 +564,12 @@ async fn forward(
             .lock()
             .unwrap()
             .push(id.to_str().unwrap().to_owned());
+    }
+    if parts.method == axum::http::Method::GET
+        && parts.uri.path() == "/v1/transfers"
+        && proxy.lose_lookups.load(std::sync::atomic::Ordering::SeqCst)
+    {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
     let mut outgoing = proxy.http.request(

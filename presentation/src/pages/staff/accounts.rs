@@ -254,11 +254,15 @@ async fn cash(
     let sent = Sent::new(
         &format!("{back}/cash"),
         &back,
-        if form.kind == "deposit" {
-            "cash deposit"
-        } else {
-            "cash withdrawal"
-        },
+        &format!(
+            "{} of {amount} {} for account {number}",
+            if form.kind == "deposit" {
+                "Cash deposit"
+            } else {
+                "Cash withdrawal"
+            },
+            form.currency
+        ),
         fields([
             ("kind", &form.kind),
             ("amount", &form.amount),
@@ -308,7 +312,7 @@ async fn reverse(
     let sent = Sent::new(
         &format!("{back}/reverse/{transfer}"),
         &back,
-        "reversal request",
+        &format!("Reversal request for transfer {transfer}"),
         fields([
             ("reason", &form.reason),
             ("idempotency_key", &form.idempotency_key),

@@ -115,7 +115,10 @@ async fn open(
     let sent = Sent::new(
         "/staff/drawer/open",
         "/staff/drawer",
-        "drawer opening",
+        &format!(
+            "Drawer opening with {} {}",
+            form.opening_float, form.currency
+        ),
         fields([
             ("currency", &form.currency),
             ("opening_float", &form.opening_float),
@@ -160,7 +163,15 @@ async fn vault(
     let sent = Sent::new(
         &format!("/staff/drawer/{id}/vault"),
         "/staff/drawer",
-        "vault transfer",
+        &format!(
+            "Vault transfer of {} {}",
+            request.amount,
+            if request.direction == Direction::ToVault {
+                "to the vault"
+            } else {
+                "from the vault"
+            }
+        ),
         fields([
             ("direction", &form.direction),
             ("amount", &form.amount),
@@ -209,7 +220,7 @@ async fn close(
     let sent = Sent::new(
         &format!("/staff/drawer/{id}/close"),
         "/staff/drawer",
-        "drawer closing",
+        "Drawer closing",
         form.into_iter()
             .filter(|(name, _)| name != "csrf_token")
             .collect(),

@@ -31,20 +31,32 @@ pub struct Sent {
     pub action: String,
     /// The page the outcome is shown on.
     pub back: String,
-    /// What it was, in words ("cash withdrawal"), for the page's heading.
+    /// What it was, in words ("cash withdrawal of 50.00 EUR for account 12345678"), for the
+    /// page's heading.
     pub what: String,
     /// The form's fields, the idempotency key among them, but not the CSRF token.
     pub fields: Vec<(String, String)>,
 }
 
 impl Sent {
+    /// `what` keeps only the characters the check takes back (letters, digits, spaces and
+    /// `.,-`): it names the action with what the member of staff typed.
     pub fn new(action: &str, back: &str, what: &str, fields: Vec<(String, String)>) -> Self {
         Self {
             action: action.to_owned(),
             back: back.to_owned(),
-            what: what.to_owned(),
+            what: what
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | ',' | '-'))
+                .take(120)
+                .collect(),
             fields,
         }
+    }
+
+    /// Whether cash changes hands in it: a movement at the counter or the drawer's.
+    fn moves_cash(&self) -> bool {
+        self.action.ends_with("/cash") || self.action.starts_with("/staff/drawer/")
     }
 
     fn key(&self) -> Option<&str> {
@@ -85,11 +97,11 @@ impl Sent {
                         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_'))
             })
         };
-        let words = sent.what.len() <= 64
+        let words = sent.what.len() <= 120
             && sent
                 .what
                 .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b' ');
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'.' | b',' | b'-'));
         (staff_path(&sent.action) && staff_path(&sent.back) && words && sent.key().is_some())
             .then_some(sent)
     }
@@ -104,6 +116,7 @@ struct OutcomePage {
     role: String,
     sent: Sent,
     key: String,
+    cash: bool,
     /// Checked: it was not carried out.
     not_carried_out: bool,
 }
@@ -116,6 +129,7 @@ impl OutcomePage {
             username: staff.auth.username.clone(),
             role: staff.auth.role.clone(),
             key: sent.key().unwrap_or_default().to_owned(),
+            cash: sent.moves_cash(),
             sent,
             not_carried_out,
         }
