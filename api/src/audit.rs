@@ -38,8 +38,9 @@ pub struct VerificationResponse {
     /// Accounts whose balance differs from the sum of their entries or is below the floor, or
     /// one of whose entries misstates the balance after it.
     pub accounts_mismatched: Vec<String>,
-    /// Transfers the event feed misreports: with no event or more than one, with an event that
-    /// says something else, or named by an event but not in the ledger.
+    /// Transfers and pending transfers the event feed misreports (no event or more than one,
+    /// or one that says something else), and the subjects of events the bank did not write (a
+    /// transfer, pending transfer or account it does not have, or a type no trigger writes).
     #[serde(default)]
     pub feed_misreported: Vec<Uuid>,
     /// How many positions the event feed skips (0: a reader resuming anywhere misses nothing).

@@ -78,20 +78,31 @@ pub async fn last_position(conn: &mut PgConnection) -> Result<i64, DataError> {
         .classify()
 }
 
-/// Transfers the feed misreports, for the offline check: a transfer with no event, or more than
-/// one; an event that says something else than its transfer (its type, amount, currency,
-/// accounts, memo, batch, time); an event for a transfer that does not exist. The triggers write
-/// each event from its transfer as `transfers_inserted` does, in the writer's session time zone,
-/// which is UTC for every sqlx connection, this one's too.
-pub async fn misreported_transfers(conn: &mut PgConnection) -> Result<Vec<Uuid>, DataError> {
+/// What the feed misreports, for the offline check, by the id of its subject:
+/// - a transfer with no event or more than one, or whose event says something else than it
+///   (its type, amount, currency, accounts, memo, batch, time);
+/// - a pending transfer without its one `transfer.pending` event (and, once voided, its one
+///   `transfer.voided`), or whose event says something else than it;
+/// - an event about a transfer, pending transfer or account the bank does not have, or of a type
+///   no trigger writes.
+///
+/// The triggers write each event from its row as this rebuilds it, with times in UTC; this
+/// session renders them in UTC too, whatever it was set to.
+pub async fn misreported_subjects(conn: &mut PgConnection) -> Result<Vec<Uuid>, DataError> {
+    sqlx::query("SELECT set_config('TimeZone', 'UTC', false)")
+        .execute(&mut *conn)
+        .await
+        .classify()?;
     sqlx::query_scalar(
         "WITH told AS (
              SELECT subject_id, type, payload, occurred_at,
-                    count(*) OVER (PARTITION BY subject_id) AS copies
-               FROM events WHERE type IN ('transfer.posted', 'transfer.reversed')
+                    count(*) OVER (PARTITION BY subject_id, type) AS copies
+               FROM events
+              WHERE type IN ('transfer.posted', 'transfer.reversed', 'transfer.pending',
+                             'transfer.voided')
          ),
          meant AS (
-             SELECT t.id, t.created_at,
+             SELECT t.id, t.created_at AS occurred_at,
                     CASE WHEN t.kind = 'reversal' THEN 'transfer.reversed'
                          ELSE 'transfer.posted' END AS type,
                     jsonb_build_object(
@@ -110,12 +121,38 @@ pub async fn misreported_transfers(conn: &mut PgConnection) -> Result<Vec<Uuid>,
                LEFT JOIN currencies cur ON cur.code = t.currency
                LEFT JOIN accounts d ON d.id = t.debit_account_id
                LEFT JOIN accounts c ON c.id = t.credit_account_id
+             UNION ALL
+             SELECT p.id, NULL, k.type,
+                    jsonb_build_object(
+                        'pending_transfer_id', p.id,
+                        'status', k.status,
+                        'amount', round(p.amount, cur.minor_units)::text,
+                        'currency', p.currency,
+                        'debit_account', d.number,
+                        'credit_account', c.number,
+                        'memo', p.memo,
+                        'expires_at', p.expires_at,
+                        'void_reason', k.void_reason)
+               FROM pending_transfers p
+               CROSS JOIN LATERAL (VALUES ('transfer.pending', 'pending', NULL::text),
+                                          ('transfer.voided', 'voided', p.void_reason))
+                    AS k (type, status, void_reason)
+               LEFT JOIN currencies cur ON cur.code = p.currency
+               LEFT JOIN accounts d ON d.id = p.debit_account_id
+               LEFT JOIN accounts c ON c.id = p.credit_account_id
+              WHERE k.type = 'transfer.pending' OR p.status = 'voided'
          )
-         SELECT DISTINCT coalesce(m.id, e.subject_id)
-           FROM meant m FULL JOIN told e ON e.subject_id = m.id
+         SELECT coalesce(m.id, e.subject_id)
+           FROM meant m FULL JOIN told e ON e.subject_id = m.id AND e.type = m.type
           WHERE m.id IS NULL OR e.subject_id IS NULL OR e.copies <> 1
-             OR e.type <> m.type OR e.payload IS DISTINCT FROM m.payload
-             OR e.occurred_at <> m.created_at
+             OR e.payload IS DISTINCT FROM m.payload
+             OR e.occurred_at <> coalesce(m.occurred_at, e.occurred_at)
+         UNION
+         SELECT e.subject_id FROM events e
+          WHERE e.type NOT IN ('transfer.posted', 'transfer.reversed', 'transfer.pending',
+                               'transfer.voided', 'account.status_changed')
+             OR (e.type = 'account.status_changed'
+                 AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = e.subject_id))
           ORDER BY 1",
     )
     .fetch_all(conn)

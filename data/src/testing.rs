@@ -442,6 +442,27 @@ pub async fn forge_feed_event(url: &str) -> uuid::Uuid {
     made_up
 }
 
+/// Rewrites the amount in every event about `subject` around the events' guard, as a superuser
+/// might; returns how many it rewrote. For tests of the verifiers.
+pub async fn rewrite_event_amounts(url: &str, subject: uuid::Uuid) -> u64 {
+    let mut conn = PgConnection::connect(&superuser_url(url))
+        .await
+        .expect("connect as the superuser");
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut conn)
+        .await
+        .expect("write around the triggers");
+    sqlx::query(
+        "UPDATE events SET payload = jsonb_set(payload, '{amount}', '\"1000000.00\"')
+         WHERE subject_id = $1",
+    )
+    .bind(subject)
+    .execute(&mut conn)
+    .await
+    .expect("rewrite the events")
+    .rows_affected()
+}
+
 /// A user's second factor as the database stores it: the TOTP secret and the digests of the
 /// recovery codes, read as the superuser (what a stolen backup would show).
 pub async fn stored_second_factor(url: &str, username: &str) -> (Option<Vec<u8>>, Vec<Vec<u8>>) {

@@ -770,7 +770,7 @@ write_haproxy_config() {
   local slow_clients whole_body per_source
   slow_clients=$'  maxconn 1500\n  timeout http-request 10s\n  timeout http-keep-alive 45s\n  timeout client 45s'
   whole_body=$'  http-request wait-for-body time 10s'
-  per_source=$'  stick-table type ip size 100k expire 60s store conn_cur\n  tcp-request connection track-sc0 src\n  tcp-request connection reject if { sc0_conn_cur gt 200 }'
+  per_source=$'  stick-table type ipv6 size 100k expire 60s store conn_cur\n  tcp-request connection track-sc0 src\n  tcp-request connection reject if { sc0_conn_cur gt 200 }'
   # It holds the statistics page's password.
   (umask 077 && : > "$CLUSTER_DIR/haproxy.cfg")
   cat > "$CLUSTER_DIR/haproxy.cfg" <<CFG

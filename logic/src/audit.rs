@@ -272,7 +272,7 @@ pub async fn verify_ledger(
         })
         .map(|row| row.number)
         .collect();
-    let misreported = data::events::misreported_transfers(conn).await?;
+    let misreported = data::events::misreported_subjects(conn).await?;
     let missing_positions = data::events::missing_positions(conn).await?;
     Ok(VerificationResponse {
         audit_records_checked: checked,

@@ -115,20 +115,30 @@ async fn main() -> Result<()> {
             )
             .await
             .with_context(|| format!("register service {name}"))?;
-            logic::audit::record(
+            // An operator's act at the command line, not the logic tier's own: the audit record
+            // names the command and the operating-system user who ran it.
+            let who = std::env::var("SUDO_USER")
+                .or_else(|_| std::env::var("USER"))
+                .unwrap_or_default();
+            data::audit::append(
                 &mut tx,
-                None,
-                None,
-                logic::audit::Change {
+                &data::audit::NewAuditRecord {
+                    actor_user_id: None,
+                    actor_service: Some("logic create-service-key"),
                     action: "service_client.create",
                     subject_type: "service_client",
                     subject_id: id.to_string(),
                     before: None,
-                    after: Some(serde_json::json!({ "name": name, "acts_for_users": true })),
+                    after: Some(serde_json::json!({
+                        "name": name,
+                        "acts_for_users": true,
+                        "os_user": who,
+                    })),
+                    request_id: None,
                 },
             )
             .await
-            .map_err(|e| anyhow::anyhow!("audit the new credential: {e}"))?;
+            .context("audit the new credential")?;
             tx.commit().await?;
             println!("{key}");
             Ok(())
@@ -177,12 +187,15 @@ async fn verify_ledger(pool: &data::PgPool) -> Result<()> {
         );
     }
     if report.feed_misreported.is_empty() {
-        println!("event feed: every transfer has one event, which says what it did");
+        println!(
+            "event feed: every transfer and pending transfer has its events, which say what it \
+             did, and every event is one the bank wrote"
+        );
     }
     for id in &report.feed_misreported {
         println!(
-            "event feed: MISREPORTS transfer {id} (no event, more than one, one that says \
-             otherwise, or an event for a transfer the ledger does not have)"
+            "event feed: MISREPORTS {id} (a transfer or pending transfer with no event, more \
+             than one, or one that says otherwise; or an event the bank did not write)"
         );
     }
     match report.feed_positions_missing {

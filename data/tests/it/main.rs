@@ -1453,9 +1453,7 @@ async fn a_feed_that_misreports_the_ledger_is_found_offline() {
     let found = || async {
         let mut conn = ledger.pool.acquire().await.unwrap();
         (
-            data::events::misreported_transfers(&mut conn)
-                .await
-                .unwrap(),
+            data::events::misreported_subjects(&mut conn).await.unwrap(),
             data::events::missing_positions(&mut conn).await.unwrap(),
         )
     };
@@ -1503,4 +1501,60 @@ async fn a_feed_that_misreports_the_ledger_is_found_offline() {
     expected.sort();
     // The removed event had its position: a reader resuming after the one before misses it.
     assert_eq!(found().await, (expected, 1));
+}
+
+/// The runtime role gives unsequenced events their positions only in turn: right after the
+/// feed's last, in the order written, stamped now. Not the largest bigint (which would stop the
+/// sequencer for good), not out of order, not backdated. And a writer in another time zone
+/// writes the same feed.
+#[tokio::test]
+async fn the_feed_is_sequenced_in_turn_whoever_writes_it() {
+    let ledger = ledger().await;
+    let mut conn = ledger.pool.acquire().await.unwrap();
+    sqlx::query("SET TimeZone = 'Pacific/Chatham'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+        data::transfers::post_transfer(
+            &mut tx,
+            &transfer(ledger.capital, ledger.customer, Decimal::TEN),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    for statement in [
+        "UPDATE events SET position = 9223372036854775807, sequenced_at = now()
+          WHERE position IS NULL AND written_seq = (SELECT min(written_seq) FROM events
+                                                     WHERE position IS NULL)",
+        "UPDATE events SET position = 1, sequenced_at = '1999-01-01'
+          WHERE position IS NULL AND written_seq = (SELECT min(written_seq) FROM events
+                                                     WHERE position IS NULL)",
+        "UPDATE events e SET position = x.p, sequenced_at = now()
+           FROM (SELECT id, row_number() OVER (ORDER BY written_seq DESC) AS p
+                   FROM events WHERE position IS NULL) AS x
+          WHERE e.id = x.id",
+    ] {
+        let error = sqlx::query(statement)
+            .execute(&mut *conn)
+            .await
+            .expect_err(statement);
+        assert_eq!(
+            constraint_of(&error).as_deref(),
+            Some("events_sequenced_in_turn"),
+            "{statement}: {error}"
+        );
+    }
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+    let sequenced = data::events::sequence(&mut tx, 100).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(sequenced >= 2, "the sequencer still sequences");
+    assert_eq!(data::events::missing_positions(&mut conn).await.unwrap(), 0);
+    assert_eq!(
+        data::events::misreported_subjects(&mut conn).await.unwrap(),
+        Vec::<Uuid>::new(),
+        "written in Chatham's time zone, the feed reads as the ledger in UTC"
+    );
 }

@@ -424,26 +424,12 @@ impl TestApp {
 
     /// Asserts the ledger's invariants: entries of every transfer sum to zero, every balance is
     /// the sum of its entries and none is below its floor.
+    /// Everything `verify-ledger` checks holds: the audit chain, every transfer's entries, every
+    /// balance, and the event feed against the ledger.
     pub async fn assert_ledger_sound(&self) {
         let mut conn = self.state.pool.acquire().await.unwrap();
-        assert_eq!(
-            data::transfers::unbalanced_transfers(&mut conn)
-                .await
-                .unwrap(),
-            Vec::<uuid::Uuid>::new()
-        );
-        for account in data::accounts::reconcile_accounts(&mut conn).await.unwrap() {
-            assert_eq!(
-                account.balance, account.entries_sum,
-                "account {}",
-                account.number
-            );
-            assert!(
-                !account.below_floor,
-                "account {} is below its floor",
-                account.number
-            );
-        }
+        let report = logic::audit::verify_ledger(&mut conn).await.unwrap();
+        assert!(report.intact, "{report:?}");
     }
 
     pub async fn set_status(&self, number: &str, status: data::accounts::AccountStatus) {

@@ -363,6 +363,17 @@ async fn a_pending_transfer_is_posted_or_voided_once_and_holds_its_funds_until_t
     assert_eq!(records[0]["before"]["status"], "pending");
     assert_eq!(records[0]["after"]["void_reason"], "expired");
     app.assert_ledger_sound().await;
+    // Its events rewritten around the privileges (a million held, a million released): the
+    // offline check names it.
+    let id = uuid::Uuid::parse_str(&id).unwrap();
+    assert_eq!(
+        data::testing::rewrite_event_amounts(&app.database_url, id).await,
+        2
+    );
+    let mut conn = app.state.pool.acquire().await.unwrap();
+    let report = logic::audit::verify_ledger(&mut conn).await.unwrap();
+    assert_eq!(report.feed_misreported, vec![id], "{report:?}");
+    assert!(!report.intact);
 }
 
 #[tokio::test]

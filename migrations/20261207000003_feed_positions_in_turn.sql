@@ -1,0 +1,47 @@
+-- The feed's positions are handed out in turn, and its events read the same in any time zone.
+--
+-- * The runtime role may give an unsequenced event its position (the sequencer does), and the
+--   row guard let it give any position above 0: the largest bigint, after which every run of the
+--   sequencer fails ("bigint out of range") and the feed stops for good; or positions that put
+--   the events of one run out of the order they were written. A statement now gives the events
+--   it sequences the positions right after the feed's last, one after another in the order the
+--   events were written, stamped with the transaction's time; anything else is refused
+--   (`events_sequenced_in_turn`). Which of the committed, unsequenced events a run takes is not
+--   checked: one that commits during the run may be older than those it takes (it comes next).
+-- * The triggers that write events render their times in the writer's session time zone; the
+--   logic tier's sessions are UTC, another writer's need not be, and the offline check compares
+--   the feed with the ledger as rendered in UTC. They now render in UTC whoever writes.
+
+CREATE FUNCTION events_sequenced() RETURNS trigger LANGUAGE plpgsql
+    SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+    wrong uuid;
+BEGIN
+    WITH turn AS (
+             SELECT s.id, s.position, s.sequenced_at,
+                    row_number() OVER (ORDER BY s.written_seq) AS n
+               FROM sequenced s
+         ),
+         before AS (
+             SELECT coalesce(max(e.position), 0) AS last
+               FROM events e
+              WHERE e.position IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM sequenced s WHERE s.id = e.id)
+         )
+    SELECT turn.id INTO wrong FROM turn, before
+     WHERE turn.position <> before.last + turn.n OR turn.sequenced_at <> now()
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'event % is not given the next position in turn', wrong
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'events_sequenced_in_turn';
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER events_sequenced AFTER UPDATE ON events
+    REFERENCING NEW TABLE AS sequenced
+    FOR EACH STATEMENT EXECUTE FUNCTION events_sequenced();
+
+ALTER FUNCTION transfers_inserted() SET TimeZone = 'UTC';
+ALTER FUNCTION accounts_status_event() SET TimeZone = 'UTC';
+ALTER FUNCTION pending_transfers_event() SET TimeZone = 'UTC';
