@@ -12,24 +12,27 @@
 --   logic tier's sessions are UTC, another writer's need not be, and the offline check compares
 --   the feed with the ledger as rendered in UTC. They now render in UTC whoever writes.
 
+-- The events a statement sequences must hold the feed's top positions, with no gap below them,
+-- in written order: every check is an index lookup or a pass over the statement's own rows.
 CREATE FUNCTION events_sequenced() RETURNS trigger LANGUAGE plpgsql
     SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
+    lowest bigint;
+    size bigint;
     wrong uuid;
 BEGIN
-    WITH turn AS (
-             SELECT s.id, s.position, s.sequenced_at,
-                    row_number() OVER (ORDER BY s.written_seq) AS n
-               FROM sequenced s
-         ),
-         before AS (
-             SELECT coalesce(max(e.position), 0) AS last
-               FROM events e
-              WHERE e.position IS NOT NULL
-                AND NOT EXISTS (SELECT 1 FROM sequenced s WHERE s.id = e.id)
-         )
-    SELECT turn.id INTO wrong FROM turn, before
-     WHERE turn.position <> before.last + turn.n OR turn.sequenced_at <> now()
+    SELECT min(s.position), count(*) INTO lowest, size FROM sequenced s;
+    IF size = 0 THEN
+        RETURN NULL;
+    END IF;
+    SELECT t.id INTO wrong
+      FROM (SELECT s.id, s.position, s.sequenced_at,
+                   row_number() OVER (ORDER BY s.written_seq) AS n
+              FROM sequenced s) AS t
+     -- Differences, not sums: a position near the largest bigint must be refused, not overflow.
+     WHERE t.position - lowest <> t.n - 1 OR t.sequenced_at <> now()
+        OR (SELECT max(e.position) FROM events e) - lowest <> size - 1
+        OR (lowest > 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.position = lowest - 1))
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'event % is not given the next position in turn', wrong
