@@ -144,6 +144,25 @@ async fn an_account_closes_only_at_zero() {
     assert_eq!(problem_code(close("Again").await).await, "account_closed");
 }
 
+/// Places a hold of `amount` on `account` for three days, as a teller; the answer.
+async fn hold_for_three_days(
+    app: &TestApp,
+    teller: &str,
+    account: &str,
+    amount: &str,
+) -> reqwest::Response {
+    let until = time::OffsetDateTime::now_utc() + time::Duration::days(3);
+    let until = until
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    app.post(
+        &format!("/v1/accounts/{account}/holds"),
+        teller,
+        &json!({ "amount": amount, "reason": "Card authorisation", "expires_at": until }),
+    )
+    .await
+}
+
 /// One field of each hold on `account`, as the teller's list shows them.
 async fn holds_of(app: &TestApp, teller: &str, account: &str, field: &str) -> Vec<String> {
     let holds = json_of(
@@ -174,14 +193,7 @@ async fn a_hold_whose_commit_went_unanswered_is_placed_once() {
     let account = app.account(&teller, &alice, "100").await;
     let cutter = app.cutter.as_ref().unwrap();
     cutter.arm("INSERT INTO holds");
-    let soon = time::OffsetDateTime::now_utc() + time::Duration::days(3);
-    let hold = app
-        .post(
-            &format!("/v1/accounts/{account}/holds"),
-            &teller,
-            &json!({ "amount": "70", "reason": "Card authorisation", "expires_at": soon.format(&time::format_description::well_known::Rfc3339).unwrap() }),
-        )
-        .await;
+    let hold = hold_for_three_days(&app, &teller, &account, "70").await;
     assert_eq!(cutter.cuts(), 1, "the hold's COMMIT was answered");
     assert_eq!(hold.status(), StatusCode::CREATED);
     let hold = json_of(hold).await;
@@ -201,14 +213,7 @@ async fn holds_reduce_the_available_balance_until_released_or_expired() {
     let bob = app.customer(&teller, "bob").await;
     let account = app.account(&teller, &alice, "100").await;
     let other = app.account(&teller, &bob, "0").await;
-    let soon = time::OffsetDateTime::now_utc() + time::Duration::days(3);
-    let hold = app
-        .post(
-            &format!("/v1/accounts/{account}/holds"),
-            &teller,
-            &json!({ "amount": "70", "reason": "Card authorisation", "expires_at": soon.format(&time::format_description::well_known::Rfc3339).unwrap() }),
-        )
-        .await;
+    let hold = hold_for_three_days(&app, &teller, &account, "70").await;
     assert_eq!(hold.status(), StatusCode::CREATED);
     let hold = json_of(hold).await;
     let view = account_view(&app, &teller, &account).await;
@@ -254,13 +259,7 @@ async fn holds_reduce_the_available_balance_until_released_or_expired() {
         ["expired", "released"]
     );
     // A hold larger than what is available is refused.
-    let response = app
-        .post(
-            &format!("/v1/accounts/{account}/holds"),
-            &teller,
-            &json!({ "amount": "100.01", "reason": "Too much", "expires_at": soon.format(&time::format_description::well_known::Rfc3339).unwrap() }),
-        )
-        .await;
+    let response = hold_for_three_days(&app, &teller, &account, "100.01").await;
     assert_eq!(problem_code(response).await, "insufficient_funds");
 }
 
