@@ -32,6 +32,26 @@ pub struct VerificationResponse {
     pub audit_records_checked: i64,
     /// The first audit record whose hash or link does not match, if any.
     pub audit_chain_broken_at: Option<i64>,
+    /// The newest record a checkpoint made under the logic tier's server key vouches for (the
+    /// chain up to it cannot have been rewritten since, even with its hashes recomputed); none
+    /// before the first checkpoint. The logic tier takes one each minute the chain grows.
+    #[serde(default)]
+    pub audit_anchored_through: Option<i64>,
+    /// When that checkpoint was taken: much older than a minute while records follow it means
+    /// anchoring has stopped, or newer checkpoints were removed.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub audit_anchored_at: Option<OffsetDateTime>,
+    /// Records after it, which no checkpoint vouches for yet.
+    #[serde(default)]
+    pub audit_records_unanchored: i64,
+    /// Checkpoints that do not hold, by the record they name: forged (their HMAC fails), naming
+    /// a record the chain does not have, or contradicted by a record rewritten after it.
+    #[serde(default)]
+    pub audit_checkpoints_failed: Vec<i64>,
+    /// Whether the checkpoints' HMACs were checked (the server key was at hand); without it a
+    /// checkpoint is only held against the chain.
+    #[serde(default)]
+    pub audit_checkpoints_authenticated: bool,
     /// Transfers whose entries do not sum to zero, or are not exactly its amount from its debit
     /// account and to its credit account in its currency.
     pub transfers_unbalanced: Vec<Uuid>,

@@ -185,3 +185,69 @@ pub async fn chain_rows(
     .await
     .classify()
 }
+
+/// A checkpoint of the chain: record `audit_id` had hash `audit_hash` when the logic tier
+/// checked the chain up to it, attested by `mac` under a key the database does not hold.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Checkpoint {
+    pub audit_id: i64,
+    pub audit_hash: Vec<u8>,
+    pub mac: Vec<u8>,
+    pub taken_at: OffsetDateTime,
+}
+
+/// Up to `limit` checkpoints, newest record first.
+pub async fn newest_checkpoints(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<Checkpoint>, DataError> {
+    sqlx::query_as(
+        "SELECT audit_id, audit_hash, mac, taken_at FROM audit_checkpoints
+         ORDER BY audit_id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+/// The checkpoints of records after `after_id`, up to and including `through_id` (every later
+/// one when `None`), in chain order.
+pub async fn checkpoints_between(
+    conn: &mut PgConnection,
+    after_id: i64,
+    through_id: Option<i64>,
+) -> Result<Vec<Checkpoint>, DataError> {
+    sqlx::query_as(
+        "SELECT audit_id, audit_hash, mac, taken_at FROM audit_checkpoints
+         WHERE audit_id > $1 AND ($2::bigint IS NULL OR audit_id <= $2)
+         ORDER BY audit_id",
+    )
+    .bind(after_id)
+    .bind(through_id)
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
+/// Records a checkpoint; `false` if record `audit_id` has one already (another instance took
+/// it first).
+pub async fn insert_checkpoint(
+    conn: &mut PgConnection,
+    audit_id: i64,
+    audit_hash: &[u8],
+    mac: &[u8],
+) -> Result<bool, DataError> {
+    let inserted = sqlx::query(
+        "INSERT INTO audit_checkpoints (audit_id, audit_hash, mac) VALUES ($1, $2, $3)
+         ON CONFLICT (audit_id) DO NOTHING",
+    )
+    .bind(audit_id)
+    .bind(audit_hash)
+    .bind(mac)
+    .execute(conn)
+    .await
+    .classify()?
+    .rows_affected();
+    Ok(inserted == 1)
+}

@@ -423,6 +423,63 @@ pub async fn tamper_with_second_audit_row(url: &str) -> i64 {
     id
 }
 
+/// Rewrites the second audit record's `after` behind the append-only trigger's back and then
+/// recomputes the hash of it and of every record after it, each linked to the one before, as a
+/// superuser who knows how the chain is made might: the chain alone then verifies. Returns the
+/// record's id. For tests of the checkpoints. `url` is the test database's.
+pub async fn rewrite_audit_tail(url: &str) -> i64 {
+    let mut conn = PgConnection::connect(&superuser_url(url))
+        .await
+        .expect("connect as the superuser");
+    sqlx::query(
+        "DO $$
+         DECLARE
+             victim bigint := (SELECT id FROM audit_log ORDER BY id OFFSET 1 LIMIT 1);
+             prev bytea := (SELECT hash FROM audit_log WHERE id < victim ORDER BY id DESC LIMIT 1);
+             r audit_log;
+         BEGIN
+             ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only;
+             UPDATE audit_log SET after = '{\"tampered\": true}' WHERE id = victim;
+             FOR r IN SELECT * FROM audit_log WHERE id >= victim ORDER BY id LOOP
+                 UPDATE audit_log
+                 SET prev_hash = prev,
+                     hash = audit_row_hash(prev, r.id, r.occurred_at, r.actor_user_id,
+                         r.actor_service, r.action, r.subject_type, r.subject_id, r.before,
+                         r.after, r.request_id)
+                 WHERE id = r.id
+                 RETURNING hash INTO prev;
+             END LOOP;
+             ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only;
+             PERFORM set_config('bank.victim', victim::text, false);
+         END $$",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("rewrite the chain's tail");
+    let victim: String = sqlx::query_scalar("SELECT current_setting('bank.victim')")
+        .fetch_one(&mut conn)
+        .await
+        .expect("the rewritten record");
+    victim.parse().expect("an id")
+}
+
+/// Adds a checkpoint of the audit chain's newest record, with its real hash but an HMAC made
+/// up without the server key, as anyone who may write to the database might; returns the
+/// record's id. `url` is the test database's.
+pub async fn forge_audit_checkpoint(url: &str) -> i64 {
+    let mut conn = PgConnection::connect(&superuser_url(url))
+        .await
+        .expect("connect as the superuser");
+    sqlx::query_scalar(
+        "INSERT INTO audit_checkpoints (audit_id, audit_hash, mac)
+         SELECT id, hash, sha256(hash) FROM audit_log ORDER BY id DESC LIMIT 1
+         RETURNING audit_id",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("forge a checkpoint")
+}
+
 /// Puts a `transfer.posted` event for a transfer that does not exist into the feed, as a
 /// superuser might (no role of the bank can); returns the transfer id it names. For tests of
 /// the verifiers. `url` is the test database's.

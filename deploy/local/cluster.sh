@@ -1217,11 +1217,11 @@ SQL
   psql_cluster -d bank -c "REASSIGN OWNED BY bank TO bank_owner"
 }
 
-# What the exporters' role reads in the bank's database: the audit log, for the chain's check (after
-# the migrations, which make it). The role is no superuser: the queries it runs call code the
+# What the exporters' role reads in the bank's database: the audit log and its checkpoints, for the
+# chain's checks (after the migrations, which make them). The role is no superuser: the queries it runs call code the
 # schema's owner wrote, which must never run with more than the monitor's rights.
 grant_monitoring() {
-  psql_cluster -d bank -c "GRANT USAGE ON SCHEMA public TO bank_monitor; GRANT SELECT ON public.audit_log TO bank_monitor"
+  psql_cluster -d bank -c "GRANT USAGE ON SCHEMA public TO bank_monitor; GRANT SELECT ON public.audit_log, public.audit_checkpoints TO bank_monitor"
 }
 
 # psql through HAProxy to the primary, as the superuser, over TLS with the node's certificate

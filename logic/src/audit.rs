@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::SessionUser;
+use crate::auth::server_key::ServerKey;
 use crate::domain::Day;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -234,35 +235,148 @@ pub fn row_hash(row: &data::audit::ChainRow) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-/// Walks the whole chain; returns the rows checked and the first broken one.
-pub async fn verify_chain(conn: &mut PgConnection) -> Result<(i64, Option<i64>), data::DataError> {
-    let mut previous = [0u8; 32];
-    let mut after_id = 0;
-    let mut checked = 0;
-    loop {
-        let rows = data::audit::chain_rows(conn, after_id, CHAIN_BATCH).await?;
-        let Some(last) = rows.last() else {
-            return Ok((checked, None));
-        };
-        after_id = last.id;
-        for row in &rows {
-            checked += 1;
-            if row.prev_hash != previous || row.hash != row_hash(row) {
-                return Ok((checked, Some(row.id)));
-            }
-            previous = row_hash(row);
-        }
-    }
+/// How many of the newest checkpoints [`anchor`] looks through for one that holds to build on.
+const CHECKPOINTS_LOOKED_AT: i64 = 16;
+
+/// What [`anchor`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anchored {
+    /// No record since the newest checkpoint (or another instance took the same one first).
+    Unchanged,
+    /// The chain checked up to this record, and a checkpoint of it recorded.
+    Through(i64),
+    /// The chain breaks at this record: nothing was anchored, and nothing will be until it is
+    /// dealt with (`verify-ledger` says more).
+    Broken(i64),
 }
 
-/// Every check an auditor asks for: the audit chain intact; every transfer's entries exactly its
-/// two legs (so summing to zero); every balance equal to the sum of its entries and at or above
-/// its floor, and every entry stating the balance after it; the event feed saying what each
-/// transfer did, once, at positions with no gap.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks the audit chain from its newest checkpoint that holds (or from its first record) up
+/// to its head, and records a checkpoint of the head under the server key: from then on a
+/// rewrite of any record up to the head contradicts the checkpoint, even with every hash
+/// recomputed, and a checkpoint forged to match fails its HMAC. Each checkpoint also goes to
+/// this tier's log, off the database. The janitor runs it every minute.
+pub async fn anchor(state: &AppState) -> Result<Anchored, ApiError> {
+    let key = &state.server_key;
+    let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
+    let start = data::audit::newest_checkpoints(&mut conn, CHECKPOINTS_LOOKED_AT)
+        .await?
+        .into_iter()
+        .find(|c| key.checkpoint_holds(c.audit_id, &c.audit_hash, &c.mac));
+    let (mut after_id, mut previous) = match start {
+        Some(checkpoint) => (checkpoint.audit_id, checkpoint.audit_hash),
+        None => (0, vec![0u8; 32]),
+    };
+    let mut head = None;
+    loop {
+        let rows = data::audit::chain_rows(&mut conn, after_id, CHAIN_BATCH).await?;
+        let Some(last) = rows.last() else { break };
+        after_id = last.id;
+        for row in &rows {
+            let hash = row_hash(row);
+            if row.prev_hash != previous || row.hash != hash {
+                tracing::error!(
+                    audit_id = row.id,
+                    "the audit chain breaks at this record; not anchoring it (run verify-ledger)"
+                );
+                return Ok(Anchored::Broken(row.id));
+            }
+            previous = hash.to_vec();
+        }
+        head = Some(after_id);
+    }
+    let Some(head) = head else {
+        return Ok(Anchored::Unchanged);
+    };
+    let mac = key.checkpoint_mac(head, &previous);
+    if !data::audit::insert_checkpoint(&mut conn, head, &previous, &mac).await? {
+        return Ok(Anchored::Unchanged);
+    }
+    tracing::info!(
+        audit_id = head,
+        audit_hash = %hex(&previous),
+        mac = %hex(&mac),
+        "audit chain checked and anchored"
+    );
+    Ok(Anchored::Through(head))
+}
+
+/// What walking the chain found.
+#[derive(Debug, Default)]
+pub struct ChainReport {
+    pub checked: i64,
+    pub broken_at: Option<i64>,
+    /// The newest checkpoint that holds, and when it was taken.
+    pub anchored_through: Option<(i64, time::OffsetDateTime)>,
+    /// Records after it.
+    pub unanchored: i64,
+    /// Checkpoints that do not hold: forged (their HMAC fails under the key), naming a record
+    /// the chain does not have, or contradicted by the record (rewritten after it was anchored).
+    pub checkpoints_failed: Vec<i64>,
+}
+
+/// Walks the whole chain, recomputing every hash, and holds each checkpoint against the record
+/// it names (and, given the server key, against its HMAC).
+pub async fn verify_chain(
+    conn: &mut PgConnection,
+    key: Option<&ServerKey>,
+) -> Result<ChainReport, data::DataError> {
+    let mut report = ChainReport::default();
+    let mut previous = [0u8; 32];
+    let mut after_id = 0;
+    loop {
+        let rows = data::audit::chain_rows(conn, after_id, CHAIN_BATCH).await?;
+        let Some(last) = rows.last() else { break };
+        let checkpoints = data::audit::checkpoints_between(conn, after_id, Some(last.id)).await?;
+        let mut checkpoints = checkpoints.into_iter().peekable();
+        after_id = last.id;
+        for row in &rows {
+            report.checked += 1;
+            let hash = row_hash(row);
+            if report.broken_at.is_none() && (row.prev_hash != previous || row.hash != hash) {
+                report.broken_at = Some(row.id);
+            }
+            while let Some(checkpoint) = checkpoints.next_if(|c| c.audit_id <= row.id) {
+                let holds = checkpoint.audit_id == row.id
+                    && checkpoint.audit_hash == hash
+                    && row.hash == hash
+                    && key.is_none_or(|key| {
+                        key.checkpoint_holds(checkpoint.audit_id, &hash, &checkpoint.mac)
+                    });
+                if holds {
+                    report.anchored_through = Some((checkpoint.audit_id, checkpoint.taken_at));
+                    report.unanchored = 0;
+                } else {
+                    report.checkpoints_failed.push(checkpoint.audit_id);
+                }
+            }
+            if report.anchored_through.is_none_or(|(id, _)| id != row.id) {
+                report.unanchored += 1;
+            }
+            previous = hash;
+        }
+    }
+    // Checkpoints of records the chain does not have.
+    let beyond = data::audit::checkpoints_between(conn, after_id, None).await?;
+    report
+        .checkpoints_failed
+        .extend(beyond.into_iter().map(|c| c.audit_id));
+    Ok(report)
+}
+
+/// Every check an auditor asks for: the audit chain intact and agreeing with every checkpoint
+/// of it (each checkpoint's HMAC checked when `key` is given); every transfer's entries exactly
+/// its two legs (so summing to zero); every balance equal to the sum of its entries and at or
+/// above its floor, and every entry stating the balance after it; the event feed saying what
+/// each transfer did, once, at positions with no gap.
 pub async fn verify_ledger(
     conn: &mut PgConnection,
+    key: Option<&ServerKey>,
 ) -> Result<VerificationResponse, data::DataError> {
-    let (checked, broken_at) = verify_chain(conn).await?;
+    let chain = verify_chain(conn, key).await?;
     let unbalanced = data::transfers::unbalanced_transfers(conn).await?;
     let mismatched: Vec<String> = data::accounts::reconcile_accounts(conn)
         .await?
@@ -275,13 +389,19 @@ pub async fn verify_ledger(
     let misreported = data::events::misreported_subjects(conn).await?;
     let missing_positions = data::events::missing_positions(conn).await?;
     Ok(VerificationResponse {
-        audit_records_checked: checked,
-        intact: broken_at.is_none()
+        audit_records_checked: chain.checked,
+        intact: chain.broken_at.is_none()
+            && chain.checkpoints_failed.is_empty()
             && unbalanced.is_empty()
             && mismatched.is_empty()
             && misreported.is_empty()
             && missing_positions == 0,
-        audit_chain_broken_at: broken_at,
+        audit_chain_broken_at: chain.broken_at,
+        audit_anchored_through: chain.anchored_through.map(|(id, _)| id),
+        audit_anchored_at: chain.anchored_through.map(|(_, at)| at),
+        audit_records_unanchored: chain.unanchored,
+        audit_checkpoints_failed: chain.checkpoints_failed,
+        audit_checkpoints_authenticated: key.is_some(),
         transfers_unbalanced: unbalanced,
         accounts_mismatched: mismatched,
         feed_misreported: misreported,
@@ -299,7 +419,7 @@ pub async fn verify(
     let report = crate::unit_of_work::write_repeatable(state, |tx, _| {
         Box::pin(async move {
             data::set_snapshot_isolation(&mut *tx).await?;
-            let report = verify_ledger(&mut *tx).await?;
+            let report = verify_ledger(&mut *tx, Some(&state.server_key)).await?;
             Ok(report)
         })
     })

@@ -1,6 +1,6 @@
 //! Housekeeping in the background: voids pending transfers past their expiry and sequences the
-//! event feed (every few seconds), lapses approval requests whose time ran out (releasing their
-//! holds), and forgets expired portal sessions and stale sign-in throttle rows, so neither table
+//! event feed (every few seconds), checks and anchors the audit chain's new records (every
+//! minute), lapses approval requests whose time ran out (releasing their holds), and forgets expired portal sessions and stale sign-in throttle rows, so neither table
 //! grows without bound. Every instance runs it; each step is idempotent and skips rows another
 //! instance is handling.
 
@@ -67,5 +67,8 @@ async fn sweep(state: &AppState) -> Result<(), crate::error::ApiError> {
              units' receipts"
         );
     }
+    // Last, so that what this sweep audited is anchored with the rest. A break is logged there,
+    // an error line each minute until someone deals with it.
+    crate::audit::anchor(state).await?;
     Ok(())
 }

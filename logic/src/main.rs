@@ -151,19 +151,53 @@ async fn main() -> Result<()> {
             println!("sealed the second-factor secrets of {sealed} users stored in the clear");
             Ok(())
         }
-        Command::VerifyLedger => verify_ledger(&pool).await,
+        Command::VerifyLedger => {
+            let key = settings
+                .server_key_file
+                .as_deref()
+                .map(logic::auth::server_key::ServerKey::from_file)
+                .transpose()?;
+            verify_ledger(&pool, key.as_ref()).await
+        }
     }
 }
 
-async fn verify_ledger(pool: &data::PgPool) -> Result<()> {
+async fn verify_ledger(
+    pool: &data::PgPool,
+    key: Option<&logic::auth::server_key::ServerKey>,
+) -> Result<()> {
     let mut conn = pool.acquire().await.context("connect to the database")?;
-    let report = logic::audit::verify_ledger(&mut conn)
+    let report = logic::audit::verify_ledger(&mut conn, key)
         .await
         .context("read the ledger")?;
     println!("audit records checked: {}", report.audit_records_checked);
     match report.audit_chain_broken_at {
         None => println!("audit chain: intact"),
         Some(id) => println!("audit chain: BROKEN at record {id}"),
+    }
+    match (report.audit_anchored_through, report.audit_anchored_at) {
+        (Some(id), Some(at)) => println!(
+            "audit chain: anchored through record {id} by a checkpoint taken {}; {} records since",
+            at.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            report.audit_records_unanchored
+        ),
+        _ => println!(
+            "audit chain: no checkpoint vouches for any record yet ({} records)",
+            report.audit_records_unanchored
+        ),
+    }
+    if !report.audit_checkpoints_authenticated {
+        println!(
+            "audit chain: checkpoints held against the chain only; their HMACs were not checked \
+             (BANK_SECRETS_KEY_FILE names the server key)"
+        );
+    }
+    for id in &report.audit_checkpoints_failed {
+        println!(
+            "audit chain: CHECKPOINT OF RECORD {id} DOES NOT HOLD (forged, naming a record the \
+             chain lacks, or contradicted by a record rewritten after it)"
+        );
     }
     if report.transfers_unbalanced.is_empty() {
         println!("transfers: every transfer's entries are its two legs and sum to zero");

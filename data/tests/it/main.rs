@@ -1150,6 +1150,7 @@ async fn the_runtime_role_cannot_change_the_ledgers_facts_or_the_schema() {
         ("transfers", "memo"),
         ("ledger_entries", "amount"),
         ("audit_log", "after"),
+        ("audit_checkpoints", "mac"),
     ] {
         for statement in [
             format!("UPDATE {table} SET {column} = {column}"),
@@ -1184,6 +1185,10 @@ async fn the_runtime_role_cannot_change_the_ledgers_facts_or_the_schema() {
          VALUES ('transfer.posted', gen_random_uuid(), '{}')"
             .to_owned(),
         "UPDATE events SET payload = payload, type = type".to_owned(),
+        // A checkpoint is dated by the database, not backdated by its writer.
+        "INSERT INTO audit_checkpoints (audit_id, audit_hash, mac, taken_at) \
+         VALUES (1, sha256(''), sha256(''), now() - interval '1 day')"
+            .to_owned(),
         // No entry filed under an id of the writer's choosing.
         "INSERT INTO ledger_entries (id, transfer_id, account_id, currency, amount, balance_after) \
          OVERRIDING SYSTEM VALUE SELECT 1, gen_random_uuid(), gen_random_uuid(), 'EUR', 1, 1"

@@ -3,8 +3,11 @@
 //! HMAC stored in place of each recovery code. A copy of the database, a backup or a replica's
 //! disk yields neither a second factor nor a recovery code.
 //!
-//! Two keys are derived from the one in the file, each for one purpose, so the MAC key never
-//! doubles as the cipher key.
+//! It also attests the audit chain's checkpoints (`audit::anchor`): a tail of the chain rewritten
+//! with its hashes recomputed contradicts a checkpoint that only this key could have made.
+//!
+//! Three keys are derived from the one in the file, each for one purpose, so no MAC key doubles
+//! as the cipher key or as another MAC's.
 
 use std::fmt;
 use std::path::Path;
@@ -27,6 +30,7 @@ const LEGACY_SECRET_BYTES: usize = 20;
 pub struct ServerKey {
     seal: [u8; KEY_BYTES],
     mac: [u8; KEY_BYTES],
+    checkpoint: [u8; KEY_BYTES],
 }
 
 impl fmt::Debug for ServerKey {
@@ -65,6 +69,7 @@ impl ServerKey {
         Self {
             seal: hmac(master, &[b"bank-server-key-v1\0totp-secrets"]),
             mac: hmac(master, &[b"bank-server-key-v1\0recovery-codes"]),
+            checkpoint: hmac(master, &[b"bank-server-key-v1\0audit-checkpoints"]),
         }
     }
 
@@ -159,6 +164,30 @@ impl ServerKey {
     pub fn recovery_digest(&self, code: &str) -> Vec<u8> {
         hmac(&self.mac, &[code.as_bytes()]).to_vec()
     }
+
+    /// The HMAC attesting that the audit chain's record `audit_id` had hash `audit_hash` when the
+    /// logic tier checked the chain up to it.
+    pub fn checkpoint_mac(&self, audit_id: i64, audit_hash: &[u8]) -> [u8; 32] {
+        hmac(
+            &self.checkpoint,
+            &[
+                &audit_id.to_be_bytes(),
+                &(audit_hash.len() as u64).to_be_bytes(),
+                audit_hash,
+            ],
+        )
+    }
+
+    /// Whether `mac` attests `audit_id` and `audit_hash` under this key (compared in constant
+    /// time).
+    pub fn checkpoint_holds(&self, audit_id: i64, audit_hash: &[u8], mac: &[u8]) -> bool {
+        let mut check =
+            Hmac::<Sha256>::new_from_slice(&self.checkpoint).expect("HMAC takes any key length");
+        check.update(&audit_id.to_be_bytes());
+        check.update(&(audit_hash.len() as u64).to_be_bytes());
+        check.update(audit_hash);
+        check.verify_slice(mac).is_ok()
+    }
 }
 
 #[cfg(test)]
@@ -187,6 +216,19 @@ mod tests {
         assert_eq!(key(1).open_totp(alice, &tampered), None);
         // Two seals of one secret differ (a fresh nonce each time).
         assert_ne!(sealed, key(1).seal_totp(alice, &secret));
+    }
+
+    #[test]
+    fn a_checkpoint_holds_for_its_record_and_hash_under_its_key_only() {
+        let hash = [3u8; 32];
+        let mac = key(1).checkpoint_mac(41, &hash);
+        assert!(key(1).checkpoint_holds(41, &hash, &mac));
+        assert!(!key(1).checkpoint_holds(42, &hash, &mac));
+        assert!(!key(1).checkpoint_holds(41, &[4u8; 32], &mac));
+        assert!(!key(2).checkpoint_holds(41, &hash, &mac));
+        assert!(!key(1).checkpoint_holds(41, &hash, &mac[..31]));
+        // Not the recovery codes' key under another name.
+        assert_ne!(mac.to_vec(), key(1).recovery_digest("41"));
     }
 
     #[test]

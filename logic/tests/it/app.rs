@@ -422,14 +422,28 @@ impl TestApp {
         }
     }
 
-    /// Asserts the ledger's invariants: entries of every transfer sum to zero, every balance is
-    /// the sum of its entries and none is below its floor.
-    /// Everything `verify-ledger` checks holds: the audit chain, every transfer's entries, every
-    /// balance, and the event feed against the ledger.
+    /// Everything `verify-ledger` checks holds: the audit chain (anchored first, as the
+    /// janitor does each minute, so the checkpoint is held against it too), every transfer's
+    /// entries, every balance, and the event feed against the ledger.
     pub async fn assert_ledger_sound(&self) {
-        let mut conn = self.state.pool.acquire().await.unwrap();
-        let report = logic::audit::verify_ledger(&mut conn).await.unwrap();
+        assert!(
+            !matches!(
+                logic::audit::anchor(&self.state).await.unwrap(),
+                logic::audit::Anchored::Broken(_)
+            ),
+            "the chain anchors"
+        );
+        let report = self.verify_ledger().await;
         assert!(report.intact, "{report:?}");
+        assert!(report.audit_checkpoints_authenticated);
+    }
+
+    /// What `verify-ledger` reports, with the server key.
+    pub async fn verify_ledger(&self) -> bank_api::audit::VerificationResponse {
+        let mut conn = self.state.pool.acquire().await.unwrap();
+        logic::audit::verify_ledger(&mut conn, Some(&self.state.server_key))
+            .await
+            .unwrap()
     }
 
     pub async fn set_status(&self, number: &str, status: data::accounts::AccountStatus) {

@@ -5,6 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::app::{ADMIN, AppOptions, SUPERVISOR, SUPERVISOR2, TELLER, TestApp, problem_code};
+use logic::audit::{Anchored, anchor};
 
 async fn json_of(response: reqwest::Response) -> Value {
     response.json().await.unwrap()
@@ -776,11 +777,7 @@ async fn tampering_with_one_audit_row_is_found_by_the_api_and_the_command_line()
     let report = json_of(app.post("/v1/audit/verify", &supervisor, &json!({})).await).await;
     assert_eq!(report["intact"], true, "{report}");
     assert!(report["audit_records_checked"].as_i64().unwrap() >= 3);
-    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_logic"))
-        .arg("verify-ledger")
-        .env("BANK_DATABASE_URL", &app.database_url)
-        .output()
-        .unwrap();
+    let cli = verify_ledger_cli(&app, true);
     assert!(
         cli.status.success(),
         "{}",
@@ -791,11 +788,7 @@ async fn tampering_with_one_audit_row_is_found_by_the_api_and_the_command_line()
     let report = json_of(app.post("/v1/audit/verify", &supervisor, &json!({})).await).await;
     assert_eq!(report["intact"], false);
     assert_eq!(report["audit_chain_broken_at"], victim);
-    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_logic"))
-        .arg("verify-ledger")
-        .env("BANK_DATABASE_URL", &app.database_url)
-        .output()
-        .unwrap();
+    let cli = verify_ledger_cli(&app, true);
     let stdout = String::from_utf8_lossy(&cli.stdout);
     assert!(!cli.status.success());
     assert!(
@@ -830,16 +823,114 @@ async fn tampering_with_one_audit_row_is_found_by_the_api_and_the_command_line()
     let made_up = data::testing::forge_feed_event(&app.database_url).await;
     let report = json_of(app.post("/v1/audit/verify", &supervisor, &json!({})).await).await;
     assert_eq!(report["feed_misreported"], json!([made_up]), "{report}");
-    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_logic"))
-        .arg("verify-ledger")
-        .env("BANK_DATABASE_URL", &app.database_url)
-        .output()
-        .unwrap();
+    let cli = verify_ledger_cli(&app, true);
     let stdout = String::from_utf8_lossy(&cli.stdout);
     assert!(
         stdout.contains(&format!("MISREPORTS {made_up}")),
         "{stdout}"
     );
+}
+
+/// A tail of the audit chain rewritten with every hash recomputed passes the chain's own check,
+/// but not the checkpoint the logic tier took under its server key; a checkpoint forged without
+/// the key fails its HMAC; and the chain is not anchored past the rewrite.
+#[tokio::test]
+async fn a_rewritten_chain_tail_contradicts_its_checkpoint() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    app.account(&teller, &alice, "10").await;
+    let report = app.verify_ledger().await;
+    assert_eq!(report.audit_anchored_through, None, "{report:?}");
+    assert_eq!(
+        report.audit_records_unanchored,
+        report.audit_records_checked
+    );
+    let Anchored::Through(head) = anchor(&app.state).await.unwrap() else {
+        panic!("the chain anchors");
+    };
+    assert_eq!(anchor(&app.state).await.unwrap(), Anchored::Unchanged);
+    let report = app.verify_ledger().await;
+    assert!(report.intact, "{report:?}");
+    assert_eq!(report.audit_anchored_through, Some(head));
+    assert_eq!(report.audit_records_unanchored, 0);
+    // Newer records await the next checkpoint.
+    app.customer(&teller, "bob").await;
+    let report = app.verify_ledger().await;
+    assert_eq!(report.audit_anchored_through, Some(head));
+    assert!(report.audit_records_unanchored >= 1, "{report:?}");
+
+    // Someone with the database's superuser rewrites an old record and recomputes the chain.
+    let victim = data::testing::rewrite_audit_tail(&app.database_url).await;
+    assert!(victim < head);
+    let report = app.verify_ledger().await;
+    assert_eq!(
+        report.audit_chain_broken_at, None,
+        "the chain alone is fooled"
+    );
+    assert_eq!(report.audit_checkpoints_failed, vec![head], "{report:?}");
+    assert_eq!(report.audit_anchored_through, None);
+    assert!(!report.intact);
+    // Nor does the logic tier vouch for the rewritten chain.
+    assert!(matches!(
+        anchor(&app.state).await.unwrap(),
+        Anchored::Broken(_)
+    ));
+    // The command line, with the server key, says which checkpoint; without it, it still holds
+    // the checkpoint against the chain, and says the HMACs went unchecked.
+    let with_key = verify_ledger_cli(&app, true);
+    assert!(!with_key.status.success());
+    let stdout = String::from_utf8_lossy(&with_key.stdout);
+    assert!(
+        stdout.contains(&format!("CHECKPOINT OF RECORD {head} DOES NOT HOLD")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("audit chain: intact"), "{stdout}");
+    let without_key = verify_ledger_cli(&app, false);
+    let stdout = String::from_utf8_lossy(&without_key.stdout);
+    assert!(
+        stdout.contains(&format!("CHECKPOINT OF RECORD {head} DOES NOT HOLD")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("HMACs were not checked"), "{stdout}");
+}
+
+#[tokio::test]
+async fn a_checkpoint_forged_without_the_server_key_fails_its_hmac() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    app.customer(&teller, "alice").await;
+    let forged = data::testing::forge_audit_checkpoint(&app.database_url).await;
+    let report = app.verify_ledger().await;
+    assert_eq!(report.audit_checkpoints_failed, vec![forged], "{report:?}");
+    assert!(!report.intact);
+    // The logic tier does not build on it: it checks the chain from the start and anchors the
+    // same record under its own key, which then holds (the forgery still stands reported).
+    assert_eq!(anchor(&app.state).await.unwrap(), Anchored::Unchanged);
+    app.customer(&teller, "bob").await;
+    let Anchored::Through(head) = anchor(&app.state).await.unwrap() else {
+        panic!("the chain anchors past the forgery");
+    };
+    let report = app.verify_ledger().await;
+    assert_eq!(report.audit_anchored_through, Some(head));
+    assert_eq!(report.audit_checkpoints_failed, vec![forged]);
+    // Without the key the forgery cannot be told from a real checkpoint: it matches the chain.
+    let mut conn = app.state.pool.acquire().await.unwrap();
+    let keyless = logic::audit::verify_ledger(&mut conn, None).await.unwrap();
+    assert!(keyless.audit_checkpoints_failed.is_empty(), "{keyless:?}");
+    assert!(!keyless.audit_checkpoints_authenticated);
+}
+
+fn verify_ledger_cli(app: &TestApp, with_key: bool) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_logic"));
+    command
+        .arg("verify-ledger")
+        .env("BANK_DATABASE_URL", &app.database_url)
+        .env_remove("BANK_SECRETS_KEY_FILE");
+    if with_key {
+        command.env("BANK_SECRETS_KEY_FILE", data::testing::server_key_file());
+    }
+    command.output().unwrap()
 }
 
 /// A customer's own security and payee events are in the audit log, by them, and a search by

@@ -370,8 +370,7 @@ async fn a_pending_transfer_is_posted_or_voided_once_and_holds_its_funds_until_t
         data::testing::rewrite_event_amounts(&app.database_url, id).await,
         2
     );
-    let mut conn = app.state.pool.acquire().await.unwrap();
-    let report = logic::audit::verify_ledger(&mut conn).await.unwrap();
+    let report = app.verify_ledger().await;
     assert_eq!(report.feed_misreported, vec![id], "{report:?}");
     assert!(!report.intact);
 }
