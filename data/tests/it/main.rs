@@ -158,6 +158,28 @@ async fn an_amount_finer_than_its_currency_is_refused() {
     assert_eq!(error.violation(), Some(&Violation::AmountScale));
 }
 
+/// A hold finer than its account's currency is refused by the database, whoever writes it.
+#[tokio::test]
+async fn a_hold_finer_than_its_currency_is_refused() {
+    let ledger = ledger().await;
+    let mut conn = ledger.pool.acquire().await.unwrap();
+    let hold = |amount| data::holds::NewHold {
+        id: Uuid::new_v4(),
+        account_id: ledger.customer,
+        amount,
+        reason: "test",
+        expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+        placed_by: None,
+    };
+    let error = data::holds::insert_hold(&mut conn, &hold(Decimal::new(1001, 3)))
+        .await
+        .unwrap_err();
+    assert_eq!(error.violation(), Some(&Violation::AmountScale));
+    data::holds::insert_hold(&mut conn, &hold(Decimal::new(1001, 2)))
+        .await
+        .unwrap();
+}
+
 /// A transfer as its writer states it: its amount (as text, so a NaN can be tried), its currency
 /// and its two accounts.
 struct Stated<'a> {
