@@ -143,7 +143,16 @@ struct ErrorTemplate<'a> {
     csrf: &'a str,
 }
 
-/// Renders every [`ErrorPage`] and every bare 404 with the request id.
+fn is_plain_text(response: &Response) -> bool {
+    response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"))
+}
+
+/// Renders every [`ErrorPage`], every bare 404 and 403, and axum's plain-text refusals of a form
+/// or a query, with the request id.
 pub async fn render_errors(request: Request, next: Next) -> Response {
     let request_id = request
         .headers()
@@ -170,6 +179,23 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
                 title: "Not allowed",
                 message: "This request was refused because it did not come from a page of the bank. Go back, reload the page and try again.",
                 back_to: None,
+            }
+        }
+        // axum's own refusals of a form or query it cannot read (a field missing or repeated,
+        // a body that is not a form, or too large), which it answers in plain text.
+        None if response.status().is_client_error() && is_plain_text(&response) => {
+            if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ErrorPage {
+                    title: "This form is too large",
+                    message: "What was sent is larger than any form of the bank, and nothing was changed. Go back and try again with less text.",
+                    back_to: None,
+                }
+            } else {
+                ErrorPage {
+                    title: "This form could not be read",
+                    message: "Something in the form or the address was missing or not in the form the bank expects, and nothing was changed. Go back, reload the page and try again.",
+                    back_to: None,
+                }
             }
         }
         None => return response,

@@ -412,6 +412,30 @@ async fn payees_are_saved_paid_and_removed() {
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("This is not a valid account number"));
+    // A form edited by hand, a field left out or sent twice: a page that says so, nothing added.
+    for fields in [
+        vec![("nickname", "Nobody".to_owned())],
+        vec![
+            ("nickname", "Nobody".into()),
+            ("nickname", "Again".into()),
+            ("account_number", bobs.clone()),
+            ("step_up_password", ALICE.1.into()),
+        ],
+    ] {
+        let csrf = browser.get("/payees").await.csrf();
+        let fields: Vec<(&str, &str)> = std::iter::once(("csrf_token", csrf.as_str()))
+            .chain(fields.iter().map(|(k, v)| (*k, v.as_str())))
+            .collect();
+        let unread = browser.post("/payees", &fields).await;
+        assert!(unread.status.is_client_error(), "{fields:?}");
+        assert!(
+            unread.body.contains("This form could not be read"),
+            "{}",
+            unread.body
+        );
+        assert!(unread.body.contains("<html"), "a page of the portal");
+    }
+    assert!(!browser.get("/payees").await.body.contains("Nobody"));
     let pay = browser.get(&format!("/transfer?to={bobs}")).await;
     assert!(
         pay.body
