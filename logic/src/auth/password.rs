@@ -85,6 +85,27 @@ pub async fn verify(password: String, hash: String) -> bool {
 mod tests {
     use super::*;
 
+    /// What the bank stores is Argon2id at no less than the design's floor (m = 19 MiB, t = 2,
+    /// p = 1): a change of crate defaults, or of the code, that weakens it fails here.
+    #[tokio::test]
+    async fn a_stored_hash_is_argon2id_at_no_less_than_the_floor() {
+        let stored = hash("river-lamp-quiet-74".into()).await.unwrap();
+        let parsed = argon2::password_hash::PasswordHash::new(&stored).unwrap();
+        assert_eq!(parsed.algorithm.as_str(), "argon2id", "{stored}");
+        assert_eq!(parsed.version, Some(0x13), "{stored}");
+        let params = argon2::Params::try_from(&parsed).unwrap();
+        assert!(params.m_cost() >= 19 * 1024, "{stored}");
+        assert!(params.t_cost() >= 2, "{stored}");
+        assert!(params.p_cost() >= 1, "{stored}");
+        assert!(
+            parsed.salt.unwrap().len() >= 22,
+            "a salt of 16 bytes or more (22 characters of B64)"
+        );
+        assert!(verify("river-lamp-quiet-74".into(), stored.clone()).await);
+        assert!(!verify("river-lamp-quiet-75".into(), stored).await);
+        assert!(!verify("anything".into(), "not a PHC string".into()).await);
+    }
+
     #[test]
     fn common_and_personal_passwords_are_refused_and_long_unrelated_words_accepted() {
         for weak in [
