@@ -185,7 +185,20 @@ issue_certificate() {
   note "issued the $name certificate ($sans)"
 }
 
+# Refuses a BANK_PATRONI_VERSION that is no release number, or older than 4 for the bank's own
+# topology.
+refuse_unsafe_patroni() {
+  [[ "$PATRONI_VERSION" =~ ^[0-9]+(\.[0-9]+){1,2}$ ]] ||
+    fail "BANK_PATRONI_VERSION is not a release number like $PATRONI_PINNED: $(quoted "$PATRONI_VERSION")"
+  # Before 4, Patroni could take the leader key without compare-and-swap and lose acknowledged
+  # commits (above): the bank's own topology never runs one; a throwaway topology may, to compare.
+  if [ "${PATRONI_VERSION%%.*}" -lt 4 ] && [ -z "${BANK_STATE_DIR:-}" ]; then
+    fail "Patroni $PATRONI_VERSION is older than 4 and can lose acknowledged transfers in a failover; the bank runs $PATRONI_PINNED. An older one runs only in a throwaway topology (BANK_STATE_DIR), as deploy/local/fault-campaign does to compare"
+  fi
+}
+
 ensure_patroni() {
+  refuse_unsafe_patroni
   if [ -x "$PATRONI" ] && "$PATRONI" --version 2>/dev/null | grep -qx "patroni $PATRONI_VERSION"; then
     return 0
   fi

@@ -183,3 +183,39 @@ fn every_deploy_command_answers_help_without_acting_and_refuses_unknown_options(
     }
     let _ = std::fs::remove_dir_all(&scratch);
 }
+
+/// The bank's own topology never runs a Patroni older than 4 (one could lose acknowledged
+/// transfers in a failover), nor a version that is no release number: `up` refuses before it
+/// installs or starts anything. Run from a copy of `deploy/local`, so that the bank's own state
+/// directory is the copy's (nothing of this checkout's is touched even if the check were gone).
+#[test]
+fn up_refuses_a_patroni_older_than_4_for_the_banks_own_topology() {
+    let root = std::env::temp_dir().join(format!("bank-patroni-{}", uuid::Uuid::new_v4()));
+    let copy = root.join("deploy/local");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(workspace().join("deploy/local")).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+        }
+    }
+    for (version, said) in [
+        ("3.0.2", "older than 4"),
+        ("4.1;true", "not a release number"),
+    ] {
+        let output = Command::new("timeout")
+            .args(["20", "bash"])
+            .arg(copy.join("up"))
+            .env("BANK_PATRONI_VERSION", version)
+            .env_remove("BANK_STATE_DIR")
+            .env("BANK_PORT_OFFSET", "7300")
+            .env("BANK_TOOLS_DIR", root.join("tools"))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{version}: {output:?}");
+        assert!(text(&output.stderr).contains(said), "{version}: {output:?}");
+        assert!(!root.join(".run").exists(), "{version}: up acted");
+        assert!(!root.join("tools").exists(), "{version}: up installed");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
