@@ -52,6 +52,9 @@ pub struct Settings {
     pub logic_ca_pem: Option<Vec<u8>>,
     /// The directory of the statements' TrueType faces (`statement::Fonts`).
     pub font_dir: std::path::PathBuf,
+    /// How long one page may spend on its calls to the logic tier together
+    /// (`logic::PAGE_BUDGET_MS` unless set).
+    pub page_budget: std::time::Duration,
 }
 
 pub fn app(settings: &Settings) -> anyhow::Result<Router> {
@@ -91,6 +94,10 @@ pub fn app(settings: &Settings) -> anyhow::Result<Router> {
             middleware::verify_csrf,
         ))
         .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(
+            settings.page_budget,
+            middleware::page_budget,
+        ))
         .layer(axum::middleware::from_fn(error::render_errors))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_MAX_BYTES))

@@ -20,6 +20,8 @@ Settings come from the environment:
   PORTAL_SERVICE_KEY_FILE   the file holding this tier's credential at the logic tier (required)
   PORTAL_STATIC_DIR         the static assets (static)
   PORTAL_FONT_DIR           the fonts statements are printed in (Debian's DejaVu)
+  PORTAL_PAGE_BUDGET_MS     how long one page may wait for the logic tier, all its calls
+                            together (40000: under the edge's 45 s)
   PORTAL_LOG_FORMAT         text (default) or json (a line written inside a trace begins with
                             its trace_id and span_id); RUST_LOG filters (info)
   OTEL_EXPORTER_OTLP_ENDPOINT
@@ -38,6 +40,22 @@ Exit status: 0 drained after SIGTERM; 1 could not start (the error says why); 2 
 #[derive(Debug, Parser)]
 #[command(name = "presentation", version, after_help = ENVIRONMENT)]
 struct Cli {}
+
+/// `PORTAL_PAGE_BUDGET_MS`, between a second and ten minutes.
+fn page_budget_ms() -> Result<u64> {
+    match std::env::var("PORTAL_PAGE_BUDGET_MS") {
+        Err(_) => Ok(presentation::logic::PAGE_BUDGET_MS),
+        Ok(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| (1_000..=600_000).contains(ms))
+            .with_context(|| {
+                format!(
+                    "PORTAL_PAGE_BUDGET_MS is milliseconds between 1000 and 600000, not {text:?}"
+                )
+            }),
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -86,6 +104,7 @@ async fn main() -> Result<()> {
             || presentation::statement::DEFAULT_FONT_DIR.into(),
             Into::into,
         ),
+        page_budget: std::time::Duration::from_millis(page_budget_ms()?),
     };
     let app = presentation::app(&settings)?.into_make_service();
     let handle = axum_server::Handle::new();

@@ -216,6 +216,16 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// Gives each request one budget for all its calls to the logic tier, the session's own
+/// included (`logic::within_page_budget`).
+pub async fn page_budget(
+    State(budget): State<std::time::Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    crate::logic::within_page_budget(budget, next.run(request)).await
+}
+
 /// Security headers on every response; pages (everything outside `/static`) are never cached,
 /// since they show money.
 pub async fn security_headers(request: Request, next: Next) -> Response {

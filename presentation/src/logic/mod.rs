@@ -21,6 +21,40 @@ use tracing::Instrument;
 /// about 30 s itself; past this the page says the outcome is being confirmed.
 const CALL_TIMEOUT_MS: u64 = 35_000;
 
+/// How long one page may spend on all its calls to the logic tier together, unless the settings
+/// say otherwise: under the edge's 45 s wait for the portal (`timeout server`), so that a page
+/// whose calls each wait out a failover answers with its own page rather than the edge's bare
+/// 504.
+pub const PAGE_BUDGET_MS: u64 = 40_000;
+
+tokio::task_local! {
+    /// When the page being served must have its answers from the logic tier by.
+    static PAGE_DEADLINE: tokio::time::Instant;
+}
+
+/// Runs `page` with `budget` for all its calls to the logic tier together: each call may take
+/// what is left of it (and never more than its own limit); one made after it is spent fails at
+/// once as [`LogicError::Unavailable`].
+pub async fn within_page_budget<F: std::future::Future>(budget: Duration, page: F) -> F::Output {
+    PAGE_DEADLINE
+        .scope(tokio::time::Instant::now() + budget, page)
+        .await
+}
+
+/// What a call may take now: its own limit, or what is left of the page's budget if less.
+fn call_timeout() -> Result<Duration, LogicError> {
+    let limit = Duration::from_millis(CALL_TIMEOUT_MS);
+    match PAGE_DEADLINE
+        .try_with(|deadline| deadline.saturating_duration_since(tokio::time::Instant::now()))
+    {
+        Err(_) => Ok(limit),
+        Ok(left) if left.is_zero() => Err(LogicError::Unavailable(
+            "the page's time for the logic tier is spent".into(),
+        )),
+        Ok(left) => Ok(left.min(limit)),
+    }
+}
+
 #[derive(Clone)]
 pub struct Logic {
     http: reqwest::Client,
@@ -164,6 +198,7 @@ impl Logic {
         let mut request = request
             .build()
             .map_err(|e| LogicError::Unavailable(e.to_string()))?;
+        *request.timeout_mut() = Some(call_timeout()?);
         // The call's own span, whose trace the logic tier continues.
         let call = tracing::info_span!(
             "logic call",

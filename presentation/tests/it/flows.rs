@@ -883,6 +883,43 @@ async fn two_step_sign_in_is_turned_off_only_with_the_password_and_a_code() {
     );
 }
 
+/// A page whose calls to the logic tier are each slow (a failover, say) answers with the portal's
+/// own page once its budget for them all is spent, rather than waiting call after call until the
+/// edge gives up on it with a bare 504; within the budget, pages are served as usual.
+#[tokio::test]
+async fn a_page_spends_one_budget_on_all_its_calls_to_the_logic_tier() {
+    let portal = Portal::spawn().await;
+    let proxy = crate::portal::LogicProxy::spawn(&portal.logic_url).await;
+    // How many calls the accounts page makes (its session's own among them).
+    let counting =
+        crate::portal::Client::new(&Portal::instance_at(&proxy.url, &portal.portal_key).await);
+    counting.signed_in(ALICE).await;
+    let before = proxy.request_ids().len();
+    assert_eq!(counting.get("/").await.status, StatusCode::OK);
+    let calls = (proxy.request_ids().len() - before) as u64;
+    assert!(calls >= 2, "the page makes {calls} calls");
+    // Each call takes 1.2 s: the budget lets all but the last finish.
+    let delay_ms = 1_200;
+    let budget = std::time::Duration::from_millis(delay_ms * calls - delay_ms / 2);
+    let browser = crate::portal::Client::new(
+        &Portal::instance_with_budget(&proxy.url, &portal.portal_key, budget).await,
+    );
+    browser.signed_in(ALICE).await;
+    proxy.delay_calls(delay_ms);
+    let slow = browser.get("/").await;
+    assert_eq!(
+        slow.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        slow.body
+    );
+    assert!(slow.body.contains("briefly unavailable"), "{}", slow.body);
+    // Half as slow, the same page fits its budget.
+    proxy.delay_calls(delay_ms / 2 - 100);
+    let served = browser.get("/").await;
+    assert_eq!(served.status, StatusCode::OK, "{}", served.body);
+}
+
 #[tokio::test]
 async fn the_request_id_is_shown_on_error_pages_and_travels_to_the_logic_tier() {
     let portal = Portal::spawn().await;

@@ -119,6 +119,20 @@ impl Portal {
 
     /// A presentation instance in front of any logic URL (for a faithful stand-in that fails).
     pub async fn instance_at(logic_url: &str, portal_key: &str) -> String {
+        Self::instance_with_budget(
+            logic_url,
+            portal_key,
+            std::time::Duration::from_millis(presentation::logic::PAGE_BUDGET_MS),
+        )
+        .await
+    }
+
+    /// A presentation instance whose pages may spend `page_budget` on the logic tier.
+    pub async fn instance_with_budget(
+        logic_url: &str,
+        portal_key: &str,
+        page_budget: std::time::Duration,
+    ) -> String {
         let settings = presentation::Settings {
             logic_url: logic_url.to_owned(),
             service_key: portal_key.to_owned(),
@@ -126,6 +140,7 @@ impl Portal {
             secure_cookies: true,
             logic_ca_pem: Some(data::testing::tls::certificates().ca_pem.clone()),
             font_dir: presentation::statement::DEFAULT_FONT_DIR.into(),
+            page_budget,
         };
         serve(presentation::app(&settings).unwrap()).await
     }
@@ -514,6 +529,8 @@ struct ProxyState {
     lose: Arc<std::sync::atomic::AtomicBool>,
     /// Answers 503 to a lookup by idempotency key, passing it on to nobody.
     lose_lookups: Arc<std::sync::atomic::AtomicBool>,
+    /// Milliseconds every call waits before it is passed on (a slow logic tier, a failover).
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
     request_ids: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
@@ -524,6 +541,7 @@ impl LogicProxy {
             http: http().build().unwrap(),
             lose: Arc::default(),
             lose_lookups: Arc::default(),
+            delay_ms: Arc::default(),
             request_ids: Arc::default(),
         };
         let router = axum::Router::new()
@@ -545,6 +563,13 @@ impl LogicProxy {
         self.state
             .lose_lookups
             .store(lose, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Every call from now on waits `ms` before it is passed on.
+    pub fn delay_calls(&self, ms: u64) {
+        self.state
+            .delay_ms
+            .store(ms, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn request_ids(&self) -> Vec<String> {
@@ -571,6 +596,8 @@ async fn forward(
     {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
+    let delay = proxy.delay_ms.load(std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
     let mut outgoing = proxy.http.request(
         parts.method.clone(),
