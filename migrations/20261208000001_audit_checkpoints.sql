@@ -10,11 +10,19 @@
 -- checkpoints as well leaves the verifier reporting the chain anchored only up to an older
 -- record, at an older time; every checkpoint is also written to the logic tier's log, off this
 -- database.
+--
+-- A record may have several checkpoints: a writer without the key can add one that fails its
+-- HMAC (the verifier reports it) but cannot take a record's place from the logic tier's own.
+-- Each logic instance also keeps the newest record it vouched for in a file of its own
+-- (`BANK_AUDIT_ANCHOR_FILE`), off this database, and checks the chain onwards from there: so a
+-- rewrite of the chain with every checkpoint removed is not vouched for afresh from its start.
 CREATE TABLE audit_checkpoints (
-    audit_id   bigint      PRIMARY KEY,
+    id         bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    audit_id   bigint      NOT NULL CHECK (audit_id > 0),
     audit_hash bytea       NOT NULL CHECK (length(audit_hash) = 32),
     mac        bytea       NOT NULL CHECK (length(mac) = 32),
-    taken_at   timestamptz NOT NULL DEFAULT now()
+    taken_at   timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (audit_id, mac)
 );
 
 CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints

@@ -45,9 +45,12 @@ pub struct VerificationResponse {
     #[serde(default)]
     pub audit_records_unanchored: i64,
     /// Checkpoints that do not hold, by the record they name: forged (their HMAC fails), naming
-    /// a record the chain does not have, or contradicted by a record rewritten after it.
+    /// a record the chain does not have, or contradicted by a record rewritten after it. The
+    /// first 100; `audit_checkpoints_failed_count` counts them all.
     #[serde(default)]
     pub audit_checkpoints_failed: Vec<i64>,
+    #[serde(default)]
+    pub audit_checkpoints_failed_count: i64,
     /// Whether the checkpoints' HMACs were checked (the server key was at hand); without it a
     /// checkpoint is only held against the chain.
     #[serde(default)]

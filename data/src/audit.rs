@@ -203,7 +203,7 @@ pub async fn newest_checkpoints(
 ) -> Result<Vec<Checkpoint>, DataError> {
     sqlx::query_as(
         "SELECT audit_id, audit_hash, mac, taken_at FROM audit_checkpoints
-         ORDER BY audit_id DESC LIMIT $1",
+         ORDER BY audit_id DESC, id DESC LIMIT $1",
     )
     .bind(limit)
     .fetch_all(conn)
@@ -221,7 +221,7 @@ pub async fn checkpoints_between(
     sqlx::query_as(
         "SELECT audit_id, audit_hash, mac, taken_at FROM audit_checkpoints
          WHERE audit_id > $1 AND ($2::bigint IS NULL OR audit_id <= $2)
-         ORDER BY audit_id",
+         ORDER BY audit_id, id",
     )
     .bind(after_id)
     .bind(through_id)
@@ -230,8 +230,8 @@ pub async fn checkpoints_between(
     .classify()
 }
 
-/// Records a checkpoint; `false` if record `audit_id` has one already (another instance took
-/// it first).
+/// Records a checkpoint; `false` if the same one is there already (another instance took it
+/// first).
 pub async fn insert_checkpoint(
     conn: &mut PgConnection,
     audit_id: i64,
@@ -240,7 +240,7 @@ pub async fn insert_checkpoint(
 ) -> Result<bool, DataError> {
     let inserted = sqlx::query(
         "INSERT INTO audit_checkpoints (audit_id, audit_hash, mac) VALUES ($1, $2, $3)
-         ON CONFLICT (audit_id) DO NOTHING",
+         ON CONFLICT (audit_id, mac) DO NOTHING",
     )
     .bind(audit_id)
     .bind(audit_hash)

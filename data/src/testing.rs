@@ -463,21 +463,42 @@ pub async fn rewrite_audit_tail(url: &str) -> i64 {
     victim.parse().expect("an id")
 }
 
-/// Adds a checkpoint of the audit chain's newest record, with its real hash but an HMAC made
-/// up without the server key, as anyone who may write to the database might; returns the
+/// Adds `count` checkpoints of the audit chain's newest record, with its real hash but HMACs
+/// made up without the server key, as anyone who may write to the database might; returns the
 /// record's id. `url` is the test database's.
-pub async fn forge_audit_checkpoint(url: &str) -> i64 {
+pub async fn forge_audit_checkpoints(url: &str, count: i64) -> i64 {
     let mut conn = PgConnection::connect(&superuser_url(url))
         .await
         .expect("connect as the superuser");
-    sqlx::query_scalar(
+    let ids: Vec<i64> = sqlx::query_scalar(
         "INSERT INTO audit_checkpoints (audit_id, audit_hash, mac)
-         SELECT id, hash, sha256(hash) FROM audit_log ORDER BY id DESC LIMIT 1
+         SELECT head.id, head.hash, sha256(int8send(g))
+         FROM (SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1) head,
+              generate_series(1, $1) g
          RETURNING audit_id",
     )
-    .fetch_one(&mut conn)
+    .bind(count)
+    .fetch_all(&mut conn)
     .await
-    .expect("forge a checkpoint")
+    .expect("forge checkpoints");
+    ids[0]
+}
+
+/// Removes every checkpoint of the audit chain behind the append-only trigger's back, as a
+/// superuser covering a rewrite might. `url` is the test database's.
+pub async fn remove_audit_checkpoints(url: &str) {
+    let mut conn = PgConnection::connect(&superuser_url(url))
+        .await
+        .expect("connect as the superuser");
+    sqlx::query(
+        "DO $$ BEGIN
+             SET LOCAL session_replication_role = replica;
+             DELETE FROM audit_checkpoints;
+         END $$",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("remove the checkpoints");
 }
 
 /// Puts a `transfer.posted` event for a transfer that does not exist into the feed, as a

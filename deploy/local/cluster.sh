@@ -191,9 +191,10 @@ refuse_unsafe_patroni() {
   [[ "$PATRONI_VERSION" =~ ^[0-9]+(\.[0-9]+){1,2}$ ]] ||
     fail "BANK_PATRONI_VERSION is not a release number like $PATRONI_PINNED: $(quoted "$PATRONI_VERSION")"
   # Before 4, Patroni could take the leader key without compare-and-swap and lose acknowledged
-  # commits (above): the bank's own topology never runs one; a throwaway topology may, to compare.
-  if [ "${PATRONI_VERSION%%.*}" -lt 4 ] && [ -z "${BANK_STATE_DIR:-}" ]; then
-    fail "Patroni $PATRONI_VERSION is older than 4 and can lose acknowledged transfers in a failover; the bank runs $PATRONI_PINNED. An older one runs only in a throwaway topology (BANK_STATE_DIR), as deploy/local/fault-campaign does to compare"
+  # commits (above): the bank never runs one. Only the fault campaign's throwaway topology may,
+  # to compare, and it says so (BANK_PATRONI_UNSAFE_TO_COMPARE=1).
+  if [ "${PATRONI_VERSION%%.*}" -lt 4 ] && [ "${BANK_PATRONI_UNSAFE_TO_COMPARE:-}" != 1 ]; then
+    fail "Patroni $PATRONI_VERSION is older than 4 and can lose acknowledged transfers in a failover; the bank runs $PATRONI_PINNED. Only deploy/local/fault-campaign runs an older one, in a throwaway topology, to compare"
   fi
 }
 
@@ -909,6 +910,9 @@ CFG
 # keeps them running. Groups stop together (all database nodes at once, so no replica takes
 # over from a primary that is only stopping).
 write_supervisor_config() {
+  # Where each logic instance keeps the newest audit record it vouched for, off the database
+  # (BANK_AUDIT_ANCHOR_FILE): root's alone, as the instances are.
+  (umask 077 && mkdir -p "$STATE_DIR/audit-anchors")
   mkdir -p "$SUPERVISOR_DIR"
   chmod 700 "$SUPERVISOR_DIR"
   local as_postgres="" as_etcd="" member node name port peers=() etcd_user="" postgres_home=""
@@ -1011,7 +1015,7 @@ CONF
     for name in "${LOGIC_INSTANCES[@]}"; do
       port=$(instance_port "$name")
       supervisor_program "$name" 35 \
-        "BANK_DATABASE_URL=\"$(database_url)\",BANK_LISTEN_ADDR=\"127.0.0.1:$port\",BANK_LOG_FORMAT=\"json\",BANK_PATRONI_URLS=\"$(patroni_urls)\",BANK_CA_FILE=\"$CA_FILE\",BANK_TLS_CERT_FILE=\"$TLS_DIR/logic.crt\",BANK_TLS_KEY_FILE=\"$TLS_DIR/logic.key\",BANK_SECRETS_KEY_FILE=\"$SERVER_KEY_FILE\",BANK_GROUP_COMMIT=\"${BANK_GROUP_COMMIT:-on}\"$(group_commit_knobs)$(trace_export "$name")" \
+        "BANK_DATABASE_URL=\"$(database_url)\",BANK_LISTEN_ADDR=\"127.0.0.1:$port\",BANK_LOG_FORMAT=\"json\",BANK_PATRONI_URLS=\"$(patroni_urls)\",BANK_CA_FILE=\"$CA_FILE\",BANK_TLS_CERT_FILE=\"$TLS_DIR/logic.crt\",BANK_TLS_KEY_FILE=\"$TLS_DIR/logic.key\",BANK_SECRETS_KEY_FILE=\"$SERVER_KEY_FILE\",BANK_AUDIT_ANCHOR_FILE=\"$STATE_DIR/audit-anchors/$name\",BANK_GROUP_COMMIT=\"${BANK_GROUP_COMMIT:-on}\"$(group_commit_knobs)$(trace_export "$name")" \
         "$RELEASE_DIR/logic serve"
       echo "priority=40"
     done
@@ -1230,11 +1234,11 @@ SQL
   psql_cluster -d bank -c "REASSIGN OWNED BY bank TO bank_owner"
 }
 
-# What the exporters' role reads in the bank's database: the audit log and its checkpoints, for the
-# chain's checks (after the migrations, which make them). The role is no superuser: the queries it runs call code the
+# What the exporters' role reads in the bank's database: the audit log, for the chain's check (after
+# the migrations, which make it). The role is no superuser: the queries it runs call code the
 # schema's owner wrote, which must never run with more than the monitor's rights.
 grant_monitoring() {
-  psql_cluster -d bank -c "GRANT USAGE ON SCHEMA public TO bank_monitor; GRANT SELECT ON public.audit_log, public.audit_checkpoints TO bank_monitor"
+  psql_cluster -d bank -c "GRANT USAGE ON SCHEMA public TO bank_monitor; GRANT SELECT ON public.audit_log TO bank_monitor"
 }
 
 # psql through HAProxy to the primary, as the superuser, over TLS with the node's certificate

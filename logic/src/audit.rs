@@ -254,20 +254,88 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Checks the audit chain from its newest checkpoint that holds (or from its first record) up
-/// to its head, and records a checkpoint of the head under the server key: from then on a
-/// rewrite of any record up to the head contradicts the checkpoint, even with every hash
-/// recomputed, and a checkpoint forged to match fails its HMAC. Each checkpoint also goes to
-/// this tier's log, off the database. The janitor runs it every minute.
+/// The newest record this instance vouched for, as its anchor file keeps it: `<id> <hash in
+/// hex>`. `None` when there is no file yet.
+fn read_anchor_file(path: &std::path::Path) -> Result<Option<(i64, Vec<u8>)>, ApiError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(ApiError::Internal(format!(
+                "read the audit anchor {}: {error}",
+                path.display()
+            )));
+        }
+    };
+    let unreadable = || {
+        ApiError::Internal(format!(
+            "the audit anchor {} is not `<record id> <hash>`",
+            path.display()
+        ))
+    };
+    let (id, hash) = text.trim().split_once(' ').ok_or_else(unreadable)?;
+    let id = id.parse::<i64>().map_err(|_| unreadable())?;
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(unreadable());
+    }
+    let hash = (0..32)
+        .map(|i| u8::from_str_radix(&hash[2 * i..2 * i + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map_err(|_| unreadable())?;
+    Ok(Some((id, hash)))
+}
+
+/// Replaces the anchor file whole (written beside it, then renamed over it).
+fn write_anchor_file(path: &std::path::Path, id: i64, hash: &[u8]) -> Result<(), ApiError> {
+    let staged = path.with_extension("new");
+    std::fs::write(&staged, format!("{id} {}\n", hex(hash)))
+        .and_then(|()| std::fs::rename(&staged, path))
+        .map_err(|e| ApiError::Internal(format!("write the audit anchor {}: {e}", path.display())))
+}
+
+/// Checks the audit chain from the newest record this instance already vouched for (its anchor
+/// file, off the database), or else from the database's newest checkpoint that holds, or else
+/// from the chain's first record, up to its head; then records a checkpoint of the head under
+/// the server key and keeps the head in the anchor file. From then on a rewrite of any record
+/// up to the head contradicts the checkpoint, even with every hash recomputed; a checkpoint
+/// forged to match fails its HMAC; and removing the checkpoints too does not get the rewritten
+/// chain vouched for afresh, since the file still names the record as it was. Each checkpoint
+/// also goes to this tier's log. The janitor runs it every minute.
 pub async fn anchor(state: &AppState) -> Result<Anchored, ApiError> {
     let key = &state.server_key;
+    let file = state.settings.audit_anchor_file.as_deref();
     let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-    let start = data::audit::newest_checkpoints(&mut conn, CHECKPOINTS_LOOKED_AT)
-        .await?
-        .into_iter()
-        .find(|c| key.checkpoint_holds(c.audit_id, &c.audit_hash, &c.mac));
+    let vouched = match file {
+        Some(path) => read_anchor_file(path)?,
+        None => None,
+    };
+    let start = match vouched {
+        Some(start) => Some(start),
+        None => data::audit::newest_checkpoints(&mut conn, CHECKPOINTS_LOOKED_AT)
+            .await?
+            .into_iter()
+            .find(|c| key.checkpoint_holds(c.audit_id, &c.audit_hash, &c.mac))
+            .map(|c| (c.audit_id, c.audit_hash)),
+    };
+    let broken = |id: i64| {
+        tracing::error!(
+            audit_id = id,
+            "the audit chain breaks at this record; not anchoring it (run verify-ledger)"
+        );
+        Ok(Anchored::Broken(id))
+    };
     let (mut after_id, mut previous) = match start {
-        Some(checkpoint) => (checkpoint.audit_id, checkpoint.audit_hash),
+        // The record vouched for must still be as it was: the chain onwards links to its hash,
+        // but a rewrite of the record itself, with nothing after it, would show nowhere else.
+        Some((id, hash)) => {
+            let row = data::audit::chain_rows(&mut conn, id - 1, 1).await?;
+            match row.first() {
+                Some(row) if row.id == id && row.hash == hash && row_hash(row).to_vec() == hash => {
+                }
+                _ => return broken(id),
+            }
+            (id, hash)
+        }
         None => (0, vec![0u8; 32]),
     };
     let mut head = None;
@@ -278,21 +346,23 @@ pub async fn anchor(state: &AppState) -> Result<Anchored, ApiError> {
         for row in &rows {
             let hash = row_hash(row);
             if row.prev_hash != previous || row.hash != hash {
-                tracing::error!(
-                    audit_id = row.id,
-                    "the audit chain breaks at this record; not anchoring it (run verify-ledger)"
-                );
-                return Ok(Anchored::Broken(row.id));
+                return broken(row.id);
             }
             previous = hash.to_vec();
         }
         head = Some(after_id);
     }
+    metrics::gauge!("bank_audit_chain_checked_timestamp_seconds")
+        .set(time::OffsetDateTime::now_utc().unix_timestamp() as f64);
     let Some(head) = head else {
         return Ok(Anchored::Unchanged);
     };
     let mac = key.checkpoint_mac(head, &previous);
-    if !data::audit::insert_checkpoint(&mut conn, head, &previous, &mac).await? {
+    let inserted = data::audit::insert_checkpoint(&mut conn, head, &previous, &mac).await?;
+    if let Some(path) = file {
+        write_anchor_file(path, head, &previous)?;
+    }
+    if !inserted {
         return Ok(Anchored::Unchanged);
     }
     tracing::info!(
@@ -304,6 +374,10 @@ pub async fn anchor(state: &AppState) -> Result<Anchored, ApiError> {
     Ok(Anchored::Through(head))
 }
 
+/// How many failed checkpoints a report lists by record (it counts them all): a flood of forged
+/// ones must not flood the report, nor the audit record of the check.
+pub const FAILED_CHECKPOINTS_LISTED: usize = 100;
+
 /// What walking the chain found.
 #[derive(Debug, Default)]
 pub struct ChainReport {
@@ -314,8 +388,19 @@ pub struct ChainReport {
     /// Records after it.
     pub unanchored: i64,
     /// Checkpoints that do not hold: forged (their HMAC fails under the key), naming a record
-    /// the chain does not have, or contradicted by the record (rewritten after it was anchored).
+    /// the chain does not have, or contradicted by the record (rewritten after it was anchored);
+    /// the first [`FAILED_CHECKPOINTS_LISTED`] by record, and how many in all.
     pub checkpoints_failed: Vec<i64>,
+    pub checkpoints_failed_count: i64,
+}
+
+impl ChainReport {
+    fn failed(&mut self, audit_id: i64) {
+        self.checkpoints_failed_count += 1;
+        if self.checkpoints_failed.len() < FAILED_CHECKPOINTS_LISTED {
+            self.checkpoints_failed.push(audit_id);
+        }
+    }
 }
 
 /// Walks the whole chain, recomputing every hash, and holds each checkpoint against the record
@@ -350,7 +435,7 @@ pub async fn verify_chain(
                     report.anchored_through = Some((checkpoint.audit_id, checkpoint.taken_at));
                     report.unanchored = 0;
                 } else {
-                    report.checkpoints_failed.push(checkpoint.audit_id);
+                    report.failed(checkpoint.audit_id);
                 }
             }
             if report.anchored_through.is_none_or(|(id, _)| id != row.id) {
@@ -360,10 +445,9 @@ pub async fn verify_chain(
         }
     }
     // Checkpoints of records the chain does not have.
-    let beyond = data::audit::checkpoints_between(conn, after_id, None).await?;
-    report
-        .checkpoints_failed
-        .extend(beyond.into_iter().map(|c| c.audit_id));
+    for checkpoint in data::audit::checkpoints_between(conn, after_id, None).await? {
+        report.failed(checkpoint.audit_id);
+    }
     Ok(report)
 }
 
@@ -391,7 +475,7 @@ pub async fn verify_ledger(
     Ok(VerificationResponse {
         audit_records_checked: chain.checked,
         intact: chain.broken_at.is_none()
-            && chain.checkpoints_failed.is_empty()
+            && chain.checkpoints_failed_count == 0
             && unbalanced.is_empty()
             && mismatched.is_empty()
             && misreported.is_empty()
@@ -401,6 +485,7 @@ pub async fn verify_ledger(
         audit_anchored_at: chain.anchored_through.map(|(_, at)| at),
         audit_records_unanchored: chain.unanchored,
         audit_checkpoints_failed: chain.checkpoints_failed,
+        audit_checkpoints_failed_count: chain.checkpoints_failed_count,
         audit_checkpoints_authenticated: key.is_some(),
         transfers_unbalanced: unbalanced,
         accounts_mismatched: mismatched,

@@ -53,6 +53,9 @@ pub struct Settings {
     /// The file holding the server key that seals second-factor secrets and keys the recovery
     /// codes' HMAC (`BANK_SECRETS_KEY_FILE`), outside the database; needed to serve.
     pub server_key_file: Option<PathBuf>,
+    /// Where this instance keeps the newest audit record it vouched for (`audit::anchor`), off
+    /// the database; none: it builds on the database's checkpoints alone.
+    pub audit_anchor_file: Option<PathBuf>,
     /// The bank-wide brake on password spraying: password checks per minute, per instance, for
     /// sign-ins from devices not known to the user (a correct password gives its check back).
     pub sign_in_unknown_device_checks_per_minute: u32,
@@ -204,6 +207,9 @@ impl Settings {
                 "300",
             )?,
             server_key_file: std::env::var("BANK_SECRETS_KEY_FILE")
+                .ok()
+                .map(PathBuf::from),
+            audit_anchor_file: std::env::var("BANK_AUDIT_ANCHOR_FILE")
                 .ok()
                 .map(PathBuf::from),
             staff_second_factor_required: match env_or::<String>(

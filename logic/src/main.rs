@@ -24,8 +24,11 @@ Settings come from the environment:
                              the page shows no nodes)
   BANK_CA_FILE               the authority their certificates must come from (the system's
                              roots when unset)
-  BANK_SECRETS_KEY_FILE      the server key that seals second-factor secrets (required by
-                             serve, seed-demo and seal-secrets)
+  BANK_SECRETS_KEY_FILE      the server key that seals second-factor secrets and attests the
+                             audit chain's checkpoints (required by serve, seed-demo and
+                             seal-secrets; verify-ledger checks the checkpoints with it)
+  BANK_AUDIT_ANCHOR_FILE     where this instance keeps the newest audit record it vouched for,
+                             off the database (none: the database's checkpoints alone)
   BANK_LOG_FORMAT            text (default) or json (a line written inside a trace begins with
                              its trace_id and span_id); RUST_LOG filters
                              (info,sqlx=warn,tower_http=info)
@@ -166,10 +169,15 @@ async fn verify_ledger(
     pool: &data::PgPool,
     key: Option<&logic::auth::server_key::ServerKey>,
 ) -> Result<()> {
-    let mut conn = pool.acquire().await.context("connect to the database")?;
-    let report = logic::audit::verify_ledger(&mut conn, key)
+    // One snapshot: a checkpoint the janitor takes meanwhile is not read against an older chain.
+    let mut snapshot = pool.begin().await.context("connect to the database")?;
+    data::set_snapshot_isolation(&mut snapshot)
         .await
         .context("read the ledger")?;
+    let report = logic::audit::verify_ledger(&mut snapshot, key)
+        .await
+        .context("read the ledger")?;
+    snapshot.rollback().await.context("read the ledger")?;
     println!("audit records checked: {}", report.audit_records_checked);
     match report.audit_chain_broken_at {
         None => println!("audit chain: intact"),
@@ -187,7 +195,9 @@ async fn verify_ledger(
             report.audit_records_unanchored
         ),
     }
-    if !report.audit_checkpoints_authenticated {
+    if report.audit_checkpoints_authenticated {
+        println!("audit chain: every checkpoint's HMAC checked under the server key");
+    } else {
         println!(
             "audit chain: checkpoints held against the chain only; their HMACs were not checked \
              (BANK_SECRETS_KEY_FILE names the server key)"
@@ -198,6 +208,11 @@ async fn verify_ledger(
             "audit chain: CHECKPOINT OF RECORD {id} DOES NOT HOLD (forged, naming a record the \
              chain lacks, or contradicted by a record rewritten after it)"
         );
+    }
+    let unlisted =
+        report.audit_checkpoints_failed_count - report.audit_checkpoints_failed.len() as i64;
+    if unlisted > 0 {
+        println!("audit chain: {unlisted} MORE CHECKPOINTS DO NOT HOLD");
     }
     if report.transfers_unbalanced.is_empty() {
         println!("transfers: every transfer's entries are its two legs and sum to zero");

@@ -160,7 +160,20 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let response = next.run(request).await;
+    let staff_page = request.uri().path().starts_with("/staff");
+    let mut response = next.run(request).await;
+    // What axum said it could not read goes to the log (under the request's id, which the page
+    // shows), not to the page.
+    if response.status().is_client_error() && is_plain_text(&response) {
+        let (parts, body) = response.into_parts();
+        let said = axum::body::to_bytes(body, 1024).await.unwrap_or_default();
+        tracing::info!(
+            status = parts.status.as_u16(),
+            reason = %String::from_utf8_lossy(&said),
+            "the request could not be read"
+        );
+        response = Response::from_parts(parts, axum::body::Body::empty());
+    }
     let page = match response.extensions().get::<ErrorPage>() {
         Some(page) => page.clone(),
         None if response.status() == StatusCode::NOT_FOUND
@@ -182,19 +195,22 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
             }
         }
         // axum's own refusals of a form or query it cannot read (a field missing or repeated,
-        // a body that is not a form, or too large), which it answers in plain text.
-        None if response.status().is_client_error() && is_plain_text(&response) => {
+        // a body that is not a form), which it answers in plain text, and of a body too large
+        // (plain text, or nothing at all when the form's check refused it first).
+        None if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+            || response.status().is_client_error() && is_plain_text(&response) =>
+        {
             if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ErrorPage {
                     title: "This form is too large",
                     message: "What was sent is larger than any form of the bank, and nothing was changed. Go back and try again with less text.",
-                    back_to: None,
+                    back_to: staff_page.then(|| "/staff".to_owned()),
                 }
             } else {
                 ErrorPage {
                     title: "This form could not be read",
                     message: "Something in the form or the address was missing or not in the form the bank expects, and nothing was changed. Go back, reload the page and try again.",
-                    back_to: None,
+                    back_to: staff_page.then(|| "/staff".to_owned()),
                 }
             }
         }

@@ -38,6 +38,11 @@ pub fn describe() {
         "Units of work given up because their client went away."
     );
     metrics::describe_gauge!(
+        "bank_audit_chain_checked_timestamp_seconds",
+        "When this instance last checked the audit chain up to its head and found it whole \
+         (Unix time); it stops moving while the chain is broken or cannot be read."
+    );
+    metrics::describe_gauge!(
         "bank_db_pool_connections",
         "Database connections open in this instance's pool."
     );

@@ -44,6 +44,8 @@ pub struct AppOptions {
     pub group_commit: logic::config::GroupCommit,
     /// The logic tier reaches the database through a [`CommitCutter`].
     pub cut_commits: bool,
+    /// Where the instance keeps the newest audit record it vouched for (none by default).
+    pub audit_anchor_file: Option<std::path::PathBuf>,
 }
 
 impl Default for AppOptions {
@@ -59,6 +61,7 @@ impl Default for AppOptions {
             staff_second_factor_required: false,
             cut_commits: false,
             group_commit: logic::config::GroupCommit::default(),
+            audit_anchor_file: None,
         }
     }
 }
@@ -89,6 +92,7 @@ impl TestApp {
             ca_file: options.ca_file.clone(),
             listen: logic::config::Listen::PlainHttpForDevelopment,
             server_key_file: Some(data::testing::server_key_file().to_path_buf()),
+            audit_anchor_file: options.audit_anchor_file.clone(),
             sign_in_unknown_device_checks_per_minute: options
                 .sign_in_unknown_device_checks_per_minute,
             staff_second_factor_required: options.staff_second_factor_required,

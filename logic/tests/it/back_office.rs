@@ -832,11 +832,18 @@ async fn tampering_with_one_audit_row_is_found_by_the_api_and_the_command_line()
 }
 
 /// A tail of the audit chain rewritten with every hash recomputed passes the chain's own check,
-/// but not the checkpoint the logic tier took under its server key; a checkpoint forged without
-/// the key fails its HMAC; and the chain is not anchored past the rewrite.
+/// but not the checkpoint the logic tier took under its server key; and with every checkpoint
+/// removed as well, the logic tier does not vouch for the rewritten chain afresh: its anchor
+/// file, off the database, still names the record as it was.
 #[tokio::test]
 async fn a_rewritten_chain_tail_contradicts_its_checkpoint() {
-    let app = TestApp::spawn().await;
+    let anchor_file =
+        std::env::temp_dir().join(format!("bank-audit-anchor-{}", uuid::Uuid::new_v4()));
+    let app = TestApp::spawn_with(AppOptions {
+        audit_anchor_file: Some(anchor_file.clone()),
+        ..AppOptions::default()
+    })
+    .await;
     let teller = app.sign_in(TELLER).await;
     let alice = app.customer(&teller, "alice").await;
     app.account(&teller, &alice, "10").await;
@@ -850,6 +857,11 @@ async fn a_rewritten_chain_tail_contradicts_its_checkpoint() {
         panic!("the chain anchors");
     };
     assert_eq!(anchor(&app.state).await.unwrap(), Anchored::Unchanged);
+    assert!(
+        std::fs::read_to_string(&anchor_file)
+            .unwrap()
+            .starts_with(&format!("{head} "))
+    );
     let report = app.verify_ledger().await;
     assert!(report.intact, "{report:?}");
     assert_eq!(report.audit_anchored_through, Some(head));
@@ -886,6 +898,10 @@ async fn a_rewritten_chain_tail_contradicts_its_checkpoint() {
         "{stdout}"
     );
     assert!(stdout.contains("audit chain: intact"), "{stdout}");
+    assert!(
+        stdout.contains("HMAC checked under the server key"),
+        "{stdout}"
+    );
     let without_key = verify_ledger_cli(&app, false);
     let stdout = String::from_utf8_lossy(&without_key.stdout);
     assert!(
@@ -893,32 +909,60 @@ async fn a_rewritten_chain_tail_contradicts_its_checkpoint() {
         "{stdout}"
     );
     assert!(stdout.contains("HMACs were not checked"), "{stdout}");
+
+    // The rewrite covered by removing every checkpoint: the database alone no longer tells, but
+    // the logic tier still refuses to vouch for the chain, minute after minute.
+    data::testing::remove_audit_checkpoints(&app.database_url).await;
+    let report = app.verify_ledger().await;
+    assert_eq!(report.audit_anchored_through, None);
+    for _ in 0..2 {
+        assert_eq!(anchor(&app.state).await.unwrap(), Anchored::Broken(head));
+    }
+    let report = app.verify_ledger().await;
+    assert_eq!(
+        report.audit_anchored_through, None,
+        "nothing vouched afresh"
+    );
+    let _ = std::fs::remove_file(&anchor_file);
 }
 
+/// A checkpoint forged without the server key fails its HMAC; forged ones, however many, take
+/// no record's place from the logic tier's own, and the report lists a bounded number of them.
 #[tokio::test]
-async fn a_checkpoint_forged_without_the_server_key_fails_its_hmac() {
+async fn checkpoints_forged_without_the_server_key_fail_their_hmac() {
     let app = TestApp::spawn().await;
     let teller = app.sign_in(TELLER).await;
     app.customer(&teller, "alice").await;
-    let forged = data::testing::forge_audit_checkpoint(&app.database_url).await;
+    let forged = data::testing::forge_audit_checkpoints(&app.database_url, 1).await;
     let report = app.verify_ledger().await;
     assert_eq!(report.audit_checkpoints_failed, vec![forged], "{report:?}");
     assert!(!report.intact);
-    // The logic tier does not build on it: it checks the chain from the start and anchors the
-    // same record under its own key, which then holds (the forgery still stands reported).
-    assert_eq!(anchor(&app.state).await.unwrap(), Anchored::Unchanged);
-    app.customer(&teller, "bob").await;
-    let Anchored::Through(head) = anchor(&app.state).await.unwrap() else {
-        panic!("the chain anchors past the forgery");
-    };
+    // The logic tier does not build on it: it checks the chain from its start and anchors the
+    // same record under its own key, which holds beside the forgery (still reported).
+    assert_eq!(anchor(&app.state).await.unwrap(), Anchored::Through(forged));
     let report = app.verify_ledger().await;
-    assert_eq!(report.audit_anchored_through, Some(head));
+    assert_eq!(report.audit_anchored_through, Some(forged));
     assert_eq!(report.audit_checkpoints_failed, vec![forged]);
     // Without the key the forgery cannot be told from a real checkpoint: it matches the chain.
     let mut conn = app.state.pool.acquire().await.unwrap();
     let keyless = logic::audit::verify_ledger(&mut conn, None).await.unwrap();
     assert!(keyless.audit_checkpoints_failed.is_empty(), "{keyless:?}");
     assert!(!keyless.audit_checkpoints_authenticated);
+    drop(conn);
+    // A flood of them: counted in full, listed in part; the next record is still anchored.
+    app.customer(&teller, "bob").await;
+    let flooded = data::testing::forge_audit_checkpoints(&app.database_url, 150).await;
+    assert_eq!(
+        anchor(&app.state).await.unwrap(),
+        Anchored::Through(flooded)
+    );
+    let report = app.verify_ledger().await;
+    assert_eq!(report.audit_checkpoints_failed_count, 151);
+    assert_eq!(
+        report.audit_checkpoints_failed.len(),
+        logic::audit::FAILED_CHECKPOINTS_LISTED
+    );
+    assert_eq!(report.audit_anchored_through, Some(flooded));
 }
 
 fn verify_ledger_cli(app: &TestApp, with_key: bool) -> std::process::Output {

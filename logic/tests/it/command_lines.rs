@@ -184,10 +184,10 @@ fn every_deploy_command_answers_help_without_acting_and_refuses_unknown_options(
     let _ = std::fs::remove_dir_all(&scratch);
 }
 
-/// The bank's own topology never runs a Patroni older than 4 (one could lose acknowledged
-/// transfers in a failover), nor a version that is no release number: `up` refuses before it
-/// installs or starts anything. Run from a copy of `deploy/local`, so that the bank's own state
-/// directory is the copy's (nothing of this checkout's is touched even if the check were gone).
+/// The bank never runs a Patroni older than 4 (one could lose acknowledged transfers in a
+/// failover), in its own state directory or another, nor a version that is no release number:
+/// `up` refuses before it installs or starts anything. Run from a copy of `deploy/local`, so that
+/// nothing of this checkout's is touched even if the check were gone.
 #[test]
 fn up_refuses_a_patroni_older_than_4_for_the_banks_own_topology() {
     let root = std::env::temp_dir().join(format!("bank-patroni-{}", uuid::Uuid::new_v4()));
@@ -199,15 +199,20 @@ fn up_refuses_a_patroni_older_than_4_for_the_banks_own_topology() {
             std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
         }
     }
-    for (version, said) in [
-        ("3.0.2", "older than 4"),
-        ("4.1;true", "not a release number"),
+    for (version, state, said) in [
+        ("3.0.2", None, "older than 4"),
+        ("3.0.2", Some(root.join("elsewhere")), "older than 4"),
+        ("4.1;true", None, "not a release number"),
     ] {
-        let output = Command::new("timeout")
-            .args(["20", "bash"])
-            .arg(copy.join("up"))
+        let mut up = Command::new("timeout");
+        up.args(["20", "bash"]).arg(copy.join("up"));
+        match &state {
+            Some(dir) => up.env("BANK_STATE_DIR", dir),
+            None => up.env_remove("BANK_STATE_DIR"),
+        };
+        let output = up
             .env("BANK_PATRONI_VERSION", version)
-            .env_remove("BANK_STATE_DIR")
+            .env_remove("BANK_PATRONI_UNSAFE_TO_COMPARE")
             .env("BANK_PORT_OFFSET", "7300")
             .env("BANK_TOOLS_DIR", root.join("tools"))
             .output()
@@ -215,6 +220,7 @@ fn up_refuses_a_patroni_older_than_4_for_the_banks_own_topology() {
         assert_eq!(output.status.code(), Some(1), "{version}: {output:?}");
         assert!(text(&output.stderr).contains(said), "{version}: {output:?}");
         assert!(!root.join(".run").exists(), "{version}: up acted");
+        assert!(!root.join("elsewhere").exists(), "{version}: up acted");
         assert!(!root.join("tools").exists(), "{version}: up installed");
     }
     let _ = std::fs::remove_dir_all(&root);

@@ -435,6 +435,24 @@ async fn payees_are_saved_paid_and_removed() {
         );
         assert!(unread.body.contains("<html"), "a page of the portal");
     }
+    let csrf = browser.get("/payees").await.csrf();
+    let long = "x".repeat(17_000);
+    let too_large = browser
+        .post(
+            "/payees",
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("nickname", long.as_str()),
+                ("account_number", bobs.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        too_large.body.contains("This form is too large"),
+        "{}",
+        too_large.body
+    );
     assert!(!browser.get("/payees").await.body.contains("Nobody"));
     let pay = browser.get(&format!("/transfer?to={bobs}")).await;
     assert!(

@@ -80,6 +80,7 @@ impl Portal {
             ca_file: None,
             listen: logic::config::Listen::PlainHttpForDevelopment,
             server_key_file: Some(data::testing::server_key_file().to_path_buf()),
+            audit_anchor_file: None,
             sign_in_unknown_device_checks_per_minute: 300,
             staff_second_factor_required,
             group_commit: logic::config::GroupCommit::default(),
