@@ -753,8 +753,33 @@ prometheus_api() {
   curl -fsS --max-time 5 "http://127.0.0.1:$PROMETHEUS_PORT$path" "$@"
 }
 
+# The public edge's own answers as short pages a customer can read, in place of HAProxy's bare
+# ones: a form too large (413), a request too slow to arrive (408), one it cannot read (400), and
+# no portal instance able to answer (502, 503, 504). Each is a whole HTTP response, as errorfile
+# wants it; no script, no style, nothing fetched.
+write_edge_pages() {
+  local dir="$CLUSTER_DIR/edge-pages" code reason title message
+  mkdir -p "$dir"
+  while IFS='|' read -r code reason title message; do
+    local body="<!doctype html>
+<html lang=\"en\"><head><meta charset=\"utf-8\"><title>$title · Northgate Bank</title></head>
+<body><h1>$title</h1><p>$message</p><p><a href=\"/\">Go to your accounts</a></p></body></html>
+"
+    printf 'HTTP/1.1 %s %s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %s\r\nCache-Control: no-store\r\nContent-Security-Policy: default-src '"'"'none'"'"'\r\nX-Content-Type-Options: nosniff\r\nStrict-Transport-Security: max-age=31536000\r\nConnection: close\r\n\r\n%s' \
+      "$code" "$reason" "$(printf '%s' "$body" | wc -c)" "$body" > "$dir/$code.http"
+  done <<'PAGES'
+400|Bad Request|This request could not be read|Your browser sent something the bank could not read, and nothing was changed. Go back, reload the page and try again.
+408|Request Timeout|This request took too long to arrive|The bank stopped waiting for your browser to finish sending, and nothing was changed. Check your connection and try again.
+413|Payload Too Large|This form is too large|What was sent is larger than any form of the bank, and nothing was changed. Go back and try again with less text.
+502|Bad Gateway|The bank is briefly unavailable|We could not reach our systems just now. Nothing was lost. If you had just sent a payment, look at your account's history before sending it again.
+503|Service Unavailable|The bank is briefly unavailable|We could not reach our systems just now. Nothing was lost. If you had just sent a payment, look at your account's history before sending it again.
+504|Gateway Timeout|The bank is briefly unavailable|Our systems took too long to answer. If you had just sent a payment, look at your account's history before sending it again: it may have gone through.
+PAGES
+}
+
 write_haproxy_config() {
   local servers="" node instance logic_servers="" portal_servers=""
+  write_edge_pages
   for instance in "${LOGIC_INSTANCES[@]}"; do
     logic_servers+="  server $instance 127.0.0.1:$(instance_port "$instance") check"$'\n'
   done
@@ -877,6 +902,12 @@ $per_source
   http-request deny deny_status 413 if { req.hdr_val(content-length) gt 16384 }
   http-request return status 411 content-type text/plain string 'Length Required' if { req.hdr(transfer-encoding) -m found }
   http-request return status 431 content-type text/plain string 'Request Header Fields Too Large' if { req.hdrs,length gt 8192 }
+  errorfile 400 $CLUSTER_DIR/edge-pages/400.http
+  errorfile 408 $CLUSTER_DIR/edge-pages/408.http
+  errorfile 413 $CLUSTER_DIR/edge-pages/413.http
+  errorfile 502 $CLUSTER_DIR/edge-pages/502.http
+  errorfile 503 $CLUSTER_DIR/edge-pages/503.http
+  errorfile 504 $CLUSTER_DIR/edge-pages/504.http
 $whole_body
   http-request deny deny_status 404 if { path /metrics }
   retries 3
