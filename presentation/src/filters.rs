@@ -105,6 +105,31 @@ pub fn datetime(value: impl Moment, _: &dyn Values) -> askama::Result<String> {
         .unwrap_or_default())
 }
 
+/// When something good until the end of a day stops: `10 Dec 2026, end of day UTC` for the
+/// midnight that ends the 10th (how a hold "until the 10th" is kept), else as [`datetime`].
+pub fn until_words(moment: OffsetDateTime) -> String {
+    let moment = moment.to_offset(time::UtcOffset::UTC);
+    if moment.time() == time::Time::MIDNIGHT {
+        let last_day = moment.date().previous_day().unwrap_or(moment.date());
+        return last_day
+            .format(format_description!(
+                "[day] [month repr:short] [year], end of day UTC"
+            ))
+            .unwrap_or_default();
+    }
+    moment
+        .format(format_description!(
+            "[day] [month repr:short] [year], [hour]:[minute] UTC"
+        ))
+        .unwrap_or_default()
+}
+
+/// [`until_words`]; nothing for an absent moment.
+#[askama::filter_fn]
+pub fn until(value: impl Moment, _: &dyn Values) -> askama::Result<String> {
+    Ok(value.moment().map(until_words).unwrap_or_default())
+}
+
 /// What kind of entry this is, in words.
 pub fn kind_words(kind: TransferKind) -> &'static str {
     match kind {
@@ -157,6 +182,19 @@ mod tests {
         assert_eq!(group_thousands("1000.00"), "1,000.00");
         assert_eq!(group_thousands("-1234567.80"), "-1,234,567.80");
         assert_eq!(group_thousands("12500"), "12,500");
+    }
+
+    #[test]
+    fn a_day_ends_at_its_last_moment_not_the_next_days_first() {
+        use time::macros::datetime;
+        assert_eq!(
+            until_words(datetime!(2026-12-11 00:00 UTC)),
+            "10 Dec 2026, end of day UTC"
+        );
+        assert_eq!(
+            until_words(datetime!(2026-12-11 00:01 UTC)),
+            "11 Dec 2026, 00:01 UTC"
+        );
     }
 
     #[test]

@@ -776,6 +776,14 @@ async fn a_hold_until_a_day_the_bank_cannot_answer_for_is_refused_beside_the_for
         held.location.as_deref(),
         Some(format!("/staff/accounts/{number}?notice=held").as_str())
     );
+    // Listed as lasting until the end of the day the teller chose, not from the next day.
+    let listed = in_a_week
+        .format(time::macros::format_description!(
+            "[day] [month repr:short] [year], end of day UTC"
+        ))
+        .unwrap();
+    let page = teller.get(&path).await;
+    assert!(page.body.contains(&listed), "{listed}: {}", page.body);
 }
 
 #[tokio::test]
