@@ -33,26 +33,30 @@ use crate::wire::{ApprovalListResponse, ApprovalResponse};
 /// Most requests one list returns.
 pub const LIST_MAX: i64 = 200;
 
-/// What a request does once approved, as stored with it.
+/// What a request does once approved, as stored with it (amounts as decimal strings in the JSON,
+/// never a JSON number, which a reader could take for a float).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Operation {
     Transfer {
         debit_account: String,
         credit_account: String,
-        amount: String,
+        #[serde(with = "rust_decimal::serde::str")]
+        amount: Decimal,
         currency: String,
         memo: String,
     },
     CashDeposit {
         account: String,
-        amount: String,
+        #[serde(with = "rust_decimal::serde::str")]
+        amount: Decimal,
         currency: String,
         memo: String,
     },
     CashWithdrawal {
         account: String,
-        amount: String,
+        #[serde(with = "rust_decimal::serde::str")]
+        amount: Decimal,
         currency: String,
         memo: String,
     },
@@ -61,14 +65,15 @@ pub enum Operation {
     },
     OverdraftLimit {
         account: String,
-        limit: String,
+        #[serde(with = "rust_decimal::serde::str")]
+        limit: Decimal,
         currency: String,
     },
 }
 
 impl Operation {
     fn from_order(order: &Order) -> Option<Self> {
-        let amount = order.amount.value().to_string();
+        let amount = order.amount.value();
         let currency = order.amount.currency().code().to_owned();
         let memo = order.memo.clone();
         match &order.movement {
@@ -100,8 +105,8 @@ impl Operation {
             AccountNumber::parse(number)
                 .map_err(|e| ApiError::Internal(format!("stored account number: {e}")))
         };
-        let money = |amount: &str, currency: &str| -> Result<Amount, ApiError> {
-            Ok(Amount::parse(amount, Currency::parse(currency)?)?)
+        let money = |amount: &Decimal, currency: &str| -> Result<Amount, ApiError> {
+            Ok(Amount::new(*amount, Currency::parse(currency)?)?)
         };
         Ok(Some(match self {
             Operation::Transfer {
@@ -508,7 +513,7 @@ pub async fn file_overdraft_limit(
             let id = Uuid::new_v4();
             let operation = serde_json::to_value(Operation::OverdraftLimit {
                 account: account.number.clone(),
-                limit: limit.to_string(),
+                limit,
                 currency: code.to_owned(),
             })
             .map_err(|e| ApiError::Internal(format!("serialise an operation: {e}")))?;
@@ -732,9 +737,6 @@ async fn carry_out(
             let locked = data::accounts::lock_account_by_number(conn, &account)
                 .await?
                 .ok_or_else(account_not_found)?;
-            let limit: Decimal = limit
-                .parse()
-                .map_err(|_| ApiError::Internal("stored limit".into()))?;
             if locked.status == data::accounts::AccountStatus::Closed {
                 return Err(ApiError::refused(
                     ProblemCode::AccountNotOpen,
@@ -843,4 +845,40 @@ pub async fn expire_due(state: &AppState) -> Result<usize, ApiError> {
     }
     tx.commit().await.map_err(data::DataError::from)?;
     Ok(rows.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stored as a decimal string, never a JSON number; what was stored as a string before reads
+    /// back as the same amount, and a JSON number, NaN or nothing does not read at all.
+    #[test]
+    fn a_stored_operation_keeps_its_amount_as_decimal_text() {
+        let operation = Operation::CashWithdrawal {
+            account: "1000000001".into(),
+            amount: Decimal::new(1250, 2),
+            currency: "EUR".into(),
+            memo: String::new(),
+        };
+        let stored = serde_json::to_value(&operation).unwrap();
+        assert_eq!(stored["amount"], serde_json::json!("12.50"));
+        let read: Operation = serde_json::from_value(stored).unwrap();
+        let Operation::CashWithdrawal { amount, .. } = read else {
+            panic!("{read:?}");
+        };
+        assert_eq!(amount, Decimal::new(1250, 2));
+        for bad in [
+            serde_json::json!(12.5),
+            serde_json::json!("NaN"),
+            serde_json::json!(""),
+        ] {
+            let mut stored = serde_json::to_value(&operation).unwrap();
+            stored["amount"] = bad.clone();
+            assert!(
+                serde_json::from_value::<Operation>(stored).is_err(),
+                "{bad} read as an amount"
+            );
+        }
+    }
 }
