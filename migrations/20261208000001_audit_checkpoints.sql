@@ -24,6 +24,7 @@ CREATE TABLE audit_checkpoints (
     taken_at   timestamptz NOT NULL DEFAULT now(),
     UNIQUE (audit_id, mac)
 );
+CREATE INDEX audit_checkpoints_in_order ON audit_checkpoints (audit_id, id);
 
 CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
@@ -35,3 +36,8 @@ COMMENT ON TABLE audit_checkpoints IS
 
 GRANT SELECT ON audit_checkpoints TO bank_runtime;
 GRANT INSERT (audit_id, audit_hash, mac) ON audit_checkpoints TO bank_runtime;
+
+-- The chain's records have positive ids, as its sequence draws them: a record planted below the
+-- first, where a reader starting after 0 would not look, is refused (and the verifier reads
+-- from the first row whatever its id).
+ALTER TABLE audit_log ADD CONSTRAINT audit_log_id_positive CHECK (id > 0);

@@ -51,10 +51,23 @@ pub struct VerificationResponse {
     pub audit_checkpoints_failed: Vec<i64>,
     #[serde(default)]
     pub audit_checkpoints_failed_count: i64,
+    /// Of those, the ones the bank made (their HMAC holds under the server key) that the chain
+    /// no longer matches: its records were rewritten after the bank vouched for them. The first
+    /// 100; forged checkpoints cannot push these out.
+    #[serde(default)]
+    pub audit_checkpoints_contradicted: Vec<i64>,
     /// Whether the checkpoints' HMACs were checked (the server key was at hand); without it a
     /// checkpoint is only held against the chain.
     #[serde(default)]
     pub audit_checkpoints_authenticated: bool,
+    /// How many anchors the logic instances keep off the database (the newest record each
+    /// vouched for) were held against the chain; none when the check had no access to them.
+    #[serde(default)]
+    pub audit_anchors_checked: i64,
+    /// The instances whose anchor names a record the chain no longer has as it was: rewritten
+    /// or removed after they vouched for it, even if every checkpoint was removed too.
+    #[serde(default)]
+    pub audit_anchors_failed: Vec<String>,
     /// Transfers whose entries do not sum to zero, or are not exactly its amount from its debit
     /// account and to its credit account in its currency.
     pub transfers_unbalanced: Vec<Uuid>,

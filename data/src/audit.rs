@@ -164,10 +164,11 @@ pub struct ChainRow {
     pub hash: Vec<u8>,
 }
 
-/// Up to `limit` rows of the chain after `after_id`, in chain order.
+/// Up to `limit` rows of the chain after `after_id` (from its very first row, whatever its id,
+/// when `None`), in chain order.
 pub async fn chain_rows(
     conn: &mut PgConnection,
-    after_id: i64,
+    after_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<ChainRow>, DataError> {
     sqlx::query_as(
@@ -177,7 +178,7 @@ pub async fn chain_rows(
                 actor_user_id::text AS actor_user_id, actor_service, action, subject_type,
                 subject_id, before::text AS before, after::text AS after, request_id,
                 prev_hash, hash
-         FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2",
+         FROM audit_log WHERE $1::bigint IS NULL OR id > $1 ORDER BY id LIMIT $2",
     )
     .bind(after_id)
     .bind(limit)
@@ -186,10 +187,19 @@ pub async fn chain_rows(
     .classify()
 }
 
+/// The chain's row `id`, if it has one.
+pub async fn chain_row(conn: &mut PgConnection, id: i64) -> Result<Option<ChainRow>, DataError> {
+    Ok(chain_rows(conn, Some(id - 1), 1)
+        .await?
+        .into_iter()
+        .find(|row| row.id == id))
+}
+
 /// A checkpoint of the chain: record `audit_id` had hash `audit_hash` when the logic tier
 /// checked the chain up to it, attested by `mac` under a key the database does not hold.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Checkpoint {
+    pub id: i64,
     pub audit_id: i64,
     pub audit_hash: Vec<u8>,
     pub mac: Vec<u8>,
@@ -202,7 +212,7 @@ pub async fn newest_checkpoints(
     limit: i64,
 ) -> Result<Vec<Checkpoint>, DataError> {
     sqlx::query_as(
-        "SELECT audit_id, audit_hash, mac, taken_at FROM audit_checkpoints
+        "SELECT id, audit_id, audit_hash, mac, taken_at FROM audit_checkpoints
          ORDER BY audit_id DESC, id DESC LIMIT $1",
     )
     .bind(limit)
@@ -211,20 +221,22 @@ pub async fn newest_checkpoints(
     .classify()
 }
 
-/// The checkpoints of records after `after_id`, up to and including `through_id` (every later
-/// one when `None`), in chain order.
-pub async fn checkpoints_between(
+/// Up to `limit` checkpoints after `after` (a record's id and a checkpoint's own, in that
+/// order; from the first when `None`), in chain order.
+pub async fn checkpoints_after(
     conn: &mut PgConnection,
-    after_id: i64,
-    through_id: Option<i64>,
+    after: Option<(i64, i64)>,
+    limit: i64,
 ) -> Result<Vec<Checkpoint>, DataError> {
+    let (audit_id, id) = after.unzip();
     sqlx::query_as(
-        "SELECT audit_id, audit_hash, mac, taken_at FROM audit_checkpoints
-         WHERE audit_id > $1 AND ($2::bigint IS NULL OR audit_id <= $2)
-         ORDER BY audit_id, id",
+        "SELECT id, audit_id, audit_hash, mac, taken_at FROM audit_checkpoints
+         WHERE $1::bigint IS NULL OR (audit_id, id) > ($1, $2)
+         ORDER BY audit_id, id LIMIT $3",
     )
-    .bind(after_id)
-    .bind(through_id)
+    .bind(audit_id)
+    .bind(id)
+    .bind(limit)
     .fetch_all(conn)
     .await
     .classify()

@@ -484,6 +484,27 @@ pub async fn forge_audit_checkpoints(url: &str, count: i64) -> i64 {
     ids[0]
 }
 
+/// Plants an audit record with id `id` behind the triggers' backs and past the check on its
+/// id, as a superuser might (no role of the bank can). `url` is the test database's.
+pub async fn plant_audit_record(url: &str, id: i64) {
+    let mut conn = PgConnection::connect(&superuser_url(url))
+        .await
+        .expect("connect as the superuser");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DO $$ BEGIN
+             SET LOCAL session_replication_role = replica;
+             ALTER TABLE audit_log DROP CONSTRAINT audit_log_id_positive;
+             INSERT INTO audit_log (id, occurred_at, action, subject_type, subject_id, prev_hash,
+                                    hash)
+             VALUES ({id}, now() - interval '1 year', 'account.freeze', 'account', '1000000001',
+                     sha256(''), sha256('planted'));
+         END $$"
+    )))
+    .execute(&mut conn)
+    .await
+    .expect("plant a record");
+}
+
 /// Removes every checkpoint of the audit chain behind the append-only trigger's back, as a
 /// superuser covering a rewrite might. `url` is the test database's.
 pub async fn remove_audit_checkpoints(url: &str) {

@@ -254,9 +254,16 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The newest record this instance vouched for, as its anchor file keeps it: `<id> <hash in
-/// hex>`. `None` when there is no file yet.
-fn read_anchor_file(path: &std::path::Path) -> Result<Option<(i64, Vec<u8>)>, ApiError> {
+/// A record some logic instance vouched for, as its anchor file keeps it (`<id> <hash in
+/// hex>`), under the file's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vouched {
+    pub name: String,
+    pub audit_id: i64,
+    pub audit_hash: Vec<u8>,
+}
+
+fn read_anchor_file(path: &std::path::Path) -> Result<Option<Vouched>, ApiError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -274,15 +281,62 @@ fn read_anchor_file(path: &std::path::Path) -> Result<Option<(i64, Vec<u8>)>, Ap
         ))
     };
     let (id, hash) = text.trim().split_once(' ').ok_or_else(unreadable)?;
-    let id = id.parse::<i64>().map_err(|_| unreadable())?;
+    let audit_id = id.parse::<i64>().map_err(|_| unreadable())?;
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(unreadable());
     }
-    let hash = (0..32)
+    let audit_hash = (0..32)
         .map(|i| u8::from_str_radix(&hash[2 * i..2 * i + 2], 16))
         .collect::<Result<Vec<u8>, _>>()
         .map_err(|_| unreadable())?;
-    Ok(Some((id, hash)))
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Some(Vouched {
+        name,
+        audit_id,
+        audit_hash,
+    }))
+}
+
+/// Every anchor in `dir`: the records each instance sharing it vouched for. Files being written
+/// (`*.new`) are skipped.
+pub fn read_anchors(dir: &std::path::Path) -> Result<Vec<Vouched>, ApiError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => {
+            return Err(ApiError::Internal(format!(
+                "read the audit anchors in {}: {error}",
+                dir.display()
+            )));
+        }
+    };
+    let mut anchors = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| ApiError::Internal(format!("read {}: {e}", dir.display())))?
+            .path();
+        if path.is_file() && path.extension().is_none_or(|e| e != "new") {
+            anchors.extend(read_anchor_file(&path)?);
+        }
+    }
+    anchors.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(anchors)
+}
+
+/// The anchors beside this instance's own file, its own among them.
+fn shared_anchors(state: &AppState) -> Result<Vec<Vouched>, ApiError> {
+    match state
+        .settings
+        .audit_anchor_file
+        .as_deref()
+        .and_then(std::path::Path::parent)
+    {
+        Some(dir) => read_anchors(dir),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// Replaces the anchor file whole (written beside it, then renamed over it).
@@ -293,30 +347,29 @@ fn write_anchor_file(path: &std::path::Path, id: i64, hash: &[u8]) -> Result<(),
         .map_err(|e| ApiError::Internal(format!("write the audit anchor {}: {e}", path.display())))
 }
 
-/// Checks the audit chain from the newest record this instance already vouched for (its anchor
-/// file, off the database), or else from the database's newest checkpoint that holds, or else
-/// from the chain's first record, up to its head; then records a checkpoint of the head under
-/// the server key and keeps the head in the anchor file. From then on a rewrite of any record
-/// up to the head contradicts the checkpoint, even with every hash recomputed; a checkpoint
-/// forged to match fails its HMAC; and removing the checkpoints too does not get the rewritten
-/// chain vouched for afresh, since the file still names the record as it was. Each checkpoint
-/// also goes to this tier's log. The janitor runs it every minute.
+/// Whether the chain's record still is as `vouched` says (its stored and recomputed hash).
+async fn still_as_vouched(conn: &mut PgConnection, vouched: &Vouched) -> Result<bool, ApiError> {
+    Ok(data::audit::chain_row(conn, vouched.audit_id)
+        .await?
+        .is_some_and(|row| {
+            row.hash == vouched.audit_hash && row_hash(&row).to_vec() == vouched.audit_hash
+        }))
+}
+
+/// Checks the audit chain up to its head and vouches for it: records a checkpoint of the head
+/// under the server key and keeps the head in this instance's anchor file.
+///
+/// It checks onwards from the newest record any instance sharing the anchors' directory
+/// vouched for (off the database), having found every such record still as it was; else from
+/// the database's newest checkpoint that holds; else from the chain's first record. So a rewrite
+/// of any record up to a checkpoint contradicts it, even with every hash recomputed; a
+/// checkpoint forged to match fails its HMAC; and a rewrite with every checkpoint removed is not
+/// vouched for afresh, by this instance or one that has just started, while any anchor names a
+/// record as it was. Each checkpoint also goes to this tier's log. The janitor runs it every
+/// minute.
 pub async fn anchor(state: &AppState) -> Result<Anchored, ApiError> {
     let key = &state.server_key;
-    let file = state.settings.audit_anchor_file.as_deref();
     let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
-    let vouched = match file {
-        Some(path) => read_anchor_file(path)?,
-        None => None,
-    };
-    let start = match vouched {
-        Some(start) => Some(start),
-        None => data::audit::newest_checkpoints(&mut conn, CHECKPOINTS_LOOKED_AT)
-            .await?
-            .into_iter()
-            .find(|c| key.checkpoint_holds(c.audit_id, &c.audit_hash, &c.mac))
-            .map(|c| (c.audit_id, c.audit_hash)),
-    };
     let broken = |id: i64| {
         tracing::error!(
             audit_id = id,
@@ -324,25 +377,39 @@ pub async fn anchor(state: &AppState) -> Result<Anchored, ApiError> {
         );
         Ok(Anchored::Broken(id))
     };
-    let (mut after_id, mut previous) = match start {
-        // The record vouched for must still be as it was: the chain onwards links to its hash,
-        // but a rewrite of the record itself, with nothing after it, would show nowhere else.
-        Some((id, hash)) => {
-            let row = data::audit::chain_rows(&mut conn, id - 1, 1).await?;
-            match row.first() {
-                Some(row) if row.id == id && row.hash == hash && row_hash(row).to_vec() == hash => {
-                }
-                _ => return broken(id),
-            }
-            (id, hash)
+    let anchors = shared_anchors(state)?;
+    for vouched in &anchors {
+        if !still_as_vouched(&mut conn, vouched).await? {
+            return broken(vouched.audit_id);
         }
-        None => (0, vec![0u8; 32]),
+    }
+    let start = match anchors.into_iter().max_by_key(|a| a.audit_id) {
+        Some(vouched) => Some((vouched.audit_id, vouched.audit_hash)),
+        None => data::audit::newest_checkpoints(&mut conn, CHECKPOINTS_LOOKED_AT)
+            .await?
+            .into_iter()
+            .find(|c| key.checkpoint_holds(c.audit_id, &c.audit_hash, &c.mac))
+            .map(|c| (c.audit_id, c.audit_hash)),
     };
-    let mut head = None;
+    let (mut after_id, mut previous) = match start {
+        Some((id, hash)) => {
+            let vouched = Vouched {
+                name: String::new(),
+                audit_id: id,
+                audit_hash: hash,
+            };
+            if !still_as_vouched(&mut conn, &vouched).await? {
+                return broken(id);
+            }
+            (Some(id), vouched.audit_hash)
+        }
+        None => (None, vec![0u8; 32]),
+    };
+    let mut moved = false;
     loop {
         let rows = data::audit::chain_rows(&mut conn, after_id, CHAIN_BATCH).await?;
         let Some(last) = rows.last() else { break };
-        after_id = last.id;
+        after_id = Some(last.id);
         for row in &rows {
             let hash = row_hash(row);
             if row.prev_hash != previous || row.hash != hash {
@@ -350,19 +417,22 @@ pub async fn anchor(state: &AppState) -> Result<Anchored, ApiError> {
             }
             previous = hash.to_vec();
         }
-        head = Some(after_id);
+        moved = true;
     }
     metrics::gauge!("bank_audit_chain_checked_timestamp_seconds")
         .set(time::OffsetDateTime::now_utc().unix_timestamp() as f64);
-    let Some(head) = head else {
+    let Some(head) = after_id else {
+        // No record at all yet.
         return Ok(Anchored::Unchanged);
     };
-    let mac = key.checkpoint_mac(head, &previous);
-    let inserted = data::audit::insert_checkpoint(&mut conn, head, &previous, &mac).await?;
-    if let Some(path) = file {
+    if let Some(path) = state.settings.audit_anchor_file.as_deref() {
         write_anchor_file(path, head, &previous)?;
     }
-    if !inserted {
+    if !moved {
+        return Ok(Anchored::Unchanged);
+    }
+    let mac = key.checkpoint_mac(head, &previous);
+    if !data::audit::insert_checkpoint(&mut conn, head, &previous, &mac).await? {
         return Ok(Anchored::Unchanged);
     }
     tracing::info!(
@@ -377,6 +447,8 @@ pub async fn anchor(state: &AppState) -> Result<Anchored, ApiError> {
 /// How many failed checkpoints a report lists by record (it counts them all): a flood of forged
 /// ones must not flood the report, nor the audit record of the check.
 pub const FAILED_CHECKPOINTS_LISTED: usize = 100;
+/// Checkpoints read per round trip while verifying.
+const CHECKPOINT_BATCH: i64 = 5_000;
 
 /// What walking the chain found.
 #[derive(Debug, Default)]
@@ -392,50 +464,95 @@ pub struct ChainReport {
     /// the first [`FAILED_CHECKPOINTS_LISTED`] by record, and how many in all.
     pub checkpoints_failed: Vec<i64>,
     pub checkpoints_failed_count: i64,
+    /// Of those, the ones made under the server key (their HMAC holds): the bank's own, which
+    /// the chain no longer matches. Forgeries cannot push these out of the report.
+    pub checkpoints_contradicted: Vec<i64>,
 }
 
 impl ChainReport {
-    fn failed(&mut self, audit_id: i64) {
+    fn failed(&mut self, audit_id: i64, genuine: bool) {
         self.checkpoints_failed_count += 1;
         if self.checkpoints_failed.len() < FAILED_CHECKPOINTS_LISTED {
             self.checkpoints_failed.push(audit_id);
         }
+        if genuine && self.checkpoints_contradicted.len() < FAILED_CHECKPOINTS_LISTED {
+            self.checkpoints_contradicted.push(audit_id);
+        }
     }
 }
 
-/// Walks the whole chain, recomputing every hash, and holds each checkpoint against the record
-/// it names (and, given the server key, against its HMAC).
+/// The checkpoints in chain order, read a page at a time.
+struct Checkpoints {
+    page: std::collections::VecDeque<data::audit::Checkpoint>,
+    after: Option<(i64, i64)>,
+    done: bool,
+}
+
+impl Checkpoints {
+    fn new() -> Self {
+        Self {
+            page: std::collections::VecDeque::new(),
+            after: None,
+            done: false,
+        }
+    }
+
+    /// The next checkpoint of a record up to `through` (any record when `None`).
+    async fn next_through(
+        &mut self,
+        conn: &mut PgConnection,
+        through: Option<i64>,
+    ) -> Result<Option<data::audit::Checkpoint>, data::DataError> {
+        if self.page.is_empty() && !self.done {
+            let page = data::audit::checkpoints_after(conn, self.after, CHECKPOINT_BATCH).await?;
+            self.done = page.len() < CHECKPOINT_BATCH as usize;
+            self.after = page.last().map(|c| (c.audit_id, c.id)).or(self.after);
+            self.page.extend(page);
+        }
+        match self.page.front() {
+            Some(next) if through.is_none_or(|id| next.audit_id <= id) => Ok(self.page.pop_front()),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Walks the whole chain from its first row, recomputing every hash, and holds each checkpoint
+/// against the record it names (and, given the server key, against its HMAC).
 pub async fn verify_chain(
     conn: &mut PgConnection,
     key: Option<&ServerKey>,
 ) -> Result<ChainReport, data::DataError> {
     let mut report = ChainReport::default();
     let mut previous = [0u8; 32];
-    let mut after_id = 0;
+    let mut after_id = None;
+    let mut checkpoints = Checkpoints::new();
     loop {
         let rows = data::audit::chain_rows(conn, after_id, CHAIN_BATCH).await?;
         let Some(last) = rows.last() else { break };
-        let checkpoints = data::audit::checkpoints_between(conn, after_id, Some(last.id)).await?;
-        let mut checkpoints = checkpoints.into_iter().peekable();
-        after_id = last.id;
+        after_id = Some(last.id);
         for row in &rows {
             report.checked += 1;
             let hash = row_hash(row);
             if report.broken_at.is_none() && (row.prev_hash != previous || row.hash != hash) {
                 report.broken_at = Some(row.id);
             }
-            while let Some(checkpoint) = checkpoints.next_if(|c| c.audit_id <= row.id) {
+            while let Some(checkpoint) = checkpoints.next_through(conn, Some(row.id)).await? {
+                let genuine = key.is_some_and(|key| {
+                    key.checkpoint_holds(
+                        checkpoint.audit_id,
+                        &checkpoint.audit_hash,
+                        &checkpoint.mac,
+                    )
+                });
                 let holds = checkpoint.audit_id == row.id
                     && checkpoint.audit_hash == hash
                     && row.hash == hash
-                    && key.is_none_or(|key| {
-                        key.checkpoint_holds(checkpoint.audit_id, &hash, &checkpoint.mac)
-                    });
+                    && (genuine || key.is_none());
                 if holds {
                     report.anchored_through = Some((checkpoint.audit_id, checkpoint.taken_at));
                     report.unanchored = 0;
                 } else {
-                    report.failed(checkpoint.audit_id);
+                    report.failed(checkpoint.audit_id, genuine);
                 }
             }
             if report.anchored_through.is_none_or(|(id, _)| id != row.id) {
@@ -445,22 +562,38 @@ pub async fn verify_chain(
         }
     }
     // Checkpoints of records the chain does not have.
-    for checkpoint in data::audit::checkpoints_between(conn, after_id, None).await? {
-        report.failed(checkpoint.audit_id);
+    while let Some(checkpoint) = checkpoints.next_through(conn, None).await? {
+        let genuine = key.is_some_and(|key| {
+            key.checkpoint_holds(checkpoint.audit_id, &checkpoint.audit_hash, &checkpoint.mac)
+        });
+        report.failed(checkpoint.audit_id, genuine);
     }
     Ok(report)
 }
 
 /// Every check an auditor asks for: the audit chain intact and agreeing with every checkpoint
-/// of it (each checkpoint's HMAC checked when `key` is given); every transfer's entries exactly
-/// its two legs (so summing to zero); every balance equal to the sum of its entries and at or
-/// above its floor, and every entry stating the balance after it; the event feed saying what
-/// each transfer did, once, at positions with no gap.
+/// of it (each checkpoint's HMAC checked when `key` is given) and with every anchor the logic
+/// instances keep off the database; every transfer's entries exactly its two legs (so summing
+/// to zero); every balance equal to the sum of its entries and at or above its floor, and every
+/// entry stating the balance after it; the event feed saying what each transfer did, once, at
+/// positions with no gap.
 pub async fn verify_ledger(
     conn: &mut PgConnection,
     key: Option<&ServerKey>,
+    anchors: &[Vouched],
 ) -> Result<VerificationResponse, data::DataError> {
     let chain = verify_chain(conn, key).await?;
+    let mut anchors_failed = Vec::new();
+    for vouched in anchors {
+        let holds = data::audit::chain_row(conn, vouched.audit_id)
+            .await?
+            .is_some_and(|row| {
+                row.hash == vouched.audit_hash && row_hash(&row).to_vec() == vouched.audit_hash
+            });
+        if !holds {
+            anchors_failed.push(vouched.name.clone());
+        }
+    }
     let unbalanced = data::transfers::unbalanced_transfers(conn).await?;
     let mismatched: Vec<String> = data::accounts::reconcile_accounts(conn)
         .await?
@@ -476,6 +609,7 @@ pub async fn verify_ledger(
         audit_records_checked: chain.checked,
         intact: chain.broken_at.is_none()
             && chain.checkpoints_failed_count == 0
+            && anchors_failed.is_empty()
             && unbalanced.is_empty()
             && mismatched.is_empty()
             && misreported.is_empty()
@@ -486,7 +620,10 @@ pub async fn verify_ledger(
         audit_records_unanchored: chain.unanchored,
         audit_checkpoints_failed: chain.checkpoints_failed,
         audit_checkpoints_failed_count: chain.checkpoints_failed_count,
+        audit_checkpoints_contradicted: chain.checkpoints_contradicted,
         audit_checkpoints_authenticated: key.is_some(),
+        audit_anchors_checked: anchors.len() as i64,
+        audit_anchors_failed: anchors_failed,
         transfers_unbalanced: unbalanced,
         accounts_mismatched: mismatched,
         feed_misreported: misreported,
@@ -501,10 +638,11 @@ pub async fn verify(
     request_id: Option<&str>,
 ) -> Result<VerificationResponse, ApiError> {
     user.require_role(&[Role::Supervisor, Role::Admin])?;
+    let anchors = &shared_anchors(state)?;
     let report = crate::unit_of_work::write_repeatable(state, |tx, _| {
         Box::pin(async move {
             data::set_snapshot_isolation(&mut *tx).await?;
-            let report = verify_ledger(&mut *tx, Some(&state.server_key)).await?;
+            let report = verify_ledger(&mut *tx, Some(&state.server_key), anchors).await?;
             Ok(report)
         })
     })

@@ -28,7 +28,10 @@ Settings come from the environment:
                              audit chain's checkpoints (required by serve, seed-demo and
                              seal-secrets; verify-ledger checks the checkpoints with it)
   BANK_AUDIT_ANCHOR_FILE     where this instance keeps the newest audit record it vouched for,
-                             off the database (none: the database's checkpoints alone)
+                             off the database, beside the other instances' (none: the
+                             database's checkpoints alone)
+  BANK_AUDIT_ANCHORS         verify-ledger: the directory of the instances' anchor files, each
+                             held against the chain
   BANK_LOG_FORMAT            text (default) or json (a line written inside a trace begins with
                              its trace_id and span_id); RUST_LOG filters
                              (info,sqlx=warn,tower_http=info)
@@ -173,7 +176,12 @@ async fn main() -> Result<()> {
                 .as_deref()
                 .map(logic::auth::server_key::ServerKey::from_file)
                 .transpose()?;
-            verify_ledger(&pool, key.as_ref()).await
+            let anchors = match std::env::var_os("BANK_AUDIT_ANCHORS") {
+                Some(dir) => logic::audit::read_anchors(std::path::Path::new(&dir))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+                None => Vec::new(),
+            };
+            verify_ledger(&pool, key.as_ref(), &anchors).await
         }
     }
 }
@@ -181,13 +189,14 @@ async fn main() -> Result<()> {
 async fn verify_ledger(
     pool: &data::PgPool,
     key: Option<&logic::auth::server_key::ServerKey>,
+    anchors: &[logic::audit::Vouched],
 ) -> Result<()> {
     // One snapshot: a checkpoint the janitor takes meanwhile is not read against an older chain.
     let mut snapshot = pool.begin().await.context("connect to the database")?;
     data::set_snapshot_isolation(&mut snapshot)
         .await
         .context("read the ledger")?;
-    let report = logic::audit::verify_ledger(&mut snapshot, key)
+    let report = logic::audit::verify_ledger(&mut snapshot, key, anchors)
         .await
         .context("read the ledger")?;
     snapshot.rollback().await.context("read the ledger")?;
@@ -226,6 +235,29 @@ async fn verify_ledger(
         report.audit_checkpoints_failed_count - report.audit_checkpoints_failed.len() as i64;
     if unlisted > 0 {
         println!("audit chain: {unlisted} MORE CHECKPOINTS DO NOT HOLD");
+    }
+    for id in &report.audit_checkpoints_contradicted {
+        println!(
+            "audit chain: RECORD {id} WAS REWRITTEN after the bank vouched for it (its checkpoint \
+             under the server key no longer matches)"
+        );
+    }
+    match report.audit_anchors_checked {
+        0 => println!(
+            "audit chain: no instance's anchor held against it (BANK_AUDIT_ANCHORS names their \
+             directory)"
+        ),
+        n => println!(
+            "audit chain: {} of {n} instances' anchors, kept off the database, name records as \
+             they are",
+            n - report.audit_anchors_failed.len() as i64
+        ),
+    }
+    for name in &report.audit_anchors_failed {
+        println!(
+            "audit chain: THE ANCHOR OF {name} NAMES A RECORD THE CHAIN NO LONGER HAS AS IT WAS \
+             (rewritten or removed after it was vouched for)"
+        );
     }
     if report.transfers_unbalanced.is_empty() {
         println!("transfers: every transfer's entries are its two legs and sum to zero");

@@ -444,8 +444,18 @@ impl TestApp {
 
     /// What `verify-ledger` reports, with the server key.
     pub async fn verify_ledger(&self) -> bank_api::audit::VerificationResponse {
+        let anchors = match self
+            .state
+            .settings
+            .audit_anchor_file
+            .as_deref()
+            .and_then(std::path::Path::parent)
+        {
+            Some(dir) => logic::audit::read_anchors(dir).unwrap(),
+            None => Vec::new(),
+        };
         let mut conn = self.state.pool.acquire().await.unwrap();
-        logic::audit::verify_ledger(&mut conn, Some(&self.state.server_key))
+        logic::audit::verify_ledger(&mut conn, Some(&self.state.server_key), &anchors)
             .await
             .unwrap()
     }

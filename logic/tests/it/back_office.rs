@@ -837,13 +837,21 @@ async fn tampering_with_one_audit_row_is_found_by_the_api_and_the_command_line()
 /// file, off the database, still names the record as it was.
 #[tokio::test]
 async fn a_rewritten_chain_tail_contradicts_its_checkpoint() {
-    let anchor_file =
-        std::env::temp_dir().join(format!("bank-audit-anchor-{}", uuid::Uuid::new_v4()));
+    // The instances' anchors, in a directory of their own.
+    let anchors = std::env::temp_dir().join(format!("bank-audit-anchors-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir(&anchors).unwrap();
+    let anchor_file = anchors.join("logic1");
     let app = TestApp::spawn_with(AppOptions {
         audit_anchor_file: Some(anchor_file.clone()),
         ..AppOptions::default()
     })
     .await;
+    // A second instance beside it, which has vouched for nothing yet.
+    let mut second = (*app.state.settings).clone();
+    second.audit_anchor_file = Some(anchors.join("logic2"));
+    let second = logic::state::AppState::new(app.state.pool.clone(), second)
+        .await
+        .unwrap();
     let teller = app.sign_in(TELLER).await;
     let alice = app.customer(&teller, "alice").await;
     app.account(&teller, &alice, "10").await;
@@ -881,6 +889,7 @@ async fn a_rewritten_chain_tail_contradicts_its_checkpoint() {
         "the chain alone is fooled"
     );
     assert_eq!(report.audit_checkpoints_failed, vec![head], "{report:?}");
+    assert_eq!(report.audit_checkpoints_contradicted, vec![head]);
     assert_eq!(report.audit_anchored_through, None);
     assert!(!report.intact);
     // Nor does the logic tier vouch for the rewritten chain.
@@ -911,19 +920,48 @@ async fn a_rewritten_chain_tail_contradicts_its_checkpoint() {
     assert!(stdout.contains("HMACs were not checked"), "{stdout}");
 
     // The rewrite covered by removing every checkpoint: the database alone no longer tells, but
-    // the logic tier still refuses to vouch for the chain, minute after minute.
+    // neither instance vouches for the chain afresh, minute after minute (the second, which had
+    // no anchor of its own, reads the first's), and the check with the anchors still fails.
     data::testing::remove_audit_checkpoints(&app.database_url).await;
-    let report = app.verify_ledger().await;
-    assert_eq!(report.audit_anchored_through, None);
     for _ in 0..2 {
         assert_eq!(anchor(&app.state).await.unwrap(), Anchored::Broken(head));
+        assert_eq!(anchor(&second).await.unwrap(), Anchored::Broken(head));
     }
     let report = app.verify_ledger().await;
     assert_eq!(
         report.audit_anchored_through, None,
         "nothing vouched afresh"
     );
-    let _ = std::fs::remove_file(&anchor_file);
+    assert_eq!(report.audit_anchors_checked, 1);
+    assert_eq!(report.audit_anchors_failed, vec!["logic1".to_owned()]);
+    assert!(!report.intact, "{report:?}");
+    let mut cli = verify_ledger_cli_command(&app, true);
+    let stdout = cli.env("BANK_AUDIT_ANCHORS", &anchors).output().unwrap();
+    assert!(!stdout.status.success());
+    let stdout = String::from_utf8_lossy(&stdout.stdout);
+    assert!(
+        stdout.contains("THE ANCHOR OF logic1 NAMES A RECORD"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&anchors);
+}
+
+/// A record planted below the chain's first, where a reader starting after 0 would not look, is
+/// refused by the database; planted past its check, the verifier still reads it.
+#[tokio::test]
+async fn a_record_planted_before_the_first_is_found() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    app.customer(&teller, "alice").await;
+    assert!(app.verify_ledger().await.intact);
+    data::testing::plant_audit_record(&app.database_url, -5).await;
+    let report = app.verify_ledger().await;
+    assert_eq!(report.audit_chain_broken_at, Some(-5), "{report:?}");
+    assert!(!report.intact);
+    assert!(matches!(
+        anchor(&app.state).await.unwrap(),
+        Anchored::Broken(-5)
+    ));
 }
 
 /// A checkpoint forged without the server key fails its HMAC; forged ones, however many, take
@@ -945,7 +983,9 @@ async fn checkpoints_forged_without_the_server_key_fail_their_hmac() {
     assert_eq!(report.audit_checkpoints_failed, vec![forged]);
     // Without the key the forgery cannot be told from a real checkpoint: it matches the chain.
     let mut conn = app.state.pool.acquire().await.unwrap();
-    let keyless = logic::audit::verify_ledger(&mut conn, None).await.unwrap();
+    let keyless = logic::audit::verify_ledger(&mut conn, None, &[])
+        .await
+        .unwrap();
     assert!(keyless.audit_checkpoints_failed.is_empty(), "{keyless:?}");
     assert!(!keyless.audit_checkpoints_authenticated);
     drop(conn);
@@ -958,6 +998,7 @@ async fn checkpoints_forged_without_the_server_key_fail_their_hmac() {
     );
     let report = app.verify_ledger().await;
     assert_eq!(report.audit_checkpoints_failed_count, 151);
+    assert!(report.audit_checkpoints_contradicted.is_empty(), "forgeries are not the bank's");
     assert_eq!(
         report.audit_checkpoints_failed.len(),
         logic::audit::FAILED_CHECKPOINTS_LISTED
@@ -966,15 +1007,20 @@ async fn checkpoints_forged_without_the_server_key_fail_their_hmac() {
 }
 
 fn verify_ledger_cli(app: &TestApp, with_key: bool) -> std::process::Output {
+    verify_ledger_cli_command(app, with_key).output().unwrap()
+}
+
+fn verify_ledger_cli_command(app: &TestApp, with_key: bool) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_logic"));
     command
         .arg("verify-ledger")
         .env("BANK_DATABASE_URL", &app.database_url)
-        .env_remove("BANK_SECRETS_KEY_FILE");
+        .env_remove("BANK_SECRETS_KEY_FILE")
+        .env_remove("BANK_AUDIT_ANCHORS");
     if with_key {
         command.env("BANK_SECRETS_KEY_FILE", data::testing::server_key_file());
     }
-    command.output().unwrap()
+    command
 }
 
 /// A customer's own security and payee events are in the audit log, by them, and a search by
