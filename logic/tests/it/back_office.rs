@@ -998,7 +998,10 @@ async fn checkpoints_forged_without_the_server_key_fail_their_hmac() {
     );
     let report = app.verify_ledger().await;
     assert_eq!(report.audit_checkpoints_failed_count, 151);
-    assert!(report.audit_checkpoints_contradicted.is_empty(), "forgeries are not the bank's");
+    assert!(
+        report.audit_checkpoints_contradicted.is_empty(),
+        "forgeries are not the bank's"
+    );
     assert_eq!(
         report.audit_checkpoints_failed.len(),
         logic::audit::FAILED_CHECKPOINTS_LISTED
