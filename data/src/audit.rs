@@ -162,6 +162,10 @@ pub struct ChainRow {
     pub request_id: Option<String>,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
+    /// Stored in a form the hash's text cannot tell from another (a date before the common
+    /// era, whose text drops the era; an empty service name or a JSON null, whose text is an
+    /// absent one's): no writer of the bank stores these, so such a row was edited.
+    pub ambiguous: bool,
 }
 
 /// Up to `limit` rows of the chain after `after_id` (from its very first row, whatever its id,
@@ -177,7 +181,9 @@ pub async fn chain_rows(
                     AS occurred_at,
                 actor_user_id::text AS actor_user_id, actor_service, action, subject_type,
                 subject_id, before::text AS before, after::text AS after, request_id,
-                prev_hash, hash
+                prev_hash, hash,
+                (occurred_at < '0001-01-01 00:00:00+00' OR actor_service = ''
+                 OR before = 'null'::jsonb OR after = 'null'::jsonb) IS TRUE AS ambiguous
          FROM audit_log WHERE $1::bigint IS NULL OR id > $1 ORDER BY id LIMIT $2",
     )
     .bind(after_id)

@@ -505,6 +505,31 @@ pub async fn plant_audit_record(url: &str, id: i64) {
     .expect("plant a record");
 }
 
+/// Moves the second audit record's date to the same moment before the common era, behind the
+/// trigger's back: the text its hash is made of does not show the era. Returns its id.
+pub async fn move_audit_record_before_the_era(url: &str) -> i64 {
+    let mut conn = PgConnection::connect(&superuser_url(url))
+        .await
+        .expect("connect as the superuser");
+    sqlx::query(
+        "DO $$ BEGIN
+             SET LOCAL session_replication_role = replica;
+             UPDATE audit_log
+             SET occurred_at = (to_char(occurred_at AT TIME ZONE 'UTC',
+                                        'YYYY-MM-DD HH24:MI:SS.US') || ' BC')::timestamp
+                               AT TIME ZONE 'UTC'
+             WHERE id = (SELECT id FROM audit_log ORDER BY id OFFSET 1 LIMIT 1);
+         END $$",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("move a record's date");
+    sqlx::query_scalar("SELECT id FROM audit_log ORDER BY id OFFSET 1 LIMIT 1")
+        .fetch_one(&mut conn)
+        .await
+        .expect("the moved record")
+}
+
 /// Removes every checkpoint of the audit chain behind the append-only trigger's back, as a
 /// superuser covering a rewrite might. `url` is the test database's.
 pub async fn remove_audit_checkpoints(url: &str) {

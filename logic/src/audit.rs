@@ -368,6 +368,19 @@ async fn still_as_vouched(conn: &mut PgConnection, vouched: &Vouched) -> Result<
 /// record as it was. Each checkpoint also goes to this tier's log. The janitor runs it every
 /// minute.
 pub async fn anchor(state: &AppState) -> Result<Anchored, ApiError> {
+    anchor_walk(state, false).await
+}
+
+/// [`anchor`], but walking the whole chain from its first row, so that a record before the
+/// newest anchor, which the minute's walk does not read again, is checked too. A break found
+/// this way stays found: until a whole walk finds the chain whole again, [`anchor`] vouches for
+/// nothing either. The janitor runs it at start and then hourly.
+pub async fn anchor_from_start(state: &AppState) -> Result<Anchored, ApiError> {
+    anchor_walk(state, true).await
+}
+
+async fn anchor_walk(state: &AppState, from_start: bool) -> Result<Anchored, ApiError> {
+    use std::sync::atomic::Ordering;
     let key = &state.server_key;
     let mut conn = state.pool.acquire().await.map_err(data::DataError::from)?;
     let broken = |id: i64| {
@@ -375,8 +388,17 @@ pub async fn anchor(state: &AppState) -> Result<Anchored, ApiError> {
             audit_id = id,
             "the audit chain breaks at this record; not anchoring it (run verify-ledger)"
         );
+        if from_start {
+            state.audit_break.store(id, Ordering::SeqCst);
+        }
         Ok(Anchored::Broken(id))
     };
+    if !from_start {
+        let known = state.audit_break.load(Ordering::SeqCst);
+        if known != 0 {
+            return broken(known);
+        }
+    }
     let anchors = shared_anchors(state)?;
     for vouched in &anchors {
         if !still_as_vouched(&mut conn, vouched).await? {
@@ -384,6 +406,7 @@ pub async fn anchor(state: &AppState) -> Result<Anchored, ApiError> {
         }
     }
     let start = match anchors.into_iter().max_by_key(|a| a.audit_id) {
+        _ if from_start => None,
         Some(vouched) => Some((vouched.audit_id, vouched.audit_hash)),
         None => data::audit::newest_checkpoints(&mut conn, CHECKPOINTS_LOOKED_AT)
             .await?
@@ -412,15 +435,20 @@ pub async fn anchor(state: &AppState) -> Result<Anchored, ApiError> {
         after_id = Some(last.id);
         for row in &rows {
             let hash = row_hash(row);
-            if row.prev_hash != previous || row.hash != hash {
+            if row.ambiguous || row.prev_hash != previous || row.hash != hash {
                 return broken(row.id);
             }
             previous = hash.to_vec();
         }
         moved = true;
     }
+    // Whole seconds (as u32, good until 2106): no float is made here.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if from_start {
+        state.audit_break.store(0, Ordering::SeqCst);
+    }
     metrics::gauge!("bank_audit_chain_checked_timestamp_seconds")
-        .set(time::OffsetDateTime::now_utc().unix_timestamp() as f64);
+        .set(u32::try_from(now).unwrap_or(u32::MAX));
     let Some(head) = after_id else {
         // No record at all yet.
         return Ok(Anchored::Unchanged);
@@ -533,7 +561,9 @@ pub async fn verify_chain(
         for row in &rows {
             report.checked += 1;
             let hash = row_hash(row);
-            if report.broken_at.is_none() && (row.prev_hash != previous || row.hash != hash) {
+            if report.broken_at.is_none()
+                && (row.ambiguous || row.prev_hash != previous || row.hash != hash)
+            {
                 report.broken_at = Some(row.id);
             }
             while let Some(checkpoint) = checkpoints.next_through(conn, Some(row.id)).await? {

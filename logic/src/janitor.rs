@@ -13,11 +13,15 @@ const SWEEP_EVERY_S: u64 = 60;
 /// How often lapsed pending transfers are voided and new events sequenced: a consumer of the
 /// feed learns of an expiry within this many seconds even if nobody touches the transfer.
 const SERVICE_TICK_S: u64 = 5;
+/// How many sweeps apart the whole audit chain is walked from its first row (hourly): the
+/// minute's walk reads only what follows the newest anchor, and a whole walk costs as much as
+/// `verify-ledger`'s.
+const WHOLE_CHAIN_EVERY_SWEEPS: u64 = 60;
 
 pub fn spawn(state: AppState) {
     // No check yet: from the start, an instance that never finds the audit chain whole shows a
     // check as old as can be, and the alert on it fires.
-    metrics::gauge!("bank_audit_chain_checked_timestamp_seconds").set(0.0);
+    metrics::gauge!("bank_audit_chain_checked_timestamp_seconds").set(0u32);
     let service_state = state.clone();
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(Duration::from_secs(SERVICE_TICK_S));
@@ -35,16 +39,20 @@ pub fn spawn(state: AppState) {
     });
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(Duration::from_secs(SWEEP_EVERY_S));
+        let mut sweeps: u64 = 0;
         loop {
             ticker.tick().await;
-            if let Err(error) = sweep(&state).await {
+            // The whole audit chain at the first sweep and then hourly; its tail every minute.
+            let whole_chain = sweeps % WHOLE_CHAIN_EVERY_SWEEPS == 0;
+            sweeps += 1;
+            if let Err(error) = sweep(&state, whole_chain).await {
                 tracing::warn!(%error, "housekeeping sweep failed; trying again later");
             }
         }
     });
 }
 
-async fn sweep(state: &AppState) -> Result<(), crate::error::ApiError> {
+async fn sweep(state: &AppState, whole_chain: bool) -> Result<(), crate::error::ApiError> {
     let expired = crate::approvals::expire_due(state).await?;
     if expired > 0 {
         tracing::info!(expired, "approval requests lapsed without a decision");
@@ -72,6 +80,10 @@ async fn sweep(state: &AppState) -> Result<(), crate::error::ApiError> {
     }
     // Last, so that what this sweep audited is anchored with the rest. A break is logged there,
     // an error line each minute until someone deals with it.
-    crate::audit::anchor(state).await?;
+    if whole_chain {
+        crate::audit::anchor_from_start(state).await?;
+    } else {
+        crate::audit::anchor(state).await?;
+    }
     Ok(())
 }

@@ -22,6 +22,10 @@ pub struct AppState {
     /// Where customers' and services' transfers are gathered into shared transactions (see
     /// `crate::group_commit`), started at the first such transfer when group commit is on.
     pub group_commit: Arc<std::sync::OnceLock<crate::pipeline::Pipeline>>,
+    /// The record at which this instance last found the audit chain broken, walking it from its
+    /// first row (`audit::anchor_from_start`); 0 while it has found none. Until a whole walk
+    /// finds the chain whole again, this instance vouches for nothing.
+    pub audit_break: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl AppState {
@@ -38,6 +42,7 @@ impl AppState {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(Self {
             group_commit: Arc::default(),
+            audit_break: Arc::default(),
             pool,
             settings: Arc::new(settings),
             dummy_password_hash: dummy.into(),

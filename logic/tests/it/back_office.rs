@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::app::{ADMIN, AppOptions, SUPERVISOR, SUPERVISOR2, TELLER, TestApp, problem_code};
-use logic::audit::{Anchored, anchor};
+use logic::audit::{Anchored, anchor, anchor_from_start};
 
 async fn json_of(response: reqwest::Response) -> Value {
     response.json().await.unwrap()
@@ -944,6 +944,44 @@ async fn a_rewritten_chain_tail_contradicts_its_checkpoint() {
         "{stdout}"
     );
     let _ = std::fs::remove_dir_all(&anchors);
+}
+
+/// A record edited before the newest anchor, which the minute's walk does not read again, is
+/// found by the walk from the first row (at start, then hourly), and from then on the instance
+/// vouches for nothing, minute after minute, until a whole walk finds the chain whole again.
+/// A date moved before the common era, which the hash's text cannot tell apart, is a break too.
+#[tokio::test]
+async fn an_edit_behind_the_newest_anchor_is_found_by_the_whole_walk() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    app.customer(&teller, "alice").await;
+    let Anchored::Through(_) = anchor_from_start(&app.state).await.unwrap() else {
+        panic!("the chain anchors");
+    };
+    let victim = data::testing::tamper_with_second_audit_row(&app.database_url).await;
+    assert_eq!(
+        anchor(&app.state).await.unwrap(),
+        Anchored::Unchanged,
+        "the minute's walk reads only the tail"
+    );
+    assert_eq!(
+        anchor_from_start(&app.state).await.unwrap(),
+        Anchored::Broken(victim)
+    );
+    app.customer(&teller, "bob").await;
+    assert_eq!(anchor(&app.state).await.unwrap(), Anchored::Broken(victim));
+    assert_eq!(anchor(&app.state).await.unwrap(), Anchored::Broken(victim));
+
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    app.customer(&teller, "alice").await;
+    let era = data::testing::move_audit_record_before_the_era(&app.database_url).await;
+    let report = app.verify_ledger().await;
+    assert_eq!(report.audit_chain_broken_at, Some(era), "{report:?}");
+    assert_eq!(
+        anchor_from_start(&app.state).await.unwrap(),
+        Anchored::Broken(era)
+    );
 }
 
 /// A record planted below the chain's first, where a reader starting after 0 would not look, is
