@@ -43,7 +43,7 @@ pub fn spawn(state: AppState) {
         loop {
             ticker.tick().await;
             // The whole audit chain at the first sweep and then hourly; its tail every minute.
-            let whole_chain = sweeps % WHOLE_CHAIN_EVERY_SWEEPS == 0;
+            let whole_chain = sweeps.is_multiple_of(WHOLE_CHAIN_EVERY_SWEEPS);
             sweeps += 1;
             if let Err(error) = sweep(&state, whole_chain).await {
                 tracing::warn!(%error, "housekeeping sweep failed; trying again later");
