@@ -73,6 +73,10 @@ RESTORE_PORT=$((55450 + PORT_OFFSET))
 MONITORING_DIR="$REPO_ROOT/deploy/monitoring"
 PROMETHEUS_PORT=$((59090 + PORT_OFFSET))
 NODE_EXPORTER_PORT=$((59100 + PORT_OFFSET))
+# Alertmanager: Prometheus's alerts grouped and sent on to the operators' pager (a webhook URL
+# given to up as BANK_ALERT_WEBHOOK, kept in ALERT_WEBHOOK_FILE, root's alone).
+ALERTMANAGER_PORT=$((59093 + PORT_OFFSET))
+ALERT_WEBHOOK_FILE="$STATE_DIR/secrets/alert-webhook"
 HAPROXY_METRICS_PORT=$((58405 + PORT_OFFSET))
 # Metrics a batch job or up leaves for the node exporter's textfile collector: the latest backups,
 # the certificates' expiry.
@@ -284,7 +288,7 @@ fence_etcd() {
   # Prometheus scrapes the instances and the exporters; nobody else but root reaches them.
   local scrapers=0 node
   id -u prometheus > /dev/null 2>&1 && scrapers+=", $(id -u prometheus)"
-  instance_ports+=("$PROMETHEUS_PORT" "$NODE_EXPORTER_PORT" "$HAPROXY_METRICS_PORT")
+  instance_ports+=("$PROMETHEUS_PORT" "$NODE_EXPORTER_PORT" "$HAPROXY_METRICS_PORT" "$ALERTMANAGER_PORT")
   for node in "${NODES[@]}"; do instance_ports+=("$(postgres_exporter_port "$node")"); done
   # Made anew in one transaction (declared, emptied, filled): no moment without the fence.
   nft -f - <<NFT
@@ -310,7 +314,7 @@ unfence_etcd() {
 topology_ports() {
   local member instance
   echo "$PG_PORT" "$REPLICA_PORT" "$LOGIC_PORT" "$PORTAL_PORT" "$HAPROXY_STATS_PORT" "$RESTORE_PORT"
-  echo "$PROMETHEUS_PORT" "$NODE_EXPORTER_PORT" "$HAPROXY_METRICS_PORT"
+  echo "$PROMETHEUS_PORT" "$NODE_EXPORTER_PORT" "$HAPROXY_METRICS_PORT" "$ALERTMANAGER_PORT"
   for member in "${NODES[@]}"; do
     echo "$(node_pg_port "$member")" "$(node_rest_port "$member")" "$(postgres_exporter_port "$member")"
   done
@@ -655,6 +659,10 @@ global:
     topology: bank-$PORT_OFFSET
 rule_files:
   - $CLUSTER_DIR/alerts.yml
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ['127.0.0.1:$ALERTMANAGER_PORT']
 scrape_configs:
   - job_name: logic
     scheme: https
@@ -679,11 +687,72 @@ $postgres_targets  - job_name: haproxy
   - job_name: prometheus
     static_configs:
       - targets: ['127.0.0.1:$PROMETHEUS_PORT']
+  - job_name: alertmanager
+    static_configs:
+      - targets: ['127.0.0.1:$ALERTMANAGER_PORT']
 YAML
   # Copies the services' users can read wherever the checkout is.
   install -m 644 "$MONITORING_DIR/alerts.yml" "$MONITORING_DIR/postgres-queries.yml" "$CLUSTER_DIR/"
   chmod 644 "$CLUSTER_DIR/prometheus.yml.new"
   mv "$CLUSTER_DIR/prometheus.yml.new" "$CLUSTER_DIR/prometheus.yml"
+}
+
+# Alertmanager's configuration: every alert to one receiver, the operators' pager, through the
+# webhook in ALERT_WEBHOOK_FILE (none: Alertmanager holds the alerts, for status and its own
+# API, and sends them nowhere). Grouped per alert and node or instance; a page repeated hourly
+# while it fires, a ticket twice a day, and each one's end sent too. BankAlertingWorks, which
+# always fires, goes every five minutes: the pager's service raises its own alarm when it stops
+# coming (Prometheus, Alertmanager or the way between them gone). The URL may hold the pager's
+# token: the file is for root and Alertmanager's user alone.
+write_alertmanager_config() {
+  local receiver="  - name: operators"
+  if [ -s "$ALERT_WEBHOOK_FILE" ]; then
+    receiver+="
+    webhook_configs:
+      - url: '$(cat "$ALERT_WEBHOOK_FILE")'
+        send_resolved: true
+        max_alerts: 50"
+  fi
+  mkdir -p "$STATE_DIR/alertmanager"
+  chmod 700 "$STATE_DIR/alertmanager"
+  install -m 600 /dev/null "$CLUSTER_DIR/alertmanager.yml.new"
+  if is_root && id prometheus > /dev/null 2>&1; then
+    chown prometheus: "$STATE_DIR/alertmanager" "$CLUSTER_DIR/alertmanager.yml.new"
+  fi
+  cat > "$CLUSTER_DIR/alertmanager.yml.new" <<YAML
+route:
+  receiver: operators
+  group_by: [alertname, node, instance_name, job, instance, certificate, mountpoint]
+  group_wait: 10s
+  group_interval: 1m
+  repeat_interval: 1h
+  routes:
+    - matchers: ['severity="heartbeat"']
+      group_wait: 0s
+      repeat_interval: 5m
+    - matchers: ['severity="ticket"']
+      repeat_interval: 12h
+receivers:
+$receiver
+YAML
+  mv "$CLUSTER_DIR/alertmanager.yml.new" "$CLUSTER_DIR/alertmanager.yml"
+}
+
+# The pager's address as the operator may see it: scheme, host and port, never the path or the
+# query (a token); "nowhere" without one.
+alert_destination() {
+  if [ -s "$ALERT_WEBHOOK_FILE" ]; then
+    sed -E 's#^(https?://[^/?]+).*#\1#' "$ALERT_WEBHOOK_FILE"
+  else
+    echo nowhere
+  fi
+}
+
+# Alertmanager's HTTP API: alertmanager_api PATH [curl options...].
+alertmanager_api() {
+  local path=$1
+  shift
+  curl -fsS --max-time 5 "http://127.0.0.1:$ALERTMANAGER_PORT$path" "$@"
 }
 
 # The expiry of each certificate the topology serves with, for the certificate alert (written by
@@ -989,7 +1058,7 @@ programs=$(IFS=,; echo "${NODES[*]}")
 priority=20
 
 [group:ops]
-programs=backup-schedule,prometheus,node-exporter,$(for node in "${NODES[@]}"; do printf 'postgres-exporter-%s,' "$node"; done | sed 's/,$//')
+programs=backup-schedule,prometheus,alertmanager,node-exporter,$(for node in "${NODES[@]}"; do printf 'postgres-exporter-%s,' "$node"; done | sed 's/,$//')
 priority=60
 CONF
     for member in "${ETCD_MEMBERS[@]}"; do
@@ -1028,6 +1097,12 @@ CONF
       "$as_prometheus /usr/bin/prometheus --config.file=$CLUSTER_DIR/prometheus.yml \
 --storage.tsdb.path=$STATE_DIR/prometheus --storage.tsdb.retention.time=15d \
 --web.listen-address=127.0.0.1:$PROMETHEUS_PORT"
+    # Alertmanager from Debian, alone (no peers: its gossip port is off), its silences and
+    # notification log in the state directory.
+    supervisor_program alertmanager 10 "" \
+      "$as_prometheus /usr/bin/prometheus-alertmanager --config.file=$CLUSTER_DIR/alertmanager.yml \
+--storage.path=$STATE_DIR/alertmanager --web.listen-address=127.0.0.1:$ALERTMANAGER_PORT \
+--web.external-url=http://127.0.0.1:$ALERTMANAGER_PORT --cluster.listen-address="
     # The host (file systems: the repository's disk) and the textfile metrics.
     supervisor_program node-exporter 10 "" \
       "$as_prometheus /usr/bin/prometheus-node-exporter --web.listen-address=127.0.0.1:$NODE_EXPORTER_PORT \
@@ -1141,7 +1216,7 @@ program_of() {
   case "$1" in
     etcd*) echo "etcd:$1" ;;
     pg*) echo "db:$1" ;;
-    backup-schedule|prometheus|node-exporter|postgres-exporter-*) echo "ops:$1" ;;
+    backup-schedule|prometheus|alertmanager|node-exporter|postgres-exporter-*) echo "ops:$1" ;;
     *) echo "$1" ;;
   esac
 }
