@@ -839,7 +839,9 @@ write_edge_pages() {
   done <<'PAGES'
 400|Bad Request|This request could not be read|Your browser sent something the bank could not read, and nothing was changed. Go back, reload the page and try again.
 408|Request Timeout|This request took too long to arrive|The bank stopped waiting for your browser to finish sending, and nothing was changed. Check your connection and try again.
+411|Length Required|This request could not be read|Your browser sent a form without saying how long it is, and nothing was changed. Go back, reload the page and try again.
 413|Payload Too Large|This form is too large|What was sent is larger than any form of the bank, and nothing was changed. Go back and try again with less text.
+431|Request Header Fields Too Large|This request is too large|Your browser sent more than the bank reads with a page (often too many cookies for this site), and nothing was changed. Clear this site's cookies, then sign in again.
 502|Bad Gateway|The bank is briefly unavailable|We could not reach our systems just now. Nothing was lost. If you had just sent a payment, look at your account's history before sending it again.
 503|Service Unavailable|The bank is briefly unavailable|We could not reach our systems just now. Nothing was lost. If you had just sent a payment, look at your account's history before sending it again.
 504|Gateway Timeout|The bank is briefly unavailable|Our systems took too long to answer. If you had just sent a payment, look at your account's history before sending it again: it may have gone through.
@@ -969,8 +971,8 @@ $per_source
   http-request set-header X-Request-Id %[uuid]
   http-request set-header X-Forwarded-For %[src]
   http-request deny deny_status 413 if { req.hdr_val(content-length) gt 16384 }
-  http-request return status 411 content-type text/plain string 'Length Required' if { req.hdr(transfer-encoding) -m found }
-  http-request return status 431 content-type text/plain string 'Request Header Fields Too Large' if { req.hdrs,length gt 8192 }
+  http-request return errorfile $CLUSTER_DIR/edge-pages/411.http if { req.hdr(transfer-encoding) -m found }
+  http-request return errorfile $CLUSTER_DIR/edge-pages/431.http if { req.hdrs,length gt 8192 }
   errorfile 400 $CLUSTER_DIR/edge-pages/400.http
   errorfile 408 $CLUSTER_DIR/edge-pages/408.http
   errorfile 413 $CLUSTER_DIR/edge-pages/413.http
