@@ -348,7 +348,10 @@ fn write_anchor_file(path: &std::path::Path, id: i64, hash: &[u8]) -> Result<(),
 }
 
 /// Whether the chain's record still is as `vouched` says (its stored and recomputed hash).
-async fn still_as_vouched(conn: &mut PgConnection, vouched: &Vouched) -> Result<bool, ApiError> {
+async fn still_as_vouched(
+    conn: &mut PgConnection,
+    vouched: &Vouched,
+) -> Result<bool, data::DataError> {
     Ok(data::audit::chain_row(conn, vouched.audit_id)
         .await?
         .is_some_and(|row| {
@@ -407,25 +410,28 @@ async fn anchor_walk(state: &AppState, from_start: bool) -> Result<Anchored, Api
     }
     let start = match anchors.into_iter().max_by_key(|a| a.audit_id) {
         _ if from_start => None,
-        Some(vouched) => Some((vouched.audit_id, vouched.audit_hash)),
-        None => data::audit::newest_checkpoints(&mut conn, CHECKPOINTS_LOOKED_AT)
-            .await?
-            .into_iter()
-            .find(|c| key.checkpoint_holds(c.audit_id, &c.audit_hash, &c.mac))
-            .map(|c| (c.audit_id, c.audit_hash)),
+        // Found as it was just above.
+        Some(vouched) => Some(vouched),
+        None => {
+            let checkpoint = data::audit::newest_checkpoints(&mut conn, CHECKPOINTS_LOOKED_AT)
+                .await?
+                .into_iter()
+                .find(|c| key.checkpoint_holds(c.audit_id, &c.audit_hash, &c.mac))
+                .map(|c| Vouched {
+                    name: String::new(),
+                    audit_id: c.audit_id,
+                    audit_hash: c.audit_hash,
+                });
+            if let Some(vouched) = &checkpoint
+                && !still_as_vouched(&mut conn, vouched).await?
+            {
+                return broken(vouched.audit_id);
+            }
+            checkpoint
+        }
     };
     let (mut after_id, mut previous) = match start {
-        Some((id, hash)) => {
-            let vouched = Vouched {
-                name: String::new(),
-                audit_id: id,
-                audit_hash: hash,
-            };
-            if !still_as_vouched(&mut conn, &vouched).await? {
-                return broken(id);
-            }
-            (Some(id), vouched.audit_hash)
-        }
+        Some(vouched) => (Some(vouched.audit_id), vouched.audit_hash),
         None => (None, vec![0u8; 32]),
     };
     let mut moved = false;
@@ -615,12 +621,7 @@ pub async fn verify_ledger(
     let chain = verify_chain(conn, key).await?;
     let mut anchors_failed = Vec::new();
     for vouched in anchors {
-        let holds = data::audit::chain_row(conn, vouched.audit_id)
-            .await?
-            .is_some_and(|row| {
-                row.hash == vouched.audit_hash && row_hash(&row).to_vec() == vouched.audit_hash
-            });
-        if !holds {
+        if !still_as_vouched(conn, vouched).await? {
             anchors_failed.push(vouched.name.clone());
         }
     }

@@ -836,6 +836,28 @@ async fn tampering_with_one_audit_row_is_found_by_the_api_and_the_command_line()
 /// removed as well, the logic tier does not vouch for the rewritten chain afresh: its anchor
 /// file, off the database, still names the record as it was.
 #[tokio::test]
+async fn an_instance_without_anchors_does_not_vouch_past_a_rewritten_checkpoint() {
+    // No anchor file: the newest checkpoint that holds its HMAC is where the check starts.
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    app.account(&teller, &alice, "10").await;
+    let Anchored::Through(head) = anchor(&app.state).await.unwrap() else {
+        panic!("the chain anchors");
+    };
+    // The chain rewritten through its head, nothing written after it: there is no record past
+    // the checkpoint whose link would show the rewrite, so the checkpoint's own record must.
+    data::testing::rewrite_audit_tail(&app.database_url).await;
+    assert_eq!(anchor(&app.state).await.unwrap(), Anchored::Broken(head));
+    let report = app.verify_ledger().await;
+    assert_eq!(
+        report.audit_checkpoints_contradicted,
+        vec![head],
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_rewritten_chain_tail_contradicts_its_checkpoint() {
     // The instances' anchors, in a directory of their own.
     let anchors = std::env::temp_dir().join(format!("bank-audit-anchors-{}", uuid::Uuid::new_v4()));
