@@ -87,6 +87,9 @@ TEXTFILE_DIR="$STATE_DIR/metrics"
 # configuration.
 TRACE_ENDPOINT_FILE="$STATE_DIR/trace-endpoint"
 while read -r variable; do unset "$variable"; done < <(compgen -e | grep '^OTEL_' || true)
+# The pager's URL (with its token) likewise: up has read it, and supervisord would otherwise hand
+# it to every program it starts, whatever their user.
+unset BANK_ALERT_WEBHOOK
 postgres_exporter_port() { echo $((59186 + $(node_index "$1") + PORT_OFFSET)); }
 
 node_index() { echo "${1//[!0-9]/}"; }
@@ -135,6 +138,9 @@ secret() {
 #   logic   the logic instances, behind HAProxy
 #   portal  the portal instances, behind HAProxy
 #   edge    HAProxy's own listeners: the portal, the API and the statistics page
+#   monitoring  Prometheus, Alertmanager, the exporters and HAProxy's metrics (the prometheus
+#           user's): a local user who takes one of their ports while it restarts cannot pass
+#           for it, so cannot feed Prometheus false series or swallow its alerts
 # Each names the addresses it is reached at and a name of its own (db.bank.internal, ...) that
 # HAProxy checks. Keys are readable only by the user of the service. A certificate that expires
 # within 30 days, or whose authority is not this one, is issued again at the next up (and the
@@ -158,13 +164,22 @@ ensure_certificates() {
     for member in "${ETCD_MEMBERS[@]}"; do etcd_sans+=",IP:$(node_host "$member")"; done
   fi
   is_root && id etcd > /dev/null 2>&1 && etcd_user=etcd
+  local monitoring_user=root
+  is_root && id prometheus > /dev/null 2>&1 && monitoring_user=prometheus
   issue_certificate db postgres "DNS:db.bank.internal,DNS:localhost,IP:127.0.0.1$db_sans"
   issue_certificate etcd "$etcd_user" "DNS:etcd.bank.internal,DNS:localhost,IP:127.0.0.1$etcd_sans"
   issue_certificate logic root "DNS:logic.bank.internal,DNS:localhost,IP:127.0.0.1"
   issue_certificate portal root "DNS:portal.bank.internal,DNS:localhost,IP:127.0.0.1"
   issue_certificate edge root "DNS:localhost,IP:127.0.0.1"
+  issue_certificate monitoring "$monitoring_user" "DNS:monitoring.bank.internal,DNS:localhost,IP:127.0.0.1"
   # HAProxy reads a certificate and its key from one file.
   (umask 077 && cat "$TLS_DIR/edge.crt" "$TLS_DIR/edge.key" > "$TLS_DIR/edge.pem")
+  (umask 077 && cat "$TLS_DIR/monitoring.crt" "$TLS_DIR/monitoring.key" > "$TLS_DIR/monitoring.pem")
+  # What Prometheus, Alertmanager and the exporters serve with (exporter-toolkit's web
+  # configuration: names of files, no secret).
+  printf 'tls_server_config:\n  cert_file: %s\n  key_file: %s\n' \
+    "$TLS_DIR/monitoring.crt" "$TLS_DIR/monitoring.key" > "$TLS_DIR/monitoring-web.yml"
+  chmod 644 "$TLS_DIR/monitoring-web.yml"
 }
 
 # issue_certificate NAME OWNER SANS: NAME.crt and NAME.key (mode 600, OWNER's when root), valid
@@ -628,6 +643,9 @@ stop_restore() {
 # every 10 s; the alert rules of deploy/monitoring, evaluated every 5 s.
 write_prometheus_config() {
   local node postgres_targets="" patroni_targets="" instance logic_targets="" portal_targets=""
+  # The monitoring services are known by their own certificate's name, not by the address alone
+  # (which every certificate of the topology names).
+  local monitoring_tls="{ca_file: $CA_FILE, server_name: monitoring.bank.internal}"
   for node in "${NODES[@]}"; do
     patroni_targets+="      - targets: ['$(node_host "$node"):$(node_rest_port "$node")']
         labels: {node: $node}
@@ -661,7 +679,9 @@ rule_files:
   - $CLUSTER_DIR/alerts.yml
 alerting:
   alertmanagers:
-    - static_configs:
+    - scheme: https
+      tls_config: $monitoring_tls
+      static_configs:
         - targets: ['127.0.0.1:$ALERTMANAGER_PORT']
 scrape_configs:
   - job_name: logic
@@ -677,17 +697,27 @@ $portal_targets  - job_name: patroni
     tls_config: {ca_file: $CA_FILE}
     static_configs:
 $patroni_targets  - job_name: postgres
+    scheme: https
+    tls_config: $monitoring_tls
     static_configs:
 $postgres_targets  - job_name: haproxy
+    scheme: https
+    tls_config: $monitoring_tls
     static_configs:
       - targets: ['127.0.0.1:$HAPROXY_METRICS_PORT']
   - job_name: node
+    scheme: https
+    tls_config: $monitoring_tls
     static_configs:
       - targets: ['127.0.0.1:$NODE_EXPORTER_PORT']
   - job_name: prometheus
+    scheme: https
+    tls_config: $monitoring_tls
     static_configs:
       - targets: ['127.0.0.1:$PROMETHEUS_PORT']
   - job_name: alertmanager
+    scheme: https
+    tls_config: $monitoring_tls
     static_configs:
       - targets: ['127.0.0.1:$ALERTMANAGER_PORT']
 YAML
@@ -717,7 +747,9 @@ write_alertmanager_config() {
   chmod 700 "$STATE_DIR/alertmanager"
   install -m 600 /dev/null "$CLUSTER_DIR/alertmanager.yml.new"
   if is_root && id prometheus > /dev/null 2>&1; then
-    chown prometheus: "$STATE_DIR/alertmanager" "$CLUSTER_DIR/alertmanager.yml.new"
+    chown prometheus: "$STATE_DIR/alertmanager"
+    chgrp prometheus "$CLUSTER_DIR/alertmanager.yml.new"
+    chmod 640 "$CLUSTER_DIR/alertmanager.yml.new"
   fi
   cat > "$CLUSTER_DIR/alertmanager.yml.new" <<YAML
 route:
@@ -735,6 +767,11 @@ route:
 receivers:
 $receiver
 YAML
+  # Alertmanager would refuse it at its next reload, keep the old one and say so only in its log.
+  # Its answer may quote the pager's URL: root's alone.
+  (umask 077 && amtool check-config "$CLUSTER_DIR/alertmanager.yml.new" > "$CLUSTER_DIR/alertmanager.check" 2>&1) \
+    || fail "Alertmanager refuses its configuration; amtool check-config says why in $CLUSTER_DIR/alertmanager.check"
+  rm -f "$CLUSTER_DIR/alertmanager.check"
   mv "$CLUSTER_DIR/alertmanager.yml.new" "$CLUSTER_DIR/alertmanager.yml"
 }
 
@@ -752,7 +789,7 @@ alert_destination() {
 alertmanager_api() {
   local path=$1
   shift
-  curl -fsS --max-time 5 "http://127.0.0.1:$ALERTMANAGER_PORT$path" "$@"
+  curl -fsS --max-time 5 "https://127.0.0.1:$ALERTMANAGER_PORT$path" "$@"
 }
 
 # The expiry of each certificate the topology serves with, for the certificate alert (written by
@@ -763,7 +800,7 @@ write_certificate_metrics() {
   {
     echo "# HELP bank_certificate_expiry_timestamp_seconds When the certificate stops being valid, as a Unix time."
     echo "# TYPE bank_certificate_expiry_timestamp_seconds gauge"
-    for name in ca db etcd logic portal edge; do
+    for name in ca db etcd logic portal edge monitoring; do
       [ -s "$TLS_DIR/$name.crt" ] || continue
       end=$(date -d "$(openssl x509 -noout -enddate -in "$TLS_DIR/$name.crt" | cut -d= -f2)" +%s)
       echo "bank_certificate_expiry_timestamp_seconds{certificate=\"$name\"} $end"
@@ -819,7 +856,7 @@ PY
 prometheus_api() {
   local path=$1
   shift
-  curl -fsS --max-time 5 "http://127.0.0.1:$PROMETHEUS_PORT$path" "$@"
+  curl -fsS --max-time 5 "https://127.0.0.1:$PROMETHEUS_PORT$path" "$@"
 }
 
 # The public edge's own answers as short pages a customer can read, in place of HAProxy's bare
@@ -992,7 +1029,7 @@ $portal_servers
 # fence_etcd).
 frontend metrics
   mode http
-  bind 127.0.0.1:$HAPROXY_METRICS_PORT
+  bind 127.0.0.1:$HAPROXY_METRICS_PORT ssl crt $TLS_DIR/monitoring.pem alpn http/1.1
   http-request use-service prometheus-exporter if { path /metrics }
   http-request return status 404
 
@@ -1098,16 +1135,19 @@ CONF
     supervisor_program prometheus 30 "" \
       "$as_prometheus /usr/bin/prometheus --config.file=$CLUSTER_DIR/prometheus.yml \
 --storage.tsdb.path=$STATE_DIR/prometheus --storage.tsdb.retention.time=15d \
---web.listen-address=127.0.0.1:$PROMETHEUS_PORT"
+--web.listen-address=127.0.0.1:$PROMETHEUS_PORT --web.config.file=$TLS_DIR/monitoring-web.yml \
+--web.external-url=https://127.0.0.1:$PROMETHEUS_PORT"
     # Alertmanager from Debian, alone (no peers: its gossip port is off), its silences and
     # notification log in the state directory.
     supervisor_program alertmanager 10 "" \
       "$as_prometheus /usr/bin/prometheus-alertmanager --config.file=$CLUSTER_DIR/alertmanager.yml \
 --storage.path=$STATE_DIR/alertmanager --web.listen-address=127.0.0.1:$ALERTMANAGER_PORT \
---web.external-url=http://127.0.0.1:$ALERTMANAGER_PORT --cluster.listen-address="
+--web.config.file=$TLS_DIR/monitoring-web.yml --web.external-url=https://127.0.0.1:$ALERTMANAGER_PORT \
+--cluster.listen-address="
     # The host (file systems: the repository's disk) and the textfile metrics.
     supervisor_program node-exporter 10 "" \
       "$as_prometheus /usr/bin/prometheus-node-exporter --web.listen-address=127.0.0.1:$NODE_EXPORTER_PORT \
+--web.config.file=$TLS_DIR/monitoring-web.yml \
 --collector.disable-defaults --collector.textfile --collector.textfile.directory=$TEXTFILE_DIR \
 --collector.filesystem --collector.loadavg --collector.meminfo --collector.cpu"
     for node in "${NODES[@]}"; do
@@ -1116,6 +1156,7 @@ CONF
       supervisor_program "postgres-exporter-$node" 10 \
         "DATA_SOURCE_NAME=\"host=$CLUSTER_DIR/$node port=$(node_pg_port "$node") user=bank_monitor password=$(secret db-monitor-password) dbname=bank sslmode=disable\"" \
         "$as_prometheus /usr/bin/prometheus-postgres-exporter --web.listen-address=127.0.0.1:$(postgres_exporter_port "$node") \
+--web.config.file=$TLS_DIR/monitoring-web.yml \
 --extend.query-path=$CLUSTER_DIR/postgres-queries.yml"
     done
     # Each instance a program of its own, in no group: deploy/local/scale adds or removes one
