@@ -675,6 +675,7 @@ global:
   evaluation_interval: 5s
   external_labels:
     topology: bank-$PORT_OFFSET
+    host: $(hostname -f 2> /dev/null || hostname)
 rule_files:
   - $CLUSTER_DIR/alerts.yml
 alerting:
@@ -733,9 +734,13 @@ YAML
 # while it fires, a ticket twice a day, and each one's end sent too. BankAlertingWorks, which
 # always fires, goes every five minutes: the pager's service raises its own alarm when it stops
 # coming (Prometheus, Alertmanager or the way between them gone). The URL may hold the pager's
-# token: the file is for root and Alertmanager's user alone.
+# token: the file is for root and Alertmanager's user alone. The receiver's name carries a digest of
+# the URL: Alertmanager remembers what it sent by receiver, so a new pager is sent every alert that
+# fires, not only those that start after the change.
 write_alertmanager_config() {
-  local receiver="  - name: operators"
+  local name=operators
+  [ -s "$ALERT_WEBHOOK_FILE" ] && name+="-$(sha256sum < "$ALERT_WEBHOOK_FILE" | cut -c1-8)"
+  local receiver="  - name: $name"
   if [ -s "$ALERT_WEBHOOK_FILE" ]; then
     receiver+="
     webhook_configs:
@@ -753,7 +758,7 @@ write_alertmanager_config() {
   fi
   cat > "$CLUSTER_DIR/alertmanager.yml.new" <<YAML
 route:
-  receiver: operators
+  receiver: $name
   group_by: [alertname, node, instance_name, job, instance, certificate, mountpoint]
   group_wait: 10s
   group_interval: 1m
@@ -883,6 +888,19 @@ write_edge_pages() {
 503|Service Unavailable|The bank is briefly unavailable|We could not reach our systems just now. Nothing was lost. If you had just sent a payment, look at your account's history before sending it again.
 504|Gateway Timeout|The bank is briefly unavailable|Our systems took too long to answer. If you had just sent a payment, look at your account's history before sending it again: it may have gone through.
 PAGES
+}
+
+# The digest of HAProxy's configuration (with its edge pages), and where up keeps the one the
+# running HAProxy serves, so that a configuration written but not yet taken (by an up cut short)
+# is taken at the next up.
+haproxy_config_digest() {
+  cat "$CLUSTER_DIR/haproxy.cfg" "$CLUSTER_DIR"/edge-pages/* 2> /dev/null | sha256sum | cut -d' ' -f1
+}
+haproxy_serves_its_config() {
+  [ "$(haproxy_config_digest)" = "$(cat "$CLUSTER_DIR/haproxy.running" 2> /dev/null)" ]
+}
+haproxy_took_its_config() {
+  haproxy_config_digest > "$CLUSTER_DIR/haproxy.running"
 }
 
 write_haproxy_config() {
