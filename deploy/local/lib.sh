@@ -1,6 +1,8 @@
 # Shared by the deploy/local commands: where things live, how to install what is missing, how to
 # run a command as the database user, and how to start and stop a process by its pid file.
 # shellcheck shell=bash
+# Some of these are read only by the scripts that source this file.
+# shellcheck disable=SC2034
 
 set -euo pipefail
 
