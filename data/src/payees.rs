@@ -59,7 +59,7 @@ pub async fn insert_payee(
 ) -> Result<PayeeRow, DataError> {
     sqlx::query_as(
         "INSERT INTO payees (id, customer_id, nickname, account_number)
-         VALUES (gen_random_uuid(), $1, $2, $3)
+         VALUES (uuid_v7(), $1, $2, $3)
          RETURNING id, nickname, account_number, created_at, lower(nickname) AS sort_key",
     )
     .bind(customer_id)

@@ -304,7 +304,7 @@ pub async fn insert_challenge(
 ) -> Result<(), DataError> {
     sqlx::query(
         "INSERT INTO sign_in_challenges (id, user_id, token_hash, expires_at, user_agent, client_ip)
-         VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)",
+         VALUES (uuid_v7(), $1, $2, $3, $4, $5)",
     )
     .bind(user_id)
     .bind(token_hash)

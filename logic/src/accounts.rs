@@ -145,7 +145,7 @@ async fn insert_with_fresh_number(
         let inserted = data::accounts::insert_account(
             &mut attempt,
             &NewAccount {
-                id: Uuid::new_v4(),
+                id: Uuid::now_v7(),
                 number: number.as_str(),
                 kind: AccountKind::Customer,
                 product: Some(opening.product),
@@ -565,7 +565,7 @@ pub async fn place_hold(
                 ));
             }
             crate::posting::check_floor(&account, -amount.value())?;
-            let id = Uuid::new_v4();
+            let id = Uuid::now_v7();
             data::holds::insert_hold(
                 &mut *tx,
                 &data::holds::NewHold {

@@ -147,7 +147,7 @@ pub async fn create(
     let hash = &hash;
     let row = crate::unit_of_work::write(state, |tx, _| {
         Box::pin(async move {
-            let id = Uuid::new_v4();
+            let id = Uuid::now_v7();
             data::api_keys::insert_api_key(
                 &mut *tx,
                 &NewApiKey {
@@ -157,7 +157,7 @@ pub async fn create(
                     key_prefix: prefix,
                     scopes,
                     rate_limit_per_minute: new.rate_limit_per_minute,
-                    service_account_id: Uuid::new_v4(),
+                    service_account_id: Uuid::now_v7(),
                     service_account_username: username,
                     created_by: admin.user_id,
                 },

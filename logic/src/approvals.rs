@@ -215,7 +215,7 @@ async fn hold_for(
         return Ok(None);
     }
     crate::posting::check_floor(account, -amount)?;
-    let id = Uuid::new_v4();
+    let id = Uuid::now_v7();
     data::holds::insert_hold(
         conn,
         &data::holds::NewHold {
@@ -289,7 +289,7 @@ pub async fn file_order(
     } else {
         None
     };
-    let id = Uuid::new_v4();
+    let id = Uuid::now_v7();
     let operation = serde_json::to_value(&operation)
         .map_err(|e| ApiError::Internal(format!("serialise an operation: {e}")))?;
     data::approvals::insert_approval(
@@ -396,7 +396,7 @@ pub async fn file_reversal(
                     actor.user.user_id,
                 )
                 .await?;
-                let id = Uuid::new_v4();
+                let id = Uuid::now_v7();
                 let operation = serde_json::to_value(Operation::Reversal { transfer_id })
                     .map_err(|e| ApiError::Internal(format!("serialise an operation: {e}")))?;
                 data::approvals::insert_approval(
@@ -510,7 +510,7 @@ pub async fn file_overdraft_limit(
                 format_in_scale(limit, code)
             );
             let now = data::transaction_now(&mut *tx).await?;
-            let id = Uuid::new_v4();
+            let id = Uuid::now_v7();
             let operation = serde_json::to_value(Operation::OverdraftLimit {
                 account: account.number.clone(),
                 limit,

@@ -60,7 +60,7 @@ pub async fn post(
         |tx, ticket, _| {
             Box::pin(async move {
                 let now = ticket.now();
-                let batch_id = Uuid::new_v4();
+                let batch_id = Uuid::now_v7();
                 data::transfers::insert_batch(
                     &mut *tx,
                     batch_id,

@@ -189,7 +189,7 @@ impl Book {
         } in accepted
         {
             let summary = NewTransferSummary {
-                id: Uuid::new_v4(),
+                id: Uuid::now_v7(),
                 kind: order.kind(),
             };
             let (debit, credit) = (&self.accounts[plan.debit], &self.accounts[plan.credit]);

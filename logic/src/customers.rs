@@ -281,7 +281,7 @@ pub async fn onboard(
     staff.require_role(&[Role::Teller, Role::Supervisor, Role::Service])?;
     crate::unit_of_work::write(state, |tx, _| {
         Box::pin(async move {
-            let id = Uuid::new_v4();
+            let id = Uuid::now_v7();
             check_document_free(&mut *tx, &onboarding.identity, id).await?;
             data::customers::insert_customer(&mut *tx, &onboarding.identity.row(id))
                 .await

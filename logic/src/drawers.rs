@@ -84,7 +84,7 @@ async fn post_internal(
     crate::posting::post_internal(
         conn,
         &NewTransfer {
-            id: Uuid::new_v4(),
+            id: Uuid::now_v7(),
             idempotency_key: key,
             kind,
             amount,
@@ -152,7 +152,7 @@ pub async fn open(
                     )
                 })?;
                 let account = insert_drawer_account(&mut *tx, &actor.user.username, code).await?;
-                let id = Uuid::new_v4();
+                let id = Uuid::now_v7();
                 data::drawers::insert_drawer(
                     &mut *tx,
                     &data::drawers::NewDrawer {
@@ -235,7 +235,7 @@ async fn insert_internal_account(
     for _ in 0..8 {
         let number = crate::domain::account_number::random_internal();
         let mut attempt = data::savepoint(conn).await?;
-        let id = Uuid::new_v4();
+        let id = Uuid::now_v7();
         let inserted = data::accounts::insert_account(
             &mut attempt,
             &NewAccount {

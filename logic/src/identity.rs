@@ -371,7 +371,7 @@ async fn start_session(
             }
             data::sessions::insert_session(
                 &mut *tx,
-                Uuid::new_v4(),
+                Uuid::now_v7(),
                 user.id,
                 token_hash,
                 expires_at,
@@ -446,7 +446,7 @@ pub async fn new_user(
 ) -> Result<Uuid, ApiError> {
     password::check_policy(&password, &[username])?;
     let hash = password::hash(password).await?;
-    let id = Uuid::new_v4();
+    let id = Uuid::now_v7();
     data::users::insert_user(
         conn,
         &data::users::NewUser {

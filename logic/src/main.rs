@@ -116,7 +116,7 @@ async fn main() -> Result<()> {
         }
         Command::CreateServiceKey { name } => {
             let key = logic::auth::secrets::generate("bsk");
-            let id = uuid::Uuid::new_v4();
+            let id = uuid::Uuid::now_v7();
             // The credential and its audit record commit together: no key the log does not name.
             let mut tx = pool.begin().await?;
             data::sessions::insert_service_client(

@@ -104,8 +104,8 @@ pub async fn create(
             check_movable(credit, Side::Credit)?;
             check_currency(&[debit, credit], currency)?;
             check_floor(debit, -order.amount.value())?;
-            let id = Uuid::new_v4();
-            let hold_id = Uuid::new_v4();
+            let id = Uuid::now_v7();
+            let hold_id = Uuid::now_v7();
             let expires_at = now + Duration::seconds(order.timeout_s);
             let reason = format!("Pending transfer {}", &id.to_string()[..8]);
             data::holds::insert_hold(

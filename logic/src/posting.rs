@@ -197,7 +197,7 @@ pub async fn execute(
         ),
     };
     let summary = NewTransferSummary {
-        id: Uuid::new_v4(),
+        id: Uuid::now_v7(),
         kind: order.kind(),
     };
     let amount = order.amount.value();
@@ -370,7 +370,7 @@ pub async fn reverse(
     }
     check_floor(debit, -original.amount)?;
     let summary = NewTransferSummary {
-        id: Uuid::new_v4(),
+        id: Uuid::now_v7(),
         kind: TransferKind::Reversal,
     };
     let memo = format!("Reversal of {}", &original.id.simple().to_string()[..8]);

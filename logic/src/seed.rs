@@ -50,7 +50,7 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
     )
     .await?;
     let opening = NewTransfer {
-        id: Uuid::new_v4(),
+        id: Uuid::now_v7(),
         idempotency_key: "seed-opening-cash",
         kind: TransferKind::OpeningCash,
         amount: Decimal::from(VAULT_OPENING_CASH),
@@ -283,7 +283,7 @@ async fn internal_account(
     let row = data::accounts::insert_account(
         conn,
         &NewAccount {
-            id: Uuid::new_v4(),
+            id: Uuid::now_v7(),
             number: number.as_str(),
             kind: AccountKind::Internal,
             product: None,

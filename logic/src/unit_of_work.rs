@@ -104,7 +104,7 @@ pub async fn write<'a, T>(
     state: &AppState,
     work: impl for<'c> FnMut(&'c mut PgConnection, Scope<'c, 'a>) -> Work<'c, T>,
 ) -> Result<T, ApiError> {
-    written(state, Some(Uuid::new_v4()), work).await
+    written(state, Some(Uuid::now_v7()), work).await
 }
 
 /// [`write`] for a unit whose second run after an unnoticed commit of the first is harmless,

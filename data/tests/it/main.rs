@@ -1585,3 +1585,55 @@ async fn the_feed_is_sequenced_in_turn() {
         "read from Chatham's time zone, the feed is the ledger"
     );
 }
+
+/// The ids the database mints itself (events, payees, sign-in challenges) are UUIDs of version 7:
+/// the time of minting in their first 48 bits, so each new row's index entry goes to the
+/// rightmost leaf, and random bits after it, so no two are alike.
+#[tokio::test]
+async fn the_database_mints_its_ids_in_time_order() {
+    let ledger = ledger().await;
+    let (ids, before, after): (Vec<Uuid>, i64, i64) = sqlx::query_as(
+        "WITH t0 AS (SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms),
+              ids AS (SELECT array_agg(uuid_v7() ORDER BY n) AS ids FROM generate_series(1, 500) n)
+         SELECT ids.ids, t0.ms, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint
+           FROM t0, ids",
+    )
+    .fetch_one(&ledger.pool)
+    .await
+    .unwrap();
+    let distinct: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "two ids alike");
+    for id in &ids {
+        assert_eq!(id.get_version_num(), 7, "{id}");
+        assert_eq!(id.get_variant(), uuid::Variant::RFC4122, "{id}");
+        let bytes = id.as_bytes();
+        let ms = bytes[..6]
+            .iter()
+            .fold(0i64, |acc, b| (acc << 8) | i64::from(*b));
+        assert!(
+            before <= ms && ms <= after,
+            "{id}: {ms} not in {before}..={after}"
+        );
+    }
+    // A millisecond later, every new id sorts after the earlier ones.
+    sqlx::query("SELECT pg_sleep(0.002)")
+        .execute(&ledger.pool)
+        .await
+        .unwrap();
+    let later: Uuid = sqlx::query_scalar("SELECT uuid_v7()")
+        .fetch_one(&ledger.pool)
+        .await
+        .unwrap();
+    assert!(
+        ids.iter().all(|id| *id < later),
+        "{later} sorts before an earlier id"
+    );
+    let default: String = sqlx::query_scalar(
+        "SELECT column_default FROM information_schema.columns
+          WHERE table_name = 'events' AND column_name = 'id'",
+    )
+    .fetch_one(&ledger.pool)
+    .await
+    .unwrap();
+    assert_eq!(default, "uuid_v7()");
+}

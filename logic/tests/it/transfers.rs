@@ -31,6 +31,8 @@ async fn a_customer_moves_money_to_another_customer_and_sees_it_in_history() {
     assert_eq!(app.balance(&teller, &to).await, Decimal::new(4025, 2));
 
     let id = transfer["id"].as_str().unwrap();
+    // Its id is in time order (version 7): its entries' index grows at its right edge.
+    assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 7);
     let fetched: Value = app
         .get(&format!("/v1/transfers/{id}"), &bob.token)
         .await
