@@ -194,7 +194,8 @@ pub struct OpenAccountRequest {
     #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     pub currency: String,
     pub name: Option<String>,
-    /// Decimal string; only supervisors may grant one.
+    /// Absent or zero: an overdraft is requested once the account is open
+    /// (`POST /v1/accounts/{number}/overdraft-limit`) and approved by a second supervisor.
     pub overdraft_limit: Option<String>,
 }
 

@@ -47,6 +47,25 @@ pub struct CreateCustomerRequest {
     pub login: Option<LoginRequest>,
 }
 
+/// A new password for someone who lost their sign-in, chosen by the member of staff who checked
+/// who they are: they must replace it at their next sign-in.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInResetRequest {
+    pub password: String,
+}
+
+/// What a reset of a sign-in did.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SignInResetResponse {
+    pub username: String,
+    /// A second factor was on, and is now off: its secret and recovery codes are gone (staff
+    /// enrol a new one at their next sign-in; a customer may).
+    pub second_factor_removed: bool,
+    /// The sessions that were signed in, now ended.
+    pub sessions_ended: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {

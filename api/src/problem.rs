@@ -95,6 +95,7 @@ problem_codes! {
     MalformedJson => "malformed_json",
     MalformedRequest => "malformed_request",
     NicknameTaken => "nickname_taken",
+    NoSignIn => "no_sign_in",
     NoVaultForCurrency => "no_vault_for_currency",
     NotReversible => "not_reversible",
     OwnAccess => "own_access",

@@ -104,6 +104,57 @@ pub async fn set_password_hash(
     Ok(())
 }
 
+/// The user who signs in for a customer, if they have a sign-in.
+pub async fn find_customer_user(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+) -> Result<Option<UserRow>, DataError> {
+    sqlx::query_as(
+        "SELECT id, username, password_hash, role, customer_id, disabled, totp_secret,
+                totp_pending_secret, password_change_due
+         FROM users WHERE customer_id = $1 AND role = 'customer'",
+    )
+    .bind(customer_id)
+    .fetch_optional(conn)
+    .await
+    .classify()
+}
+
+/// Locks a user's row for a reset of their sign-in.
+pub async fn lock_user(conn: &mut PgConnection, id: Uuid) -> Result<Option<UserRow>, DataError> {
+    sqlx::query_as(
+        "SELECT id, username, password_hash, role, customer_id, disabled, totp_secret,
+                totp_pending_secret, password_change_due
+         FROM users WHERE id = $1
+         FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .classify()
+}
+
+/// Resets a sign-in for someone who lost it: a password someone else chose, which the user must
+/// replace before anything else, and no second factor (its secret and recovery codes go; staff
+/// enrol a new one at their next sign-in). Returns whether a second factor was on.
+pub async fn reset_sign_in(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    password_hash: &str,
+) -> Result<bool, DataError> {
+    let had_second_factor: bool = sqlx::query_scalar(
+        "UPDATE users SET password_hash = $2, password_change_due = true WHERE id = $1
+         RETURNING totp_enabled_at IS NOT NULL",
+    )
+    .bind(user_id)
+    .bind(password_hash)
+    .fetch_one(&mut *conn)
+    .await
+    .classify()?;
+    disable_totp(conn, user_id).await?;
+    Ok(had_second_factor)
+}
+
 /// Users whose TOTP secret, or pending one, is still stored in the clear (the 20 bytes of a secret
 /// from before sealing), locked until the transaction ends: `(id, secret, pending secret)`.
 pub async fn lock_unsealed_totp_secrets(

@@ -127,7 +127,9 @@ instance_port() {
 
 secret() {
   local file="$STATE_DIR/secrets/$1"
-  [ -s "$file" ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$file"
+  [ -s "$file" ] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$file")
+  # Root's alone (one made before this rule was readable by all, behind its directory's mode).
+  [ -O "$file" ] && chmod 600 "$file"
   cat "$file"
 }
 

@@ -87,8 +87,15 @@ pub async fn open(
 ) -> Result<AccountResponse, ApiError> {
     staff.require_role(&[Role::Teller, Role::Supervisor, Role::Service])?;
     if opening.overdraft_limit > Decimal::ZERO {
-        // Lending is a supervisor's decision.
-        staff.require_role(&[Role::Supervisor])?;
+        // Lending takes two people, at opening as later: the limit is requested once the account
+        // is open, and a supervisor other than the one who asked approves it. Granted here, one
+        // supervisor alone could lend, and pay the loan out in cash.
+        return Err(ApiError::invalid(
+            ProblemCode::InvalidField,
+            "overdraft_limit",
+            "an account opens without an overdraft: request one once it is open \
+             (POST /v1/accounts/{number}/overdraft-limit), for a second supervisor to approve",
+        ));
     }
     crate::unit_of_work::write(state, |tx, _| {
         Box::pin(async move {

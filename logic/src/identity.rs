@@ -468,3 +468,148 @@ pub async fn new_user(
     })?;
     Ok(id)
 }
+
+/// Whose sign-in a member of staff resets.
+#[derive(Debug, Clone, Copy)]
+pub enum ResetOf {
+    /// A customer's web banking sign-in: a teller or supervisor, once they have checked who is
+    /// asking (at the counter, with the identity document on record).
+    Customer(Uuid),
+    /// A member of staff's: an admin, never their own (they change it themselves).
+    Staff(Uuid),
+}
+
+/// Gives someone who lost their sign-in (a forgotten password, a lost authenticator and its
+/// recovery codes, a lock they cannot wait out) a way back in: a password the member of staff
+/// chose, which must be replaced before anything else; no second factor (staff enrol a new one
+/// at their next sign-in); every session ended, and the name's failed attempts forgotten. In one
+/// transaction, with its audit record.
+pub async fn reset_sign_in(
+    state: &AppState,
+    staff: &SessionUser,
+    request_id: Option<&str>,
+    of: ResetOf,
+    password: String,
+) -> Result<bank_api::customers::SignInResetResponse, ApiError> {
+    let (id, customer_id) = match of {
+        ResetOf::Customer(customer) => {
+            staff.require_role(&[Role::Teller, Role::Supervisor])?;
+            (None, Some(customer))
+        }
+        ResetOf::Staff(user) => {
+            staff.require_role(&[Role::Admin])?;
+            if user == staff.user_id {
+                return Err(ApiError::refused(
+                    ProblemCode::OwnAccess,
+                    "you cannot reset your own sign-in; change your password on your own page, \
+                     or ask another admin",
+                ));
+            }
+            (Some(user), None)
+        }
+    };
+    let not_found = move || match of {
+        ResetOf::Customer(_) => ApiError::NotFound {
+            code: ProblemCode::CustomerNotFound,
+            detail: "no such customer",
+        },
+        ResetOf::Staff(_) => ApiError::NotFound {
+            code: ProblemCode::StaffNotFound,
+            detail: "no such member of staff",
+        },
+    };
+    // Who it is, and the words an attacker would try first in their new password.
+    let (user, holder) = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            let holder = match customer_id {
+                Some(id) => Some(
+                    data::customers::find_customer(&mut *conn, id)
+                        .await?
+                        .ok_or_else(not_found)?,
+                ),
+                None => None,
+            };
+            let user = match (id, customer_id) {
+                (Some(id), _) => data::users::find_user(&mut *conn, id).await?,
+                (None, Some(customer)) => {
+                    data::users::find_customer_user(&mut *conn, customer).await?
+                }
+                (None, None) => None,
+            };
+            Ok((user, holder))
+        })
+    })
+    .await?;
+    let user = match (user, of) {
+        (Some(user), ResetOf::Staff(_))
+            if matches!(user.role, Role::Teller | Role::Supervisor | Role::Admin) =>
+        {
+            user
+        }
+        (Some(user), ResetOf::Customer(_)) if user.role == Role::Customer => user,
+        (None, ResetOf::Customer(_)) => {
+            return Err(ApiError::refused(
+                ProblemCode::NoSignIn,
+                "this customer has no web banking sign-in to reset",
+            ));
+        }
+        _ => return Err(not_found()),
+    };
+    let birth_year = holder
+        .as_ref()
+        .and_then(|h| h.date_of_birth)
+        .map(|day| day.year().to_string());
+    let mut personal = vec![user.username.as_str()];
+    if let Some(holder) = &holder {
+        personal.extend([holder.full_name.as_str(), holder.email.as_str()]);
+    }
+    personal.extend(birth_year.as_deref());
+    password::check_policy(&password, &personal)?;
+    let hash = password::hash(password).await?;
+    let (user_id, username) = (user.id, user.username.clone());
+    crate::unit_of_work::write(state, |tx, _| {
+        let (hash, username) = (hash.clone(), username.clone());
+        Box::pin(async move {
+            // Locked, and read again: the user may have changed since it was read above.
+            let locked = data::users::lock_user(&mut *tx, user_id)
+                .await?
+                .filter(|u| u.username == username)
+                .ok_or_else(not_found)?;
+            let second_factor_removed =
+                data::users::reset_sign_in(&mut *tx, locked.id, &hash).await?;
+            let sessions_ended = data::sessions::revoke_all_sessions(&mut *tx, locked.id).await?;
+            data::users::clear_sign_in_failures(&mut *tx, &locked.username).await?;
+            let reset = bank_api::customers::SignInResetResponse {
+                username: locked.username.clone(),
+                second_factor_removed,
+                sessions_ended,
+            };
+            crate::audit::record(
+                &mut *tx,
+                Some(staff.user_id),
+                request_id,
+                crate::audit::Change {
+                    action: "user.sign_in_reset",
+                    subject_type: "user",
+                    subject_id: locked.id.to_string(),
+                    before: Some(serde_json::json!({
+                        "username": locked.username,
+                        "customer_id": locked.customer_id,
+                        "second_factor": second_factor_removed,
+                        "password_change_due": locked.password_change_due,
+                    })),
+                    after: Some(serde_json::json!({
+                        "username": locked.username,
+                        "customer_id": locked.customer_id,
+                        "second_factor": false,
+                        "password_change_due": true,
+                        "sessions_ended": sessions_ended,
+                    })),
+                },
+            )
+            .await?;
+            Ok(reset)
+        })
+    })
+    .await
+}

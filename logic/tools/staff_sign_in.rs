@@ -97,7 +97,10 @@ pub async fn sign_in(
         202 => {
             let secret = std::fs::read_to_string(&secret_file).unwrap_or_else(|e| {
                 panic!(
-                    "{username} has a second factor, but its secret is not in {}: {e}",
+                    "{username} has a second factor, but its secret is not in {} ({e}): it was \
+                     enrolled elsewhere (the portal, by hand). Put its base32 secret in that file \
+                     (mode 600), or have a supervisor reset {username}'s second factor so the next \
+                     run enrols one of its own",
                     secret_file.display()
                 )
             });

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bank_api::ProblemCode;
 use bank_api::admin::{CreateStaffRequest, SetLimitsRequest, UpdateStaffRequest};
+use bank_api::customers::{SignInResetRequest, SignInResetResponse};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -20,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_staff, create_staff))
         .routes(routes!(update_staff))
+        .routes(routes!(reset_staff_sign_in))
         .routes(routes!(limits))
         .routes(routes!(set_limits))
 }
@@ -109,6 +111,48 @@ async fn update_staff(
             id,
             request.role.map(crate::wire::staff_role).transpose()?,
             request.disabled,
+        )
+        .await?,
+    ))
+}
+
+/// Reset a member of staff's sign-in
+///
+/// For one who lost it (a forgotten password, a lost authenticator and its recovery codes, a
+/// lock): choose a password for them to sign in with once. They must replace it, and enrol a
+/// new second factor, before the staff pages open; every session of theirs ends and the name's
+/// failed attempts are forgotten. Admins, for anyone but themselves; audited as
+/// `user.sign_in_reset`.
+#[utoipa::path(
+    post,
+    path = "/admin/staff/{id}/sign-in-reset",
+    tag = "administration",
+    params(
+        ("id" = String, Path)
+    ),
+    request_body = SignInResetRequest,
+    responses(
+        (status = 200, description = "OK", body = SignInResetResponse)
+    )
+)]
+async fn reset_staff_sign_in(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<SignInResetRequest>,
+) -> Result<Json<SignInResetResponse>, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound {
+        code: ProblemCode::StaffNotFound,
+        detail: "no such member of staff",
+    })?;
+    Ok(Json(
+        crate::identity::reset_sign_in(
+            &state,
+            &signed_in.user,
+            request_id.as_deref(),
+            crate::identity::ResetOf::Staff(id),
+            request.password,
         )
         .await?,
     ))

@@ -4,7 +4,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bank_api::ProblemCode;
-use bank_api::customers::{CreateCustomerRequest, SetLimitRequest};
+use bank_api::customers::{
+    CreateCustomerRequest, SetLimitRequest, SignInResetRequest, SignInResetResponse,
+};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -27,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(activity))
         .routes(routes!(limits))
         .routes(routes!(set_limit))
+        .routes(routes!(reset_sign_in))
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
@@ -253,4 +256,43 @@ async fn set_limit(
         )
         .await?,
     }))
+}
+
+/// Reset a customer's web banking sign-in
+///
+/// For a customer who lost it (a forgotten password, a lost authenticator and its recovery codes,
+/// a lock): once you have checked who they are, choose a password for them to sign in with once.
+/// They must replace it before anything else; their second factor is turned off, every session
+/// of theirs ends and the name's failed attempts are forgotten. Tellers and supervisors;
+/// audited as `user.sign_in_reset`.
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/sign-in-reset",
+    tag = "customers",
+    params(
+        ("id" = String, Path)
+    ),
+    request_body = SignInResetRequest,
+    responses(
+        (status = 200, description = "OK", body = SignInResetResponse)
+    )
+)]
+async fn reset_sign_in(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    request_id: RequestId,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<SignInResetRequest>,
+) -> Result<Json<SignInResetResponse>, ApiError> {
+    let id = parse_id(&id)?;
+    Ok(Json(
+        crate::identity::reset_sign_in(
+            &state,
+            &signed_in.user,
+            request_id.as_deref(),
+            crate::identity::ResetOf::Customer(id),
+            request.password,
+        )
+        .await?,
+    ))
 }

@@ -75,7 +75,9 @@ pub fn router_and_openapi(state: AppState) -> (Router, serde_json::Value) {
             state.clone(),
             gate::require_service,
         ));
-    let (v1, openapi) = utoipa_axum::router::OpenApiRouter::new()
+    // The outer router carries the document's own parts too: one made with `new()` would put
+    // utoipa-axum's name, version and author in the published document's info.
+    let (v1, openapi) = utoipa_axum::router::OpenApiRouter::with_openapi(docs::base())
         .nest("/v1", v1)
         .split_for_parts();
     let openapi = docs::finish(openapi);

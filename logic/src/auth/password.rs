@@ -41,6 +41,23 @@ pub fn check_policy(password: &str, personal: &[&str]) -> Result<(), ApiError> {
         .map(str::to_lowercase)
         .collect();
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    // What is left once the personal words are taken out must be strong on its own: zxcvbn
+    // counts each part of a password as a guess to make, so three personal parts run together
+    // ("rextester1985") reach its "safely unguessable" though an attacker tries them first.
+    let mut rest = weighed.to_lowercase();
+    for word in &words {
+        rest = rest.replace(word, "");
+    }
+    if rest != weighed.to_lowercase()
+        && (rest.is_empty() || zxcvbn::zxcvbn(&rest, &words).score() < STRENGTH_MIN)
+    {
+        return Err(ApiError::invalid(
+            ProblemCode::WeakPassword,
+            "password",
+            "this password is built from your name, username, email or birth year; a few \
+             unrelated words make a strong one",
+        ));
+    }
     let estimate = zxcvbn::zxcvbn(&weighed, &words);
     if estimate.score() < STRENGTH_MIN {
         let why = estimate
@@ -124,6 +141,16 @@ mod tests {
         // The holder's own name and username are the first guesses.
         assert!(check_policy("okafor123456", &[]).is_ok());
         assert!(check_policy("okafor123456", &["alice", "Alice Okafor"]).is_err());
+        // Name and birth year run together, each part written as the holder wrote it or not.
+        let rex = ["rex493467", "Rex Tester", "rex.tester@example.com", "1985"];
+        for built in [
+            "rextester1985",
+            "RexTester1985",
+            "1985rextester",
+            "tester-rex-1985",
+        ] {
+            assert!(check_policy(built, &rex).is_err(), "{built}");
+        }
         for strong in [
             "correct horse battery staple",
             "teller-test-password",

@@ -14,7 +14,7 @@ async fn an_opened_account_shows_ledger_and_available_balance() {
         .post(
             "/v1/accounts",
             &supervisor,
-            &json!({ "customer_id": alice.id, "product": "current", "currency": "EUR", "overdraft_limit": "300.00" }),
+            &json!({ "customer_id": alice.id, "product": "current", "currency": "EUR" }),
         )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -29,8 +29,8 @@ async fn an_opened_account_shows_ledger_and_available_balance() {
         .await
         .unwrap();
     assert_eq!(account["ledger_balance"], "0.00");
-    assert_eq!(account["available_balance"], "300.00");
-    assert_eq!(account["overdraft_limit"], "300.00");
+    assert_eq!(account["available_balance"], "0.00");
+    assert_eq!(account["overdraft_limit"], "0.00");
     assert_eq!(account["status"], "open");
 
     let list: Value = app
@@ -43,22 +43,33 @@ async fn an_opened_account_shows_ledger_and_available_balance() {
 }
 
 #[tokio::test]
-async fn only_staff_open_accounts_and_only_supervisors_grant_overdrafts() {
+async fn only_staff_open_accounts_and_none_opens_with_an_overdraft() {
     let app = TestApp::spawn().await;
     let teller = app.sign_in(TELLER).await;
+    let supervisor = app.sign_in(SUPERVISOR).await;
     let alice = app.customer(&teller, "alice").await;
     let body = json!({ "customer_id": alice.id, "product": "current", "currency": "EUR" });
     assert_eq!(
         app.post("/v1/accounts", &alice.token, &body).await.status(),
         StatusCode::FORBIDDEN
     );
-    let with_overdraft = json!({ "customer_id": alice.id, "product": "current", "currency": "EUR", "overdraft_limit": "100" });
-    assert_eq!(
-        app.post("/v1/accounts", &teller, &with_overdraft)
-            .await
-            .status(),
-        StatusCode::FORBIDDEN
-    );
+    // Lending takes a second person: not even a supervisor grants an overdraft at opening, where
+    // no one would approve it. The limit is requested once the account is open.
+    let snapshot = app.snapshot().await;
+    let with_overdraft = json!({ "customer_id": alice.id, "product": "current", "currency": "EUR", "overdraft_limit": "250000" });
+    for staff in [&teller, &supervisor] {
+        let response = app.post("/v1/accounts", staff, &with_overdraft).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem_code(response).await, "invalid_field");
+    }
+    assert_eq!(app.snapshot().await, snapshot);
+    let list: Value = app
+        .get("/v1/accounts", &alice.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["accounts"].as_array().unwrap().len(), 0);
     let unknown =
         json!({ "customer_id": uuid::Uuid::new_v4(), "product": "current", "currency": "EUR" });
     assert_eq!(

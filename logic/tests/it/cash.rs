@@ -50,17 +50,9 @@ async fn a_drawer_pays_out_only_the_cash_it_holds_and_needs_to_be_open() {
     let teller = app.sign_in(TELLER).await;
     let supervisor = app.sign_in(crate::app::SUPERVISOR).await;
     let alice = app.customer(&teller, "alice").await;
-    let response = app
-        .post(
-            "/v1/accounts",
-            &supervisor,
-            &json!({ "customer_id": alice.id, "product": "current", "currency": "EUR", "overdraft_limit": "5000" }),
-        )
-        .await;
-    let account = response.json::<serde_json::Value>().await.unwrap()["number"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    // Money in the account, paid in at another drawer than the two this test opens.
+    let funder = app.sign_in(crate::app::SUPERVISOR2).await;
+    let account = app.account(&funder, &alice, "5000").await;
     // Without an open drawer, a supervisor handles no cash either.
     let response = app
         .post_idempotent(

@@ -77,6 +77,17 @@ async fn every_action_is_allowed_to_its_roles_only() {
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
     let customer = &alice.id;
+    let spare: Value = app
+        .post(
+            "/v1/admin/staff",
+            &admin,
+            &json!({ "username": "spare.teller", "password": "a-long-enough-password", "role": "teller" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let spare = spare["id"].as_str().unwrap().to_owned();
     let actions = vec![
         keyed(
             Method::POST,
@@ -192,6 +203,18 @@ async fn every_action_is_allowed_to_its_roles_only() {
             "/v1/audit/verify".into(),
             Some(json!({})),
             &[Supervisor, Admin],
+        ),
+        action(
+            Method::POST,
+            format!("/v1/customers/{}/sign-in-reset", bob.id),
+            Some(json!({ "password": "counter-chosen-river-lamp" })),
+            &[Teller, Supervisor],
+        ),
+        action(
+            Method::POST,
+            format!("/v1/admin/staff/{spare}/sign-in-reset"),
+            Some(json!({ "password": "admin-chosen-copper-kettle" })),
+            &[Admin],
         ),
         action(Method::GET, "/v1/admin/staff".into(), None, &[Admin]),
         action(

@@ -677,6 +677,16 @@ async fn the_contract_is_published_without_a_credential() {
     let app = TestApp::spawn().await;
     let doc = app.openapi().await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    // The bank's own title and version, not those of the crate that gathered the routes.
+    assert_eq!(doc["info"]["title"], "Bank logic tier API");
+    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    assert!(doc["info"].get("contact").is_none(), "{}", doc["info"]);
+    assert!(
+        doc["info"]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("The bank's")
+    );
     // Every operation has an id of its own, `<module>.<handler>`: a client generated from the
     // document names its methods by them.
     let mut ids = std::collections::BTreeSet::new();

@@ -431,3 +431,133 @@ async fn a_password_set_by_someone_else_must_be_replaced_before_anything_else() 
         assert_eq!(again["user"]["password_change_due"], false, "{username}");
     }
 }
+
+/// Someone who lost their sign-in (a forgotten password, a lost authenticator, a locked name)
+/// gets back in through the bank: a teller, for a customer, or an admin, for staff, chooses a
+/// password that must be replaced before anything else. The second factor, every session and
+/// the name's lock go with the old password, and the reset is audited. No one else may do it,
+/// and a weak password changes nothing.
+#[tokio::test]
+async fn a_lost_sign_in_is_reset_by_the_bank_and_must_be_replaced() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let admin = app.sign_in(crate::app::ADMIN).await;
+    let alice = app.customer(&teller, "alice").await;
+    let bob = app.customer(&teller, "bob").await;
+    crate::security::enrolled(&app, &alice.token).await;
+    for _ in 0..6 {
+        app.sign_in_response("alice", "not-her-password").await;
+    }
+    let locked = app.sign_in_response("alice", "alice-test-password").await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    let path = format!("/v1/customers/{}/sign-in-reset", alice.id);
+    let chosen = json!({ "password": "counter-chosen-river-lamp" });
+    for (who, token) in [("bob", &bob.token), ("the admin", &admin)] {
+        let refused = app.post(&path, token, &chosen).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{who}");
+    }
+    // Her name and birth year run together, at the counter as anywhere.
+    let weak = app
+        .post(&path, &teller, &json!({ "password": "customeralice1980" }))
+        .await;
+    assert_eq!(problem_code(weak).await, "weak_password");
+    assert_eq!(
+        app.get("/v1/me", &alice.token).await.status(),
+        StatusCode::OK
+    );
+    let nobody = format!("/v1/customers/{}/sign-in-reset", uuid::Uuid::new_v4());
+    let missing = app.post(&nobody, &teller, &chosen).await;
+    assert_eq!(problem_code(missing).await, "customer_not_found");
+
+    let reset = app.post(&path, &teller, &chosen).await;
+    assert_eq!(reset.status(), StatusCode::OK);
+    let reset: Value = reset.json().await.unwrap();
+    assert_eq!(reset["username"], "alice");
+    assert_eq!(reset["second_factor_removed"], true);
+    assert!(reset["sessions_ended"].as_u64().unwrap() >= 1, "{reset}");
+    // Her session and old password are gone; the new one signs in at once (no lock, no code)
+    // and opens nothing until she has replaced it.
+    assert_eq!(
+        app.get("/v1/me", &alice.token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let old = app.sign_in_response("alice", "alice-test-password").await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    let session = app
+        .sign_in_response("alice", "counter-chosen-river-lamp")
+        .await;
+    assert_eq!(session.status(), StatusCode::CREATED);
+    let session: Value = session.json().await.unwrap();
+    assert_eq!(session["user"]["password_change_due"], true);
+    let token = session["token"].as_str().unwrap();
+    let refused = app.get("/v1/accounts", token).await;
+    assert_eq!(problem_code(refused).await, "password_change_required");
+    let replaced = app
+        .post(
+            "/v1/me/password",
+            token,
+            &json!({ "current_password": "counter-chosen-river-lamp",
+                     "new_password": "her-own-quiet-harbour-choice" }),
+        )
+        .await;
+    assert_eq!(replaced.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/v1/accounts", token).await.status(),
+        StatusCode::OK
+    );
+
+    // Staff: an admin resets a teller's, never their own; a teller resets no one's.
+    let me: Value = app.get("/v1/me", &teller).await.json().await.unwrap();
+    let teller_id = me["user"]["id"].as_str().unwrap().to_owned();
+    let me: Value = app.get("/v1/me", &admin).await.json().await.unwrap();
+    let admin_id = me["user"]["id"].as_str().unwrap().to_owned();
+    let staff_path = |id: &str| format!("/v1/admin/staff/{id}/sign-in-reset");
+    let chosen = json!({ "password": "admin-chosen-copper-kettle" });
+    let own = app.post(&staff_path(&admin_id), &admin, &chosen).await;
+    assert_eq!(problem_code(own).await, "own_access");
+    let by_teller = app.post(&staff_path(&admin_id), &teller, &chosen).await;
+    assert_eq!(by_teller.status(), StatusCode::FORBIDDEN);
+    // A customer is no member of staff.
+    let me: Value = app.get("/v1/me", token).await.json().await.unwrap();
+    let alice_id = me["user"]["id"].as_str().unwrap().to_owned();
+    let not_staff = app.post(&staff_path(&alice_id), &admin, &chosen).await;
+    assert_eq!(problem_code(not_staff).await, "staff_not_found");
+    let reset = app.post(&staff_path(&teller_id), &admin, &chosen).await;
+    assert_eq!(reset.status(), StatusCode::OK);
+    let reset: Value = reset.json().await.unwrap();
+    assert_eq!(reset["username"], TELLER.0);
+    assert_eq!(reset["second_factor_removed"], false);
+    assert_eq!(
+        app.get("/v1/me", &teller).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let session: Value = app
+        .sign_in_response(TELLER.0, "admin-chosen-copper-kettle")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(session["user"]["password_change_due"], true);
+
+    let audit: Value = app
+        .get("/v1/audit?action=user.sign_in_reset", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let records = audit["records"].as_array().unwrap();
+    assert_eq!(records.len(), 2, "{audit}");
+    let subjects: Vec<&str> = records
+        .iter()
+        .map(|r| r["subject_id"].as_str().unwrap())
+        .collect();
+    assert!(subjects.contains(&alice_id.as_str()) && subjects.contains(&teller_id.as_str()));
+    assert!(
+        records
+            .iter()
+            .all(|r| r["after"]["password_change_due"] == true)
+    );
+    // Nothing of the chosen password reaches the record.
+    assert!(!audit.to_string().contains("chosen"), "{audit}");
+}

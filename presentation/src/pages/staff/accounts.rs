@@ -52,6 +52,8 @@ struct AccountPage {
     holds: Vec<Hold>,
     pending: Vec<Approval>,
     entries: Vec<Entry>,
+    /// The page's key; each of its forms sends its own (`-cash`, `-payout`, `-reverse-<transfer>`),
+    /// so two forms of one page never share one, and one form sent twice is one request.
     key: String,
     hold_expiry: String,
     error: Option<&'static str>,
