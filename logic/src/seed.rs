@@ -100,7 +100,7 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
     }
     tx.commit().await?;
     let teller = &staff[0];
-    let supervisor = &staff[1];
+    let (supervisor, second_supervisor) = (&staff[1], &staff[2]);
 
     let customers = [
         (
@@ -222,12 +222,38 @@ pub async fn seed_demo(state: &AppState) -> Result<bool> {
             )],
         };
         for (product, account_name, overdraft, deposit, opener) in accounts {
-            let opening =
-                Opening::parse(customer.id, *product, "EUR", Some(account_name), *overdraft)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let opening = Opening::parse(customer.id, *product, "EUR", Some(account_name), None)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let account = crate::accounts::open(state, opener, Some("seed-demo"), &opening)
                 .await
                 .map_err(|e| anyhow::anyhow!("open an account for {name}: {e}"))?;
+            if let Some(limit) = overdraft {
+                // Lending takes two people here as anywhere: one supervisor asks, another approves.
+                let number =
+                    AccountNumber::parse(&account.number).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let filed = crate::approvals::file_overdraft_limit(
+                    state,
+                    Actor {
+                        user: opener,
+                        request_id: Some("seed-demo"),
+                    },
+                    &number,
+                    limit,
+                    "Arranged overdraft at opening",
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("ask for {name}'s overdraft: {e}"))?;
+                crate::approvals::decide(
+                    state,
+                    second_supervisor,
+                    filed.id,
+                    crate::approvals::Decision::Approve,
+                    "",
+                    Some("seed-demo"),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("approve {name}'s overdraft: {e}"))?;
+            }
             key_counter += 1;
             let order = Order {
                 movement: Movement::CashDeposit {

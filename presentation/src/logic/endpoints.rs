@@ -9,7 +9,9 @@ use bank_api::admin::{
     RotateKeyRequest, SetLimitsRequest, UpdateStaffRequest,
 };
 use bank_api::approvals::{ApprovalStatus, DecisionRequest};
-use bank_api::customers::{CreateCustomerRequest, IdentityFields, SetLimitRequest};
+use bank_api::customers::{
+    CreateCustomerRequest, IdentityFields, SetLimitRequest, SignInResetRequest,
+};
 use bank_api::drawers::{CloseDrawerRequest, OpenDrawerRequest, VaultTransferRequest};
 use bank_api::payees::AddPayeeRequest;
 use bank_api::sessions::{
@@ -28,7 +30,8 @@ use uuid::Uuid;
 use super::types::{
     Account, AccountList, ActivityList, Approval, ApprovalList, AuditList, Cluster, CustomerList,
     CustomerProfile, DailyLimitList, Drawer, DrawerList, History, Hold, HoldList, Limits, Me,
-    Payee, PayeeList, RecoveryCodes, Session, SessionInfo, SessionList, StaffList, StaffMember,
+    Payee, PayeeList, RecoveryCodes, Session, SessionInfo, SessionList, SignInReset, StaffList,
+    StaffMember,
     Statement, TotpEnrolment, Transfer, Verification,
 };
 use super::{Caller, Filed, Logic, LogicError};
@@ -610,6 +613,28 @@ impl Logic {
         request: &CreateStaffRequest,
     ) -> Result<StaffMember, LogicError> {
         Ok(self.post("/v1/admin/staff", caller, request).await?.1)
+    }
+
+    /// `POST /v1/customers/{id}/sign-in-reset`.
+    pub async fn reset_customer_sign_in(
+        &self,
+        caller: Caller<'_>,
+        id: Uuid,
+        request: &SignInResetRequest,
+    ) -> Result<SignInReset, LogicError> {
+        let path = format!("/v1/customers/{id}/sign-in-reset");
+        self.call(Method::POST, &path, caller, None, request).await
+    }
+
+    /// `POST /v1/admin/staff/{id}/sign-in-reset`.
+    pub async fn reset_staff_sign_in(
+        &self,
+        caller: Caller<'_>,
+        id: Uuid,
+        request: &SignInResetRequest,
+    ) -> Result<SignInReset, LogicError> {
+        let path = format!("/v1/admin/staff/{id}/sign-in-reset");
+        self.call(Method::POST, &path, caller, None, request).await
     }
 
     /// `PATCH /v1/admin/staff/{id}`.

@@ -23,7 +23,7 @@ pub use bank_api::audit::{
 };
 pub use bank_api::cluster::{ClusterMember, ClusterResponse as Cluster};
 pub use bank_api::customers::{
-    CustomerListResponse as CustomerList, CustomerResponse as CustomerProfile,
+    CustomerListResponse as CustomerList, CustomerResponse as CustomerProfile, SignInResetResponse as SignInReset,
 };
 pub use bank_api::drawers::{
     DrawerListResponse as DrawerList, DrawerResponse as Drawer, DrawerState,

@@ -1273,6 +1273,24 @@ async fn a_first_password_a_teller_chose_is_replaced_at_the_first_sign_in() {
         .await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(weak.body.contains("hard to guess"), "{}", weak.body);
+    // Her name and birth year run together are no better.
+    let personal = dana
+        .post(
+            "/password/replace",
+            &[
+                ("csrf_token", weak.csrf().as_str()),
+                ("current_password", "handed-over-at-the-counter"),
+                ("new_password", "danareyes1990"),
+            ],
+        )
+        .await;
+    assert_eq!(personal.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        personal.body.contains("not built from your name"),
+        "{}",
+        personal.body
+    );
+    let weak = personal;
     let replaced = dana
         .post(
             "/password/replace",
@@ -1736,4 +1754,113 @@ async fn a_tellers_cash_whose_outcome_is_unknown_is_resolved_by_its_key() {
 /// A form's fields as the client sends them.
 fn pairs_of<'f>(fields: &'f [(&'f str, String)]) -> Vec<(&'f str, &'f str)> {
     fields.iter().map(|(n, v)| (*n, v.as_str())).collect()
+}
+
+/// A customer who lost her sign-in gets back in at the counter: the teller resets it on her
+/// profile, her open session ends, and the password the teller chose works once, to choose her
+/// own. An admin resets a member of staff's the same way, from the staff table, but not their own.
+#[tokio::test]
+async fn a_lost_sign_in_is_reset_at_the_counter_and_replaced_at_the_next_sign_in() {
+    let portal = Portal::spawn().await;
+    let alices = portal.accounts(ALICE).await;
+    let customer = alices[0]["customer_id"].as_str().unwrap().to_owned();
+    let alice = portal.browser();
+    alice.sign_in(ALICE).await;
+    assert_eq!(alice.get("/").await.status, StatusCode::OK);
+
+    let teller = portal.browser();
+    teller.sign_in(("tom.teller", "teller-demo-pass")).await;
+    let profile = teller.get(&format!("/staff/customers/{customer}")).await;
+    assert!(
+        profile.body.contains("id=\"sign-in-reset\""),
+        "{}",
+        profile.body
+    );
+    let action = format!("/staff/customers/{customer}/sign-in-reset");
+    // A guessable password is refused and changes nothing.
+    let weak = teller
+        .post(
+            &action,
+            &[
+                ("csrf_token", profile.csrf().as_str()),
+                ("password", "password1234"),
+            ],
+        )
+        .await;
+    let back = weak.location.clone().unwrap_or_default();
+    assert!(back.contains("error=weak_password"), "{back}");
+    assert_eq!(alice.get("/").await.status, StatusCode::OK);
+    let profile = teller.get(&back).await;
+    assert!(profile.body.contains("hard to guess"), "{}", profile.body);
+    let reset = teller
+        .post(
+            &action,
+            &[
+                ("csrf_token", profile.csrf().as_str()),
+                ("password", "handed-over-with-her-passport"),
+            ],
+        )
+        .await;
+    let back = reset.location.clone().unwrap_or_default();
+    assert!(back.contains("notice=sign_in_reset"), "{back}");
+    let shown = teller.get(&back).await;
+    assert!(shown.body.contains("The sign-in is reset"), "{}", shown.body);
+
+    // Her open session has ended; the old password opens nothing; the new one leads to
+    // choosing her own.
+    let ended = alice.get("/").await;
+    let to = ended.location.unwrap_or_default();
+    assert!(to.starts_with("/sign-in"), "{to}");
+    let stranger = portal.browser();
+    assert_eq!(
+        stranger.sign_in(ALICE).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let again = portal.browser();
+    let signed = again
+        .sign_in((ALICE.0, "handed-over-with-her-passport"))
+        .await;
+    assert_eq!(signed.location.as_deref(), Some("/password/replace"));
+
+    // An admin resets a teller's sign-in from the staff table, and has no form for their own.
+    let admin = portal.browser();
+    admin.sign_in(("ada.admin", "admin-demo-pass")).await;
+    let page = admin.get("/staff/admin").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        !page.body.contains("New password for ada.admin"),
+        "{}",
+        page.body
+    );
+    let row = page
+        .body
+        .split("data-username=\"tom.teller\"")
+        .nth(1)
+        .unwrap();
+    let id = row
+        .split("/staff/admin/staff/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let reset = admin
+        .post(
+            &format!("/staff/admin/staff/{id}/sign-in-reset"),
+            &[
+                ("csrf_token", page.csrf().as_str()),
+                ("password", "admin-chose-this-for-tom"),
+            ],
+        )
+        .await;
+    let back = reset.location.clone().unwrap_or_default();
+    assert!(back.contains("notice=sign_in_reset"), "{back}");
+    let to = teller.get("/staff").await.location.unwrap_or_default();
+    assert!(to.starts_with("/sign-in"), "{to}");
+    let tom = portal.browser();
+    let signed = tom
+        .sign_in(("tom.teller", "admin-chose-this-for-tom"))
+        .await;
+    assert_eq!(signed.location.as_deref(), Some("/password/replace"));
 }

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/admin", get(page))
         .route("/staff/admin/staff", post(create))
         .route("/staff/admin/staff/{id}", post(update))
+        .route("/staff/admin/staff/{id}/sign-in-reset", post(reset_sign_in))
         .route("/staff/admin/limits/{currency}", post(limits))
 }
 
@@ -107,6 +108,30 @@ async fn update(
     };
     let answer = state.logic.update_staff(staff.caller(), id, &request).await;
     redirect_after(answer, "/staff/admin", "saved")
+}
+
+#[derive(Deserialize)]
+struct SignInResetForm {
+    password: String,
+}
+
+/// Resets a member of staff's sign-in: they sign in once with the password chosen here, then
+/// choose their own and enrol a new second factor.
+async fn reset_sign_in(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<SignInResetForm>,
+) -> Result<Response, PageError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    let request = bank_api::customers::SignInResetRequest {
+        password: form.password,
+    };
+    let answer = state
+        .logic
+        .reset_staff_sign_in(staff.caller(), id, &request)
+        .await;
+    redirect_after(answer, "/staff/admin", "sign_in_reset")
 }
 
 #[derive(Deserialize)]

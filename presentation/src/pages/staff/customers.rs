@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/customers/{id}", get(profile).post(edit))
         .route("/staff/customers/{id}/accounts", post(open_account))
         .route("/staff/customers/{id}/limits", post(set_limit))
+        .route("/staff/customers/{id}/sign-in-reset", post(reset_sign_in))
 }
 
 #[derive(Template, WebTemplate)]
@@ -538,4 +539,27 @@ async fn set_limit(
         .set_daily_limit(staff.caller(), id, currency, &request)
         .await;
     redirect_after(answer, &back, "saved")
+}
+
+#[derive(Deserialize)]
+struct SignInResetForm {
+    password: String,
+}
+
+/// Resets a customer's web banking sign-in, once the member of staff has checked who is asking.
+async fn reset_sign_in(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<SignInResetForm>,
+) -> Result<Response, PageError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    let request = bank_api::customers::SignInResetRequest {
+        password: form.password,
+    };
+    let answer = state
+        .logic
+        .reset_customer_sign_in(staff.caller(), id, &request)
+        .await;
+    redirect_after(answer, &format!("/staff/customers/{id}"), "sign_in_reset")
 }

@@ -20,7 +20,7 @@ use bank_api::admin::ApiKeyResponse;
 use crate::error::PageError;
 use crate::logic::types::{
     Account, Approval, ApprovalStatus, CustomerProfile, DailyLimitList, Drawer, Hold, Limits,
-    StaffMember, Transfer,
+    SignInReset, StaffMember, Transfer,
 };
 use crate::logic::{Filed, LogicError};
 use crate::session::Staff;
@@ -72,12 +72,18 @@ fn notice_words(code: &str) -> &'static str {
         "released" => "The hold is released.",
         "posted" => "Done: the money has moved.",
         "confirmed" => "Confirmed: it was carried out.",
-        "pending" => "Sent for a supervisor's approval. The funds are held until it is decided.",
+        "pending" => {
+            "Sent for a supervisor's approval. Any money it would move is held until it is decided."
+        }
         "approved" => "Approved and carried out.",
         "rejected" => "Rejected; any held funds are released.",
         "drawer_opened" => "Your drawer is open.",
         "drawer_closed" => "Your drawer is closed and its cash is back in the vault.",
         "staff_created" => "The member of staff can now sign in.",
+        "sign_in_reset" => {
+            "The sign-in is reset. Give the new password in person: it works once, to choose a \
+             new one. The second factor is off, and every session of theirs has ended."
+        }
         "api_key_revoked" => "The key is revoked: the service's next request with it is refused.",
         _ => "Done.",
     }
@@ -144,7 +150,10 @@ fn refusal_words(code: ProblemCode) -> &'static str {
             "A hold lasts until the end of a day from today to a year ahead: enter that last day as year-month-day."
         }
         ProblemCode::HoldGuardsApproval => "This hold guards a request waiting for approval.",
-        ProblemCode::OwnAccess => "You cannot remove your own admin access.",
+        ProblemCode::OwnAccess => {
+            "You cannot change your own access or reset your own sign-in here: ask another admin."
+        }
+        ProblemCode::NoSignIn => "This customer has no web banking sign-in to reset.",
         ProblemCode::InvalidQuery => {
             "Check the search: it needs at least two characters, and dates in order between 1900-01-01 and 9999-12-30."
         }
@@ -199,6 +208,7 @@ impl Acted for DailyLimitList {}
 impl Acted for Drawer {}
 impl Acted for Hold {}
 impl Acted for Limits {}
+impl Acted for SignInReset {}
 impl Acted for StaffMember {}
 impl Acted for Transfer {}
 
