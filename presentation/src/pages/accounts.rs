@@ -15,7 +15,7 @@ use crate::error::PageError;
 use crate::filters;
 use bank_api::AccountNumber;
 
-use crate::logic::types::{Account, AccountStatus, Entry};
+use crate::logic::types::{Account, AccountStatus, Entry, FreezeScope};
 use crate::session::Customer;
 use crate::state::AppState;
 

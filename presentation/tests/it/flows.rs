@@ -1864,3 +1864,46 @@ async fn a_lost_sign_in_is_reset_at_the_counter_and_replaced_at_the_next_sign_in
         .await;
     assert_eq!(signed.location.as_deref(), Some("/password/replace"));
 }
+
+/// A customer whose account is frozen reads so on the account's page, with what the freeze
+/// stops and whom to ask, and is not offered to move money out of it; the reason staff wrote
+/// stays with the bank.
+#[tokio::test]
+async fn a_frozen_account_says_so_to_its_holder_and_offers_no_payment_out() {
+    let portal = Portal::spawn().await;
+    let number = portal.accounts(ALICE).await[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let alice = portal.browser();
+    alice.sign_in(ALICE).await;
+    let page = alice.get(&format!("/accounts/{number}")).await;
+    assert!(!page.body.contains("id=\"account-state\""), "{}", page.body);
+    assert!(page.body.contains("Move money from this account"));
+
+    let teller = portal.browser();
+    teller.sign_in(("tom.teller", "teller-demo-pass")).await;
+    let account = teller.get(&format!("/staff/accounts/{number}")).await;
+    let frozen = teller
+        .post(
+            &format!("/staff/accounts/{number}/status"),
+            &[
+                ("csrf_token", account.csrf().as_str()),
+                ("action", "freeze"),
+                ("scope", "debits"),
+                ("reason", "Suspected card fraud under review"),
+            ],
+        )
+        .await;
+    assert_eq!(frozen.status, StatusCode::SEE_OTHER, "{}", frozen.body);
+
+    let page = alice.get(&format!("/accounts/{number}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("This account is frozen: no money can go out of it."),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Move money from this account"));
+    assert!(!page.body.contains("Suspected card fraud"), "{}", page.body);
+}
