@@ -283,8 +283,9 @@ async fn sign_out(State(state): State<AppState>, visitor: Visitor) -> Result<Res
 #[template(path = "cluster.html")]
 struct ClusterPage {
     csrf: String,
-    signed_in: bool,
     section: &'static str,
+    username: String,
+    role: String,
     reachable: bool,
     members: Vec<crate::logic::types::ClusterMember>,
 }
@@ -301,8 +302,9 @@ async fn cluster(State(state): State<AppState>, staff: Staff) -> Result<ClusterP
     let cluster = state.logic.cluster(caller).await?;
     Ok(ClusterPage {
         csrf: staff.visitor.csrf.clone(),
-        signed_in: false,
-        section: "",
+        section: "cluster",
+        username: staff.auth.username.clone(),
+        role: staff.auth.role.clone(),
         reachable: cluster.reachable,
         members: cluster.members,
     })

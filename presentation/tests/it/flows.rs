@@ -1024,6 +1024,12 @@ async fn the_cluster_page_is_for_admins_only() {
         "{}",
         page.body
     );
+    // It is a staff page like the others: their menu, and a way to sign out.
+    assert!(
+        page.body.contains("aria-label=\"Staff\"") && page.body.contains("Sign out ada.admin"),
+        "{}",
+        page.body
+    );
     let teller = portal.browser();
     teller.sign_in(("tom.teller", "teller-demo-pass")).await;
     assert_eq!(
