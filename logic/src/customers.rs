@@ -62,7 +62,7 @@ impl Identity {
             return Err(ApiError::invalid(
                 ProblemCode::InvalidField,
                 "date_of_birth",
-                "the date of birth must be a real date in the past",
+                "the date of birth is in the past, and no more than 130 years ago",
             ));
         }
         Ok(Self {
@@ -130,13 +130,13 @@ fn document(fields: &IdentityFields, today: Date) -> Result<Option<IdentityDocum
         Some(kind) => kind,
     };
     let country = match country {
-        Some(code) if code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic()) => {
+        Some(code) if crate::domain::countries::is_country(&code.to_ascii_uppercase()) => {
             code.to_ascii_uppercase()
         }
         _ => {
             return Err(missing(
                 "id_document_country",
-                "the issuing country is a two-letter ISO 3166 code, such as GB",
+                "the issuing country is its two-letter ISO 3166 code, such as GB (XK for Kosovo)",
             ));
         }
     };

@@ -2,6 +2,7 @@
 //! it, no code sees an unchecked amount, currency or account number.
 
 pub mod account_number;
+pub mod countries;
 pub mod day;
 pub mod names;
 pub mod text;

@@ -164,6 +164,16 @@ async fn an_account_needs_a_complete_identity_and_a_document_identifies_one_cust
             json!({ "id_document_country": "GBR" }),
             "id_document_country",
         ),
+        // Two letters, but no country's: no document is issued by "XX" or "UK".
+        (
+            json!({ "id_document_country": "XX" }),
+            "id_document_country",
+        ),
+        (
+            json!({ "id_document_country": "UK" }),
+            "id_document_country",
+        ),
+        (json!({ "date_of_birth": "1890-01-01" }), "date_of_birth"),
         (json!({ "id_document": null }), "id_document"),
     ] {
         let mut body = complete.clone();

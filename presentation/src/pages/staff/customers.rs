@@ -311,7 +311,9 @@ fn field_message(field: Option<&str>, code: ProblemCode) -> &'static str {
         (Some("full_name"), _) => "Enter the customer's full name.",
         (Some("email"), _) => "Enter an email address such as name@example.org.",
         (Some("phone"), _) => "Enter a phone number of digits, such as +44 20 7946 0000.",
-        (Some("date_of_birth"), _) => "Enter the date of birth, in the past.",
+        (Some("date_of_birth"), _) => {
+            "Enter the date of birth: a day in the past, no more than 130 years ago."
+        }
         (Some("address"), _) => "Enter the street, town and postcode.",
         (_, ProblemCode::IdentityDocumentTaken) => {
             "Another customer already has this identity document: open their record below rather than onboarding them twice."
@@ -321,7 +323,7 @@ fn field_message(field: Option<&str>, code: ProblemCode) -> &'static str {
         }
         (Some("id_document_kind"), _) => "Choose what the identity document is.",
         (Some("id_document_country"), _) => {
-            "Enter the two-letter code of the country that issued the document, such as GB."
+            "Enter the two-letter ISO code of the country that issued the document, such as GB (XK for Kosovo)."
         }
         (Some("id_document_expires"), _) => {
             "Enter the day the document expires; an expired document cannot identify a customer."
