@@ -31,8 +31,7 @@ use super::types::{
     Account, AccountList, ActivityList, Approval, ApprovalList, AuditList, Cluster, CustomerList,
     CustomerProfile, DailyLimitList, Drawer, DrawerList, History, Hold, HoldList, Limits, Me,
     Payee, PayeeList, RecoveryCodes, Session, SessionInfo, SessionList, SignInReset, StaffList,
-    StaffMember,
-    Statement, TotpEnrolment, Transfer, Verification,
+    StaffMember, Statement, TotpEnrolment, Transfer, Verification,
 };
 use super::{Caller, Filed, Logic, LogicError};
 

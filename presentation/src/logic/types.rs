@@ -23,7 +23,8 @@ pub use bank_api::audit::{
 };
 pub use bank_api::cluster::{ClusterMember, ClusterResponse as Cluster};
 pub use bank_api::customers::{
-    CustomerListResponse as CustomerList, CustomerResponse as CustomerProfile, SignInResetResponse as SignInReset,
+    CustomerListResponse as CustomerList, CustomerResponse as CustomerProfile,
+    SignInResetResponse as SignInReset,
 };
 pub use bank_api::drawers::{
     DrawerListResponse as DrawerList, DrawerResponse as Drawer, DrawerState,

@@ -1810,7 +1810,11 @@ async fn a_lost_sign_in_is_reset_at_the_counter_and_replaced_at_the_next_sign_in
     let back = reset.location.clone().unwrap_or_default();
     assert!(back.contains("notice=sign_in_reset"), "{back}");
     let shown = teller.get(&back).await;
-    assert!(shown.body.contains("The sign-in is reset"), "{}", shown.body);
+    assert!(
+        shown.body.contains("The sign-in is reset"),
+        "{}",
+        shown.body
+    );
 
     // Her open session has ended; the old password opens nothing; the new one leads to
     // choosing her own.
@@ -1906,7 +1910,8 @@ async fn a_frozen_account_says_so_to_its_holder_and_offers_no_payment_out() {
     let page = alice.get(&format!("/accounts/{number}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
-        page.body.contains("This account is frozen: no money can go out of it."),
+        page.body
+            .contains("This account is frozen: no money can go out of it."),
         "{}",
         page.body
     );
