@@ -188,8 +188,10 @@ pub fn read_typed(text: &str) -> Result<String, MoneyError> {
         // One mark, once.
         (_, _, Some(at)) => {
             // Three digits after a lone mark are a thousands group to some readers and decimals
-            // to others, whatever else groups the digits before it (`1 000,000`).
-            if text[at + 1..].chars().count() == 3 {
+            // to others, whatever else groups the digits before it (`1 000,000`); but no one
+            // writes a thousands group after a zero or after nothing (`0.001`, `,001`).
+            let whole = text[..at].trim();
+            if text[at + 1..].chars().count() == 3 && !(whole.is_empty() || whole == "0") {
                 return Err(MoneyError::Ambiguous);
             }
             Some(at)
@@ -372,7 +374,9 @@ mod tests {
             ("2.500", Err(Ambiguous)),
             ("1,234", Err(Ambiguous)),
             ("1.234", Err(Ambiguous)),
-            ("0,999", Err(Ambiguous)),
+            // After a zero, three digits are decimals to everyone: too many for euros.
+            ("0,999", Err(eur_decimals.clone())),
+            ("0.001", Err(eur_decimals.clone())),
             ("1e3", Err(NotANumber)),
             ("1E3", Err(NotANumber)),
             ("-10", Err(NotANumber)),

@@ -404,11 +404,7 @@ async fn confirm_second_factor(
             let Some(enrolment) = visitor.pending_totp().await? else {
                 return Ok(Redirect::to(ENROL_SECOND_FACTOR).into_response());
             };
-            let page = staff_enrol_page(
-                &visitor,
-                enrolment,
-                Some(super::plain_language(problem.code)),
-            )?;
+            let page = staff_enrol_page(&visitor, enrolment, Some(super::WRONG_SETUP_CODE))?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(LogicError::Problem(_)) => Ok(Redirect::to(ENROL_SECOND_FACTOR).into_response()),

@@ -145,6 +145,9 @@ pub fn asks_for_password(problem: &crate::logic::Problem) -> bool {
 }
 
 /// What to say of an amount typed with one separator before three digits (`1,234`).
+/// A wrong code while setting up two-step sign-in: there are no recovery codes yet.
+pub(crate) const WRONG_SETUP_CODE: &str = "That code is not correct. Enter the code your app shows now for the key you just added (it changes every 30 seconds).";
+
 pub(crate) const AMBIGUOUS_AMOUNT: &str = "This could be read two ways: write it without the separator, such as 1234, or with its decimals, such as 1234.00.";
 
 /// An amount field of a form, read as a person types it (`10,50`, `1 234.50`) and written as the

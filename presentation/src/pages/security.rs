@@ -370,11 +370,7 @@ async fn confirm_totp(
             let Some(enrolment) = customer.visitor.pending_totp().await? else {
                 return Ok(Redirect::to("/security").into_response());
             };
-            let page = enrol_page(
-                &customer,
-                enrolment,
-                Some(super::plain_language(problem.code)),
-            )?;
+            let page = enrol_page(&customer, enrolment, Some(super::WRONG_SETUP_CODE))?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(LogicError::Problem(_)) => Ok(Redirect::to("/security").into_response()),

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::{Messages, redirect_after, refuse, require};
 use crate::error::PageError;
 use crate::filters;
+use crate::logic::LogicError;
 use crate::logic::types::{CurrencyLimits, Role, StaffMember};
 use crate::session::Staff;
 use crate::state::AppState;
@@ -81,6 +82,13 @@ async fn create(
         role,
     };
     let answer = state.logic.create_staff(staff.caller(), &request).await;
+    if let Err(LogicError::Problem(problem)) = &answer
+        && problem.code == ProblemCode::InvalidField
+        && problem.field.as_deref() == Some("username")
+    {
+        // "Check this field" would not say which.
+        return refuse("/staff/admin", "invalid_username");
+    }
     redirect_after(answer, "/staff/admin", "staff_created")
 }
 

@@ -149,14 +149,13 @@ async fn search(
                 .into_response())
         }
         Err(LogicError::Problem(problem)) if problem.status == 422 => {
-            let page = home_page(
-                &state,
-                &staff,
-                q,
-                None,
-                Some(super::refusal_words(problem.code)),
-            )
-            .await?;
+            // A customer search has no dates: only its words can be wrong.
+            let words = if problem.code == ProblemCode::InvalidQuery {
+                "Enter at least two characters of a name, email, phone number, identity document or account number."
+            } else {
+                super::refusal_words(problem.code)
+            };
+            let page = home_page(&state, &staff, q, None, Some(words)).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(error) => Err(error.into()),

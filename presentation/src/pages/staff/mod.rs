@@ -98,6 +98,9 @@ fn error_words(code: &str) -> &'static str {
         "ambiguous_amount" => crate::pages::AMBIGUOUS_AMOUNT,
         "invalid_date_of_birth" => "Enter the date of birth as year-month-day, such as 1980-04-21.",
         "unknown_choice" => "Choose one of the options the form offers.",
+        "invalid_username" => {
+            "A username has 3 to 64 letters, digits, dots, hyphens or underscores, and no spaces."
+        }
         "reason_required" => {
             "Say why you reject the request: its maker and the audit log read the reason."
         }
