@@ -395,6 +395,51 @@ pub fn superuser_url(url: &str) -> String {
     format!("{}/{database}", server_url())
 }
 
+/// A user's row locked in a transaction of its own, as a reset of their sign-in holds it while
+/// it runs; [`HeldUser::end_sessions`] ends their sessions and commits, as the reset does.
+pub struct HeldUser {
+    conn: PgConnection,
+    username: String,
+}
+
+/// Locks `username`'s row (see [`HeldUser`]). `url` is the test database's.
+pub async fn hold_user(url: &str, username: &str) -> HeldUser {
+    let mut conn = PgConnection::connect(&superuser_url(url))
+        .await
+        .expect("connect as the superuser");
+    sqlx::query("BEGIN")
+        .execute(&mut conn)
+        .await
+        .expect("begin");
+    sqlx::query("SELECT 1 FROM users WHERE username = $1 FOR UPDATE")
+        .bind(username)
+        .fetch_one(&mut conn)
+        .await
+        .expect("lock the user's row");
+    HeldUser {
+        conn,
+        username: username.to_owned(),
+    }
+}
+
+impl HeldUser {
+    pub async fn end_sessions(mut self) {
+        sqlx::query(
+            "UPDATE user_sessions SET revoked_at = now()
+              WHERE revoked_at IS NULL
+                AND user_id = (SELECT id FROM users WHERE username = $1)",
+        )
+        .bind(&self.username)
+        .execute(&mut self.conn)
+        .await
+        .expect("end the sessions");
+        sqlx::query("COMMIT")
+            .execute(&mut self.conn)
+            .await
+            .expect("commit");
+    }
+}
+
 /// Rewrites the second audit record's `after` behind the append-only trigger's back, as a
 /// superuser with direct database access might (no role of the bank can); returns the record's
 /// id. For tests of the verifiers. `url` is the test database's.

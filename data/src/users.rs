@@ -120,6 +120,37 @@ pub async fn find_customer_user(
     .classify()
 }
 
+/// Locks a user's row and tells whether `session_id` is still live (not revoked, not expired):
+/// a change a session makes to its own sign-in waits for a reset that holds the row, and then
+/// finds the session ended rather than undo the reset.
+pub async fn lock_user_in_session(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    session_id: Uuid,
+) -> Result<bool, DataError> {
+    // Two statements: the lock may wait for a reset to commit, and only a statement begun after
+    // the wait sees what it committed (one statement reads every other table as it was when
+    // the statement began, before the wait).
+    let found = sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .classify()?;
+    if found.is_none() {
+        return Ok(false);
+    }
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM user_sessions
+                         WHERE id = $2 AND user_id = $1
+                           AND revoked_at IS NULL AND expires_at > now())",
+    )
+    .bind(user_id)
+    .bind(session_id)
+    .fetch_one(conn)
+    .await
+    .classify()
+}
+
 /// Locks a user's row for a reset of their sign-in.
 pub async fn lock_user(conn: &mut PgConnection, id: Uuid) -> Result<Option<UserRow>, DataError> {
     sqlx::query_as(

@@ -473,7 +473,8 @@ pub async fn file_overdraft_limit(
                 .filter(|a| a.kind == AccountKind::Customer)
                 .ok_or_else(account_not_found)?;
             let currency = Currency::parse(&account.currency)?;
-            let limit = if limit.trim() == "0" {
+            // No overdraft, however it is written ("0", "0.00", "0,00").
+            let limit = if limit.trim().replace(',', ".").parse::<Decimal>() == Ok(Decimal::ZERO) {
                 Decimal::ZERO
             } else {
                 Amount::parse(limit, currency)
@@ -502,6 +503,30 @@ pub async fn file_overdraft_limit(
                     "the account is closed",
                 ));
             }
+            let now = data::transaction_now(&mut *tx).await?;
+            // One overdraft change waits at a time (the account's row lock, taken above, orders
+            // two filings): a second one, filed against the same limit as the first, would be
+            // decided as it reads after the first changed the limit, a "cut" that grants credit.
+            let waiting = data::approvals::list_approvals(
+                &mut *tx,
+                &ApprovalFilter {
+                    status: Some(ApprovalStatus::Pending),
+                    account_id: Some(account.id),
+                    customer_id: None,
+                    before: None,
+                    limit: 100,
+                },
+            )
+            .await?;
+            if waiting
+                .iter()
+                .any(|r| r.kind == ApprovalKind::OverdraftLimit && r.expires_at > now)
+            {
+                return Err(ApiError::refused(
+                    ProblemCode::ApprovalPending,
+                    "an overdraft change for this account already awaits approval: decide it first",
+                ));
+            }
             let code = currency.code();
             let summary = format!(
                 "Overdraft limit of {} from {} to {} {code}",
@@ -509,7 +534,6 @@ pub async fn file_overdraft_limit(
                 format_in_scale(account.overdraft_limit, code),
                 format_in_scale(limit, code)
             );
-            let now = data::transaction_now(&mut *tx).await?;
             let id = Uuid::now_v7();
             let operation = serde_json::to_value(Operation::OverdraftLimit {
                 account: account.number.clone(),

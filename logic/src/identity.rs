@@ -578,7 +578,10 @@ pub async fn reset_sign_in(
             let second_factor_removed =
                 data::users::reset_sign_in(&mut *tx, locked.id, &hash).await?;
             let sessions_ended = data::sessions::revoke_all_sessions(&mut *tx, locked.id).await?;
+            // The name's lock, and the lock on wrong second-factor codes: the new sign-in, and
+            // the new authenticator staff enrol with it, must work at once.
             data::users::clear_sign_in_failures(&mut *tx, &locked.username).await?;
+            data::users::clear_sign_in_failures(&mut *tx, &second_factor_key(locked.id)).await?;
             let reset = bank_api::customers::SignInResetResponse {
                 username: locked.username.clone(),
                 second_factor_removed,

@@ -158,9 +158,10 @@ pub async fn enrol_totp(
     let totp = totp(&secret, &user.username)?;
     let sealed = state.server_key.seal_totp(user.user_id, &secret);
     let sealed = &sealed;
-    crate::unit_of_work::read(state, |conn, _| {
+    crate::unit_of_work::write(state, |tx, _| {
         Box::pin(async move {
-            Ok(data::users::set_pending_totp_secret(&mut *conn, user.user_id, sealed).await?)
+            still_signed_in(&mut *tx, user).await?;
+            Ok(data::users::set_pending_totp_secret(&mut *tx, user.user_id, sealed).await?)
         })
     })
     .await?;
@@ -190,6 +191,7 @@ pub async fn confirm_totp(
     let code = &code;
     crate::unit_of_work::write(state, |tx, _| {
         Box::pin(async move {
+            still_signed_in(&mut *tx, user).await?;
             let row = data::users::find_user(&mut *tx, user.user_id)
                 .await?
                 .ok_or_else(|| ApiError::Internal("signed-in user vanished".into()))?;
@@ -236,11 +238,29 @@ pub async fn disable_totp(
     verify_own_code(state, user, code).await?;
     crate::unit_of_work::write(state, |tx, _| {
         Box::pin(async move {
+            still_signed_in(&mut *tx, user).await?;
             data::users::disable_totp(&mut *tx, user.user_id).await?;
             own_event(&mut *tx, user, "security.second_factor_off").await
         })
     })
     .await
+}
+
+/// Locks the user's row and refuses when this session ended meanwhile (a reset, a password
+/// changed elsewhere): every change a session makes to its own sign-in takes this first, so it
+/// waits for a reset that holds the row and then yields to it, never undoing it.
+async fn still_signed_in(
+    conn: &mut data::PgConnection,
+    user: &SessionUser,
+) -> Result<(), ApiError> {
+    if data::users::lock_user_in_session(conn, user.user_id, user.session_id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthenticated {
+            code: ProblemCode::SessionInvalid,
+            detail: "the session has expired or was signed out; sign in again",
+        })
+    }
 }
 
 /// Audits a change the user made to their own sign-in.
@@ -313,6 +333,7 @@ pub async fn change_password(
     let hash = &hash;
     crate::unit_of_work::write(state, |tx, _| {
         Box::pin(async move {
+            still_signed_in(&mut *tx, user).await?;
             data::users::set_password_hash(&mut *tx, user.user_id, hash).await?;
             data::sessions::revoke_other_sessions(&mut *tx, user.user_id, user.session_id).await?;
             own_event(&mut *tx, user, "security.password_change").await

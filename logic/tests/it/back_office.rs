@@ -545,6 +545,78 @@ async fn a_tellers_cash_above_the_threshold_waits_for_a_supervisor() {
     app.assert_ledger_sound().await;
 }
 
+/// One overdraft change waits at a time: a second, filed against the same limit as the first,
+/// would be approved as it reads ("250 to 0") after the first had moved the limit, and could
+/// grant credit while reading as a cut.
+#[tokio::test]
+async fn one_overdraft_change_waits_at_a_time() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let supervisor = app.sign_in(SUPERVISOR).await;
+    let alice = app.customer(&teller, "alice").await;
+    let account = app.account(&teller, &alice, "50").await;
+    let overdraft = format!("/v1/accounts/{account}/overdraft-limit");
+    let granted = json_of(
+        app.post(
+            &overdraft,
+            &teller,
+            &json!({ "limit": "250", "reason": "Salary account" }),
+        )
+        .await,
+    )
+    .await;
+    let approved = app
+        .post(
+            &format!("/v1/approvals/{}/approve", granted["id"].as_str().unwrap()),
+            &supervisor,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    let cut = app
+        .post(
+            &overdraft,
+            &teller,
+            &json!({ "limit": "100", "reason": "Cut" }),
+        )
+        .await;
+    assert_eq!(cut.status(), StatusCode::ACCEPTED);
+    let second = app
+        .post(
+            &overdraft,
+            &supervisor,
+            &json!({ "limit": "0.00", "reason": "Remove" }),
+        )
+        .await;
+    assert_eq!(problem_code(second).await, "approval_pending");
+    let cut = json_of(cut).await;
+    let supervisor2 = app.sign_in(SUPERVISOR2).await;
+    let rejected = app
+        .post(
+            &format!("/v1/approvals/{}/reject", cut["id"].as_str().unwrap()),
+            &supervisor2,
+            &json!({ "note": "Not asked" }),
+        )
+        .await;
+    assert_eq!(rejected.status(), StatusCode::OK);
+    // Once it is decided the next may be filed; no overdraft, however it is written, is zero.
+    let removal = app
+        .post(
+            &overdraft,
+            &supervisor,
+            &json!({ "limit": "0.00", "reason": "Remove" }),
+        )
+        .await;
+    assert_eq!(removal.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        json_of(removal).await["summary"]
+            .as_str()
+            .unwrap()
+            .contains("to 0.00 EUR"),
+        true
+    );
+}
+
 #[tokio::test]
 async fn overdraft_changes_are_approved_and_pending_requests_expire() {
     let app = TestApp::spawn_with(AppOptions {

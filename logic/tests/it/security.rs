@@ -444,6 +444,30 @@ async fn wrong_codes_are_limited_per_account_across_challenges() {
     let response = answer(challenge().await, code_for(&secret, 0)).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(problem_code(response).await, "second_factor_throttled");
+
+    // A reset at the counter lifts that lock with the rest: she chooses her password, enrols a
+    // new authenticator, and its first code signs her in.
+    let reset = app
+        .post(
+            &format!("/v1/customers/{}/sign-in-reset", alice.id),
+            &teller,
+            &json!({ "password": "counter-chosen-river-lamp" }),
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::OK);
+    let token = app.sign_in(("alice", "counter-chosen-river-lamp")).await;
+    let replaced = app
+        .post(
+            "/v1/me/password",
+            &token,
+            &json!({ "current_password": "counter-chosen-river-lamp",
+                     "new_password": "alice-test-password" }),
+        )
+        .await;
+    assert_eq!(replaced.status(), StatusCode::NO_CONTENT);
+    let secret = enrolled(&app, &token).await;
+    let response = answer(challenge().await, code_for(&secret, 1)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
 }
 
 #[tokio::test]

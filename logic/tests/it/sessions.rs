@@ -561,3 +561,31 @@ async fn a_lost_sign_in_is_reset_by_the_bank_and_must_be_replaced() {
     // Nothing of the chosen password reaches the record.
     assert!(!audit.to_string().contains("chosen"), "{audit}");
 }
+
+/// A session's own change to its sign-in, under way when a reset ended that session, yields to
+/// the reset: it waits for the row the reset holds, finds its session ended, and changes nothing
+/// (else whoever took the account over keeps it, with the password they chose).
+#[tokio::test]
+async fn a_password_change_under_way_yields_to_a_reset_that_ends_its_session() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let held = data::testing::hold_user(&app.database_url, "alice").await;
+    let body = json!({ "current_password": "alice-test-password",
+                       "new_password": "taken-over-quiet-harbour" });
+    let change = app.post("/v1/me/password", &alice.token, &body);
+    let reset = async {
+        // Long enough for the change to check the password, hash the new one and wait.
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        held.end_sessions().await;
+    };
+    let (answer, ()) = tokio::join!(change, reset);
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(problem_code(answer).await, "session_invalid");
+    let taken = app
+        .sign_in_response("alice", "taken-over-quiet-harbour")
+        .await;
+    assert_eq!(taken.status(), StatusCode::UNAUTHORIZED);
+    let still = app.sign_in_response("alice", "alice-test-password").await;
+    assert_eq!(still.status(), StatusCode::CREATED);
+}
