@@ -522,10 +522,12 @@ pub async fn file_overdraft_limit(
                 .iter()
                 .any(|r| r.kind == ApprovalKind::OverdraftLimit && r.expires_at > now)
             {
-                return Err(ApiError::refused(
-                    ProblemCode::ApprovalPending,
-                    "an overdraft change for this account already awaits approval: decide it first",
-                ));
+                return Err(ApiError::Conflict {
+                    code: ProblemCode::ApprovalPending,
+                    detail: "an overdraft change for this account already awaits approval: \
+                             decide it first"
+                        .into(),
+                });
             }
             let code = currency.code();
             let summary = format!(

@@ -239,6 +239,8 @@ impl Onboarding {
                     let birth_year = identity.date_of_birth.map(|day| day.year().to_string());
                     let mut personal = vec![username, &identity.full_name, &identity.email];
                     personal.extend(birth_year.as_deref());
+                    personal.extend(identity.phone.as_deref());
+                    personal.extend(identity.id_document.as_ref().map(|d| d.number.as_str()));
                     crate::auth::password::check_policy(&password, &personal)?;
                     Some((text::username(username)?, password))
                 }

@@ -305,6 +305,8 @@ pub async fn change_password(
     let mut personal = vec![user.username.as_str()];
     if let Some(holder) = &holder {
         personal.extend([holder.full_name.as_str(), holder.email.as_str()]);
+        personal.extend(holder.phone.as_deref());
+        personal.extend(holder.id_document.as_deref());
     }
     personal.extend(birth_year.as_deref());
     password::check_policy(&new, &personal)?;

@@ -20,6 +20,38 @@ const STRENGTH_MIN: zxcvbn::Score = zxcvbn::Score::Three;
 /// long that is weak at its start is rare enough to judge on the start.
 const STRENGTH_CHARS: usize = 64;
 
+/// `text` as compared with personal words: compatibility forms unified (full-width letters and
+/// digits as their ASCII selves), lower case, accents on letters dropped, and letters with no
+/// accent to drop written out (ß → ss, ø → o, æ → ae, ł → l); `spelled_out` also writes ä, ö
+/// and ü as ae, oe and ue.
+fn folded(text: &str, spelled_out: bool) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    let lower: String = text.nfkc().flat_map(char::to_lowercase).collect();
+    let lower = if spelled_out {
+        lower
+            .replace('ä', "ae")
+            .replace('ö', "oe")
+            .replace('ü', "ue")
+    } else {
+        lower
+    };
+    let mut out = String::with_capacity(lower.len());
+    for c in lower.nfkd().filter(|c| !is_combining_mark(*c)) {
+        match c {
+            'ß' => out.push_str("ss"),
+            'ø' => out.push('o'),
+            'æ' => out.push_str("ae"),
+            'œ' => out.push_str("oe"),
+            'ł' => out.push('l'),
+            'đ' => out.push('d'),
+            'þ' => out.push_str("th"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Refuses a password that is too short or too long, or easy to guess: on the common-password
 /// lists zxcvbn bundles (with its usual variations), a keyboard walk, a date or a repeat, or built
 /// from `personal` words (the username, the holder's name or email) that an attacker would try
@@ -34,23 +66,40 @@ pub fn check_policy(password: &str, personal: &[&str]) -> Result<(), ApiError> {
         ));
     }
     let weighed: String = password.chars().take(STRENGTH_CHARS).collect();
-    let words: Vec<String> = personal
-        .iter()
-        .flat_map(|text| text.split(|c: char| !c.is_alphanumeric()))
-        .filter(|word| word.chars().count() >= 3)
-        .map(str::to_lowercase)
-        .collect();
+    // Each personal word as written, and as an attacker would also type it: without accents
+    // (Jürgen → jurgen) and spelled out (jürgen → juergen, ß → ss); a phone number also
+    // without its country code.
+    let mut words: Vec<String> = Vec::new();
+    for text in personal {
+        for spelling in [folded(text, false), folded(text, true)] {
+            for word in spelling.split(|c: char| !c.is_alphanumeric()) {
+                if word.chars().count() >= 3 && !words.iter().any(|w| w == word) {
+                    words.push(word.to_owned());
+                }
+            }
+        }
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() >= 7 {
+            let last_ten = digits[digits.len().saturating_sub(10)..].to_owned();
+            for number in [digits, last_ten] {
+                if !words.contains(&number) {
+                    words.push(number);
+                }
+            }
+        }
+    }
+    // Longest first, so a word is taken out whole before a part of it could be.
+    words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     // What is left once the personal words are taken out must be strong on its own: zxcvbn
     // counts each part of a password as a guess to make, so three personal parts run together
     // ("rextester1985") reach its "safely unguessable" though an attacker tries them first.
-    let mut rest = weighed.to_lowercase();
+    let plain = folded(&weighed, false);
+    let mut rest = plain.clone();
     for word in &words {
         rest = rest.replace(word, "");
     }
-    if rest != weighed.to_lowercase()
-        && (rest.is_empty() || zxcvbn::zxcvbn(&rest, &words).score() < STRENGTH_MIN)
-    {
+    if rest != plain && (rest.is_empty() || zxcvbn::zxcvbn(&rest, &words).score() < STRENGTH_MIN) {
         return Err(ApiError::invalid(
             ProblemCode::WeakPassword,
             "password",
@@ -150,6 +199,32 @@ mod tests {
             "tester-rex-1985",
         ] {
             assert!(check_policy(built, &rex).is_err(), "{built}");
+        }
+        // Spelled as an attacker would type it: without accents, spelled out, in full-width
+        // letters; a phone number, with or without its country code.
+        let jurgen = [
+            "jgberlin",
+            "Jürgen Größmann",
+            "jg@example.org",
+            "1975",
+            "+44 7700 900123",
+        ];
+        for built in [
+            "jurgengrossmann1975",
+            "juergengroessmann1975",
+            "Grossmann.Jurgen.1975",
+            "ｊｕｒｇｅｎｇｒｏｓｓｍａｎｎ１９７５",
+            "grossmann447700900123",
+            "grossmann07700900123",
+        ] {
+            assert!(check_policy(built, &jurgen).is_err(), "{built}");
+        }
+        let soren = ["soeren82", "Søren Ødegård", "soren@example.org", "1982"];
+        assert!(check_policy("sorenodegard1982", &soren).is_err());
+        // Unrelated words stay strong whoever chooses them.
+        for strong in ["river-lamp-quiet-74", "lantern-orchard-gravel-9"] {
+            assert!(check_policy(strong, &jurgen).is_ok(), "{strong}");
+            assert!(check_policy(strong, &soren).is_ok(), "{strong}");
         }
         for strong in [
             "correct horse battery staple",

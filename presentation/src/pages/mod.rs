@@ -80,7 +80,7 @@ pub fn plain_language(code: ProblemCode) -> &'static str {
         ProblemCode::ChallengeInvalid => "This sign-in has expired. Please sign in again.",
         ProblemCode::InvalidCurrentPassword => "Your current password is not correct.",
         ProblemCode::WeakPassword => {
-            "Choose a password of at least 12 characters that is hard to guess: not a common password or a variation of one, not built from your name, and not one you have used here. A few unrelated words make a strong one."
+            "Choose a password of at least 12 characters that is hard to guess: not a common password or a variation of one, not built from your name, username, email, phone or birth year, and not the one you have now. A few unrelated words make a strong one."
         }
         ProblemCode::StatementTooLong => {
             "This period is too long for one statement. Choose a shorter one."

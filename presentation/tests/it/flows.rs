@@ -1797,7 +1797,11 @@ async fn a_lost_sign_in_is_reset_at_the_counter_and_replaced_at_the_next_sign_in
     assert!(back.contains("error=weak_password"), "{back}");
     assert_eq!(alice.get("/").await.status, StatusCode::OK);
     let profile = teller.get(&back).await;
-    assert!(profile.body.contains("hard to guess"), "{}", profile.body);
+    assert!(
+        profile.body.contains("too easy to guess"),
+        "{}",
+        profile.body
+    );
     let reset = teller
         .post(
             &action,

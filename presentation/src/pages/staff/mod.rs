@@ -157,6 +157,9 @@ fn refusal_words(code: ProblemCode) -> &'static str {
             "You cannot change your own access or reset your own sign-in here: ask another admin."
         }
         ProblemCode::NoSignIn => "This customer has no web banking sign-in to reset.",
+        ProblemCode::WeakPassword => {
+            "That password is too easy to guess. Choose at least 12 characters: a few unrelated words, nothing of the person's name, username, email, phone or birth year, and not a common password."
+        }
         ProblemCode::InvalidQuery => {
             "Check the search: it needs at least two characters, and dates in order between 1900-01-01 and 9999-12-30."
         }
