@@ -608,12 +608,10 @@ async fn one_overdraft_change_waits_at_a_time() {
         )
         .await;
     assert_eq!(removal.status(), StatusCode::ACCEPTED);
-    assert_eq!(
-        json_of(removal).await["summary"]
-            .as_str()
-            .unwrap()
-            .contains("to 0.00 EUR"),
-        true
+    let removal = json_of(removal).await;
+    assert!(
+        removal["summary"].as_str().unwrap().contains("to 0.00 EUR"),
+        "{removal}"
     );
 }
 
