@@ -64,6 +64,7 @@ problem_codes! {
     DailyLimitExceeded => "daily_limit_exceeded",
     DrawerAlreadyOpen => "drawer_already_open",
     DrawerCashInsufficient => "drawer_cash_insufficient",
+    DrawerDifferenceTooLarge => "drawer_difference_too_large",
     DrawerNotFound => "drawer_not_found",
     DrawerNotOpen => "drawer_not_open",
     EmailTaken => "email_taken",

@@ -385,6 +385,10 @@ fn count(
 
 /// Closes a drawer by its count. The difference from the ledger's position goes to over/short;
 /// the counted cash goes back to the vault; the drawer's account closes at zero.
+/// The approval threshold divided by this is the largest difference at closing that a drawer's
+/// keeper books alone (see [`close`]).
+pub const DIFFERENCE_TOLERANCE_DIVISOR: i64 = 100;
+
 pub async fn close(
     state: &AppState,
     actor: Actor<'_>,
@@ -443,6 +447,26 @@ pub async fn close(
                 // The drawer is debit-normal: its cash is minus its signed balance.
                 let expected = -account.balance;
                 let difference = counted - expected;
+                // Dual control: a difference larger than a hundredth of the currency's approval
+                // threshold (100.00 EUR of 10,000) is not booked by whoever kept the drawer; a
+                // supervisor counts it again and closes it. Else one person could take a float
+                // from the vault and book it all as short.
+                let threshold = data::limits::approval_threshold(&mut *tx, code)
+                    .await?
+                    .unwrap_or(Decimal::ZERO);
+                let tolerance = threshold / Decimal::from(DIFFERENCE_TOLERANCE_DIVISOR);
+                if difference.abs() > tolerance && drawer.teller_id == actor.user.user_id {
+                    return Err(ApiError::refused(
+                        ProblemCode::DrawerDifferenceTooLarge,
+                        format!(
+                            "the count differs from what the drawer holds by {} {code}, more than \
+                             the {} {code} its keeper may book alone: a supervisor counts it again \
+                             and closes the drawer",
+                            format_in_scale(difference.abs(), code),
+                            format_in_scale(tolerance, code)
+                        ),
+                    ));
+                }
                 let over_short_key = format!("{}-over-short", key.as_str());
                 if difference > Decimal::ZERO {
                     post_internal(

@@ -173,6 +173,46 @@ async fn closing_a_drawer_posts_the_difference_to_over_short_and_returns_the_cas
     app.assert_ledger_sound().await;
 }
 
+/// Dual control: a teller who counts far less than the drawer holds cannot book the difference
+/// alone (else one person could take a float from the vault and book it all as short); a
+/// supervisor counts it again and closes the drawer.
+#[tokio::test]
+async fn a_large_difference_at_closing_is_booked_by_a_supervisor_not_the_drawers_keeper() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let supervisor = app.sign_in(crate::app::SUPERVISOR).await;
+    let opened: serde_json::Value = app
+        .post_idempotent(
+            "/v1/drawers",
+            &teller,
+            "open",
+            &json!({ "currency": "EUR", "opening_float": "5000.00" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let drawer = opened["id"].as_str().unwrap().to_owned();
+    let snapshot = app.snapshot().await;
+    let close = format!("/v1/drawers/{drawer}/close");
+    let empty = json!({ "denominations": { "100": 0 } });
+    let refused = app
+        .post_idempotent(&close, &teller, "close-empty", &empty)
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem_code(refused).await, "drawer_difference_too_large");
+    assert_eq!(app.snapshot().await, snapshot);
+    // A shortage within a hundredth of the approval threshold (100.00 EUR) is the teller's to
+    // book; more is the supervisor's.
+    let closed = app
+        .post_idempotent(&close, &supervisor, "close-counted", &empty)
+        .await;
+    assert_eq!(closed.status(), StatusCode::CREATED);
+    let closed: serde_json::Value = closed.json().await.unwrap();
+    assert_eq!(closed["difference"], "-5000.00");
+    app.assert_ledger_sound().await;
+}
+
 #[tokio::test]
 async fn customers_and_admins_cannot_handle_cash() {
     let app = TestApp::spawn().await;

@@ -119,6 +119,9 @@ fn refusal_words(code: ProblemCode) -> &'static str {
         ProblemCode::DrawerAlreadyOpen => "You already have an open drawer in this currency.",
         ProblemCode::DrawerCashInsufficient => "Your drawer does not hold enough cash for this.",
         ProblemCode::VaultCashInsufficient => "The vault does not hold enough cash for this.",
+        ProblemCode::DrawerDifferenceTooLarge => {
+            "Your count differs from what the drawer holds by more than you may book alone: count again, or ask a supervisor to count it and close the drawer."
+        }
         ProblemCode::BalanceNotZero => {
             "The account still holds money: pay it out or transfer it first."
         }
