@@ -214,8 +214,10 @@ pub fn read_typed(text: &str) -> Result<String, MoneyError> {
         let kind = |c: char| if c == '\'' || !is_space(c) { c } else { ' ' };
         let same_kind = separators.iter().all(|&c| kind(c) == kind(separators[0]));
         let groups: Vec<&str> = whole.split(|c: char| !c.is_ascii_digit()).collect();
+        // No one groups thousands after a zero: 0'251 is not two hundred and fifty-one.
         let grouped = !groups[0].is_empty()
             && groups[0].len() <= 3
+            && groups[0].trim_start_matches('0') != ""
             && groups[1..].iter().all(|group| group.len() == 3);
         if !same_kind || !grouped {
             return Err(MoneyError::NotANumber);
@@ -468,9 +470,12 @@ mod tests {
             None => (text, None),
         };
         let groups: Vec<&str> = whole.split(group).collect();
+        // Thousands are grouped after a leading group of one to three digits that is not a
+        // zero: no one writes 0,591 for five hundred and ninety-one.
         let grouped = groups.len() == 1
             || (!groups[0].is_empty()
                 && groups[0].len() <= 3
+                && groups[0].trim_start_matches('0') != ""
                 && groups[1..].iter().all(|g| g.len() == 3));
         let digits_only = |s: &str| s.chars().all(|c| c.is_ascii_digit());
         if !grouped
