@@ -217,7 +217,7 @@ pub fn read_typed(text: &str) -> Result<String, MoneyError> {
         // No one groups thousands after a zero: 0'251 is not two hundred and fifty-one.
         let grouped = !groups[0].is_empty()
             && groups[0].len() <= 3
-            && groups[0].trim_start_matches('0') != ""
+            && !groups[0].trim_start_matches('0').is_empty()
             && groups[1..].iter().all(|group| group.len() == 3);
         if !same_kind || !grouped {
             return Err(MoneyError::NotANumber);
@@ -475,7 +475,7 @@ mod tests {
         let grouped = groups.len() == 1
             || (!groups[0].is_empty()
                 && groups[0].len() <= 3
-                && groups[0].trim_start_matches('0') != ""
+                && !groups[0].trim_start_matches('0').is_empty()
                 && groups[1..].iter().all(|g| g.len() == 3));
         let digits_only = |s: &str| s.chars().all(|c| c.is_ascii_digit());
         if !grouped
