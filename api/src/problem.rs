@@ -102,6 +102,7 @@ problem_codes! {
     OwnAccess => "own_access",
     OwnRequest => "own_request",
     PasswordChangeRequired => "password_change_required",
+    PasswordReused => "password_reused",
     PayeeNotFound => "payee_not_found",
     PayloadTooLarge => "payload_too_large",
     PendingTransferExpired => "pending_transfer_expired",

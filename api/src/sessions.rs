@@ -93,6 +93,46 @@ pub struct SessionInfo {
     pub client_ip: Option<String>,
 }
 
+values! {
+    /// Something that happened to a user's sign-in.
+    SecurityActivityKind {
+        /// Signed in (with the second factor, when one is on).
+        SignedIn = "signed_in",
+        /// A wrong password was given for this username.
+        SignInFailed = "sign_in_failed",
+        /// The user changed their password.
+        PasswordChanged = "password_changed",
+        /// The user turned two-step sign-in on.
+        SecondFactorOn = "second_factor_on",
+        /// The user turned two-step sign-in off.
+        SecondFactorOff = "second_factor_off",
+        /// The bank reset the sign-in: a temporary password, every session ended, the second
+        /// factor removed.
+        SignInReset = "sign_in_reset",
+    }
+}
+
+/// What happened to the signed-in user's own sign-in, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SecurityActivityListResponse {
+    pub activity: Vec<SecurityActivity>,
+    /// Pass as `cursor` to read the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SecurityActivity {
+    pub kind: SecurityActivityKind,
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    /// The address the request came from, for a sign-in or a failed one.
+    pub client_ip: Option<String>,
+    /// The browser or client that made it, for a sign-in or a failed one.
+    pub user_agent: Option<String>,
+    /// Done by the bank's staff rather than by the user.
+    pub by_bank: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TotpEnrolmentResponse {
     /// The shared secret in base32, for typing into an authenticator app.

@@ -145,6 +145,46 @@ pub async fn search(
     .classify()
 }
 
+/// A record of something that happened to a user's sign-in, with the address and client of a
+/// sign-in (or of a failed one) where the record holds them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SignInActivityRow {
+    pub id: i64,
+    pub occurred_at: OffsetDateTime,
+    pub action: String,
+    pub actor_user_id: Option<Uuid>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A page of the records whose subject is the user `user_id` and whose action is one of
+/// `actions`, newest first: up to `limit` older than the record `before_id`.
+pub async fn sign_in_activity(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    actions: &[&str],
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<SignInActivityRow>, DataError> {
+    sqlx::query_as(
+        "SELECT id, occurred_at, action, actor_user_id,
+                after ->> 'ip' AS client_ip, after ->> 'user_agent' AS user_agent
+         FROM audit_log
+         WHERE subject_type = 'user' AND subject_id = $1
+           AND action = ANY($2)
+           AND ($3::bigint IS NULL OR id < $3)
+         ORDER BY id DESC
+         LIMIT $4",
+    )
+    .bind(user_id.to_string())
+    .bind(actions)
+    .bind(before_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
 /// One audit row as the chain covers it, with every field in the text form the hash is made of,
 /// so that a verifier can recompute the chain without trusting the database's own function.
 #[derive(Debug, Clone, sqlx::FromRow)]

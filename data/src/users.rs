@@ -104,6 +104,21 @@ pub async fn set_password_hash(
     Ok(())
 }
 
+/// The hashes of the passwords the user had before the one they have now, newest first (the
+/// database keeps the last four: see `password_history`).
+pub async fn previous_password_hashes(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Vec<String>, DataError> {
+    sqlx::query_scalar(
+        "SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY id DESC",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await
+    .classify()
+}
+
 /// The user who signs in for a customer, if they have a sign-in.
 pub async fn find_customer_user(
     conn: &mut PgConnection,

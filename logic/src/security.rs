@@ -1,7 +1,8 @@
 //! A user's own security settings: the TOTP second factor and its recovery codes, the password,
-//! and the list of live sessions.
+//! the list of live sessions and what happened to the sign-in.
 
 use bank_api::ProblemCode;
+use bank_api::sessions::{SecurityActivity, SecurityActivityKind, SecurityActivityListResponse};
 use data::PgConnection;
 use data::users::UserRow;
 use totp_rs::{Algorithm, Builder, Totp};
@@ -331,6 +332,20 @@ pub async fn change_password(
         };
         verify_own_code(state, user, code).await?;
     }
+    // Checked only once the caller has shown the current password: a check costs a few hashes.
+    let previous = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(async move {
+            Ok(data::users::previous_password_hashes(&mut *conn, user.user_id).await?)
+        })
+    })
+    .await?;
+    if password::matches_any(new.clone(), previous).await? {
+        return Err(ApiError::invalid(
+            ProblemCode::PasswordReused,
+            "new_password",
+            "choose a password you have not used here: none of your last four",
+        ));
+    }
     let hash = password::hash(new).await?;
     let hash = &hash;
     crate::unit_of_work::write(state, |tx, _| {
@@ -439,6 +454,70 @@ pub async fn sessions(
                 expires_at: row.expires_at,
                 user_agent: row.user_agent,
                 client_ip: row.client_ip,
+            })
+            .collect(),
+    })
+}
+
+/// The audit actions a user is shown of their own sign-in, and what each is to them.
+const ACTIVITY: [(&str, SecurityActivityKind); 6] = [
+    ("session.sign_in", SecurityActivityKind::SignedIn),
+    ("session.sign_in_failed", SecurityActivityKind::SignInFailed),
+    (
+        "security.password_change",
+        SecurityActivityKind::PasswordChanged,
+    ),
+    (
+        "security.second_factor_on",
+        SecurityActivityKind::SecondFactorOn,
+    ),
+    (
+        "security.second_factor_off",
+        SecurityActivityKind::SecondFactorOff,
+    ),
+    ("user.sign_in_reset", SecurityActivityKind::SignInReset),
+];
+
+/// What happened to the user's own sign-in, newest first, read from the audit log: sign-ins and
+/// failed ones (with where from), changes they made, and resets by the bank's staff. A user who
+/// did not do something listed here has someone else's hand on the account.
+pub async fn activity(
+    state: &AppState,
+    user: &SessionUser,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<SecurityActivityListResponse, ApiError> {
+    let before = cursor.map(crate::cursor::decode_serial).transpose()?;
+    let actions = ACTIVITY.map(|(action, _)| action);
+    let rows =
+        crate::unit_of_work::read(state, |conn, _| {
+            Box::pin(async move {
+                Ok(data::audit::sign_in_activity(
+                    &mut *conn,
+                    user.user_id,
+                    &actions,
+                    before,
+                    limit + 1,
+                )
+                .await?)
+            })
+        })
+        .await?;
+    let (rows, next_cursor) =
+        crate::cursor::page(rows, limit, |row| crate::cursor::encode_serial(row.id));
+    Ok(SecurityActivityListResponse {
+        next_cursor,
+        activity: rows
+            .into_iter()
+            .map(|row| SecurityActivity {
+                kind: ACTIVITY
+                    .iter()
+                    .find(|(action, _)| *action == row.action)
+                    .map_or(SecurityActivityKind::Unknown, |(_, kind)| *kind),
+                occurred_at: row.occurred_at,
+                by_bank: row.actor_user_id.is_some_and(|actor| actor != user.user_id),
+                client_ip: row.client_ip,
+                user_agent: row.user_agent,
             })
             .collect(),
     })

@@ -1637,3 +1637,58 @@ async fn the_database_mints_its_ids_in_time_order() {
     .unwrap();
     assert_eq!(default, "uuid_v7()");
 }
+
+#[tokio::test]
+async fn the_database_keeps_the_last_four_passwords_and_the_runtime_only_reads_them() {
+    let ledger = ledger().await;
+    let mut conn = ledger.pool.acquire().await.unwrap();
+    let id = Uuid::now_v7();
+    data::users::insert_user(
+        &mut conn,
+        &data::users::NewUser {
+            id,
+            username: "hana",
+            password_hash: "$argon2id$first",
+            role: data::users::Role::Teller,
+            customer_id: None,
+            password_change_due: true,
+        },
+    )
+    .await
+    .unwrap();
+    for n in ["second", "third", "fourth", "fifth", "sixth"] {
+        data::users::set_password_hash(&mut conn, id, &format!("$argon2id${n}"))
+            .await
+            .unwrap();
+    }
+    // A reset by staff is filed like any other change; setting the same hash again is none.
+    data::users::reset_sign_in(&mut conn, id, "$argon2id$at-the-counter")
+        .await
+        .unwrap();
+    data::users::set_password_hash(&mut conn, id, "$argon2id$at-the-counter")
+        .await
+        .unwrap();
+    assert_eq!(
+        data::users::previous_password_hashes(&mut conn, id)
+            .await
+            .unwrap(),
+        [
+            "$argon2id$sixth",
+            "$argon2id$fifth",
+            "$argon2id$fourth",
+            "$argon2id$third"
+        ]
+    );
+    for statement in [
+        "DELETE FROM password_history",
+        "UPDATE password_history SET password_hash = '$argon2id$planted'",
+        "INSERT INTO password_history (user_id, password_hash)
+         SELECT id, '$argon2id$planted' FROM users",
+    ] {
+        let refused = sqlx::query(statement)
+            .execute(&mut *conn)
+            .await
+            .unwrap_err();
+        assert_eq!(sqlstate(&refused).as_deref(), Some("42501"), "{statement}");
+    }
+}

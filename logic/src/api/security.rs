@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bank_api::sessions::{
     ChangePasswordRequest, ConfirmTotpRequest, DisableTotpRequest, EnrolTotpRequest,
-    FormSubmissionRequest, SetStepUpThresholdRequest,
+    FormSubmissionRequest, SecurityActivityListResponse, SetStepUpThresholdRequest,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,6 +21,7 @@ use crate::wire::{
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(sessions))
+        .routes(routes!(activity))
         .routes(routes!(change_password))
         .routes(routes!(enrol_totp))
         .routes(routes!(confirm_totp))
@@ -107,6 +108,34 @@ async fn sessions(
     let limit = query.size()?;
     Ok(Json(
         crate::security::sessions(&state, &signed_in.user, query.cursor.as_deref(), limit).await?,
+    ))
+}
+
+/// What happened to your sign-in
+///
+/// Newest first, from the audit log: sign-ins and wrong passwords given for your username (with
+/// the address and browser), your changes to your password and two-step sign-in, and resets of
+/// your sign-in by the bank (`by_bank`). Anything here you did not do: change your password and
+/// call the bank.
+#[utoipa::path(
+    get,
+    path = "/me/security-activity",
+    tag = "portal",
+    params(
+        PageQuery
+    ),
+    responses(
+        (status = 200, description = "A page of what happened", body = SecurityActivityListResponse)
+    )
+)]
+async fn activity(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<SecurityActivityListResponse>, ApiError> {
+    let limit = query.size()?;
+    Ok(Json(
+        crate::security::activity(&state, &signed_in.user, query.cursor.as_deref(), limit).await?,
     ))
 }
 

@@ -147,6 +147,20 @@ pub async fn verify(password: String, hash: String) -> bool {
     .unwrap_or(false)
 }
 
+/// Whether `password` is the password of any of `hashes` (each checked in full, as a sign-in
+/// is: a hash that cannot be read matches nothing).
+pub async fn matches_any(password: String, hashes: Vec<String>) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        hashes.iter().any(|hash| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), hash.as_str())
+                .is_ok()
+        })
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("password checking task: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

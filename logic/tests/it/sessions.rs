@@ -589,3 +589,190 @@ async fn a_password_change_under_way_yields_to_a_reset_that_ends_its_session() {
     let still = app.sign_in_response("alice", "alice-test-password").await;
     assert_eq!(still.status(), StatusCode::CREATED);
 }
+
+/// The kinds of a page of `/v1/me/security-activity`, newest first, and the page itself.
+async fn activity(app: &TestApp, token: &str, query: &str) -> (Vec<String>, Value) {
+    let response = app
+        .get(&format!("/v1/me/security-activity{query}"), token)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page: Value = response.json().await.unwrap();
+    let kinds = page["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["kind"].as_str().unwrap().to_owned())
+        .collect();
+    (kinds, page)
+}
+
+#[tokio::test]
+async fn a_user_sees_what_happened_to_their_own_sign_in_and_no_one_elses() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let bob = app.customer(&teller, "bob").await;
+    let guess = app
+        .request(Method::POST, "/v1/sessions", None)
+        .header("x-end-user-ip", "198.18.7.7")
+        .header("x-end-user-agent", "Mozilla/5.0 Firefox/140.0")
+        .json(&json!({ "username": "alice", "password": "someone-guessing-this" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(guess.status(), StatusCode::UNAUTHORIZED);
+    let changed = app
+        .post("/v1/me/password", &alice.token, &json!({ "current_password": "alice-test-password", "new_password": "a-brand-new-password" }))
+        .await;
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    let reset = app
+        .post(
+            &format!("/v1/customers/{}/sign-in-reset", alice.id),
+            &teller,
+            &json!({ "password": "counter-chosen-river-lamp" }),
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::OK);
+    let session: Value = app
+        .sign_in_response("alice", "counter-chosen-river-lamp")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap();
+    // Until the bank's password is replaced, not even this opens.
+    let refused = app.get("/v1/me/security-activity", token).await;
+    assert_eq!(problem_code(refused).await, "password_change_required");
+    let replaced = app
+        .post(
+            "/v1/me/password",
+            token,
+            &json!({ "current_password": "counter-chosen-river-lamp",
+                     "new_password": "her-own-quiet-harbour-choice" }),
+        )
+        .await;
+    assert_eq!(replaced.status(), StatusCode::NO_CONTENT);
+
+    let (kinds, page) = activity(&app, token, "").await;
+    assert_eq!(
+        kinds,
+        [
+            "password_changed",
+            "signed_in",
+            "sign_in_reset",
+            "password_changed",
+            "sign_in_failed",
+            // Her first sign-in, replacing the teller's password.
+            "password_changed",
+            "signed_in",
+        ],
+        "{page}"
+    );
+    let items = page["activity"].as_array().unwrap();
+    assert_eq!(items[2]["by_bank"], true, "the reset was the bank's");
+    assert!(
+        items
+            .iter()
+            .enumerate()
+            .all(|(i, item)| i == 2 || item["by_bank"] == false),
+        "{page}"
+    );
+    assert_eq!(items[4]["client_ip"], "198.18.7.7");
+    assert_eq!(items[4]["user_agent"], "Mozilla/5.0 Firefox/140.0");
+    assert!(page["next_cursor"].is_null());
+
+    // Page by page, the same list; a cursor is no way into another user's.
+    let (first, page) = activity(&app, token, "?limit=4").await;
+    assert_eq!(first, kinds[..4]);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (rest, page) = activity(&app, token, &format!("?limit=4&cursor={cursor}")).await;
+    assert_eq!(rest, kinds[4..]);
+    assert!(page["next_cursor"].is_null());
+    let (bobs, _) = activity(&app, &bob.token, "").await;
+    assert_eq!(bobs, ["password_changed", "signed_in"]);
+    let (bobs_after_hers, _) = activity(&app, &bob.token, &format!("?cursor={cursor}")).await;
+    assert_eq!(bobs_after_hers, bobs);
+    // The teller's own list holds their sign-in, not the reset they made.
+    let (tellers, _) = activity(&app, &teller, "").await;
+    assert_eq!(tellers, ["signed_in"]);
+    for query in ["?cursor=garbage", "?limit=0", "?limit=101"] {
+        let response = app
+            .get(&format!("/v1/me/security-activity{query}"), token)
+            .await;
+        assert_eq!(problem_code(response).await, "invalid_query", "{query}");
+    }
+}
+
+#[tokio::test]
+async fn none_of_the_last_four_passwords_is_chosen_again_not_even_after_a_reset() {
+    let app = TestApp::spawn().await;
+    let teller = app.sign_in(TELLER).await;
+    let alice = app.customer(&teller, "alice").await;
+    let change = |token: String, current: &'static str, new: &'static str| {
+        let app = &app;
+        async move {
+            app.post(
+                "/v1/me/password",
+                &token,
+                &json!({ "current_password": current, "new_password": new }),
+            )
+            .await
+        }
+    };
+    let changed = change(
+        alice.token.clone(),
+        "alice-test-password",
+        "a-brand-new-password",
+    )
+    .await;
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    let back = change(
+        alice.token.clone(),
+        "a-brand-new-password",
+        "alice-test-password",
+    )
+    .await;
+    assert_eq!(back.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem_code(back).await, "password_reused");
+
+    // The bank resets her sign-in (the old password may have leaked): she may not go back to it,
+    // nor to any password she had before, not even the teller's first one.
+    let reset = app
+        .post(
+            &format!("/v1/customers/{}/sign-in-reset", alice.id),
+            &teller,
+            &json!({ "password": "counter-chosen-river-lamp" }),
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::OK);
+    let session: Value = app
+        .sign_in_response("alice", "counter-chosen-river-lamp")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap().to_owned();
+    for used in [
+        "a-brand-new-password",
+        "alice-test-password",
+        "alice-teller-chose-this-one",
+    ] {
+        let refused = change(token.clone(), "counter-chosen-river-lamp", used).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{used}");
+        assert_eq!(problem_code(refused).await, "password_reused", "{used}");
+        // Nothing changed: the bank's password still must be replaced, and still opens.
+        let still = app.get("/v1/accounts", &token).await;
+        assert_eq!(problem_code(still).await, "password_change_required");
+    }
+    let replaced = change(
+        token.clone(),
+        "counter-chosen-river-lamp",
+        "her-own-quiet-harbour-choice",
+    )
+    .await;
+    assert_eq!(replaced.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/v1/accounts", &token).await.status(),
+        StatusCode::OK
+    );
+}

@@ -30,8 +30,9 @@ use uuid::Uuid;
 use super::types::{
     Account, AccountList, ActivityList, Approval, ApprovalList, AuditList, Cluster, CustomerList,
     CustomerProfile, DailyLimitList, Drawer, DrawerList, History, Hold, HoldList, Limits, Me,
-    Payee, PayeeList, RecoveryCodes, Session, SessionInfo, SessionList, SignInReset, StaffList,
-    StaffMember, Statement, TotpEnrolment, Transfer, Verification,
+    Payee, PayeeList, RecoveryCodes, SecurityActivity, SecurityActivityList, Session, SessionInfo,
+    SessionList, SignInReset, StaffList, StaffMember, Statement, TotpEnrolment, Transfer,
+    Verification,
 };
 use super::{Caller, Filed, Logic, LogicError};
 
@@ -180,6 +181,19 @@ impl Logic {
     pub async fn my_sessions(&self, caller: Caller<'_>) -> Result<Vec<SessionInfo>, LogicError> {
         self.get_all::<SessionList>("/v1/me/sessions?limit=100", caller)
             .await
+    }
+
+    /// `GET /v1/me/security-activity`: the newest `limit` things that happened to the sign-in.
+    pub async fn my_security_activity(
+        &self,
+        caller: Caller<'_>,
+        limit: u32,
+    ) -> Result<Vec<SecurityActivity>, LogicError> {
+        let path = format!("/v1/me/security-activity?limit={limit}");
+        Ok(self
+            .get::<SecurityActivityList>(&path, caller)
+            .await?
+            .activity)
     }
 
     /// `POST /v1/me/password`.

@@ -31,8 +31,9 @@ pub use bank_api::drawers::{
 };
 pub use bank_api::payees::{PayeeListResponse as PayeeList, PayeeResponse as Payee};
 pub use bank_api::sessions::{
-    RecoveryCodesResponse as RecoveryCodes, Role, SecondFactorChallenge as Challenge, SessionInfo,
-    SessionListResponse as SessionList, SessionResponse as Session,
+    RecoveryCodesResponse as RecoveryCodes, Role, SecondFactorChallenge as Challenge,
+    SecurityActivity, SecurityActivityKind, SecurityActivityListResponse as SecurityActivityList,
+    SessionInfo, SessionListResponse as SessionList, SessionResponse as Session,
     TotpEnrolmentResponse as TotpEnrolment, UserResponse as User, WhoAmIResponse as Me,
 };
 pub use bank_api::transfers::{TransferKind, TransferResponse as Transfer};

@@ -1,5 +1,5 @@
 //! Security settings: two-step sign-in (TOTP with a QR code and recovery codes), password change,
-//! the list of sessions and "sign out everywhere".
+//! the list of sessions and "sign out everywhere", and what recently happened to the sign-in.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -20,7 +20,7 @@ use bank_api::sessions::{
     StepUpThreshold,
 };
 
-use crate::logic::types::{SessionInfo, TotpEnrolment};
+use crate::logic::types::{SecurityActivity, SecurityActivityKind, SessionInfo, TotpEnrolment};
 use crate::session::Customer;
 use crate::state::AppState;
 
@@ -43,6 +43,8 @@ struct SecurityPage {
     section: &'static str,
     totp_enabled: bool,
     sessions: Vec<SessionInfo>,
+    /// The newest things that happened to the sign-in.
+    activity: Vec<ActivityRow>,
     notice: Option<&'static str>,
     password_error: Option<&'static str>,
     totp_error: Option<&'static str>,
@@ -56,6 +58,42 @@ struct ThresholdRow {
     /// What the field shows: the threshold, or the refused value as typed.
     value: String,
     error: Option<std::borrow::Cow<'static, str>>,
+}
+
+/// How many of the newest things that happened to the sign-in the page lists.
+const ACTIVITY_SHOWN: u32 = 15;
+
+/// One thing that happened to the sign-in, in the customer's words.
+struct ActivityRow {
+    item: SecurityActivity,
+    what: &'static str,
+    /// Worth a second look: a wrong password, or the bank's reset.
+    notable: bool,
+}
+
+impl From<SecurityActivity> for ActivityRow {
+    fn from(item: SecurityActivity) -> Self {
+        let what = match item.kind {
+            SecurityActivityKind::SignedIn => "Signed in",
+            SecurityActivityKind::SignInFailed => "Wrong password given",
+            SecurityActivityKind::PasswordChanged => "Password changed",
+            SecurityActivityKind::SecondFactorOn => "Two-step sign-in turned on",
+            SecurityActivityKind::SecondFactorOff => "Two-step sign-in turned off",
+            SecurityActivityKind::SignInReset => {
+                "Sign-in reset by the bank: a temporary password, two-step sign-in removed"
+            }
+            SecurityActivityKind::Unknown => "Another change to your sign-in",
+        };
+        let notable = matches!(
+            item.kind,
+            SecurityActivityKind::SignInFailed | SecurityActivityKind::SignInReset
+        ) || item.by_bank;
+        Self {
+            item,
+            what,
+            notable,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -80,6 +118,13 @@ async fn render(
 ) -> Result<SecurityPage, PageError> {
     let me = state.logic.me(customer.caller()).await?;
     let sessions = state.logic.my_sessions(customer.caller()).await?;
+    let activity = state
+        .logic
+        .my_security_activity(customer.caller(), ACTIVITY_SHOWN)
+        .await?
+        .into_iter()
+        .map(ActivityRow::from)
+        .collect();
     let held: std::collections::BTreeSet<String> = state
         .logic
         .my_accounts(customer.caller())
@@ -112,6 +157,7 @@ async fn render(
         section: "security",
         totp_enabled: me.totp_enabled,
         sessions,
+        activity,
         notice: messages.notice,
         password_error: messages.password_error,
         totp_error: messages.totp_error,

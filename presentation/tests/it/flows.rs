@@ -1835,6 +1835,42 @@ async fn a_lost_sign_in_is_reset_at_the_counter_and_replaced_at_the_next_sign_in
         .sign_in((ALICE.0, "handed-over-with-her-passport"))
         .await;
     assert_eq!(signed.location.as_deref(), Some("/password/replace"));
+    let replace = again.get("/password/replace").await;
+    let replaced = again
+        .post(
+            "/password/replace",
+            &[
+                ("csrf_token", replace.csrf().as_str()),
+                ("current_password", "handed-over-with-her-passport"),
+                ("new_password", "her-own-quiet-harbour-choice"),
+            ],
+        )
+        .await;
+    assert_eq!(replaced.location.as_deref(), Some("/"), "{}", replaced.body);
+    // Her security page tells her what happened, newest first: the bank's reset, and the
+    // stranger's try with her old password in between.
+    let security = again.get("/security").await;
+    assert_eq!(security.status, StatusCode::OK, "{}", security.body);
+    let activity = security
+        .body
+        .split("data-testid=\"security-activity\"")
+        .nth(1)
+        .unwrap_or_default();
+    let order: Vec<usize> = [
+        "Password changed",
+        "Signed in",
+        "Wrong password given",
+        "Sign-in reset by the bank",
+    ]
+    .iter()
+    .map(|what| {
+        activity
+            .find(what)
+            .unwrap_or_else(|| panic!("{what}: {}", security.body))
+    })
+    .collect();
+    assert!(order.is_sorted(), "{order:?}: {}", security.body);
+    assert!(activity.contains("class=\"notable\""), "{activity}");
 
     // An admin resets a teller's sign-in from the staff table, and has no form for their own.
     let admin = portal.browser();
