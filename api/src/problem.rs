@@ -101,6 +101,7 @@ problem_codes! {
     NotReversible => "not_reversible",
     OwnAccess => "own_access",
     OwnRequest => "own_request",
+    PasswordChangeLimit => "password_change_limit",
     PasswordChangeRequired => "password_change_required",
     PasswordReused => "password_reused",
     PayeeNotFound => "payee_not_found",

@@ -100,6 +100,9 @@ values! {
         SignedIn = "signed_in",
         /// A wrong password was given for this username.
         SignInFailed = "sign_in_failed",
+        /// The right password was given, then a wrong second-factor code: someone has the
+        /// password.
+        SecondFactorFailed = "second_factor_failed",
         /// The user changed their password.
         PasswordChanged = "password_changed",
         /// The user turned two-step sign-in on.
@@ -125,7 +128,8 @@ pub struct SecurityActivity {
     pub kind: SecurityActivityKind,
     #[serde(with = "time::serde::rfc3339")]
     pub occurred_at: OffsetDateTime,
-    /// The address the request came from, for a sign-in or a failed one.
+    /// The address the request came from, for a sign-in or a failed one (null when the caller
+    /// did not say, as a direct API client may not).
     pub client_ip: Option<String>,
     /// The browser or client that made it, for a sign-in or a failed one.
     pub user_agent: Option<String>,

@@ -119,6 +119,24 @@ pub async fn previous_password_hashes(
     .classify()
 }
 
+/// How many times the user's password was replaced in the last `hours` hours (by them or by a
+/// reset).
+pub async fn password_changes_within(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    hours: i32,
+) -> Result<i64, DataError> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM password_history
+          WHERE user_id = $1 AND replaced_at > now() - make_interval(hours => $2)",
+    )
+    .bind(user_id)
+    .bind(hours)
+    .fetch_one(conn)
+    .await
+    .classify()
+}
+
 /// The user who signs in for a customer, if they have a sign-in.
 pub async fn find_customer_user(
     conn: &mut PgConnection,

@@ -180,7 +180,10 @@ pub async fn sign_in(
             );
             bank_api::telemetry::link(&audit, &request);
             tokio::spawn(
-                async move { audit_failed_sign_in(&state, &user, &client).await }.instrument(audit),
+                async move {
+                    audit_failed_sign_in(&state, &user, &client, "session.sign_in_failed").await
+                }
+                .instrument(audit),
             );
             return Err(invalid_credentials());
         }
@@ -237,8 +240,15 @@ fn sign_in_details(user: &data::users::UserRow, client: &ClientInfo) -> serde_js
     })
 }
 
-/// Audits a wrong password given for an existing user; a failure to audit it is logged.
-async fn audit_failed_sign_in(state: &AppState, user: &data::users::UserRow, client: &ClientInfo) {
+/// Audits a wrong password given for an existing user (`session.sign_in_failed`), or a wrong
+/// second-factor code after the right password (`session.second_factor_failed`); a failure to
+/// audit it is logged.
+async fn audit_failed_sign_in(
+    state: &AppState,
+    user: &data::users::UserRow,
+    client: &ClientInfo,
+    action: &'static str,
+) {
     let written = crate::unit_of_work::write(state, |tx, _| {
         Box::pin(async move {
             crate::audit::record(
@@ -246,7 +256,7 @@ async fn audit_failed_sign_in(state: &AppState, user: &data::users::UserRow, cli
                 None,
                 None,
                 crate::audit::Change {
-                    action: "session.sign_in_failed",
+                    action,
                     subject_type: "user",
                     subject_id: user.id.to_string(),
                     before: None,
@@ -261,7 +271,7 @@ async fn audit_failed_sign_in(state: &AppState, user: &data::users::UserRow, cli
     })
     .await;
     if let Err(error) = written {
-        tracing::warn!(user_id = %user.id, %error, "a failed sign-in was not audited");
+        tracing::warn!(user_id = %user.id, %error, action, "a failed sign-in was not audited");
     }
 }
 
@@ -316,16 +326,20 @@ pub async fn second_factor(
             detail: "this sign-in has expired or used all its attempts; sign in again",
         });
     };
+    let client = ClientInfo {
+        user_agent: row.user_agent,
+        ip: row.client_ip,
+    };
     if !accepted {
+        // Whoever sent it knew the password: the holder sees it among their sign-in's activity.
+        if !user.disabled {
+            audit_failed_sign_in(state, &user, &client, "session.second_factor_failed").await;
+        }
         return Err(ApiError::Unauthenticated {
             code: ProblemCode::InvalidSecondFactor,
             detail: "the code is not correct",
         });
     }
-    let client = ClientInfo {
-        user_agent: row.user_agent,
-        ip: row.client_ip,
-    };
     start_session(state, &user, &client, None, None, Device { replaces: None }).await
 }
 
@@ -567,6 +581,22 @@ pub async fn reset_sign_in(
     }
     personal.extend(birth_year.as_deref());
     password::check_policy(&password, &personal)?;
+    // Not the password they have, nor one they had: the reset is for a password that leaked.
+    let user_id = user.id;
+    let mut had = crate::unit_of_work::read(state, |conn, _| {
+        Box::pin(
+            async move { Ok(data::users::previous_password_hashes(&mut *conn, user_id).await?) },
+        )
+    })
+    .await?;
+    had.push(user.password_hash.clone());
+    if password::matches_any(password.clone(), had).await? {
+        return Err(ApiError::invalid(
+            ProblemCode::PasswordReused,
+            "password",
+            "this is the password they have, or one of their last four: choose another",
+        ));
+    }
     let hash = password::hash(password).await?;
     let (user_id, username) = (user.id, user.username.clone());
     crate::unit_of_work::write(state, |tx, _| {

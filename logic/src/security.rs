@@ -14,6 +14,9 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::wire::{RecoveryCodesResponse, SessionInfo, SessionListResponse, TotpEnrolmentResponse};
 
+/// Changes of one's own password allowed in 24 hours: with the last four refused, cycling back
+/// to an old one takes two days at least.
+const PASSWORD_CHANGES_PER_DAY: i64 = 3;
 /// Issuer shown in authenticator apps.
 const TOTP_ISSUER: &str = "Bank";
 /// RFC 4226 recommends at least 128 bits of shared secret; 160 is what SHA-1 HMAC takes whole.
@@ -333,12 +336,25 @@ pub async fn change_password(
         verify_own_code(state, user, code).await?;
     }
     // Checked only once the caller has shown the current password: a check costs a few hashes.
-    let previous = crate::unit_of_work::read(state, |conn, _| {
+    let (previous, recent) = crate::unit_of_work::read(state, |conn, _| {
         Box::pin(async move {
-            Ok(data::users::previous_password_hashes(&mut *conn, user.user_id).await?)
+            let previous = data::users::previous_password_hashes(&mut *conn, user.user_id).await?;
+            let recent = data::users::password_changes_within(&mut *conn, user.user_id, 24).await?;
+            Ok((previous, recent))
         })
     })
     .await?;
+    // Five quick changes would bring back any old password; a few a day leave room for a
+    // mistake, and replacing a password someone else set is always allowed.
+    if !user.password_change_due && recent >= PASSWORD_CHANGES_PER_DAY {
+        return Err(ApiError::refused(
+            ProblemCode::PasswordChangeLimit,
+            format!(
+                "the password was changed {recent} times in the last 24 hours; \
+                 try again tomorrow, or ask the bank to reset it"
+            ),
+        ));
+    }
     if password::matches_any(new.clone(), previous).await? {
         return Err(ApiError::invalid(
             ProblemCode::PasswordReused,
@@ -460,9 +476,13 @@ pub async fn sessions(
 }
 
 /// The audit actions a user is shown of their own sign-in, and what each is to them.
-const ACTIVITY: [(&str, SecurityActivityKind); 6] = [
+const ACTIVITY: [(&str, SecurityActivityKind); 7] = [
     ("session.sign_in", SecurityActivityKind::SignedIn),
     ("session.sign_in_failed", SecurityActivityKind::SignInFailed),
+    (
+        "session.second_factor_failed",
+        SecurityActivityKind::SecondFactorFailed,
+    ),
     (
         "security.password_change",
         SecurityActivityKind::PasswordChanged,

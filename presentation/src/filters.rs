@@ -149,31 +149,101 @@ pub fn kind(value: impl Borrow<TransferKind>, _: &dyn Values) -> askama::Result<
     Ok(kind_words(*value.borrow()))
 }
 
-/// A browser's user agent, shortened to something a person recognises.
+/// A browser's user agent, shortened to something a person recognises: the browser, its version
+/// and the device's system ("Safari 17 iPhone", "Chrome 126 Windows").
 #[askama::filter_fn]
 pub fn truncate_agent(value: impl Display, _: &dyn Values) -> askama::Result<String> {
-    let agent = value.to_string();
-    for browser in ["Edg/", "Firefox/", "Chrome/", "Safari/", "curl/"] {
-        if let Some(at) = agent.find(browser) {
-            let name = browser.trim_end_matches('/');
-            let version: String = agent[at + browser.len()..]
+    Ok(agent_name(&value.to_string()))
+}
+
+fn agent_name(agent: &str) -> String {
+    // The first token found names the browser: each browser also names the engines it mimics
+    // (Edge says Chrome and Safari, Chrome says Safari, any iOS browser says Safari).
+    const BROWSERS: [(&str, &str); 9] = [
+        ("Edg/", "Edge"),
+        ("EdgiOS/", "Edge"),
+        ("EdgA/", "Edge"),
+        ("CriOS/", "Chrome"),
+        ("FxiOS/", "Firefox"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ];
+    // iOS says "like Mac OS X", Android says Linux: the device comes before the system.
+    const SYSTEMS: [(&str, &str); 6] = [
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Android", "Android"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "Mac"),
+        ("Linux", "Linux"),
+    ];
+    let Some((token, name)) = BROWSERS.iter().find(|(token, _)| agent.contains(token)) else {
+        return agent.chars().take(60).collect();
+    };
+    // Safari's own token is its engine's build; its version is under "Version/".
+    let version_token = if *name == "Safari" && agent.contains("Version/") {
+        "Version/"
+    } else {
+        token
+    };
+    let version: String = agent
+        .find(version_token)
+        .map(|at| {
+            agent[at + version_token.len()..]
                 .chars()
                 .take_while(|c| c.is_ascii_digit())
-                .collect();
-            let platform = ["Windows", "Mac OS X", "Android", "iPhone", "Linux"]
-                .into_iter()
-                .find(|p| agent.contains(p))
-                .unwrap_or("");
-            let name = if name == "Edg" { "Edge" } else { name };
-            return Ok(format!("{name} {version} {platform}").trim().to_owned());
-        }
-    }
-    Ok(agent.chars().take(60).collect())
+                .collect()
+        })
+        .unwrap_or_default();
+    let system = SYSTEMS
+        .iter()
+        .find(|(token, _)| agent.contains(token))
+        .map_or("", |(_, system)| system);
+    format!("{name} {version} {system}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_agent_reads_as_the_browser_and_device_a_person_knows() {
+        for (agent, shown) in [
+            (
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+                "Safari 17 iPhone",
+            ),
+            (
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/126.0.6478.54 Mobile/15E148 Safari/604.1",
+                "Chrome 126 iPhone",
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36",
+                "Chrome 126 Android",
+            ),
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.2592.68",
+                "Edge 126 Windows",
+            ),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+                "Safari 17 Mac",
+            ),
+            (
+                "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+                "Firefox 128 Linux",
+            ),
+            ("curl/8.5.0", "curl 8"),
+            ("bank-cli/1.0", "bank-cli/1.0"),
+        ] {
+            assert_eq!(agent_name(agent), shown, "{agent}");
+        }
+    }
 
     #[test]
     fn money_is_grouped_by_thousands() {

@@ -41,7 +41,11 @@ fn client_info(headers: &HeaderMap) -> ClientInfo {
     };
     ClientInfo {
         user_agent: header("x-end-user-agent", 300),
-        ip: header("x-end-user-ip", 64),
+        // An address or nothing: the holder reads it on their security page as where a
+        // sign-in came from, so no caller writes prose there.
+        ip: header("x-end-user-ip", 64)
+            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok())
+            .map(|ip| ip.to_string()),
     }
 }
 

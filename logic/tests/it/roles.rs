@@ -207,7 +207,8 @@ async fn every_action_is_allowed_to_its_roles_only() {
         action(
             Method::POST,
             format!("/v1/customers/{}/sign-in-reset", bob.id),
-            Some(json!({ "password": "counter-chosen-river-lamp" })),
+            // Each role chooses another: the one she has now may not be chosen again.
+            Some(json!({ "password": "counter-chosen-river-lamp-{who}" })),
             &[Teller, Supervisor],
         ),
         action(

@@ -412,8 +412,9 @@ async fn wrong_codes_are_limited_per_account_across_challenges() {
     let teller = app.sign_in(TELLER).await;
     let alice = app.customer(&teller, "alice").await;
     let secret = enrolled(&app, &alice.token).await;
+    let password = std::cell::Cell::new("alice-test-password");
     let challenge = || async {
-        let response = app.sign_in_response("alice", "alice-test-password").await;
+        let response = app.sign_in_response("alice", password.get()).await;
         assert_eq!(response.status(), StatusCode::ACCEPTED);
         response.json::<Value>().await.unwrap()["challenge"]
             .as_str()
@@ -461,13 +462,28 @@ async fn wrong_codes_are_limited_per_account_across_challenges() {
             "/v1/me/password",
             &token,
             &json!({ "current_password": "counter-chosen-river-lamp",
-                     "new_password": "alice-test-password" }),
+                     "new_password": "her-own-quiet-harbour-choice" }),
         )
         .await;
     assert_eq!(replaced.status(), StatusCode::NO_CONTENT);
+    password.set("her-own-quiet-harbour-choice");
     let secret = enrolled(&app, &token).await;
     let response = answer(challenge().await, code_for(&secret, 1)).await;
     assert_eq!(response.status(), StatusCode::CREATED);
+    // Each wrong code after her right password is hers to see: someone had the password.
+    let activity: Value = app
+        .get("/v1/me/security-activity?limit=100", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let wrong_codes = activity["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["kind"] == "second_factor_failed")
+        .count();
+    assert_eq!(wrong_codes, limit as usize, "{activity}");
 }
 
 #[tokio::test]

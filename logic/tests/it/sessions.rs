@@ -695,6 +695,18 @@ async fn a_user_sees_what_happened_to_their_own_sign_in_and_no_one_elses() {
     // The teller's own list holds their sign-in, not the reset they made.
     let (tellers, _) = activity(&app, &teller, "").await;
     assert_eq!(tellers, ["signed_in"]);
+    // An address is an address: a caller's prose is not shown to the holder as one.
+    let prose = app
+        .request(Method::POST, "/v1/sessions", None)
+        .header("x-end-user-ip", "London - your usual device")
+        .json(&json!({ "username": "bob", "password": "bob-test-password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(prose.status(), StatusCode::CREATED);
+    let (_, page) = activity(&app, &bob.token, "?limit=1").await;
+    assert_eq!(page["activity"][0]["kind"], "signed_in");
+    assert!(page["activity"][0]["client_ip"].is_null(), "{page}");
     for query in ["?cursor=garbage", "?limit=0", "?limit=101"] {
         let response = app
             .get(&format!("/v1/me/security-activity{query}"), token)
@@ -775,4 +787,15 @@ async fn none_of_the_last_four_passwords_is_chosen_again_not_even_after_a_reset(
         app.get("/v1/accounts", &token).await.status(),
         StatusCode::OK
     );
+    // Four replacements today (the teller's first password, hers, the bank's reset, the bank's
+    // password): no more until tomorrow, so five quick changes cannot bring an old one back.
+    let again = change(
+        token.clone(),
+        "her-own-quiet-harbour-choice",
+        "yet-another-fresh-passphrase",
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem_code(again).await, "password_change_limit");
+    app.sign_in(("alice", "her-own-quiet-harbour-choice")).await;
 }

@@ -82,6 +82,9 @@ pub fn plain_language(code: ProblemCode) -> &'static str {
         ProblemCode::WeakPassword => {
             "Choose a password of at least 12 characters that is hard to guess: not a common password or a variation of one, not built from your name, username, email, phone or birth year, and not the one you have now. A few unrelated words make a strong one."
         }
+        ProblemCode::PasswordChangeLimit => {
+            "Your password was changed three times in the last 24 hours. Try again tomorrow, or call the bank if someone else may know it."
+        }
         ProblemCode::PasswordReused => {
             "You have used this password here before. Choose a new one, none of your last four."
         }

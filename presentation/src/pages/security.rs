@@ -76,17 +76,22 @@ impl From<SecurityActivity> for ActivityRow {
         let what = match item.kind {
             SecurityActivityKind::SignedIn => "Signed in",
             SecurityActivityKind::SignInFailed => "Wrong password given",
+            SecurityActivityKind::SecondFactorFailed => {
+                "Right password, then a wrong code: someone may know your password"
+            }
             SecurityActivityKind::PasswordChanged => "Password changed",
             SecurityActivityKind::SecondFactorOn => "Two-step sign-in turned on",
             SecurityActivityKind::SecondFactorOff => "Two-step sign-in turned off",
             SecurityActivityKind::SignInReset => {
-                "Sign-in reset by the bank: a temporary password, two-step sign-in removed"
+                "Sign-in reset by the bank: a password given at the counter, two-step sign-in off until you set it up again"
             }
             SecurityActivityKind::Unknown => "Another change to your sign-in",
         };
         let notable = matches!(
             item.kind,
-            SecurityActivityKind::SignInFailed | SecurityActivityKind::SignInReset
+            SecurityActivityKind::SignInFailed
+                | SecurityActivityKind::SecondFactorFailed
+                | SecurityActivityKind::SignInReset
         ) || item.by_bank;
         Self {
             item,

@@ -160,6 +160,9 @@ fn refusal_words(code: ProblemCode) -> &'static str {
             "You cannot change your own access or reset your own sign-in here: ask another admin."
         }
         ProblemCode::NoSignIn => "This customer has no web banking sign-in to reset.",
+        ProblemCode::PasswordReused => {
+            "That is the password they have now, or one of their last four: choose another."
+        }
         ProblemCode::WeakPassword => {
             "That password is too easy to guess. Choose at least 12 characters: a few unrelated words, nothing of the person's name, username, email, phone or birth year, and not a common password."
         }
