@@ -448,15 +448,7 @@ async fn wrong_codes_are_limited_per_account_across_challenges() {
 
     // A reset at the counter lifts that lock with the rest: she chooses her password, enrols a
     // new authenticator, and its first code signs her in.
-    let reset = app
-        .post(
-            &format!("/v1/customers/{}/sign-in-reset", alice.id),
-            &teller,
-            &json!({ "password": "counter-chosen-river-lamp" }),
-        )
-        .await;
-    assert_eq!(reset.status(), StatusCode::OK);
-    let token = app.sign_in(("alice", "counter-chosen-river-lamp")).await;
+    let token = crate::sessions::reset_at_the_counter(&app, &teller, &alice, "alice").await;
     let replaced = app
         .post(
             "/v1/me/password",

@@ -590,6 +590,31 @@ async fn a_password_change_under_way_yields_to_a_reset_that_ends_its_session() {
     assert_eq!(still.status(), StatusCode::CREATED);
 }
 
+/// A teller resets the customer's sign-in to `counter-chosen-river-lamp`; the session token
+/// its holder then signs in with (due to replace that password).
+pub async fn reset_at_the_counter(
+    app: &TestApp,
+    teller: &str,
+    customer: &crate::app::Customer,
+    username: &str,
+) -> String {
+    let reset = app
+        .post(
+            &format!("/v1/customers/{}/sign-in-reset", customer.id),
+            teller,
+            &json!({ "password": "counter-chosen-river-lamp" }),
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::OK);
+    let session: Value = app
+        .sign_in_response(username, "counter-chosen-river-lamp")
+        .await
+        .json()
+        .await
+        .unwrap();
+    session["token"].as_str().unwrap().to_owned()
+}
+
 /// The kinds of a page of `/v1/me/security-activity`, newest first, and the page itself.
 async fn activity(app: &TestApp, token: &str, query: &str) -> (Vec<String>, Value) {
     let response = app
@@ -625,21 +650,7 @@ async fn a_user_sees_what_happened_to_their_own_sign_in_and_no_one_elses() {
         .post("/v1/me/password", &alice.token, &json!({ "current_password": "alice-test-password", "new_password": "a-brand-new-password" }))
         .await;
     assert_eq!(changed.status(), StatusCode::NO_CONTENT);
-    let reset = app
-        .post(
-            &format!("/v1/customers/{}/sign-in-reset", alice.id),
-            &teller,
-            &json!({ "password": "counter-chosen-river-lamp" }),
-        )
-        .await;
-    assert_eq!(reset.status(), StatusCode::OK);
-    let session: Value = app
-        .sign_in_response("alice", "counter-chosen-river-lamp")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let token = session["token"].as_str().unwrap();
+    let token = &reset_at_the_counter(&app, &teller, &alice, "alice").await;
     // Until the bank's password is replaced, not even this opens.
     let refused = app.get("/v1/me/security-activity", token).await;
     assert_eq!(problem_code(refused).await, "password_change_required");
@@ -749,21 +760,7 @@ async fn none_of_the_last_four_passwords_is_chosen_again_not_even_after_a_reset(
 
     // The bank resets her sign-in (the old password may have leaked): she may not go back to it,
     // nor to any password she had before, not even the teller's first one.
-    let reset = app
-        .post(
-            &format!("/v1/customers/{}/sign-in-reset", alice.id),
-            &teller,
-            &json!({ "password": "counter-chosen-river-lamp" }),
-        )
-        .await;
-    assert_eq!(reset.status(), StatusCode::OK);
-    let session: Value = app
-        .sign_in_response("alice", "counter-chosen-river-lamp")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let token = session["token"].as_str().unwrap().to_owned();
+    let token = reset_at_the_counter(&app, &teller, &alice, "alice").await;
     for used in [
         "a-brand-new-password",
         "alice-test-password",
