@@ -30,9 +30,8 @@ use uuid::Uuid;
 use super::types::{
     Account, AccountList, ActivityList, Approval, ApprovalList, AuditList, Cluster, CustomerList,
     CustomerProfile, DailyLimitList, Drawer, DrawerList, History, Hold, HoldList, Limits, Me,
-    Payee, PayeeList, RecoveryCodes, SecurityActivity, SecurityActivityList, Session, SessionInfo,
-    SessionList, SignInReset, StaffList, StaffMember, Statement, TotpEnrolment, Transfer,
-    Verification,
+    Payee, PayeeList, RecoveryCodes, SecurityActivityList, Session, SessionInfo, SessionList,
+    SignInReset, StaffList, StaffMember, Statement, TotpEnrolment, Transfer, Verification,
 };
 use super::{Caller, Filed, Logic, LogicError};
 
@@ -183,17 +182,19 @@ impl Logic {
             .await
     }
 
-    /// `GET /v1/me/security-activity`: the newest `limit` things that happened to the sign-in.
+    /// `GET /v1/me/security-activity`: a page of `limit` things that happened to the sign-in,
+    /// the newest or those older than `cursor`.
     pub async fn my_security_activity(
         &self,
         caller: Caller<'_>,
         limit: u32,
-    ) -> Result<Vec<SecurityActivity>, LogicError> {
-        let path = format!("/v1/me/security-activity?limit={limit}");
-        Ok(self
-            .get::<SecurityActivityList>(&path, caller)
-            .await?
-            .activity)
+        cursor: Option<&str>,
+    ) -> Result<SecurityActivityList, LogicError> {
+        let mut path = format!("/v1/me/security-activity?limit={limit}");
+        if let Some(cursor) = cursor {
+            path.push_str(&format!("&cursor={}", encoded(cursor)));
+        }
+        self.get(&path, caller).await
     }
 
     /// `POST /v1/me/password`.

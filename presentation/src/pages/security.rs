@@ -43,8 +43,12 @@ struct SecurityPage {
     section: &'static str,
     totp_enabled: bool,
     sessions: Vec<SessionInfo>,
-    /// The newest things that happened to the sign-in.
+    /// The newest things that happened to the sign-in, or older ones.
     activity: Vec<ActivityRow>,
+    /// The cursor of the page of older ones, when there are more.
+    activity_next: Option<String>,
+    /// The page shows older things, not the newest.
+    activity_older: bool,
     notice: Option<&'static str>,
     password_error: Option<&'static str>,
     totp_error: Option<&'static str>,
@@ -103,6 +107,8 @@ impl From<SecurityActivity> for ActivityRow {
 
 #[derive(Default)]
 struct Messages {
+    /// Where the activity list starts: older than this cursor, or the newest.
+    activity_cursor: Option<String>,
     notice: Option<&'static str>,
     password_error: Option<&'static str>,
     totp_error: Option<&'static str>,
@@ -123,13 +129,24 @@ async fn render(
 ) -> Result<SecurityPage, PageError> {
     let me = state.logic.me(customer.caller()).await?;
     let sessions = state.logic.my_sessions(customer.caller()).await?;
-    let activity = state
+    // A cursor the page did not give out (edited, or from another sign-in) shows the newest.
+    let cursor = messages.activity_cursor.as_deref();
+    let (page, activity_older) = match state
         .logic
-        .my_security_activity(customer.caller(), ACTIVITY_SHOWN)
-        .await?
-        .into_iter()
-        .map(ActivityRow::from)
-        .collect();
+        .my_security_activity(customer.caller(), ACTIVITY_SHOWN, cursor)
+        .await
+    {
+        Err(LogicError::Problem(_)) if cursor.is_some() => {
+            let newest = state
+                .logic
+                .my_security_activity(customer.caller(), ACTIVITY_SHOWN, None)
+                .await?;
+            (newest, false)
+        }
+        answer => (answer?, cursor.is_some()),
+    };
+    let activity_next = page.next_cursor;
+    let activity = page.activity.into_iter().map(ActivityRow::from).collect();
     let held: std::collections::BTreeSet<String> = state
         .logic
         .my_accounts(customer.caller())
@@ -163,6 +180,8 @@ async fn render(
         totp_enabled: me.totp_enabled,
         sessions,
         activity,
+        activity_next,
+        activity_older,
         notice: messages.notice,
         password_error: messages.password_error,
         totp_error: messages.totp_error,
@@ -173,6 +192,8 @@ async fn render(
 #[derive(Deserialize)]
 struct PageQuery {
     saved: Option<String>,
+    /// Show the sign-in's activity older than this cursor.
+    activity: Option<String>,
 }
 
 async fn page(
@@ -183,6 +204,7 @@ async fn page(
     let messages = Messages {
         notice: (query.saved.as_deref() == Some("threshold"))
             .then_some("Saved: payments from the amount shown now need your approval."),
+        activity_cursor: query.activity.filter(|cursor| !cursor.is_empty()),
         ..Messages::default()
     };
     render(&state, &customer, messages).await

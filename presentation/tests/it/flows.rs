@@ -1965,3 +1965,53 @@ async fn a_frozen_account_says_so_to_its_holder_and_offers_no_payment_out() {
     assert!(!page.body.contains("Move money from this account"));
     assert!(!page.body.contains("Suspected card fraud"), "{}", page.body);
 }
+
+/// The Security page lists the newest fifteen things that happened to the sign-in and pages back
+/// to older ones; a cursor edited by hand shows the newest rather than an error.
+#[tokio::test]
+async fn the_sign_ins_activity_pages_back_to_older_things() {
+    let portal = Portal::spawn().await;
+    for _ in 0..15 {
+        portal.browser().signed_in(ALICE).await;
+    }
+    let alice = portal.browser();
+    alice.signed_in(ALICE).await;
+    let newest = alice.get("/security").await;
+    assert_eq!(newest.status, StatusCode::OK, "{}", newest.body);
+    assert!(newest.body.contains("Recent activity on your sign-in"));
+    let rows = |body: &str| {
+        body.split("data-testid=\"security-activity\"")
+            .nth(1)
+            .and_then(|table| table.split("</table>").next())
+            .map_or(0, |table| table.matches("<tr").count() - 1)
+    };
+    assert_eq!(rows(&newest.body), 15, "{}", newest.body);
+    let older = newest
+        .body
+        .split("href=\"/security?activity=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no link to older: {}", newest.body));
+    let page = alice
+        .get(&format!(
+            "/security?activity={}",
+            older.replace("&amp;", "&")
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Earlier activity on your sign-in"));
+    assert!(
+        page.body
+            .contains("href=\"/security#activity-title\">Newest")
+    );
+    assert!((1..15).contains(&rows(&page.body)), "{}", page.body);
+    for edited in ["garbage", "e30", "%00"] {
+        let page = alice.get(&format!("/security?activity={edited}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{edited}: {}", page.body);
+        assert!(
+            page.body.contains("Recent activity on your sign-in"),
+            "{edited}"
+        );
+        assert_eq!(rows(&page.body), 15, "{edited}");
+    }
+}
