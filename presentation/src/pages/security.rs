@@ -50,10 +50,18 @@ struct SecurityPage {
     /// The page shows older things, not the newest.
     activity_older: bool,
     notice: Option<&'static str>,
-    password_error: Option<&'static str>,
+    /// Why a password change was refused, and the field at fault ("" for none in particular).
+    password_error: Option<(&'static str, &'static str)>,
     totp_error: Option<&'static str>,
     /// The step-up threshold of each currency the customer holds an account in.
     thresholds: Vec<ThresholdRow>,
+}
+
+impl SecurityPage {
+    /// Why a password change was refused and the field at fault; empty when it was not.
+    fn password_refusal(&self) -> (&'static str, &'static str) {
+        self.password_error.unwrap_or(("", ""))
+    }
 }
 
 /// A currency's step-up threshold as the page shows it, with why a change was refused.
@@ -110,7 +118,8 @@ struct Messages {
     /// Where the activity list starts: older than this cursor, or the newest.
     activity_cursor: Option<String>,
     notice: Option<&'static str>,
-    password_error: Option<&'static str>,
+    /// Why a password change was refused, and the field at fault ("" for none in particular).
+    password_error: Option<(&'static str, &'static str)>,
     totp_error: Option<&'static str>,
     threshold_error: Option<ThresholdError>,
 }
@@ -244,7 +253,18 @@ async fn change_password(
         Err(error) if error.is_signed_out() => Err(error.into()),
         Err(LogicError::Problem(problem)) => {
             let messages = Messages {
-                password_error: Some(super::plain_language(problem.code)),
+                password_error: Some((
+                    super::plain_language(problem.code),
+                    match problem.code {
+                        ProblemCode::InvalidCurrentPassword => "current_password",
+                        ProblemCode::WeakPassword
+                        | ProblemCode::PasswordReused
+                        | ProblemCode::PasswordChangeLimit => "new_password",
+                        ProblemCode::ReauthenticationRequired
+                        | ProblemCode::InvalidSecondFactor => "password-code",
+                        _ => "",
+                    },
+                )),
                 ..Messages::default()
             };
             Ok((

@@ -648,7 +648,19 @@ async fn a_password_change_is_checked_and_signs_other_sessions_out() {
         )
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(wrong.body.contains("Your current password is not correct."));
+    // Beside the field at fault, which says so.
+    assert!(
+        wrong.body.contains(
+            "id=\"current_password-error\" role=\"alert\">Your current password is not correct."
+        ),
+        "{}",
+        wrong.body
+    );
+    assert!(
+        wrong
+            .body
+            .contains("aria-describedby=\"current_password-error\"")
+    );
     csrf = wrong.csrf();
     for common in ["password1234", "Password1234!", "iloveyou2024"] {
         let weak = first
@@ -684,6 +696,25 @@ async fn a_password_change_is_checked_and_signs_other_sessions_out() {
     assert_eq!(
         second.get("/").await.location.as_deref(),
         Some("/sign-in?expired=1")
+    );
+    // Going back to the one she had is refused beside the new password.
+    let back = first
+        .post(
+            "/security/password",
+            &[
+                ("csrf_token", &changed.csrf()),
+                ("current_password", "another-long-password"),
+                ("new_password", ALICE.1),
+            ],
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        back.body.contains(
+            "id=\"new_password-error\" role=\"alert\">You have used this password here before."
+        ),
+        "{}",
+        back.body
     );
 }
 
