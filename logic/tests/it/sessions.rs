@@ -758,6 +758,24 @@ async fn none_of_the_last_four_passwords_is_chosen_again_not_even_after_a_reset(
     assert_eq!(back.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem_code(back).await, "password_reused");
 
+    // Nor may the teller hand her the password she has, or one she had: a reset is for a password
+    // that leaked. The refusal changes nothing: her session and password stand.
+    for used in ["a-brand-new-password", "alice-test-password"] {
+        let refused = app
+            .post(
+                &format!("/v1/customers/{}/sign-in-reset", alice.id),
+                &teller,
+                &json!({ "password": used }),
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{used}");
+        assert_eq!(problem_code(refused).await, "password_reused", "{used}");
+        assert_eq!(
+            app.get("/v1/accounts", &alice.token).await.status(),
+            StatusCode::OK
+        );
+    }
+
     // The bank resets her sign-in (the old password may have leaked): she may not go back to it,
     // nor to any password she had before, not even the teller's first one.
     let token = reset_at_the_counter(&app, &teller, &alice, "alice").await;
